@@ -1,0 +1,1 @@
+//! messenger-graph (being built).

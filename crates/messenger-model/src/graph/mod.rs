@@ -1,0 +1,17 @@
+//! Meta's Graph Send API: the request the product posts to `/me/messages`, the response, the
+//! error object and the attachment upload response. Field names are Graph's (snake_case).
+
+mod message;
+mod request;
+mod response;
+mod template;
+
+pub use message::{Attachment, MediaPayload, Message, QuickReply, QuickReplyContentType};
+pub use request::{
+    GraphSendRequest, MessagingType, NotificationType, Recipient, RecipientName, SenderAction,
+};
+pub use response::{AttachmentUploadResponse, GraphError, GraphErrorBody, SendResponse};
+pub use template::{
+    Button, ButtonTemplate, GenericElement, GenericTemplate, MediaElement, MediaTemplate,
+    ReceiptAddress, ReceiptAdjustment, ReceiptElement, ReceiptSummary, ReceiptTemplate, Template,
+};

@@ -1,0 +1,204 @@
+//! The send request's types, field for field as DESIGN.md §3 lists them (camelCase on the wire).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::graph::{Message, MessagingType};
+use crate::{ModelError, Timestamp};
+
+/// A channel the product can send on; the values of a request's `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Channel {
+    /// Facebook Messenger.
+    #[serde(rename = "fbMessenger")]
+    FbMessenger,
+    /// SMS, through the space's SMS provider.
+    #[serde(rename = "sms")]
+    Sms,
+}
+
+impl Channel {
+    /// All channels.
+    pub const ALL: [Channel; 2] = [Channel::FbMessenger, Channel::Sms];
+
+    /// The channel id as written in `rules` (`"fbMessenger"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::FbMessenger => "fbMessenger",
+            Channel::Sms => "sms",
+        }
+    }
+
+    /// Parses a channel id.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who the message is for. Every field is optional; which one is used is decided by addressing
+/// (DESIGN.md §3). Properties the model does not know are kept in [`To::other`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct To {
+    /// A stored profile's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
+    /// The recipient's page-scoped Messenger ID (PSID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fb_messenger_id: Option<String>,
+    /// Phone number in international format (Messenger customer matching, SMS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Mobile number in international format (SMS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    /// E-mail address (kept on the profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// First name (customer matching; kept on the profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Last name (customer matching; kept on the profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Any other properties, kept as given.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// One part of a multi-part message: a text, or media by URL or inline (base64) data.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePart {
+    /// A name (file name for inline data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// MIME type (`text/plain`, `image/png`, ...).
+    #[serde(rename = "type")]
+    pub mime_type: String,
+    /// Where the content is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Inline content: the text itself for `text/*`, base64 otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Size in bytes, when the sender states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Channels this part is for; empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<Channel>,
+}
+
+/// Messenger's options: the envelope of the Graph send.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FbMessengerOptions {
+    /// Graph's `messaging_type`; defaults to `RESPONSE`, or `MESSAGE_TAG` when a tag is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_type: Option<MessagingType>,
+    /// Graph's `tag` (a message tag name, checked against Meta's current policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_tag: Option<String>,
+}
+
+/// SMS options.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsOptions {
+    /// Sender id or number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Whether characters outside GSM-7 may be sent (as UCS-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_unicode: Option<bool>,
+}
+
+/// Per-channel options.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelOptions {
+    /// Messenger's options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fb_messenger: Option<FbMessengerOptions>,
+    /// SMS options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsOptions>,
+}
+
+/// Per-channel custom bodies, passed to the channel as they are.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomBody {
+    /// A Graph Send API `message` object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fb_messenger: Option<Message>,
+}
+
+/// A send request of the Enterprise Communications API.
+///
+/// ```
+/// use messenger_model::{Channel, SendRequest, To};
+/// let req = SendRequest::new(To::profile("alice"))
+///     .body("Your order has shipped")
+///     .rules([Channel::FbMessenger, Channel::Sms])
+///     .message_tag("HUMAN_AGENT");
+/// let json = serde_json::to_string(&req).unwrap();
+/// assert_eq!(SendRequest::from_json(json.as_bytes()).unwrap(), req);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendRequest {
+    /// The recipient.
+    pub to: To,
+    /// Plain text, adapted per channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// A title, for channels that have one (Messenger has none; it is not sent there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The parts of a multi-part message, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_parts: Vec<MessagePart>,
+    /// Per-channel options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_options: Option<ChannelOptions>,
+    /// Per-channel custom bodies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_body: Option<CustomBody>,
+    /// Channels in order of preference.
+    #[serde(default)]
+    pub rules: Vec<Channel>,
+    /// After this instant the message is not sent (status `expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<Timestamp>,
+    /// Echoed on every event about this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// Groups messages of one conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+}
+
+impl SendRequest {
+    /// Parses a request from JSON bytes. A syntax error says where (line and column).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
+        serde_json::from_slice(bytes).map_err(ModelError::from_json)
+    }
+
+    /// The Messenger options, if any were given.
+    pub fn fb_messenger_options(&self) -> Option<&FbMessengerOptions> {
+        self.channel_options.as_ref()?.fb_messenger.as_ref()
+    }
+
+    /// The Messenger custom body, if one was given.
+    pub fn fb_messenger_custom_body(&self) -> Option<&Message> {
+        self.custom_body.as_ref()?.fb_messenger.as_ref()
+    }
+}

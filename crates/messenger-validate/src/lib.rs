@@ -1,0 +1,1 @@
+//! messenger-validate (being built).
