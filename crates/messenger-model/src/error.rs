@@ -55,7 +55,9 @@ impl ModelError {
         Self::Json {
             kind,
             line: e.line(),
-            column: e.column(),
+            // serde_json says column 0 for "before the first character of the line" (e.g. at
+            // the end of a file ending in a newline); columns are 1-based for people.
+            column: e.column().max(1),
             message,
         }
     }

@@ -76,13 +76,10 @@ impl MessageStatus {
     /// ```
     pub const fn can_become(self, next: MessageStatus) -> bool {
         use MessageStatus::*;
-        match (self, next) {
-            (Processing | Retrying, Processing | Retrying) => true,
-            (Processing | Retrying, Sent | Delivered | Read | Failed | Expired) => true,
-            (Sent, Delivered | Read) => true,
-            (Delivered, Read) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Processing | Retrying, _) | (Sent, Delivered | Read) | (Delivered, Read)
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Message templates: generic, button, media and receipt, and their buttons.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// A template payload, tagged by `template_type`.
 ///
@@ -24,8 +24,8 @@ pub enum Template {
     Button(ButtonTemplate),
     /// An image or video with buttons.
     Media(MediaTemplate),
-    /// An order receipt.
-    Receipt(ReceiptTemplate),
+    /// An order receipt (boxed: it is much larger than the others).
+    Receipt(Box<ReceiptTemplate>),
 }
 
 /// The generic template.
@@ -99,7 +99,7 @@ pub struct MediaElement {
 }
 
 /// The receipt template.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptTemplate {
     /// Customer's name.
     pub recipient_name: String,
@@ -134,8 +134,8 @@ pub struct ReceiptTemplate {
     pub extra: Map<String, Value>,
 }
 
-/// One item of a receipt.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// One item of a receipt. Amounts are kept as JSON numbers exactly as given (`50` stays `50`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptElement {
     /// Item name.
     pub title: String,
@@ -144,9 +144,9 @@ pub struct ReceiptElement {
     pub subtitle: Option<String>,
     /// How many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
+    pub quantity: Option<Number>,
     /// Price.
-    pub price: f64,
+    pub price: Number,
     /// Currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
@@ -174,28 +174,28 @@ pub struct ReceiptAddress {
 }
 
 /// A receipt's totals.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptSummary {
     /// Subtotal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subtotal: Option<f64>,
+    pub subtotal: Option<Number>,
     /// Shipping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_cost: Option<f64>,
+    pub shipping_cost: Option<Number>,
     /// Tax.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_tax: Option<f64>,
+    pub total_tax: Option<Number>,
     /// Total (required).
-    pub total_cost: f64,
+    pub total_cost: Number,
 }
 
 /// A receipt adjustment (discount).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptAdjustment {
     /// What it is.
     pub name: String,
     /// How much.
-    pub amount: f64,
+    pub amount: Number,
 }
 
 /// A template button, tagged by `type`.
