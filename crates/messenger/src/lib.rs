@@ -1,0 +1,14 @@
+//! # messenger
+//!
+//! The product's brain, usable in-process without the gateway: addressing, channel rules with SMS
+//! fallback, opt-in tokens, webhook processing and the send pipeline.
+//!
+//! It stands on `messenger-model`, `messenger-validate`, `messenger-graph` (through its
+//! `Transport` trait) and `messenger-store` (through its traits); it must never depend on the
+//! gateway, on axum, or on a concrete database.
+
+pub mod addressing;
+pub mod events;
+pub mod optin;
+pub mod sms;
+pub mod webhook;

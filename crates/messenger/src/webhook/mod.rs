@@ -1,0 +1,6 @@
+//! Meta's webhooks: the verification handshake, `X-Hub-Signature-256`, and processing a batch of
+//! events.
+
+mod signature;
+
+pub use signature::{sign_body, verify_signature, verify_subscription, SignatureError};
