@@ -1,0 +1,144 @@
+//! `cargo xtask ci`: the single definition of what CI checks.
+//!
+//! `.ci/run` calls `cargo xtask ci`, so the steps below are the whole CI
+//! contract: change them here and both CI and local runs follow.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::workspace;
+
+/// One CI step: a cargo invocation plus extra environment variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Arguments passed to `cargo`.
+    pub args: &'static [&'static str],
+    /// Environment variables set for this step only.
+    pub env: &'static [(&'static str, &'static str)],
+}
+
+impl Step {
+    /// The step as a shell-like command line, for logs.
+    pub fn display(&self) -> String {
+        let mut line = String::new();
+        for (key, value) in self.env {
+            line.push_str(&format!("{key}=\"{value}\" "));
+        }
+        line.push_str("cargo ");
+        line.push_str(&self.args.join(" "));
+        line
+    }
+}
+
+/// The CI steps, in order. The first failure stops the run.
+pub const STEPS: &[Step] = &[
+    Step {
+        args: &["fmt", "--all", "--check"],
+        env: &[],
+    },
+    Step {
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step {
+        args: &["test", "--workspace"],
+        env: &[],
+    },
+    Step {
+        args: &["doc", "--workspace", "--no-deps"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+];
+
+/// Runs every step of [`STEPS`] from the workspace `root`, printing each one,
+/// and fails at the first step that does not succeed.
+pub fn run(root: &Path) -> Result<()> {
+    run_steps(root, STEPS)
+}
+
+/// Runs `steps` in order from `root`; stops at the first failure.
+fn run_steps(root: &Path, steps: &[Step]) -> Result<()> {
+    let total = Instant::now();
+    for (index, step) in steps.iter().enumerate() {
+        let line = step.display();
+        eprintln!("==> [{}/{}] {line}", index + 1, steps.len());
+        let started = Instant::now();
+        let status = workspace::cargo()
+            .args(step.args)
+            .envs(step.env.iter().copied())
+            .current_dir(root)
+            .status()
+            .with_context(|| format!("could not start `{line}`"))?;
+        if !status.success() {
+            bail!("CI step `{line}` failed ({status})");
+        }
+        eprintln!("    ok in {:.1}s", started.elapsed().as_secs_f64());
+    }
+    eprintln!(
+        "==> CI passed: {} steps in {:.1}s",
+        steps.len(),
+        total.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TestWorkspace;
+
+    #[test]
+    fn the_first_failing_step_stops_the_run() {
+        let ws = TestWorkspace::empty();
+        let steps = [
+            Step {
+                args: &["--version"],
+                env: &[],
+            },
+            Step {
+                args: &["xtask-no-such-subcommand"],
+                env: &[],
+            },
+            Step {
+                args: &["new", "--vcs", "none", "--lib", "never-created"],
+                env: &[],
+            },
+        ];
+        let err = run_steps(ws.path(), &steps).unwrap_err().to_string();
+        assert!(
+            err.starts_with("CI step `cargo xtask-no-such-subcommand` failed"),
+            "{err}"
+        );
+        assert!(!ws.join("never-created").exists());
+
+        let env_step = [Step {
+            args: &["new", "--vcs", "none", "--lib", "created"],
+            env: &[("CARGO_NAME", "ci test")],
+        }];
+        run_steps(ws.path(), &env_step).unwrap();
+        assert!(ws.join("created").join("Cargo.toml").exists());
+    }
+
+    #[test]
+    fn steps_are_what_ci_runs() {
+        let lines: Vec<String> = STEPS.iter().map(Step::display).collect();
+        assert_eq!(
+            lines,
+            [
+                "cargo fmt --all --check",
+                "cargo clippy --workspace --all-targets -- -D warnings",
+                "cargo test --workspace",
+                "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+            ]
+        );
+    }
+}

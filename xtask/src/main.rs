@@ -1,0 +1,128 @@
+//! `cargo xtask`: this workspace's automation, written in Rust instead of
+//! shell scripts (the rust-analyzer "xtask" pattern; `.cargo/config.toml`
+//! aliases `cargo xtask` to `cargo run --package xtask --`).
+//!
+//! - `cargo xtask ci` runs the CI checks; `.ci/run` calls it, so it is the
+//!   single definition of CI.
+//! - `cargo xtask release <crate>... <major|minor|patch|X.Y.Z>` bumps
+//!   versions, moves changelog entries, commits and tags.
+//! - `cargo xtask publish --dry-run` packages and verifies every publishable
+//!   crate in dependency order.
+//! - `cargo xtask check-layers` fails when a crate depends on a layer above
+//!   it or an I/O-free crate pulls in an I/O crate.
+//!
+//! The process is documented in `docs/releasing.md`.
+
+mod ci;
+mod layers;
+mod publish;
+mod release;
+#[cfg(test)]
+mod testutil;
+mod workspace;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+
+use release::version::Bump;
+
+/// Workspace automation: CI, releases, publish dry runs and layering checks.
+#[derive(Debug, Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the CI checks: fmt, clippy, test and doc, stopping at the first
+    /// failure.
+    Ci,
+    /// Bump crate versions, update the requirements on them, move their
+    /// changelog entries, then commit and tag.
+    Release {
+        /// The crates to release.
+        #[arg(required = true, num_args = 1.., value_name = "CRATE")]
+        crates: Vec<String>,
+        /// `major`, `minor`, `patch` or an exact version `X.Y.Z`.
+        #[arg(required = true, value_name = "major|minor|patch|X.Y.Z")]
+        bump: Bump,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Package and verify every publishable crate in dependency order
+    /// (only `--dry-run` is automated).
+    Publish {
+        /// Package and verify without publishing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Fail when a crate depends on a layer above it, or an I/O-free crate
+    /// pulls in an I/O crate.
+    CheckLayers,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace::project_root();
+    match cli.command {
+        Command::Ci => ci::run(&root),
+        Command::Release {
+            crates,
+            bump,
+            dry_run,
+        } => {
+            let options = release::Options {
+                crates,
+                bump,
+                dry_run,
+                date: OffsetDateTime::now_utc().date(),
+            };
+            release::run(&root, &options).map(drop)
+        }
+        Command::Publish { dry_run } => publish::run(&root, dry_run),
+        Command::CheckLayers => layers::run(&root),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn release_takes_crates_then_the_bump() {
+        let cli =
+            Cli::try_parse_from(["xtask", "release", "a", "b", "minor", "--dry-run"]).unwrap();
+        match cli.command {
+            Command::Release {
+                crates,
+                bump,
+                dry_run,
+            } => {
+                assert_eq!(crates, ["a", "b"]);
+                assert_eq!(bump, Bump::Minor);
+                assert!(dry_run);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["xtask", "release", "a", "1.2.3"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Release {
+                bump: Bump::Exact(_),
+                ..
+            }
+        ));
+        assert!(Cli::try_parse_from(["xtask", "release", "minor"]).is_err());
+        assert!(Cli::try_parse_from(["xtask", "release", "a", "sideways"]).is_err());
+    }
+}
