@@ -1,1 +1,62 @@
-//! graph-sim (being built).
+//! # graph-sim
+//!
+//! An honest stand-in for the parts of Meta's Graph API that the Messenger channel uses, served
+//! over real HTTP on loopback, for tests, the demo and benchmarks:
+//!
+//! - the Send API (`POST /v{N}/me/messages`, `/v{N}/{page-id}/messages`) with Graph's token and
+//!   `appsecret_proof` checks, Graph's request checks ([`graph_rules`]) and Graph's error bodies;
+//! - attachment upload (`POST /v{N}/me/message_attachments`, 25 MB limit);
+//! - the user profile API (`GET /v{N}/{psid}?fields=...`);
+//! - Meta's side of webhooks: opt-ins, inbound messages, delivery and read receipts posted to the
+//!   product's callback URL, signed with `X-Hub-Signature-256` exactly as Meta signs;
+//! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
+//!   unavailable, outside the window, invalid recipient, expired token, anything custom;
+//! - Twilio's Messages API for the SMS channel ([`sms`]).
+//!
+//! It is **never used in production paths**: no product crate may depend on it except as a
+//! dev-dependency (and the gateway's demo command). It depends on `messenger-model` only among
+//! the workspace crates, so it can check the product's payloads without sharing its rules.
+//!
+//! ```
+//! use graph_sim::{Fault, FaultRule, GraphSim};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = GraphSim::builder().page("PAGE_ID", "PAGE_TOKEN").start().await?;
+//! let client = reqwest::Client::new();
+//! let url = format!("{}/v21.0/me/messages?access_token=PAGE_TOKEN", sim.base_url());
+//! let body = serde_json::json!({"recipient": {"id": "123"}, "message": {"text": "hi"}});
+//!
+//! let ok: serde_json::Value = client.post(&url).json(&body).send().await?.json().await?;
+//! assert_eq!(ok["recipient_id"], "123");
+//! assert!(ok["message_id"].as_str().unwrap().starts_with("m_"));
+//!
+//! sim.fault(FaultRule::recipient("123", Fault::UserUnavailable).times(1));
+//! let refused = client.post(&url).json(&body).send().await?;
+//! assert_eq!(refused.status(), 400);
+//! let err: serde_json::Value = refused.json().await?;
+//! assert_eq!(err["error"]["code"], 551);
+//! assert_eq!(sim.sent_messages().len(), 1);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod attachments;
+mod error;
+mod faults;
+mod graph_api;
+pub mod graph_rules;
+pub mod profile;
+mod send;
+mod signature;
+mod sim;
+pub mod sms;
+mod webhook;
+
+pub use error::SimError;
+pub use faults::{Fault, FaultRule, FaultScope, UsageHeaders};
+pub use signature::{appsecret_proof, hub_signature_256, hub_signature_sha1};
+pub use sim::{AutoReceipts, GraphSim, GraphSimBuilder, RecordedRequest, SentMessage, Upload};
+pub use sms::SmsMessage;
+pub use webhook::WebhookPost;

@@ -1,0 +1,31 @@
+//! The simulator's one error type.
+
+/// What can go wrong when starting the simulator or posting webhooks from it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The listening socket could not be bound.
+    #[error("cannot bind the simulator to {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bound socket's address could not be read.
+    #[error("cannot read the simulator's local address")]
+    LocalAddr(#[source] std::io::Error),
+    /// A webhook post was asked for, but no webhook URL is configured.
+    #[error("no webhook URL configured: call GraphSimBuilder::webhook_url")]
+    NoWebhookUrl,
+    /// The webhook receiver could not be reached (connection refused, timeout, ...).
+    #[error("webhook post to the receiver failed")]
+    WebhookPost(#[source] reqwest::Error),
+    /// An event could not be serialised (never expected for the model's types).
+    #[error("cannot serialise the webhook body")]
+    Json(#[source] serde_json::Error),
+    /// The HTTP client for webhooks could not be built.
+    #[error("cannot build the webhook HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+}

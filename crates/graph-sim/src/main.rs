@@ -1,0 +1,106 @@
+//! `graph-sim`: runs the Graph API (and Twilio Messages API) simulator until Ctrl-C.
+//!
+//! ```text
+//! graph-sim --listen 127.0.0.1:9999 --page PAGE_ID:TOKEN --app-secret S \
+//!           --webhook-url http://127.0.0.1:8080/webhooks/facebook
+//! ```
+//!
+//! For tests, the demo and benchmarks only; never part of a production deployment.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use graph_sim::{AutoReceipts, GraphSim};
+
+/// Simulates Meta's Graph API (Send API, attachment upload, user profiles, signed webhooks) and
+/// Twilio's Messages API on one HTTP port. Never use it in production.
+#[derive(Debug, Parser)]
+#[command(name = "graph-sim", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9999")]
+    listen: SocketAddr,
+    /// A page and its access token, as PAGE_ID:TOKEN (repeat for several pages).
+    #[arg(long = "page", value_parser = parse_pair)]
+    pages: Vec<(String, String)>,
+    /// The app secret: calls must then carry appsecret_proof, and webhooks are signed with it.
+    #[arg(long)]
+    app_secret: Option<String>,
+    /// Where Meta-side events (receipts) are posted.
+    #[arg(long)]
+    webhook_url: Option<String>,
+    /// A Twilio account for the SMS API, as ACCOUNT_SID:AUTH_TOKEN (repeatable).
+    #[arg(long = "sms-account", value_parser = parse_pair)]
+    sms_accounts: Vec<(String, String)>,
+    /// Post a delivery receipt this many milliseconds after each successful send.
+    #[arg(long)]
+    delivery_after_ms: Option<u64>,
+    /// Post a read receipt this many milliseconds after each successful send.
+    #[arg(long)]
+    read_after_ms: Option<u64>,
+    /// Do not keep requests and sent messages in memory (for long benchmark runs).
+    #[arg(long)]
+    no_record: bool,
+}
+
+/// Parses `LEFT:RIGHT` (split at the first colon).
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_owned(), b.to_owned())),
+        _ => Err("expected ID:SECRET".to_owned()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("graph_sim=info")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let mut builder = GraphSim::builder()
+        .bind(args.listen)
+        .record_requests(!args.no_record);
+    for (page, token) in &args.pages {
+        builder = builder.page(page, token);
+    }
+    for (sid, token) in &args.sms_accounts {
+        builder = builder.sms_account(sid, token);
+    }
+    if let Some(secret) = &args.app_secret {
+        builder = builder.app_secret(secret);
+    }
+    if let Some(url) = &args.webhook_url {
+        builder = builder.webhook_url(url);
+    }
+    if args.delivery_after_ms.is_some() || args.read_after_ms.is_some() {
+        builder = builder.auto_receipts(AutoReceipts {
+            delivery: args.delivery_after_ms.map(Duration::from_millis),
+            read: args.read_after_ms.map(Duration::from_millis),
+        });
+    }
+
+    let sim = match builder.start().await {
+        Ok(sim) => sim,
+        Err(e) => {
+            tracing::error!(error = %e, "graph-sim could not start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        base_url = sim.base_url(),
+        pages = ?args.pages.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        "graph-sim ready; Ctrl-C to stop"
+    );
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot wait for Ctrl-C");
+    }
+    tracing::info!(sent = sim.sent_count(), "graph-sim stopping");
+    sim.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,305 @@
+//! Meta's side of webhooks: events posted to the product's callback URL, signed exactly as Meta
+//! signs them (`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` and the
+//! legacy `X-Hub-Signature: sha1=...`).
+//!
+//! Without an app secret the posts go out unsigned (a receiver should refuse them).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use messenger_model::webhook::{
+    DeliveryReceipt, Entry, InboundMessage, MessagingEvent, Optin, Party, Postback, ReadReceipt,
+    WebhookPayload,
+};
+use messenger_model::Timestamp;
+
+use crate::signature::{hub_signature_256, hub_signature_sha1};
+use crate::sim::{lock, AutoReceipts, GraphSim, SimState};
+use crate::SimError;
+
+/// One webhook post the simulator made, and what the receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPost {
+    /// The raw body posted.
+    pub body: Bytes,
+    /// The receiver's HTTP status; `None` when it could not be reached.
+    pub status: Option<u16>,
+    /// When it was posted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+impl WebhookPost {
+    /// The body parsed as Meta's payload.
+    pub fn payload(&self) -> Option<WebhookPayload> {
+        WebhookPayload::from_json(&self.body).ok()
+    }
+}
+
+/// An event from `psid` to `page_id`, now.
+fn event_from_user(page_id: &str, psid: &str) -> MessagingEvent {
+    MessagingEvent {
+        sender: Some(Party {
+            id: Some(psid.to_owned()),
+            user_ref: None,
+        }),
+        recipient: Some(Party {
+            id: Some(page_id.to_owned()),
+            user_ref: None,
+        }),
+        timestamp: Timestamp::now().millis(),
+        ..MessagingEvent::default()
+    }
+}
+
+/// `{"object":"page","entry":[{"id":page,"time":now,"messaging":[event]}]}`.
+fn payload_of(page_id: &str, event: MessagingEvent) -> WebhookPayload {
+    WebhookPayload {
+        object: "page".to_owned(),
+        entry: vec![Entry {
+            id: page_id.to_owned(),
+            time: Timestamp::now().millis(),
+            messaging: vec![event],
+            extra: Default::default(),
+        }],
+    }
+}
+
+/// Posts `body` to the webhook URL, signed with `secret` (if any), and records the post.
+async fn post_signed(state: &SimState, body: Bytes, secret: Option<&str>) -> Result<u16, SimError> {
+    let url = state
+        .config
+        .webhook_url
+        .as_deref()
+        .ok_or(SimError::NoWebhookUrl)?;
+    let mut request = state
+        .http
+        .post(url)
+        .header("content-type", "application/json");
+    if let Some(secret) = secret {
+        request = request
+            .header("x-hub-signature-256", hub_signature_256(secret, &body))
+            .header("x-hub-signature", hub_signature_sha1(secret, &body));
+    }
+    let at_millis = Timestamp::now().millis();
+    let result = request.body(body.clone()).send().await;
+    let status = result.as_ref().ok().map(|r| r.status().as_u16());
+    lock(&state.webhook_posts).push(WebhookPost {
+        body,
+        status,
+        at_millis,
+    });
+    let response = result.map_err(SimError::WebhookPost)?;
+    tracing::debug!(status = response.status().as_u16(), "webhook posted");
+    Ok(response.status().as_u16())
+}
+
+async fn post_payload(state: &SimState, payload: &WebhookPayload) -> Result<u16, SimError> {
+    let body = serde_json::to_vec(payload).map_err(SimError::Json)?;
+    post_signed(state, Bytes::from(body), state.config.app_secret.as_deref()).await
+}
+
+impl GraphSim {
+    /// Posts an opt-in from the Send to Messenger plugin: `sender.id = psid`, `optin.ref =
+    /// data_ref`. Returns the receiver's HTTP status.
+    pub async fn post_optin(
+        &self,
+        page_id: &str,
+        psid: &str,
+        data_ref: Option<&str>,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.optin = Some(Optin {
+            data_ref: data_ref.map(str::to_owned),
+            ..Optin::default()
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts an opt-in from the checkbox plugin: no sender, `optin.user_ref` set.
+    pub async fn post_checkbox_optin(
+        &self,
+        page_id: &str,
+        user_ref: &str,
+        data_ref: Option<&str>,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, "");
+        event.sender = None;
+        event.optin = Some(Optin {
+            data_ref: data_ref.map(str::to_owned),
+            user_ref: Some(user_ref.to_owned()),
+            ..Optin::default()
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a text message from `psid` to the page, with a fresh `mid`.
+    pub async fn post_inbound_text(
+        &self,
+        page_id: &str,
+        psid: &str,
+        text: &str,
+    ) -> Result<u16, SimError> {
+        self.post_inbound(
+            page_id,
+            psid,
+            InboundMessage {
+                text: Some(text.to_owned()),
+                ..InboundMessage::default()
+            },
+        )
+        .await
+    }
+
+    /// Posts any message from `psid` to the page; a missing `mid` is filled with a fresh one.
+    pub async fn post_inbound(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mut message: InboundMessage,
+    ) -> Result<u16, SimError> {
+        if message.mid.is_none() {
+            message.mid = Some(self.state.new_mid());
+        }
+        let mut event = event_from_user(page_id, psid);
+        event.message = Some(message);
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a postback (a button tap) from `psid`.
+    pub async fn post_postback(
+        &self,
+        page_id: &str,
+        psid: &str,
+        title: &str,
+        payload: &str,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.postback = Some(Postback {
+            mid: Some(self.state.new_mid()),
+            title: Some(title.to_owned()),
+            payload: Some(payload.to_owned()),
+            referral: None,
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a delivery receipt: every message to `psid` sent before `watermark` (milliseconds)
+    /// was delivered; `mids` may be empty, as Meta sometimes sends it.
+    pub async fn post_delivery<I, S>(
+        &self,
+        page_id: &str,
+        psid: &str,
+        watermark: i64,
+        mids: I,
+    ) -> Result<u16, SimError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        post_delivery(
+            &self.state,
+            page_id,
+            psid,
+            watermark,
+            mids.into_iter().map(Into::into).collect(),
+        )
+        .await
+    }
+
+    /// Posts a read receipt: every message to `psid` sent before `watermark` was read.
+    pub async fn post_read(
+        &self,
+        page_id: &str,
+        psid: &str,
+        watermark: i64,
+    ) -> Result<u16, SimError> {
+        post_read(&self.state, page_id, psid, watermark).await
+    }
+
+    /// Posts one event in its own entry for `page_id`.
+    pub async fn post_event(&self, page_id: &str, event: MessagingEvent) -> Result<u16, SimError> {
+        post_payload(&self.state, &payload_of(page_id, event)).await
+    }
+
+    /// Posts a whole payload (several entries and events in one POST, as Meta batches them).
+    pub async fn post_payload(&self, payload: &WebhookPayload) -> Result<u16, SimError> {
+        post_payload(&self.state, payload).await
+    }
+
+    /// Signs (with the app secret) and posts any body, e.g. an earlier post again to test
+    /// redelivery.
+    pub async fn post_raw(&self, body: impl Into<Bytes>) -> Result<u16, SimError> {
+        post_signed(
+            &self.state,
+            body.into(),
+            self.state.config.app_secret.as_deref(),
+        )
+        .await
+    }
+
+    /// Posts any body signed with `secret` instead of the app secret (a forged or stale
+    /// signature, for tests of the receiver's check).
+    pub async fn post_raw_signed_with(
+        &self,
+        body: impl Into<Bytes>,
+        secret: &str,
+    ) -> Result<u16, SimError> {
+        post_signed(&self.state, body.into(), Some(secret)).await
+    }
+}
+
+async fn post_delivery(
+    state: &SimState,
+    page_id: &str,
+    psid: &str,
+    watermark: i64,
+    mids: Vec<String>,
+) -> Result<u16, SimError> {
+    let mut event = event_from_user(page_id, psid);
+    event.delivery = Some(DeliveryReceipt { mids, watermark });
+    post_payload(state, &payload_of(page_id, event)).await
+}
+
+async fn post_read(
+    state: &SimState,
+    page_id: &str,
+    psid: &str,
+    watermark: i64,
+) -> Result<u16, SimError> {
+    let mut event = event_from_user(page_id, psid);
+    event.read = Some(ReadReceipt { watermark });
+    post_payload(state, &payload_of(page_id, event)).await
+}
+
+/// After a successful send: posts the delivery and read receipts the configuration asks for,
+/// each with a watermark taken when it is posted (so never before the send).
+pub(crate) fn schedule_receipts(
+    state: Arc<SimState>,
+    receipts: AutoReceipts,
+    page_id: String,
+    psid: String,
+    mid: String,
+) {
+    if state.config.webhook_url.is_none() {
+        return;
+    }
+    if let Some(delay) = receipts.delivery {
+        let (state, page_id, psid) = (state.clone(), page_id.clone(), psid.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let watermark = Timestamp::now().millis();
+            if let Err(e) = post_delivery(&state, &page_id, &psid, watermark, vec![mid]).await {
+                tracing::debug!(error = %e, "auto delivery receipt not posted");
+            }
+        });
+    }
+    if let Some(delay) = receipts.read {
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let watermark = Timestamp::now().millis();
+            if let Err(e) = post_read(&state, &page_id, &psid, watermark).await {
+                tracing::debug!(error = %e, "auto read receipt not posted");
+            }
+        });
+    }
+}
