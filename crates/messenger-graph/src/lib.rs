@@ -1,1 +1,65 @@
-//! messenger-graph (being built).
+//! # messenger-graph
+//!
+//! How the Messenger channel talks to Meta's Graph API:
+//!
+//! - [`Transport`]: the Graph calls the product makes (send, attachment upload, sender action,
+//!   user profile), as an object-safe trait (`Arc<dyn Transport>`) where a custom transport
+//!   plugs in;
+//! - [`GraphClient`]: the implementation over HTTP (reqwest, rustls, one connection pool shared
+//!   by every page, token in `Authorization: Bearer`, optional `appsecret_proof`);
+//! - [`Error`] and [`ErrorKind`]: every failure classified by what the sender should do (rate
+//!   limited, outside the messaging window, user unavailable, invalid recipient, invalid
+//!   parameter, auth, transient, permanent), with Graph's error object, the HTTP status, the
+//!   retry hint and the [`Usage`] headers;
+//! - [`RetryPolicy`] and [`RetryingTransport`]: exponential backoff with jitter, bounded by
+//!   attempts and a deadline, retrying only what can succeed later;
+//! - [`Usage`]: Graph's rate-limit usage headers, so a dispatcher slows down before 100 %.
+//!
+//! It depends on the model (`messenger-model`) and HTTP, and must never depend on the store,
+//! the facade (`messenger`) or the gateway: those depend on it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), messenger_graph::Error> {
+//! use std::sync::Arc;
+//! use messenger_graph::{ErrorKind, GraphClient, RetryPolicy, RetryingTransport, Transport};
+//! use messenger_model::graph::{GraphSendRequest, Message, Recipient};
+//!
+//! let client = GraphClient::builder()
+//!     .page_access_token("PAGE_TOKEN")
+//!     .app_secret("APP_SECRET")
+//!     .build()?;
+//! let transport: Arc<dyn Transport> =
+//!     Arc::new(RetryingTransport::new(client, RetryPolicy::default()));
+//!
+//! let req = GraphSendRequest::message(Recipient::psid("1234567890"), Message::text("Hello"));
+//! match transport.send(&req).await {
+//!     Ok(sent) => println!("sent {:?}", sent.message_id),
+//!     Err(e) if e.kind() == ErrorKind::OutsideWindow => println!("window closed: next rule"),
+//!     Err(e) => println!("failed ({}): {e}", e.kind()),
+//! }
+//! if transport.usage().is_some_and(|u| u.max_percent() >= 80) {
+//!     println!("slow down");
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod retry;
+mod transport;
+mod usage;
+
+pub use client::{
+    GraphClient, GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, USER_PROFILE_FIELDS,
+};
+pub use error::{
+    Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,
+    OUTSIDE_WINDOW_SUBCODES,
+};
+pub use retry::{Jitter, RetryPolicy, RetryingTransport};
+pub use transport::{AttachmentType, AttachmentUpload, Transport, MAX_ATTACHMENT_BYTES};
+pub use usage::{
+    BusinessUseCaseUsage, Usage, UsageFigures, APP_USAGE_HEADER, BUSINESS_USE_CASE_USAGE_HEADER,
+    PAGE_USAGE_HEADER,
+};

@@ -1,0 +1,304 @@
+//! Configuring a [`GraphClient`]: where Graph is, which version, which credentials, timeouts.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use reqwest::Url;
+use sha2::Sha256;
+
+use super::{GraphClient, PageAuth, Shared};
+use crate::Error;
+
+/// Where Graph is.
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
+
+/// The Graph API version the client calls unless told otherwise: the current one as of late
+/// 2026 (v26.0, released 2026-07-29). One constant, so an upgrade is a one-line change.
+pub const DEFAULT_GRAPH_VERSION: &str = "v26.0";
+
+/// Default time for a whole request (connect, send, answer).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default time to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// Builds a [`GraphClient`]; start from [`GraphClient::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use messenger_graph::GraphClient;
+///
+/// let client = GraphClient::builder()
+///     .base_url("http://127.0.0.1:9000")
+///     .version("v23.0")
+///     .page_access_token("PAGE_TOKEN")
+///     .app_secret("APP_SECRET")
+///     .timeout(Duration::from_secs(10))
+///     .build()
+///     .unwrap();
+/// assert!(!format!("{client:?}").contains("PAGE_TOKEN"));
+/// ```
+#[derive(Clone)]
+pub struct GraphClientBuilder {
+    base_url: String,
+    version: String,
+    token: Option<String>,
+    app_secret: Option<String>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: Option<usize>,
+    user_agent: String,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for GraphClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            version: DEFAULT_GRAPH_VERSION.to_owned(),
+            token: None,
+            app_secret: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            pool_idle_timeout: None,
+            pool_max_idle_per_host: None,
+            user_agent: concat!("messenger-graph/", env!("CARGO_PKG_VERSION")).to_owned(),
+            http: None,
+        }
+    }
+}
+
+impl fmt::Debug for GraphClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("version", &self.version)
+            .field(
+                "page_access_token",
+                &self.token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "app_secret",
+                &self.app_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphClientBuilder {
+    /// Graph's address (default [`DEFAULT_BASE_URL`]); a path prefix is kept.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The Graph API version, `vNN.N` (default [`DEFAULT_GRAPH_VERSION`]).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The page access token, sent as `Authorization: Bearer`, never in the URL. Without one,
+    /// the client can only make per-page clients ([`GraphClient::for_page`]).
+    pub fn page_access_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The app secret: every call then carries `appsecret_proof` = hex HMAC-SHA256(key = app
+    /// secret, message = token), computed once per token.
+    pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
+        self.app_secret = Some(secret.into());
+        self
+    }
+
+    /// Time allowed for a whole request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time allowed to establish a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (reqwest's default: 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Most idle connections kept per host (default: unbounded).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = Some(max);
+        self
+    }
+
+    /// The `User-Agent` header (default `messenger-graph/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Uses this HTTP client (and its pool) instead of building one; the timeout, pool and
+    /// user agent settings are then the given client's.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<GraphClient, Error> {
+        check_version(&self.version)?;
+        let api_root = api_root(&self.base_url, &self.version)?;
+        let proof_key = match &self.app_secret {
+            Some(secret) if secret.is_empty() => {
+                return Err(config("the app secret is empty"));
+            }
+            Some(secret) => Some(
+                HmacSha256::new_from_slice(secret.as_bytes())
+                    .map_err(|_| config("the app secret can't key HMAC-SHA256"))?,
+            ),
+            None => None,
+        };
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let mut b = reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.connect_timeout)
+                    .tcp_nodelay(true)
+                    .user_agent(self.user_agent);
+                if let Some(idle) = self.pool_idle_timeout {
+                    b = b.pool_idle_timeout(idle);
+                }
+                if let Some(max) = self.pool_max_idle_per_host {
+                    b = b.pool_max_idle_per_host(max);
+                }
+                b.build().map_err(|e| Error::Config {
+                    reason: format!("building the HTTP client: {}", e.without_url()),
+                })?
+            }
+        };
+        let shared = Arc::new(Shared {
+            http,
+            api_root,
+            base_url: self.base_url,
+            version: self.version,
+            proof_key,
+        });
+        let page = match self.token {
+            Some(token) => Some(Arc::new(PageAuth::new(&shared, &token)?)),
+            None => None,
+        };
+        Ok(GraphClient { shared, page })
+    }
+}
+
+fn config(reason: &str) -> Error {
+    Error::Config {
+        reason: reason.to_owned(),
+    }
+}
+
+/// `vNN.N`.
+fn check_version(version: &str) -> Result<(), Error> {
+    let ok = version
+        .strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && !minor.is_empty()
+                && major.bytes().all(|b| b.is_ascii_digit())
+                && minor.bytes().all(|b| b.is_ascii_digit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            reason: format!("Graph version {version:?} is not of the form v26.0"),
+        })
+    }
+}
+
+/// `{base}/{version}/`, with any path prefix of the base kept.
+fn api_root(base: &str, version: &str) -> Result<Url, Error> {
+    let url = Url::parse(base).map_err(|e| Error::Config {
+        reason: format!("base URL {base:?}: {e}"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(config("the base URL must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(config(
+            "the base URL must not carry a query, fragment or credentials",
+        ));
+    }
+    let prefix = url.path().trim_end_matches('/');
+    let mut root = url.clone();
+    root.set_path(&format!("{prefix}/{version}/"));
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for ok in ["v26.0", "v2.12", "v100.1"] {
+            assert!(check_version(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "26.0", "v26", "v26.", "v.0", "v26.0/", "v26.0?x", "", "V26.0",
+        ] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_roots() {
+        let r = api_root("https://graph.facebook.com", "v26.0").unwrap();
+        assert_eq!(r.as_str(), "https://graph.facebook.com/v26.0/");
+        let r = api_root("http://127.0.0.1:9000/prefix/", "v23.0").unwrap();
+        assert_eq!(r.as_str(), "http://127.0.0.1:9000/prefix/v23.0/");
+        assert!(api_root("ftp://x", "v1.0").is_err());
+        assert!(api_root("not a url", "v1.0").is_err());
+        assert!(api_root("https://x/?access_token=1", "v1.0").is_err());
+    }
+
+    #[test]
+    fn builder_rejects_bad_config() {
+        assert!(GraphClient::builder().version("26").build().is_err());
+        assert!(GraphClient::builder().app_secret("").build().is_err());
+        assert!(GraphClient::builder()
+            .page_access_token("bad\ntoken")
+            .build()
+            .is_err());
+        assert!(GraphClient::builder()
+            .page_access_token("")
+            .build()
+            .is_err());
+    }
+
+    #[test]
+    fn builder_debug_redacts() {
+        let b = GraphClient::builder()
+            .page_access_token("TOKEN-XYZ")
+            .app_secret("SECRET-XYZ");
+        let dbg = format!("{b:?}");
+        assert!(
+            !dbg.contains("TOKEN-XYZ") && !dbg.contains("SECRET-XYZ"),
+            "{dbg}"
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! What a Graph error means for the sender: the classification table, as data.
+//!
+//! Sources: Meta's Messenger Platform error codes and Graph API rate limiting pages, and the
+//! issue threads listed in `/work/shared/reference/messenger-platform.md`. A change by Meta is a
+//! change of one row of [`RULES`].
+
+use std::fmt;
+
+use messenger_model::graph::GraphError;
+
+/// What kind of failure an error is, and so what the sender should do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Graph throttles the app, page or business use case: retry later, slow down.
+    RateLimited,
+    /// The 24-hour messaging window is closed and the send has no tag Meta accepts.
+    OutsideWindow,
+    /// The person can't be messaged now (blocked the page, deactivated, ...).
+    UserUnavailable,
+    /// No user matches the recipient (unknown PSID, phone number or object).
+    InvalidRecipient,
+    /// The request is wrong (bad field, retired tag, file too large, ...).
+    InvalidParameter,
+    /// The page access token or app secret is wrong, expired or revoked: stop sending for the
+    /// page and alert.
+    ///
+    /// This includes Graph's code 100 about `appsecret_proof` (wrong or missing app secret):
+    /// Graph files it as an invalid parameter, but it fails every call of the page, not one
+    /// message, and only a credentials fix helps.
+    Auth,
+    /// A failure that may go away by itself: server errors, timeouts, broken connections.
+    Transient,
+    /// Anything else a retry will not fix (missing permissions, policy blocks, unknown codes).
+    Permanent,
+}
+
+impl ErrorKind {
+    /// Whether retrying the same call later may succeed.
+    pub const fn is_retryable(self) -> bool {
+        matches!(self, Self::RateLimited | Self::Transient)
+    }
+
+    /// A stable snake_case name for logs, metrics and stored traces.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RateLimited => "rate_limited",
+            Self::OutsideWindow => "outside_window",
+            Self::UserUnavailable => "user_unavailable",
+            Self::InvalidRecipient => "invalid_recipient",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::Auth => "auth",
+            Self::Transient => "transient",
+            Self::Permanent => "permanent",
+        }
+    }
+
+    /// Classifies a Graph error object answered with HTTP `status`.
+    ///
+    /// The first row of the table that matches the code, subcode and message decides. When no
+    /// row matches: Graph's `is_transient` flag if present, then HTTP 5xx is transient, 429 is a
+    /// rate limit, anything else permanent.
+    ///
+    /// ```
+    /// use messenger_graph::ErrorKind;
+    /// use messenger_model::graph::GraphError;
+    /// let window = GraphError { code: 10, error_subcode: Some(2018278), ..GraphError::default() };
+    /// assert_eq!(ErrorKind::classify(400, &window), ErrorKind::OutsideWindow);
+    /// let limit = GraphError { code: 613, ..GraphError::default() };
+    /// assert!(ErrorKind::classify(400, &limit).is_retryable());
+    /// ```
+    pub fn classify(status: u16, error: &GraphError) -> Self {
+        if let Some(rule) = RULES.iter().find(|r| r.matches(error)) {
+            tracing::trace!(
+                code = error.code,
+                rule = rule.note,
+                kind = rule.kind.as_str(),
+                "classified Graph error"
+            );
+            return rule.kind;
+        }
+        Self::for_status(status, error.is_transient)
+    }
+
+    /// Classifies an HTTP answer without a Graph error object (or with an unknown code).
+    pub fn for_status(status: u16, is_transient: Option<bool>) -> Self {
+        match (is_transient, status) {
+            (Some(true), _) => Self::Transient,
+            (Some(false), _) => Self::Permanent,
+            (None, 429) => Self::RateLimited,
+            (None, 408) => Self::Transient,
+            (None, s) if s >= 500 => Self::Transient,
+            (None, 401) => Self::Auth,
+            _ => Self::Permanent,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which error codes a rule covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Codes {
+    /// Any code.
+    Any,
+    /// One of these codes.
+    OneOf(&'static [i64]),
+    /// A range of codes, inclusive.
+    Range(i64, i64),
+}
+
+/// Which subcodes a rule covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subcodes {
+    /// Any subcode, or none.
+    Any,
+    /// One of these subcodes.
+    OneOf(&'static [i64]),
+}
+
+/// One row of the classification table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule {
+    pub(crate) codes: Codes,
+    pub(crate) subcodes: Subcodes,
+    /// A case-insensitive fragment the message must contain (for codes Graph reuses, like 100).
+    pub(crate) message_contains: Option<&'static str>,
+    pub(crate) kind: ErrorKind,
+    /// Why, for the reader of the table and for trace logs.
+    pub(crate) note: &'static str,
+}
+
+impl Rule {
+    fn matches(&self, e: &GraphError) -> bool {
+        let code = match self.codes {
+            Codes::Any => true,
+            Codes::OneOf(list) => list.contains(&e.code),
+            Codes::Range(lo, hi) => (lo..=hi).contains(&e.code),
+        };
+        let subcode = match self.subcodes {
+            Subcodes::Any => true,
+            Subcodes::OneOf(list) => e.error_subcode.is_some_and(|s| list.contains(&s)),
+        };
+        let message = self
+            .message_contains
+            .is_none_or(|needle| contains_ignore_ascii_case(&e.message, needle));
+        code && subcode && message
+    }
+}
+
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Subcodes Meta uses for "sent outside the allowed window" under code 10.
+pub const OUTSIDE_WINDOW_SUBCODES: &[i64] = &[2018278, 2018065, 2018108];
+/// Business use case rate limit codes (80006 is Messenger's).
+pub const BUSINESS_USE_CASE_LIMIT_CODES: (i64, i64) = (80001, 80014);
+
+/// The classification table. First match wins, so specific rows come before general ones.
+pub(crate) const RULES: &[Rule] = &[
+    Rule {
+        codes: Codes::Any,
+        subcodes: Subcodes::OneOf(&[1545041]),
+        message_contains: None,
+        kind: ErrorKind::UserUnavailable,
+        note: "551/1545041: this person isn't available right now",
+    },
+    Rule {
+        codes: Codes::OneOf(&[551]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::UserUnavailable,
+        note: "551 with any subcode: person unavailable",
+    },
+    Rule {
+        codes: Codes::OneOf(&[10]),
+        subcodes: Subcodes::OneOf(OUTSIDE_WINDOW_SUBCODES),
+        message_contains: None,
+        kind: ErrorKind::OutsideWindow,
+        note: "10/2018278 (and the older 2018065, 2018108): sent outside the allowed window",
+    },
+    Rule {
+        codes: Codes::OneOf(&[100]),
+        subcodes: Subcodes::OneOf(&[2018001, 33]),
+        message_contains: None,
+        kind: ErrorKind::InvalidRecipient,
+        note: "100/2018001 no matching user; 100/33 object (PSID) does not exist",
+    },
+    Rule {
+        codes: Codes::OneOf(&[100]),
+        subcodes: Subcodes::Any,
+        message_contains: Some("appsecret_proof"),
+        kind: ErrorKind::Auth,
+        note: "100 'Invalid appsecret_proof': the app secret is wrong, a credentials problem",
+    },
+    Rule {
+        codes: Codes::OneOf(&[100]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::InvalidParameter,
+        note: "100: invalid parameter (retired tag, bad field, attachment too large)",
+    },
+    Rule {
+        codes: Codes::OneOf(&[190, 102, 463, 467]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::Auth,
+        note: "190 invalid/expired token, 102 session, 463 expired, 467 invalid token",
+    },
+    Rule {
+        codes: Codes::OneOf(&[4, 17, 32, 613]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::RateLimited,
+        note: "4 app, 17 user/account, 32 page, 613 custom rate limit",
+    },
+    Rule {
+        codes: Codes::Range(
+            BUSINESS_USE_CASE_LIMIT_CODES.0,
+            BUSINESS_USE_CASE_LIMIT_CODES.1,
+        ),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::RateLimited,
+        note: "80001-80014 business use case rate limits (80006 Messenger)",
+    },
+    Rule {
+        codes: Codes::OneOf(&[1, 2, 1200]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::Transient,
+        note: "1 unknown, 2 service temporarily unavailable, 1200 temporary send failure",
+    },
+    Rule {
+        codes: Codes::OneOf(&[10, 368]),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::Permanent,
+        note: "10 permission denied (other subcodes), 368 blocked for policy violations",
+    },
+    Rule {
+        codes: Codes::Range(200, 299),
+        subcodes: Subcodes::Any,
+        message_contains: None,
+        kind: ErrorKind::Permanent,
+        note: "2xx codes: missing permissions",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: i64, subcode: Option<i64>) -> GraphError {
+        GraphError {
+            message: "x".into(),
+            code,
+            error_subcode: subcode,
+            ..GraphError::default()
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        use ErrorKind::*;
+        let cases: &[(u16, i64, Option<i64>, ErrorKind)] = &[
+            (400, 4, None, RateLimited),
+            (400, 17, None, RateLimited),
+            (400, 32, None, RateLimited),
+            (400, 613, None, RateLimited),
+            (400, 80001, None, RateLimited),
+            (400, 80006, None, RateLimited),
+            (400, 80014, None, RateLimited),
+            (400, 80015, None, Permanent),
+            (400, 10, Some(2018278), OutsideWindow),
+            (400, 10, Some(2018065), OutsideWindow),
+            (400, 10, Some(2018108), OutsideWindow),
+            (403, 10, None, Permanent),
+            (400, 551, Some(1545041), UserUnavailable),
+            (400, 551, None, UserUnavailable),
+            (400, 100, Some(2018001), InvalidRecipient),
+            (400, 100, Some(33), InvalidRecipient),
+            (400, 100, None, InvalidParameter),
+            (400, 100, Some(2018109), InvalidParameter),
+            (400, 190, None, Auth),
+            (400, 190, Some(463), Auth),
+            (400, 102, None, Auth),
+            (400, 463, None, Auth),
+            (400, 467, None, Auth),
+            (500, 1, None, Transient),
+            (500, 2, None, Transient),
+            (400, 1200, Some(2018024), Transient),
+            (400, 200, None, Permanent),
+            (400, 230, None, Permanent),
+            (400, 368, None, Permanent),
+            (400, 12345, None, Permanent),
+            (503, 12345, None, Transient),
+            (429, 12345, None, RateLimited),
+            // The table wins over the HTTP status.
+            (500, 100, None, InvalidParameter),
+        ];
+        for &(status, code, subcode, want) in cases {
+            assert_eq!(
+                ErrorKind::classify(status, &err(code, subcode)),
+                want,
+                "HTTP {status} code {code} subcode {subcode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn appsecret_proof_mismatch_is_auth() {
+        let e = GraphError {
+            message: "Invalid appsecret_proof provided in the API argument".into(),
+            code: 100,
+            ..GraphError::default()
+        };
+        assert_eq!(ErrorKind::classify(400, &e), ErrorKind::Auth);
+        let upper = GraphError {
+            message: "INVALID APPSECRET_PROOF".into(),
+            ..e
+        };
+        assert_eq!(ErrorKind::classify(400, &upper), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn is_transient_flag_decides_unknown_codes() {
+        let mut e = err(9999, None);
+        e.is_transient = Some(true);
+        assert_eq!(ErrorKind::classify(400, &e), ErrorKind::Transient);
+        e.is_transient = Some(false);
+        assert_eq!(ErrorKind::classify(503, &e), ErrorKind::Permanent);
+        // Known codes are not overridden by the flag.
+        let mut limit = err(613, None);
+        limit.is_transient = Some(false);
+        assert_eq!(ErrorKind::classify(400, &limit), ErrorKind::RateLimited);
+    }
+
+    #[test]
+    fn status_only() {
+        assert_eq!(ErrorKind::for_status(502, None), ErrorKind::Transient);
+        assert_eq!(ErrorKind::for_status(408, None), ErrorKind::Transient);
+        assert_eq!(ErrorKind::for_status(429, None), ErrorKind::RateLimited);
+        assert_eq!(ErrorKind::for_status(401, None), ErrorKind::Auth);
+        assert_eq!(ErrorKind::for_status(404, None), ErrorKind::Permanent);
+    }
+
+    #[test]
+    fn only_rate_limits_and_transient_are_retryable() {
+        use ErrorKind::*;
+        for k in [
+            RateLimited,
+            OutsideWindow,
+            UserUnavailable,
+            InvalidRecipient,
+            InvalidParameter,
+            Auth,
+            Transient,
+            Permanent,
+        ] {
+            assert_eq!(
+                k.is_retryable(),
+                matches!(k, RateLimited | Transient),
+                "{k}"
+            );
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! What the product needs from Graph, as a trait: the seam where a custom transport plugs in.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use messenger_model::graph::{GraphSendRequest, Recipient, SendResponse, SenderAction};
+use messenger_model::UserProfile;
+
+use crate::{Error, Usage};
+
+/// The largest attachment the Send API accepts, in bytes (25 MB).
+pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
+
+/// The Graph calls the Messenger channel makes.
+///
+/// Object-safe: use it as `Arc<dyn Transport>`. [`GraphClient`](crate::GraphClient) implements
+/// it over HTTP; [`RetryingTransport`](crate::RetryingTransport) adds retries to any
+/// implementation. A custom implementation reports failures with [`Error::other`] (or any
+/// variant) so the sender can classify them.
+///
+/// ```
+/// use std::sync::Arc;
+/// use messenger_graph::{GraphClient, Transport};
+///
+/// let client = GraphClient::builder().page_access_token("PAGE_TOKEN").build().unwrap();
+/// let transport: Arc<dyn Transport> = Arc::new(client);
+/// # let _ = transport;
+/// ```
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends a message (`POST /me/messages`).
+    async fn send(&self, req: &GraphSendRequest) -> Result<SendResponse, Error>;
+
+    /// Uploads an attachment (`POST /me/message_attachments`) and returns its reusable
+    /// `attachment_id`.
+    async fn upload_attachment(&self, upload: &AttachmentUpload) -> Result<String, Error>;
+
+    /// Sends a sender action (typing on/off, mark seen).
+    async fn sender_action(&self, recipient: &Recipient, action: SenderAction)
+        -> Result<(), Error>;
+
+    /// Fetches a person's profile (`GET /{psid}`); fields the page may not read are absent.
+    async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error>;
+
+    /// The latest rate-limit usage Graph reported to this transport, if any: a hint to slow
+    /// down before a limit is hit (see [`Usage::max_percent`]).
+    fn usage(&self) -> Option<Usage> {
+        None
+    }
+}
+
+macro_rules! forward_transport {
+    ($($ptr:ident),*) => {$(
+        #[async_trait]
+        impl<T: Transport + ?Sized> Transport for $ptr<T> {
+            async fn send(&self, req: &GraphSendRequest) -> Result<SendResponse, Error> {
+                (**self).send(req).await
+            }
+
+            async fn upload_attachment(&self, upload: &AttachmentUpload) -> Result<String, Error> {
+                (**self).upload_attachment(upload).await
+            }
+
+            async fn sender_action(
+                &self,
+                recipient: &Recipient,
+                action: SenderAction,
+            ) -> Result<(), Error> {
+                (**self).sender_action(recipient, action).await
+            }
+
+            async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error> {
+                (**self).user_profile(psid).await
+            }
+
+            fn usage(&self) -> Option<Usage> {
+                (**self).usage()
+            }
+        }
+    )*};
+}
+
+// `Arc<dyn Transport>` and `Box<dyn Transport>` are transports too (e.g. to wrap one in a
+// `RetryingTransport`).
+forward_transport!(Arc, Box);
+
+/// Graph's media attachment types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttachmentType {
+    /// `image`
+    Image,
+    /// `audio`
+    Audio,
+    /// `video`
+    Video,
+    /// `file` (anything else)
+    File,
+}
+
+impl AttachmentType {
+    /// The type Graph uses for a MIME type: `image/*`, `audio/*`, `video/*`, else `file`.
+    pub fn for_mime_type(mime_type: &str) -> Self {
+        let top = mime_type.split('/').next().unwrap_or("").trim();
+        if top.eq_ignore_ascii_case("image") {
+            Self::Image
+        } else if top.eq_ignore_ascii_case("audio") {
+            Self::Audio
+        } else if top.eq_ignore_ascii_case("video") {
+            Self::Video
+        } else {
+            Self::File
+        }
+    }
+
+    /// Graph's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::File => "file",
+        }
+    }
+}
+
+/// An attachment to upload: decoded bytes with their name and MIME type.
+///
+/// Decoding inline base64 data (a message part's `data`) is the caller's job.
+///
+/// ```
+/// use messenger_graph::{AttachmentType, AttachmentUpload};
+/// let up = AttachmentUpload::for_mime_type("receipt.pdf", "application/pdf", b"%PDF-1.7".to_vec());
+/// assert_eq!(up.kind, AttachmentType::File);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttachmentUpload {
+    /// The attachment type Graph files it under.
+    pub kind: AttachmentType,
+    /// The file name sent with the data.
+    pub file_name: String,
+    /// The MIME type (`image/png`).
+    pub mime_type: String,
+    /// The content.
+    pub data: Bytes,
+}
+
+impl AttachmentUpload {
+    /// An upload of an explicit type.
+    pub fn new(
+        kind: AttachmentType,
+        file_name: impl Into<String>,
+        mime_type: impl Into<String>,
+        data: impl Into<Bytes>,
+    ) -> Self {
+        Self {
+            kind,
+            file_name: file_name.into(),
+            mime_type: mime_type.into(),
+            data: data.into(),
+        }
+    }
+
+    /// An upload whose type follows from its MIME type ([`AttachmentType::for_mime_type`]).
+    pub fn for_mime_type(
+        file_name: impl Into<String>,
+        mime_type: impl Into<String>,
+        data: impl Into<Bytes>,
+    ) -> Self {
+        let mime_type = mime_type.into();
+        Self::new(
+            AttachmentType::for_mime_type(&mime_type),
+            file_name,
+            mime_type,
+            data,
+        )
+    }
+
+    /// An upload for a send plan's inline part, with its base64 `data` already decoded.
+    /// With no part name, the file is called `attachment`.
+    pub fn from_inline(inline: &messenger_model::InlineUpload, decoded: impl Into<Bytes>) -> Self {
+        Self::for_mime_type(
+            inline
+                .file_name
+                .clone()
+                .unwrap_or_else(|| "attachment".to_owned()),
+            inline.mime_type.clone(),
+            decoded,
+        )
+    }
+
+    /// Checks the upload before any request: not empty, not above [`MAX_ATTACHMENT_BYTES`].
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.data.is_empty() {
+            return Err(Error::InvalidInput {
+                reason: "attachment is empty".into(),
+            });
+        }
+        if self.data.len() > MAX_ATTACHMENT_BYTES {
+            return Err(Error::InvalidInput {
+                reason: format!(
+                    "attachment is {} bytes; Graph accepts at most {MAX_ATTACHMENT_BYTES}",
+                    self.data.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AttachmentUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentUpload")
+            .field("kind", &self.kind)
+            .field("file_name", &self.file_name)
+            .field("mime_type", &self.mime_type)
+            .field("len", &self.data.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_type_to_attachment_type() {
+        assert_eq!(
+            AttachmentType::for_mime_type("image/png"),
+            AttachmentType::Image
+        );
+        assert_eq!(
+            AttachmentType::for_mime_type("IMAGE/JPEG"),
+            AttachmentType::Image
+        );
+        assert_eq!(
+            AttachmentType::for_mime_type("audio/mpeg"),
+            AttachmentType::Audio
+        );
+        assert_eq!(
+            AttachmentType::for_mime_type("video/mp4"),
+            AttachmentType::Video
+        );
+        assert_eq!(
+            AttachmentType::for_mime_type("application/pdf"),
+            AttachmentType::File
+        );
+        assert_eq!(AttachmentType::for_mime_type(""), AttachmentType::File);
+    }
+
+    #[test]
+    fn validation() {
+        let ok = AttachmentUpload::for_mime_type("a.png", "image/png", vec![1u8, 2, 3]);
+        assert!(ok.validate().is_ok());
+        let empty = AttachmentUpload::for_mime_type("a.png", "image/png", Vec::<u8>::new());
+        assert!(empty.validate().is_err());
+        let big = AttachmentUpload::for_mime_type(
+            "a.bin",
+            "application/octet-stream",
+            vec![0u8; MAX_ATTACHMENT_BYTES + 1],
+        );
+        let e = big.validate().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidParameter);
+    }
+
+    #[test]
+    fn debug_does_not_dump_data() {
+        let up = AttachmentUpload::for_mime_type("a.txt", "text/plain", b"secret-ish".to_vec());
+        let dbg = format!("{up:?}");
+        assert!(!dbg.contains("secret-ish"));
+        assert!(dbg.contains("len: 10"));
+    }
+
+    #[test]
+    fn from_inline_part() {
+        let inline = messenger_model::InlineUpload {
+            part_index: 0,
+            file_name: None,
+            mime_type: "video/mp4".into(),
+            data_base64: "AAAA".into(),
+        };
+        let up = AttachmentUpload::from_inline(&inline, vec![0u8; 3]);
+        assert_eq!(up.kind, AttachmentType::Video);
+        assert_eq!(up.file_name, "attachment");
+    }
+}
