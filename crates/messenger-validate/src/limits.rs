@@ -1,0 +1,66 @@
+//! Meta's limits and the product's own caps, as data in one place: when Meta changes a figure,
+//! the change is one line here (and the table in `docs/validation.md`).
+//!
+//! Lengths are counted in Unicode scalar values (Rust `char`s), which is how Meta words its
+//! limits ("characters"). Sources: Meta's Send API reference and template references, collected
+//! in `reference/messenger-platform.md`.
+
+/// Messenger text (`message.text`, a `body` sent to Messenger, a `text/*` part): characters.
+pub const TEXT_MAX_CHARS: usize = 2000;
+
+/// Quick replies per message.
+pub const QUICK_REPLIES_MAX: usize = 13;
+/// Quick reply title: characters.
+pub const QUICK_REPLY_TITLE_MAX_CHARS: usize = 20;
+/// Quick reply payload: characters.
+pub const QUICK_REPLY_PAYLOAD_MAX_CHARS: usize = 1000;
+
+/// Graph `message.metadata` (returned in the echo): characters.
+pub const MESSAGE_METADATA_MAX_CHARS: usize = 1000;
+
+/// Generic template: elements.
+pub const GENERIC_ELEMENTS_MAX: usize = 10;
+/// Generic template element title: characters.
+pub const GENERIC_TITLE_MAX_CHARS: usize = 80;
+/// Generic template element subtitle: characters.
+pub const GENERIC_SUBTITLE_MAX_CHARS: usize = 80;
+/// Buttons per generic element, per media element, per button template.
+pub const BUTTONS_MAX: usize = 3;
+/// Button template: at least this many buttons.
+pub const BUTTON_TEMPLATE_MIN_BUTTONS: usize = 1;
+/// Button template text: characters.
+pub const BUTTON_TEMPLATE_TEXT_MAX_CHARS: usize = 640;
+/// Button title: characters.
+pub const BUTTON_TITLE_MAX_CHARS: usize = 20;
+/// Postback button payload: characters.
+pub const POSTBACK_PAYLOAD_MAX_CHARS: usize = 1000;
+/// Media template: exactly this many elements.
+pub const MEDIA_TEMPLATE_ELEMENTS: usize = 1;
+/// Receipt template: elements (items). Meta's reference says 100.
+pub const RECEIPT_ELEMENTS_MAX: usize = 100;
+
+/// Attachment size Meta accepts (upload or URL fetch): 25 MB, read as MiB.
+pub const ATTACHMENT_MAX_BYTES: u64 = 25 * 1024 * 1024;
+
+/// URL schemes Graph fetches media from and opens in buttons.
+pub const URL_SCHEMES: [&str; 2] = ["http", "https"];
+
+/// Phone numbers (`to.phoneNumber`, `to.mobileNumber`, call buttons): digits, without `+`.
+pub const PHONE_MIN_DIGITS: usize = 8;
+/// Phone numbers: at most this many digits (E.164).
+pub const PHONE_MAX_DIGITS: usize = 15;
+
+/// The standard messaging window: hours after the user's last message.
+pub const STANDARD_WINDOW_HOURS: i64 = 24;
+
+/// Validation stops listing after this many violations (bad input of any size stays cheap).
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// An offending value is cut to this many characters in a violation.
+pub const VALUE_MAX_CHARS: usize = 100;
+
+/// Milliseconds in an hour.
+pub(crate) const HOUR_MS: i64 = 3_600_000;
+
+/// Milliseconds in a day.
+pub(crate) const DAY_MS: i64 = 24 * HOUR_MS;
