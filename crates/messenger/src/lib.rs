@@ -8,7 +8,16 @@
 //! gateway, on axum, or on a concrete database.
 
 pub mod addressing;
+mod error;
 pub mod events;
+mod facade;
 pub mod optin;
+pub mod send;
 pub mod sms;
+mod space;
 pub mod webhook;
+
+pub use error::Error;
+pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
+pub use send::{Accepted, DispatchReport, Idempotency, RuleDecision};
+pub use space::Space;

@@ -134,6 +134,34 @@ impl OptinTokens {
     }
 }
 
+impl crate::Messenger {
+    /// The Facebook metadata service: issues a `data-ref` token for `profile_id` (with optional
+    /// `data` echoed on the `facebook.optin` event) and stores what it stands for.
+    pub async fn issue_optin_token(
+        &self,
+        space_id: &str,
+        profile_id: &str,
+        data: Option<serde_json::Value>,
+    ) -> Result<String, crate::Error> {
+        let space = self.space(space_id)?;
+        let now = self.now();
+        let ttl = i64::try_from(self.inner.token_ttl.as_millis()).unwrap_or(i64::MAX);
+        let issued = self.inner.tokens.issue(now, ttl);
+        self.inner
+            .store
+            .put_optin_token(messenger_store::OptinToken {
+                token: issued.id.0,
+                space: space.id.clone(),
+                profile_id: profile_id.to_owned(),
+                data,
+                created_at: now,
+                expires_at: issued.expires_at,
+            })
+            .await?;
+        Ok(issued.token)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

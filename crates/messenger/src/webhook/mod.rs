@@ -1,6 +1,9 @@
 //! Meta's webhooks: the verification handshake, `X-Hub-Signature-256`, and processing a batch of
 //! events.
 
+mod process;
 mod signature;
+
+pub use process::{WebhookError, WebhookReport};
 
 pub use signature::{sign_body, verify_signature, verify_subscription, SignatureError};

@@ -1,0 +1,36 @@
+//! The facade's one error type.
+
+use messenger_validate::{Violation, Violations};
+
+/// What can go wrong in the facade.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request breaks validation rules (400, each violation with its JSON pointer).
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    /// No rule can deliver the message now; nothing was stored or sent (400).
+    #[error("refused: {}", .0.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<Violation>),
+    /// A batch with invalid entries (400): each index with its violations; nothing was queued.
+    #[error("{} of the batch's requests are invalid", .0.len())]
+    InvalidBatch(Vec<(usize, Violations)>),
+    /// The idempotency key was used before with another request body (409).
+    #[error("the Idempotency-Key was used with another request")]
+    IdempotencyConflict {
+        /// The message the key belongs to.
+        message_id: String,
+    },
+    /// The space is not configured (404).
+    #[error("unknown API space {0:?}")]
+    UnknownSpace(String),
+    /// The store failed (500; retry later).
+    #[error("store error")]
+    Store(#[from] messenger_store::StoreError),
+}
+
+impl From<messenger_validate::ValidateError> for Error {
+    fn from(e: messenger_validate::ValidateError) -> Self {
+        Self::Invalid(e.into_violations())
+    }
+}

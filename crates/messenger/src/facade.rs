@@ -1,0 +1,312 @@
+//! [`Messenger`]: the facade, and its builder.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use messenger_graph::{RetryPolicy, Transport};
+use messenger_model::{EventEnvelope, EventName, MessageResource, Timestamp};
+use messenger_store::Store;
+use serde_json::Value;
+
+use crate::optin::OptinTokens;
+use crate::sms::SmsProvider;
+use crate::{Error, Space};
+
+/// Where events for the business's webhook are queued in the store's outbox.
+pub const DEFAULT_EVENT_TARGET: &str = "default";
+
+/// A clock, so tests can control time.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The Messenger channel in-process: accept messages, dispatch them, process Meta's webhooks.
+/// Cheap to clone (shared state behind an `Arc`).
+///
+/// ```no_run
+/// # async fn f(transport: std::sync::Arc<dyn messenger_graph::Transport>) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use messenger::Messenger;
+/// use messenger_model::{SendRequest, To};
+/// use messenger_store::MemoryStore;
+///
+/// let messenger = Messenger::builder()
+///     .transport(transport)
+///     .page_id("PAGE_ID")
+///     .store(Arc::new(MemoryStore::new()))
+///     .build()?;
+/// let req = SendRequest::new(To::fb_messenger_id("PSID")).body("Hello");
+/// let accepted = messenger.accept_request("default", req, None).await?;
+/// messenger.dispatch_due("worker-1", 32).await?;
+/// println!("{:?}", messenger.message("default", &accepted.id).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Messenger {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) spaces: HashMap<String, Space>,
+    pub(crate) pages: HashMap<String, String>,
+    pub(crate) tokens: OptinTokens,
+    pub(crate) app_secret: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Clock,
+    pub(crate) lease_for: Duration,
+    pub(crate) token_ttl: Duration,
+}
+
+impl fmt::Debug for Messenger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Messenger")
+            .field("spaces", &self.inner.spaces.values().collect::<Vec<_>>())
+            .field("store", &self.inner.store.backend())
+            .finish()
+    }
+}
+
+impl Messenger {
+    /// Starts a builder.
+    pub fn builder() -> MessengerBuilder {
+        MessengerBuilder::default()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The configured space `id`.
+    pub fn space(&self, id: &str) -> Result<&Space, Error> {
+        self.inner
+            .spaces
+            .get(id)
+            .ok_or_else(|| Error::UnknownSpace(id.chars().take(64).collect()))
+    }
+
+    /// The space that owns Facebook page `page_id`.
+    pub fn space_for_page(&self, page_id: &str) -> Option<&Space> {
+        self.inner
+            .pages
+            .get(page_id)
+            .and_then(|id| self.inner.spaces.get(id))
+    }
+
+    /// Every configured space.
+    pub fn spaces(&self) -> impl Iterator<Item = &Space> {
+        self.inner.spaces.values()
+    }
+
+    /// The message resource `id` of space `space_id` (status, history, trace, Graph ids).
+    pub async fn message(
+        &self,
+        space_id: &str,
+        id: &str,
+    ) -> Result<Option<MessageResource>, Error> {
+        let space = self.space(space_id)?;
+        Ok(self
+            .inner
+            .store
+            .get_message(&space.id, id)
+            .await?
+            .map(|m| m.to_resource()))
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.inner.clock)()
+    }
+
+    /// Queues an event for the business's webhook, if the space subscribes to it. The event id is
+    /// stable, so the same event derived twice is queued once.
+    pub(crate) async fn emit(
+        &self,
+        space: &Space,
+        event_id: String,
+        name: EventName,
+        payload: Value,
+        revision: u32,
+    ) -> Result<(), Error> {
+        if !space.wants(name) {
+            return Ok(());
+        }
+        let now = self.now();
+        let envelope = EventEnvelope {
+            event_id,
+            api_space_id: space.id.clone(),
+            name,
+            payload,
+            revision,
+            timestamp: now,
+        };
+        self.inner
+            .store
+            .enqueue_event(DEFAULT_EVENT_TARGET, envelope, now)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Builds a [`Messenger`].
+///
+/// For one page: `.transport(..).page_id(..)` (and `.sms(..)`) configure a space named
+/// `"default"`; for several, add each with [`MessengerBuilder::space`].
+#[derive(Default)]
+pub struct MessengerBuilder {
+    store: Option<Arc<dyn Store>>,
+    transport: Option<Arc<dyn Transport>>,
+    page_id: Option<String>,
+    sms: Option<Arc<dyn SmsProvider>>,
+    spaces: Vec<Space>,
+    token_key: Option<Vec<u8>>,
+    app_secret: Option<String>,
+    retry: Option<RetryPolicy>,
+    clock: Option<Clock>,
+    lease_for: Option<Duration>,
+    token_ttl: Option<Duration>,
+}
+
+/// Why a builder could not build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A required part is missing.
+    #[error("Messenger::builder(): {0} is required")]
+    Missing(&'static str),
+    /// Two spaces share an id or a page.
+    #[error("Messenger::builder(): {0}")]
+    Conflict(String),
+}
+
+impl MessengerBuilder {
+    /// The store (required).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The Graph transport of the default space.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The page id of the default space.
+    pub fn page_id(mut self, page_id: impl Into<String>) -> Self {
+        self.page_id = Some(page_id.into());
+        self
+    }
+
+    /// The SMS provider of the default space.
+    pub fn sms(mut self, sms: Arc<dyn SmsProvider>) -> Self {
+        self.sms = Some(sms);
+        self
+    }
+
+    /// Adds a space.
+    pub fn space(mut self, space: Space) -> Self {
+        self.spaces.push(space);
+        self
+    }
+
+    /// The key opt-in tokens are signed with; every instance sharing a store needs the same one.
+    /// Without it, a random key is made (tokens then only work on this process).
+    pub fn token_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.token_key = Some(key.into());
+        self
+    }
+
+    /// How long an opt-in token stays valid (default 30 days).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = Some(ttl);
+        self
+    }
+
+    /// The Facebook app secret (webhook signatures).
+    pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
+        self.app_secret = Some(secret.into());
+        self
+    }
+
+    /// The retry policy of durable dispatch (default: 10 attempts, 1 s doubling up to 5 min).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How long a worker holds a leased message (default 60 s).
+    pub fn lease_for(mut self, lease: Duration) -> Self {
+        self.lease_for = Some(lease);
+        self
+    }
+
+    /// Builds the facade.
+    pub fn build(self) -> Result<Messenger, BuildError> {
+        let store = self.store.ok_or(BuildError::Missing("store"))?;
+        let mut spaces = self.spaces;
+        if let Some(transport) = self.transport {
+            let page_id = self
+                .page_id
+                .ok_or(BuildError::Missing("page_id (with transport)"))?;
+            let mut space = Space::new("default", page_id, transport);
+            space.sms = self.sms;
+            spaces.push(space);
+        }
+        if spaces.is_empty() {
+            return Err(BuildError::Missing("a transport or a space"));
+        }
+        let mut by_id = HashMap::new();
+        let mut pages = HashMap::new();
+        for space in spaces {
+            if pages
+                .insert(space.page_id.clone(), space.id.clone())
+                .is_some()
+            {
+                return Err(BuildError::Conflict(format!(
+                    "page {} is in two spaces",
+                    space.page_id
+                )));
+            }
+            let id = space.id.clone();
+            if by_id.insert(id.clone(), space).is_some() {
+                return Err(BuildError::Conflict(format!(
+                    "space {id} is configured twice"
+                )));
+            }
+        }
+        let key = self.token_key.unwrap_or_else(|| {
+            use rand::RngCore;
+            let mut k = vec![0u8; 32];
+            rand::thread_rng().fill_bytes(&mut k);
+            k
+        });
+        Ok(Messenger {
+            inner: Arc::new(Inner {
+                store,
+                spaces: by_id,
+                pages,
+                tokens: OptinTokens::new(&key),
+                app_secret: self.app_secret,
+                retry: self.retry.unwrap_or(RetryPolicy {
+                    max_attempts: 10,
+                    initial_backoff: Duration::from_secs(1),
+                    max_backoff: Duration::from_secs(300),
+                    deadline: None,
+                    ..RetryPolicy::default()
+                }),
+                clock: self.clock.unwrap_or_else(|| Arc::new(Timestamp::now)),
+                lease_for: self.lease_for.unwrap_or(Duration::from_secs(60)),
+                token_ttl: self
+                    .token_ttl
+                    .unwrap_or(Duration::from_secs(30 * 24 * 3600)),
+            }),
+        })
+    }
+}

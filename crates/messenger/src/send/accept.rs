@@ -1,0 +1,209 @@
+//! Accepting a request: validate, resolve, check that some rule can deliver it, store it.
+
+use messenger_model::{MessageStatus, Profile, SendRequest, Timestamp};
+use messenger_store::{InsertOutcome, NewMessage};
+use messenger_validate::{validate_json, validate_request, Policy, Violations, Window};
+use serde_json::Value;
+
+use super::rules::RuleDecision;
+use crate::addressing::profile_update_from_to;
+use crate::{Error, Messenger, Space};
+
+/// An accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The message id.
+    pub id: String,
+    /// Its status (`processing` when new; the stored one on a replay).
+    pub status: MessageStatus,
+    /// True when the idempotency key was seen before and this is the first message.
+    pub replayed: bool,
+}
+
+/// An `Idempotency-Key` and a hash of the request body it came with.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    /// The key.
+    pub key: &'a str,
+    /// A hash of the body (the same key with another body is a conflict).
+    pub body_hash: &'a str,
+}
+
+struct Prepared {
+    message: NewMessage,
+    profile_update: Option<Profile>,
+}
+
+impl Messenger {
+    fn policy(&self, space: &Space, now: Timestamp) -> Policy {
+        Policy {
+            window: Window::Unchecked,
+            customer_matching: space.customer_matching,
+            now,
+        }
+    }
+
+    /// Validates a JSON send request and stores it for dispatch.
+    ///
+    /// Refused with [`Error::Invalid`] when it breaks a rule, and with [`Error::Refused`] when no
+    /// channel of its `rules` can deliver it now (nothing is stored then).
+    pub async fn accept(
+        &self,
+        space_id: &str,
+        body: &Value,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<Accepted, Error> {
+        let space = self.space(space_id)?;
+        let now = self.now();
+        let req = validate_json(body, &self.policy(space, now))?;
+        self.accept_valid(space, req, idempotency, now).await
+    }
+
+    /// Validates a typed send request and stores it for dispatch.
+    pub async fn accept_request(
+        &self,
+        space_id: &str,
+        req: SendRequest,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<Accepted, Error> {
+        let space = self.space(space_id)?;
+        let now = self.now();
+        validate_request(&req, &self.policy(space, now))?;
+        self.accept_valid(space, req, idempotency, now).await
+    }
+
+    /// Validates every request of a batch; stores all of them in one transaction, or none when
+    /// any is invalid ([`Error::InvalidBatch`] names each index). Returns the message ids in order.
+    pub async fn accept_batch(
+        &self,
+        space_id: &str,
+        bodies: &[Value],
+    ) -> Result<Vec<String>, Error> {
+        let space = self.space(space_id)?;
+        let now = self.now();
+        let policy = self.policy(space, now);
+        let mut invalid = Vec::new();
+        let mut prepared = Vec::with_capacity(bodies.len());
+        for (index, body) in bodies.iter().enumerate() {
+            let outcome = match validate_json(body, &policy) {
+                Ok(req) => self.prepare(space, req, now).await,
+                Err(e) => Err(e.into()),
+            };
+            match outcome {
+                Ok(p) => prepared.push(p),
+                Err(Error::Invalid(v)) => invalid.push((index, v)),
+                Err(Error::Refused(v)) => invalid.push((index, Violations::from(v))),
+                Err(other) => return Err(other),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(Error::InvalidBatch(invalid));
+        }
+        let (messages, updates): (Vec<_>, Vec<_>) = prepared
+            .into_iter()
+            .map(|p| (p.message, p.profile_update))
+            .unzip();
+        let outcomes = self.inner.store.insert_messages(messages).await?;
+        for update in updates.into_iter().flatten() {
+            self.inner.store.merge_profile(&space.id, update).await?;
+        }
+        Ok(outcomes.iter().map(|o| o.id().to_owned()).collect())
+    }
+
+    async fn accept_valid(
+        &self,
+        space: &Space,
+        req: SendRequest,
+        idempotency: Option<Idempotency<'_>>,
+        now: Timestamp,
+    ) -> Result<Accepted, Error> {
+        let mut prepared = self.prepare(space, req, now).await?;
+        if let Some(idem) = idempotency {
+            prepared.message = prepared.message.idempotency(idem.key, idem.body_hash);
+        }
+        match self.inner.store.insert_message(prepared.message).await? {
+            InsertOutcome::Inserted { id } => {
+                if let Some(update) = prepared.profile_update {
+                    self.inner.store.merge_profile(&space.id, update).await?;
+                }
+                Ok(Accepted {
+                    id,
+                    status: MessageStatus::Processing,
+                    replayed: false,
+                })
+            }
+            InsertOutcome::Existing(first) => {
+                let same = match (idempotency, &first.idempotency) {
+                    (Some(idem), Some(stored)) => stored.request_hash == idem.body_hash,
+                    _ => true,
+                };
+                if !same {
+                    return Err(Error::IdempotencyConflict {
+                        message_id: first.id,
+                    });
+                }
+                Ok(Accepted {
+                    id: first.id,
+                    status: first.status,
+                    replayed: true,
+                })
+            }
+        }
+    }
+
+    /// Resolves the recipient and checks that some rule can deliver the message now.
+    async fn prepare(
+        &self,
+        space: &Space,
+        req: SendRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, Error> {
+        let update = profile_update_from_to(&req.to);
+        let profile = match &update {
+            Some(u) => {
+                let mut stored = self
+                    .inner
+                    .store
+                    .get_profile(&space.id, &u.id)
+                    .await?
+                    .unwrap_or_else(|| Profile::new(u.id.clone()));
+                stored.merge(u.clone());
+                Some(stored)
+            }
+            None => None,
+        };
+        let mut skipped = Vec::new();
+        let mut usable = None;
+        for &channel in &req.rules {
+            match self
+                .check_rule(space, &req, profile.as_ref(), channel, now)
+                .await?
+            {
+                RuleDecision::Skip(v) => skipped.push(v),
+                decision => {
+                    usable = Some(decision);
+                    break;
+                }
+            }
+        }
+        let Some(decision) = usable else {
+            return Err(Error::Refused(skipped));
+        };
+        let recipient_key = match (&profile, &decision) {
+            (Some(p), _) => format!("profile:{}", p.id),
+            (None, RuleDecision::Messenger(a)) => {
+                match (&a.recipient.id, &a.recipient.phone_number) {
+                    (Some(psid), _) => format!("fb:{psid}"),
+                    (None, Some(phone)) => format!("tel:{phone}"),
+                    _ => "unknown".to_owned(),
+                }
+            }
+            (None, RuleDecision::Sms(a, _)) => format!("tel:{}", a.number),
+            (None, RuleDecision::Skip(_)) => "unknown".to_owned(),
+        };
+        Ok(Prepared {
+            message: NewMessage::new(space.id.clone(), recipient_key, req, now),
+            profile_update: update,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! Channel rules: whether a channel can take a message now, and the trace of that decision.
+
+use messenger_model::{Channel, Profile, RuleOutcome, RuleTraceEntry, SendRequest, Timestamp};
+use messenger_validate::{check_messenger_window, Violation, ViolationCode, Window};
+
+use crate::addressing::{resolve_messenger, resolve_sms, MessengerAddress, SmsAddress};
+use crate::sms::sms_text;
+use crate::{Error, Messenger, Space};
+
+/// Whether a channel can take a message now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleDecision {
+    /// Messenger can: send to this address.
+    Messenger(MessengerAddress),
+    /// SMS can: send this text to this number.
+    Sms(SmsAddress, String),
+    /// The channel is skipped, and why.
+    Skip(Violation),
+}
+
+fn skip(code: ViolationCode, pointer: &str, message: impl Into<String>) -> RuleDecision {
+    RuleDecision::Skip(Violation {
+        code,
+        pointer: pointer.to_owned(),
+        message: message.into(),
+        value: None,
+    })
+}
+
+impl Messenger {
+    /// Decides whether `channel` can take `req` now, for `profile` (the stored profile named by
+    /// `to.profileId`, if any).
+    pub async fn check_rule(
+        &self,
+        space: &Space,
+        req: &SendRequest,
+        profile: Option<&Profile>,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<RuleDecision, Error> {
+        match channel {
+            Channel::FbMessenger => {
+                let Some(address) = resolve_messenger(&req.to, profile, space.customer_matching)
+                else {
+                    let why = match (&req.to.profile_id, profile) {
+                        (Some(id), None) => format!("no Messenger ID: to.fbMessengerId is not set and profile {id:?} does not exist"),
+                        (Some(id), Some(_)) => format!("no Messenger ID: to.fbMessengerId is not set and profile {id:?} has none (the customer has not opted in)"),
+                        (None, _) => "no Messenger ID: to.fbMessengerId is not set".to_owned(),
+                    };
+                    let why = if space.customer_matching {
+                        why
+                    } else {
+                        format!("{why}; phone-number matching is off for this space")
+                    };
+                    return Ok(skip(ViolationCode::ToUnaddressable, "/to", why));
+                };
+                if space.window_check {
+                    if let Some(psid) = address.recipient.id.as_deref() {
+                        let last = self
+                            .inner
+                            .store
+                            .last_inbound(&space.id, &space.page_id, psid)
+                            .await?;
+                        let window = Window::from_last_inbound(last, now);
+                        if let Err(v) =
+                            check_messenger_window(req.fb_messenger_options(), &window, now)
+                        {
+                            return Ok(RuleDecision::Skip(v));
+                        }
+                    }
+                }
+                Ok(RuleDecision::Messenger(address))
+            }
+            Channel::Sms => {
+                if space.sms.is_none() {
+                    return Ok(skip(
+                        ViolationCode::RulesUnknown,
+                        "/rules",
+                        "the space has no SMS provider configured",
+                    ));
+                }
+                let Some(address) = resolve_sms(&req.to, profile) else {
+                    return Ok(skip(ViolationCode::ToUnaddressable, "/to", "no phone number: to.mobileNumber, to.phoneNumber and the profile's phoneNumber are all missing"));
+                };
+                let Some(text) = sms_text(req) else {
+                    return Ok(skip(
+                        ViolationCode::ContentMissingForChannel,
+                        "",
+                        "nothing to send by SMS: no body and no text or URL parts for sms",
+                    ));
+                };
+                Ok(RuleDecision::Sms(address, text))
+            }
+        }
+    }
+}
+
+/// A rule-trace entry.
+pub(crate) fn trace(
+    channel: Channel,
+    outcome: RuleOutcome,
+    reason: impl Into<String>,
+    at: Timestamp,
+) -> RuleTraceEntry {
+    RuleTraceEntry {
+        channel,
+        outcome,
+        reason: reason.into(),
+        at,
+    }
+}

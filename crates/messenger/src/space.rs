@@ -1,0 +1,107 @@
+//! An API space: one business's page, credentials and channel settings.
+
+use std::fmt;
+use std::sync::Arc;
+
+use messenger_graph::Transport;
+use messenger_model::EventName;
+
+use crate::sms::SmsProvider;
+
+/// One API space as the facade sees it: the Facebook page it sends from, the transport to Graph
+/// for that page, the SMS provider, and the space's policies.
+///
+/// ```
+/// use std::sync::Arc;
+/// use messenger::Space;
+/// use messenger_graph::GraphClient;
+/// let graph = GraphClient::builder().page_access_token("PAGE_TOKEN").build().unwrap();
+/// let space = Space::new("space-a", "PAGE_ID", Arc::new(graph)).customer_matching(true);
+/// assert_eq!(space.page_id, "PAGE_ID");
+/// ```
+#[derive(Clone)]
+pub struct Space {
+    /// The space id (the `{space}` of the HTTP paths).
+    pub id: String,
+    /// The Facebook page the space sends from; webhook entries are routed by it.
+    pub page_id: String,
+    /// Graph for this page.
+    pub transport: Arc<dyn Transport>,
+    /// The SMS provider, if the space has one.
+    pub sms: Option<Arc<dyn SmsProvider>>,
+    /// Default SMS sender.
+    pub sms_from: Option<String>,
+    /// Whether Messenger may address by phone number (customer matching; Meta has suspended it,
+    /// so it is off unless the space enables it).
+    pub customer_matching: bool,
+    /// Whether the 24-hour window is checked before sending (`false`: Meta decides, for a page
+    /// whose earlier history the product never saw).
+    pub window_check: bool,
+    /// Event names forwarded to the business (`None`: all).
+    pub subscriptions: Option<Vec<EventName>>,
+}
+
+impl fmt::Debug for Space {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Space")
+            .field("id", &self.id)
+            .field("page_id", &self.page_id)
+            .field("sms", &self.sms.is_some())
+            .field("customer_matching", &self.customer_matching)
+            .field("window_check", &self.window_check)
+            .finish()
+    }
+}
+
+impl Space {
+    /// A space sending from `page_id` through `transport`, with the window check on, customer
+    /// matching off, no SMS and every event forwarded.
+    pub fn new(
+        id: impl Into<String>,
+        page_id: impl Into<String>,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            page_id: page_id.into(),
+            transport,
+            sms: None,
+            sms_from: None,
+            customer_matching: false,
+            window_check: true,
+            subscriptions: None,
+        }
+    }
+
+    /// Sets the SMS provider and default sender.
+    pub fn sms(mut self, provider: Arc<dyn SmsProvider>, from: Option<String>) -> Self {
+        self.sms = Some(provider);
+        self.sms_from = from;
+        self
+    }
+
+    /// Enables or disables customer matching.
+    pub fn customer_matching(mut self, on: bool) -> Self {
+        self.customer_matching = on;
+        self
+    }
+
+    /// Turns the window check on or off.
+    pub fn window_check(mut self, on: bool) -> Self {
+        self.window_check = on;
+        self
+    }
+
+    /// Forwards only these events.
+    pub fn subscriptions(mut self, names: Vec<EventName>) -> Self {
+        self.subscriptions = Some(names);
+        self
+    }
+
+    /// Whether the business wants `name`.
+    pub fn wants(&self, name: EventName) -> bool {
+        self.subscriptions
+            .as_ref()
+            .is_none_or(|s| s.contains(&name))
+    }
+}
