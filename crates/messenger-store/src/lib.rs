@@ -1,1 +1,88 @@
-//! messenger-store (being built).
+//! # messenger-store
+//!
+//! Everything the Messenger channel must remember, behind traits: customer profiles and their
+//! Messenger IDs ([`ProfileStore`]), accepted messages and their state ([`MessageStore`]), the
+//! queue that hands messages to sending workers ([`DispatchQueue`]), the outbox of events for the
+//! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]) and opt-in
+//! tokens ([`OptinTokens`]). [`Store`] combines them, so the pipeline takes one `Arc<dyn Store>`.
+//!
+//! This crate holds the traits, the rules every store applies (status transitions on
+//! [`MessageRecord`], profile merging), an in-memory implementation ([`MemoryStore`], for tests and
+//! single-process tools; it does not survive a restart) and, with the `conformance` feature, a
+//! conformance test kit that any implementation runs against itself (`conformance` module and
+//! the `conformance_tests!` macro). The durable stores (SQLite, PostgreSQL) live in
+//! `messenger-store-sql`.
+//!
+//! It must never depend on a database driver, an HTTP stack or the Graph client: its
+//! dependencies are the model, serde, async-trait, thiserror, tokio (sync only) and uuid.
+//!
+//! Every operation is scoped by API space: nothing of one space is visible from another.
+//!
+//! ```
+//! use std::{sync::Arc, time::Duration};
+//! use messenger_model::{Channel, MessageStatus, SendRequest, Timestamp, To};
+//! use messenger_store::{MemoryStore, NewMessage, Store, StatusUpdate};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+//! let now = Timestamp::from_millis(1_000);
+//! let req = SendRequest::new(To::fb_messenger_id("1234")).body("hi");
+//! let msg = NewMessage::new("space-a", "psid:1234", req, now).idempotency("k1", "hash-1");
+//! let id = store.insert_message(msg).await?.id().to_owned();
+//!
+//! // A sending worker leases it, sends it, and records the outcome.
+//! let leased = store.lease_due("worker-1", now, 10, Duration::from_secs(30)).await?;
+//! assert_eq!(leased[0].id, id);
+//! let sent = StatusUpdate::new(MessageStatus::Sent, now.add_millis(200))
+//!     .channel(Channel::FbMessenger)
+//!     .sent_to("page-1", "1234");
+//! assert!(store.update_status("space-a", &id, sent).await?.applied);
+//! // A late receipt can never move the status backwards.
+//! let back = StatusUpdate::new(MessageStatus::Processing, now.add_millis(300));
+//! assert!(!store.update_status("space-a", &id, back).await?.applied);
+//! # Ok::<(), messenger_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+mod dispatch;
+mod error;
+mod inbox;
+mod memory;
+mod messages;
+mod outbox;
+mod profiles;
+mod record;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+use async_trait::async_trait;
+
+pub use dispatch::{lease_millis, DispatchQueue};
+pub use error::StoreError;
+pub use inbox::{OptinToken, OptinTokens, WebhookInbox};
+pub use memory::MemoryStore;
+pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage};
+pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
+pub use profiles::{check_profile_id, ProfileQuery, ProfileStore};
+pub use record::{
+    check_receipt_status, is_unsent, IdempotencyKey, Lease, MessageRecord, MessengerRecipient,
+    Retry, StatusOutcome, StatusUpdate,
+};
+
+/// All of the store traits in one object: what the pipeline and the gateway take as
+/// `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store:
+    ProfileStore + MessageStore + DispatchQueue + Outbox + WebhookInbox + OptinTokens
+{
+    /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the backend answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes connections gracefully, waiting for running operations. Operations after this
+    /// fail with [`StoreError::Unavailable`].
+    async fn close(&self);
+}

@@ -1,0 +1,85 @@
+//! The kit's cases, one public async function per behaviour.
+
+mod dispatch;
+mod messages;
+mod outbox;
+mod profiles;
+
+pub use dispatch::*;
+pub use messages::*;
+pub use outbox::*;
+pub use profiles::*;
+
+use super::Case;
+
+/// Every case with its name, in the order [`crate::conformance_tests!`] lists them.
+pub const ALL: &[(&str, Case)] = &[
+    ("profile_create_get_merge", |s| {
+        Box::pin(profile_create_get_merge(s))
+    }),
+    ("profile_replace_and_delete", |s| {
+        Box::pin(profile_replace_and_delete(s))
+    }),
+    ("profile_messenger_ids_are_page_scoped", |s| {
+        Box::pin(profile_messenger_ids_are_page_scoped(s))
+    }),
+    ("profile_find_by_phone_and_query", |s| {
+        Box::pin(profile_find_by_phone_and_query(s))
+    }),
+    ("profile_facebook_section", |s| {
+        Box::pin(profile_facebook_section(s))
+    }),
+    ("profile_inbound_window_moves_forward", |s| {
+        Box::pin(profile_inbound_window_moves_forward(s))
+    }),
+    ("spaces_are_isolated", |s| Box::pin(spaces_are_isolated(s))),
+    ("message_insert_and_get", |s| {
+        Box::pin(message_insert_and_get(s))
+    }),
+    ("message_idempotency_returns_first", |s| {
+        Box::pin(message_idempotency_returns_first(s))
+    }),
+    ("message_batch_insert", |s| {
+        Box::pin(message_batch_insert(s))
+    }),
+    ("message_batch_is_atomic", |s| {
+        Box::pin(message_batch_is_atomic(s))
+    }),
+    ("message_status_never_moves_backwards", |s| {
+        Box::pin(message_status_never_moves_backwards(s))
+    }),
+    ("message_trace_and_graph_ids", |s| {
+        Box::pin(message_trace_and_graph_ids(s))
+    }),
+    ("message_watermarks", |s| Box::pin(message_watermarks(s))),
+    ("dispatch_leases_due_messages_once", |s| {
+        Box::pin(dispatch_leases_due_messages_once(s))
+    }),
+    ("dispatch_keeps_recipient_order", |s| {
+        Box::pin(dispatch_keeps_recipient_order(s))
+    }),
+    ("dispatch_release_requires_holder", |s| {
+        Box::pin(dispatch_release_requires_holder(s))
+    }),
+    ("dispatch_expired_leases_are_recovered", |s| {
+        Box::pin(dispatch_expired_leases_are_recovered(s))
+    }),
+    ("dispatch_final_status_ends_lease", |s| {
+        Box::pin(dispatch_final_status_ends_lease(s))
+    }),
+    ("dispatch_concurrent_workers_never_share", |s| {
+        Box::pin(dispatch_concurrent_workers_never_share(s))
+    }),
+    ("outbox_enqueue_lease_deliver", |s| {
+        Box::pin(outbox_enqueue_lease_deliver(s))
+    }),
+    ("outbox_retry_dead_and_redrive", |s| {
+        Box::pin(outbox_retry_dead_and_redrive(s))
+    }),
+    ("inbox_marks_seen_once", |s| {
+        Box::pin(inbox_marks_seen_once(s))
+    }),
+    ("optin_tokens_expire_and_are_scoped", |s| {
+        Box::pin(optin_tokens_expire_and_are_scoped(s))
+    }),
+];

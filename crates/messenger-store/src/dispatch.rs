@@ -1,0 +1,64 @@
+//! The dispatch queue: leasing accepted messages for sending ([`DispatchQueue`]).
+//!
+//! A message is *due* when it is unsent (`processing` or `retrying`), its `next_attempt_at` has
+//! come, nobody holds an unexpired lease on it, and it is the *head* of its recipient: no message
+//! accepted earlier with the same `(space, recipient_key)` is still unsent. So a recipient has at
+//! most one message in flight, and its messages leave in acceptance order; a head that is
+//! retrying holds back the messages behind it until it is sent, fails or expires.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use messenger_model::Timestamp;
+
+use crate::{MessageRecord, Retry, StoreError};
+
+/// Converts a lease duration to milliseconds (saturating; at least 1 ms).
+pub fn lease_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
+/// Hands due messages to sending workers, across processes.
+#[async_trait]
+pub trait DispatchQueue: Send + Sync {
+    /// Leases up to `limit` due messages (across all spaces, oldest first) to `worker` until
+    /// `now + lease_for`, and counts an attempt on each. Two callers never get the same message
+    /// while its lease runs, and never two messages of one recipient at once.
+    async fn lease_due(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Extends `worker`'s unexpired lease on the message to `until`. Returns `false` when the
+    /// worker does not hold it (any more).
+    async fn extend_lease(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a leased message back after a transient failure: it becomes `retrying`, due at
+    /// `retry.at` ([`MessageRecord::release`]). Returns `false` (and changes nothing) when
+    /// `worker` does not hold the lease or the message is no longer unsent. A message is
+    /// completed by a status change instead ([`crate::MessageStore::update_status`]).
+    async fn release(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        retry: Retry,
+    ) -> Result<bool, StoreError>;
+
+    /// Clears leases that expired before `now` (their holders died or hung), so the messages
+    /// are due again; returns how many. [`DispatchQueue::lease_due`] already ignores expired
+    /// leases; this makes the state visible and tidy.
+    async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,63 @@
+//! Meta's webhook redeliveries ([`WebhookInbox`]) and opt-in tokens ([`OptinTokens`]).
+
+use async_trait::async_trait;
+use messenger_model::Timestamp;
+use serde_json::Value;
+
+use crate::StoreError;
+
+/// Remembers which Meta events were already processed, so redeliveries are dropped.
+///
+/// Keys are chosen by the caller and should be globally unique (e.g. `mid:<message id>`,
+/// `delivery:<page>:<psid>:<watermark>`). For crash safety, apply an event's effects first and
+/// mark it seen after: a crash in between means Meta redelivers and the (idempotent) effects are
+/// applied again, rather than the event being lost.
+#[async_trait]
+pub trait WebhookInbox: Send + Sync {
+    /// Records `key` as seen at `now`. Returns `true` the first time, `false` after.
+    async fn mark_seen(&self, key: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Whether `key` was seen.
+    async fn is_seen(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Forgets keys seen before `before` (Meta stops redelivering after a day or so); returns
+    /// how many.
+    async fn purge_seen(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// A server-side opt-in token: the `data-ref` of a Messenger plugin, standing for a profile
+/// without revealing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptinToken {
+    /// The token (opaque, unguessable; at most 250 characters).
+    pub token: String,
+    /// The API space.
+    pub space: String,
+    /// The profile it stands for.
+    pub profile_id: String,
+    /// The caller's `data`, if any.
+    pub data: Option<Value>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it stops being valid.
+    pub expires_at: Timestamp,
+}
+
+/// Keeps opt-in tokens server-side, so any gateway instance can resolve them.
+#[async_trait]
+pub trait OptinTokens: Send + Sync {
+    /// Stores a token. A token string already stored is a [`StoreError::Conflict`].
+    async fn put_optin_token(&self, token: OptinToken) -> Result<(), StoreError>;
+
+    /// The token of `space`, if it exists and has not expired at `now`. Tokens can be used more
+    /// than once until they expire (a plugin may fire several opt-ins).
+    async fn get_optin_token(
+        &self,
+        space: &str,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<OptinToken>, StoreError>;
+
+    /// Deletes tokens expired at `now`; returns how many.
+    async fn purge_expired_optin_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
+}

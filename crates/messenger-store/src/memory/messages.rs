@@ -1,0 +1,290 @@
+//! [`MessageStore`] and [`DispatchQueue`] for [`MemoryStore`].
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
+
+use super::{MemoryStore, State};
+use crate::{
+    check_receipt_status, lease_millis, DispatchQueue, InsertOutcome, Lease, MessageRecord,
+    MessageStore, MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
+};
+
+impl State {
+    /// The sequence of message `id` if it belongs to `space`.
+    fn seq_of(&self, space: &str, id: &str) -> Option<u64> {
+        let seq = *self.by_id.get(id)?;
+        let record = self.messages.get(&seq)?;
+        (record.space == space).then_some(seq)
+    }
+
+    /// The message `id` of `space`, for changing, or [`StoreError::NotFound`].
+    fn message_mut(&mut self, space: &str, id: &str) -> Result<&mut MessageRecord, StoreError> {
+        self.seq_of(space, id)
+            .and_then(|seq| self.messages.get_mut(&seq))
+            .ok_or_else(|| StoreError::not_found("message", id))
+    }
+
+    /// Inserts one validated message whose id is known to be free.
+    fn insert_one(&mut self, message: NewMessage) -> InsertOutcome {
+        if let Some(k) = &message.idempotency {
+            let existing = self
+                .by_idempotency
+                .get(&(message.space.clone(), k.key.clone()))
+                .and_then(|seq| self.messages.get(seq));
+            if let Some(existing) = existing {
+                return InsertOutcome::Existing(Box::new(existing.clone()));
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let record = message.into_record();
+        if let Some(k) = &record.idempotency {
+            self.by_idempotency
+                .insert((record.space.clone(), k.key.clone()), seq);
+        }
+        self.by_id.insert(record.id.clone(), seq);
+        self.unsent.insert(seq);
+        let id = record.id.clone();
+        self.messages.insert(seq, record);
+        InsertOutcome::Inserted { id }
+    }
+
+    /// Keeps the unsent index in step with a record's status.
+    fn reindex(&mut self, seq: u64) {
+        let unsent = self
+            .messages
+            .get(&seq)
+            .is_some_and(MessageRecord::is_unsent);
+        if unsent {
+            self.unsent.insert(seq);
+        } else {
+            self.unsent.remove(&seq);
+        }
+    }
+}
+
+fn duplicate_id(id: &str) -> StoreError {
+    StoreError::conflict(format!("message id {id:?} is already used"))
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn insert_message(&self, message: NewMessage) -> Result<InsertOutcome, StoreError> {
+        message.validate()?;
+        let mut state = self.state()?;
+        if state.by_id.contains_key(&message.id) {
+            return Err(duplicate_id(&message.id));
+        }
+        Ok(state.insert_one(message))
+    }
+
+    async fn insert_messages(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut state = self.state()?;
+        // Check everything first: the batch is stored whole or not at all.
+        let mut ids = HashSet::with_capacity(messages.len());
+        for m in &messages {
+            m.validate()?;
+            if state.by_id.contains_key(&m.id) || !ids.insert(m.id.as_str()) {
+                return Err(duplicate_id(&m.id));
+            }
+        }
+        Ok(messages.into_iter().map(|m| state.insert_one(m)).collect())
+    }
+
+    async fn get_message(
+        &self,
+        space: &str,
+        id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .seq_of(space, id)
+            .and_then(|seq| state.messages.get(&seq))
+            .cloned())
+    }
+
+    async fn find_by_graph_message_id(
+        &self,
+        space: &str,
+        mid: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .by_mid
+            .get(&(space.to_owned(), mid.to_owned()))
+            .and_then(|seq| state.messages.get(seq))
+            .cloned())
+    }
+
+    async fn update_status(
+        &self,
+        space: &str,
+        id: &str,
+        update: StatusUpdate,
+    ) -> Result<StatusOutcome, StoreError> {
+        let mut state = self.state()?;
+        let seq = state
+            .seq_of(space, id)
+            .ok_or_else(|| StoreError::not_found("message", id))?;
+        let record = state.message_mut(space, id)?;
+        let applied = record.apply_status(update);
+        let message = record.clone();
+        state.reindex(seq);
+        Ok(StatusOutcome { applied, message })
+    }
+
+    async fn append_rule_trace(
+        &self,
+        space: &str,
+        id: &str,
+        entries: Vec<RuleTraceEntry>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state()?;
+        state.message_mut(space, id)?.rule_trace.extend(entries);
+        Ok(())
+    }
+
+    async fn add_graph_message_id(
+        &self,
+        space: &str,
+        id: &str,
+        mid: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state()?;
+        let seq = state
+            .seq_of(space, id)
+            .ok_or_else(|| StoreError::not_found("message", id))?;
+        let key = (space.to_owned(), mid.to_owned());
+        match state.by_mid.get(&key) {
+            Some(owner) if *owner != seq => {
+                return Err(StoreError::conflict(format!(
+                    "Graph message id {mid:?} belongs to another message"
+                )))
+            }
+            _ => {}
+        }
+        state.message_mut(space, id)?.add_graph_message_id(mid);
+        state.by_mid.insert(key, seq);
+        Ok(())
+    }
+
+    async fn apply_watermark(
+        &self,
+        space: &str,
+        recipient: &MessengerRecipient,
+        status: MessageStatus,
+        watermark: Timestamp,
+        at: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        check_receipt_status(status)?;
+        let mut state = self.state()?;
+        let mut changed = Vec::new();
+        for record in state.messages.values_mut() {
+            if record.space == space && record.watermark_applies(recipient, status, watermark) {
+                let update = StatusUpdate::new(status, at).reason(format!("watermark {watermark}"));
+                if record.apply_status(update) {
+                    changed.push(record.clone());
+                }
+            }
+        }
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl DispatchQueue for MemoryStore {
+    async fn lease_due(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut state = self.state()?;
+        let expires_at = now.add_millis(lease_millis(lease_for));
+        let mut heads_seen: HashSet<(String, String)> = HashSet::new();
+        let mut due = Vec::new();
+        for seq in &state.unsent {
+            if due.len() >= limit {
+                break;
+            }
+            let Some(m) = state.messages.get(seq) else {
+                continue;
+            };
+            // Only the oldest unsent message of a recipient may go.
+            if !heads_seen.insert((m.space.clone(), m.recipient_key.clone())) {
+                continue;
+            }
+            let free = m.lease.as_ref().is_none_or(|l| l.expires_at <= now);
+            if free && m.next_attempt_at <= now {
+                due.push(*seq);
+            }
+        }
+        let mut leased = Vec::with_capacity(due.len());
+        for seq in due {
+            if let Some(m) = state.messages.get_mut(&seq) {
+                m.lease = Some(Lease {
+                    holder: worker.to_owned(),
+                    expires_at,
+                });
+                m.attempts = m.attempts.saturating_add(1);
+                leased.push(m.clone());
+            }
+        }
+        Ok(leased)
+    }
+
+    async fn extend_lease(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state()?;
+        let record = state.message_mut(space, id)?;
+        if !record.is_unsent() || !record.is_leased_by(worker, now) {
+            return Ok(false);
+        }
+        record.lease = Some(Lease {
+            holder: worker.to_owned(),
+            expires_at: until,
+        });
+        Ok(true)
+    }
+
+    async fn release(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        retry: Retry,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state()?;
+        Ok(state.message_mut(space, id)?.release(worker, retry))
+    }
+
+    async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut state = self.state()?;
+        let State {
+            messages, unsent, ..
+        } = &mut *state;
+        let mut recovered = 0;
+        for seq in unsent.iter() {
+            if let Some(m) = messages.get_mut(seq) {
+                if m.lease.as_ref().is_some_and(|l| l.expires_at <= now) {
+                    m.lease = None;
+                    recovered += 1;
+                }
+            }
+        }
+        Ok(recovered)
+    }
+}

@@ -1,0 +1,210 @@
+//! Accepted messages and their state: the [`MessageStore`] trait.
+
+use async_trait::async_trait;
+use messenger_model::{MessageStatus, RuleTraceEntry, SendRequest, StatusChange, Timestamp};
+
+use crate::{
+    IdempotencyKey, MessageRecord, MessengerRecipient, StatusOutcome, StatusUpdate, StoreError,
+};
+
+/// A message to accept.
+///
+/// ```
+/// use messenger_model::{SendRequest, Timestamp, To};
+/// use messenger_store::NewMessage;
+/// let msg = NewMessage::new(
+///     "space-a",
+///     "psid:1234",
+///     SendRequest::new(To::fb_messenger_id("1234")).body("hi"),
+///     Timestamp::from_millis(0),
+/// )
+/// .idempotency("key-1", "sha256-of-body");
+/// assert_eq!(msg.id.len(), 36);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The id to give it ([`new_message_id`] makes a time-ordered one).
+    pub id: String,
+    /// The API space.
+    pub space: String,
+    /// Orders sends: messages with the same `(space, recipient_key)` are sent one at a time, in
+    /// the order they were accepted. Use the most stable recipient identity known at acceptance
+    /// (`profile:<id>`, `psid:<id>`, `phone:<number>`).
+    pub recipient_key: String,
+    /// The request.
+    pub request: SendRequest,
+    /// The idempotency key, if the request came with one.
+    pub idempotency: Option<IdempotencyKey>,
+    /// When it was accepted (its first `processing` history entry).
+    pub accepted_at: Timestamp,
+    /// When it may first be leased for sending (normally `accepted_at`).
+    pub not_before: Timestamp,
+}
+
+impl NewMessage {
+    /// A message with a fresh time-ordered id, due at once.
+    pub fn new(
+        space: impl Into<String>,
+        recipient_key: impl Into<String>,
+        request: SendRequest,
+        accepted_at: Timestamp,
+    ) -> Self {
+        Self {
+            id: new_message_id(),
+            space: space.into(),
+            recipient_key: recipient_key.into(),
+            request,
+            idempotency: None,
+            accepted_at,
+            not_before: accepted_at,
+        }
+    }
+
+    /// Sets the idempotency key and the hash of the request body.
+    pub fn idempotency(mut self, key: impl Into<String>, request_hash: impl Into<String>) -> Self {
+        self.idempotency = Some(IdempotencyKey {
+            key: key.into(),
+            request_hash: request_hash.into(),
+        });
+        self
+    }
+
+    /// Checks what every store requires: non-empty id, space and recipient key.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.id.is_empty() || self.space.is_empty() || self.recipient_key.is_empty() {
+            return Err(StoreError::invalid(
+                "a message needs a non-empty id, space and recipient key",
+            ));
+        }
+        if self.idempotency.as_ref().is_some_and(|k| k.key.is_empty()) {
+            return Err(StoreError::invalid("an idempotency key must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The record as first stored: `processing`, one history entry, no lease.
+    pub fn into_record(self) -> MessageRecord {
+        MessageRecord {
+            id: self.id,
+            space: self.space,
+            recipient_key: self.recipient_key,
+            request: self.request,
+            idempotency: self.idempotency,
+            status: MessageStatus::Processing,
+            status_history: vec![StatusChange {
+                status: MessageStatus::Processing,
+                at: self.accepted_at,
+                reason: None,
+            }],
+            rule_trace: Vec::new(),
+            graph_message_ids: Vec::new(),
+            channel: None,
+            error: None,
+            created_at: self.accepted_at,
+            sent_at: None,
+            sent_to: None,
+            next_attempt_at: self.not_before,
+            attempts: 0,
+            lease: None,
+        }
+    }
+}
+
+/// A fresh message id: a UUID v7 (time-ordered, random in its low bits) in its hyphenated form.
+pub fn new_message_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// What inserting a message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The message was stored under this id.
+    Inserted {
+        /// The message id.
+        id: String,
+    },
+    /// A message with the same idempotency key already exists in the space; nothing was
+    /// stored. Compare `existing.idempotency.request_hash` with the new request's hash to tell
+    /// a replay (same body) from a conflict (another body).
+    Existing(Box<MessageRecord>),
+}
+
+impl InsertOutcome {
+    /// The id of the message the caller should answer with (the new one, or the first).
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Inserted { id } => id,
+            Self::Existing(m) => &m.id,
+        }
+    }
+}
+
+/// Where accepted messages and their state live.
+///
+/// Every operation is scoped by API space: a message of another space is "not found".
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores an accepted message (status `processing`), atomically with its idempotency key:
+    /// when the key is already used in the space, nothing is stored and the first message is
+    /// returned. Durable when this returns `Ok`.
+    async fn insert_message(&self, message: NewMessage) -> Result<InsertOutcome, StoreError>;
+
+    /// Stores many messages in one transaction: all of them or none (an error stores nothing).
+    /// Idempotency keys are honoured within the batch too. Outcomes are in input order.
+    async fn insert_messages(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// The message `id` of `space`.
+    async fn get_message(&self, space: &str, id: &str)
+        -> Result<Option<MessageRecord>, StoreError>;
+
+    /// The message of `space` one of whose Graph message ids is `mid`.
+    async fn find_by_graph_message_id(
+        &self,
+        space: &str,
+        mid: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Applies a status change ([`MessageRecord::apply_status`]): a move the status rules forbid
+    /// (backwards, or out of a final status) changes nothing and says so
+    /// (`applied: false`); it is not an error. Leaving `processing`/`retrying` ends the lease.
+    /// Fails with [`StoreError::NotFound`] for an unknown message.
+    async fn update_status(
+        &self,
+        space: &str,
+        id: &str,
+        update: StatusUpdate,
+    ) -> Result<StatusOutcome, StoreError>;
+
+    /// Appends entries to the message's rule trace.
+    async fn append_rule_trace(
+        &self,
+        space: &str,
+        id: &str,
+        entries: Vec<RuleTraceEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a Graph message id (`mid`) of the message, in send order. Recording the same id
+    /// again is a no-op; an id already recorded for another message of the space is a
+    /// [`StoreError::Conflict`].
+    async fn add_graph_message_id(
+        &self,
+        space: &str,
+        id: &str,
+        mid: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Applies a Messenger receipt watermark: every message of `space` sent to `recipient` with
+    /// `sent_at <= watermark` whose status can move to `status` (`delivered` or `read`) does,
+    /// at `at`. Returns the messages changed, in acceptance order.
+    async fn apply_watermark(
+        &self,
+        space: &str,
+        recipient: &MessengerRecipient,
+        status: MessageStatus,
+        watermark: Timestamp,
+        at: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+}

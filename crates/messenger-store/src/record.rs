@@ -1,0 +1,334 @@
+//! The stored message ([`MessageRecord`]) and the rules every store applies to it.
+//!
+//! The transition rules live here, as plain functions on the record, so the in-memory store and
+//! the SQL stores (which load a row, apply them and write it back in one transaction) behave the
+//! same.
+
+use messenger_model::{
+    Channel, MessageError, MessageResource, MessageStatus, RuleTraceEntry, SendRequest,
+    StatusChange, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// Who holds a message (or an outbox event) for sending, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The worker's id (e.g. `gateway-1/dispatch-0`).
+    pub holder: String,
+    /// When the lease lapses; after this instant another worker may take the message.
+    pub expires_at: Timestamp,
+}
+
+/// The Messenger user a message went to: Messenger's receipts name the page and the PSID, and
+/// their watermarks apply to every message sent to that pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessengerRecipient {
+    /// The page that sent.
+    pub page_id: String,
+    /// The recipient's page-scoped id.
+    pub psid: String,
+}
+
+impl MessengerRecipient {
+    /// The pair.
+    pub fn new(page_id: impl Into<String>, psid: impl Into<String>) -> Self {
+        Self {
+            page_id: page_id.into(),
+            psid: psid.into(),
+        }
+    }
+}
+
+/// An idempotency key and a hash of the request body it came with.
+///
+/// The key is unique per API space. A second insert with the same key returns the first message
+/// with the first `request_hash`: the caller compares hashes and answers 409 when the bodies
+/// differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyKey {
+    /// The `Idempotency-Key` header's value.
+    pub key: String,
+    /// Any stable digest of the request body (e.g. hex SHA-256).
+    pub request_hash: String,
+}
+
+/// A message as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    /// The message id (assigned on acceptance, unique across spaces).
+    pub id: String,
+    /// The API space.
+    pub space: String,
+    /// The key that orders sends: messages with the same `(space, recipient_key)` leave in the
+    /// order they were accepted.
+    pub recipient_key: String,
+    /// The request as accepted.
+    pub request: SendRequest,
+    /// The idempotency key it was accepted with, if any.
+    pub idempotency: Option<IdempotencyKey>,
+    /// Current status.
+    pub status: MessageStatus,
+    /// Every status entered, oldest first (the first is `processing` at acceptance).
+    pub status_history: Vec<StatusChange>,
+    /// Every rule considered, in order.
+    pub rule_trace: Vec<RuleTraceEntry>,
+    /// Graph's message ids, one per Graph send, in order.
+    pub graph_message_ids: Vec<String>,
+    /// The channel it went out on, once known.
+    pub channel: Option<Channel>,
+    /// Why it failed (or why the last attempt failed, while retrying).
+    pub error: Option<MessageError>,
+    /// When it was accepted.
+    pub created_at: Timestamp,
+    /// When it entered `sent` (or a later status directly).
+    pub sent_at: Option<Timestamp>,
+    /// The Messenger user it was sent to, for receipts' watermarks.
+    pub sent_to: Option<MessengerRecipient>,
+    /// When it may next be leased for sending.
+    pub next_attempt_at: Timestamp,
+    /// How many times it has been leased for sending.
+    pub attempts: u32,
+    /// The current lease, if a worker holds it.
+    pub lease: Option<Lease>,
+}
+
+/// What a status change brings along.
+///
+/// ```
+/// use messenger_model::{Channel, MessageStatus, Timestamp};
+/// use messenger_store::StatusUpdate;
+/// let sent = StatusUpdate::new(MessageStatus::Sent, Timestamp::from_millis(1_000))
+///     .channel(Channel::FbMessenger)
+///     .sent_to("page-1", "psid-1");
+/// assert_eq!(sent.sent_to.unwrap().psid, "psid-1");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    /// The status to enter.
+    pub status: MessageStatus,
+    /// When.
+    pub at: Timestamp,
+    /// Why (kept in the history entry).
+    pub reason: Option<String>,
+    /// The channel used (kept when set).
+    pub channel: Option<Channel>,
+    /// The error (kept when set).
+    pub error: Option<MessageError>,
+    /// The Messenger user it went to (kept when set; needed for watermarks).
+    pub sent_to: Option<MessengerRecipient>,
+}
+
+impl StatusUpdate {
+    /// A change to `status` at `at`, with nothing else.
+    pub fn new(status: MessageStatus, at: Timestamp) -> Self {
+        Self {
+            status,
+            at,
+            reason: None,
+            channel: None,
+            error: None,
+            sent_to: None,
+        }
+    }
+
+    /// Sets the reason.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets the channel.
+    pub fn channel(mut self, channel: Channel) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    /// Sets the error.
+    pub fn error(mut self, error: MessageError) -> Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// Sets the Messenger user the message went to.
+    pub fn sent_to(mut self, page_id: impl Into<String>, psid: impl Into<String>) -> Self {
+        self.sent_to = Some(MessengerRecipient::new(page_id, psid));
+        self
+    }
+}
+
+/// A transient failure: the message goes back to the queue as `retrying`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// When it may be leased again.
+    pub at: Timestamp,
+    /// Now (the time of the `retrying` history entry).
+    pub now: Timestamp,
+    /// Why (kept in the history entry).
+    pub reason: Option<String>,
+    /// The error of this attempt (kept on the message).
+    pub error: Option<MessageError>,
+}
+
+impl Retry {
+    /// Retry at `at`; the history entry is dated `now`.
+    pub fn at(at: Timestamp, now: Timestamp) -> Self {
+        Self {
+            at,
+            now,
+            reason: None,
+            error: None,
+        }
+    }
+
+    /// Sets the reason.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets the error.
+    pub fn error(mut self, error: MessageError) -> Self {
+        self.error = Some(error);
+        self
+    }
+}
+
+/// The result of a status change: whether it was applied, and the message as it now is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusOutcome {
+    /// `false` when the change would have moved the status backwards (or out of a final
+    /// status): nothing was changed. Late receipts are harmless this way.
+    pub applied: bool,
+    /// The message after the operation.
+    pub message: MessageRecord,
+}
+
+impl MessageRecord {
+    /// Whether the message still waits to be sent (`processing` or `retrying`).
+    pub fn is_unsent(&self) -> bool {
+        is_unsent(self.status)
+    }
+
+    /// The revision of the message: how many statuses it has entered (for event envelopes).
+    pub fn revision(&self) -> u32 {
+        u32::try_from(self.status_history.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Whether `worker` holds an unexpired lease on the message at `now`.
+    pub fn is_leased_by(&self, worker: &str, now: Timestamp) -> bool {
+        self.lease
+            .as_ref()
+            .is_some_and(|l| l.holder == worker && l.expires_at > now)
+    }
+
+    /// Applies a status change if [`MessageStatus::can_become`] allows it. Leaving the unsent
+    /// states ends the lease. Returns whether it was applied.
+    pub fn apply_status(&mut self, update: StatusUpdate) -> bool {
+        if !self.status.can_become(update.status) {
+            return false;
+        }
+        let was_unsent = self.is_unsent();
+        self.status = update.status;
+        self.status_history.push(StatusChange {
+            status: update.status,
+            at: update.at,
+            reason: update.reason,
+        });
+        if update.channel.is_some() {
+            self.channel = update.channel;
+        }
+        if update.error.is_some() {
+            self.error = update.error;
+        }
+        if update.sent_to.is_some() {
+            self.sent_to = update.sent_to;
+        }
+        let now_sent = matches!(
+            update.status,
+            MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
+        );
+        if was_unsent && now_sent && self.sent_at.is_none() {
+            self.sent_at = Some(update.at);
+        }
+        if !self.is_unsent() {
+            self.lease = None;
+        }
+        true
+    }
+
+    /// Puts a leased message back as `retrying`, to be leased again at `retry.at`. Applies only
+    /// when `worker` holds the lease (even an expired one nobody else took) and the message is
+    /// unsent. Returns whether it was applied.
+    pub fn release(&mut self, worker: &str, retry: Retry) -> bool {
+        let held = self.lease.as_ref().is_some_and(|l| l.holder == worker);
+        if !held || !self.is_unsent() {
+            return false;
+        }
+        self.status = MessageStatus::Retrying;
+        self.status_history.push(StatusChange {
+            status: MessageStatus::Retrying,
+            at: retry.now,
+            reason: retry.reason,
+        });
+        if retry.error.is_some() {
+            self.error = retry.error;
+        }
+        self.next_attempt_at = retry.at;
+        self.lease = None;
+        true
+    }
+
+    /// Appends a Graph message id unless it is already there. Returns whether it was added.
+    pub fn add_graph_message_id(&mut self, mid: &str) -> bool {
+        if self.graph_message_ids.iter().any(|m| m == mid) {
+            return false;
+        }
+        self.graph_message_ids.push(mid.to_owned());
+        true
+    }
+
+    /// Whether a receipt watermark for `recipient` at `watermark` moves this message to
+    /// `status` (`delivered` or `read`).
+    pub fn watermark_applies(
+        &self,
+        recipient: &MessengerRecipient,
+        status: MessageStatus,
+        watermark: Timestamp,
+    ) -> bool {
+        self.sent_to.as_ref() == Some(recipient)
+            && self.sent_at.is_some_and(|t| t <= watermark)
+            && matches!(self.status, MessageStatus::Sent | MessageStatus::Delivered)
+            && self.status.can_become(status)
+    }
+
+    /// The API's view of the message (`GET /apispaces/{space}/messages/{id}`).
+    pub fn to_resource(&self) -> MessageResource {
+        MessageResource {
+            id: self.id.clone(),
+            status: self.status,
+            channel: self.channel,
+            status_history: self.status_history.clone(),
+            rule_trace: self.rule_trace.clone(),
+            graph_message_ids: self.graph_message_ids.clone(),
+            error: self.error.clone(),
+            metadata: self.request.metadata.clone(),
+            conversation_id: self.request.conversation_id.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Whether `status` is one of the unsent states (`processing`, `retrying`).
+pub const fn is_unsent(status: MessageStatus) -> bool {
+    matches!(status, MessageStatus::Processing | MessageStatus::Retrying)
+}
+
+/// The statuses a receipt watermark can set.
+pub fn check_receipt_status(status: MessageStatus) -> Result<(), crate::StoreError> {
+    match status {
+        MessageStatus::Delivered | MessageStatus::Read => Ok(()),
+        other => Err(crate::StoreError::invalid(format!(
+            "a watermark sets delivered or read, not {other}"
+        ))),
+    }
+}
