@@ -51,7 +51,7 @@ mod usage;
 
 pub use client::{
     GraphClient, GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, USER_PROFILE_FIELDS,
+    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
 };
 pub use error::{
     Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,

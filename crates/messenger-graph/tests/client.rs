@@ -260,6 +260,7 @@ async fn for_page_serves_another_page_on_the_same_pool() {
 async fn usable_as_a_trait_object() {
     let sim = sim().await;
     let transport: Arc<dyn Transport> = Arc::new(client(&sim));
+    assert!(transport.usage().is_none());
     transport.send(&text(PSID, "dyn")).await.expect("send");
     transport
         .sender_action(&Recipient::psid(PSID), SenderAction::TypingOff)

@@ -7,6 +7,7 @@ mod upload;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use hmac::Mac;
@@ -24,6 +25,9 @@ pub use profile::USER_PROFILE_FIELDS;
 
 use crate::{AttachmentUpload, Error, Transport, Usage};
 use builder::HmacSha256;
+
+/// How long [`GraphClient::usage`] keeps returning a usage report with no newer one.
+pub const USAGE_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// A Graph API client for one page, over HTTP (reqwest, rustls, pooled connections).
 ///
@@ -75,8 +79,8 @@ struct PageAuth {
     attachments_url: Url,
     /// hex HMAC-SHA256(app secret, token), when an app secret is set.
     proof: Option<String>,
-    /// The latest usage headers Graph sent for this page.
-    usage: Mutex<Option<Usage>>,
+    /// The latest usage headers Graph sent for this page, and when.
+    usage: Mutex<Option<(Usage, Instant)>>,
 }
 
 impl PageAuth {
@@ -115,7 +119,7 @@ impl PageAuth {
     }
 
     fn record_usage(&self, usage: Usage) {
-        *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = Some(usage);
+        *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = Some((usage, Instant::now()));
     }
 }
 
@@ -145,14 +149,16 @@ impl GraphClient {
         &self.shared.base_url
     }
 
-    /// The latest rate-limit usage Graph reported for this page (on any answer), if any.
+    /// The latest rate-limit usage Graph reported for this page (on any answer), if it is
+    /// younger than [`USAGE_MAX_AGE`]: Graph leaves the headers out when usage is low, so an
+    /// old report would keep a dispatcher slow for nothing.
     pub fn usage(&self) -> Option<Usage> {
-        self.page.as_ref().and_then(|p| {
-            p.usage
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        })
+        let page = self.page.as_ref()?;
+        let latest = page.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*latest {
+            Some((usage, at)) if at.elapsed() <= USAGE_MAX_AGE => Some(usage.clone()),
+            _ => None,
+        }
     }
 
     fn page(&self) -> Result<&PageAuth, Error> {
@@ -301,6 +307,25 @@ mod tests {
         assert!(!dbg.contains("TOKEN-abc"), "{dbg}");
         assert!(!dbg.contains("SECRET-123"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn usage_reports_expire() {
+        let c = client(None);
+        assert_eq!(c.usage(), None);
+        let usage = Usage::from_header_values(
+            Some(r#"{"call_count":90,"total_cputime":1,"total_time":1}"#),
+            None,
+            None,
+        )
+        .unwrap();
+        c.page().unwrap().record_usage(usage.clone());
+        assert_eq!(c.usage(), Some(usage.clone()));
+        let old = Instant::now()
+            .checked_sub(USAGE_MAX_AGE + Duration::from_secs(1))
+            .unwrap();
+        *c.page().unwrap().usage.lock().unwrap() = Some((usage, old));
+        assert_eq!(c.usage(), None);
     }
 
     #[tokio::test]
