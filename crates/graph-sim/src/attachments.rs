@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::graph_rules::MAX_ATTACHMENT_BYTES;
-use crate::sim::{lock, SimState, Upload};
+use crate::records::Upload;
+use crate::sim::{lock, SimState};
 
 /// The largest request body read: the largest file plus room for the other parts.
 const MAX_BODY_BYTES: usize = MAX_ATTACHMENT_BYTES + 64 * 1024;

@@ -11,6 +11,7 @@
 //!   product's callback URL, signed with `X-Hub-Signature-256` exactly as Meta signs;
 //! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
 //!   unavailable, outside the window, invalid recipient, expired token, anything custom;
+//! - optionally, Meta's messaging window ([`window`]);
 //! - Twilio's Messages API for the SMS channel ([`sms`]).
 //!
 //! It is **never used in production paths**: no product crate may depend on it except as a
@@ -48,15 +49,18 @@ mod faults;
 mod graph_api;
 pub mod graph_rules;
 pub mod profile;
+mod records;
 mod send;
 mod signature;
 mod sim;
 pub mod sms;
 mod webhook;
+pub mod window;
 
 pub use error::SimError;
 pub use faults::{Fault, FaultRule, FaultScope, UsageHeaders};
+pub use records::{RecordedRequest, SentMessage, Upload};
 pub use signature::{appsecret_proof, hub_signature_256, hub_signature_sha1};
-pub use sim::{AutoReceipts, GraphSim, GraphSimBuilder, RecordedRequest, SentMessage, Upload};
+pub use sim::{AutoReceipts, GraphSim, GraphSimBuilder};
 pub use sms::SmsMessage;
 pub use webhook::WebhookPost;

@@ -16,7 +16,8 @@ use serde::Serialize;
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::graph_rules::{self, WireSend};
-use crate::sim::{lock, SentMessage, SimState};
+use crate::records::SentMessage;
+use crate::sim::{lock, SimState};
 
 /// The success answer.
 #[derive(Serialize)]
@@ -122,6 +123,9 @@ async fn send_inner(
     let page_id = authenticate(state, token, proof, node)?;
     let request = graph_rules::check_send(parsed?, &state.config.accepted_tags)?;
     check_attachment_id(state, &request)?;
+    state
+        .window
+        .check(&page_id, &request, Timestamp::now().millis())?;
 
     let recipient_id = resolve_recipient(&page_id, &request.recipient);
     let mut keys: [&str; 2] = [&recipient_id, ""];

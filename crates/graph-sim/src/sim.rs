@@ -11,14 +11,15 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
-use messenger_model::graph::{GraphSendRequest, Recipient};
 use messenger_model::{Timestamp, UserProfile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::faults::{FaultBook, FaultRule};
+use crate::records::{RecordedRequest, SentMessage, Upload};
 use crate::sms::SmsMessage;
 use crate::webhook::WebhookPost;
+use crate::window::WindowBook;
 use crate::{attachments, profile, send, signature, sms, SimError};
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it.
@@ -34,77 +35,6 @@ pub struct AutoReceipts {
     pub delivery: Option<Duration>,
     /// Post a read event (watermark = the time it is posted) this long after the send.
     pub read: Option<Duration>,
-}
-
-/// One HTTP request the simulator received, kept for inspection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordedRequest {
-    /// `POST`, `GET`, ...
-    pub method: String,
-    /// The path (`/v21.0/me/messages`).
-    pub path: String,
-    /// The raw query string, if any.
-    pub query: Option<String>,
-    /// The headers, names lowercased, in the order received (values not UTF-8 are replaced
-    /// lossily).
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Bytes,
-    /// When it arrived.
-    pub timestamp: Timestamp,
-}
-
-impl RecordedRequest {
-    /// The first value of header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body parsed as JSON, if it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-/// A message the Send API accepted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SentMessage {
-    /// The `message_id` answered (`m_...`).
-    pub mid: String,
-    /// The page that sent it.
-    pub page_id: String,
-    /// The recipient as given in the request.
-    pub recipient: Recipient,
-    /// The PSID answered as `recipient_id` (synthetic for phone and `user_ref` recipients).
-    pub recipient_id: String,
-    /// The request as parsed.
-    pub request: GraphSendRequest,
-    /// When it was accepted (milliseconds since the epoch).
-    pub at_millis: i64,
-}
-
-/// An attachment uploaded through `POST /me/message_attachments`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upload {
-    /// The `attachment_id` answered.
-    pub attachment_id: String,
-    /// The page that uploaded it.
-    pub page_id: String,
-    /// `image`, `audio`, `video` or `file` (Graph's `type`).
-    pub kind: String,
-    /// The file part's file name.
-    pub filename: Option<String>,
-    /// The file part's content type.
-    pub content_type: Option<String>,
-    /// The file's size in bytes (0 for an upload by URL).
-    pub len: usize,
-    /// The URL Graph was asked to fetch, for an upload by URL.
-    pub url: Option<String>,
-    /// Whether `is_reusable` was set.
-    pub is_reusable: bool,
 }
 
 /// A page's token, as the simulator checks it.
@@ -136,6 +66,7 @@ pub(crate) struct SimState {
     next_id: AtomicU64,
     sent_count: AtomicU64,
     pub(crate) faults: FaultBook,
+    pub(crate) window: WindowBook,
     requests: Mutex<Vec<RecordedRequest>>,
     sent: Mutex<Vec<SentMessage>>,
     pub(crate) profiles: Mutex<HashMap<String, UserProfile>>,
@@ -234,6 +165,7 @@ pub struct GraphSimBuilder {
     bind: SocketAddr,
     record_requests: bool,
     accepted_tags: Vec<String>,
+    enforce_window: bool,
 }
 
 impl std::fmt::Debug for GraphSimBuilder {
@@ -254,6 +186,7 @@ impl std::fmt::Debug for GraphSimBuilder {
             .field("bind", &self.bind)
             .field("record_requests", &self.record_requests)
             .field("accepted_tags", &self.accepted_tags)
+            .field("enforce_window", &self.enforce_window)
             .finish()
     }
 }
@@ -272,6 +205,7 @@ impl Default for GraphSimBuilder {
                 .iter()
                 .map(|t| (*t).to_owned())
                 .collect(),
+            enforce_window: false,
         }
     }
 }
@@ -331,6 +265,15 @@ impl GraphSimBuilder {
         S: Into<String>,
     {
         self.accepted_tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Enforces the messaging window as Meta does (default off): a send to a PSID who has not
+    /// written within 24 hours (7 days with `HUMAN_AGENT` or `CUSTOMER_FEEDBACK`) is refused
+    /// with error 10, subcode 2018278. Inbound messages, postbacks and opt-ins posted by the
+    /// simulator open the window; see also [`GraphSim::set_last_inbound`].
+    pub fn enforce_window(mut self, enforce: bool) -> Self {
+        self.enforce_window = enforce;
         self
     }
 
@@ -415,6 +358,7 @@ impl GraphSimBuilder {
             next_id: AtomicU64::new(1),
             sent_count: AtomicU64::new(0),
             faults: FaultBook::default(),
+            window: WindowBook::new(self.enforce_window),
             requests: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
             profiles: Mutex::new(HashMap::new()),
@@ -509,6 +453,12 @@ impl GraphSim {
     /// Sets what `GET /{psid}` answers for `psid`.
     pub fn set_user_profile(&self, psid: impl Into<String>, profile: UserProfile) {
         lock(&self.state.profiles).insert(psid.into(), profile);
+    }
+
+    /// Sets when `psid` last wrote to `page_id` (milliseconds since the epoch), for the window
+    /// check of [`GraphSimBuilder::enforce_window`]; may move it backwards.
+    pub fn set_last_inbound(&self, page_id: &str, psid: &str, at_millis: i64) {
+        self.state.window.set_inbound(page_id, psid, at_millis);
     }
 
     /// Every attachment uploaded so far.

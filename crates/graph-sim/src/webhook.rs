@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use messenger_model::webhook::{
-    DeliveryReceipt, Entry, InboundMessage, MessagingEvent, Optin, Party, Postback, ReadReceipt,
-    WebhookPayload,
+    DeliveryReceipt, Entry, EventKind, InboundMessage, MessagingEvent, Optin, Party, Postback,
+    ReadReceipt, WebhookPayload,
 };
 use messenger_model::Timestamp;
 
@@ -94,8 +94,24 @@ async fn post_signed(state: &SimState, body: Bytes, secret: Option<&str>) -> Res
 }
 
 async fn post_payload(state: &SimState, payload: &WebhookPayload) -> Result<u16, SimError> {
+    note_user_activity(state, payload);
     let body = serde_json::to_vec(payload).map_err(SimError::Json)?;
     post_signed(state, Bytes::from(body), state.config.app_secret.as_deref()).await
+}
+
+/// Opens the messaging window for users who wrote (message, postback, opt-in) in `payload`.
+fn note_user_activity(state: &SimState, payload: &WebhookPayload) {
+    for entry in &payload.entry {
+        for event in &entry.messaging {
+            let wrote = matches!(
+                event.kind(),
+                EventKind::Message(_) | EventKind::Postback(_) | EventKind::Optin(_)
+            );
+            if let (true, Some(psid)) = (wrote, event.sender_id()) {
+                state.window.note_inbound(&entry.id, psid, event.timestamp);
+            }
+        }
+    }
 }
 
 impl GraphSim {

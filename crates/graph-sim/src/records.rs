@@ -1,0 +1,76 @@
+//! What the simulator keeps for inspection: requests, accepted sends and uploads.
+
+use bytes::Bytes;
+use messenger_model::graph::{GraphSendRequest, Recipient};
+use messenger_model::Timestamp;
+
+/// One HTTP request the simulator received, kept for inspection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// `POST`, `GET`, ...
+    pub method: String,
+    /// The path (`/v21.0/me/messages`).
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// The headers, names lowercased, in the order received (values not UTF-8 are replaced
+    /// lossily).
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Bytes,
+    /// When it arrived.
+    pub timestamp: Timestamp,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// A message the Send API accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentMessage {
+    /// The `message_id` answered (`m_...`).
+    pub mid: String,
+    /// The page that sent it.
+    pub page_id: String,
+    /// The recipient as given in the request.
+    pub recipient: Recipient,
+    /// The PSID answered as `recipient_id` (synthetic for phone and `user_ref` recipients).
+    pub recipient_id: String,
+    /// The request as parsed.
+    pub request: GraphSendRequest,
+    /// When it was accepted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+/// An attachment uploaded through `POST /me/message_attachments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The `attachment_id` answered.
+    pub attachment_id: String,
+    /// The page that uploaded it.
+    pub page_id: String,
+    /// `image`, `audio`, `video` or `file` (Graph's `type`).
+    pub kind: String,
+    /// The file part's file name.
+    pub filename: Option<String>,
+    /// The file part's content type.
+    pub content_type: Option<String>,
+    /// The file's size in bytes (0 for an upload by URL).
+    pub len: usize,
+    /// The URL Graph was asked to fetch, for an upload by URL.
+    pub url: Option<String>,
+    /// Whether `is_reusable` was set.
+    pub is_reusable: bool,
+}
