@@ -1,0 +1,115 @@
+//! [`DispatchQueue`](messenger_store::DispatchQueue) for a SQL backend, written once for both.
+//!
+//! Leasing is one `UPDATE ... WHERE seq IN (SELECT ... LIMIT n) RETURNING` statement. The inner
+//! select picks due messages that are the head of their recipient (no earlier unsent message of
+//! the same `(space, recipient_key)`), oldest first. On PostgreSQL it ends in
+//! `FOR UPDATE SKIP LOCKED`: a row another worker is leasing right now is skipped, and the
+//! messages behind it are not heads, so they are not taken either; a row leased and committed
+//! meanwhile is re-checked against the new lease and dropped. On SQLite the statement runs alone
+//! on the single writer connection, so it is atomic anyway.
+
+/// Implements `DispatchQueue` for `$store`; `$skip` is
+/// the suffix of the leasing select (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
+macro_rules! impl_dispatch_queue {
+    ($store:ty, skip_locked = $skip:literal) => {
+        #[async_trait::async_trait]
+        impl messenger_store::DispatchQueue for $store {
+            async fn lease_due(
+                &self,
+                worker: &str,
+                now: messenger_model::Timestamp,
+                limit: usize,
+                lease_for: std::time::Duration,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
+                let rows: Vec<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "UPDATE messages SET lease_holder = $1, lease_expires_at = $2, \
+                     attempts = attempts + 1 WHERE seq IN (\
+                       SELECT c.seq FROM messages c \
+                       WHERE c.status IN ('processing', 'retrying') \
+                       AND c.next_attempt_at <= $3 \
+                       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $3) \
+                       AND NOT EXISTS (SELECT 1 FROM messages e \
+                         WHERE e.status IN ('processing', 'retrying') \
+                         AND e.space = c.space AND e.recipient_key = c.recipient_key \
+                         AND e.seq < c.seq) \
+                       ORDER BY c.seq LIMIT $4",
+                    $skip,
+                    ") RETURNING ",
+                    crate::rows::message_columns!()
+                ))
+                .bind(worker)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .bind(crate::rows::to_i64(limit))
+                .fetch_all(self.writer())
+                .await
+                .map_err(crate::error::db("leasing messages"))?;
+                let mut rows = rows;
+                rows.sort_by_key(|r| r.seq);
+                rows.into_iter()
+                    .map(crate::rows::MessageRow::into_record)
+                    .collect()
+            }
+
+            async fn extend_lease(
+                &self,
+                space: &str,
+                id: &str,
+                worker: &str,
+                now: messenger_model::Timestamp,
+                until: messenger_model::Timestamp,
+            ) -> Result<bool, messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let message = Self::load_message_locked(&mut tx, space, id).await?;
+                if !message.is_unsent() || !message.is_leased_by(worker, now) {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE messages SET lease_expires_at = $1 WHERE id = $2")
+                    .bind(until.millis())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::db("extending a lease"))?;
+                Self::commit(tx).await?;
+                Ok(true)
+            }
+
+            async fn release(
+                &self,
+                space: &str,
+                id: &str,
+                worker: &str,
+                retry: messenger_store::Retry,
+            ) -> Result<bool, messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut message = Self::load_message_locked(&mut tx, space, id).await?;
+                if !message.release(worker, retry) {
+                    return Ok(false);
+                }
+                Self::save_message_state(&mut tx, &message).await?;
+                Self::commit(tx).await?;
+                Ok(true)
+            }
+
+            async fn recover_expired_leases(
+                &self,
+                now: messenger_model::Timestamp,
+            ) -> Result<u64, messenger_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE messages SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE status IN ('processing', 'retrying') AND lease_expires_at <= $1",
+                )
+                .bind(now.millis())
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("recovering expired leases"))?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+pub(crate) use impl_dispatch_queue;

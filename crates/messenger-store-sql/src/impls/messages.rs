@@ -1,0 +1,289 @@
+//! [`MessageStore`](messenger_store::MessageStore) for a SQL backend, written once for both.
+//!
+//! Changes load the row (locked), apply the rules of `messenger_store::MessageRecord` in Rust,
+//! and write the row back in the same transaction, so every backend applies the same rules.
+
+/// Implements `MessageStore` for `$store` (database `$db`); `$lock` as for profiles.
+macro_rules! impl_message_store {
+    ($store:ty, $db:ty, lock = $lock:literal) => {
+        impl $store {
+            /// The message `id` of `space`, locked for this transaction.
+            async fn load_message_locked(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                space: &str,
+                id: &str,
+            ) -> Result<messenger_store::MessageRecord, messenger_store::StoreError> {
+                let row: Option<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE id = $1 AND space = $2",
+                    $lock
+                ))
+                .bind(id)
+                .bind(space)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(crate::error::db("reading a message"))?;
+                row.ok_or_else(|| messenger_store::StoreError::not_found("message", id))?
+                    .into_record()
+            }
+
+            /// Writes the mutable part of a message back.
+            async fn save_message_state(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                m: &messenger_store::MessageRecord,
+            ) -> Result<(), messenger_store::StoreError> {
+                let s = crate::rows::MessageState::of(m)?;
+                sqlx::query(crate::rows::UPDATE_MESSAGE_STATE)
+                    .bind(s.status)
+                    .bind(s.status_history)
+                    .bind(s.rule_trace)
+                    .bind(s.graph_message_ids)
+                    .bind(s.channel)
+                    .bind(s.error)
+                    .bind(s.sent_at)
+                    .bind(s.sent_page_id)
+                    .bind(s.sent_psid)
+                    .bind(s.next_attempt_at)
+                    .bind(s.attempts)
+                    .bind(s.lease_holder)
+                    .bind(s.lease_expires_at)
+                    .bind(&m.id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(crate::error::db("writing a message"))?;
+                Ok(())
+            }
+
+            /// Inserts one message in `tx`, honouring its idempotency key.
+            async fn insert_one(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                row: crate::rows::NewMessageRow,
+            ) -> Result<messenger_store::InsertOutcome, messenger_store::StoreError> {
+                let inserted = sqlx::query(crate::rows::INSERT_MESSAGE)
+                    .bind(&row.id)
+                    .bind(&row.space)
+                    .bind(row.recipient_key)
+                    .bind(row.request)
+                    .bind(row.idempotency_key.as_deref())
+                    .bind(row.request_hash)
+                    .bind(row.status_history)
+                    .bind(row.created_at)
+                    .bind(row.next_attempt_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| match crate::error::db_error("inserting a message", e) {
+                        messenger_store::StoreError::Conflict { .. } => {
+                            messenger_store::StoreError::conflict(format!(
+                                "message id {:?} is already used",
+                                row.id
+                            ))
+                        }
+                        other => other,
+                    })?
+                    .rows_affected();
+                if inserted == 1 {
+                    return Ok(messenger_store::InsertOutcome::Inserted { id: row.id });
+                }
+                let existing: crate::rows::MessageRow = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE space = $1 AND idempotency_key = $2"
+                ))
+                .bind(&row.space)
+                .bind(row.idempotency_key.as_deref())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(crate::error::db("reading an idempotent message"))?;
+                Ok(messenger_store::InsertOutcome::Existing(Box::new(
+                    existing.into_record()?,
+                )))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl messenger_store::MessageStore for $store {
+            async fn insert_message(
+                &self,
+                message: messenger_store::NewMessage,
+            ) -> Result<messenger_store::InsertOutcome, messenger_store::StoreError> {
+                let row = crate::rows::NewMessageRow::of(message)?;
+                let mut tx = self.begin_write().await?;
+                let outcome = Self::insert_one(&mut tx, row).await?;
+                Self::commit(tx).await?;
+                Ok(outcome)
+            }
+
+            async fn insert_messages(
+                &self,
+                messages: Vec<messenger_store::NewMessage>,
+            ) -> Result<Vec<messenger_store::InsertOutcome>, messenger_store::StoreError> {
+                if messages.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows = messages
+                    .into_iter()
+                    .map(crate::rows::NewMessageRow::of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut tx = self.begin_write().await?;
+                let mut outcomes = Vec::with_capacity(rows.len());
+                for row in rows {
+                    outcomes.push(Self::insert_one(&mut tx, row).await?);
+                }
+                Self::commit(tx).await?;
+                Ok(outcomes)
+            }
+
+            async fn get_message(
+                &self,
+                space: &str,
+                id: &str,
+            ) -> Result<Option<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                let row: Option<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE id = $1 AND space = $2"
+                ))
+                .bind(id)
+                .bind(space)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(crate::error::db("reading a message"))?;
+                row.map(crate::rows::MessageRow::into_record).transpose()
+            }
+
+            async fn find_by_graph_message_id(
+                &self,
+                space: &str,
+                mid: &str,
+            ) -> Result<Option<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                let row: Option<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE space = $1 AND id = (SELECT message_id \
+                     FROM graph_message_ids WHERE space = $1 AND mid = $2)"
+                ))
+                .bind(space)
+                .bind(mid)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(crate::error::db("finding a message by Graph id"))?;
+                row.map(crate::rows::MessageRow::into_record).transpose()
+            }
+
+            async fn update_status(
+                &self,
+                space: &str,
+                id: &str,
+                update: messenger_store::StatusUpdate,
+            ) -> Result<messenger_store::StatusOutcome, messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut message = Self::load_message_locked(&mut tx, space, id).await?;
+                let applied = message.apply_status(update);
+                if applied {
+                    Self::save_message_state(&mut tx, &message).await?;
+                    Self::commit(tx).await?;
+                }
+                Ok(messenger_store::StatusOutcome { applied, message })
+            }
+
+            async fn append_rule_trace(
+                &self,
+                space: &str,
+                id: &str,
+                entries: Vec<messenger_model::RuleTraceEntry>,
+            ) -> Result<(), messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut message = Self::load_message_locked(&mut tx, space, id).await?;
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                message.rule_trace.extend(entries);
+                Self::save_message_state(&mut tx, &message).await?;
+                Self::commit(tx).await
+            }
+
+            async fn add_graph_message_id(
+                &self,
+                space: &str,
+                id: &str,
+                mid: &str,
+            ) -> Result<(), messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut message = Self::load_message_locked(&mut tx, space, id).await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO graph_message_ids (space, mid, message_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (space, mid) DO NOTHING",
+                )
+                .bind(space)
+                .bind(mid)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::error::db("recording a Graph message id"))?
+                .rows_affected();
+                if inserted == 0 {
+                    let owner: Option<String> = sqlx::query_scalar(
+                        "SELECT message_id FROM graph_message_ids WHERE space = $1 AND mid = $2",
+                    )
+                    .bind(space)
+                    .bind(mid)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(crate::error::db("reading a Graph message id"))?;
+                    if owner.as_deref() != Some(id) {
+                        return Err(messenger_store::StoreError::conflict(format!(
+                            "Graph message id {mid:?} belongs to another message"
+                        )));
+                    }
+                }
+                if message.add_graph_message_id(mid) {
+                    Self::save_message_state(&mut tx, &message).await?;
+                }
+                Self::commit(tx).await
+            }
+
+            async fn apply_watermark(
+                &self,
+                space: &str,
+                recipient: &messenger_store::MessengerRecipient,
+                status: messenger_model::MessageStatus,
+                watermark: messenger_model::Timestamp,
+                at: messenger_model::Timestamp,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                messenger_store::check_receipt_status(status)?;
+                let mut tx = self.begin_write().await?;
+                let rows: Vec<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE space = $1 AND sent_page_id = $2 AND sent_psid = $3 \
+                     AND sent_at <= $4 AND status IN ('sent', 'delivered') ORDER BY seq",
+                    $lock
+                ))
+                .bind(space)
+                .bind(&recipient.page_id)
+                .bind(&recipient.psid)
+                .bind(watermark.millis())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(crate::error::db("reading messages for a watermark"))?;
+                let mut changed = Vec::new();
+                for row in rows {
+                    let mut message = row.into_record()?;
+                    if !message.watermark_applies(recipient, status, watermark) {
+                        continue;
+                    }
+                    let update = messenger_store::StatusUpdate::new(status, at)
+                        .reason(format!("watermark {watermark}"));
+                    if message.apply_status(update) {
+                        Self::save_message_state(&mut tx, &message).await?;
+                        changed.push(message);
+                    }
+                }
+                Self::commit(tx).await?;
+                Ok(changed)
+            }
+        }
+    };
+}
+pub(crate) use impl_message_store;

@@ -1,0 +1,12 @@
+//! The store traits implemented once for both SQL backends, as macros instantiated by
+//! `sqlite` and `postgres`.
+//!
+//! Both backends accept the same SQL (`$n` parameters, `ON CONFLICT`, `RETURNING`); the only
+//! differences are passed in: the row-lock suffix of select-for-update (PostgreSQL locks rows;
+//! SQLite's write transactions are exclusive) and `SKIP LOCKED` when leasing. Each backend type
+//! provides `reader()`, `writer()` (pools), `begin_write()` and `commit()`.
+
+pub(crate) mod dispatch;
+pub(crate) mod messages;
+pub(crate) mod outbox;
+pub(crate) mod profiles;

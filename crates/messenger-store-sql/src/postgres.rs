@@ -1,0 +1,144 @@
+//! [`PostgresStore`]: the shared store for several gateway instances.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use messenger_store::{Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
+
+use crate::error::{db, migrate_error};
+use crate::impls::{dispatch, messages, outbox, profiles};
+use crate::SqlOptions;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The store on PostgreSQL, shared by several gateway instances.
+///
+/// Changes run in `READ COMMITTED` transactions that lock the rows they read
+/// (`SELECT ... FOR UPDATE`); leasing uses `FOR UPDATE SKIP LOCKED`, so two instances never get
+/// the same message or outbox event, and never two messages of one recipient at once. A commit
+/// is durable when it returns (the server's own WAL and `synchronous_commit`).
+///
+/// ```no_run
+/// use messenger_store_sql::{PostgresStore, SqlOptions};
+/// # async fn demo() -> Result<(), messenger_store::StoreError> {
+/// let options = SqlOptions {
+///     postgres_schema: Some("messenger".into()),
+///     ..SqlOptions::default()
+/// };
+/// let store = PostgresStore::connect("postgres://gateway@db.internal/messenger", &options).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// Whether `name` is a schema name we can put in SQL unquoted-safe form.
+fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://...`), creates `options.postgres_schema`
+    /// if it is set and missing, and runs the embedded migrations (serialised across instances
+    /// by sqlx's advisory lock).
+    pub async fn connect(url: &str, options: &SqlOptions) -> Result<Self, StoreError> {
+        let mut connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::Invalid {
+            message: format!("not a PostgreSQL URL: {e}"),
+        })?;
+        if let Some(schema) = &options.postgres_schema {
+            if !valid_schema(schema) {
+                return Err(StoreError::invalid(
+                    "a PostgreSQL schema name has letters, digits and _ only",
+                ));
+            }
+            let mut conn = PgConnection::connect_with(&connect)
+                .await
+                .map_err(db("connecting to PostgreSQL"))?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&mut conn)
+                .await
+                .map_err(db("creating the schema"))?;
+            conn.close().await.map_err(db("connecting to PostgreSQL"))?;
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(db("connecting to PostgreSQL"))?;
+        MIGRATOR.run(&pool).await.map_err(migrate_error)?;
+        tracing::info!(schema = ?options.postgres_schema, "PostgreSQL store ready");
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, waiting for running operations.
+    pub async fn close_pool(&self) {
+        self.pool.close().await;
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool
+            .begin()
+            .await
+            .map_err(db("starting a transaction"))
+    }
+
+    async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        tx.commit().await.map_err(db("committing"))
+    }
+}
+
+profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
+messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
+dispatch::impl_dispatch_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db("pinging PostgreSQL"))?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.close_pool().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_schema;
+
+    #[test]
+    fn schema_names_are_checked() {
+        assert!(valid_schema("test_123_abc"));
+        assert!(valid_schema("Messenger"));
+        assert!(!valid_schema(""));
+        assert!(!valid_schema("1abc"));
+        assert!(!valid_schema("a\"; DROP TABLE x; --"));
+        assert!(!valid_schema("with space"));
+        assert!(!valid_schema(&"a".repeat(64)));
+    }
+}

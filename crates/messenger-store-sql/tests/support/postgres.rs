@@ -1,0 +1,106 @@
+//! Test databases on the local PostgreSQL: one fresh schema per store, dropped afterwards.
+//!
+//! The server is `MESSENGER_TEST_POSTGRES_URL`, by default
+//! `postgres://postgres@127.0.0.1:5432/test`. When it cannot be reached, tests fail if `CI=true`
+//! and are skipped with a loud message otherwise.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use messenger_store::conformance::TestStore;
+use messenger_store_sql::{PostgresStore, SqlOptions};
+use sqlx::Connection;
+
+/// The server the tests use.
+pub fn url() -> String {
+    std::env::var("MESSENGER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A schema name no other run or test uses: pid, a counter and the clock.
+pub fn unique_schema() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether an unreachable server must fail the test (in CI) rather than skip it.
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A store in a fresh schema, or `None` (after a loud message) when the server is unreachable
+/// outside CI.
+pub async fn store_in_fresh_schema(options: SqlOptions) -> Option<(PostgresStore, String)> {
+    let schema = unique_schema();
+    let options = SqlOptions {
+        postgres_schema: Some(schema.clone()),
+        ..options
+    };
+    match PostgresStore::connect(&url(), &options).await {
+        Ok(store) => Some((store, schema)),
+        Err(e) if !required() => {
+            eprintln!(
+                "\n*** SKIPPED: the test PostgreSQL (MESSENGER_TEST_POSTGRES_URL, default \
+                 127.0.0.1:5432/test) is not reachable ({e}); with CI=true this fails ***\n"
+            );
+            None
+        }
+        Err(e) => panic!("the test PostgreSQL is required when CI=true: {e}"),
+    }
+}
+
+/// Drops a test schema.
+pub async fn drop_schema(schema: &str) {
+    match sqlx::PgConnection::connect(&url()).await {
+        Ok(mut conn) => {
+            let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            if let Err(e) = sqlx::query(&sql).execute(&mut conn).await {
+                eprintln!("could not drop test schema {schema}: {e}");
+            }
+            let _ = conn.close().await;
+        }
+        Err(e) => eprintln!("could not drop test schema {schema}: {e}"),
+    }
+}
+
+/// A conformance-kit store in a fresh schema, dropped after the case.
+pub async fn test_store() -> Option<TestStore> {
+    let (store, schema) = store_in_fresh_schema(SqlOptions::default()).await?;
+    let closing = store.clone();
+    Some(TestStore::new(Arc::new(store)).with_cleanup(async move {
+        closing.close_pool().await;
+        drop_schema(&schema).await;
+    }))
+}
+
+/// Drops its schema when dropped, even when the test panics.
+pub struct SchemaGuard(pub String);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let schema = self.0.clone();
+        // A runtime of its own on another thread: this may run inside the test's runtime.
+        let dropped = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_schema(&schema));
+            }
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop test schema {}", self.0);
+        }
+    }
+}
