@@ -12,7 +12,8 @@
 //! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
 //!   unavailable, outside the window, invalid recipient, expired token, anything custom;
 //! - optionally, Meta's messaging window ([`window`]);
-//! - Twilio's Messages API for the SMS channel ([`sms`]).
+//! - Twilio's Messages API for the SMS channel ([`sms`]);
+//! - a control API under `/_sim/` to script a simulator running as a process ([`control`]).
 //!
 //! It is **never used in production paths**: no product crate may depend on it except as a
 //! dev-dependency (and the gateway's demo command). It depends on `messenger-model` only among
@@ -44,6 +45,7 @@
 //! ```
 
 mod attachments;
+pub mod control;
 mod error;
 mod faults;
 mod graph_api;

@@ -5,6 +5,10 @@
 //!           --webhook-url http://127.0.0.1:8080/webhooks/facebook
 //! ```
 //!
+//! Script it with the control API under `/_sim/` (see the library's `control` module), e.g.
+//! `curl -XPOST localhost:9999/_sim/inbound -d '{"page_id":"P","psid":"123","text":"hi"}'
+//! -H 'content-type: application/json'`.
+//!
 //! For tests, the demo and benchmarks only; never part of a production deployment.
 
 use std::net::SocketAddr;
@@ -43,6 +47,12 @@ struct Args {
     /// Do not keep requests and sent messages in memory (for long benchmark runs).
     #[arg(long)]
     no_record: bool,
+    /// Refuse sends outside Meta's messaging window (24 h; 7 days with HUMAN_AGENT).
+    #[arg(long)]
+    enforce_window: bool,
+    /// The message tags Graph accepts, comma-separated (default: Meta's list as of 2026).
+    #[arg(long, value_delimiter = ',')]
+    accepted_tags: Option<Vec<String>>,
 }
 
 /// Parses `LEFT:RIGHT` (split at the first colon).
@@ -65,7 +75,11 @@ async fn main() -> ExitCode {
 
     let mut builder = GraphSim::builder()
         .bind(args.listen)
-        .record_requests(!args.no_record);
+        .record_requests(!args.no_record)
+        .enforce_window(args.enforce_window);
+    if let Some(tags) = &args.accepted_tags {
+        builder = builder.accepted_tags(tags.iter().map(String::as_str));
+    }
     for (page, token) in &args.pages {
         builder = builder.page(page, token);
     }

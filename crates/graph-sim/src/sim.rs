@@ -20,7 +20,7 @@ use crate::records::{RecordedRequest, SentMessage, Upload};
 use crate::sms::SmsMessage;
 use crate::webhook::WebhookPost;
 use crate::window::WindowBook;
-use crate::{attachments, profile, send, signature, sms, SimError};
+use crate::{attachments, control, profile, send, signature, sms, SimError};
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -129,6 +129,11 @@ impl SimState {
             timestamp: Timestamp::now(),
         };
         lock(&self.requests).push(recorded);
+    }
+
+    /// A copy of the accepted sends.
+    pub(crate) fn sent_snapshot(&self) -> Vec<SentMessage> {
+        lock(&self.sent).clone()
     }
 
     /// Counts a sent message and keeps it, if recording is on.
@@ -371,7 +376,8 @@ impl GraphSimBuilder {
     }
 }
 
-/// The routes: Graph's Send API, attachment upload and node reads, Twilio's Messages API.
+/// The routes: Graph's Send API, attachment upload and node reads, Twilio's Messages API, and
+/// the simulator's own control API (`/_sim/...`).
 fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/{version}/{node}/messages", post(send::send))
@@ -388,6 +394,7 @@ fn router(state: Arc<SimState>) -> Router {
             "/2010-04-01/Accounts/{account}/Messages/{message}",
             get(sms::fetch_message),
         )
+        .merge(control::routes())
         .fallback(send::fallback)
         .with_state(state)
 }
@@ -432,7 +439,7 @@ impl GraphSim {
 
     /// Every message the Send API accepted, in order (empty when recording is off).
     pub fn sent_messages(&self) -> Vec<SentMessage> {
-        lock(&self.state.sent).clone()
+        self.state.sent_snapshot()
     }
 
     /// How many messages the Send API accepted (counted even when recording is off).

@@ -36,7 +36,7 @@ impl WebhookPost {
 }
 
 /// An event from `psid` to `page_id`, now.
-fn event_from_user(page_id: &str, psid: &str) -> MessagingEvent {
+pub(crate) fn event_from_user(page_id: &str, psid: &str) -> MessagingEvent {
     MessagingEvent {
         sender: Some(Party {
             id: Some(psid.to_owned()),
@@ -52,7 +52,7 @@ fn event_from_user(page_id: &str, psid: &str) -> MessagingEvent {
 }
 
 /// `{"object":"page","entry":[{"id":page,"time":now,"messaging":[event]}]}`.
-fn payload_of(page_id: &str, event: MessagingEvent) -> WebhookPayload {
+pub(crate) fn payload_of(page_id: &str, event: MessagingEvent) -> WebhookPayload {
     WebhookPayload {
         object: "page".to_owned(),
         entry: vec![Entry {
@@ -93,7 +93,10 @@ async fn post_signed(state: &SimState, body: Bytes, secret: Option<&str>) -> Res
     Ok(response.status().as_u16())
 }
 
-async fn post_payload(state: &SimState, payload: &WebhookPayload) -> Result<u16, SimError> {
+pub(crate) async fn post_payload(
+    state: &SimState,
+    payload: &WebhookPayload,
+) -> Result<u16, SimError> {
     note_user_activity(state, payload);
     let body = serde_json::to_vec(payload).map_err(SimError::Json)?;
     post_signed(state, Bytes::from(body), state.config.app_secret.as_deref()).await

@@ -1,0 +1,244 @@
+//! The control API under `/_sim/`, so a simulator run as a separate process (the `graph-sim`
+//! binary) can be scripted with curl, as the library API scripts an in-process one:
+//!
+//! | method, path | does |
+//! |---|---|
+//! | `GET /_sim/sent` | the accepted sends: `[{"mid","page_id","recipient_id","at_millis","request"}]` |
+//! | `GET /_sim/sms` | the accepted SMS |
+//! | `GET /_sim/uploads` | the uploaded attachments |
+//! | `POST /_sim/inbound` | `{"page_id","psid","text"}`: posts an inbound message to the webhook |
+//! | `POST /_sim/optin` | `{"page_id","psid","ref"?}`: posts an opt-in |
+//! | `POST /_sim/delivery` | `{"page_id","psid","watermark"?,"mids"?}`: posts a delivery receipt |
+//! | `POST /_sim/read` | `{"page_id","psid","watermark"?}`: posts a read receipt |
+//! | `POST /_sim/faults` | `{"recipient"?,"times"?,"fault":{"kind":"rate_limit","code":4}}` (kinds: `rate_limit`, `server_error` {status}, `slow` {millis}, `user_unavailable`, `outside_window`, `invalid_recipient`, `token_expired`, `custom` {status, body, headers}) |
+//! | `DELETE /_sim/faults` | clears the faults |
+//! | `PUT /_sim/profiles/{psid}` | sets a user profile (Graph's field names) |
+//!
+//! Webhook posts answer `{"status": <the receiver's HTTP status>}`. The control API has no
+//! authentication: the simulator listens on loopback and is never deployed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use messenger_model::webhook::{DeliveryReceipt, InboundMessage, Optin, ReadReceipt};
+use messenger_model::{Timestamp, UserProfile};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::faults::{Fault, FaultRule, FaultScope};
+use crate::sim::{lock, SimState};
+use crate::webhook::{event_from_user, payload_of, post_payload};
+
+type St = State<Arc<SimState>>;
+
+/// The control routes (merged into the simulator's router).
+pub(crate) fn routes() -> Router<Arc<SimState>> {
+    Router::new()
+        .route("/_sim/sent", get(sent))
+        .route("/_sim/sms", get(sms))
+        .route("/_sim/uploads", get(uploads))
+        .route("/_sim/inbound", post(inbound))
+        .route("/_sim/optin", post(optin))
+        .route("/_sim/delivery", post(delivery))
+        .route("/_sim/read", post(read))
+        .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .route("/_sim/profiles/{psid}", put(set_profile))
+}
+
+async fn sent(State(state): St) -> Json<Value> {
+    let sent = state.sent_snapshot();
+    Json(Value::Array(
+        sent.iter()
+            .map(|m| {
+                json!({
+                    "mid": m.mid,
+                    "page_id": m.page_id,
+                    "recipient_id": m.recipient_id,
+                    "at_millis": m.at_millis,
+                    "request": m.request,
+                })
+            })
+            .collect(),
+    ))
+}
+
+async fn sms(State(state): St) -> Json<Value> {
+    let all = lock(&state.sms).clone();
+    Json(Value::Array(
+        all.iter()
+            .map(|m| {
+                json!({
+                    "sid": m.sid, "account_sid": m.account_sid, "to": m.to, "from": m.from,
+                    "messaging_service_sid": m.messaging_service_sid, "body": m.body,
+                    "num_segments": m.num_segments, "at_millis": m.at_millis,
+                })
+            })
+            .collect(),
+    ))
+}
+
+async fn uploads(State(state): St) -> Json<Value> {
+    let all = lock(&state.uploads).clone();
+    Json(Value::Array(
+        all.iter()
+            .map(|u| {
+                json!({
+                    "attachment_id": u.attachment_id, "page_id": u.page_id, "type": u.kind,
+                    "filename": u.filename, "content_type": u.content_type, "len": u.len,
+                    "url": u.url, "is_reusable": u.is_reusable,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Who an event is from.
+#[derive(Debug, Deserialize)]
+struct UserEvent {
+    page_id: String,
+    psid: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default, rename = "ref")]
+    data_ref: Option<String>,
+    #[serde(default)]
+    watermark: Option<i64>,
+    #[serde(default)]
+    mids: Vec<String>,
+}
+
+/// Posts the event and answers the receiver's status (502 when it could not be reached).
+async fn post_and_answer(
+    state: &SimState,
+    page_id: &str,
+    event: messenger_model::webhook::MessagingEvent,
+) -> Response {
+    match post_payload(state, &payload_of(page_id, event)).await {
+        Ok(status) => Json(json!({ "status": status })).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn inbound(State(state): St, Json(req): Json<UserEvent>) -> Response {
+    let mut event = event_from_user(&req.page_id, &req.psid);
+    event.message = Some(InboundMessage {
+        mid: Some(state.new_mid()),
+        text: Some(req.text.unwrap_or_default()),
+        ..InboundMessage::default()
+    });
+    post_and_answer(&state, &req.page_id, event).await
+}
+
+async fn optin(State(state): St, Json(req): Json<UserEvent>) -> Response {
+    let mut event = event_from_user(&req.page_id, &req.psid);
+    event.optin = Some(Optin {
+        data_ref: req.data_ref,
+        ..Optin::default()
+    });
+    post_and_answer(&state, &req.page_id, event).await
+}
+
+async fn delivery(State(state): St, Json(req): Json<UserEvent>) -> Response {
+    let mut event = event_from_user(&req.page_id, &req.psid);
+    event.delivery = Some(DeliveryReceipt {
+        mids: req.mids,
+        watermark: req.watermark.unwrap_or_else(|| Timestamp::now().millis()),
+    });
+    post_and_answer(&state, &req.page_id, event).await
+}
+
+async fn read(State(state): St, Json(req): Json<UserEvent>) -> Response {
+    let mut event = event_from_user(&req.page_id, &req.psid);
+    event.read = Some(ReadReceipt {
+        watermark: req.watermark.unwrap_or_else(|| Timestamp::now().millis()),
+    });
+    post_and_answer(&state, &req.page_id, event).await
+}
+
+/// A fault as JSON.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FaultSpec {
+    RateLimit {
+        code: i64,
+    },
+    ServerError {
+        status: u16,
+    },
+    Slow {
+        millis: u64,
+    },
+    UserUnavailable,
+    OutsideWindow,
+    InvalidRecipient,
+    TokenExpired,
+    Custom {
+        status: u16,
+        body: Value,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+struct FaultRequest {
+    #[serde(default)]
+    recipient: Option<String>,
+    fault: FaultSpec,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+async fn add_fault(State(state): St, Json(req): Json<FaultRequest>) -> StatusCode {
+    let fault = match req.fault {
+        FaultSpec::RateLimit { code } => Fault::RateLimit { code, usage: None },
+        FaultSpec::ServerError { status } => Fault::ServerError { status },
+        FaultSpec::Slow { millis } => Fault::Slow {
+            delay: Duration::from_millis(millis),
+        },
+        FaultSpec::UserUnavailable => Fault::UserUnavailable,
+        FaultSpec::OutsideWindow => Fault::OutsideWindow,
+        FaultSpec::InvalidRecipient => Fault::InvalidRecipient,
+        FaultSpec::TokenExpired => Fault::TokenExpired,
+        FaultSpec::Custom {
+            status,
+            body,
+            headers,
+        } => Fault::Custom {
+            status,
+            body,
+            headers,
+        },
+    };
+    state.faults.add(FaultRule {
+        scope: req
+            .recipient
+            .map_or(FaultScope::Global, FaultScope::Recipient),
+        fault,
+        times: req.times,
+    });
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(state): St) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn set_profile(
+    State(state): St,
+    Path(psid): Path<String>,
+    Json(profile): Json<UserProfile>,
+) -> StatusCode {
+    lock(&state.profiles).insert(psid, profile);
+    StatusCode::NO_CONTENT
+}
