@@ -1,5 +1,10 @@
 //! Events for the business's webhook: signing (and, with the store's outbox, building them).
 
+mod forward;
 mod signing;
 
+pub use forward::{
+    default_retry_schedule, ForwardError, ForwardReport, Forwarder, Unrouted, WebhookTarget,
+    MAX_BATCH_SIZE, MAX_BATCH_WINDOW, MAX_TIMEOUT,
+};
 pub use signing::{sign_event, EventSignatures};
