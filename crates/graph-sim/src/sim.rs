@@ -479,7 +479,7 @@ impl GraphSim {
     }
 
     /// Every webhook post made so far (by the `post_*` methods and auto receipts), with the
-    /// receiver's answer.
+    /// receiver's answer (empty when recording is off).
     pub fn webhook_posts(&self) -> Vec<WebhookPost> {
         lock(&self.state.webhook_posts).clone()
     }

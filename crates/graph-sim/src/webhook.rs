@@ -83,11 +83,13 @@ async fn post_signed(state: &SimState, body: Bytes, secret: Option<&str>) -> Res
     let at_millis = Timestamp::now().millis();
     let result = request.body(body.clone()).send().await;
     let status = result.as_ref().ok().map(|r| r.status().as_u16());
-    lock(&state.webhook_posts).push(WebhookPost {
-        body,
-        status,
-        at_millis,
-    });
+    if state.config.record_requests {
+        lock(&state.webhook_posts).push(WebhookPost {
+            body,
+            status,
+            at_millis,
+        });
+    }
     let response = result.map_err(SimError::WebhookPost)?;
     tracing::debug!(status = response.status().as_u16(), "webhook posted");
     Ok(response.status().as_u16())
