@@ -71,7 +71,9 @@ pub(crate) async fn upload(
     match upload_inner(&state, &version, &node, &uri, &headers, request, &bytes).await {
         Ok(id) => {
             let answer = AttachmentUploadResponse { attachment_id: id };
-            graph_api::json_ok(serde_json::to_vec(&answer).unwrap_or_default())
+            let mut r = graph_api::json_ok(serde_json::to_vec(&answer).unwrap_or_default());
+            state.faults.add_usage(&mut r);
+            r
         }
         Err(f) => f.into_response_with(&state),
     }

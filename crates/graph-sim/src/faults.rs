@@ -6,11 +6,12 @@
 //! A rule with `times: Some(n)` is used up after `n` matches (a Slow rule, or the error rule that
 //! answered, counts as matched; later rules are not consumed).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
 
 use crate::graph_api::{oauth_failure, FailureBody, GraphFailure};
 use crate::sim::lock;
@@ -188,15 +189,46 @@ impl Triggered {
     }
 }
 
-/// The active rules.
+/// The active rules, and the usage headers added to successful answers.
 #[derive(Debug, Default)]
 pub(crate) struct FaultBook {
     /// Number of rules, read without the lock so the hot path skips it when there are none.
     count: AtomicUsize,
     rules: Mutex<Vec<FaultRule>>,
+    /// Whether `usage` is set, read without the lock.
+    has_usage: AtomicBool,
+    usage: Mutex<Vec<(HeaderName, HeaderValue)>>,
 }
 
 impl FaultBook {
+    /// Sets (or, with `None`, removes) the usage headers of successful Graph answers.
+    pub(crate) fn set_usage(&self, usage: Option<UsageHeaders>) {
+        let pairs: Vec<_> = usage
+            .map(UsageHeaders::into_pairs)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    HeaderName::from_bytes(n.as_bytes()).ok()?,
+                    HeaderValue::from_str(&v).ok()?,
+                ))
+            })
+            .collect();
+        let mut slot = lock(&self.usage);
+        self.has_usage.store(!pairs.is_empty(), Ordering::Release);
+        *slot = pairs;
+    }
+
+    /// Adds the usage headers, if any, to a successful answer.
+    pub(crate) fn add_usage(&self, response: &mut Response) {
+        if !self.has_usage.load(Ordering::Acquire) {
+            return;
+        }
+        for (n, v) in lock(&self.usage).iter() {
+            response.headers_mut().insert(n.clone(), v.clone());
+        }
+    }
+
     pub(crate) fn add(&self, rule: FaultRule) {
         if rule.times == Some(0) {
             return;

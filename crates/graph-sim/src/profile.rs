@@ -43,7 +43,11 @@ pub(crate) async fn get_node(
 ) -> Response {
     state.record(&method, &uri, &headers, &Bytes::new());
     match get_inner(&state, &version, &node, &uri, &headers).await {
-        Ok(v) => graph_api::json_ok(serde_json::to_vec(&v).unwrap_or_default()),
+        Ok(v) => {
+            let mut r = graph_api::json_ok(serde_json::to_vec(&v).unwrap_or_default());
+            state.faults.add_usage(&mut r);
+            r
+        }
         Err(f) => f.into_response_with(&state),
     }
 }

@@ -93,7 +93,10 @@ pub(crate) async fn send(
 ) -> Response {
     state.record(&method, &uri, &headers, &body);
     match send_inner(&state, &version, &node, &uri, &headers, &body).await {
-        Ok(r) => r,
+        Ok(mut r) => {
+            state.faults.add_usage(&mut r);
+            r
+        }
         Err(f) => {
             tracing::debug!(path = uri.path(), "send refused");
             f.into_response_with(&state)

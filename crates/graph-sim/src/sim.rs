@@ -15,7 +15,7 @@ use messenger_model::{Timestamp, UserProfile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::faults::{FaultBook, FaultRule};
+use crate::faults::{FaultBook, FaultRule, UsageHeaders};
 use crate::records::{RecordedRequest, SentMessage, Upload};
 use crate::sms::SmsMessage;
 use crate::webhook::WebhookPost;
@@ -450,6 +450,13 @@ impl GraphSim {
     /// Adds a fault rule (after the existing ones).
     pub fn fault(&self, rule: FaultRule) {
         self.state.faults.add(rule);
+    }
+
+    /// Sends these usage headers (`X-App-Usage`, `X-Page-Usage`, `X-Business-Use-Case-Usage`)
+    /// with every successful Graph answer, as Graph does when an app nears its limits; `None`
+    /// stops them. Rate-limit faults still carry their own.
+    pub fn set_usage_headers(&self, usage: Option<UsageHeaders>) {
+        self.state.faults.set_usage(usage);
     }
 
     /// Removes every fault rule.

@@ -196,3 +196,17 @@ async fn profile_fetches_see_faults_too() {
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn usage_headers_on_successful_answers() {
+    let sim = sim().await;
+    assert!(send(&sim, "1").await.header("x-app-usage").is_none());
+    sim.set_usage_headers(Some(UsageHeaders::app(85)));
+    let a = send(&sim, "1").await;
+    assert_eq!(a.status, 200);
+    let app: serde_json::Value = serde_json::from_str(a.header("x-app-usage").unwrap()).unwrap();
+    assert_eq!(app["call_count"], 85);
+    sim.set_usage_headers(None);
+    assert!(send(&sim, "1").await.header("x-app-usage").is_none());
+    sim.shutdown().await;
+}
