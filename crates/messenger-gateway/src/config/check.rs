@@ -1,0 +1,450 @@
+//! Checking a [`RawConfig`] into a [`Config`]: defaults, ranges, required values, uniqueness.
+//! Every problem is collected (not just the first), each naming its key.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use messenger_model::EventName;
+
+use super::raw::{RawConfig, RawSms, RawSpace, RawSwitch, RawWebhook};
+use super::{
+    BodyLimits, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, FacebookConfig,
+    Secret, ServerConfig, SmsConfig, SmsProviderKind, SpaceConfig, WebhookConfig,
+    DEFAULT_DATABASE_URL,
+};
+
+/// The smallest opt-in token key.
+const MIN_TOKEN_KEY_BYTES: usize = 32;
+/// The smallest API key.
+const MIN_API_KEY_CHARS: usize = 16;
+/// Webhook batches: 1 to 500 events.
+const MAX_WEBHOOK_BATCH: u64 = 500;
+/// Webhook batch window: at most 60 s.
+const MAX_WEBHOOK_WINDOW_MS: u64 = 60_000;
+
+struct Checker<'a> {
+    issues: &'a mut Vec<ConfigIssue>,
+}
+
+impl Checker<'_> {
+    fn issue(&mut self, key: &str, problem: impl Into<String>) {
+        self.issues.push(ConfigIssue::new(key, problem));
+    }
+
+    /// A required, non-blank string.
+    fn required(&mut self, key: &str, value: Option<String>) -> Option<String> {
+        match value {
+            Some(v) if !v.trim().is_empty() => Some(v),
+            Some(_) => {
+                self.issue(key, "is empty");
+                None
+            }
+            None => {
+                self.issue(key, "missing");
+                None
+            }
+        }
+    }
+
+    /// A number in `min..=max`, or `default`.
+    fn range(&mut self, key: &str, value: Option<u64>, default: u64, min: u64, max: u64) -> u64 {
+        match value {
+            None => default,
+            Some(v) if v < min => {
+                self.issue(key, format!("{v} is under {min}"));
+                default
+            }
+            Some(v) if v > max => {
+                self.issue(key, format!("{v} is over {max}"));
+                default
+            }
+            Some(v) => v,
+        }
+    }
+
+    fn http_url(&mut self, key: &str, value: &str) -> bool {
+        match url::Url::parse(value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => true,
+            _ => {
+                self.issue(key, "is not an http(s) URL");
+                false
+            }
+        }
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Checks everything; `None` when something required could not be made.
+pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
+    let mut c = Checker { issues };
+    let server = server(&mut c, raw.server);
+    let database = database(&mut c, raw.database);
+    let facebook = facebook(&mut c, raw.facebook);
+    let dispatch = dispatch(&mut c, raw.dispatch);
+    if raw.spaces.is_empty() {
+        c.issue("spaces", "missing: configure at least one [[spaces]]");
+    }
+    let mut spaces = Vec::new();
+    let (mut ids, mut pages, mut keys) = (HashSet::new(), HashSet::new(), HashSet::new());
+    for (i, raw_space) in raw.spaces.into_iter().enumerate() {
+        let key = format!("spaces[{i}]");
+        if let Some(s) = space(&mut c, &key, raw_space) {
+            if !ids.insert(s.id.clone()) {
+                c.issue(
+                    &format!("{key}.id"),
+                    format!("{:?} is used by another space", s.id),
+                );
+            }
+            if !pages.insert(s.page_id.clone()) {
+                c.issue(
+                    &format!("{key}.page_id"),
+                    "the page is already in another space",
+                );
+            }
+            for (k, api_key) in s.keys.iter().enumerate() {
+                if !keys.insert(api_key.expose().to_owned()) {
+                    c.issue(
+                        &format!("{key}.keys[{k}]"),
+                        "the key is used twice (each key belongs to one space)",
+                    );
+                }
+            }
+            spaces.push(s);
+        }
+    }
+    Some(Config {
+        server: server?,
+        database,
+        facebook: facebook?,
+        dispatch,
+        spaces,
+    })
+}
+
+fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfig> {
+    let listen = match raw
+        .listen
+        .as_deref()
+        .unwrap_or("0.0.0.0:8080")
+        .parse::<SocketAddr>()
+    {
+        Ok(a) => Some(a),
+        Err(_) => {
+            c.issue(
+                "server.listen",
+                "is not an address and port like 0.0.0.0:8080",
+            );
+            None
+        }
+    };
+    let d = BodyLimits::default();
+    let max = 1 << 30;
+    let limits = BodyLimits {
+        message: to_usize(c.range(
+            "server.message_body_limit",
+            raw.message_body_limit,
+            d.message as u64,
+            1024,
+            max,
+        )),
+        batch: to_usize(c.range(
+            "server.batch_body_limit",
+            raw.batch_body_limit,
+            d.batch as u64,
+            1024,
+            max,
+        )),
+        profile: to_usize(c.range(
+            "server.profile_body_limit",
+            raw.profile_body_limit,
+            d.profile as u64,
+            1024,
+            max,
+        )),
+        webhook: to_usize(c.range(
+            "server.webhook_body_limit",
+            raw.webhook_body_limit,
+            d.webhook as u64,
+            1024,
+            max,
+        )),
+    };
+    let grace = c.range(
+        "server.shutdown_grace_secs",
+        raw.shutdown_grace_secs,
+        30,
+        0,
+        3600,
+    );
+    let instance_id = match raw.instance_id {
+        Some(id) if id.trim().is_empty() || id.len() > 64 => {
+            c.issue("server.instance_id", "must be 1 to 64 characters");
+            random_instance_id()
+        }
+        Some(id) => id,
+        None => random_instance_id(),
+    };
+    Some(ServerConfig {
+        listen: listen?,
+        limits,
+        shutdown_grace: Duration::from_secs(grace),
+        instance_id,
+    })
+}
+
+/// `gw-` and 8 hex digits from the clock and the process id: distinct enough for lease holders.
+fn random_instance_id() -> String {
+    use sha2::{Digest, Sha256};
+    let seed = format!("{:?}:{}", std::time::SystemTime::now(), std::process::id());
+    format!("gw-{}", &hex::encode(Sha256::digest(seed.as_bytes()))[..8])
+}
+
+fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig {
+    let url = DatabaseUrl::new(raw.url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
+    match url.scheme().as_deref() {
+        Some("sqlite" | "postgres" | "postgresql" | "memory") => {}
+        _ => c.issue(
+            "database.url",
+            "must start with sqlite:, postgres:, postgresql: or memory:",
+        ),
+    }
+    DatabaseConfig { url }
+}
+
+fn facebook(c: &mut Checker<'_>, raw: super::raw::RawFacebook) -> Option<FacebookConfig> {
+    let app_secret = c.required("facebook.app_secret", raw.app_secret);
+    let verify_token = c.required("facebook.verify_token", raw.verify_token);
+    let token_key = c.required("facebook.token_key", raw.token_key);
+    if let Some(k) = &token_key {
+        if k.len() < MIN_TOKEN_KEY_BYTES {
+            c.issue(
+                "facebook.token_key",
+                format!(
+                    "is {} bytes; use at least {MIN_TOKEN_KEY_BYTES} random bytes",
+                    k.len()
+                ),
+            );
+        }
+    }
+    let graph_base_url = raw
+        .graph_base_url
+        .unwrap_or_else(|| messenger_graph::DEFAULT_BASE_URL.to_owned());
+    c.http_url("facebook.graph_base_url", &graph_base_url);
+    let graph_version = raw
+        .graph_version
+        .unwrap_or_else(|| messenger_graph::DEFAULT_GRAPH_VERSION.to_owned());
+    let version_ok = graph_version
+        .strip_prefix('v')
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|x| x.is_ascii_digit())
+                && b.bytes().all(|x| x.is_ascii_digit())
+        });
+    if !version_ok {
+        c.issue(
+            "facebook.graph_version",
+            format!("{graph_version:?} is not of the form v26.0"),
+        );
+    }
+    let ttl_days = c.range("facebook.token_ttl_days", raw.token_ttl_days, 30, 1, 365);
+    Some(FacebookConfig {
+        app_secret: Secret::new(app_secret?),
+        verify_token: Secret::new(verify_token?),
+        graph_base_url,
+        graph_version,
+        token_key: Secret::new(token_key?),
+        token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
+    })
+}
+
+fn dispatch(c: &mut Checker<'_>, raw: super::raw::RawDispatch) -> DispatchConfig {
+    DispatchConfig {
+        workers: to_usize(c.range("dispatch.workers", raw.workers, 2, 1, 64)),
+        batch_size: to_usize(c.range("dispatch.batch_size", raw.batch_size, 32, 1, 1000)),
+        poll_interval: Duration::from_millis(c.range(
+            "dispatch.poll_interval_ms",
+            raw.poll_interval_ms,
+            500,
+            10,
+            60_000,
+        )),
+        lease: Duration::from_secs(c.range("dispatch.lease_secs", raw.lease_secs, 60, 5, 3600)),
+        recover_interval: Duration::from_secs(c.range(
+            "dispatch.recover_interval_secs",
+            raw.recover_interval_secs,
+            30,
+            1,
+            3600,
+        )),
+        max_attempts: to_u32(c.range("dispatch.max_attempts", raw.max_attempts, 10, 1, 100)),
+        retry_initial: Duration::from_millis(c.range(
+            "dispatch.retry_initial_ms",
+            raw.retry_initial_ms,
+            1000,
+            1,
+            3_600_000,
+        )),
+        retry_max: Duration::from_secs(c.range(
+            "dispatch.retry_max_secs",
+            raw.retry_max_secs,
+            300,
+            1,
+            86_400,
+        )),
+        usage_pause_percent: to_u32(c.range(
+            "dispatch.usage_pause_percent",
+            raw.usage_pause_percent,
+            90,
+            1,
+            100,
+        )),
+    }
+}
+
+fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
+    let k = |field: &str| format!("{key}.{field}");
+    let id = c.required(&k("id"), raw.id);
+    if let Some(id) = &id {
+        let ok = id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !ok {
+            c.issue(
+                &k("id"),
+                format!("{id:?} must be 1 to 64 of A-Z a-z 0-9 - _ ."),
+            );
+        }
+    }
+    let page_id = c.required(&k("page_id"), raw.page_id);
+    let page_token = c.required(&k("page_token"), raw.page_token);
+    let keys = match raw.keys {
+        None => {
+            c.issue(&k("keys"), "missing: give the space at least one API key");
+            Vec::new()
+        }
+        Some(list) if list.is_empty() => {
+            c.issue(&k("keys"), "is empty: give the space at least one API key");
+            Vec::new()
+        }
+        Some(list) => list,
+    };
+    for (i, api_key) in keys.iter().enumerate() {
+        let ok =
+            api_key.len() >= MIN_API_KEY_CHARS && api_key.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            c.issue(
+                &format!("{key}.keys[{i}]"),
+                format!("an API key must be at least {MIN_API_KEY_CHARS} visible ASCII characters"),
+            );
+        }
+    }
+    let window_check = match raw.window_check {
+        None | Some(RawSwitch::Bool(true)) => true,
+        Some(RawSwitch::Bool(false)) => false,
+        Some(RawSwitch::Word(w)) => match w.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" => true,
+            "off" | "false" => false,
+            _ => {
+                c.issue(&k("window_check"), format!("{w:?} is not on or off"));
+                true
+            }
+        },
+    };
+    let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
+    let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
+    Some(SpaceConfig {
+        id: id?,
+        page_id: page_id?,
+        page_token: Secret::new(page_token?),
+        keys: keys.into_iter().map(Secret::new).collect(),
+        customer_matching: raw.customer_matching.unwrap_or(false),
+        window_check,
+        webhook,
+        sms,
+    })
+}
+
+fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookConfig> {
+    let k = |field: &str| format!("{key}.{field}");
+    let url = c.required(&k("url"), raw.url);
+    let url_ok = url.as_deref().is_some_and(|u| c.http_url(&k("url"), u));
+    let secret = c.required(&k("secret"), raw.secret);
+    let subscriptions = match raw.subscriptions {
+        None => EventName::ALL.to_vec(),
+        Some(names) => {
+            let mut out = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                match EventName::parse(name) {
+                    Some(n) => out.push(n),
+                    None => c.issue(
+                        &format!("{key}.subscriptions[{i}]"),
+                        format!(
+                            "{name:?} is not an event name (one of {})",
+                            EventName::ALL.map(EventName::as_str).join(", ")
+                        ),
+                    ),
+                }
+            }
+            out
+        }
+    };
+    let batch_size = c.range(&k("batch_size"), raw.batch_size, 100, 1, MAX_WEBHOOK_BATCH);
+    let window = c.range(
+        &k("batch_window_ms"),
+        raw.batch_window_ms,
+        1000,
+        0,
+        MAX_WEBHOOK_WINDOW_MS,
+    );
+    if !url_ok {
+        return None;
+    }
+    Some(WebhookConfig {
+        url: url?,
+        secret: Secret::new(secret?),
+        subscriptions,
+        batch_size: to_usize(batch_size),
+        batch_window: Duration::from_millis(window),
+    })
+}
+
+fn sms(c: &mut Checker<'_>, key: &str, raw: RawSms) -> Option<SmsConfig> {
+    let k = |field: &str| format!("{key}.{field}");
+    let provider = match raw.provider.as_deref().unwrap_or("twilio") {
+        "twilio" => Some(SmsProviderKind::Twilio),
+        other => {
+            c.issue(
+                &k("provider"),
+                format!("{other:?} is not a supported provider (twilio)"),
+            );
+            None
+        }
+    };
+    let base_url = raw
+        .base_url
+        .unwrap_or_else(|| "https://api.twilio.com".to_owned());
+    let url_ok = c.http_url(&k("base_url"), &base_url);
+    let account_sid = c.required(&k("account_sid"), raw.account_sid);
+    let auth_token = c.required(&k("auth_token"), raw.auth_token);
+    if !url_ok {
+        return None;
+    }
+    Some(SmsConfig {
+        provider: provider?,
+        base_url,
+        account_sid: account_sid?,
+        auth_token: Secret::new(auth_token?),
+        from: raw.from.filter(|f| !f.trim().is_empty()),
+    })
+}

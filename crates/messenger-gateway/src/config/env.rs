@@ -1,0 +1,235 @@
+//! Environment overrides: `MESSENGER__SECTION__KEY=value`, a double underscore for each level of
+//! nesting, `MESSENGER__SPACES__<index>__...` for a space (an index past the end adds one).
+//! Lists (`keys`, `subscriptions`) are comma-separated. The full list is in
+//! `docs/configuration.md`; an unknown `MESSENGER__` variable is an error, so a typo does not
+//! pass silently.
+
+use super::raw::{RawConfig, RawSms, RawSpace, RawSwitch, RawWebhook};
+use super::ConfigIssue;
+
+/// The prefix of every override.
+pub const ENV_PREFIX: &str = "MESSENGER__";
+
+/// The most spaces an override may address (a guard against `SPACES__99999999`).
+const MAX_SPACE_INDEX: usize = 1000;
+
+/// Applies every `MESSENGER__*` variable of `vars` to `raw`. Returns the problems found (an
+/// unknown variable, a value of the wrong type), each naming the variable.
+pub(crate) fn apply_env<I>(raw: &mut RawConfig, vars: I) -> Vec<ConfigIssue>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut issues = Vec::new();
+    let mut vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    // Deterministic order, so errors are too.
+    vars.sort();
+    for (name, value) in vars {
+        let path: Vec<String> = name[ENV_PREFIX.len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        if let Err(problem) = apply_one(raw, &path, &value) {
+            issues.push(ConfigIssue::new(name, problem));
+        }
+    }
+    issues
+}
+
+fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), String> {
+    let v = value.to_owned();
+    match path {
+        ["server", key] => {
+            let s = &mut raw.server;
+            match *key {
+                "listen" => s.listen = Some(v),
+                "message_body_limit" => s.message_body_limit = Some(number(value)?),
+                "batch_body_limit" => s.batch_body_limit = Some(number(value)?),
+                "profile_body_limit" => s.profile_body_limit = Some(number(value)?),
+                "webhook_body_limit" => s.webhook_body_limit = Some(number(value)?),
+                "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
+                "instance_id" => s.instance_id = Some(v),
+                _ => return Err(unknown()),
+            }
+        }
+        ["database", "url"] => raw.database.url = Some(v),
+        ["facebook", key] => {
+            let f = &mut raw.facebook;
+            match *key {
+                "app_secret" => f.app_secret = Some(v),
+                "verify_token" => f.verify_token = Some(v),
+                "graph_base_url" => f.graph_base_url = Some(v),
+                "graph_version" => f.graph_version = Some(v),
+                "token_key" => f.token_key = Some(v),
+                "token_ttl_days" => f.token_ttl_days = Some(number(value)?),
+                _ => return Err(unknown()),
+            }
+        }
+        ["dispatch", key] => {
+            let d = &mut raw.dispatch;
+            let n = || number(value);
+            match *key {
+                "workers" => d.workers = Some(n()?),
+                "batch_size" => d.batch_size = Some(n()?),
+                "poll_interval_ms" => d.poll_interval_ms = Some(n()?),
+                "lease_secs" => d.lease_secs = Some(n()?),
+                "recover_interval_secs" => d.recover_interval_secs = Some(n()?),
+                "max_attempts" => d.max_attempts = Some(n()?),
+                "retry_initial_ms" => d.retry_initial_ms = Some(n()?),
+                "retry_max_secs" => d.retry_max_secs = Some(n()?),
+                "usage_pause_percent" => d.usage_pause_percent = Some(n()?),
+                _ => return Err(unknown()),
+            }
+        }
+        ["spaces", index, rest @ ..] => {
+            let index: usize = index
+                .parse()
+                .map_err(|_| format!("{index:?} is not a space index (0, 1, ...)"))?;
+            if index > MAX_SPACE_INDEX {
+                return Err(format!("space index {index} is over {MAX_SPACE_INDEX}"));
+            }
+            if raw.spaces.len() <= index {
+                raw.spaces.resize_with(index + 1, RawSpace::default);
+            }
+            apply_space(&mut raw.spaces[index], rest, value)?;
+        }
+        _ => return Err(unknown()),
+    }
+    Ok(())
+}
+
+fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), String> {
+    let v = value.to_owned();
+    match path {
+        [key] => match *key {
+            "id" => space.id = Some(v),
+            "page_id" => space.page_id = Some(v),
+            "page_token" => space.page_token = Some(v),
+            "keys" => space.keys = Some(list(value)),
+            "customer_matching" => space.customer_matching = Some(boolean(value)?),
+            "window_check" => space.window_check = Some(RawSwitch::Word(v)),
+            _ => return Err(unknown()),
+        },
+        ["webhook", key] => {
+            let w = space.webhook.get_or_insert_with(RawWebhook::default);
+            match *key {
+                "url" => w.url = Some(v),
+                "secret" => w.secret = Some(v),
+                "subscriptions" => w.subscriptions = Some(list(value)),
+                "batch_size" => w.batch_size = Some(number(value)?),
+                "batch_window_ms" => w.batch_window_ms = Some(number(value)?),
+                _ => return Err(unknown()),
+            }
+        }
+        ["sms", key] => {
+            let s = space.sms.get_or_insert_with(RawSms::default);
+            match *key {
+                "provider" => s.provider = Some(v),
+                "base_url" => s.base_url = Some(v),
+                "account_sid" => s.account_sid = Some(v),
+                "auth_token" => s.auth_token = Some(v),
+                "from" => s.from = Some(v),
+                _ => return Err(unknown()),
+            }
+        }
+        _ => return Err(unknown()),
+    }
+    Ok(())
+}
+
+fn unknown() -> String {
+    "not a configuration setting (see docs/configuration.md for the list)".to_owned()
+}
+
+fn number(value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{:?} is not a whole number", shorten(value)))
+}
+
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{:?} is not true or false", shorten(value))),
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Values in error messages are cut short (they are not secrets: only numbers and booleans
+/// are echoed).
+fn shorten(value: &str) -> String {
+    value.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn overrides_nest_by_double_underscore() {
+        let mut raw = RawConfig::default();
+        let issues = apply_env(
+            &mut raw,
+            vars(&[
+                ("MESSENGER__DATABASE__URL", "postgres://db/m"),
+                ("MESSENGER__DISPATCH__WORKERS", "4"),
+                ("MESSENGER__SPACES__1__PAGE_ID", "123"),
+                ("MESSENGER__SPACES__1__KEYS", "a, b,,c"),
+                ("MESSENGER__SPACES__1__WEBHOOK__BATCH_SIZE", "50"),
+                ("OTHER", "ignored"),
+            ]),
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(raw.database.url.as_deref(), Some("postgres://db/m"));
+        assert_eq!(raw.dispatch.workers, Some(4));
+        assert_eq!(raw.spaces.len(), 2);
+        assert_eq!(raw.spaces[1].page_id.as_deref(), Some("123"));
+        assert_eq!(
+            raw.spaces[1].keys.as_deref(),
+            Some(&["a".to_owned(), "b".to_owned(), "c".to_owned()][..])
+        );
+        assert_eq!(
+            raw.spaces[1].webhook.as_ref().and_then(|w| w.batch_size),
+            Some(50)
+        );
+    }
+
+    #[test]
+    fn bad_overrides_name_the_variable() {
+        let mut raw = RawConfig::default();
+        let issues = apply_env(
+            &mut raw,
+            vars(&[
+                ("MESSENGER__DISPATCH__WORKERS", "many"),
+                ("MESSENGER__DATABSE__URL", "x"),
+                ("MESSENGER__SPACES__X__ID", "x"),
+                ("MESSENGER__SPACES__5000__ID", "x"),
+            ]),
+        );
+        let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 4, "{text:?}");
+        assert!(text[0].starts_with("MESSENGER__DATABSE__URL: not a configuration setting"));
+        assert!(text[1].starts_with("MESSENGER__DISPATCH__WORKERS: \"many\" is not a whole"));
+        assert!(text[2].contains("over 1000"));
+        assert!(text[3].contains("not a space index"));
+    }
+}

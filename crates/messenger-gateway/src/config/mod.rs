@@ -1,0 +1,326 @@
+//! The gateway's configuration: one TOML file plus environment overrides
+//! (`MESSENGER__DATABASE__URL` style), checked as a whole before anything starts.
+//!
+//! A bad configuration stops start-up with every problem listed, each naming its key
+//! (`spaces[1].page_id: missing`, `spaces[0].webhook.batch_size: 900 is over 500`). Secrets are
+//! [`Secret`]s: they never show in `Debug` output or logs. `docs/configuration.md` documents
+//! every setting.
+//!
+//! ```
+//! use messenger_gateway::config::Config;
+//! let toml = r#"
+//!     [facebook]
+//!     app_secret = "app-secret"
+//!     verify_token = "verify-me"
+//!     token_key = "a key of at least thirty-two bytes, shared by instances"
+//!
+//!     [[spaces]]
+//!     id = "acme"
+//!     page_id = "1234567890"
+//!     page_token = "EAAB-page-token"
+//!     keys = ["acme-key-0123456789abcdef"]
+//! "#;
+//! let config = Config::from_toml_str(toml, std::iter::empty()).unwrap();
+//! assert_eq!(config.spaces[0].id, "acme");
+//! assert!(!format!("{config:?}").contains("EAAB-page-token"));
+//!
+//! let err = Config::from_toml_str("[[spaces]]\nid = \"x\"", std::iter::empty()).unwrap_err();
+//! assert!(err.to_string().contains("spaces[0].page_id: missing"));
+//! ```
+
+mod check;
+mod env;
+mod raw;
+mod secret;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use messenger_model::EventName;
+
+pub use env::ENV_PREFIX;
+pub use secret::{DatabaseUrl, Secret};
+
+/// The database used when none is configured: a SQLite file under `./data` (created).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/messenger.db?mode=rwc";
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `[server]`: where to listen, body limits, shutdown.
+    pub server: ServerConfig,
+    /// `[database]`: the store.
+    pub database: DatabaseConfig,
+    /// `[facebook]`: the Facebook app and Graph.
+    pub facebook: FacebookConfig,
+    /// `[dispatch]`: the sending workers.
+    pub dispatch: DispatchConfig,
+    /// `[[spaces]]`: the API spaces (at least one).
+    pub spaces: Vec<SpaceConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The address to listen on (default `0.0.0.0:8080`).
+    pub listen: SocketAddr,
+    /// Body size limits per kind of route.
+    pub limits: BodyLimits,
+    /// How long shutdown waits for requests and workers (default 30 s).
+    pub shutdown_grace: Duration,
+    /// This instance's name in lease holders and logs (default: a random one).
+    pub instance_id: String,
+}
+
+/// Largest request bodies, in bytes; a larger body gets 413.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BodyLimits {
+    /// `POST .../messages` (default 1 MiB).
+    pub message: usize,
+    /// `POST .../messages/batch` (default 10 MiB).
+    pub batch: usize,
+    /// Profiles, the Facebook state service and other small JSON bodies (default 64 KiB).
+    pub profile: usize,
+    /// `POST /webhooks/facebook` (default 1 MiB).
+    pub webhook: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            message: 1024 * 1024,
+            batch: 10 * 1024 * 1024,
+            profile: 64 * 1024,
+            webhook: 1024 * 1024,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DatabaseConfig {
+    /// `sqlite://...`, `postgres://...`, or `memory://` (not durable: for trying things out).
+    pub url: DatabaseUrl,
+}
+
+/// `[facebook]`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FacebookConfig {
+    /// The app secret: checks `X-Hub-Signature-256` and signs `appsecret_proof`.
+    pub app_secret: Secret,
+    /// The token Meta echoes in the webhook verification handshake.
+    pub verify_token: Secret,
+    /// Where Graph is (default `https://graph.facebook.com`).
+    pub graph_base_url: String,
+    /// The Graph version (default: messenger-graph's current one).
+    pub graph_version: String,
+    /// The key opt-in (`data-ref`) tokens are signed with; every instance needs the same one.
+    pub token_key: Secret,
+    /// How long an opt-in token is valid (default 30 days).
+    pub token_ttl: Duration,
+}
+
+/// `[dispatch]`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DispatchConfig {
+    /// Sending workers in this instance (default 2).
+    pub workers: usize,
+    /// Messages one worker leases per round (default 32).
+    pub batch_size: usize,
+    /// How long an idle worker sleeps before looking again (default 500 ms); accepted messages
+    /// wake a worker at once.
+    pub poll_interval: Duration,
+    /// How long a worker holds a leased message (default 60 s).
+    pub lease: Duration,
+    /// How often expired leases are recovered and old records purged (default 30 s).
+    pub recover_interval: Duration,
+    /// Attempts per message before it fails (default 10).
+    pub max_attempts: u32,
+    /// The delay before the first retry; it doubles per attempt (default 1 s).
+    pub retry_initial: Duration,
+    /// The longest delay between retries (default 5 min).
+    pub retry_max: Duration,
+    /// Above this Graph usage percentage, workers pause (default 90).
+    pub usage_pause_percent: u32,
+}
+
+/// `[[spaces]]`: one API space.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SpaceConfig {
+    /// The space id (the `{space}` of the HTTP paths).
+    pub id: String,
+    /// The Facebook page it sends from.
+    pub page_id: String,
+    /// The page access token.
+    pub page_token: Secret,
+    /// The API keys (`Authorization: Bearer <key>`).
+    pub keys: Vec<Secret>,
+    /// Whether Messenger may address by phone number (default false).
+    pub customer_matching: bool,
+    /// Whether the 24-hour window is checked before sending (default true).
+    pub window_check: bool,
+    /// The business's webhook, if events are forwarded.
+    pub webhook: Option<WebhookConfig>,
+    /// The SMS provider, if the space has the SMS channel.
+    pub sms: Option<SmsConfig>,
+}
+
+/// `[spaces.webhook]`: where a space's events go.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebhookConfig {
+    /// The business's URL (http or https).
+    pub url: String,
+    /// Signs each delivery (`X-Comapi-Signature`, `X-Webhook-Signature`).
+    pub secret: Secret,
+    /// The events forwarded (default: all).
+    pub subscriptions: Vec<EventName>,
+    /// Events per delivery, 1 to 500 (default 100).
+    pub batch_size: usize,
+    /// How long events may wait to fill a batch, at most 60 s (default 1 s).
+    pub batch_window: Duration,
+}
+
+/// `[spaces.sms]`: the SMS provider.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SmsConfig {
+    /// The provider's API (only `twilio`, or any service speaking its Messages API).
+    pub provider: SmsProviderKind,
+    /// Its base URL (default `https://api.twilio.com`).
+    pub base_url: String,
+    /// The account SID.
+    pub account_sid: String,
+    /// The account's auth token.
+    pub auth_token: Secret,
+    /// The default sender, if any.
+    pub from: Option<String>,
+}
+
+/// SMS provider APIs the gateway speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmsProviderKind {
+    /// Twilio's Messages API.
+    Twilio,
+}
+
+/// One problem in a configuration: the key (`spaces[1].page_id`, or an environment variable)
+/// and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Where: the dotted key, with `[i]` for list items.
+    pub key: String,
+    /// What is wrong, never echoing a secret.
+    pub problem: String,
+}
+
+impl ConfigIssue {
+    pub(crate) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has a key the gateway does not know.
+    #[error("the configuration is not valid TOML: {message}")]
+    Syntax {
+        /// The TOML parser's message (line, column, the key).
+        message: String,
+    },
+    /// Values are missing or wrong: each issue names its key.
+    #[error("the configuration is invalid:\n{}", issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// Every problem found.
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+impl ConfigError {
+    /// The issues of an [`ConfigError::Invalid`] (empty for the other kinds).
+    pub fn issues(&self) -> &[ConfigIssue] {
+        match self {
+            Self::Invalid { issues } => issues,
+            _ => &[],
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`, applies the process's `MESSENGER__*` environment variables, and checks the
+    /// result.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml_str(&text, std::env::vars())
+    }
+
+    /// Parses TOML text, applies the `MESSENGER__*` variables among `env`, and checks the
+    /// result.
+    pub fn from_toml_str<I>(text: &str, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            message: syntax_message(text, &e),
+        })?;
+        let mut issues = env::apply_env(&mut raw, env);
+        let checked = check::check(raw, &mut issues);
+        match checked {
+            Some(config) if issues.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid { issues }),
+        }
+    }
+
+    /// The space `id`.
+    pub fn space(&self, id: &str) -> Option<&SpaceConfig> {
+        self.spaces.iter().find(|s| s.id == id)
+    }
+}
+
+/// The TOML error's message with its line and column, without the source excerpt the parser
+/// adds (the offending line may hold a secret).
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}

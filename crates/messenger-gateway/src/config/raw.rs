@@ -1,0 +1,112 @@
+//! The configuration as written: every field optional, so the file and the environment can each
+//! supply part of it. [`super::check`] turns it into a [`super::Config`] or names what is wrong.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub facebook: RawFacebook,
+    #[serde(default)]
+    pub dispatch: RawDispatch,
+    #[serde(default)]
+    pub spaces: Vec<RawSpace>,
+}
+
+/// `[server]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub listen: Option<String>,
+    pub message_body_limit: Option<u64>,
+    pub batch_body_limit: Option<u64>,
+    pub profile_body_limit: Option<u64>,
+    pub webhook_body_limit: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
+    pub instance_id: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDatabase {
+    pub url: Option<String>,
+}
+
+/// `[facebook]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFacebook {
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub graph_base_url: Option<String>,
+    pub graph_version: Option<String>,
+    pub token_key: Option<String>,
+    pub token_ttl_days: Option<u64>,
+}
+
+/// `[dispatch]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDispatch {
+    pub workers: Option<u64>,
+    pub batch_size: Option<u64>,
+    pub poll_interval_ms: Option<u64>,
+    pub lease_secs: Option<u64>,
+    pub recover_interval_secs: Option<u64>,
+    pub max_attempts: Option<u64>,
+    pub retry_initial_ms: Option<u64>,
+    pub retry_max_secs: Option<u64>,
+    pub usage_pause_percent: Option<u64>,
+}
+
+/// `window_check = true | false | "on" | "off"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawSwitch {
+    Bool(bool),
+    Word(String),
+}
+
+/// `[[spaces]]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpace {
+    pub id: Option<String>,
+    pub page_id: Option<String>,
+    pub page_token: Option<String>,
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
+    pub customer_matching: Option<bool>,
+    pub window_check: Option<RawSwitch>,
+    pub webhook: Option<RawWebhook>,
+    pub sms: Option<RawSms>,
+}
+
+/// `[spaces.webhook]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub subscriptions: Option<Vec<String>>,
+    pub batch_size: Option<u64>,
+    pub batch_window_ms: Option<u64>,
+}
+
+/// `[spaces.sms]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSms {
+    pub provider: Option<String>,
+    pub base_url: Option<String>,
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub from: Option<String>,
+}

@@ -1,0 +1,60 @@
+//! Opening the store named by `[database] url`: SQLite (the default, a file under `./data`) or
+//! PostgreSQL through `messenger-store-sql` (migrations run on connect), or `memory://` (not
+//! durable: for trying the gateway out).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use messenger_store::{MemoryStore, Store, StoreError};
+
+use crate::config::DatabaseUrl;
+
+/// Connects to the store, creating a SQLite file's directory first, and runs migrations.
+pub async fn open_store(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    match url.scheme().as_deref() {
+        Some("memory") => Ok(Arc::new(MemoryStore::new())),
+        Some("sqlite") => {
+            if let Some(dir) = sqlite_dir(url.expose()) {
+                std::fs::create_dir_all(&dir).map_err(|e| StoreError::Unavailable {
+                    message: format!("cannot create the database directory {}", dir.display()),
+                    source: Some(Box::new(e)),
+                })?;
+            }
+            messenger_store_sql::connect(url.expose()).await
+        }
+        _ => messenger_store_sql::connect(url.expose()).await,
+    }
+}
+
+/// The directory of a SQLite URL's file (`sqlite://./data/messenger.db?mode=rwc` ->
+/// `./data`), if it has one to create.
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let parent = Path::new(path).parent()?;
+    (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_directories() {
+        assert_eq!(
+            sqlite_dir("sqlite://./data/messenger.db?mode=rwc"),
+            Some("./data".into())
+        );
+        assert_eq!(
+            sqlite_dir("sqlite:///var/lib/m/m.db"),
+            Some("/var/lib/m".into())
+        );
+        assert_eq!(sqlite_dir("sqlite::memory:"), None);
+        assert_eq!(sqlite_dir("sqlite://m.db"), None);
+        assert_eq!(sqlite_dir("postgres://db/m"), None);
+    }
+}

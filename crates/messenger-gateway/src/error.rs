@@ -1,0 +1,52 @@
+//! The gateway's one error type.
+
+/// Why the gateway could not start (or a command could not run).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The store could not be opened or migrated.
+    #[error("cannot open the store")]
+    Store(#[source] messenger_store::StoreError),
+    /// A Graph client could not be built from the configuration.
+    #[error("cannot configure Graph for space {space:?}")]
+    Graph {
+        /// The space.
+        space: String,
+        /// Why.
+        #[source]
+        source: messenger_graph::Error,
+    },
+    /// The SMS provider could not be configured.
+    #[error("cannot configure SMS for space {space:?}")]
+    Sms {
+        /// The space.
+        space: String,
+        /// Why.
+        #[source]
+        source: messenger::sms::SmsError,
+    },
+    /// The facade refused the assembled configuration.
+    #[error("cannot assemble the Messenger pipeline")]
+    Build(#[source] messenger::BuildError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another I/O failure (the local address, a signal handler).
+    #[error("{what}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}

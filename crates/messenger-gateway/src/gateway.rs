@@ -1,0 +1,267 @@
+//! Starting and stopping the gateway: the store, the facade with one Graph client per page, the
+//! HTTP server and the background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use messenger::sms::TwilioSms;
+use messenger::{Messenger, Space};
+use messenger_graph::{GraphClient, RetryPolicy};
+use messenger_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, SmsProviderKind};
+use crate::database::open_store;
+use crate::dispatch::Dispatcher;
+use crate::http::auth::ApiKeys;
+use crate::http::{router, AppState, Shared};
+use crate::metrics::Metrics;
+use crate::GatewayError;
+
+/// The gateway: [`Gateway::start`] runs it in this process.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use messenger_gateway::{config::Config, Gateway};
+/// let config = Config::load(std::path::Path::new("messenger.toml"))?;
+/// let gateway = Gateway::start(config).await?;
+/// println!("listening on {}", gateway.addr);
+/// gateway.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// Opens the store, binds `server.listen`, and starts serving and dispatching.
+    pub async fn start(config: Config) -> Result<GatewayHandle, GatewayError> {
+        Self::builder(config).start().await
+    }
+
+    /// A builder, to start on a listener or a store of the caller's.
+    pub fn builder(config: Config) -> GatewayBuilder {
+        GatewayBuilder {
+            config,
+            listener: None,
+            store: None,
+        }
+    }
+}
+
+/// Starts a gateway with parts supplied by the caller.
+pub struct GatewayBuilder {
+    config: Config,
+    listener: Option<TcpListener>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl std::fmt::Debug for GatewayBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayBuilder")
+            .field("config", &self.config)
+            .field("listener", &self.listener.is_some())
+            .field("store", &self.store.as_ref().map(|s| s.backend()))
+            .finish()
+    }
+}
+
+impl GatewayBuilder {
+    /// Serves on this listener instead of binding `server.listen` (tests bind first, to know
+    /// the address before starting).
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Uses this store instead of opening `database.url`.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Starts everything.
+    pub async fn start(self) -> Result<GatewayHandle, GatewayError> {
+        let config = self.config;
+        let store = match self.store {
+            Some(s) => s,
+            None => open_store(&config.database.url)
+                .await
+                .map_err(GatewayError::Store)?,
+        };
+        let messenger = build_messenger(&config, Arc::clone(&store))?;
+        let listener = match self.listener {
+            Some(l) => l,
+            None => TcpListener::bind(config.server.listen)
+                .await
+                .map_err(|source| GatewayError::Bind {
+                    addr: config.server.listen,
+                    source,
+                })?,
+        };
+        let addr = listener.local_addr().map_err(|source| GatewayError::Io {
+            what: "cannot read the listening address",
+            source,
+        })?;
+        let metrics = Metrics::new();
+        let wake = Arc::new(Notify::new());
+        let cancel = CancellationToken::new();
+        let state = AppState::new(Shared {
+            messenger: messenger.clone(),
+            keys: ApiKeys::new(&config.spaces),
+            verify_token: config.facebook.verify_token.clone(),
+            limits: config.server.limits,
+            metrics: metrics.clone(),
+            wake: Arc::clone(&wake),
+        });
+        let app = router(state);
+        let server_cancel = cancel.clone();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(server_cancel.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the HTTP server stopped with an error");
+            }
+        });
+        let tasks = Dispatcher {
+            messenger: messenger.clone(),
+            metrics,
+            config: config.dispatch.clone(),
+            wake,
+            cancel: cancel.clone(),
+            instance_id: config.server.instance_id.clone(),
+        }
+        .spawn();
+        tracing::info!(
+            %addr,
+            store = store.backend(),
+            spaces = config.spaces.len(),
+            workers = config.dispatch.workers,
+            instance = %config.server.instance_id,
+            "gateway started"
+        );
+        Ok(GatewayHandle {
+            addr,
+            messenger,
+            store,
+            cancel,
+            server,
+            tasks,
+            grace: config.server.shutdown_grace,
+        })
+    }
+}
+
+/// Assembles the facade: one Graph client per page (sharing one connection pool), the SMS
+/// providers, the spaces' policies.
+fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, GatewayError> {
+    let fb = &config.facebook;
+    let graph = |space: &str| {
+        let space = space.to_owned();
+        move |source| GatewayError::Graph { space, source }
+    };
+    let base = GraphClient::builder()
+        .base_url(&fb.graph_base_url)
+        .version(&fb.graph_version)
+        .app_secret(fb.app_secret.expose())
+        .build()
+        .map_err(graph("*"))?;
+    let mut builder = Messenger::builder()
+        .store(store)
+        .app_secret(fb.app_secret.expose())
+        .token_key(fb.token_key.expose().as_bytes().to_vec())
+        .token_ttl(fb.token_ttl)
+        .lease_for(config.dispatch.lease)
+        .retry(RetryPolicy {
+            max_attempts: config.dispatch.max_attempts,
+            initial_backoff: config.dispatch.retry_initial,
+            max_backoff: config.dispatch.retry_max,
+            deadline: None,
+            ..RetryPolicy::default()
+        });
+    for s in &config.spaces {
+        let client = base.for_page(s.page_token.expose()).map_err(graph(&s.id))?;
+        let mut space = Space::new(s.id.clone(), s.page_id.clone(), Arc::new(client))
+            .customer_matching(s.customer_matching)
+            .window_check(s.window_check);
+        if let Some(sms) = &s.sms {
+            let provider = match sms.provider {
+                SmsProviderKind::Twilio => TwilioSms::new(
+                    &sms.base_url,
+                    sms.account_sid.clone(),
+                    sms.auth_token.expose(),
+                    sms.from.clone(),
+                )
+                .map_err(|source| GatewayError::Sms {
+                    space: s.id.clone(),
+                    source,
+                })?,
+            };
+            space = space.sms(Arc::new(provider), sms.from.clone());
+        }
+        // Without a webhook, no event is queued: nobody would ever take it off the outbox.
+        space = space.subscriptions(
+            s.webhook
+                .as_ref()
+                .map(|w| w.subscriptions.clone())
+                .unwrap_or_default(),
+        );
+        builder = builder.space(space);
+    }
+    builder.build().map_err(GatewayError::Build)
+}
+
+/// A running gateway.
+pub struct GatewayHandle {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    messenger: Messenger,
+    store: Arc<dyn Store>,
+    cancel: CancellationToken,
+    server: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandle")
+            .field("addr", &self.addr)
+            .field("store", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayHandle {
+    /// The facade the gateway runs (for in-process tools and tests).
+    pub fn messenger(&self) -> &Messenger {
+        &self.messenger
+    }
+
+    /// Stops gracefully: stops accepting connections, lets open requests and each worker's
+    /// current round finish (at most `server.shutdown_grace`), then closes the store. Work cut
+    /// off by the grace period is safe: its leases expire and another worker takes it.
+    pub async fn shutdown(self) {
+        tracing::info!("gateway shutting down");
+        self.cancel.cancel();
+        let mut all = self.tasks;
+        all.push(self.server);
+        let aborts: Vec<_> = all.iter().map(JoinHandle::abort_handle).collect();
+        let joined = tokio::time::timeout(self.grace, futures::future::join_all(all)).await;
+        if joined.is_err() {
+            tracing::warn!(
+                grace_secs = self.grace.as_secs(),
+                "shutdown grace period over: stopping the rest (their leases will expire)"
+            );
+            for a in aborts {
+                a.abort();
+            }
+        }
+        self.store.close().await;
+        tracing::info!("gateway stopped");
+    }
+}

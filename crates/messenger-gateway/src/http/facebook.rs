@@ -1,0 +1,174 @@
+//! The Facebook-facing routes: the metadata service that issues opt-in `data-ref` tokens
+//! (`POST /apispaces/{space}/channels/facebook/state`), and Meta's webhook
+//! (`GET /webhooks/facebook` handshake, `POST /webhooks/facebook` events).
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use messenger::webhook::{verify_subscription, WebhookError};
+use messenger_model::webhook::WebhookPayload;
+use serde_json::Value;
+
+use super::auth::SpaceAccess;
+use super::body::{json_body, read_limited};
+use super::problem::{shorten, Problem, ProblemError};
+use super::AppState;
+use crate::inbound;
+
+/// The longest profile id the state service takes.
+const MAX_PROFILE_ID: usize = 256;
+
+fn text(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// `POST /apispaces/{space}/channels/facebook/state` with `{"profileId", "data"?}`: 200
+/// `text/plain` with a token for the Messenger plugin's `data-ref`. The token names no profile:
+/// the profile and `data` stay server-side until an opt-in redeems it.
+pub async fn state_token(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let (_, value) = json_body(&headers, body, state.limits.profile).await?;
+    let Value::Object(mut map) = value else {
+        return Err(Problem::invalid(
+            "",
+            "field.type",
+            "the body must be an object: {\"profileId\": \"...\", \"data\": ...}",
+        ));
+    };
+    let mut errors = Vec::new();
+    for key in map
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "profileId" | "data"))
+    {
+        errors.push(ProblemError::new(
+            format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            "field.unknown",
+            format!("unknown field {:?} (use profileId and data)", shorten(key)),
+        ));
+    }
+    let profile_id = match map.remove("profileId") {
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_PROFILE_ID => {
+            Some(id)
+        }
+        Some(Value::String(_)) => {
+            errors.push(ProblemError::new(
+                "/profileId",
+                "field.length",
+                format!("profileId must be 1 to {MAX_PROFILE_ID} characters"),
+            ));
+            None
+        }
+        Some(_) => {
+            errors.push(ProblemError::new(
+                "/profileId",
+                "field.type",
+                "profileId must be a string",
+            ));
+            None
+        }
+        None => {
+            errors.push(ProblemError::new(
+                "/profileId",
+                "field.required",
+                "profileId is required: the profile the opt-in will be linked to",
+            ));
+            None
+        }
+    };
+    let data = map.remove("data").filter(|d| !d.is_null());
+    let Some(profile_id) = profile_id.filter(|_| errors.is_empty()) else {
+        return Err(Problem::invalid_entries(errors));
+    };
+    let token = state
+        .messenger
+        .issue_optin_token(&access.space, &profile_id, data)
+        .await?;
+    Ok(text(StatusCode::OK, token))
+}
+
+/// `GET /webhooks/facebook?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`: answers
+/// the challenge when the token is the configured one, 403 otherwise.
+pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let (mut mode, mut token, mut challenge) = (None, None, None);
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "hub.mode" => mode = Some(v.into_owned()),
+            "hub.verify_token" => token = Some(v.into_owned()),
+            "hub.challenge" => challenge = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    match verify_subscription(
+        mode.as_deref(),
+        token.as_deref(),
+        challenge.as_deref(),
+        state.verify_token.expose(),
+    ) {
+        Some(challenge) => text(StatusCode::OK, challenge.to_owned()),
+        None => {
+            tracing::warn!("webhook verification handshake refused");
+            Problem::forbidden(
+                "the verification request does not match: hub.mode must be subscribe and \
+                 hub.verify_token the configured token",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// `POST /webhooks/facebook`: Meta's events.
+///
+/// The `X-Hub-Signature-256` header is checked on the raw bytes before anything else (403 on a
+/// missing or wrong signature); then the payload is parsed (400 if it is not one) and processed
+/// ([`inbound::apply_meta_webhook`]), and only then answered 200, so a 200 means the events are
+/// applied and stored. A failure is 500 and Meta redelivers; redeliveries are recognised.
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let bytes = read_limited(&headers, body, state.limits.webhook).await?;
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = state.messenger.verify_webhook(&bytes, signature) {
+        state.metrics.webhook_request("bad_signature");
+        return Err(match e {
+            WebhookError::NoAppSecret => {
+                tracing::error!("no app secret: webhook signatures cannot be checked");
+                Problem::internal()
+            }
+            other => {
+                tracing::warn!(error = %other, "webhook refused: signature");
+                Problem::forbidden(other.to_string())
+            }
+        });
+    }
+    let payload = match WebhookPayload::from_json(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            state.metrics.webhook_request("malformed");
+            return Err(Problem::invalid("", "webhook.malformed", e.to_string()));
+        }
+    };
+    match inbound::apply_meta_webhook(&state.messenger, &state.metrics, &payload).await {
+        Ok(_) => {
+            state.metrics.webhook_request("ok");
+            Ok(text(StatusCode::OK, "EVENT_RECEIVED".to_owned()))
+        }
+        Err(e) => {
+            state.metrics.webhook_request("error");
+            Err(e.into())
+        }
+    }
+}

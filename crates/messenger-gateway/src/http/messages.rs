@@ -1,0 +1,153 @@
+//! `POST /apispaces/{space}/messages`, `POST .../messages/batch`, `GET .../messages/{id}`.
+//!
+//! A 201/202 is answered only once the facade has stored the message(s): from then on the
+//! message survives a crash and is sent by whichever instance leases it.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use messenger::Idempotency;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::auth::{PathParams, SpaceAccess};
+use super::body::json_body;
+use super::problem::{shorten, Problem};
+use super::AppState;
+
+/// The most requests in one batch (DESIGN.md §4).
+pub const MAX_BATCH_REQUESTS: usize = 5000;
+
+/// The header a client sets to make a send safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Set on an answer that replays the first response to an `Idempotency-Key`.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(str::trim).filter(|k| {
+        !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY && k.bytes().all(|b| b.is_ascii_graphic())
+    });
+    match key {
+        Some(k) => Ok(Some(k)),
+        None => Err(Problem::bad_request(
+            "idempotency_key.invalid",
+            format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+        )),
+    }
+}
+
+fn location(space: &str, id: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("/apispaces/{space}/messages/{id}")).ok()
+}
+
+/// `POST /apispaces/{space}/messages`: validate, store, queue; 201 `{"id","status"}`.
+///
+/// With an `Idempotency-Key`, a replay (same key, same bytes) answers the first response again
+/// (201, same body, `Idempotent-Replayed: true`); the same key with another body is 409.
+pub async fn send(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers)?;
+    let (bytes, value) = json_body(&headers, body, state.limits.message).await?;
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let idempotency = key.map(|key| Idempotency {
+        key,
+        body_hash: &hash,
+    });
+    let accepted = state
+        .messenger
+        .accept(&access.space, &value, idempotency)
+        .await?;
+    if !accepted.replayed {
+        state.metrics.accepted(&access.space, "single", 1);
+        state.wake.notify_one();
+    }
+    // The body of the first response: a replay answers exactly what the first request got.
+    let body = json!({"id": accepted.id, "status": "processing"});
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Some(loc) = location(&access.space, &accepted.id) {
+        response.headers_mut().insert(header::LOCATION, loc);
+    }
+    if accepted.replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// `POST /apispaces/{space}/messages/batch`: a JSON array of up to 5000 send requests, all
+/// stored or none; 202 `[{"index","messageId"}]`.
+pub async fn send_batch(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let (_, value) = json_body(&headers, body, state.limits.batch).await?;
+    let Value::Array(requests) = value else {
+        return Err(Problem::invalid(
+            "",
+            "field.type",
+            "the batch body must be a JSON array of send requests",
+        ));
+    };
+    if requests.is_empty() {
+        return Err(Problem::invalid(
+            "",
+            "batch.empty",
+            "the batch is empty: send 1 to 5000 requests",
+        ));
+    }
+    if requests.len() > MAX_BATCH_REQUESTS {
+        return Err(Problem::invalid(
+            "",
+            "batch.too_large",
+            format!(
+                "a batch holds at most {MAX_BATCH_REQUESTS} requests; this one has {}: split it",
+                requests.len()
+            ),
+        ));
+    }
+    let ids = state
+        .messenger
+        .accept_batch(&access.space, &requests)
+        .await?;
+    state.metrics.accepted(&access.space, "batch", ids.len());
+    state.wake.notify_waiters();
+    state.wake.notify_one();
+    let answer: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| json!({"index": index, "messageId": id}))
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// `GET /apispaces/{space}/messages/{id}`: the message resource.
+pub async fn get(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    params: PathParams,
+) -> Result<Response, Problem> {
+    let id = params.get("id")?;
+    match state.messenger.message(&access.space, id).await? {
+        Some(resource) => Ok(Json(resource).into_response()),
+        None => Err(Problem::not_found(format!(
+            "there is no message {:?} in this API space",
+            shorten(id)
+        ))),
+    }
+}

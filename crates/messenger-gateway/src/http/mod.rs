@@ -1,0 +1,273 @@
+//! The HTTP API (DESIGN.md §4) on axum. The route table [`ROUTES`] is data: the router is built
+//! from it, and a test checks it against the OpenAPI document both ways.
+
+pub mod auth;
+pub mod body;
+mod facebook;
+mod messages;
+mod ops;
+pub mod problem;
+mod profiles;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use messenger::Messenger;
+use tokio::sync::Notify;
+
+use crate::config::{BodyLimits, Secret};
+use crate::metrics::Metrics;
+use auth::ApiKeys;
+use problem::Problem;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+/// The shared part of [`AppState`].
+pub struct Shared {
+    /// The facade.
+    pub messenger: Messenger,
+    /// Every space's API keys.
+    pub keys: ApiKeys,
+    /// Meta's handshake token.
+    pub verify_token: Secret,
+    /// Body limits.
+    pub limits: BodyLimits,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Signalled when messages are accepted, so an idle dispatch worker wakes at once.
+    pub wake: Arc<Notify>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+impl AppState {
+    /// The state for the router.
+    pub fn new(shared: Shared) -> Self {
+        Self {
+            inner: Arc::new(shared),
+        }
+    }
+}
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// Send one message.
+    SendMessage,
+    /// Send a batch.
+    SendBatch,
+    /// A message's status.
+    GetMessage,
+    /// The Facebook metadata service (opt-in `data-ref` tokens).
+    FacebookState,
+    /// Find profiles.
+    FindProfiles,
+    /// Read a profile.
+    GetProfile,
+    /// Create or replace a profile.
+    PutProfile,
+    /// Merge into a profile.
+    PatchProfile,
+    /// Delete a profile.
+    DeleteProfile,
+    /// Dead-lettered events.
+    ListDeadEvents,
+    /// Redrive a dead event.
+    RedriveDeadEvent,
+    /// Meta's verification handshake.
+    FacebookWebhookHandshake,
+    /// Meta's events.
+    FacebookWebhook,
+    /// Liveness.
+    Health,
+    /// Readiness.
+    Ready,
+    /// Prometheus metrics.
+    Metrics,
+    /// The OpenAPI document.
+    OpenApi,
+}
+
+/// One route: method, path template (axum and OpenAPI share the `{param}` syntax) and what it
+/// does.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path template.
+    pub path: &'static str,
+    /// The handler.
+    pub endpoint: Endpoint,
+}
+
+const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route {
+    Route {
+        method,
+        path,
+        endpoint,
+    }
+}
+
+/// Every route the gateway serves.
+pub const ROUTES: &[Route] = &[
+    route(
+        Method::POST,
+        "/apispaces/{space}/messages",
+        Endpoint::SendMessage,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/messages/batch",
+        Endpoint::SendBatch,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/messages/{id}",
+        Endpoint::GetMessage,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/state",
+        Endpoint::FacebookState,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/profiles",
+        Endpoint::FindProfiles,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/profiles/{profileId}",
+        Endpoint::GetProfile,
+    ),
+    route(
+        Method::PUT,
+        "/apispaces/{space}/profiles/{profileId}",
+        Endpoint::PutProfile,
+    ),
+    route(
+        Method::PATCH,
+        "/apispaces/{space}/profiles/{profileId}",
+        Endpoint::PatchProfile,
+    ),
+    route(
+        Method::DELETE,
+        "/apispaces/{space}/profiles/{profileId}",
+        Endpoint::DeleteProfile,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/webhooks/dead",
+        Endpoint::ListDeadEvents,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/webhooks/dead/{eventId}/redrive",
+        Endpoint::RedriveDeadEvent,
+    ),
+    route(
+        Method::GET,
+        "/webhooks/facebook",
+        Endpoint::FacebookWebhookHandshake,
+    ),
+    route(
+        Method::POST,
+        "/webhooks/facebook",
+        Endpoint::FacebookWebhook,
+    ),
+    route(Method::GET, "/healthz", Endpoint::Health),
+    route(Method::GET, "/readyz", Endpoint::Ready),
+    route(Method::GET, "/metrics", Endpoint::Metrics),
+    route(Method::GET, "/openapi.json", Endpoint::OpenApi),
+];
+
+fn method_router(r: &Route) -> MethodRouter<AppState> {
+    let filter = MethodFilter::try_from(r.method.clone()).unwrap_or(MethodFilter::GET);
+    match r.endpoint {
+        Endpoint::SendMessage => on(filter, messages::send),
+        Endpoint::SendBatch => on(filter, messages::send_batch),
+        Endpoint::GetMessage => on(filter, messages::get),
+        Endpoint::FacebookState => on(filter, facebook::state_token),
+        Endpoint::FindProfiles => on(filter, profiles::find),
+        Endpoint::GetProfile => on(filter, profiles::get),
+        Endpoint::PutProfile => on(filter, profiles::put),
+        Endpoint::PatchProfile => on(filter, profiles::patch),
+        Endpoint::DeleteProfile => on(filter, profiles::delete),
+        Endpoint::ListDeadEvents => on(filter, webhooks::list_dead),
+        Endpoint::RedriveDeadEvent => on(filter, webhooks::redrive),
+        Endpoint::FacebookWebhookHandshake => on(filter, facebook::handshake),
+        Endpoint::FacebookWebhook => on(filter, facebook::receive),
+        Endpoint::Health => on(filter, ops::health),
+        Endpoint::Ready => on(filter, ops::ready),
+        Endpoint::Metrics => on(filter, ops::metrics),
+        Endpoint::OpenApi => on(filter, ops::openapi),
+    }
+}
+
+/// The code of the problem answered for a path no route matches.
+pub const UNKNOWN_ROUTE_CODE: &str = "route.unknown";
+
+async fn unknown_route() -> Problem {
+    Problem::not_found("no such route; see /openapi.json").with_errors(vec![
+        problem::ProblemError::new("", UNKNOWN_ROUTE_CODE, "no route has this path"),
+    ])
+}
+
+async fn wrong_method() -> Problem {
+    Problem::method_not_allowed(None)
+}
+
+/// Counts, times and logs every request by its route template (never the raw URI: queries
+/// can carry tokens).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.http_request(&route, &method, status, elapsed);
+    tracing::info!(
+        target: "messenger_gateway::http",
+        %method,
+        %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// The router for `state`.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for r in ROUTES {
+        router = router.route(r.path, method_router(r));
+    }
+    router
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}

@@ -1,0 +1,52 @@
+//! Operations: `GET /healthz` (the process is up), `GET /readyz` (the store answers),
+//! `GET /metrics` (OpenMetrics text, which Prometheus scrapes) and `GET /openapi.json` (the API's description).
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::problem::Problem;
+use super::AppState;
+
+/// The OpenAPI document, checked in at `docs/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// `GET /healthz`: 200 while the process serves.
+pub async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: 200 when the store answers, 503 otherwise.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let store = state.messenger.store();
+    match store.ping().await {
+        Ok(()) => Json(json!({"status": "ready", "store": store.backend()})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store does not answer");
+            Problem::unavailable(format!("the {} store does not answer", store.backend()))
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut r = (StatusCode::OK, state.metrics.render()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    let mut r = (StatusCode::OK, OPENAPI_JSON).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}

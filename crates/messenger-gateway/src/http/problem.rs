@@ -1,0 +1,413 @@
+//! Errors as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail` and
+//! `errors[]` with a JSON pointer (`path`), a stable `code` and a `message` each.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use messenger_model::ModelError;
+use messenger_validate::Violation;
+use serde::Serialize;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One entry of a problem's `errors[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProblemError {
+    /// RFC 6901 JSON pointer into the request body (`""`: the whole body, or not about the body).
+    pub path: String,
+    /// A stable code clients may match on (`tag.retired`, `json.syntax`, ...).
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// For malformed JSON: the 1-based line of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// For malformed JSON: the 1-based column of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl ProblemError {
+    /// An entry.
+    pub fn new(
+        path: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            code: code.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The entry for a validation violation, its pointer under `prefix` (`/3` for a batch's
+    /// fourth request).
+    pub fn from_violation(prefix: &str, v: &Violation) -> Self {
+        Self::new(
+            format!("{prefix}{}", v.pointer),
+            v.code.as_str(),
+            &v.message,
+        )
+    }
+}
+
+/// An error response. Build one with the constructors, answer it with `IntoResponse`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem (`/problems/invalid-request`); the kinds are
+    /// listed in `docs/http-api.md`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// A short summary of the kind.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened this time.
+    pub detail: String,
+    /// Each thing wrong, when there are several or they have a place in the body.
+    pub errors: Vec<ProblemError>,
+    #[serde(skip)]
+    www_authenticate: bool,
+    #[serde(skip)]
+    allow: Option<&'static str>,
+}
+
+impl Problem {
+    /// A problem of `status` with no `errors[]`.
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            www_authenticate: false,
+            allow: None,
+        }
+    }
+
+    /// Adds `errors[]` entries.
+    pub fn with_errors(mut self, errors: Vec<ProblemError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// A 400 about something other than the body's content (a header, the path, the query).
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/bad-request",
+            "The request is not acceptable",
+            detail.clone(),
+        )
+        .with_errors(vec![ProblemError::new("", code, detail)])
+    }
+
+    /// A 400 about the body's content, with one entry at `path`.
+    pub fn invalid(path: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+            "The request is invalid",
+            message.clone(),
+        )
+        .with_errors(vec![ProblemError::new(path, code, message)])
+    }
+
+    /// A 400 about the body's content with several entries; the detail quotes the first.
+    pub fn invalid_entries(errors: Vec<ProblemError>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+            "The request is invalid",
+            summary(&errors),
+        )
+        .with_errors(errors)
+    }
+
+    /// A 400 about the query or headers with several entries; the detail quotes the first.
+    pub fn bad_request_entries(errors: Vec<ProblemError>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/bad-request",
+            "The request is not acceptable",
+            summary(&errors),
+        )
+        .with_errors(errors)
+    }
+
+    /// A 400 for violations of the request rules.
+    pub fn violations(list: &[Violation]) -> Self {
+        let n = list.len();
+        let mut detail = format!("{n} rule{} broken", if n == 1 { " is" } else { "s are" });
+        for (i, v) in list.iter().take(3).enumerate() {
+            detail.push_str(if i == 0 { ": " } else { "; " });
+            detail.push_str(&v.to_string());
+        }
+        if n > 3 {
+            detail.push_str(&format!("; and {} more", n - 3));
+        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+            "The request is invalid",
+            detail,
+        )
+        .with_errors(
+            list.iter()
+                .map(|v| ProblemError::from_violation("", v))
+                .collect(),
+        )
+    }
+
+    /// A 400 for a body that is not JSON: the detail and `errors[0]` say the line and column.
+    pub fn malformed_json(e: serde_json::Error) -> Self {
+        match ModelError::from_json(e) {
+            ModelError::Json {
+                kind,
+                line,
+                column,
+                message,
+            } => {
+                let detail = format!(
+                    "The body is not valid JSON: {message} at line {line}, column {column}"
+                );
+                let mut entry = ProblemError::new("", format!("json.{kind}"), detail.clone());
+                entry.line = Some(line);
+                entry.column = Some(column);
+                Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/malformed-json",
+                    "The body is not valid JSON",
+                    detail,
+                )
+                .with_errors(vec![entry])
+            }
+            other => Self::bad_request("json.syntax", other.to_string()),
+        }
+    }
+
+    /// 401: no key or a wrong one. Carries `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthorized",
+            "Authentication is required",
+            detail,
+        );
+        p.www_authenticate = true;
+        p
+    }
+
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "/problems/forbidden",
+            "Not allowed",
+            detail,
+        )
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Not found",
+            detail,
+        )
+    }
+
+    /// 405, with the methods the path allows.
+    pub fn method_not_allowed(allow: Option<&'static str>) -> Self {
+        let mut p = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "/problems/method-not-allowed",
+            "Method not allowed",
+            match allow {
+                Some(a) => format!("this path allows {a}"),
+                None => "this path does not allow that method".to_owned(),
+            },
+        );
+        p.allow = allow;
+        p
+    }
+
+    /// 413.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/problems/payload-too-large",
+            "The body is too large",
+            format!("the body is over this route's limit of {limit} bytes"),
+        )
+    }
+
+    /// 415.
+    pub fn unsupported_media_type(got: Option<&str>) -> Self {
+        let got: String = got.unwrap_or("no Content-Type").chars().take(100).collect();
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            format!("the body must be application/json (got {got})"),
+        )
+    }
+
+    /// 500: details stay in the logs.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "/problems/internal",
+            "Internal error",
+            "the gateway could not complete the request; it is safe to retry",
+        )
+    }
+
+    /// 503.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/unavailable",
+            "Unavailable",
+            detail,
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"messenger-gateway\""),
+            );
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+/// The facade's errors, as the API answers them.
+impl From<messenger::Error> for Problem {
+    fn from(e: messenger::Error) -> Self {
+        use messenger::Error;
+        match e {
+            Error::Invalid(v) => Self::violations(&v),
+            Error::Refused(v) => {
+                let reasons: Vec<&str> = v.iter().map(|v| v.message.as_str()).collect();
+                Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/refused",
+                    "No channel can deliver the message now",
+                    format!(
+                        "no rule of `rules` can deliver the message now, so nothing was stored: {}",
+                        reasons.join("; ")
+                    ),
+                )
+                .with_errors(v.iter().map(|v| ProblemError::from_violation("", v)).collect())
+            }
+            Error::InvalidBatch(list) => {
+                let indexes: Vec<String> = list.iter().map(|(i, _)| i.to_string()).collect();
+                let errors = list
+                    .iter()
+                    .flat_map(|(i, v)| {
+                        let prefix = format!("/{i}");
+                        v.iter()
+                            .map(move |v| ProblemError::from_violation(&prefix, v))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/invalid-batch",
+                    "Requests of the batch are invalid",
+                    format!(
+                        "{} of the batch's requests {} invalid (index {}); nothing was queued",
+                        list.len(),
+                        if list.len() == 1 { "is" } else { "are" },
+                        indexes.join(", ")
+                    ),
+                )
+                .with_errors(errors)
+            }
+            Error::IdempotencyConflict { message_id } => Self::new(
+                StatusCode::CONFLICT,
+                "/problems/idempotency-conflict",
+                "Idempotency-Key reused",
+                format!(
+                    "the Idempotency-Key was first used for message {message_id} with another body; \
+                     use a new key for a new request"
+                ),
+            ),
+            Error::UnknownSpace(space) => {
+                Self::not_found(format!("there is no API space {space:?}"))
+            }
+            Error::Store(e) => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "store error");
+                Self::internal()
+            }
+            other => {
+                tracing::error!(error = %other, "facade error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// Store errors met directly (profiles, dead letters).
+impl From<messenger_store::StoreError> for Problem {
+    fn from(e: messenger_store::StoreError) -> Self {
+        use messenger_store::StoreError;
+        match e {
+            StoreError::NotFound { what, id } => {
+                Self::not_found(format!("{what} {:?} not found", shorten(&id)))
+            }
+            StoreError::Invalid { message } => Self::invalid("", "store.invalid", message),
+            e if e.is_transient() => {
+                tracing::error!(error = %e, "store unavailable");
+                Self::unavailable("the store is unavailable; retry later")
+            }
+            e => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "store error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+fn summary(errors: &[ProblemError]) -> String {
+    match errors {
+        [] => "the request is invalid".to_owned(),
+        [one] => one.message.clone(),
+        [first, rest @ ..] => format!("{} (and {} more)", first.message, rest.len()),
+    }
+}
+
+/// At most 64 characters of a caller-supplied value, for messages.
+pub(crate) fn shorten(s: &str) -> String {
+    s.chars().take(64).collect()
+}

@@ -1,0 +1,339 @@
+//! Profiles: `GET/PUT/PATCH/DELETE /apispaces/{space}/profiles/{profileId}` and
+//! `GET /apispaces/{space}/profiles?fbMessengerId=&phoneNumber=`.
+//!
+//! `PUT` replaces the profile (creating it: 201), `PATCH` merges into an existing one (a JSON
+//! `null` removes a custom property). The path's id wins over an `id` in the body.
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use messenger_model::Profile;
+use messenger_store::ProfileQuery;
+use serde_json::Value;
+
+use super::auth::{PathParams, SpaceAccess};
+use super::body::json_body;
+use super::problem::{shorten, Problem, ProblemError};
+use super::AppState;
+
+/// The string fields of a profile.
+const STRING_FIELDS: [&str; 6] = [
+    "id",
+    "fbMessengerId",
+    "phoneNumber",
+    "email",
+    "firstName",
+    "lastName",
+];
+
+/// The fields of a profile's `facebook` section, and whether each is a number.
+const FACEBOOK_FIELDS: [(&str, bool); 6] = [
+    ("firstName", false),
+    ("lastName", false),
+    ("profilePic", false),
+    ("locale", false),
+    ("gender", false),
+    ("timezone", true),
+];
+
+/// Phone numbers: an optional `+`, then 8 to 15 digits (as the send request's rule).
+fn phone_ok(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks a profile body and makes it a [`Profile`] with the path's id.
+fn profile_from_body(id: &str, body: Value) -> Result<Profile, Problem> {
+    let Value::Object(mut map) = body else {
+        return Err(Problem::invalid(
+            "",
+            "field.type",
+            format!("a profile must be a JSON object, not {}", json_type(&body)),
+        ));
+    };
+    let mut errors = Vec::new();
+    for field in STRING_FIELDS {
+        match map.get(field) {
+            None | Some(Value::Null | Value::String(_)) => {}
+            Some(other) => errors.push(ProblemError::new(
+                format!("/{field}"),
+                "field.type",
+                format!("{field} must be a string, not {}", json_type(other)),
+            )),
+        }
+    }
+    if let Some(Value::String(phone)) = map.get("phoneNumber") {
+        if !phone_ok(phone) {
+            errors.push(ProblemError::new(
+                "/phoneNumber",
+                "phone.invalid",
+                "not a phone number in international format: an optional +, country code and \
+                 number, 8 to 15 digits in all, no spaces (e.g. 447123123123)",
+            ));
+        }
+    }
+    match map.get("facebook") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(fb)) => {
+            for (name, value) in fb {
+                let pointer = format!("/facebook/{}", name.replace('~', "~0").replace('/', "~1"));
+                match FACEBOOK_FIELDS.iter().find(|(f, _)| f == name) {
+                    None => errors.push(ProblemError::new(
+                        pointer,
+                        "field.unknown",
+                        format!(
+                            "the facebook section has no field {:?} (it has {})",
+                            shorten(name),
+                            FACEBOOK_FIELDS.map(|(f, _)| f).join(", ")
+                        ),
+                    )),
+                    Some((_, number)) => {
+                        let ok = value.is_null()
+                            || if *number {
+                                value.is_number()
+                            } else {
+                                value.is_string()
+                            };
+                        if !ok {
+                            errors.push(ProblemError::new(
+                                pointer,
+                                "field.type",
+                                format!(
+                                    "facebook.{name} must be {}, not {}",
+                                    if *number { "a number" } else { "a string" },
+                                    json_type(value)
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Some(other) => errors.push(ProblemError::new(
+            "/facebook",
+            "field.type",
+            format!("facebook must be an object, not {}", json_type(other)),
+        )),
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid_entries(errors));
+    }
+    map.insert("id".to_owned(), Value::String(id.to_owned()));
+    // Known fields set to null mean "not set"; drop them so they do not land in `custom`.
+    for field in STRING_FIELDS.iter().chain(["facebook"].iter()) {
+        if map.get(*field).is_some_and(Value::is_null) {
+            map.remove(*field);
+        }
+    }
+    serde_json::from_value::<Profile>(Value::Object(map)).map_err(|e| {
+        Problem::invalid(
+            "",
+            "json.shape",
+            format!("the profile does not have the expected shape: {e}"),
+        )
+    })
+}
+
+async fn profile_body(
+    state: &AppState,
+    params: &PathParams,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Profile, Problem> {
+    let id = params.get("profileId")?.to_owned();
+    let (_, value) = json_body(headers, body, state.limits.profile).await?;
+    profile_from_body(&id, value)
+}
+
+/// `GET .../profiles/{profileId}`.
+pub async fn get(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    params: PathParams,
+) -> Result<Response, Problem> {
+    let id = params.get("profileId")?;
+    match state
+        .messenger
+        .store()
+        .get_profile(&access.space, id)
+        .await?
+    {
+        Some(p) => Ok(Json(p).into_response()),
+        None => Err(not_found(id)),
+    }
+}
+
+fn not_found(id: &str) -> Problem {
+    Problem::not_found(format!(
+        "there is no profile {:?} in this API space",
+        shorten(id)
+    ))
+}
+
+/// `PUT .../profiles/{profileId}`: creates (201) or replaces (200) the profile.
+pub async fn put(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    params: PathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let profile = profile_body(&state, &params, &headers, body).await?;
+    let store = state.messenger.store();
+    let existed = store
+        .get_profile(&access.space, &profile.id)
+        .await?
+        .is_some();
+    let stored = store.replace_profile(&access.space, profile).await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(stored)).into_response())
+}
+
+/// `PATCH .../profiles/{profileId}`: merges into an existing profile (404 when there is none).
+pub async fn patch(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    params: PathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let update = profile_body(&state, &params, &headers, body).await?;
+    let store = state.messenger.store();
+    if store
+        .get_profile(&access.space, &update.id)
+        .await?
+        .is_none()
+    {
+        return Err(not_found(&update.id));
+    }
+    let stored = store.merge_profile(&access.space, update).await?;
+    Ok(Json(stored).into_response())
+}
+
+/// `DELETE .../profiles/{profileId}`: 204, or 404.
+pub async fn delete(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    params: PathParams,
+) -> Result<Response, Problem> {
+    let id = params.get("profileId")?;
+    if state
+        .messenger
+        .store()
+        .delete_profile(&access.space, id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(not_found(id))
+    }
+}
+
+/// `GET .../profiles?fbMessengerId=&phoneNumber=&limit=`: the matching profiles (every given
+/// field must match), ordered by id.
+pub async fn find(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    let mut q = ProfileQuery::default();
+    let mut errors = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "fbMessengerId" => q.fb_messenger_id = Some(value.into_owned()),
+            "phoneNumber" => q.phone_number = Some(value.into_owned()),
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=ProfileQuery::MAX_LIMIT).contains(&n) => q.limit = n,
+                _ => errors.push(ProblemError::new(
+                    "",
+                    "query.limit",
+                    format!("limit must be 1 to {}", ProfileQuery::MAX_LIMIT),
+                )),
+            },
+            other => errors.push(ProblemError::new(
+                "",
+                "query.unknown",
+                format!(
+                    "unknown query parameter {:?} (use fbMessengerId, phoneNumber, limit)",
+                    shorten(other)
+                ),
+            )),
+        }
+    }
+    if q.fb_messenger_id.is_none() && q.phone_number.is_none() {
+        errors.push(ProblemError::new(
+            "",
+            "query.missing",
+            "give fbMessengerId, phoneNumber or both",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::bad_request_entries(errors));
+    }
+    let found = state
+        .messenger
+        .store()
+        .find_profiles(&access.space, &q)
+        .await?;
+    Ok(Json(found).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn path_id_wins_and_nulls_are_unset() {
+        let p = profile_from_body(
+            "alice",
+            json!({"id": "mallory", "phoneNumber": "+447700900123", "email": null, "tier": "gold"}),
+        )
+        .unwrap();
+        assert_eq!(p.id, "alice");
+        assert_eq!(p.email, None);
+        assert_eq!(Value::Object(p.custom), json!({"tier": "gold"}));
+    }
+
+    #[test]
+    fn bad_bodies_name_each_field() {
+        let e = profile_from_body("a", json!([1])).unwrap_err();
+        assert_eq!(e.errors[0].code, "field.type");
+        let e = profile_from_body(
+            "a",
+            json!({"phoneNumber": "12", "firstName": 5, "facebook": {"timezone": "x", "shoe": 1}}),
+        )
+        .unwrap_err();
+        let got: Vec<_> = e
+            .errors
+            .iter()
+            .map(|e| (e.path.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/firstName", "field.type"),
+                ("/phoneNumber", "phone.invalid"),
+                ("/facebook/timezone", "field.type"),
+                ("/facebook/shoe", "field.unknown"),
+            ]
+        );
+    }
+}

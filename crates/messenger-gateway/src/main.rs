@@ -1,0 +1,139 @@
+//! `messenger-gateway`: the HTTP service of the Messenger channel.
+//!
+//! - `messenger-gateway serve --config FILE [--log-format json]`: serve until SIGTERM/SIGINT,
+//!   then shut down gracefully.
+//! - `messenger-gateway migrate --config FILE`: create or upgrade the database schema, then exit.
+//!
+//! `MESSENGER__*` environment variables override the file (see `docs/configuration.md`);
+//! `RUST_LOG` sets the log filter (default `info`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use messenger_gateway::config::Config;
+use messenger_gateway::{open_store, Gateway, GatewayError};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "messenger-gateway",
+    version,
+    about = "The Messenger channel's HTTP service"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and dispatch messages until SIGTERM or SIGINT.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+async fn shutdown_signal() -> Result<(), GatewayError> {
+    let io = |source| GatewayError::Io {
+        what: "cannot listen for signals",
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(io)?;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            r = tokio::signal::ctrl_c() => { r.map_err(io)?; tracing::info!("SIGINT received") }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(io)?;
+        tracing::info!("Ctrl-C received");
+    }
+    Ok(())
+}
+
+async fn run(command: Command) -> Result<(), GatewayError> {
+    match command {
+        Command::Serve { config } => {
+            let config = Config::load(&config)?;
+            let gateway = Gateway::start(config).await?;
+            let signal = shutdown_signal().await;
+            gateway.shutdown().await;
+            signal
+        }
+        Command::Migrate { config } => {
+            let config = Config::load(&config)?;
+            tracing::info!(database = %config.database.url.redacted(), "running migrations");
+            let store = open_store(&config.database.url)
+                .await
+                .map_err(GatewayError::Store)?;
+            store.close().await;
+            tracing::info!("the database schema is up to date");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("messenger-gateway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole chain, one cause per line; no secret is ever in these messages.
+            let mut message = format!("messenger-gateway: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!("\n  caused by: {s}"));
+                source = s.source();
+            }
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format), all prefixed
+//! `messenger_gateway_`:
+//!
+//! | metric | labels | what |
+//! |---|---|---|
+//! | `http_requests_total` | `route`, `method`, `status` | requests answered (`route` is the path template) |
+//! | `http_request_duration_seconds` | `route`, `method` | latency histogram |
+//! | `messages_accepted_total` | `space`, `kind` (`single`, `batch`) | messages stored for dispatch |
+//! | `dispatch_sends_total` | `outcome` (`sent`, `retrying`, `failed`, `expired`) | ends of send attempts |
+//! | `dispatch_errors_total` | | dispatch rounds that failed (store errors) |
+//! | `dispatch_paused_total` | | pauses because Graph's usage was over the threshold |
+//! | `leases_recovered_total` | | expired leases cleared |
+//! | `webhook_requests_total` | `result` (`ok`, `bad_signature`, `malformed`, `error`) | Meta webhook posts |
+//! | `webhook_events_total` | `result` (`applied`, `duplicate`, `ignored`) | events in them |
+//! | `graph_usage_percent` | `space` | Graph's latest reported rate-limit usage |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use messenger::webhook::WebhookReport;
+use messenger::DispatchReport;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels1 = [(&'static str, String); 1];
+type Labels2 = [(&'static str, String); 2];
+type Labels3 = [(&'static str, String); 3];
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// The gateway's metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+struct Inner {
+    registry: Registry,
+    http_requests: Family<Labels3, Counter>,
+    http_duration: Family<Labels2, Histogram>,
+    accepted: Family<Labels2, Counter>,
+    sends: Family<Labels1, Counter>,
+    dispatch_errors: Counter,
+    dispatch_paused: Counter,
+    leases_recovered: Counter,
+    webhook_requests: Family<Labels1, Counter>,
+    webhook_events: Family<Labels1, Counter>,
+    graph_usage: Family<Labels1, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("messenger_gateway");
+        let http_requests = Family::<Labels3, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status",
+            http_requests.clone(),
+        );
+        let http_duration =
+            Family::<Labels2, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by route template and method",
+            http_duration.clone(),
+        );
+        let accepted = Family::<Labels2, Counter>::default();
+        registry.register(
+            "messages_accepted",
+            "Messages stored for dispatch, by space and kind (single, batch)",
+            accepted.clone(),
+        );
+        let sends = Family::<Labels1, Counter>::default();
+        registry.register(
+            "dispatch_sends",
+            "Send attempts by outcome (sent, retrying, failed, expired)",
+            sends.clone(),
+        );
+        let dispatch_errors = Counter::default();
+        registry.register(
+            "dispatch_errors",
+            "Dispatch rounds that failed",
+            dispatch_errors.clone(),
+        );
+        let dispatch_paused = Counter::default();
+        registry.register(
+            "dispatch_paused",
+            "Worker pauses because Graph's usage was over the threshold",
+            dispatch_paused.clone(),
+        );
+        let leases_recovered = Counter::default();
+        registry.register(
+            "leases_recovered",
+            "Expired leases cleared",
+            leases_recovered.clone(),
+        );
+        let webhook_requests = Family::<Labels1, Counter>::default();
+        registry.register(
+            "webhook_requests",
+            "Meta webhook posts by result (ok, bad_signature, malformed, error)",
+            webhook_requests.clone(),
+        );
+        let webhook_events = Family::<Labels1, Counter>::default();
+        registry.register(
+            "webhook_events",
+            "Meta webhook events by result (applied, duplicate, ignored)",
+            webhook_events.clone(),
+        );
+        let graph_usage = Family::<Labels1, Gauge>::default();
+        registry.register(
+            "graph_usage_percent",
+            "Graph's latest reported rate-limit usage per space (highest figure)",
+            graph_usage.clone(),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                http_requests,
+                http_duration,
+                accepted,
+                sends,
+                dispatch_errors,
+                dispatch_paused,
+                leases_recovered,
+                webhook_requests,
+                webhook_events,
+                graph_usage,
+            }),
+        }
+    }
+
+    /// The text exposition (`# EOF` terminated).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.inner.registry).is_err() {
+            tracing::warn!("encoding metrics failed");
+        }
+        out
+    }
+
+    /// Records an answered request.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.inner
+            .http_requests
+            .get_or_create(&[
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.inner
+            .http_duration
+            .get_or_create(&[("route", route.to_owned()), ("method", method.to_owned())])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records accepted messages.
+    pub fn accepted(&self, space: &str, kind: &'static str, n: usize) {
+        self.inner
+            .accepted
+            .get_or_create(&[("space", space.to_owned()), ("kind", kind.to_owned())])
+            .inc_by(n as u64);
+    }
+
+    /// Records a dispatch round.
+    pub fn dispatch(&self, report: &DispatchReport) {
+        for (outcome, n) in [
+            ("sent", report.sent),
+            ("retrying", report.retrying),
+            ("failed", report.failed),
+            ("expired", report.expired),
+        ] {
+            if n > 0 {
+                self.inner
+                    .sends
+                    .get_or_create(&[("outcome", outcome.to_owned())])
+                    .inc_by(n as u64);
+            }
+        }
+    }
+
+    /// Records a failed dispatch round.
+    pub fn dispatch_error(&self) {
+        self.inner.dispatch_errors.inc();
+    }
+
+    /// Records a pause for Graph usage.
+    pub fn dispatch_paused(&self) {
+        self.inner.dispatch_paused.inc();
+    }
+
+    /// Records recovered leases.
+    pub fn leases_recovered(&self, n: u64) {
+        self.inner.leases_recovered.inc_by(n);
+    }
+
+    /// Records a Meta webhook post's result.
+    pub fn webhook_request(&self, result: &'static str) {
+        self.inner
+            .webhook_requests
+            .get_or_create(&[("result", result.to_owned())])
+            .inc();
+    }
+
+    /// Records what a webhook batch did.
+    pub fn webhook_events(&self, report: &WebhookReport) {
+        for (result, n) in [
+            ("applied", report.applied),
+            ("duplicate", report.duplicates),
+            ("ignored", report.ignored),
+        ] {
+            self.inner
+                .webhook_events
+                .get_or_create(&[("result", result.to_owned())])
+                .inc_by(n as u64);
+        }
+    }
+
+    /// Records Graph's usage for a space.
+    pub fn graph_usage(&self, space: &str, percent: u32) {
+        self.inner
+            .graph_usage
+            .get_or_create(&[("space", space.to_owned())])
+            .set(i64::from(percent));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.http_request("/healthz", "GET", 200, Duration::from_millis(3));
+        m.dispatch(&DispatchReport {
+            leased: 2,
+            sent: 2,
+            ..DispatchReport::default()
+        });
+        let text = m.render();
+        assert!(text.contains(
+            "messenger_gateway_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
+        ), "{text}");
+        assert!(text.contains("messenger_gateway_dispatch_sends_total{outcome=\"sent\"} 2"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
