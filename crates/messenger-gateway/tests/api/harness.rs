@@ -1,0 +1,284 @@
+//! A gateway over real HTTP on loopback, with graph-sim as Graph (and as Twilio), a SQLite file
+//! in a temporary directory, two API spaces.
+
+use std::time::Duration;
+
+use graph_sim::GraphSim;
+use messenger_gateway::config::Config;
+use messenger_gateway::{Gateway, GatewayHandle};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::Value;
+
+pub const APP_SECRET: &str = "app-secret-for-tests";
+pub const VERIFY_TOKEN: &str = "verify-token-for-tests";
+pub const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
+
+pub const SPACE_A: &str = "acme";
+pub const PAGE_A: &str = "PAGE-A";
+pub const PAGE_TOKEN_A: &str = "page-token-a";
+pub const KEY_A: &str = "acme-key-0123456789abcdef";
+
+pub const SPACE_B: &str = "globex";
+pub const PAGE_B: &str = "PAGE-B";
+pub const PAGE_TOKEN_B: &str = "page-token-b";
+pub const KEY_B: &str = "globex-key-0123456789abcdef";
+
+pub const SMS_SID: &str = "AC00000000000000000000000000000001";
+pub const SMS_TOKEN: &str = "sms-auth-token";
+
+/// A running gateway and its simulator.
+pub struct Env {
+    pub sim: GraphSim,
+    pub gateway: Option<GatewayHandle>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub _dir: tempfile::TempDir,
+}
+
+/// An answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    /// The body as JSON (`Value::Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer of `status` and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let p = self.json();
+        for field in ["type", "title", "status", "detail", "errors"] {
+            assert!(p.get(field).is_some(), "no {field} in {p}");
+        }
+        assert_eq!(p["status"], status);
+        p
+    }
+}
+
+/// The configuration TOML for a gateway against `sim`, with `extra` appended.
+pub fn config_toml(sim_url: &str, db_url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+message_body_limit = 65536
+batch_body_limit = 10485760
+shutdown_grace_secs = 5
+
+[database]
+url = "{db_url}"
+
+[facebook]
+app_secret = "{APP_SECRET}"
+verify_token = "{VERIFY_TOKEN}"
+graph_base_url = "{sim_url}"
+token_key = "{TOKEN_KEY}"
+
+[dispatch]
+workers = 2
+poll_interval_ms = 20
+retry_initial_ms = 20
+retry_max_secs = 1
+recover_interval_secs = 1
+
+[[spaces]]
+id = "{SPACE_A}"
+page_id = "{PAGE_A}"
+page_token = "{PAGE_TOKEN_A}"
+keys = ["{KEY_A}"]
+
+[spaces.sms]
+base_url = "{sim_url}"
+account_sid = "{SMS_SID}"
+auth_token = "{SMS_TOKEN}"
+from = "+15005550006"
+
+[[spaces]]
+id = "{SPACE_B}"
+page_id = "{PAGE_B}"
+page_token = "{PAGE_TOKEN_B}"
+keys = ["{KEY_B}"]
+{extra}
+"#
+    )
+}
+
+impl Env {
+    /// Starts a simulator and a gateway with the default configuration.
+    pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// Starts a simulator and a gateway, appending `extra` TOML to the configuration.
+    pub async fn start_with(extra: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sim = GraphSim::builder()
+            .page(PAGE_A, PAGE_TOKEN_A)
+            .page(PAGE_B, PAGE_TOKEN_B)
+            .app_secret(APP_SECRET)
+            .webhook_url(format!("http://{addr}/webhooks/facebook"))
+            .sms_account(SMS_SID, SMS_TOKEN)
+            .start()
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("data").join("messenger.db").display()
+        );
+        let toml = config_toml(sim.base_url(), &db, extra);
+        let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();
+        let gateway = Gateway::builder(config)
+            .listener(listener)
+            .start()
+            .await
+            .unwrap();
+        Self {
+            sim,
+            gateway: Some(gateway),
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            _dir: dir,
+        }
+    }
+
+    /// Any request.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Answer {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let res = req.send().await.unwrap();
+        Answer {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            text: res.text().await.unwrap(),
+        }
+    }
+
+    /// A JSON request with space A's key.
+    pub async fn json(&self, method: Method, path: &str, key: &str, body: &str) -> Answer {
+        self.call(
+            method,
+            path,
+            Some(key),
+            &[("content-type", "application/json")],
+            Some(body.as_bytes().to_vec()),
+        )
+        .await
+    }
+
+    /// `POST /apispaces/{space}/messages`.
+    pub async fn send(&self, space: &str, key: &str, body: &Value) -> Answer {
+        self.json(
+            Method::POST,
+            &format!("/apispaces/{space}/messages"),
+            key,
+            &body.to_string(),
+        )
+        .await
+    }
+
+    /// `GET` with a key.
+    pub async fn get(&self, path: &str, key: &str) -> Answer {
+        self.call(Method::GET, path, Some(key), &[], None).await
+    }
+
+    /// The message `id` of space A.
+    pub async fn message(&self, id: &str) -> Value {
+        let a = self
+            .get(&format!("/apispaces/{SPACE_A}/messages/{id}"), KEY_A)
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()
+    }
+
+    /// Polls the message until its status is not `processing`/`retrying` (at most ~10 s).
+    pub async fn settled(&self, id: &str) -> Value {
+        for _ in 0..500 {
+            let m = self.message(id).await;
+            if !matches!(m["status"].as_str(), Some("processing" | "retrying")) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("message {id} did not settle: {}", self.message(id).await);
+    }
+
+    /// A profile of space A with a Messenger ID whose user wrote just now (window open).
+    pub async fn opted_in_profile(&self, id: &str, psid: &str) {
+        let body = serde_json::json!({"fbMessengerId": psid}).to_string();
+        let path = format!("/apispaces/{SPACE_A}/profiles/{}", encode(id));
+        let a = self.json(Method::PUT, &path, KEY_A, &body).await;
+        assert!(a.status == 200 || a.status == 201, "{}", a.text);
+        self.inbound(psid).await;
+    }
+
+    /// The user `psid` writes to page A (opens the window).
+    pub async fn inbound(&self, psid: &str) {
+        let status = self
+            .sim
+            .post_inbound_text(PAGE_A, psid, "hello")
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+
+    /// Stops the gateway.
+    pub async fn stop(&mut self) {
+        if let Some(g) = self.gateway.take() {
+            g.shutdown().await;
+        }
+    }
+}
+
+/// Percent-encodes a path segment.
+pub fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A seed example's raw bytes.
+pub fn seed(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../fixtures/seed-examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}

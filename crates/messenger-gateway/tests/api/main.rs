@@ -1,0 +1,13 @@
+//! The gateway over real HTTP on loopback: graph-sim as Graph and as the SMS provider, SQLite
+//! in a temporary directory. One test binary (linking is the slow part of a build).
+
+mod harness;
+
+mod auth;
+mod config;
+mod garbage;
+mod messages;
+mod ops;
+mod profiles;
+mod seeds;
+mod webhooks;
