@@ -31,6 +31,9 @@ pub enum GatewayError {
     /// The facade refused the assembled configuration.
     #[error("cannot assemble the Messenger pipeline")]
     Build(#[source] messenger::BuildError),
+    /// A space's webhook could not be configured.
+    #[error("cannot configure the webhook forwarder")]
+    Forward(#[source] messenger::events::ForwardError),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {

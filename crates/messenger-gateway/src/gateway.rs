@@ -127,15 +127,26 @@ impl GatewayBuilder {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
-        let tasks = Dispatcher {
+        let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
+            .map_err(GatewayError::Forward)?;
+        let mut tasks = Dispatcher {
             messenger: messenger.clone(),
-            metrics,
+            metrics: metrics.clone(),
             config: config.dispatch.clone(),
             wake,
             cancel: cancel.clone(),
             instance_id: config.server.instance_id.clone(),
         }
         .spawn();
+        if let Some(forwarder) = forwarder {
+            tasks.push(tokio::spawn(crate::forward::run(
+                forwarder,
+                format!("{}/forwarder", config.server.instance_id),
+                metrics.clone(),
+                config.dispatch.poll_interval,
+                cancel.clone(),
+            )));
+        }
         tracing::info!(
             %addr,
             store = store.backend(),

@@ -46,6 +46,7 @@ pub mod config;
 mod database;
 mod dispatch;
 mod error;
+mod forward;
 mod gateway;
 pub mod http;
 pub mod inbound;

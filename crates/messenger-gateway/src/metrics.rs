@@ -13,10 +13,14 @@
 //! | `webhook_requests_total` | `result` (`ok`, `bad_signature`, `malformed`, `error`) | Meta webhook posts |
 //! | `webhook_events_total` | `result` (`applied`, `duplicate`, `ignored`) | events in them |
 //! | `graph_usage_percent` | `space` | Graph's latest reported rate-limit usage |
+//! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
+//! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
+//! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use messenger::events::ForwardReport;
 use messenger::webhook::WebhookReport;
 use messenger::DispatchReport;
 use prometheus_client::encoding::text::encode;
@@ -59,6 +63,9 @@ struct Inner {
     webhook_requests: Family<Labels1, Counter>,
     webhook_events: Family<Labels1, Counter>,
     graph_usage: Family<Labels1, Gauge>,
+    forward_events: Family<Labels1, Counter>,
+    forward_posts: Counter,
+    forward_errors: Counter,
 }
 
 impl Default for Metrics {
@@ -132,6 +139,24 @@ impl Metrics {
             "Graph's latest reported rate-limit usage per space (highest figure)",
             graph_usage.clone(),
         );
+        let forward_events = Family::<Labels1, Counter>::default();
+        registry.register(
+            "forward_events",
+            "Events to the business's webhooks by outcome (delivered, retried, dead, dropped)",
+            forward_events.clone(),
+        );
+        let forward_posts = Counter::default();
+        registry.register(
+            "forward_posts",
+            "HTTP requests made to the business's webhooks",
+            forward_posts.clone(),
+        );
+        let forward_errors = Counter::default();
+        registry.register(
+            "forward_errors",
+            "Forwarding rounds that failed",
+            forward_errors.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -145,6 +170,9 @@ impl Metrics {
                 webhook_requests,
                 webhook_events,
                 graph_usage,
+                forward_events,
+                forward_posts,
+                forward_errors,
             }),
         }
     }
@@ -234,6 +262,29 @@ impl Metrics {
                 .get_or_create(&[("result", result.to_owned())])
                 .inc_by(n as u64);
         }
+    }
+
+    /// Records a forwarding round.
+    pub fn forward(&self, report: &ForwardReport) {
+        for (outcome, n) in [
+            ("delivered", report.delivered),
+            ("retried", report.retried),
+            ("dead", report.dead),
+            ("dropped", report.dropped),
+        ] {
+            if n > 0 {
+                self.inner
+                    .forward_events
+                    .get_or_create(&[("outcome", outcome.to_owned())])
+                    .inc_by(n as u64);
+            }
+        }
+        self.inner.forward_posts.inc_by(report.posts as u64);
+    }
+
+    /// Records a failed forwarding round.
+    pub fn forward_error(&self) {
+        self.inner.forward_errors.inc();
     }
 
     /// Records Graph's usage for a space.

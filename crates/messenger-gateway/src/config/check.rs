@@ -22,6 +22,8 @@ const MIN_API_KEY_CHARS: usize = 16;
 const MAX_WEBHOOK_BATCH: u64 = 500;
 /// Webhook batch window: at most 60 s.
 const MAX_WEBHOOK_WINDOW_MS: u64 = 60_000;
+/// The longest retry schedule of a webhook.
+const MAX_WEBHOOK_RETRIES: usize = 100;
 
 struct Checker<'a> {
     issues: &'a mut Vec<ConfigIssue>,
@@ -399,14 +401,33 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
             out
         }
     };
-    let batch_size = c.range(&k("batch_size"), raw.batch_size, 100, 1, MAX_WEBHOOK_BATCH);
+    let batch_size = c.range(&k("batch_size"), raw.batch_size, 1, 1, MAX_WEBHOOK_BATCH);
     let window = c.range(
         &k("batch_window_ms"),
         raw.batch_window_ms,
-        1000,
+        0,
         0,
         MAX_WEBHOOK_WINDOW_MS,
     );
+    let schedule = match raw.retry_schedule_secs {
+        None => messenger::events::default_retry_schedule(),
+        Some(list) => {
+            if list.len() > MAX_WEBHOOK_RETRIES {
+                c.issue(
+                    &k("retry_schedule_secs"),
+                    format!("{} retries is over {MAX_WEBHOOK_RETRIES}", list.len()),
+                );
+            }
+            if let Some((i, d)) = list.iter().enumerate().find(|(_, d)| **d > 86_400) {
+                c.issue(
+                    &format!("{key}.retry_schedule_secs[{i}]"),
+                    format!("{d} is over 86400 (a day)"),
+                );
+            }
+            list.into_iter().map(Duration::from_secs).collect()
+        }
+    };
+    let timeout = c.range(&k("timeout_secs"), raw.timeout_secs, 10, 1, 60);
     if !url_ok {
         return None;
     }
@@ -416,6 +437,8 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
         subscriptions,
         batch_size: to_usize(batch_size),
         batch_window: Duration::from_millis(window),
+        retry_schedule: schedule,
+        timeout: Duration::from_secs(timeout),
     })
 }
 

@@ -121,6 +121,15 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
                 "subscriptions" => w.subscriptions = Some(list(value)),
                 "batch_size" => w.batch_size = Some(number(value)?),
                 "batch_window_ms" => w.batch_window_ms = Some(number(value)?),
+                "retry_schedule_secs" => {
+                    w.retry_schedule_secs = Some(
+                        list(value)
+                            .iter()
+                            .map(|s| number(s))
+                            .collect::<Result<_, _>>()?,
+                    );
+                }
+                "timeout_secs" => w.timeout_secs = Some(number(value)?),
                 _ => return Err(unknown()),
             }
         }

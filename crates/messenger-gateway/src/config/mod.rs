@@ -184,10 +184,16 @@ pub struct WebhookConfig {
     pub secret: Secret,
     /// The events forwarded (default: all).
     pub subscriptions: Vec<EventName>,
-    /// Events per delivery, 1 to 500 (default 100).
+    /// Events per delivery, 1 to 500 (default 1: each POST is one envelope object; with more,
+    /// a JSON array).
     pub batch_size: usize,
-    /// How long events may wait to fill a batch, at most 60 s (default 1 s).
+    /// How long events may wait to fill a batch, at most 60 s (default 0: never wait).
     pub batch_window: Duration,
+    /// The delays before each retry of a failed delivery; then the event is dead (default:
+    /// DESIGN.md §5's 5 s, 5 s, 30 s, ... 4 h x5).
+    pub retry_schedule: Vec<Duration>,
+    /// Each delivery's timeout, 1 to 60 s (default 10 s).
+    pub timeout: Duration,
 }
 
 /// `[spaces.sms]`: the SMS provider.

@@ -98,6 +98,8 @@ pub(crate) struct RawWebhook {
     pub subscriptions: Option<Vec<String>>,
     pub batch_size: Option<u64>,
     pub batch_window_ms: Option<u64>,
+    pub retry_schedule_secs: Option<Vec<u64>>,
+    pub timeout_secs: Option<u64>,
 }
 
 /// `[spaces.sms]`.

@@ -147,7 +147,8 @@ fn environment_overrides_fill_and_fix_the_file() {
     assert!(c.spaces[1].customer_matching);
     let hook = c.spaces[1].webhook.as_ref().unwrap();
     assert_eq!(hook.subscriptions.len(), 2);
-    assert_eq!(hook.batch_size, 100);
+    assert_eq!(hook.batch_size, 1);
+    assert_eq!(hook.retry_schedule.len(), 17);
     let debug = format!("{c:?}");
     for secret in [
         "hook-secret",

@@ -73,8 +73,9 @@ impl Answer {
     }
 }
 
-/// The configuration TOML for a gateway against `sim`, with `extra` appended.
-pub fn config_toml(sim_url: &str, db_url: &str, extra: &str) -> String {
+/// The configuration TOML for a gateway against `sim`, with `space_a_extra` added to space A
+/// (e.g. its `[spaces.webhook]`).
+pub fn config_toml(sim_url: &str, db_url: &str, space_a_extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -110,13 +111,13 @@ base_url = "{sim_url}"
 account_sid = "{SMS_SID}"
 auth_token = "{SMS_TOKEN}"
 from = "+15005550006"
+{space_a_extra}
 
 [[spaces]]
 id = "{SPACE_B}"
 page_id = "{PAGE_B}"
 page_token = "{PAGE_TOKEN_B}"
 keys = ["{KEY_B}"]
-{extra}
 "#
     )
 }
@@ -127,8 +128,8 @@ impl Env {
         Self::start_with("").await
     }
 
-    /// Starts a simulator and a gateway, appending `extra` TOML to the configuration.
-    pub async fn start_with(extra: &str) -> Self {
+    /// Starts a simulator and a gateway, adding `space_a_extra` TOML to space A.
+    pub async fn start_with(space_a_extra: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let sim = GraphSim::builder()
@@ -145,7 +146,7 @@ impl Env {
             "sqlite://{}?mode=rwc",
             dir.path().join("data").join("messenger.db").display()
         );
-        let toml = config_toml(sim.base_url(), &db, extra);
+        let toml = config_toml(sim.base_url(), &db, space_a_extra);
         let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();
         let gateway = Gateway::builder(config)
             .listener(listener)

@@ -1,0 +1,159 @@
+//! Events to the business's webhook: signed deliveries, dead letters, redrive.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const HOOK_SECRET: &str = "business-webhook-secret";
+
+/// The business's webhook: records each POST, answers `status`.
+#[derive(Clone, Default)]
+struct Receiver {
+    posts: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    status: Arc<Mutex<u16>>,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    r.posts.lock().unwrap().push((headers, body));
+    StatusCode::from_u16(*r.status.lock().unwrap()).unwrap()
+}
+
+impl Receiver {
+    async fn start(status: u16) -> (Self, String) {
+        let r = Receiver::default();
+        *r.status.lock().unwrap() = status;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(r.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, url)
+    }
+
+    fn events(&self) -> Vec<(HeaderMap, Value)> {
+        self.posts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, b)| (h.clone(), serde_json::from_slice(b).unwrap()))
+            .collect()
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Value)> {
+        for _ in 0..500 {
+            if self.posts.lock().unwrap().len() >= n {
+                return self.events();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} posts, got {:?}", self.events());
+    }
+}
+
+fn webhook_toml(url: &str, extra: &str) -> String {
+    format!(
+        "[spaces.webhook]\nurl = \"{url}\"\nsecret = \"{HOOK_SECRET}\"\n\
+         subscriptions = [\"message.sent\", \"message.inbound\"]\n{extra}"
+    )
+}
+
+#[tokio::test]
+async fn events_reach_the_business_signed() {
+    let (receiver, url) = Receiver::start(200).await;
+    let env = Env::start_with(&webhook_toml(&url, "")).await;
+    env.inbound("24000000000501").await;
+    let first = receiver.wait_for(1).await;
+    assert_eq!(first[0].1["name"], "message.inbound");
+    assert_eq!(first[0].1["payload"]["text"], "hello");
+
+    let a = env
+        .send(
+            SPACE_A,
+            KEY_A,
+            &json!({"to": {"fbMessengerId": "24000000000501"}, "body": "hi", "rules": ["fbMessenger"],
+                    "metadata": {"order": 42}}),
+        )
+        .await;
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    env.settled(&id).await;
+    let posts = receiver.wait_for(2).await;
+    let (headers, sent) = &posts[1];
+    assert_eq!(sent["name"], "message.sent");
+    assert_eq!(sent["apiSpaceId"], SPACE_A);
+    assert_eq!(sent["payload"]["messageId"], id.as_str());
+    assert_eq!(sent["payload"]["metadata"]["order"], 42);
+
+    // Both signatures check out against the raw body.
+    let raw = receiver.posts.lock().unwrap()[1].1.clone();
+    let header = headers["x-webhook-signature"].to_str().unwrap();
+    let t: i64 = header
+        .strip_prefix("t=")
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = messenger::events::sign_event(HOOK_SECRET, &raw, t);
+    assert_eq!(header, expected.webhook);
+    assert_eq!(
+        headers["x-comapi-signature"].to_str().unwrap(),
+        expected.comapi
+    );
+
+    // Space B has no webhook: its events are not even queued; nothing reached this receiver.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(receiver.events().len(), 2);
+    let m = env
+        .call(Method::GET, "/metrics", None, &[], None)
+        .await
+        .text;
+    assert!(
+        m.contains("messenger_gateway_forward_events_total{outcome=\"delivered\"} 2"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn refused_events_are_dead_until_redriven() {
+    let (receiver, url) = Receiver::start(400).await;
+    let env = Env::start_with(&webhook_toml(&url, "")).await;
+    env.inbound("24000000000502").await;
+    receiver.wait_for(1).await;
+    let dead_path = format!("/apispaces/{SPACE_A}/webhooks/dead");
+    let mut dead = Value::Null;
+    for _ in 0..250 {
+        dead = env.get(&dead_path, KEY_A).await.json();
+        if dead.as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dead[0]["name"], "message.inbound", "{dead}");
+    let event_id = dead[0]["eventId"].as_str().unwrap().to_owned();
+
+    *receiver.status.lock().unwrap() = 200;
+    let a = env
+        .call(
+            Method::POST,
+            &format!("{dead_path}/{}/redrive", encode(&event_id)),
+            Some(KEY_A),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let posts = receiver.wait_for(2).await;
+    assert_eq!(
+        posts[1].1["eventId"],
+        event_id.as_str(),
+        "the same event id"
+    );
+    assert_eq!(env.get(&dead_path, KEY_A).await.json(), json!([]));
+}
