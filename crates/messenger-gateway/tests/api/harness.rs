@@ -33,6 +33,8 @@ pub struct Env {
     pub gateway: Option<GatewayHandle>,
     pub base: String,
     pub http: reqwest::Client,
+    /// The configuration the gateway was started with (TOML), to start more instances.
+    pub toml: String,
     pub _dir: tempfile::TempDir,
 }
 
@@ -147,12 +149,7 @@ impl Env {
             dir.path().join("data").join("messenger.db").display()
         );
         let toml = config_toml(sim.base_url(), &db, space_a_extra);
-        let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();
-        let gateway = Gateway::builder(config)
-            .listener(listener)
-            .start()
-            .await
-            .unwrap();
+        let gateway = start_gateway(&toml, listener).await;
         Self {
             sim,
             gateway: Some(gateway),
@@ -161,6 +158,7 @@ impl Env {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            toml,
             _dir: dir,
         }
     }
@@ -260,12 +258,35 @@ impl Env {
         assert_eq!(status, 200);
     }
 
+    /// Another gateway instance on the same database and simulator (its own address).
+    pub async fn another_instance(&self) -> GatewayHandle {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        start_gateway(&self.toml, listener).await
+    }
+
+    /// Stops the gateway and starts a new one on the same database (a restart).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let gateway = self.another_instance().await;
+        self.base = format!("http://{}", gateway.addr);
+        self.gateway = Some(gateway);
+    }
+
     /// Stops the gateway.
     pub async fn stop(&mut self) {
         if let Some(g) = self.gateway.take() {
             g.shutdown().await;
         }
     }
+}
+
+async fn start_gateway(toml: &str, listener: tokio::net::TcpListener) -> GatewayHandle {
+    let config = Config::from_toml_str(toml, std::iter::empty()).unwrap();
+    Gateway::builder(config)
+        .listener(listener)
+        .start()
+        .await
+        .unwrap()
 }
 
 /// Percent-encodes a path segment.
