@@ -2,6 +2,8 @@
 //! the gateway itself so that malformed JSON is answered with its line and column (400). axum's
 //! `Json` extractor is never used: its rejections are not problem+json.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
@@ -10,9 +12,20 @@ use serde_json::Value;
 
 use super::problem::Problem;
 
-/// Reads the whole body, refusing more than `limit` bytes. A `Content-Length` over the limit is
-/// refused before anything is read.
+/// How long a client may take to send a body (a slow sender cannot hold a request forever).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads the whole body, refusing more than `limit` bytes (413) or taking longer than
+/// [`BODY_READ_TIMEOUT`] (408). A `Content-Length` over the limit is refused before anything is
+/// read.
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read_all(headers, body, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(Problem::request_timeout(BODY_READ_TIMEOUT)),
+    }
+}
+
+async fn read_all(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -254,6 +254,19 @@ impl Problem {
         )
     }
 
+    /// 408: the body did not arrive in time.
+    pub fn request_timeout(after: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "/problems/request-timeout",
+            "The body took too long",
+            format!(
+                "the request body did not arrive within {} s",
+                after.as_secs()
+            ),
+        )
+    }
+
     /// 415.
     pub fn unsupported_media_type(got: Option<&str>) -> Self {
         let got: String = got.unwrap_or("no Content-Type").chars().take(100).collect();
