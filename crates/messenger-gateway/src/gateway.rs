@@ -93,6 +93,8 @@ impl GatewayBuilder {
                 .map_err(GatewayError::Store)?,
         };
         let messenger = build_messenger(&config, Arc::clone(&store))?;
+        let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
+            .map_err(GatewayError::Forward)?;
         let listener = match self.listener {
             Some(l) => l,
             None => TcpListener::bind(config.server.listen)
@@ -127,8 +129,6 @@ impl GatewayBuilder {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
-        let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
-            .map_err(GatewayError::Forward)?;
         let mut tasks = Dispatcher {
             messenger: messenger.clone(),
             metrics: metrics.clone(),

@@ -248,14 +248,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.http_request(&route, &method, status, elapsed);
-    tracing::info!(
-        target: "messenger_gateway::http",
-        %method,
-        %route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Probes and scrapes come every few seconds: keep them out of the info log.
+    if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") && status < 400 {
+        tracing::debug!(target: "messenger_gateway::http", %method, %route, status, latency_ms, "request");
+    } else {
+        tracing::info!(target: "messenger_gateway::http", %method, %route, status, latency_ms, "request");
+    }
     response
 }
 
