@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
-use crate::impls::{dispatch, messages, outbox, profiles};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles};
 use crate::SqlOptions;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -107,6 +107,7 @@ profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 dispatch::impl_dispatch_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 
 #[async_trait]
 impl Store for PostgresStore {

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{db, migrate_error};
-use crate::impls::{dispatch, messages, outbox, profiles};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles};
 use crate::{SqlOptions, Synchronous};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -132,6 +132,7 @@ profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "");
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
+ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
 
 #[async_trait]
 impl Store for SqliteStore {

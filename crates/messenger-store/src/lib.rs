@@ -47,6 +47,7 @@
 mod dispatch;
 mod error;
 mod inbox;
+mod ingest;
 mod memory;
 mod messages;
 mod outbox;
@@ -61,6 +62,7 @@ use async_trait::async_trait;
 pub use dispatch::{lease_millis, DispatchQueue};
 pub use error::StoreError;
 pub use inbox::{OptinToken, OptinTokens, WebhookInbox};
+pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
@@ -74,7 +76,7 @@ pub use record::{
 /// `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    ProfileStore + MessageStore + DispatchQueue + Outbox + WebhookInbox + OptinTokens
+    ProfileStore + MessageStore + DispatchQueue + Outbox + WebhookInbox + WebhookQueue + OptinTokens
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

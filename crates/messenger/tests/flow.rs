@@ -596,3 +596,44 @@ async fn idempotency_keys_replay_and_conflict() {
         Err(Error::IdempotencyConflict { .. })
     ));
 }
+
+#[tokio::test]
+async fn queued_webhook_bodies_are_applied_once_and_removed() {
+    use messenger_store::WebhookQueue;
+    let h = harness(|s| s).await;
+    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [
+        {"sender": {"id": "24000000001009"}, "recipient": {"id": PAGE}, "timestamp": Timestamp::now().millis(),
+         "message": {"mid": "m_queued_1", "text": "queued hello"}}
+    ]}]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    // The same body twice (Meta redelivered before we answered), and one that does not parse.
+    h.store
+        .enqueue_webhooks(
+            vec![bytes.clone(), bytes, b"not json".to_vec()],
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let report = h
+        .messenger
+        .apply_queued_webhooks("ingest-1", 10)
+        .await
+        .unwrap();
+    assert_eq!((report.applied, report.duplicates), (1, 1));
+    assert_eq!(h.store.webhook_backlog().await.unwrap(), 0);
+    let profile = h
+        .store
+        .find_by_messenger_id(SPACE, PAGE, "24000000001009")
+        .await
+        .unwrap()
+        .expect("a profile for the sender");
+    let inbound: Vec<_> = h
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.name == EventName::MessageInbound)
+        .collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].payload["profileId"], profile.id.as_str());
+    assert_eq!(inbound[0].payload["text"], "queued hello");
+}

@@ -7,6 +7,7 @@
 //! provides `reader()`, `writer()` (pools), `begin_write()` and `commit()`.
 
 pub(crate) mod dispatch;
+pub(crate) mod ingest;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod profiles;

@@ -153,7 +153,8 @@ macro_rules! conformance_tests {
             outbox_enqueue_lease_deliver,
             outbox_retry_dead_and_redrive,
             inbox_marks_seen_once,
-            optin_tokens_expire_and_are_scoped
+            optin_tokens_expire_and_are_scoped,
+            webhook_queue_leases_in_order
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: every trait of the crate, in process memory.
 
+mod ingest;
 mod messages;
 mod outbox;
 mod profiles;
@@ -68,6 +69,8 @@ struct State {
     seen: HashMap<String, Timestamp>,
     /// Opt-in tokens by token string.
     tokens: HashMap<String, OptinToken>,
+    /// Verified Meta webhook bodies waiting to be applied.
+    webhooks: ingest::Queue,
 }
 
 impl MemoryStore {

@@ -80,6 +80,51 @@ impl Messenger {
         Ok(verify_signature(secret, signature, body)?)
     }
 
+    /// Applies verified webhook bodies that the gateway queued (see
+    /// `messenger_store::WebhookQueue`): leases up to `limit`, oldest first, applies each and
+    /// removes it. A body that fails to apply (the store is down) is handed back and tried again
+    /// in 5 s; one that does not parse is logged and dropped (its signature was checked, so Meta
+    /// sent it that way and a redelivery would not be better).
+    pub async fn apply_queued_webhooks(
+        &self,
+        worker: &str,
+        limit: usize,
+    ) -> Result<WebhookReport, Error> {
+        let store = &self.inner.store;
+        let now = self.now();
+        let leased = store
+            .lease_webhooks(worker, now, limit, std::time::Duration::from_secs(60))
+            .await?;
+        let mut report = WebhookReport::default();
+        let mut done = Vec::with_capacity(leased.len());
+        for queued in leased {
+            let payload = match WebhookPayload::from_json(&queued.body) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(id = queued.id, error = %e, "dropping a queued webhook body that does not parse");
+                    done.push(queued.id);
+                    continue;
+                }
+            };
+            match self.process_webhook(&payload).await {
+                Ok(r) => {
+                    report.applied += r.applied;
+                    report.duplicates += r.duplicates;
+                    report.ignored += r.ignored;
+                    done.push(queued.id);
+                }
+                Err(e) => {
+                    tracing::warn!(id = queued.id, attempts = queued.attempts, error = %e, "applying a webhook body failed; will retry");
+                    store
+                        .release_webhook(queued.id, worker, now.add_millis(5_000))
+                        .await?;
+                }
+            }
+        }
+        store.complete_webhooks(&done).await?;
+        Ok(report)
+    }
+
     /// Processes a parsed (and already verified) webhook payload, event by event. Every step is
     /// idempotent and each event is remembered once applied, so a redelivered batch changes
     /// nothing, and a batch that failed half-way can be processed again.

@@ -1,11 +1,13 @@
 //! The kit's cases, one public async function per behaviour.
 
 mod dispatch;
+mod ingest;
 mod messages;
 mod outbox;
 mod profiles;
 
 pub use dispatch::*;
+pub use ingest::*;
 pub use messages::*;
 pub use outbox::*;
 pub use profiles::*;
@@ -81,5 +83,8 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("optin_tokens_expire_and_are_scoped", |s| {
         Box::pin(optin_tokens_expire_and_are_scoped(s))
+    }),
+    ("webhook_queue_leases_in_order", |s| {
+        Box::pin(webhook_queue_leases_in_order(s))
     }),
 ];

@@ -1,0 +1,127 @@
+//! [`WebhookQueue`](messenger_store::WebhookQueue) for a SQL backend, written once for both.
+
+/// Implements `WebhookQueue` for `$store`; `$skip` is the suffix of the leasing select
+/// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
+macro_rules! impl_webhook_queue {
+    ($store:ty, skip_locked = $skip:literal) => {
+        #[async_trait::async_trait]
+        impl messenger_store::WebhookQueue for $store {
+            async fn enqueue_webhooks(
+                &self,
+                bodies: Vec<Vec<u8>>,
+                received_at: messenger_model::Timestamp,
+            ) -> Result<Vec<i64>, messenger_store::StoreError> {
+                if bodies.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let mut ids = Vec::with_capacity(bodies.len());
+                for body in bodies {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO webhook_queue (body, received_at, next_attempt_at) \
+                         VALUES ($1, $2, $2) RETURNING id",
+                    )
+                    .bind(body)
+                    .bind(received_at.millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(crate::error::db("queueing a webhook body"))?;
+                    ids.push(id);
+                }
+                Self::commit(tx).await?;
+                Ok(ids)
+            }
+
+            async fn lease_webhooks(
+                &self,
+                worker: &str,
+                now: messenger_model::Timestamp,
+                limit: usize,
+                lease_for: std::time::Duration,
+            ) -> Result<Vec<messenger_store::QueuedWebhook>, messenger_store::StoreError> {
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
+                let mut rows: Vec<(i64, Vec<u8>, i64, i64)> = sqlx::query_as(concat!(
+                    "UPDATE webhook_queue SET lease_holder = $1, lease_expires_at = $2, \
+                     attempts = attempts + 1 WHERE id IN (\
+                       SELECT id FROM webhook_queue WHERE next_attempt_at <= $3 \
+                       AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+                       ORDER BY id LIMIT $4",
+                    $skip,
+                    ") RETURNING id, body, received_at, attempts"
+                ))
+                .bind(worker)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .bind(crate::rows::to_i64(limit))
+                .fetch_all(self.writer())
+                .await
+                .map_err(crate::error::db("leasing webhook bodies"))?;
+                rows.sort_by_key(|r| r.0);
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(id, body, received_at, attempts)| messenger_store::QueuedWebhook {
+                            id,
+                            body,
+                            received_at: messenger_model::Timestamp::from_millis(received_at),
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        },
+                    )
+                    .collect())
+            }
+
+            async fn complete_webhooks(
+                &self,
+                ids: &[i64],
+            ) -> Result<u64, messenger_store::StoreError> {
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await?;
+                let mut removed = 0;
+                for id in ids {
+                    removed += sqlx::query("DELETE FROM webhook_queue WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(crate::error::db("removing an applied webhook body"))?
+                        .rows_affected();
+                }
+                Self::commit(tx).await?;
+                Ok(removed)
+            }
+
+            async fn release_webhook(
+                &self,
+                id: i64,
+                worker: &str,
+                retry_at: messenger_model::Timestamp,
+            ) -> Result<bool, messenger_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE webhook_queue SET lease_holder = NULL, lease_expires_at = NULL, \
+                     next_attempt_at = $1 WHERE id = $2 AND lease_holder = $3",
+                )
+                .bind(retry_at.millis())
+                .bind(id)
+                .bind(worker)
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("releasing a webhook body"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn webhook_backlog(&self) -> Result<u64, messenger_store::StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_queue")
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(crate::error::db("counting webhook bodies"))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_webhook_queue;

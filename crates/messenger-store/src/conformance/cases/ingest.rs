@@ -1,0 +1,67 @@
+//! Cases for the webhook queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::conformance::{at, T0};
+use crate::Store;
+
+/// Queued webhook bodies come back byte for byte, oldest first, leased once at a time; released
+/// ones wait for their retry time; completed ones are gone; expired leases are taken over.
+pub async fn webhook_queue_leases_in_order(store: Arc<dyn Store>) {
+    let bodies = vec![
+        b"{\"a\":1}".to_vec(),
+        vec![0, 159, 146, 150],
+        b"third".to_vec(),
+    ];
+    let ids = store.enqueue_webhooks(bodies.clone(), T0).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    assert_eq!(store.webhook_backlog().await.unwrap(), 3);
+
+    let lease = Duration::from_secs(30);
+    let first = store.lease_webhooks("w1", T0, 2, lease).await.unwrap();
+    assert_eq!(
+        first.iter().map(|w| w.id).collect::<Vec<_>>(),
+        ids[..2].to_vec()
+    );
+    assert_eq!(first[0].body, bodies[0]);
+    assert_eq!(first[1].body, bodies[1], "binary bodies survive");
+    assert_eq!(first[0].attempts, 1);
+    let second = store.lease_webhooks("w2", T0, 10, lease).await.unwrap();
+    assert_eq!(
+        second.iter().map(|w| w.id).collect::<Vec<_>>(),
+        vec![ids[2]]
+    );
+    assert!(store
+        .lease_webhooks("w3", at(1), 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(
+        !store.release_webhook(ids[0], "w2", at(5)).await.unwrap(),
+        "only the holder releases"
+    );
+    assert!(store.release_webhook(ids[0], "w1", at(5)).await.unwrap());
+    assert!(store
+        .lease_webhooks("w3", at(4), 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.lease_webhooks("w3", at(5), 10, lease).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+
+    assert_eq!(store.complete_webhooks(&[ids[1], ids[2]]).await.unwrap(), 2);
+    assert_eq!(store.complete_webhooks(&[ids[1]]).await.unwrap(), 0);
+    assert_eq!(store.webhook_backlog().await.unwrap(), 1);
+    // w3's lease on ids[0] lapses: another worker takes it over.
+    let taken = store.lease_webhooks("w4", at(40), 10, lease).await.unwrap();
+    assert_eq!(taken.iter().map(|w| w.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert!(store
+        .enqueue_webhooks(Vec::new(), T0)
+        .await
+        .unwrap()
+        .is_empty());
+}

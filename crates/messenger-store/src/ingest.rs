@@ -1,0 +1,61 @@
+//! Meta's webhook bodies between "signature checked" and "applied": the [`WebhookQueue`].
+//!
+//! Meta wants a 200 within seconds and redelivers otherwise. The gateway checks the signature,
+//! stores the raw body here (durable: a 200 means it will be applied even after a crash),
+//! answers 200, and a worker applies the queued bodies in order. Applying is idempotent (events
+//! are deduplicated by [`WebhookInbox`](crate::WebhookInbox)), so a body leased by a worker that
+//! died is simply applied again by the next one.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use messenger_model::Timestamp;
+
+use crate::StoreError;
+
+/// A verified webhook body waiting to be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedWebhook {
+    /// Queue id, increasing in arrival order.
+    pub id: i64,
+    /// The raw body, exactly as Meta sent and signed it.
+    pub body: Vec<u8>,
+    /// When the gateway received it.
+    pub received_at: Timestamp,
+    /// How many times it was leased (this lease included).
+    pub attempts: u32,
+}
+
+/// A durable queue of verified webhook bodies.
+#[async_trait]
+pub trait WebhookQueue: Send + Sync {
+    /// Stores bodies in one transaction (all or none), in order; returns their ids.
+    async fn enqueue_webhooks(
+        &self,
+        bodies: Vec<Vec<u8>>,
+        received_at: Timestamp,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// Leases up to `limit` due bodies, oldest first, for `lease_for`.
+    async fn lease_webhooks(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<QueuedWebhook>, StoreError>;
+
+    /// Removes applied bodies; returns how many were removed.
+    async fn complete_webhooks(&self, ids: &[i64]) -> Result<u64, StoreError>;
+
+    /// Hands a body back, to be tried again at `retry_at`, if `worker` holds it.
+    async fn release_webhook(
+        &self,
+        id: i64,
+        worker: &str,
+        retry_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// How many bodies wait (leased or not): the ingest backlog.
+    async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+}
