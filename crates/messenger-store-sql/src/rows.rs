@@ -189,6 +189,18 @@ pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (id, space, recipi
      VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, '[]', '[]', $8, $9, 0) \
      ON CONFLICT (space, idempotency_key) DO NOTHING";
 
+/// Rows per multi-row `INSERT` of a batch (9 binds each: well under both backends' limits).
+pub(crate) const INSERT_CHUNK: usize = 100;
+
+/// The head of a multi-row insert; `VALUES` rows follow in [`INSERT_MESSAGE`]'s column order.
+pub(crate) const INSERT_MANY_HEAD: &str = "INSERT INTO messages (id, space, recipient_key, \
+     request, idempotency_key, request_hash, status, status_history, rule_trace, \
+     graph_message_ids, created_at, next_attempt_at, attempts) ";
+
+/// The tail of a multi-row insert: skip taken idempotency keys, return the ids stored.
+pub(crate) const INSERT_MANY_TAIL: &str =
+    " ON CONFLICT (space, idempotency_key) DO NOTHING RETURNING id";
+
 /// A new message, encoded for [`INSERT_MESSAGE`].
 pub(crate) struct NewMessageRow {
     pub id: String,

@@ -160,6 +160,13 @@ pub trait MessageStore: Send + Sync {
     async fn get_message(&self, space: &str, id: &str)
         -> Result<Option<MessageRecord>, StoreError>;
 
+    /// The message accepted with idempotency key `key` in `space`, if any.
+    async fn find_by_idempotency_key(
+        &self,
+        space: &str,
+        key: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+
     /// The message of `space` one of whose Graph message ids is `mid`.
     async fn find_by_graph_message_id(
         &self,

@@ -99,6 +99,70 @@ macro_rules! impl_message_store {
                     existing.into_record()?,
                 )))
             }
+            /// Inserts many messages in `tx` with multi-row `INSERT`s of
+            /// [`INSERT_CHUNK`](crate::rows::INSERT_CHUNK) rows, honouring idempotency keys
+            /// (within the batch too: a later row with a taken key is skipped by the same
+            /// `ON CONFLICT`). Outcomes are in input order.
+            async fn insert_many(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: Vec<crate::rows::NewMessageRow>,
+            ) -> Result<Vec<messenger_store::InsertOutcome>, messenger_store::StoreError> {
+                let mut outcomes = Vec::with_capacity(rows.len());
+                for chunk in rows.chunks(crate::rows::INSERT_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(crate::rows::INSERT_MANY_HEAD);
+                    insert.push_values(chunk, |mut b, row| {
+                        b.push_bind(row.id.as_str())
+                            .push_bind(row.space.as_str())
+                            .push_bind(row.recipient_key.as_str())
+                            .push_bind(row.request.as_str())
+                            .push_bind(row.idempotency_key.as_deref())
+                            .push_bind(row.request_hash.as_deref())
+                            .push("'processing'")
+                            .push_bind(row.status_history.as_str())
+                            .push("'[]', '[]'")
+                            .push_bind(row.created_at)
+                            .push_bind(row.next_attempt_at)
+                            .push("0");
+                    });
+                    insert.push(crate::rows::INSERT_MANY_TAIL);
+                    let inserted: Vec<String> = insert
+                        .build_query_scalar()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(|e| match crate::error::db_error("inserting messages", e) {
+                            messenger_store::StoreError::Conflict { .. } => {
+                                messenger_store::StoreError::conflict(
+                                    "a message id of the batch is already used",
+                                )
+                            }
+                            other => other,
+                        })?;
+                    let inserted: std::collections::HashSet<String> =
+                        inserted.into_iter().collect();
+                    for row in chunk {
+                        if inserted.contains(&row.id) {
+                            outcomes.push(messenger_store::InsertOutcome::Inserted {
+                                id: row.id.clone(),
+                            });
+                            continue;
+                        }
+                        let existing: crate::rows::MessageRow = sqlx::query_as(concat!(
+                            "SELECT ",
+                            crate::rows::message_columns!(),
+                            " FROM messages WHERE space = $1 AND idempotency_key = $2"
+                        ))
+                        .bind(&row.space)
+                        .bind(row.idempotency_key.as_deref())
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("reading an idempotent message"))?;
+                        outcomes.push(messenger_store::InsertOutcome::Existing(Box::new(
+                            existing.into_record()?,
+                        )));
+                    }
+                }
+                Ok(outcomes)
+            }
         }
 
         #[async_trait::async_trait]
@@ -126,10 +190,7 @@ macro_rules! impl_message_store {
                     .map(crate::rows::NewMessageRow::of)
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut tx = self.begin_write().await?;
-                let mut outcomes = Vec::with_capacity(rows.len());
-                for row in rows {
-                    outcomes.push(Self::insert_one(&mut tx, row).await?);
-                }
+                let outcomes = Self::insert_many(&mut tx, rows).await?;
                 Self::commit(tx).await?;
                 Ok(outcomes)
             }
@@ -149,6 +210,24 @@ macro_rules! impl_message_store {
                 .fetch_optional(self.reader())
                 .await
                 .map_err(crate::error::db("reading a message"))?;
+                row.map(crate::rows::MessageRow::into_record).transpose()
+            }
+
+            async fn find_by_idempotency_key(
+                &self,
+                space: &str,
+                key: &str,
+            ) -> Result<Option<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                let row: Option<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE space = $1 AND idempotency_key = $2"
+                ))
+                .bind(space)
+                .bind(key)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(crate::error::db("reading a message by idempotency key"))?;
                 row.map(crate::rows::MessageRow::into_record).transpose()
             }
 

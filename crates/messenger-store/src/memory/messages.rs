@@ -109,6 +109,19 @@ impl MessageStore for MemoryStore {
             .cloned())
     }
 
+    async fn find_by_idempotency_key(
+        &self,
+        space: &str,
+        key: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .by_idempotency
+            .get(&(space.to_owned(), key.to_owned()))
+            .and_then(|seq| state.messages.get(seq))
+            .cloned())
+    }
+
     async fn find_by_graph_message_id(
         &self,
         space: &str,

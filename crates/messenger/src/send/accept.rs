@@ -1,7 +1,7 @@
 //! Accepting a request: validate, resolve, check that some rule can deliver it, store it.
 
 use messenger_model::{MessageStatus, Profile, SendRequest, Timestamp};
-use messenger_store::{InsertOutcome, NewMessage};
+use messenger_store::{InsertOutcome, MessageRecord, NewMessage};
 use messenger_validate::{validate_json, validate_request, Policy, Violations, Window};
 use serde_json::Value;
 
@@ -117,6 +117,17 @@ impl Messenger {
         idempotency: Option<Idempotency<'_>>,
         now: Timestamp,
     ) -> Result<Accepted, Error> {
+        // A replay answers like the first time, even if the rules would refuse it now.
+        if let Some(idem) = idempotency {
+            if let Some(first) = self
+                .inner
+                .store
+                .find_by_idempotency_key(&space.id, idem.key)
+                .await?
+            {
+                return replay(&first, idem);
+            }
+        }
         let mut prepared = self.prepare(space, req, now).await?;
         if let Some(idem) = idempotency {
             prepared.message = prepared.message.idempotency(idem.key, idem.body_hash);
@@ -132,22 +143,15 @@ impl Messenger {
                     replayed: false,
                 })
             }
-            InsertOutcome::Existing(first) => {
-                let same = match (idempotency, &first.idempotency) {
-                    (Some(idem), Some(stored)) => stored.request_hash == idem.body_hash,
-                    _ => true,
-                };
-                if !same {
-                    return Err(Error::IdempotencyConflict {
-                        message_id: first.id,
-                    });
-                }
-                Ok(Accepted {
+            // Another request with the same key won the race.
+            InsertOutcome::Existing(first) => match idempotency {
+                Some(idem) => replay(&first, idem),
+                None => Ok(Accepted {
                     id: first.id,
                     status: first.status,
                     replayed: true,
-                })
-            }
+                }),
+            },
         }
     }
 
@@ -206,4 +210,23 @@ impl Messenger {
             profile_update: update,
         })
     }
+}
+
+/// The answer to a replayed idempotency key: the first message, or a conflict when the body
+/// differs.
+fn replay(first: &MessageRecord, idem: Idempotency<'_>) -> Result<Accepted, Error> {
+    let same = first
+        .idempotency
+        .as_ref()
+        .is_none_or(|stored| stored.request_hash == idem.body_hash);
+    if !same {
+        return Err(Error::IdempotencyConflict {
+            message_id: first.id.clone(),
+        });
+    }
+    Ok(Accepted {
+        id: first.id.clone(),
+        status: first.status,
+        replayed: true,
+    })
 }

@@ -80,6 +80,19 @@ pub async fn message_idempotency_returns_first(store: Arc<dyn Store>) {
         other => panic!("expected the first message, got {other:?}"),
     }
     assert_eq!(store.get_message(A, &second_id).await.unwrap(), None);
+    let found = store.find_by_idempotency_key(A, "key-1").await.unwrap();
+    assert_eq!(found.map(|m| m.id), Some(first_id.clone()));
+    assert_eq!(
+        store.find_by_idempotency_key(A, "key-9").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_by_idempotency_key("other-space", "key-1")
+            .await
+            .unwrap(),
+        None
+    );
 
     let other_key = message(A, "psid:1", "third").idempotency("key-2", "hash-1");
     assert!(matches!(
