@@ -111,6 +111,9 @@ impl GatewayBuilder {
         let metrics = Metrics::new();
         let wake = Arc::new(Notify::new());
         let cancel = CancellationToken::new();
+        let webhooks_queued = Arc::new(Notify::new());
+        let (ingest, committer) =
+            crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
@@ -118,6 +121,7 @@ impl GatewayBuilder {
             limits: config.server.limits,
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
+            ingest,
         });
         let app = router(state);
         let server_cancel = cancel.clone();
@@ -138,6 +142,14 @@ impl GatewayBuilder {
             instance_id: config.server.instance_id.clone(),
         }
         .spawn();
+        tasks.push(committer);
+        tasks.push(tokio::spawn(crate::inbound::run_applier(
+            messenger.clone(),
+            metrics.clone(),
+            format!("{}/webhooks", config.server.instance_id),
+            webhooks_queued,
+            cancel.clone(),
+        )));
         if let Some(forwarder) = forwarder {
             tasks.push(tokio::spawn(crate::forward::run(
                 forwarder,

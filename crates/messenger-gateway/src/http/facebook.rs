@@ -14,7 +14,6 @@ use super::auth::SpaceAccess;
 use super::body::{json_body, read_limited};
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
-use crate::inbound;
 
 /// The longest profile id the state service takes.
 const MAX_PROFILE_ID: usize = 256;
@@ -129,9 +128,10 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery)
 /// `POST /webhooks/facebook`: Meta's events.
 ///
 /// The `X-Hub-Signature-256` header is checked on the raw bytes before anything else (403 on a
-/// missing or wrong signature); then the payload is parsed (400 if it is not one) and processed
-/// ([`inbound::apply_meta_webhook`]), and only then answered 200, so a 200 means the events are
-/// applied and stored. A failure is 500 and Meta redelivers; redeliveries are recognised.
+/// missing or wrong signature); then the payload is parsed (400 if it is not one), stored in the
+/// webhook queue ([`crate::inbound::Ingest`], group commit) and only then answered 200, so a 200
+/// means the events are durable; a background task applies them. A failure to store is 503 and
+/// Meta redelivers; redeliveries are recognised when applied.
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -154,21 +154,21 @@ pub async fn receive(
             }
         });
     }
-    let payload = match WebhookPayload::from_json(&bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            state.metrics.webhook_request("malformed");
-            return Err(Problem::invalid("", "webhook.malformed", e.to_string()));
-        }
-    };
-    match inbound::apply_meta_webhook(&state.messenger, &state.metrics, &payload).await {
-        Ok(_) => {
+    if let Err(e) = WebhookPayload::from_json(&bytes) {
+        state.metrics.webhook_request("malformed");
+        return Err(Problem::invalid("", "webhook.malformed", e.to_string()));
+    }
+    match state.ingest.enqueue(bytes).await {
+        Ok(()) => {
             state.metrics.webhook_request("ok");
             Ok(text(StatusCode::OK, "EVENT_RECEIVED".to_owned()))
         }
         Err(e) => {
             state.metrics.webhook_request("error");
-            Err(e.into())
+            tracing::error!(error = %e, "webhook body not stored; Meta will redeliver");
+            Err(Problem::unavailable(
+                "the event could not be stored; Meta will redeliver it",
+            ))
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Signalled when messages are accepted, so an idle dispatch worker wakes at once.
     pub wake: Arc<Notify>,
+    /// Where verified Meta webhook bodies are stored before the 200.
+    pub ingest: crate::inbound::Ingest,
 }
 
 impl std::ops::Deref for AppState {

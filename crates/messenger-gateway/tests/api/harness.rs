@@ -256,6 +256,26 @@ impl Env {
             .await
             .unwrap();
         assert_eq!(status, 200);
+        self.webhooks_applied().await;
+    }
+
+    /// Waits until every webhook body answered 200 so far has been applied (the gateway stores
+    /// them, answers, and applies them in the background).
+    pub async fn webhooks_applied(&self) {
+        let store = self
+            .gateway
+            .as_ref()
+            .expect("a running gateway")
+            .messenger()
+            .store()
+            .clone();
+        for _ in 0..500 {
+            if store.webhook_backlog().await.unwrap() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("queued webhook bodies were not applied within 5 s");
     }
 
     /// Another gateway instance on the same database and simulator (its own address).

@@ -162,6 +162,7 @@ async fn the_state_token_links_an_opt_in_to_its_profile() {
         .await
         .unwrap();
     assert_eq!(status, 200);
+    env.webhooks_applied().await;
     let p: Value = env.get(&path("dana@example.com"), KEY_A).await.json();
     assert_eq!(p["fbMessengerId"], "24000000000301");
     assert_eq!(p["facebook"]["firstName"], "Dana");

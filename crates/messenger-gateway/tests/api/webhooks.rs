@@ -102,6 +102,7 @@ async fn signatures_are_checked_before_anything_else() {
     // redelivery is recognised.
     assert_eq!(env.sim.post_raw(body.clone()).await.unwrap(), 200);
     assert_eq!(env.sim.post_raw(body).await.unwrap(), 200);
+    env.webhooks_applied().await;
     let found = env
         .get(
             &format!("/apispaces/{SPACE_A}/profiles?fbMessengerId=24000000000401"),
@@ -141,11 +142,13 @@ async fn receipts_move_messages_to_delivered_and_read() {
         .post_delivery(PAGE_A, "24000000000402", watermark, Vec::<String>::new())
         .await
         .unwrap();
+    env.webhooks_applied().await;
     assert_eq!(env.message(&id).await["status"], "delivered");
     env.sim
         .post_read(PAGE_A, "24000000000402", watermark)
         .await
         .unwrap();
+    env.webhooks_applied().await;
     assert_eq!(env.message(&id).await["status"], "read");
 }
 
