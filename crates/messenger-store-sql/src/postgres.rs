@@ -101,6 +101,13 @@ impl PostgresStore {
     async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
         tx.commit().await.map_err(db("committing"))
     }
+
+    /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is
+    /// rolled back only when its connection goes back to the pool, and until then its row
+    /// locks would hide rows from `SKIP LOCKED` leasing.
+    async fn rollback(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        tx.rollback().await.map_err(db("rolling back"))
+    }
 }
 
 profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");

@@ -66,6 +66,7 @@ macro_rules! impl_dispatch_queue {
                 let mut tx = self.begin_write().await?;
                 let message = Self::load_message_locked(&mut tx, space, id).await?;
                 if !message.is_unsent() || !message.is_leased_by(worker, now) {
+                    Self::rollback(tx).await?;
                     return Ok(false);
                 }
                 sqlx::query("UPDATE messages SET lease_expires_at = $1 WHERE id = $2")
@@ -88,6 +89,7 @@ macro_rules! impl_dispatch_queue {
                 let mut tx = self.begin_write().await?;
                 let mut message = Self::load_message_locked(&mut tx, space, id).await?;
                 if !message.release(worker, retry) {
+                    Self::rollback(tx).await?;
                     return Ok(false);
                 }
                 Self::save_message_state(&mut tx, &message).await?;

@@ -262,6 +262,8 @@ macro_rules! impl_message_store {
                 if applied {
                     Self::save_message_state(&mut tx, &message).await?;
                     Self::commit(tx).await?;
+                } else {
+                    Self::rollback(tx).await?;
                 }
                 Ok(messenger_store::StatusOutcome { applied, message })
             }
@@ -275,7 +277,7 @@ macro_rules! impl_message_store {
                 let mut tx = self.begin_write().await?;
                 let mut message = Self::load_message_locked(&mut tx, space, id).await?;
                 if entries.is_empty() {
-                    return Ok(());
+                    return Self::rollback(tx).await;
                 }
                 message.rule_trace.extend(entries);
                 Self::save_message_state(&mut tx, &message).await?;
@@ -311,6 +313,7 @@ macro_rules! impl_message_store {
                     .await
                     .map_err(crate::error::db("reading a Graph message id"))?;
                     if owner.as_deref() != Some(id) {
+                        Self::rollback(tx).await?;
                         return Err(messenger_store::StoreError::conflict(format!(
                             "Graph message id {mid:?} belongs to another message"
                         )));

@@ -4,7 +4,8 @@
 //! Both backends accept the same SQL (`$n` parameters, `ON CONFLICT`, `RETURNING`); the only
 //! differences are passed in: the row-lock suffix of select-for-update (PostgreSQL locks rows;
 //! SQLite's write transactions are exclusive) and `SKIP LOCKED` when leasing. Each backend type
-//! provides `reader()`, `writer()` (pools), `begin_write()` and `commit()`.
+//! provides `reader()`, `writer()` (pools), `begin_write()`, `commit()` and `rollback()`
+//! (transactions that change nothing are rolled back explicitly, never just dropped).
 
 pub(crate) mod dispatch;
 pub(crate) mod ingest;

@@ -272,6 +272,7 @@ macro_rules! impl_profile_store {
                 let Some(mut profile) =
                     Self::load_profile_locked(&mut tx, space, profile_id).await?
                 else {
+                    Self::rollback(tx).await?;
                     return Ok(None);
                 };
                 profile.facebook = Some(facebook);
