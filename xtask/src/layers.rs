@@ -46,6 +46,13 @@ pub const LAYERS: &[(&str, Role)] = &[
     ("xtask", Role::Tool(&[])),
 ];
 
+/// Layered crates allowed to use a tool as a normal dependency, and why.
+pub const TOOL_USES: &[(&str, &str, &str)] = &[(
+    "messenger-gateway",
+    "graph-sim",
+    "the `demo` command (feature `demo`) runs the product against the simulator",
+)];
+
 /// Crates that do I/O or bring a runtime.
 pub const IO_CRATES: &[&str] = &["tokio", "reqwest", "sqlx", "hyper", "axum"];
 
@@ -235,6 +242,13 @@ pub fn check(graph: &Graph, rules: &Rules) -> Vec<Violation> {
                 (Role::Layer(own), Role::Layer(other)) if other > own => Some(format!(
                     "layer {own} may not depend on layer {other}"
                 )),
+                (Role::Layer(_), Role::Tool(_))
+                    if TOOL_USES
+                        .iter()
+                        .any(|(k, d, _)| *k == node.name && *d == dep.name) =>
+                {
+                    None
+                }
                 (Role::Layer(_), Role::Tool(_)) => Some(format!(
                     "{} is a tool outside the layering; layered crates may use it only as a dev-dependency",
                     dep.name

@@ -44,6 +44,8 @@
 
 pub mod config;
 mod database;
+#[cfg(feature = "demo")]
+pub mod demo;
 mod dispatch;
 mod error;
 mod forward;

@@ -3,6 +3,7 @@
 //! - `messenger-gateway serve --config FILE [--log-format json]`: serve until SIGTERM/SIGINT,
 //!   then shut down gracefully.
 //! - `messenger-gateway migrate --config FILE`: create or upgrade the database schema, then exit.
+//! - `messenger-gateway demo`: the whole product with simulated Meta, SMS provider and business.
 //!
 //! `MESSENGER__*` environment variables override the file (see `docs/configuration.md`);
 //! `RUST_LOG` sets the log filter (default `info`).
@@ -43,6 +44,14 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Walk through the product with simulated Meta, SMS provider and business (no account
+    /// needed): opt-in, send, receipts, reply, SMS fallback.
+    #[cfg(feature = "demo")]
+    Demo {
+        /// Where the demo's SQLite file goes.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,8 +62,9 @@ enum LogFormat {
     Json,
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logs(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -97,6 +107,10 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             gateway.shutdown().await;
             signal
         }
+        #[cfg(feature = "demo")]
+        Command::Demo { data_dir } => messenger_gateway::demo::run(&data_dir)
+            .await
+            .map_err(|e| GatewayError::Demo(Box::new(e))),
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");
@@ -112,7 +126,16 @@ async fn run(command: Command) -> Result<(), GatewayError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
+    // The demo prints its own story; its logs would only get in the way.
+    #[cfg(feature = "demo")]
+    let level = if matches!(cli.command, Command::Demo { .. }) {
+        "warn"
+    } else {
+        "info"
+    };
+    #[cfg(not(feature = "demo"))]
+    let level = "info";
+    init_logs(cli.log_format, level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
