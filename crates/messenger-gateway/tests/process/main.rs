@@ -1,0 +1,23 @@
+//! The real `messenger-gateway` binary as a child process (`serve --config FILE`), against
+//! graph-sim running in this test process: what "nothing lost" (DESIGN.md §6) means when the
+//! process itself dies or stops.
+//!
+//! - [`crash`]: `kill -9` in the middle of a 2,000-message batch on SQLite; after a restart
+//!   every accepted message is sent, in order per recipient, and only messages that were in
+//!   flight at the kill are sent twice (Meta's Send API has no idempotency key).
+//! - [`shared_queue`]: two processes on one PostgreSQL share the queue; each message is sent
+//!   exactly once, in order per recipient, and both processes send.
+//! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
+//!   lease behind, and a restart sends the rest exactly once.
+//!
+//! Each child's stdout and stderr go to files in the test's temporary directory; their tails
+//! are printed when a test fails. A child is always killed when its guard is dropped.
+
+mod child;
+mod plan;
+mod postgres;
+mod sim;
+
+mod crash;
+mod shared_queue;
+mod shutdown;

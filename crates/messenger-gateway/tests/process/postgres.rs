@@ -1,0 +1,111 @@
+//! A fresh PostgreSQL schema per test run, dropped at the end (even when the test fails).
+//!
+//! The server is `MESSENGER_TEST_POSTGRES_URL`, by default
+//! `postgres://postgres@127.0.0.1:5432/test` (as in messenger-store-sql's tests). When it
+//! cannot be reached, the test fails if `CI=true` and is skipped with a loud message otherwise.
+//!
+//! The gateway has no setting for a schema: its `database.url` goes to sqlx as it is. So the
+//! schema is created here, and the URL given to the gateway puts it in `search_path` with
+//! libpq's `options` parameter (`?options=-c%20search_path%3D<schema>`), which sqlx passes to
+//! the server on every connection; the gateway's migrations then create their tables there.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::Connection;
+
+/// The server the tests use.
+fn server_url() -> String {
+    std::env::var("MESSENGER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Whether an unreachable server must fail the test (in CI) rather than skip it.
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A schema name no other run or test uses.
+fn unique_schema() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "gw_process_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A schema of the test server, dropped (with everything in it) when this is dropped.
+pub struct TestSchema {
+    server: String,
+    schema: String,
+}
+
+impl TestSchema {
+    /// Creates a fresh schema, or returns `None` after a loud message when the server is not
+    /// reachable outside CI. In CI an unreachable server fails the test.
+    pub async fn create() -> Option<Self> {
+        let server = server_url();
+        let schema = unique_schema();
+        let mut conn = match sqlx::PgConnection::connect(&server).await {
+            Ok(c) => c,
+            Err(e) if !required() => {
+                eprintln!(
+                    "\n*** SKIPPED: the test PostgreSQL (MESSENGER_TEST_POSTGRES_URL, default \
+                     127.0.0.1:5432/test) is not reachable ({e}); with CI=true this fails ***\n"
+                );
+                return None;
+            }
+            Err(e) => panic!("the test PostgreSQL is required when CI=true: {e}"),
+        };
+        sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+            .execute(&mut conn)
+            .await
+            .expect("creating the test schema");
+        let _ = conn.close().await;
+        Some(Self { server, schema })
+    }
+
+    /// The gateway's `database.url`: the server, with the schema as `search_path`.
+    pub fn gateway_url(&self) -> String {
+        let sep = if self.server.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{sep}options=-c%20search_path%3D{}",
+            self.server, self.schema
+        )
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema);
+        // A runtime of its own on another thread: this may run inside the test's runtime.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&server)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query(&sql)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = conn.close().await;
+                Ok::<(), String>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test schema {}: {e}", self.schema),
+            Err(_) => eprintln!("could not drop test schema {}", self.schema),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! graph-sim in this process, the configuration file the children run with, and the HTTP calls
+//! the tests make to a child.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use graph_sim::GraphSim;
+use serde_json::Value;
+
+pub const APP_SECRET: &str = "app-secret-for-process-tests";
+pub const VERIFY_TOKEN: &str = "verify-token-for-process-tests";
+pub const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
+pub const SPACE: &str = "acme";
+pub const PAGE: &str = "1029384756";
+pub const PAGE_TOKEN: &str = "page-token-for-process-tests";
+pub const KEY: &str = "acme-key-0123456789abcdef";
+
+/// A simulator for the one page, checking `appsecret_proof`, with the messaging window not
+/// enforced (the space's window check is off too, so sends need no earlier inbound message).
+pub async fn start_sim() -> GraphSim {
+    GraphSim::builder()
+        .page(PAGE, PAGE_TOKEN)
+        .app_secret(APP_SECRET)
+        .start()
+        .await
+        .expect("starting graph-sim")
+}
+
+/// The `[dispatch]` settings a test runs with.
+#[derive(Debug, Clone, Copy)]
+pub struct Dispatch {
+    pub workers: usize,
+    pub batch_size: usize,
+    pub lease_secs: u64,
+}
+
+impl Dispatch {
+    /// The most messages one process has leased at once: `workers` x `batch_size`.
+    pub fn concurrency(&self) -> usize {
+        self.workers * self.batch_size
+    }
+}
+
+/// The configuration file: one space on graph-sim, window check off, no webhook.
+pub fn config_toml(sim: &GraphSim, db_url: &str, dispatch: Dispatch) -> String {
+    let Dispatch {
+        workers,
+        batch_size,
+        lease_secs,
+    } = dispatch;
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+batch_body_limit = 10485760
+shutdown_grace_secs = 20
+
+[database]
+url = "{db_url}"
+
+[facebook]
+app_secret = "{APP_SECRET}"
+verify_token = "{VERIFY_TOKEN}"
+token_key = "{TOKEN_KEY}"
+graph_base_url = "{sim_url}"
+
+[dispatch]
+workers = {workers}
+batch_size = {batch_size}
+poll_interval_ms = 20
+lease_secs = {lease_secs}
+recover_interval_secs = 1
+retry_initial_ms = 50
+retry_max_secs = 1
+
+[[spaces]]
+id = "{SPACE}"
+page_id = "{PAGE}"
+page_token = "{PAGE_TOKEN}"
+keys = ["{KEY}"]
+window_check = false
+"#,
+        sim_url = sim.base_url(),
+    )
+}
+
+/// An HTTP client for the children.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// `POST /apispaces/{space}/messages/batch`; returns the message ids in request order.
+pub async fn post_batch(http: &reqwest::Client, base: &str, requests: &[Value]) -> Vec<String> {
+    let res = http
+        .post(format!("{base}/apispaces/{SPACE}/messages/batch"))
+        .bearer_auth(KEY)
+        .json(requests)
+        .send()
+        .await
+        .expect("POST .../messages/batch");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("the batch answer");
+    assert_eq!(status, 202, "{text}");
+    let answer: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
+    assert_eq!(answer.len(), requests.len(), "one id per request");
+    answer
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            assert_eq!(a["index"], i, "{a}");
+            a["messageId"].as_str().expect("messageId").to_owned()
+        })
+        .collect()
+}
+
+/// `GET /apispaces/{space}/messages/{id}`.
+pub async fn get_message(http: &reqwest::Client, base: &str, id: &str) -> Value {
+    let res = http
+        .get(format!("{base}/apispaces/{SPACE}/messages/{id}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("GET .../messages/{id}");
+    assert_eq!(res.status().as_u16(), 200, "message {id}");
+    res.json().await.expect("the message resource")
+}
+
+/// Polls the message resources until every one is `sent` (panics at `timeout`, naming the
+/// statuses); returns the time it took.
+pub async fn wait_all_sent(
+    http: &reqwest::Client,
+    base: &str,
+    ids: &[String],
+    timeout: Duration,
+) -> Duration {
+    let started = Instant::now();
+    let mut pending: Vec<String> = ids.to_vec();
+    loop {
+        let statuses = futures::future::join_all(pending.chunks(50).map(|chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let m = get_message(http, base, id).await;
+                out.push((id.clone(), m["status"].as_str().unwrap_or("?").to_owned()));
+            }
+            out
+        }))
+        .await;
+        let not_sent: Vec<(String, String)> = statuses
+            .into_iter()
+            .flatten()
+            .filter(|(_, s)| s != "sent")
+            .collect();
+        if not_sent.is_empty() {
+            return started.elapsed();
+        }
+        if started.elapsed() > timeout {
+            let mut by_status: HashMap<&str, usize> = HashMap::new();
+            for (_, s) in &not_sent {
+                *by_status.entry(s).or_default() += 1;
+            }
+            panic!(
+                "{} of {} messages not sent after {timeout:?}: {by_status:?}; e.g. {}",
+                not_sent.len(),
+                ids.len(),
+                get_message(http, base, &not_sent[0].0).await
+            );
+        }
+        pending = not_sent.into_iter().map(|(id, _)| id).collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `done()` holds, polling every 5 ms; panics with `what` at `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The child's `messenger_gateway_dispatch_sends_total{outcome="sent"}`.
+pub async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("messenger_gateway_dispatch_sends_total{outcome=\"sent\"} "))
+        .map_or(0, |v| v.trim().parse().expect("a counter value"))
+}
