@@ -7,10 +7,16 @@ use std::sync::Arc;
 
 use messenger_store::{MemoryStore, Store, StoreError};
 
-use crate::config::DatabaseUrl;
+use crate::config::DatabaseConfig;
 
 /// Connects to the store, creating a SQLite file's directory first, and runs migrations.
-pub async fn open_store(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open_store(db: &DatabaseConfig) -> Result<Arc<dyn Store>, StoreError> {
+    let url = &db.url;
+    let options = messenger_store_sql::SqlOptions {
+        max_connections: db.max_connections,
+        postgres_schema: db.schema.clone(),
+        ..messenger_store_sql::SqlOptions::default()
+    };
     match url.scheme().as_deref() {
         Some("memory") => Ok(Arc::new(MemoryStore::new())),
         Some("sqlite") => {
@@ -20,9 +26,9 @@ pub async fn open_store(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError>
                     source: Some(Box::new(e)),
                 })?;
             }
-            messenger_store_sql::connect(url.expose()).await
+            messenger_store_sql::connect_with(url.expose(), &options).await
         }
-        _ => messenger_store_sql::connect(url.expose()).await,
+        _ => messenger_store_sql::connect_with(url.expose(), &options).await,
     }
 }
 

@@ -88,7 +88,7 @@ impl GatewayBuilder {
         let config = self.config;
         let store = match self.store {
             Some(s) => s,
-            None => open_store(&config.database.url)
+            None => open_store(&config.database)
                 .await
                 .map_err(GatewayError::Store)?,
         };

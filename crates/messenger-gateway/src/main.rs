@@ -114,7 +114,7 @@ async fn run(command: Command) -> Result<(), GatewayError> {
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");
-            let store = open_store(&config.database.url)
+            let store = open_store(&config.database)
                 .await
                 .map_err(GatewayError::Store)?;
             store.close().await;

@@ -218,7 +218,40 @@ fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig
             "must start with sqlite:, postgres:, postgresql: or memory:",
         ),
     }
-    DatabaseConfig { url }
+    if let Some(schema) = &raw.schema {
+        let ok = !schema.is_empty()
+            && schema.len() <= 63
+            && schema
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            && !schema.starts_with(|ch: char| ch.is_ascii_digit());
+        if !ok {
+            c.issue(
+                "database.schema",
+                "use 1 to 63 letters, digits and _, not starting with a digit",
+            );
+        }
+        if url
+            .scheme()
+            .as_deref()
+            .is_some_and(|s| !s.starts_with("postgres"))
+        {
+            c.issue("database.schema", "is only for PostgreSQL");
+        }
+    }
+    let max_connections = raw.max_connections.unwrap_or(4);
+    if max_connections == 0 || max_connections > 256 {
+        c.issue(
+            "database.max_connections",
+            format!("{max_connections} is not within 1..=256"),
+        );
+    }
+    let max_connections = u32::try_from(max_connections.clamp(1, 256)).unwrap_or(4);
+    DatabaseConfig {
+        url,
+        schema: raw.schema,
+        max_connections,
+    }
 }
 
 fn facebook(c: &mut Checker<'_>, raw: super::raw::RawFacebook) -> Option<FacebookConfig> {

@@ -56,6 +56,8 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
             }
         }
         ["database", "url"] => raw.database.url = Some(v),
+        ["database", "schema"] => raw.database.schema = Some(v),
+        ["database", "max_connections"] => raw.database.max_connections = Some(number(value)?),
         ["facebook", key] => {
             let f = &mut raw.facebook;
             match *key {

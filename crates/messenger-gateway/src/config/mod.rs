@@ -107,6 +107,11 @@ impl Default for BodyLimits {
 pub struct DatabaseConfig {
     /// `sqlite://...`, `postgres://...`, or `memory://` (not durable: for trying things out).
     pub url: DatabaseUrl,
+    /// PostgreSQL: the schema to use (created if missing), so several deployments can share a
+    /// database.
+    pub schema: Option<String>,
+    /// Connections in the pool (PostgreSQL; SQLite's readers). Default 4.
+    pub max_connections: u32,
 }
 
 /// `[facebook]`.

@@ -37,6 +37,8 @@ pub(crate) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDatabase {
     pub url: Option<String>,
+    pub schema: Option<String>,
+    pub max_connections: Option<u64>,
 }
 
 /// `[facebook]`.

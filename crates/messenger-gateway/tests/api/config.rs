@@ -181,3 +181,66 @@ fn toml_errors_say_where_without_echoing_the_line() {
         Config::from_toml_str("[facebook]\nap_secret = \"x\"\n", std::iter::empty()).unwrap_err();
     assert!(err.to_string().contains("ap_secret"), "{err}");
 }
+
+#[test]
+fn database_schema_and_pool_are_checked() {
+    let toml = format!(
+        r#"{BASE}
+[database]
+url = "sqlite://./data/m.db"
+schema = "9bad-name"
+max_connections = 0
+
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys = ["key-a-0123456789abcdef"]
+"#
+    );
+    let got = issues(&toml, &[]);
+    assert!(
+        got.iter()
+            .any(|i| i.starts_with("database.schema: use 1 to 63")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|i| i == "database.schema: is only for PostgreSQL"),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|i| i.starts_with("database.max_connections: 0")),
+        "{got:?}"
+    );
+
+    let ok = format!(
+        r#"{BASE}
+[database]
+url = "postgres://postgres@127.0.0.1:5432/test"
+
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys = ["key-a-0123456789abcdef"]
+"#
+    );
+    let config = Config::from_toml_str(
+        &ok,
+        [
+            (
+                "MESSENGER__DATABASE__SCHEMA".to_owned(),
+                "tenant_7".to_owned(),
+            ),
+            (
+                "MESSENGER__DATABASE__MAX_CONNECTIONS".to_owned(),
+                "8".to_owned(),
+            ),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.database.schema.as_deref(), Some("tenant_7"));
+    assert_eq!(config.database.max_connections, 8);
+}
