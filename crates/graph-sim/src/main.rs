@@ -41,6 +41,9 @@ struct Args {
     /// Post a delivery receipt this many milliseconds after each successful send.
     #[arg(long)]
     delivery_after_ms: Option<u64>,
+    /// Post message echoes (with the send's metadata) after each send, as Meta does.
+    #[arg(long)]
+    echoes: bool,
     /// Post a read receipt this many milliseconds after each successful send.
     #[arg(long)]
     read_after_ms: Option<u64>,
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
     if let Some(url) = &args.webhook_url {
         builder = builder.webhook_url(url);
     }
+    builder = builder.echoes(args.echoes);
     if args.delivery_after_ms.is_some() || args.read_after_ms.is_some() {
         builder = builder.auto_receipts(AutoReceipts {
             delivery: args.delivery_after_ms.map(Duration::from_millis),

@@ -165,6 +165,15 @@ async fn send_inner(
     };
     let out = serde_json::to_vec(&answer).unwrap_or_default();
     let at_millis = Timestamp::now().millis();
+    if state.config.echoes {
+        crate::webhook::schedule_echo(
+            state.clone(),
+            page_id.to_string(),
+            recipient_id.clone(),
+            mid.clone(),
+            &request,
+        );
+    }
     if let Some(receipts) = state.config.auto_receipts {
         crate::webhook::schedule_receipts(
             state.clone(),

@@ -52,6 +52,8 @@ pub(crate) struct Config {
     pub(crate) app_secret: Option<String>,
     pub(crate) webhook_url: Option<String>,
     pub(crate) auto_receipts: Option<AutoReceipts>,
+    /// Post a message echo (`is_echo`, with the message's `metadata`) after each send.
+    pub(crate) echoes: bool,
     pub(crate) record_requests: bool,
     /// Account SID -> auth token.
     pub(crate) sms_accounts: HashMap<String, String>,
@@ -166,6 +168,7 @@ pub struct GraphSimBuilder {
     app_secret: Option<String>,
     webhook_url: Option<String>,
     auto_receipts: Option<AutoReceipts>,
+    echoes: bool,
     sms_accounts: Vec<(String, String)>,
     bind: SocketAddr,
     record_requests: bool,
@@ -203,6 +206,7 @@ impl Default for GraphSimBuilder {
             app_secret: None,
             webhook_url: None,
             auto_receipts: None,
+            echoes: false,
             sms_accounts: Vec::new(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             record_requests: true,
@@ -239,6 +243,15 @@ impl GraphSimBuilder {
     /// Posts delivery (and read) events after each successful send.
     pub fn auto_receipts(mut self, receipts: AutoReceipts) -> Self {
         self.auto_receipts = Some(receipts);
+        self
+    }
+
+    /// Posts a message echo after each successful send, as Meta does for a page subscribed to
+    /// `message_echoes`: `sender` is the page, `message.is_echo` is true and `message.metadata`
+    /// is the send's metadata. Like Meta, it posts again (for up to two minutes) while the
+    /// receiver does not answer 2xx.
+    pub fn echoes(mut self, on: bool) -> Self {
+        self.echoes = on;
         self
     }
 
@@ -355,6 +368,7 @@ impl GraphSimBuilder {
                 app_secret: self.app_secret,
                 webhook_url: self.webhook_url,
                 auto_receipts: self.auto_receipts,
+                echoes: self.echoes,
                 record_requests: self.record_requests,
                 sms_accounts: self.sms_accounts.into_iter().collect(),
                 accepted_tags: self.accepted_tags,

@@ -5,6 +5,7 @@
 //! Without an app secret the posts go out unsigned (a receiver should refuse them).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use messenger_model::webhook::{
@@ -290,6 +291,59 @@ async fn post_read(
     let mut event = event_from_user(page_id, psid);
     event.read = Some(ReadReceipt { watermark });
     post_payload(state, &payload_of(page_id, event)).await
+}
+
+/// After a successful send: posts the message echo, again and again (backing off, for up to two
+/// minutes) until the receiver answers 2xx, as Meta redelivers.
+pub(crate) fn schedule_echo(
+    state: Arc<SimState>,
+    page_id: String,
+    psid: String,
+    mid: String,
+    request: &messenger_model::graph::GraphSendRequest,
+) {
+    if state.config.webhook_url.is_none() {
+        return;
+    }
+    let message = request.message.clone().unwrap_or_default();
+    let echo = messenger_model::webhook::InboundMessage {
+        mid: Some(mid),
+        text: message.text,
+        is_echo: true,
+        app_id: Some(serde_json::json!(1_000_000_000_001_u64)),
+        metadata: message.metadata,
+        ..Default::default()
+    };
+    let event = MessagingEvent {
+        sender: Some(Party {
+            id: Some(page_id.clone()),
+            user_ref: None,
+        }),
+        recipient: Some(Party {
+            id: Some(psid),
+            user_ref: None,
+        }),
+        timestamp: Timestamp::now().millis(),
+        message: Some(echo),
+        ..MessagingEvent::default()
+    };
+    let payload = payload_of(&page_id, event);
+    tokio::spawn(async move {
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match post_payload(&state, &payload).await {
+                Ok(status) if (200..300).contains(&status) => return,
+                Ok(status) => tracing::debug!(status, "echo refused; will post again"),
+                Err(e) => tracing::debug!(error = %e, "echo not posted; will post again"),
+            }
+            if tokio::time::Instant::now() + delay > give_up {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
 }
 
 /// After a successful send: posts the delivery and read receipts the configuration asks for,

@@ -213,3 +213,76 @@ async fn auto_receipts_arrive_with_a_watermark_after_the_send() {
     assert!(delivered && read);
     sim.shutdown().await;
 }
+
+/// A receiver that answers 503 to its first `failures` posts, then 200, keeping every body.
+async fn flaky_receiver(failures: usize) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/webhooks/facebook",
+            post(
+                move |State(seen): State<Arc<Mutex<Vec<Vec<u8>>>>>, body: Bytes| async move {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(body.to_vec());
+                    if seen.len() <= failures {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/webhooks/facebook",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn echoes_carry_the_metadata_and_are_posted_again_until_accepted() {
+    let (url, seen) = flaky_receiver(2).await;
+    let sim = GraphSim::builder()
+        .page(PAGE, TOKEN)
+        .webhook_url(url)
+        .echoes(true)
+        .start()
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "recipient": {"id": "321"},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "hi", "metadata": "msg-42:0"}
+    });
+    let a = post_json(&send_url(sim.base_url()), &body).await;
+    assert_eq!(a.status, 200);
+    let mid = a.json["message_id"].as_str().unwrap().to_owned();
+    for _ in 0..300 {
+        if seen.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "two refusals, then the accepted post");
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "the same body each time"
+    );
+    let payload: WebhookPayload = serde_json::from_slice(&seen[2]).unwrap();
+    let event = &payload.entry[0].messaging[0];
+    assert_eq!(event.sender_id(), Some(PAGE));
+    assert_eq!(event.recipient_id(), Some("321"));
+    match event.kind() {
+        EventKind::Echo(m) => {
+            assert_eq!(m.mid.as_deref(), Some(mid.as_str()));
+            assert_eq!(m.metadata.as_deref(), Some("msg-42:0"));
+            assert_eq!(m.text.as_deref(), Some("hi"));
+        }
+        other => panic!("expected an echo, got {other:?}"),
+    }
+    sim.shutdown().await;
+}
