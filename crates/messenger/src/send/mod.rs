@@ -4,7 +4,10 @@
 mod accept;
 mod dispatch;
 mod rules;
+mod tag;
 
 pub use accept::{Accepted, Idempotency};
 pub use dispatch::DispatchReport;
+pub(crate) use rules::trace;
 pub use rules::RuleDecision;
+pub use tag::SendTag;

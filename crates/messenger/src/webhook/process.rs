@@ -294,11 +294,69 @@ impl Messenger {
                     .await?;
                 Ok(true)
             }
-            EventKind::Echo(_)
-            | EventKind::Referral(_)
-            | EventKind::Reaction(_)
-            | EventKind::Unknown => Ok(false),
+            EventKind::Echo(echo) => self.apply_echo(space, event, echo).await,
+            EventKind::Referral(_) | EventKind::Reaction(_) | EventKind::Unknown => Ok(false),
         }
+    }
+
+    /// A message echo (the page's own send, reported by Meta): when its metadata carries our
+    /// send tag ([`crate::send::SendTag`]), the Graph message id is recorded for that part, and a
+    /// message whose every part is now confirmed becomes `sent`. This is how a send interrupted
+    /// by a crash after Graph accepted it is recognised instead of being sent again. Echoes of
+    /// anything else (sends from other tools, the inbox) are ignored.
+    async fn apply_echo(
+        &self,
+        space: &Space,
+        event: &MessagingEvent,
+        echo: &messenger_model::webhook::InboundMessage,
+    ) -> Result<bool, Error> {
+        let (Some(tag), Some(mid), Some(psid)) = (
+            echo.metadata
+                .as_deref()
+                .and_then(crate::send::SendTag::parse),
+            echo.mid.as_deref(),
+            event.recipient_id(),
+        ) else {
+            return Ok(false);
+        };
+        let store = &self.inner.store;
+        let Some(message) = store.get_message(&space.id, &tag.message_id).await? else {
+            return Ok(false);
+        };
+        if !message.is_unsent() || tag.part != message.graph_message_ids.len() {
+            return Ok(false);
+        }
+        store
+            .add_graph_message_id(&space.id, &message.id, mid)
+            .await?;
+        let recipient = messenger_model::graph::Recipient::psid(psid);
+        let parts =
+            messenger_model::plan_graph_sends(&message.request, &recipient).map_or(0, |p| p.len());
+        if tag.part + 1 < parts {
+            return Ok(true);
+        }
+        let now = self.now();
+        store
+            .append_rule_trace(
+                &space.id,
+                &message.id,
+                vec![crate::send::trace(
+                    messenger_model::Channel::FbMessenger,
+                    messenger_model::RuleOutcome::Used,
+                    "sent: Meta's echo confirmed the send of an interrupted attempt",
+                    now,
+                )],
+            )
+            .await?;
+        let update = StatusUpdate::new(MessageStatus::Sent, now)
+            .channel(messenger_model::Channel::FbMessenger)
+            .sent_to(space.page_id.clone(), psid)
+            .reason("confirmed by Meta's message echo");
+        let outcome = store.update_status(&space.id, &message.id, update).await?;
+        if outcome.applied {
+            self.emit_status(space, &outcome.message).await?;
+        }
+        Ok(true)
     }
 
     async fn apply_watermark(
