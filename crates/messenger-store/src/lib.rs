@@ -64,7 +64,7 @@ pub use error::StoreError;
 pub use inbox::{OptinToken, OptinTokens, WebhookInbox};
 pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
-pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage};
+pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
 pub use profiles::{check_profile_id, ProfileQuery, ProfileStore};
 pub use record::{

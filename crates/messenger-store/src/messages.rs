@@ -139,6 +139,60 @@ impl InsertOutcome {
     }
 }
 
+/// The end of a send attempt of one message, for [`MessageStore::settle_messages`]: the Graph
+/// message ids it got, the rule-trace entries it wrote, and the status it ends in.
+///
+/// ```
+/// use messenger_model::{Channel, MessageStatus, Timestamp};
+/// use messenger_store::{Settlement, StatusUpdate};
+/// let now = Timestamp::from_millis(0);
+/// let sent = Settlement::new("space-a", "message-id", StatusUpdate::new(MessageStatus::Sent, now))
+///     .graph_message_ids(["m_1"]);
+/// assert_eq!(sent.graph_message_ids, ["m_1"]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    /// The API space.
+    pub space: String,
+    /// The message id.
+    pub id: String,
+    /// Graph message ids to record, in send order (as [`MessageStore::add_graph_message_id`]).
+    pub graph_message_ids: Vec<String>,
+    /// Rule-trace entries to append (as [`MessageStore::append_rule_trace`]).
+    pub rule_trace: Vec<RuleTraceEntry>,
+    /// The status change (as [`MessageStore::update_status`]).
+    pub update: StatusUpdate,
+}
+
+impl Settlement {
+    /// A settlement of message `id` with only a status change.
+    pub fn new(space: impl Into<String>, id: impl Into<String>, update: StatusUpdate) -> Self {
+        Self {
+            space: space.into(),
+            id: id.into(),
+            graph_message_ids: Vec::new(),
+            rule_trace: Vec::new(),
+            update,
+        }
+    }
+
+    /// Sets the Graph message ids to record.
+    pub fn graph_message_ids<I, S>(mut self, mids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.graph_message_ids = mids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the rule-trace entries to append.
+    pub fn rule_trace(mut self, entries: Vec<RuleTraceEntry>) -> Self {
+        self.rule_trace = entries;
+        self
+    }
+}
+
 /// Where accepted messages and their state live.
 ///
 /// Every operation is scoped by API space: a message of another space is "not found".
@@ -202,6 +256,32 @@ pub trait MessageStore: Send + Sync {
         id: &str,
         mid: &str,
     ) -> Result<(), StoreError>;
+
+    /// Records the end of send attempts: for each settlement, in order, its Graph message ids,
+    /// its rule-trace entries and its status change, with the rules of
+    /// [`MessageStore::add_graph_message_id`], [`MessageStore::append_rule_trace`] and
+    /// [`MessageStore::update_status`]. Returns each status outcome, in input order.
+    ///
+    /// The durable stores do it all in one transaction (all or nothing), which is what makes
+    /// dispatch cheap; this default runs the three operations per settlement and stops at the
+    /// first error.
+    async fn settle_messages(
+        &self,
+        settlements: Vec<Settlement>,
+    ) -> Result<Vec<StatusOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(settlements.len());
+        for s in settlements {
+            for mid in &s.graph_message_ids {
+                self.add_graph_message_id(&s.space, &s.id, mid).await?;
+            }
+            if !s.rule_trace.is_empty() {
+                self.append_rule_trace(&s.space, &s.id, s.rule_trace)
+                    .await?;
+            }
+            outcomes.push(self.update_status(&s.space, &s.id, s.update).await?);
+        }
+        Ok(outcomes)
+    }
 
     /// Applies a Messenger receipt watermark: every message of `space` sent to `recipient` with
     /// `sent_at <= watermark` whose status can move to `status` (`delivered` or `read`) does,

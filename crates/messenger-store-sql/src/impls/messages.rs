@@ -55,6 +55,65 @@ macro_rules! impl_message_store {
                 Ok(())
             }
 
+            /// Records Graph message id `mid` of message `id` in `tx`: a no-op when it is already
+            /// the message's, a conflict when it is another message's.
+            async fn record_graph_message_id(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                space: &str,
+                id: &str,
+                mid: &str,
+            ) -> Result<(), messenger_store::StoreError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO graph_message_ids (space, mid, message_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (space, mid) DO NOTHING",
+                )
+                .bind(space)
+                .bind(mid)
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(crate::error::db("recording a Graph message id"))?
+                .rows_affected();
+                if inserted == 0 {
+                    let owner: Option<String> = sqlx::query_scalar(
+                        "SELECT message_id FROM graph_message_ids WHERE space = $1 AND mid = $2",
+                    )
+                    .bind(space)
+                    .bind(mid)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(crate::error::db("reading a Graph message id"))?;
+                    if owner.as_deref() != Some(id) {
+                        return Err(messenger_store::StoreError::conflict(format!(
+                            "Graph message id {mid:?} belongs to another message"
+                        )));
+                    }
+                }
+                Ok(())
+            }
+
+            /// One settlement in `tx`: Graph ids, trace and status, the message written once.
+            async fn settle_one(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                s: messenger_store::Settlement,
+            ) -> Result<messenger_store::StatusOutcome, messenger_store::StoreError> {
+                let mut message = Self::load_message_locked(tx, &s.space, &s.id).await?;
+                let mut changed = false;
+                for mid in &s.graph_message_ids {
+                    Self::record_graph_message_id(tx, &s.space, &s.id, mid).await?;
+                    changed |= message.add_graph_message_id(mid);
+                }
+                if !s.rule_trace.is_empty() {
+                    message.rule_trace.extend(s.rule_trace);
+                    changed = true;
+                }
+                let applied = message.apply_status(s.update);
+                if changed || applied {
+                    Self::save_message_state(tx, &message).await?;
+                }
+                Ok(messenger_store::StatusOutcome { applied, message })
+            }
+
             /// Inserts one message in `tx`, honouring its idempotency key.
             async fn insert_one(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -292,37 +351,36 @@ macro_rules! impl_message_store {
             ) -> Result<(), messenger_store::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let mut message = Self::load_message_locked(&mut tx, space, id).await?;
-                let inserted = sqlx::query(
-                    "INSERT INTO graph_message_ids (space, mid, message_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (space, mid) DO NOTHING",
-                )
-                .bind(space)
-                .bind(mid)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(crate::error::db("recording a Graph message id"))?
-                .rows_affected();
-                if inserted == 0 {
-                    let owner: Option<String> = sqlx::query_scalar(
-                        "SELECT message_id FROM graph_message_ids WHERE space = $1 AND mid = $2",
-                    )
-                    .bind(space)
-                    .bind(mid)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(crate::error::db("reading a Graph message id"))?;
-                    if owner.as_deref() != Some(id) {
-                        Self::rollback(tx).await?;
-                        return Err(messenger_store::StoreError::conflict(format!(
-                            "Graph message id {mid:?} belongs to another message"
-                        )));
-                    }
+                if let Err(e) = Self::record_graph_message_id(&mut tx, space, id, mid).await {
+                    Self::rollback(tx).await?;
+                    return Err(e);
                 }
                 if message.add_graph_message_id(mid) {
                     Self::save_message_state(&mut tx, &message).await?;
                 }
                 Self::commit(tx).await
+            }
+
+            async fn settle_messages(
+                &self,
+                settlements: Vec<messenger_store::Settlement>,
+            ) -> Result<Vec<messenger_store::StatusOutcome>, messenger_store::StoreError> {
+                if settlements.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let mut outcomes = Vec::with_capacity(settlements.len());
+                for settlement in settlements {
+                    match Self::settle_one(&mut tx, settlement).await {
+                        Ok(outcome) => outcomes.push(outcome),
+                        Err(e) => {
+                            Self::rollback(tx).await?;
+                            return Err(e);
+                        }
+                    }
+                }
+                Self::commit(tx).await?;
+                Ok(outcomes)
             }
 
             async fn apply_watermark(

@@ -144,6 +144,7 @@ macro_rules! conformance_tests {
             message_status_never_moves_backwards,
             message_trace_and_graph_ids,
             message_watermarks,
+            message_settle_records_everything,
             dispatch_leases_due_messages_once,
             dispatch_keeps_recipient_order,
             dispatch_release_requires_holder,

@@ -1,16 +1,20 @@
 //! Dispatching stored messages: lease, try each rule in order, record statuses, Graph message
 //! ids and the rule trace, queue events.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use futures::stream::{FuturesUnordered, StreamExt};
 use messenger_graph::{AttachmentType, AttachmentUpload, ErrorKind};
 use messenger_model::{
-    plan_graph_sends, Channel, EventName, MessageError, MessageStatus, Profile, RuleOutcome,
-    RuleTraceEntry, Timestamp,
+    plan_graph_sends, Channel, EventName, MessageError, MessageStatus, RuleOutcome, RuleTraceEntry,
+    Timestamp,
 };
-use messenger_store::{MessageRecord, Retry, StatusUpdate};
+use messenger_store::{
+    MessageRecord, Retry, Settlement, StatusOutcome, StatusUpdate, Store, StoreError,
+};
 use serde_json::json;
 
 use super::rules::{trace, RuleDecision};
@@ -33,10 +37,43 @@ pub struct DispatchReport {
     pub expired: usize,
 }
 
+/// Where delivering one leased message ended.
+enum Step {
+    /// In a final status, still to be recorded (with its Graph ids and rule trace).
+    Settle(Box<Settlement>),
+    /// Already recorded (released to be retried).
+    Recorded(MessageStatus),
+}
+
+impl DispatchReport {
+    fn count(&mut self, status: MessageStatus) {
+        match status {
+            MessageStatus::Sent => self.sent += 1,
+            MessageStatus::Retrying => self.retrying += 1,
+            MessageStatus::Failed => self.failed += 1,
+            MessageStatus::Expired => self.expired += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Settles `one` (a single settlement) and returns its outcome.
+async fn settle_one(
+    store: &Arc<dyn Store>,
+    one: Vec<Settlement>,
+) -> Result<StatusOutcome, StoreError> {
+    store
+        .settle_messages(one)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::invalid("the store answered a settlement with no outcome"))
+}
+
 /// How one channel attempt ended.
 enum Attempt {
     Sent {
-        mids: Vec<String>,
+        /// How many sends the message took (Graph message ids, or the SMS).
+        sends: usize,
         psid: Option<String>,
     },
     Rejected(MessageError),
@@ -66,6 +103,13 @@ fn graph_error(e: &messenger_graph::Error) -> MessageError {
 impl Messenger {
     /// Leases up to `limit` due messages for `worker` and sends them concurrently (the store
     /// hands out at most one message per recipient at a time, so per-recipient order holds).
+    ///
+    /// Messages that end (sent, failed, expired) are recorded in groups as they finish: whatever
+    /// has finished when the previous group is recorded goes into one
+    /// [`settle_messages`](messenger_store::MessageStore::settle_messages) call, so a sent
+    /// message is recorded right after its send and the store sees one transaction per group,
+    /// not three per message. Until it is recorded a sent message is still leased: after a crash
+    /// it is sent again once its lease expires (at least once, as before).
     pub async fn dispatch_due(&self, worker: &str, limit: usize) -> Result<DispatchReport, Error> {
         let now = self.now();
         let leased = self
@@ -77,26 +121,99 @@ impl Messenger {
             leased: leased.len(),
             ..DispatchReport::default()
         };
-        let outcomes =
-            futures::future::join_all(leased.into_iter().map(|m| self.deliver(worker, m))).await;
-        for outcome in outcomes {
-            match outcome? {
-                MessageStatus::Sent => report.sent += 1,
-                MessageStatus::Retrying => report.retrying += 1,
-                MessageStatus::Failed => report.failed += 1,
-                MessageStatus::Expired => report.expired += 1,
-                _ => {}
+        let mut first_error = None;
+        let mut finished = leased
+            .into_iter()
+            .map(|m| self.attempt(worker, m))
+            .collect::<FuturesUnordered<_>>()
+            .ready_chunks(limit.max(1));
+        while let Some(group) = finished.next().await {
+            let mut settlements = Vec::with_capacity(group.len());
+            for step in group {
+                match step {
+                    Ok(Step::Settle(s)) => settlements.push(*s),
+                    Ok(Step::Recorded(status)) => report.count(status),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            for settled in self.settle(settlements).await {
+                match settled {
+                    Ok(status) => report.count(status),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
         }
-        Ok(report)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
-    /// Sends one leased message, rule by rule; returns the status it ends in.
+    /// Records settlements in one store call and queues their events; when that fails and there
+    /// were several, each is recorded alone, so one bad message does not hold back the others.
+    /// Returns each message's status (the one it was settled in) or error, in order.
+    async fn settle(&self, settlements: Vec<Settlement>) -> Vec<Result<MessageStatus, Error>> {
+        let store = &self.inner.store;
+        let statuses: Vec<MessageStatus> = settlements.iter().map(|s| s.update.status).collect();
+        let outcomes = match settlements.len() {
+            0 => return Vec::new(),
+            1 => vec![settle_one(store, settlements).await],
+            n => match store.settle_messages(settlements.clone()).await {
+                Ok(outcomes) if outcomes.len() == n => outcomes.into_iter().map(Ok).collect(),
+                grouped => {
+                    if let Err(e) = grouped {
+                        tracing::warn!(error = %e, messages = n, "recording a group of sends failed; recording them one by one");
+                    }
+                    let mut one_by_one = Vec::with_capacity(n);
+                    for s in settlements {
+                        one_by_one.push(settle_one(store, vec![s]).await);
+                    }
+                    one_by_one
+                }
+            },
+        };
+        let mut settled = Vec::with_capacity(outcomes.len());
+        for (outcome, status) in outcomes.into_iter().zip(statuses) {
+            settled.push(match outcome {
+                Ok(outcome) => {
+                    let emitted = match self.space(&outcome.message.space) {
+                        Ok(space) if outcome.applied => {
+                            self.emit_status(space, &outcome.message).await
+                        }
+                        _ => Ok(()),
+                    };
+                    emitted.map(|()| status)
+                }
+                Err(e) => Err(e.into()),
+            });
+        }
+        settled
+    }
+
+    /// Sends one leased message, rule by rule, and records how it ended; returns the status it
+    /// ends in.
     pub async fn deliver(
         &self,
         worker: &str,
         record: MessageRecord,
     ) -> Result<MessageStatus, Error> {
+        match self.attempt(worker, record).await? {
+            Step::Recorded(status) => Ok(status),
+            Step::Settle(settlement) => self
+                .settle(vec![*settlement])
+                .await
+                .pop()
+                .unwrap_or(Ok(MessageStatus::Processing)),
+        }
+    }
+
+    /// Sends one leased message, rule by rule. A retry is recorded here; a final status is
+    /// returned to be recorded (with the Graph message ids of the sends and the rule trace).
+    async fn attempt(&self, worker: &str, record: MessageRecord) -> Result<Step, Error> {
         let store = &self.inner.store;
         let now = self.now();
         let Ok(space) = self.space(&record.space) else {
@@ -104,31 +221,27 @@ impl Messenger {
                 code: "space.unknown".into(),
                 message: format!("API space {:?} is no longer configured", record.space),
             };
-            store
-                .update_status(
-                    &record.space,
-                    &record.id,
-                    StatusUpdate::new(MessageStatus::Failed, now).error(error),
-                )
-                .await?;
-            return Ok(MessageStatus::Failed);
+            return Ok(Step::Settle(Box::new(Settlement::new(
+                record.space,
+                record.id,
+                StatusUpdate::new(MessageStatus::Failed, now).error(error),
+            ))));
         };
         if record.request.expires_on.is_some_and(|at| at <= now) {
-            return self
-                .finish(
-                    space,
-                    &record,
-                    StatusUpdate::new(MessageStatus::Expired, now)
-                        .reason("expiresOn passed before the message could be sent"),
-                    Vec::new(),
-                )
-                .await;
+            return Ok(Step::Settle(Box::new(Settlement::new(
+                record.space,
+                record.id,
+                StatusUpdate::new(MessageStatus::Expired, now)
+                    .reason("expiresOn passed before the message could be sent"),
+            ))));
         }
         let profile = match &record.request.to.profile_id {
             Some(id) => store.get_profile(&space.id, id).await?,
             None => None,
         };
         let mut entries: Vec<RuleTraceEntry> = Vec::new();
+        // Graph message ids of this attempt's sends, recorded with the outcome.
+        let mut new_mids: Vec<String> = Vec::new();
         let mut last_error = None;
         for &channel in &record.request.rules {
             let decision = self
@@ -140,8 +253,8 @@ impl Messenger {
                     continue;
                 }
                 RuleDecision::Messenger(address) => {
-                    self.send_messenger(space, &record, &address, profile.as_ref(), now)
-                        .await?
+                    self.send_messenger(space, &record, &address, &mut new_mids, now)
+                        .await
                 }
                 RuleDecision::Sms(address, text) => {
                     self.send_sms(space, &record, &address.number, text, now)
@@ -149,14 +262,14 @@ impl Messenger {
                 }
             };
             match attempt {
-                Attempt::Sent { mids, psid } => {
+                Attempt::Sent { sends, psid } => {
                     entries.push(trace(
                         channel,
                         RuleOutcome::Used,
                         format!(
                             "sent ({} send{})",
-                            mids.len().max(1),
-                            if mids.len() > 1 { "s" } else { "" }
+                            sends.max(1),
+                            if sends > 1 { "s" } else { "" }
                         ),
                         now,
                     ));
@@ -165,7 +278,11 @@ impl Messenger {
                     if let (Channel::FbMessenger, Some(psid)) = (channel, psid) {
                         update = update.sent_to(space.page_id.clone(), psid);
                     }
-                    return self.finish(space, &record, update, entries).await;
+                    return Ok(Step::Settle(Box::new(
+                        Settlement::new(record.space, record.id, update)
+                            .graph_message_ids(new_mids)
+                            .rule_trace(entries),
+                    )));
                 }
                 Attempt::Rejected(error) => {
                     entries.push(trace(
@@ -183,6 +300,11 @@ impl Messenger {
                         format!("{} (will retry at {at})", error.code),
                         now,
                     ));
+                    for mid in &new_mids {
+                        store
+                            .add_graph_message_id(&space.id, &record.id, mid)
+                            .await?;
+                    }
                     store
                         .append_rule_trace(&space.id, &record.id, entries)
                         .await?;
@@ -190,7 +312,7 @@ impl Messenger {
                         .reason(error.message.clone())
                         .error(error);
                     store.release(&space.id, &record.id, worker, retry).await?;
-                    return Ok(MessageStatus::Retrying);
+                    return Ok(Step::Recorded(MessageStatus::Retrying));
                 }
             }
         }
@@ -200,35 +322,15 @@ impl Messenger {
                 "no rule could deliver the message: every channel was skipped (see the rule trace)"
                     .into(),
         });
-        self.finish(
-            space,
-            &record,
-            StatusUpdate::new(MessageStatus::Failed, now).error(error),
-            entries,
-        )
-        .await
-    }
-
-    /// Records the final status and trace, and queues the event.
-    async fn finish(
-        &self,
-        space: &Space,
-        record: &MessageRecord,
-        update: StatusUpdate,
-        entries: Vec<RuleTraceEntry>,
-    ) -> Result<MessageStatus, Error> {
-        let store = &self.inner.store;
-        if !entries.is_empty() {
-            store
-                .append_rule_trace(&space.id, &record.id, entries)
-                .await?;
-        }
-        let status = update.status;
-        let outcome = store.update_status(&space.id, &record.id, update).await?;
-        if outcome.applied {
-            self.emit_status(space, &outcome.message).await?;
-        }
-        Ok(status)
+        Ok(Step::Settle(Box::new(
+            Settlement::new(
+                record.space,
+                record.id,
+                StatusUpdate::new(MessageStatus::Failed, now).error(error),
+            )
+            .graph_message_ids(new_mids)
+            .rule_trace(entries),
+        )))
     }
 
     /// Queues the event for a message's current status.
@@ -299,34 +401,36 @@ impl Messenger {
         }
     }
 
+    /// Sends the message's Graph sends that an earlier attempt did not, pushing each new Graph
+    /// message id onto `new_mids` (the caller records them).
     async fn send_messenger(
         &self,
         space: &Space,
         record: &MessageRecord,
         address: &MessengerAddress,
-        _profile: Option<&Profile>,
+        new_mids: &mut Vec<String>,
         now: Timestamp,
-    ) -> Result<Attempt, Error> {
+    ) -> Attempt {
         let plan = match plan_graph_sends(&record.request, &address.recipient) {
             Ok(plan) => plan,
             Err(e) => {
-                return Ok(Attempt::Rejected(MessageError {
+                return Attempt::Rejected(MessageError {
                     code: "content.missing_for_channel".into(),
                     message: e.to_string(),
-                }))
+                })
             }
         };
         // Sends that went out on an earlier attempt are not repeated.
         let done = record.graph_message_ids.len();
-        let mut mids = record.graph_message_ids.clone();
+        let mut sends = done;
         let mut psid = address.recipient.id.clone();
         for mut planned in plan.into_iter().skip(done) {
             if let Some(upload) = planned.upload.take() {
                 let Ok(data) = STANDARD.decode(upload.data_base64.as_bytes()) else {
-                    return Ok(Attempt::Rejected(MessageError {
+                    return Attempt::Rejected(MessageError {
                         code: "part.data_not_base64".into(),
                         message: format!("messageParts[{}].data is not base64", upload.part_index),
-                    }));
+                    });
                 };
                 let kind = AttachmentType::for_mime_type(&upload.mime_type);
                 let name = upload
@@ -338,26 +442,23 @@ impl Messenger {
                     .await
                 {
                     Ok(id) => planned.set_attachment_id(id),
-                    Err(e) => return Ok(self.retry_or_reject(record, &e, now)),
+                    Err(e) => return self.retry_or_reject(record, &e, now),
                 }
             }
             match space.transport.send(&planned.request).await {
                 Ok(response) => {
                     if let Some(mid) = response.message_id {
-                        self.inner
-                            .store
-                            .add_graph_message_id(&space.id, &record.id, &mid)
-                            .await?;
-                        mids.push(mid);
+                        sends += 1;
+                        new_mids.push(mid);
                     }
                     if response.recipient_id.is_some() {
                         psid = response.recipient_id;
                     }
                 }
-                Err(e) => return Ok(self.retry_or_reject(record, &e, now)),
+                Err(e) => return self.retry_or_reject(record, &e, now),
             }
         }
-        Ok(Attempt::Sent { mids, psid })
+        Attempt::Sent { sends, psid }
     }
 
     async fn send_sms(
@@ -387,8 +488,8 @@ impl Messenger {
             body: text,
         };
         match provider.send(&message).await {
-            Ok(receipt) => Attempt::Sent {
-                mids: vec![receipt.provider_id],
+            Ok(_receipt) => Attempt::Sent {
+                sends: 1,
                 psid: None,
             },
             Err(e) if e.is_retryable() && record.attempts < self.inner.retry.max_attempts => {

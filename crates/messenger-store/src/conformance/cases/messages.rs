@@ -8,7 +8,9 @@ use messenger_model::{
 use serde_json::json;
 
 use crate::conformance::{at, message, T0};
-use crate::{InsertOutcome, MessengerRecipient, NewMessage, StatusUpdate, Store, StoreError};
+use crate::{
+    InsertOutcome, MessengerRecipient, NewMessage, Settlement, StatusUpdate, Store, StoreError,
+};
 
 const A: &str = "space-a";
 
@@ -369,4 +371,120 @@ pub async fn message_watermarks(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+}
+
+/// Settling records Graph ids, trace and status together, like the three operations would.
+pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
+    assert_eq!(store.settle_messages(Vec::new()).await.unwrap(), []);
+    let (one, two) = (message(A, "psid:1", "one"), message(A, "psid:2", "two"));
+    let (id1, id2) = (one.id.clone(), two.id.clone());
+    store.insert_messages(vec![one, two]).await.unwrap();
+    let leased = store
+        .lease_due("w1", at(1), 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 2);
+    let entry = |outcome, reason: &str| RuleTraceEntry {
+        channel: Channel::FbMessenger,
+        outcome,
+        reason: reason.into(),
+        at: at(2),
+    };
+    let error = MessageError {
+        code: "graph.invalid_recipient".into(),
+        message: "no such user".into(),
+    };
+    let outcomes = store
+        .settle_messages(vec![
+            Settlement::new(
+                A,
+                &id1,
+                StatusUpdate::new(MessageStatus::Sent, at(2))
+                    .channel(Channel::FbMessenger)
+                    .sent_to("PAGE", "1"),
+            )
+            .graph_message_ids(["mid.s1", "mid.s2"])
+            .rule_trace(vec![entry(RuleOutcome::Used, "sent (2 sends)")]),
+            Settlement::new(
+                A,
+                &id2,
+                StatusUpdate::new(MessageStatus::Failed, at(2)).error(error.clone()),
+            )
+            .rule_trace(vec![entry(RuleOutcome::Failed, "no such user")]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(|o| o.applied));
+    assert_eq!(outcomes[0].message.id, id1);
+    assert_eq!(outcomes[1].message.id, id2);
+
+    let sent = store.get_message(A, &id1).await.unwrap().unwrap();
+    assert_eq!(sent, outcomes[0].message);
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.graph_message_ids, ["mid.s1", "mid.s2"]);
+    assert_eq!(
+        sent.rule_trace,
+        [entry(RuleOutcome::Used, "sent (2 sends)")]
+    );
+    assert_eq!(sent.sent_at, Some(at(2)));
+    assert_eq!(sent.channel, Some(Channel::FbMessenger));
+    assert_eq!(sent.lease, None);
+    let by_mid = store.find_by_graph_message_id(A, "mid.s2").await.unwrap();
+    assert_eq!(by_mid.map(|m| m.id), Some(id1.clone()));
+    let failed = store.get_message(A, &id2).await.unwrap().unwrap();
+    assert_eq!(failed.status, MessageStatus::Failed);
+    assert_eq!(failed.error, Some(error));
+    assert_eq!(failed.lease, None);
+    assert_eq!(
+        statuses(&failed),
+        [MessageStatus::Processing, MessageStatus::Failed]
+    );
+
+    // A status that may not follow is not applied; the ids and the trace are still recorded.
+    let again = store
+        .settle_messages(vec![Settlement::new(
+            A,
+            &id1,
+            StatusUpdate::new(MessageStatus::Processing, at(3)),
+        )
+        .graph_message_ids(["mid.s2", "mid.s3"])
+        .rule_trace(vec![entry(RuleOutcome::Skipped, "late")])])
+        .await
+        .unwrap();
+    assert!(!again[0].applied);
+    let got = store.get_message(A, &id1).await.unwrap().unwrap();
+    assert_eq!(got.status, MessageStatus::Sent);
+    assert_eq!(got.graph_message_ids, ["mid.s1", "mid.s2", "mid.s3"]);
+    assert_eq!(got.rule_trace.len(), 2);
+
+    let err = store
+        .settle_messages(vec![Settlement::new(
+            A,
+            "no-such-id",
+            StatusUpdate::new(MessageStatus::Sent, at(4)),
+        )])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    let err = store
+        .settle_messages(vec![Settlement::new(
+            A,
+            &id2,
+            StatusUpdate::new(MessageStatus::Failed, at(4)),
+        )
+        .graph_message_ids(["mid.s1"])])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    // Another space does not see the message.
+    let err = store
+        .settle_messages(vec![Settlement::new(
+            "space-b",
+            &id1,
+            StatusUpdate::new(MessageStatus::Read, at(4)),
+        )])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }

@@ -54,6 +54,9 @@ pub const ALL: &[(&str, Case)] = &[
         Box::pin(message_trace_and_graph_ids(s))
     }),
     ("message_watermarks", |s| Box::pin(message_watermarks(s))),
+    ("message_settle_records_everything", |s| {
+        Box::pin(message_settle_records_everything(s))
+    }),
     ("dispatch_leases_due_messages_once", |s| {
         Box::pin(dispatch_leases_due_messages_once(s))
     }),
