@@ -30,6 +30,7 @@
 //! ```
 
 mod error;
+mod group;
 mod impls;
 mod postgres;
 mod rows;

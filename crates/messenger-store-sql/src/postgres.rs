@@ -1,14 +1,17 @@
 //! [`PostgresStore`]: the shared store for several gateway instances.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use messenger_store::{Store, StoreError};
+use messenger_store::{InsertOutcome, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
+use crate::group::GroupCommit;
 use crate::impls::{dispatch, ingest, messages, outbox, profiles};
+use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -33,6 +36,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    inserts: Arc<GroupCommit<NewMessageRow, InsertOutcome>>,
 }
 
 /// Whether `name` is a schema name we can put in SQL unquoted-safe form.
@@ -75,7 +79,10 @@ impl PostgresStore {
             .map_err(db("connecting to PostgreSQL"))?;
         MIGRATOR.run(&pool).await.map_err(migrate_error)?;
         tracing::info!(schema = ?options.postgres_schema, "PostgreSQL store ready");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            inserts: Arc::default(),
+        })
     }
 
     /// Closes the pool, waiting for running operations.

@@ -202,6 +202,7 @@ pub(crate) const INSERT_MANY_TAIL: &str =
     " ON CONFLICT (space, idempotency_key) DO NOTHING RETURNING id";
 
 /// A new message, encoded for [`INSERT_MESSAGE`].
+#[derive(Clone)]
 pub(crate) struct NewMessageRow {
     pub id: String,
     pub space: String,

@@ -1,17 +1,20 @@
 //! [`SqliteStore`]: the embedded store, one SQLite file in WAL mode.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use messenger_store::{Store, StoreError};
+use messenger_store::{InsertOutcome, Store, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{db, migrate_error};
+use crate::group::GroupCommit;
 use crate::impls::{dispatch, ingest, messages, outbox, profiles};
+use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -47,6 +50,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    inserts: Arc<GroupCommit<NewMessageRow, InsertOutcome>>,
 }
 
 fn is_memory(url: &str) -> bool {
@@ -99,7 +103,11 @@ impl SqliteStore {
                 .map_err(db("opening the SQLite database for reading"))?
         };
         tracing::info!(memory, "SQLite store ready");
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            inserts: Arc::default(),
+        })
     }
 
     /// Closes both pools, waiting for running operations. Everything committed is on disk.

@@ -114,6 +114,54 @@ macro_rules! impl_message_store {
                 Ok(messenger_store::StatusOutcome { applied, message })
             }
 
+            /// Inserts `rows` in one transaction: all or none.
+            async fn insert_rows(
+                &self,
+                mut rows: Vec<crate::rows::NewMessageRow>,
+            ) -> Result<Vec<messenger_store::InsertOutcome>, messenger_store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let inserted = match (rows.pop(), rows.is_empty()) {
+                    (Some(row), true) => Self::insert_one(&mut tx, row).await.map(|o| vec![o]),
+                    (Some(row), false) => {
+                        rows.push(row);
+                        Self::insert_many(&mut tx, rows).await
+                    }
+                    (None, _) => Ok(Vec::new()),
+                };
+                match inserted {
+                    Ok(outcomes) => {
+                        Self::commit(tx).await?;
+                        Ok(outcomes)
+                    }
+                    Err(e) => {
+                        Self::rollback(tx).await?;
+                        Err(e)
+                    }
+                }
+            }
+
+            /// Inserts a group of single messages (see [`crate::group`]) in one transaction;
+            /// when that fails, each in its own, so a bad message fails only itself.
+            async fn insert_group(
+                self,
+                rows: Vec<crate::rows::NewMessageRow>,
+            ) -> Vec<Result<messenger_store::InsertOutcome, messenger_store::StoreError>> {
+                if rows.len() > 1 {
+                    if let Ok(outcomes) = self.insert_rows(rows.clone()).await {
+                        return outcomes.into_iter().map(Ok).collect();
+                    }
+                }
+                let mut results = Vec::with_capacity(rows.len());
+                for row in rows {
+                    results.push(self.insert_rows(vec![row]).await.and_then(|mut o| {
+                        o.pop().ok_or_else(|| {
+                            messenger_store::StoreError::invalid("an insert stored nothing")
+                        })
+                    }));
+                }
+                results
+            }
+
             /// Inserts one message in `tx`, honouring its idempotency key.
             async fn insert_one(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -231,10 +279,10 @@ macro_rules! impl_message_store {
                 message: messenger_store::NewMessage,
             ) -> Result<messenger_store::InsertOutcome, messenger_store::StoreError> {
                 let row = crate::rows::NewMessageRow::of(message)?;
-                let mut tx = self.begin_write().await?;
-                let outcome = Self::insert_one(&mut tx, row).await?;
-                Self::commit(tx).await?;
-                Ok(outcome)
+                let store = self.clone();
+                self.inserts
+                    .submit(row, move |rows| store.insert_group(rows))
+                    .await
             }
 
             async fn insert_messages(
@@ -248,10 +296,7 @@ macro_rules! impl_message_store {
                     .into_iter()
                     .map(crate::rows::NewMessageRow::of)
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut tx = self.begin_write().await?;
-                let outcomes = Self::insert_many(&mut tx, rows).await?;
-                Self::commit(tx).await?;
-                Ok(outcomes)
+                self.insert_rows(rows).await
             }
 
             async fn get_message(
