@@ -56,6 +56,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) lease_for: Duration,
     pub(crate) token_ttl: Duration,
+    pub(crate) echo_grace: Duration,
 }
 
 impl fmt::Debug for Messenger {
@@ -165,6 +166,7 @@ pub struct MessengerBuilder {
     clock: Option<Clock>,
     lease_for: Option<Duration>,
     token_ttl: Option<Duration>,
+    echo_grace: Option<Duration>,
 }
 
 /// Why a builder could not build.
@@ -247,6 +249,14 @@ impl MessengerBuilder {
         self
     }
 
+    /// How long a message whose previous attempt was interrupted (its worker died) waits for
+    /// Meta's message echoes before it is sent again (default 10 s; zero: resend at once). Needs
+    /// the app subscribed to `message_echoes`.
+    pub fn echo_grace(mut self, grace: Duration) -> Self {
+        self.echo_grace = Some(grace);
+        self
+    }
+
     /// Builds the facade.
     pub fn build(self) -> Result<Messenger, BuildError> {
         let store = self.store.ok_or(BuildError::Missing("store"))?;
@@ -306,6 +316,7 @@ impl MessengerBuilder {
                 token_ttl: self
                     .token_ttl
                     .unwrap_or(Duration::from_secs(30 * 24 * 3600)),
+                echo_grace: self.echo_grace.unwrap_or(Duration::from_secs(10)),
             }),
         })
     }

@@ -4,141 +4,16 @@
 //! Meta's webhooks reach the facade through a tiny HTTP receiver (the gateway's job in
 //! production), so the signature is checked on the raw bytes exactly as they travel.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use graph_sim::{Fault, FaultRule, GraphSim};
-use messenger::sms::TwilioSms;
-use messenger::{Error, Messenger, Space};
-use messenger_graph::{GraphClient, RetryPolicy};
+use common::{body, harness, PAGE, SPACE};
+use graph_sim::{Fault, FaultRule};
+use messenger::Error;
 use messenger_model::{EventName, MessageStatus, Profile, RuleOutcome, Timestamp, UserProfile};
-use messenger_store::{MemoryStore, MessageStore, Outbox, ProfileStore};
+use messenger_store::ProfileStore;
 use serde_json::json;
-
-const PAGE: &str = "PAGE-1";
-const TOKEN: &str = "page-token-1";
-const APP_SECRET: &str = "app-secret-1";
-const SPACE: &str = "default";
-
-struct Harness {
-    sim: GraphSim,
-    messenger: Messenger,
-    store: Arc<MemoryStore>,
-}
-
-async fn receive(
-    State(cell): State<Arc<OnceLock<Messenger>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let Some(messenger) = cell.get() else {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    };
-    let sig = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    match messenger.handle_webhook(&body, sig).await {
-        Ok(_) => StatusCode::OK,
-        Err(messenger::webhook::WebhookError::Signature(_)) => StatusCode::FORBIDDEN,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-async fn harness(customize: impl FnOnce(Space) -> Space) -> Harness {
-    let cell: Arc<OnceLock<Messenger>> = Arc::new(OnceLock::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let receiver = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route("/webhooks/facebook", axum::routing::post(receive))
-        .with_state(cell.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let sim = GraphSim::builder()
-        .page(PAGE, TOKEN)
-        .app_secret(APP_SECRET)
-        .webhook_url(format!("http://{receiver}/webhooks/facebook"))
-        .sms_account("AC00000000000000000000000000000001", "sms-token")
-        .start()
-        .await
-        .unwrap();
-    let client = GraphClient::builder()
-        .base_url(sim.base_url())
-        .page_access_token(TOKEN)
-        .app_secret(APP_SECRET)
-        .build()
-        .unwrap();
-    let sms = TwilioSms::new(
-        sim.base_url(),
-        "AC00000000000000000000000000000001",
-        "sms-token",
-        Some("+15005550006".into()),
-    )
-    .unwrap();
-    let space = customize(Space::new(SPACE, PAGE, Arc::new(client)).sms(Arc::new(sms), None));
-    let store = Arc::new(MemoryStore::new());
-    let messenger = Messenger::builder()
-        .store(store.clone())
-        .space(space)
-        .app_secret(APP_SECRET)
-        .token_key(b"test token key, 32 bytes or more!".to_vec())
-        .retry(RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            deadline: None,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap();
-    assert!(cell.set(messenger.clone()).is_ok());
-    Harness {
-        sim,
-        messenger,
-        store,
-    }
-}
-
-impl Harness {
-    async fn dispatch_all(&self) {
-        for _ in 0..20 {
-            let r = self.messenger.dispatch_due("w1", 64).await.unwrap();
-            if r.leased == 0 {
-                return;
-            }
-        }
-    }
-
-    async fn events(&self) -> Vec<messenger_model::EventEnvelope> {
-        let leased = self
-            .store
-            .lease_due_events(
-                "probe",
-                Timestamp::now().add_millis(1_000_000),
-                10_000,
-                Duration::from_millis(1),
-            )
-            .await
-            .unwrap();
-        // Take them off the outbox, as the forwarder would after delivering them.
-        let ids: Vec<i64> = leased.iter().map(|e| e.id).collect();
-        self.store
-            .mark_delivered(&ids, Timestamp::now())
-            .await
-            .unwrap();
-        leased.into_iter().map(|e| e.envelope).collect()
-    }
-
-    async fn message(&self, id: &str) -> messenger_store::MessageRecord {
-        self.store.get_message(SPACE, id).await.unwrap().unwrap()
-    }
-}
-
-fn body(to: serde_json::Value, rules: &[&str]) -> serde_json::Value {
-    json!({"to": to, "body": "Your order has shipped", "rules": rules})
-}
 
 #[tokio::test]
 async fn optin_with_token_links_the_psid_and_a_send_by_profile_reaches_it() {

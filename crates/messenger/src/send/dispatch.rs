@@ -235,6 +235,35 @@ impl Messenger {
                     .reason("expiresOn passed before the message could be sent"),
             ))));
         }
+        if was_interrupted(&record) && !self.inner.echo_grace.is_zero() {
+            // The previous holder died mid-attempt: a send may have reached Meta without being
+            // recorded. Give Meta's echoes (which carry our send tags) time to confirm it before
+            // sending again.
+            let at = now
+                .add_millis(i64::try_from(self.inner.echo_grace.as_millis()).unwrap_or(i64::MAX));
+            let reason = ECHO_WAIT;
+            store
+                .append_rule_trace(
+                    &space.id,
+                    &record.id,
+                    vec![trace(
+                        Channel::FbMessenger,
+                        RuleOutcome::Skipped,
+                        reason,
+                        now,
+                    )],
+                )
+                .await?;
+            store
+                .release(
+                    &space.id,
+                    &record.id,
+                    worker,
+                    Retry::at(at, now).reason(reason),
+                )
+                .await?;
+            return Ok(Step::Recorded(MessageStatus::Retrying));
+        }
         let profile = match &record.request.to.profile_id {
             Some(id) => store.get_profile(&space.id, id).await?,
             None => None,
@@ -424,7 +453,14 @@ impl Messenger {
         let done = record.graph_message_ids.len();
         let mut sends = done;
         let mut psid = address.recipient.id.clone();
-        for mut planned in plan.into_iter().skip(done) {
+        for (part, mut planned) in plan.into_iter().enumerate().skip(done) {
+            // Tag the send, so Meta's echo says which message and part it was (a custom body's
+            // own metadata is left alone).
+            if let Some(message) = planned.request.message.as_mut() {
+                message.metadata.get_or_insert_with(|| {
+                    super::SendTag::new(record.id.clone(), part).to_string()
+                });
+            }
             if let Some(upload) = planned.upload.take() {
                 let Ok(data) = STANDARD.decode(upload.data_base64.as_bytes()) else {
                     return Attempt::Rejected(MessageError {
@@ -511,4 +547,24 @@ impl Messenger {
             }),
         }
     }
+}
+
+/// Why a message waits after an interrupted attempt (also how such waits are counted).
+const ECHO_WAIT: &str =
+    "the previous attempt was interrupted; waiting for Meta's message echoes before sending again";
+
+/// Whether an earlier lease of `record` ended without its holder recording anything (it died)
+/// and that has not been waited for yet: every lease counts an attempt, every orderly release
+/// records a `retrying` status, and every wait for echoes is such a release.
+fn was_interrupted(record: &MessageRecord) -> bool {
+    let retrying = record
+        .status_history
+        .iter()
+        .filter(|c| c.status == MessageStatus::Retrying);
+    let releases = retrying.clone().count();
+    let waits = retrying
+        .filter(|c| c.reason.as_deref() == Some(ECHO_WAIT))
+        .count();
+    let died = (record.attempts as usize).saturating_sub(1 + releases);
+    died > waits
 }

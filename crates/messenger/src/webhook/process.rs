@@ -343,7 +343,7 @@ impl Messenger {
                 vec![crate::send::trace(
                     messenger_model::Channel::FbMessenger,
                     messenger_model::RuleOutcome::Used,
-                    "sent: Meta's echo confirmed the send of an interrupted attempt",
+                    "sent: confirmed by Meta's message echo",
                     now,
                 )],
             )

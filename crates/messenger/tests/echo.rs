@@ -1,0 +1,132 @@
+//! A worker that dies after Graph accepted a send but before recording it: Meta's message echo
+//! (carrying the pipeline's send tag) confirms the send, so it is not sent again; without an
+//! echo, the message goes out after the grace period.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::{body, harness_with, SPACE};
+use messenger::send::SendTag;
+use messenger_model::graph::Recipient;
+use messenger_model::{plan_graph_sends, EventName, MessageStatus, Timestamp};
+use messenger_store::DispatchQueue;
+use serde_json::json;
+
+const PSID: &str = "24000000002001";
+
+async fn setup(echoes: bool) -> (common::Harness, String) {
+    let h = harness_with(
+        |s| s.window_check(false),
+        |b| b.echo_grace(Duration::from_millis(300)),
+        echoes,
+    )
+    .await;
+    let accepted = h
+        .messenger
+        .accept(
+            SPACE,
+            &body(json!({"fbMessengerId": PSID}), &["fbMessenger"]),
+            None,
+        )
+        .await
+        .unwrap();
+    (h, accepted.id)
+}
+
+async fn wait_for_status(h: &common::Harness, id: &str, status: MessageStatus) {
+    for _ in 0..300 {
+        if h.message(id).await.status == status {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "message {id} never became {status}: {:?}",
+        h.message(id).await
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_send_is_confirmed_by_metas_echo_and_not_sent_again() {
+    let (h, id) = setup(true).await;
+    // Meta's echo cannot reach us while we are "down".
+    h.refuse_webhooks.store(true, Ordering::SeqCst);
+    let leased = h
+        .store
+        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(100))
+        .await
+        .unwrap();
+    // The doomed worker's send, tagged as the pipeline tags it; then it dies.
+    let mut plan = plan_graph_sends(&leased[0].request, &Recipient::psid(PSID)).unwrap();
+    plan[0].request.message.as_mut().unwrap().metadata =
+        Some(SendTag::new(id.clone(), 0).to_string());
+    let transport = h.messenger.space(SPACE).unwrap().transport.clone();
+    transport.send(&plan[0].request).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+
+    // The next worker sees an interrupted attempt and waits for echoes instead of sending.
+    let report = h.messenger.dispatch_due("w2", 8).await.unwrap();
+    assert_eq!((report.leased, report.retrying), (1, 1));
+    let waiting = h.message(&id).await;
+    assert_eq!(waiting.status, MessageStatus::Retrying);
+    assert!(waiting
+        .rule_trace
+        .last()
+        .unwrap()
+        .reason
+        .contains("interrupted"));
+
+    // We are back: Meta posts the echo again and it confirms the send.
+    h.refuse_webhooks.store(false, Ordering::SeqCst);
+    wait_for_status(&h, &id, MessageStatus::Sent).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    h.dispatch_all().await;
+
+    let sent = h.sim.sent_messages();
+    assert_eq!(sent.len(), 1, "sent exactly once");
+    let message = h.message(&id).await;
+    assert_eq!(message.graph_message_ids, vec![sent[0].mid.clone()]);
+    let sent_events = h
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.name == EventName::MessageSent)
+        .count();
+    assert_eq!(sent_events, 1);
+}
+
+#[tokio::test]
+async fn without_an_echo_the_message_is_sent_after_the_grace() {
+    let (h, id) = setup(true).await;
+    // The doomed worker dies before sending anything: no echo will ever come.
+    h.store
+        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(50))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let report = h.messenger.dispatch_due("w2", 8).await.unwrap();
+    assert_eq!(report.retrying, 1);
+    assert!(h.sim.sent_messages().is_empty());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    h.dispatch_all().await;
+    assert_eq!(h.message(&id).await.status, MessageStatus::Sent);
+    assert_eq!(h.sim.sent_messages().len(), 1);
+}
+
+#[tokio::test]
+async fn every_graph_send_carries_its_tag() {
+    let (h, id) = setup(false).await;
+    h.dispatch_all().await;
+    let sent = h.sim.sent_messages();
+    let metadata = sent[0]
+        .request
+        .message
+        .as_ref()
+        .unwrap()
+        .metadata
+        .as_deref()
+        .unwrap();
+    assert_eq!(SendTag::parse(metadata), Some(SendTag::new(id, 0)));
+}
