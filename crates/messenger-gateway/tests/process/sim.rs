@@ -26,6 +26,19 @@ pub async fn start_sim() -> GraphSim {
         .expect("starting graph-sim")
 }
 
+/// Like [`start_sim`], but posting Meta's webhooks (message echoes after each send, as for a
+/// page subscribed to `message_echoes`) to `webhook_url`.
+pub async fn start_sim_with_echoes(webhook_url: &str) -> GraphSim {
+    GraphSim::builder()
+        .page(PAGE, PAGE_TOKEN)
+        .app_secret(APP_SECRET)
+        .webhook_url(webhook_url)
+        .echoes(true)
+        .start()
+        .await
+        .expect("starting graph-sim")
+}
+
 /// The `[dispatch]` settings a test runs with.
 #[derive(Debug, Clone, Copy)]
 pub struct Dispatch {
