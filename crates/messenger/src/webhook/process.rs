@@ -197,67 +197,25 @@ impl Messenger {
                 Ok(true)
             }
             EventKind::Message(message) => {
-                let Some(psid) = event.sender_id() else {
-                    return Ok(false);
-                };
                 let token = event.referral.as_ref().and_then(|r| r.data_ref.as_deref());
-                let (profile, link, _, _) = self.profile_for(space, psid, token).await?;
-                self.inner
-                    .store
-                    .record_inbound(&space.id, &space.page_id, psid, at)
-                    .await?;
-                let payload = json!({
-                    "profileId": profile.id,
-                    "fbMessengerId": psid,
-                    "pageId": space.page_id,
-                    "linkedBy": link.as_str(),
+                let content = json!({
                     "mid": message.mid,
                     "text": message.text,
                     "attachments": message.attachments,
                     "quickReply": message.quick_reply.as_ref().map(|q| &q.payload),
                     "replyTo": message.reply_to.as_ref().map(|r| &r.mid),
-                    "timestamp": at,
                 });
-                self.emit(
-                    space,
-                    format!("inbound.{}", event.dedupe_key()),
-                    EventName::MessageInbound,
-                    payload,
-                    1,
-                )
-                .await?;
-                Ok(true)
+                self.apply_inbound(space, event, token, content).await
             }
             EventKind::Postback(postback) => {
-                let Some(psid) = event.sender_id() else {
-                    return Ok(false);
-                };
                 let token = postback
                     .referral
                     .as_ref()
                     .and_then(|r| r.data_ref.as_deref());
-                let (profile, link, _, _) = self.profile_for(space, psid, token).await?;
-                self.inner
-                    .store
-                    .record_inbound(&space.id, &space.page_id, psid, at)
-                    .await?;
-                let payload = json!({
-                    "profileId": profile.id,
-                    "fbMessengerId": psid,
-                    "pageId": space.page_id,
-                    "linkedBy": link.as_str(),
+                let content = json!({
                     "postback": {"title": postback.title, "payload": postback.payload, "mid": postback.mid},
-                    "timestamp": at,
                 });
-                self.emit(
-                    space,
-                    format!("inbound.{}", event.dedupe_key()),
-                    EventName::MessageInbound,
-                    payload,
-                    1,
-                )
-                .await?;
-                Ok(true)
+                self.apply_inbound(space, event, token, content).await
             }
             EventKind::Delivery(receipt) => {
                 let Some(psid) = event.sender_id() else {
@@ -297,6 +255,41 @@ impl Messenger {
             EventKind::Echo(echo) => self.apply_echo(space, event, echo).await,
             EventKind::Referral(_) | EventKind::Reaction(_) | EventKind::Unknown => Ok(false),
         }
+    }
+
+    /// The user wrote (a message or a postback): find or create their profile (redeeming a
+    /// `ref` token if one came along), open the window, and queue `message.inbound` with
+    /// `content` (the message's or postback's fields) added to the sender's details.
+    async fn apply_inbound(
+        &self,
+        space: &Space,
+        event: &MessagingEvent,
+        token: Option<&str>,
+        content: Value,
+    ) -> Result<bool, Error> {
+        let Some(psid) = event.sender_id() else {
+            return Ok(false);
+        };
+        let at = Timestamp::from_millis(event.timestamp);
+        let (profile, link, _, _) = self.profile_for(space, psid, token).await?;
+        self.inner
+            .store
+            .record_inbound(&space.id, &space.page_id, psid, at)
+            .await?;
+        let mut payload = json!({
+            "profileId": profile.id,
+            "fbMessengerId": psid,
+            "pageId": space.page_id,
+            "linkedBy": link.as_str(),
+            "timestamp": at,
+        });
+        if let (Some(fields), Value::Object(extra)) = (payload.as_object_mut(), content) {
+            fields.extend(extra);
+        }
+        let event_id = format!("inbound.{}", event.dedupe_key());
+        self.emit(space, event_id, EventName::MessageInbound, payload, 1)
+            .await?;
+        Ok(true)
     }
 
     /// A message echo (the page's own send, reported by Meta): when its metadata carries our
