@@ -152,6 +152,36 @@ impl Demo {
         Ok((status, text))
     }
 
+    /// Sends `request`, waits for the business's `message.sent` event, and returns the message
+    /// resource.
+    async fn send_and_follow(&mut self, request: Value) -> Result<Value, DemoError> {
+        let space = format!("/apispaces/{SPACE}");
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("{space}/messages"),
+                Some(request),
+            )
+            .await?;
+        if status != 201 {
+            return Err(DemoError::Step(format!("send: HTTP {status}")));
+        }
+        let id = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.expect_event("message.sent").await?;
+        let (_, resource) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{space}/messages/{id}"),
+                None,
+            )
+            .await?;
+        serde_json::from_str(&resource)
+            .map_err(|e| DemoError::Step(format!("message resource: {e}")))
+    }
+
     /// Waits for the business to receive an event named `name` (and prints it).
     async fn expect_event(&mut self, name: &str) -> Result<EventEnvelope, DemoError> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -322,33 +352,18 @@ async fn walk(d: &mut Demo) -> Result<(), DemoError> {
         4,
         "The business sends by profile id, Messenger first, SMS as fallback",
     );
-    let (status, body) = d
-        .call(
-            Method::POST,
-            &format!("{space}/messages"),
-            Some(json!({
-                "to": {"profileId": "alice"},
-                "body": "Your order ABC1245 has been dispatched.",
-                "rules": ["fbMessenger", "sms"],
-                "metadata": {"orderId": "ABC1245"}
-            })),
-        )
+    let resource = d
+        .send_and_follow(json!({
+            "to": {"profileId": "alice"},
+            "body": "Your order ABC1245 has been dispatched.",
+            "rules": ["fbMessenger", "sms"],
+            "metadata": {"orderId": "ABC1245"}
+        }))
         .await?;
-    if status != 201 {
-        return Err(DemoError::Step(format!("send: HTTP {status}")));
-    }
-    let id = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    d.expect_event("message.sent").await?;
-    let (_, resource) = d
-        .call(Method::GET, &format!("{space}/messages/{id}"), None)
-        .await?;
-    let mid = serde_json::from_str::<Value>(&resource)
-        .ok()
-        .and_then(|v| v["graphMessageIds"][0].as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let mid = resource["graphMessageIds"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     println!(
         "  graph-sim received {} Send API call(s); Graph message id {mid}",
         d.sim.sent_messages().len()
@@ -388,36 +403,20 @@ async fn walk(d: &mut Demo) -> Result<(), DemoError> {
         Some(json!({"firstName": "Bob", "phoneNumber": "+447700900123"})),
     )
     .await?;
-    let (status, body) = d
-        .call(
-            Method::POST,
-            &format!("{space}/messages"),
-            Some(json!({
-                "to": {"profileId": "bob"},
-                "body": "Your table is ready.",
-                "rules": ["fbMessenger", "sms"]
-            })),
-        )
+    let resource = d
+        .send_and_follow(json!({
+            "to": {"profileId": "bob"},
+            "body": "Your table is ready.",
+            "rules": ["fbMessenger", "sms"]
+        }))
         .await?;
-    if status != 201 {
-        return Err(DemoError::Step(format!("send: HTTP {status}")));
+    for t in resource["ruleTrace"].as_array().into_iter().flatten() {
+        println!(
+            "  rule {}: {} ({})",
+            t["channel"], t["outcome"], t["reason"]
+        );
     }
-    let id = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    d.expect_event("message.sent").await?;
-    let (_, resource) = d
-        .call(Method::GET, &format!("{space}/messages/{id}"), None)
-        .await?;
-    if let Ok(v) = serde_json::from_str::<Value>(&resource) {
-        for t in v["ruleTrace"].as_array().into_iter().flatten() {
-            println!(
-                "  rule {}: {} ({})",
-                t["channel"], t["outcome"], t["reason"]
-            );
-        }
-    }
+
     for sms in d.sim.sms_messages() {
         println!("  SMS provider got: to {} \"{}\"", sms.to, sms.body);
     }
