@@ -10,7 +10,7 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles, settle};
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
@@ -119,6 +119,7 @@ impl PostgresStore {
 
 profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
+settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 dispatch::impl_dispatch_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");

@@ -13,7 +13,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles, settle};
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
 
@@ -145,6 +145,7 @@ impl SqliteStore {
 
 profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "");
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
+settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");

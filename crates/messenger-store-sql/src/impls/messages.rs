@@ -92,28 +92,6 @@ macro_rules! impl_message_store {
                 Ok(())
             }
 
-            /// One settlement in `tx`: Graph ids, trace and status, the message written once.
-            async fn settle_one(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                s: messenger_store::Settlement,
-            ) -> Result<messenger_store::StatusOutcome, messenger_store::StoreError> {
-                let mut message = Self::load_message_locked(tx, &s.space, &s.id).await?;
-                let mut changed = false;
-                for mid in &s.graph_message_ids {
-                    Self::record_graph_message_id(tx, &s.space, &s.id, mid).await?;
-                    changed |= message.add_graph_message_id(mid);
-                }
-                if !s.rule_trace.is_empty() {
-                    message.rule_trace.extend(s.rule_trace);
-                    changed = true;
-                }
-                let applied = message.apply_status(s.update);
-                if changed || applied {
-                    Self::save_message_state(tx, &message).await?;
-                }
-                Ok(messenger_store::StatusOutcome { applied, message })
-            }
-
             /// Inserts `rows` in one transaction: all or none.
             async fn insert_rows(
                 &self,
@@ -410,22 +388,7 @@ macro_rules! impl_message_store {
                 &self,
                 settlements: Vec<messenger_store::Settlement>,
             ) -> Result<Vec<messenger_store::StatusOutcome>, messenger_store::StoreError> {
-                if settlements.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut tx = self.begin_write().await?;
-                let mut outcomes = Vec::with_capacity(settlements.len());
-                for settlement in settlements {
-                    match Self::settle_one(&mut tx, settlement).await {
-                        Ok(outcome) => outcomes.push(outcome),
-                        Err(e) => {
-                            Self::rollback(tx).await?;
-                            return Err(e);
-                        }
-                    }
-                }
-                Self::commit(tx).await?;
-                Ok(outcomes)
+                self.settle_all(settlements).await
             }
 
             async fn apply_watermark(

@@ -12,3 +12,4 @@ pub(crate) mod ingest;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod profiles;
+pub(crate) mod settle;

@@ -477,6 +477,24 @@ pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    // One Graph id for two messages of one call is a conflict; twice for one message is not.
+    let (three, four) = (message(A, "psid:3", "three"), message(A, "psid:4", "four"));
+    let (id3, id4) = (three.id.clone(), four.id.clone());
+    store.insert_messages(vec![three, four]).await.unwrap();
+    let sent = |id: &str, mid: &str| {
+        Settlement::new(A, id, StatusUpdate::new(MessageStatus::Sent, at(5)))
+            .graph_message_ids([mid, mid])
+    };
+    let err = store
+        .settle_messages(vec![sent(&id3, "mid.dup"), sent(&id4, "mid.dup")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    let done = store
+        .settle_messages(vec![sent(&id4, "mid.four")])
+        .await
+        .unwrap();
+    assert_eq!(done[0].message.graph_message_ids, ["mid.four"]);
     // Another space does not see the message.
     let err = store
         .settle_messages(vec![Settlement::new(
