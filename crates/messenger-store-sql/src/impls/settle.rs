@@ -2,12 +2,29 @@
 //! once for both: the end of many send attempts in one transaction and few statements.
 //!
 //! Per call: one select of every message (locked, in acceptance order, as receipts lock them),
-//! one multi-row insert of the Graph message ids, then one update per message; the rules are
-//! applied in Rust as for the single operations. Dispatch settles whole groups of sends this
-//! way, so the store sees about one statement per message instead of a dozen.
+//! one multi-row insert of the Graph message ids, and one multi-row update writing each changed
+//! message back once; the rules are applied in Rust as for the single operations. Dispatch
+//! settles whole groups of sends this way: a handful of statements per group instead of a
+//! dozen per message.
 
 /// Ids per select, and Graph ids per insert (well under both backends' bind limits).
 pub(crate) const SETTLE_CHUNK: usize = 500;
+
+/// The multi-row form of [`UPDATE_MESSAGE_STATE`](crate::rows::UPDATE_MESSAGE_STATE): the rows
+/// of `v` (id first, then the state in [`MessageState`](crate::rows::MessageState) order) go
+/// between head and tail. Both backends take `WITH ... UPDATE ... FROM`.
+pub(crate) const UPDATE_STATES_HEAD: &str = "WITH v (id, status, status_history, rule_trace, \
+     graph_message_ids, channel, error, sent_at, sent_page_id, sent_psid, next_attempt_at, \
+     attempts, lease_holder, lease_expires_at) AS (";
+
+/// See [`UPDATE_STATES_HEAD`].
+pub(crate) const UPDATE_STATES_TAIL: &str = ") UPDATE messages SET status = v.status, \
+     status_history = v.status_history, rule_trace = v.rule_trace, \
+     graph_message_ids = v.graph_message_ids, channel = v.channel, error = v.error, \
+     sent_at = v.sent_at, sent_page_id = v.sent_page_id, sent_psid = v.sent_psid, \
+     next_attempt_at = v.next_attempt_at, attempts = v.attempts, \
+     lease_holder = v.lease_holder, lease_expires_at = v.lease_expires_at \
+     FROM v WHERE messages.id = v.id";
 
 /// Implements `settle_all` (the body of `settle_messages`) for `$store` (database `$db`);
 /// `$lock` as for messages.
@@ -81,6 +98,8 @@ macro_rules! impl_settle {
                     Self::record_graph_message_ids(tx, chunk).await?;
                 }
                 let mut outcomes = Vec::with_capacity(settlements.len());
+                // Messages to write back, each once, in their final state.
+                let mut changed_ids: Vec<String> = Vec::new();
                 for s in settlements {
                     let Some(message) = messages.get_mut(&s.id) else {
                         return Err(messenger_store::StoreError::not_found("message", &s.id));
@@ -94,15 +113,61 @@ macro_rules! impl_settle {
                         changed = true;
                     }
                     let applied = message.apply_status(s.update);
-                    if changed || applied {
-                        Self::save_message_state(tx, message).await?;
+                    if (changed || applied) && !changed_ids.contains(&message.id) {
+                        changed_ids.push(message.id.clone());
                     }
                     outcomes.push(messenger_store::StatusOutcome {
                         applied,
                         message: message.clone(),
                     });
                 }
+                let changed: Vec<&messenger_store::MessageRecord> = changed_ids
+                    .iter()
+                    .filter_map(|id| messages.get(id))
+                    .collect();
+                for chunk in changed.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    match chunk {
+                        [one] => Self::save_message_state(tx, one).await?,
+                        many => Self::save_message_states(tx, many).await?,
+                    }
+                }
                 Ok(outcomes)
+            }
+
+            /// Writes the mutable part of several messages back with one statement.
+            async fn save_message_states(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                messages: &[&messenger_store::MessageRecord],
+            ) -> Result<(), messenger_store::StoreError> {
+                let states = messages
+                    .iter()
+                    .map(|m| crate::rows::MessageState::of(m).map(|s| (m.id.as_str(), s)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut update =
+                    sqlx::QueryBuilder::<$db>::new(crate::impls::settle::UPDATE_STATES_HEAD);
+                update.push_values(states, |mut b, (id, s)| {
+                    b.push_bind(id)
+                        .push_bind(s.status)
+                        .push_bind(s.status_history)
+                        .push_bind(s.rule_trace)
+                        .push_bind(s.graph_message_ids)
+                        .push_bind(s.channel)
+                        .push_bind(s.error)
+                        .push_bind(s.sent_at)
+                        .push_bind(s.sent_page_id)
+                        .push_bind(s.sent_psid)
+                        .push_bind(s.next_attempt_at)
+                        .push_bind(s.attempts)
+                        .push_bind(s.lease_holder)
+                        .push_bind(s.lease_expires_at);
+                });
+                update.push(crate::impls::settle::UPDATE_STATES_TAIL);
+                update
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(crate::error::db("writing messages"))?;
+                Ok(())
             }
 
             /// Records `(space, mid, message id)` triples with one insert; a mid already
