@@ -1,5 +1,8 @@
 //! [`WebhookQueue`](messenger_store::WebhookQueue) for a SQL backend, written once for both.
 
+/// Bodies per multi-row insert (3 binds each: well under both backends' bind limits).
+pub(crate) const ENQUEUE_CHUNK: usize = 500;
+
 /// Implements `WebhookQueue` for `$store`; `$skip` is the suffix of the leasing select
 /// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
 macro_rules! impl_webhook_queue {
@@ -14,19 +17,31 @@ macro_rules! impl_webhook_queue {
                 if bodies.is_empty() {
                     return Ok(Vec::new());
                 }
+                let at = received_at.millis();
                 let mut tx = self.begin_write().await?;
                 let mut ids = Vec::with_capacity(bodies.len());
-                for body in bodies {
-                    let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO webhook_queue (body, received_at, next_attempt_at) \
-                         VALUES ($1, $2, $2) RETURNING id",
-                    )
-                    .bind(body)
-                    .bind(received_at.millis())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(crate::error::db("queueing a webhook body"))?;
-                    ids.push(id);
+                // Multi-row inserts: one statement per chunk, not per body.
+                for chunk in bodies.chunks(crate::impls::ingest::ENQUEUE_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO webhook_queue (body, received_at, next_attempt_at) ",
+                    );
+                    insert.push_values(chunk, |mut b, body| {
+                        b.push_bind(body.as_slice()).push_bind(at).push_bind(at);
+                    });
+                    insert.push(" RETURNING id");
+                    let inserted: Result<Vec<i64>, _> =
+                        insert.build_query_scalar().fetch_all(&mut *tx).await;
+                    match inserted {
+                        // Ids grow in insertion order: sorted, they are in input order.
+                        Ok(mut chunk_ids) => {
+                            chunk_ids.sort_unstable();
+                            ids.extend(chunk_ids);
+                        }
+                        Err(e) => {
+                            Self::rollback(tx).await?;
+                            return Err(crate::error::db_error("queueing webhook bodies", e));
+                        }
+                    }
                 }
                 Self::commit(tx).await?;
                 Ok(ids)
