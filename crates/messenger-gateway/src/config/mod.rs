@@ -138,7 +138,7 @@ pub struct FacebookConfig {
 pub struct DispatchConfig {
     /// Sending workers in this instance (default 2).
     pub workers: usize,
-    /// Messages one worker leases per round (default 32).
+    /// Messages one worker leases per round (default 64).
     pub batch_size: usize,
     /// How long an idle worker sleeps before looking again (default 500 ms); accepted messages
     /// wake a worker at once.
