@@ -211,8 +211,12 @@ pub async fn webhook(args: &Args, backend: Backend) -> Result<Row, BoxError> {
         errors: outcome.errors,
         peak_rss_mib: peak_rss_mib(),
         note: format!(
-            "{} events answered 200; {backlog} bodies still queued to be applied at the end",
-            outcome.units
+            "{} events in {} bodies answered 200; {} bodies applied during the load ({:.0}/s), \
+             {backlog} still queued to be applied at the end",
+            outcome.units,
+            outcome.requests,
+            outcome.requests.saturating_sub(backlog),
+            outcome.requests.saturating_sub(backlog) as f64 / elapsed.as_secs_f64()
         ) + &error_note(&outcome),
     };
     env.stop().await;
