@@ -102,15 +102,13 @@ pub enum AttachmentType {
 impl AttachmentType {
     /// The type Graph uses for a MIME type: `image/*`, `audio/*`, `video/*`, else `file`.
     pub fn for_mime_type(mime_type: &str) -> Self {
-        let top = mime_type.split('/').next().unwrap_or("").trim();
-        if top.eq_ignore_ascii_case("image") {
-            Self::Image
-        } else if top.eq_ignore_ascii_case("audio") {
-            Self::Audio
-        } else if top.eq_ignore_ascii_case("video") {
-            Self::Video
-        } else {
-            Self::File
+        // One mapping for the whole product: the model's (image/*, audio/*, video/*, else file).
+        use messenger_model::graph::{Attachment, MediaPayload};
+        match Attachment::for_mime_type(mime_type, MediaPayload::default()) {
+            Attachment::Image(_) => Self::Image,
+            Attachment::Audio(_) => Self::Audio,
+            Attachment::Video(_) => Self::Video,
+            Attachment::File(_) | Attachment::Template(_) => Self::File,
         }
     }
 

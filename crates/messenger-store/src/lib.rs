@@ -3,8 +3,8 @@
 //! Everything the Messenger channel must remember, behind traits: customer profiles and their
 //! Messenger IDs ([`ProfileStore`]), accepted messages and their state ([`MessageStore`]), the
 //! queue that hands messages to sending workers ([`DispatchQueue`]), the outbox of events for the
-//! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]) and opt-in
-//! tokens ([`OptinTokens`]). [`Store`] combines them, so the pipeline takes one `Arc<dyn Store>`.
+//! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]), verified
+//! webhook bodies waiting to be applied ([`WebhookQueue`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the pipeline takes one `Arc<dyn Store>`.
 //!
 //! This crate holds the traits, the rules every store applies (status transitions on
 //! [`MessageRecord`], profile merging), an in-memory implementation ([`MemoryStore`], for tests and

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use futures::stream::{FuturesUnordered, StreamExt};
-use messenger_graph::{AttachmentType, AttachmentUpload, ErrorKind};
+use messenger_graph::{AttachmentUpload, ErrorKind};
 use messenger_model::{
     plan_graph_sends, Channel, EventName, MessageError, MessageStatus, RuleOutcome, RuleTraceEntry,
     Timestamp,
@@ -468,13 +468,9 @@ impl Messenger {
                         message: format!("messageParts[{}].data is not base64", upload.part_index),
                     });
                 };
-                let kind = AttachmentType::for_mime_type(&upload.mime_type);
-                let name = upload
-                    .file_name
-                    .unwrap_or_else(|| format!("part-{}", upload.part_index));
                 match space
                     .transport
-                    .upload_attachment(&AttachmentUpload::new(kind, name, upload.mime_type, data))
+                    .upload_attachment(&AttachmentUpload::from_inline(&upload, data))
                     .await
                 {
                     Ok(id) => planned.set_attachment_id(id),
