@@ -4,13 +4,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use messenger_store::{InsertOutcome, Store, StoreError};
+use messenger_model::Timestamp;
+use messenger_store::{
+    InsertOutcome, MessageRecord, Receipt, Settlement, StatusEvents, StatusOutcome, Store,
+    StoreError,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, settle};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles, receipts, settle};
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
@@ -120,6 +124,7 @@ impl PostgresStore {
 profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
+receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
 dispatch::impl_dispatch_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
@@ -140,6 +145,25 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.close_pool().await;
+    }
+
+    async fn settle_and_queue(
+        &self,
+        settlements: Vec<Settlement>,
+        events: &StatusEvents<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<StatusOutcome>, StoreError> {
+        self.settle_and_queue_all(settlements, events, now).await
+    }
+
+    async fn apply_receipts(
+        &self,
+        receipts: Vec<Receipt>,
+        events: &StatusEvents<'_>,
+        seen: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.apply_receipts_all(receipts, events, seen, now).await
     }
 }
 

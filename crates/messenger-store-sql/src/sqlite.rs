@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use messenger_store::{InsertOutcome, Store, StoreError};
+use messenger_model::Timestamp;
+use messenger_store::{
+    InsertOutcome, MessageRecord, Receipt, Settlement, StatusEvents, StatusOutcome, Store,
+    StoreError,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -13,7 +17,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, settle};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles, receipts, settle};
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
 
@@ -146,6 +150,7 @@ impl SqliteStore {
 profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "");
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 settle::impl_settle!(SqliteStore, Sqlite, lock = "");
+receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
@@ -166,5 +171,24 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.close_pools().await;
+    }
+
+    async fn settle_and_queue(
+        &self,
+        settlements: Vec<Settlement>,
+        events: &StatusEvents<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<StatusOutcome>, StoreError> {
+        self.settle_and_queue_all(settlements, events, now).await
+    }
+
+    async fn apply_receipts(
+        &self,
+        receipts: Vec<Receipt>,
+        events: &StatusEvents<'_>,
+        seen: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.apply_receipts_all(receipts, events, seen, now).await
     }
 }

@@ -1,5 +1,7 @@
 //! Meta's webhook redeliveries ([`WebhookInbox`]) and opt-in tokens ([`OptinTokens`]).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use messenger_model::Timestamp;
 use serde_json::Value;
@@ -19,6 +21,18 @@ pub trait WebhookInbox: Send + Sync {
 
     /// Whether `key` was seen.
     async fn is_seen(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Which of `keys` were seen (one query in the durable stores; this default asks
+    /// [`WebhookInbox::is_seen`] for each).
+    async fn seen_among(&self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut seen = HashSet::new();
+        for key in keys {
+            if self.is_seen(key).await? {
+                seen.insert(key.clone());
+            }
+        }
+        Ok(seen)
+    }
 
     /// Forgets keys seen before `before` (Meta stops redelivering after a day or so); returns
     /// how many.

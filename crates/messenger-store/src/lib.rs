@@ -52,12 +52,14 @@ mod memory;
 mod messages;
 mod outbox;
 mod profiles;
+mod receipts;
 mod record;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
 use async_trait::async_trait;
+use messenger_model::Timestamp;
 
 pub use dispatch::{lease_millis, DispatchQueue};
 pub use error::StoreError;
@@ -67,6 +69,7 @@ pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
 pub use profiles::{check_profile_id, ProfileQuery, ProfileStore};
+pub use receipts::{QueuedEvent, Receipt, StatusEvents};
 pub use record::{
     check_receipt_status, is_unsent, IdempotencyKey, Lease, MessageRecord, MessengerRecipient,
     Retry, StatusOutcome, StatusUpdate,
@@ -87,4 +90,38 @@ pub trait Store:
     /// Closes connections gracefully, waiting for running operations. Operations after this
     /// fail with [`StoreError::Unavailable`].
     async fn close(&self);
+
+    /// [`MessageStore::settle_messages`], and for every settlement whose status change applied,
+    /// the event `events` gives for the changed message queued in the outbox (due at `now`).
+    ///
+    /// The durable stores do both in one transaction, so a status change is never committed
+    /// without its event. This default settles, then queues, one operation at a time.
+    async fn settle_and_queue(
+        &self,
+        settlements: Vec<Settlement>,
+        events: &StatusEvents<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<StatusOutcome>, StoreError> {
+        receipts::settle_then_queue(self, settlements, events, now).await
+    }
+
+    /// Applies receipts in order (each as [`MessageStore::find_by_graph_message_id`] plus
+    /// [`MessageStore::update_status`] for its mids, then [`MessageStore::apply_watermark`]),
+    /// queues the event `events` gives for each status change (a message changed twice gets two),
+    /// and marks the `seen` keys ([`WebhookInbox::mark_seen`]). Returns the changed messages, as
+    /// each change left them, in the order of the changes. An invalid receipt
+    /// ([`Receipt::validate`]) fails the call before anything is applied.
+    ///
+    /// The durable stores do it all in one transaction with a handful of statements, however many
+    /// receipts: this is how the webhook applier keeps up with Meta's receipts. This default
+    /// applies them one operation at a time and marks the keys last.
+    async fn apply_receipts(
+        &self,
+        receipts: Vec<Receipt>,
+        events: &StatusEvents<'_>,
+        seen: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        receipts::apply_one_by_one(self, receipts, events, seen, now).await
+    }
 }

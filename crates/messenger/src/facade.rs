@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use messenger_graph::{RetryPolicy, Transport};
 use messenger_model::{EventEnvelope, EventName, MessageResource, Timestamp};
-use messenger_store::Store;
+use messenger_store::{QueuedEvent, Store};
 use serde_json::Value;
 
 use crate::optin::OptinTokens;
@@ -129,23 +129,39 @@ impl Messenger {
         payload: Value,
         revision: u32,
     ) -> Result<(), Error> {
-        if !space.wants(name) {
-            return Ok(());
+        if let Some(QueuedEvent { target, envelope }) =
+            self.event(space, event_id, name, payload, revision)
+        {
+            let now = envelope.timestamp;
+            self.inner
+                .store
+                .enqueue_event(&target, envelope, now)
+                .await?;
         }
-        let now = self.now();
-        let envelope = EventEnvelope {
-            event_id,
-            api_space_id: space.id.clone(),
-            name,
-            payload,
-            revision,
-            timestamp: now,
-        };
-        self.inner
-            .store
-            .enqueue_event(DEFAULT_EVENT_TARGET, envelope, now)
-            .await?;
         Ok(())
+    }
+
+    /// The event to queue for the business's webhook (`None` when the space does not subscribe
+    /// to `name`), stamped now.
+    pub(crate) fn event(
+        &self,
+        space: &Space,
+        event_id: String,
+        name: EventName,
+        payload: Value,
+        revision: u32,
+    ) -> Option<QueuedEvent> {
+        space.wants(name).then(|| QueuedEvent {
+            target: DEFAULT_EVENT_TARGET.to_owned(),
+            envelope: EventEnvelope {
+                event_id,
+                api_space_id: space.id.clone(),
+                name,
+                payload,
+                revision,
+                timestamp: self.now(),
+            },
+        })
     }
 }
 

@@ -12,4 +12,5 @@ pub(crate) mod ingest;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod profiles;
+pub(crate) mod receipts;
 pub(crate) mod settle;

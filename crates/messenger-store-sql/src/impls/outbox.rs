@@ -202,6 +202,28 @@ macro_rules! impl_outbox {
                 Ok(found.is_some())
             }
 
+            async fn seen_among(
+                &self,
+                keys: &[String],
+            ) -> Result<std::collections::HashSet<String>, messenger_store::StoreError> {
+                let mut seen = std::collections::HashSet::new();
+                for chunk in keys.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    let mut select = sqlx::QueryBuilder::new("SELECT key FROM seen_events WHERE key IN (");
+                    let mut list = select.separated(", ");
+                    for key in chunk {
+                        list.push_bind(key);
+                    }
+                    select.push(")");
+                    let found: Vec<String> = select
+                        .build_query_scalar()
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(crate::error::db("reading seen events"))?;
+                    seen.extend(found);
+                }
+                Ok(seen)
+            }
+
             async fn purge_seen(
                 &self,
                 before: messenger_model::Timestamp,

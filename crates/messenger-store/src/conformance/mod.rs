@@ -155,7 +155,11 @@ macro_rules! conformance_tests {
             outbox_retry_dead_and_redrive,
             inbox_marks_seen_once,
             optin_tokens_expire_and_are_scoped,
-            webhook_queue_leases_in_order
+            webhook_queue_leases_in_order,
+            receipts_settle_and_queue,
+            receipts_apply_in_order_with_events,
+            receipts_invalid_fail_whole_call,
+            inbox_seen_among
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

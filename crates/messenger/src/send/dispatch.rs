@@ -13,7 +13,7 @@ use messenger_model::{
     Timestamp,
 };
 use messenger_store::{
-    MessageRecord, Retry, Settlement, StatusOutcome, StatusUpdate, Store, StoreError,
+    MessageRecord, QueuedEvent, Retry, Settlement, StatusOutcome, StatusUpdate, Store, StoreError,
 };
 use serde_json::json;
 
@@ -57,13 +57,15 @@ impl DispatchReport {
     }
 }
 
-/// Settles `one` (a single settlement) and returns its outcome.
+/// Settles `one` (a single settlement) with its event and returns its outcome.
 async fn settle_one(
     store: &Arc<dyn Store>,
     one: Vec<Settlement>,
+    events: &messenger_store::StatusEvents<'_>,
+    now: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
     store
-        .settle_messages(one)
+        .settle_and_queue(one, events, now)
         .await?
         .pop()
         .ok_or_else(|| StoreError::invalid("the store answered a settlement with no outcome"))
@@ -153,16 +155,22 @@ impl Messenger {
         }
     }
 
-    /// Records settlements in one store call and queues their events; when that fails and there
-    /// were several, each is recorded alone, so one bad message does not hold back the others.
-    /// Returns each message's status (the one it was settled in) or error, in order.
+    /// Records settlements and queues their events in one store call (one transaction in the
+    /// durable stores); when that fails and there were several, each is recorded alone, so one
+    /// bad message does not hold back the others. Returns each message's status (the one it was
+    /// settled in) or error, in order.
     async fn settle(&self, settlements: Vec<Settlement>) -> Vec<Result<MessageStatus, Error>> {
         let store = &self.inner.store;
+        let events = |m: &MessageRecord| self.status_event(m);
+        let now = self.now();
         let statuses: Vec<MessageStatus> = settlements.iter().map(|s| s.update.status).collect();
         let outcomes = match settlements.len() {
             0 => return Vec::new(),
-            1 => vec![settle_one(store, settlements).await],
-            n => match store.settle_messages(settlements.clone()).await {
+            1 => vec![settle_one(store, settlements, &events, now).await],
+            n => match store
+                .settle_and_queue(settlements.clone(), &events, now)
+                .await
+            {
                 Ok(outcomes) if outcomes.len() == n => outcomes.into_iter().map(Ok).collect(),
                 grouped => {
                     if let Err(e) = grouped {
@@ -170,28 +178,17 @@ impl Messenger {
                     }
                     let mut one_by_one = Vec::with_capacity(n);
                     for s in settlements {
-                        one_by_one.push(settle_one(store, vec![s]).await);
+                        one_by_one.push(settle_one(store, vec![s], &events, now).await);
                     }
                     one_by_one
                 }
             },
         };
-        let mut settled = Vec::with_capacity(outcomes.len());
-        for (outcome, status) in outcomes.into_iter().zip(statuses) {
-            settled.push(match outcome {
-                Ok(outcome) => {
-                    let emitted = match self.space(&outcome.message.space) {
-                        Ok(space) if outcome.applied => {
-                            self.emit_status(space, &outcome.message).await
-                        }
-                        _ => Ok(()),
-                    };
-                    emitted.map(|()| status)
-                }
-                Err(e) => Err(e.into()),
-            });
-        }
-        settled
+        outcomes
+            .into_iter()
+            .zip(statuses)
+            .map(|(outcome, status)| outcome.map(|_| status).map_err(Error::from))
+            .collect()
     }
 
     /// Sends one leased message, rule by rule, and records how it ended; returns the status it
@@ -362,19 +359,21 @@ impl Messenger {
         )))
     }
 
-    /// Queues the event for a message's current status.
-    pub(crate) async fn emit_status(
-        &self,
-        space: &Space,
-        message: &MessageRecord,
-    ) -> Result<(), Error> {
+    /// The event a message whose status just changed produces (`message.sent`,
+    /// `message.delivered`, ...), if its space subscribes to it: what the store queues together
+    /// with the change ([`Store::settle_and_queue`], [`Store::apply_receipts`]).
+    pub(crate) fn status_event(&self, message: &MessageRecord) -> Option<QueuedEvent> {
+        self.status_event_in(self.space(&message.space).ok()?, message)
+    }
+
+    fn status_event_in(&self, space: &Space, message: &MessageRecord) -> Option<QueuedEvent> {
         let name = match message.status {
             MessageStatus::Sent => EventName::MessageSent,
             MessageStatus::Delivered => EventName::MessageDelivered,
             MessageStatus::Read => EventName::MessageRead,
             MessageStatus::Failed => EventName::MessageFailed,
             MessageStatus::Expired => EventName::MessageExpired,
-            MessageStatus::Processing | MessageStatus::Retrying => return Ok(()),
+            MessageStatus::Processing | MessageStatus::Retrying => return None,
         };
         let payload = json!({
             "messageId": message.id,
@@ -386,14 +385,13 @@ impl Messenger {
             "metadata": message.request.metadata,
             "conversationId": message.request.conversation_id,
         });
-        self.emit(
+        self.event(
             space,
             format!("{}.{}", message.id, message.status),
             name,
             payload,
             message.revision(),
         )
-        .await
     }
 
     fn retry_or_reject(

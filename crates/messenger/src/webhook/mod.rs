@@ -1,6 +1,7 @@
 //! Meta's webhooks: the verification handshake, `X-Hub-Signature-256`, and processing a batch of
 //! events.
 
+mod apply;
 mod process;
 mod signature;
 

@@ -5,12 +5,14 @@ mod ingest;
 mod messages;
 mod outbox;
 mod profiles;
+mod receipts;
 
 pub use dispatch::*;
 pub use ingest::*;
 pub use messages::*;
 pub use outbox::*;
 pub use profiles::*;
+pub use receipts::*;
 
 use super::Case;
 
@@ -90,4 +92,14 @@ pub const ALL: &[(&str, Case)] = &[
     ("webhook_queue_leases_in_order", |s| {
         Box::pin(webhook_queue_leases_in_order(s))
     }),
+    ("receipts_settle_and_queue", |s| {
+        Box::pin(receipts_settle_and_queue(s))
+    }),
+    ("receipts_apply_in_order_with_events", |s| {
+        Box::pin(receipts_apply_in_order_with_events(s))
+    }),
+    ("receipts_invalid_fail_whole_call", |s| {
+        Box::pin(receipts_invalid_fail_whole_call(s))
+    }),
+    ("inbox_seen_among", |s| Box::pin(inbox_seen_among(s))),
 ];

@@ -1,0 +1,293 @@
+//! [`Store::settle_and_queue`](messenger_store::Store::settle_and_queue) and
+//! [`Store::apply_receipts`](messenger_store::Store::apply_receipts) for a SQL backend, written
+//! once for both: status changes, their events and the seen keys in one transaction.
+//!
+//! Receipts take a handful of statements per call, however many there are: one select resolving
+//! the named mids, one locked select of those messages, one locked select of every message the
+//! watermarks can move (in acceptance order), then, after the rules ran in Rust receipt by
+//! receipt, one multi-row update, one multi-row insert into the outbox and one into
+//! `seen_events`.
+
+/// Implements `settle_and_queue_all`, `apply_receipts_all` and `queue_events_in` for `$store`
+/// (database `$db`); `$lock` as for messages. The `Store` impls call them.
+macro_rules! impl_receipts {
+    ($store:ty, $db:ty, lock = $lock:literal) => {
+        impl $store {
+            /// Ends `tx`: commits `result`'s work, or rolls it back and returns the error.
+            async fn finish<T>(
+                tx: sqlx::Transaction<'static, $db>,
+                result: Result<T, messenger_store::StoreError>,
+            ) -> Result<T, messenger_store::StoreError> {
+                match result {
+                    Ok(value) => {
+                        Self::commit(tx).await?;
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        if let Err(rollback) = Self::rollback(tx).await {
+                            tracing::warn!(error = %rollback, "rolling back after an error failed");
+                        }
+                        Err(e)
+                    }
+                }
+            }
+
+            async fn settle_and_queue_all(
+                &self,
+                settlements: Vec<messenger_store::Settlement>,
+                events: &messenger_store::StatusEvents<'_>,
+                now: messenger_model::Timestamp,
+            ) -> Result<Vec<messenger_store::StatusOutcome>, messenger_store::StoreError> {
+                if settlements.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let result = async {
+                    let outcomes = Self::settle_in(&mut tx, settlements).await?;
+                    let queued: Vec<messenger_store::QueuedEvent> = outcomes
+                        .iter()
+                        .filter(|o| o.applied)
+                        .filter_map(|o| events(&o.message))
+                        .collect();
+                    Self::queue_events_in(&mut tx, &queued, now).await?;
+                    Ok(outcomes)
+                }
+                .await;
+                Self::finish(tx, result).await
+            }
+
+            async fn apply_receipts_all(
+                &self,
+                receipts: Vec<messenger_store::Receipt>,
+                events: &messenger_store::StatusEvents<'_>,
+                seen: &[String],
+                now: messenger_model::Timestamp,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                for receipt in &receipts {
+                    receipt.validate()?;
+                }
+                if receipts.is_empty() && seen.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let result = async {
+                    let changed = Self::apply_receipts_in(&mut tx, &receipts).await?;
+                    let queued: Vec<messenger_store::QueuedEvent> =
+                        changed.iter().filter_map(|m| events(m)).collect();
+                    Self::queue_events_in(&mut tx, &queued, now).await?;
+                    Self::mark_seen_in(&mut tx, seen, now).await?;
+                    Ok(changed)
+                }
+                .await;
+                Self::finish(tx, result).await
+            }
+
+            /// Applies the receipts in `tx`; returns each change's snapshot, in order.
+            async fn apply_receipts_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                receipts: &[messenger_store::Receipt],
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                use std::collections::{HashMap, HashSet};
+                const CHUNK: usize = crate::impls::settle::SETTLE_CHUNK;
+
+                // The messages the mids name: (space, mid) -> message id.
+                let pairs: HashSet<(&str, &str)> = receipts
+                    .iter()
+                    .flat_map(|r| r.mids.iter().map(|m| (r.space.as_str(), m.as_str())))
+                    .collect();
+                let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+                let mut owners: HashMap<(String, String), String> = HashMap::new();
+                for chunk in pairs.chunks(CHUNK) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT space, mid, message_id FROM graph_message_ids \
+                         WHERE (space, mid) IN (",
+                    );
+                    select.push_values(chunk, |mut b, (space, mid)| {
+                        b.push_bind(*space).push_bind(*mid);
+                    });
+                    select.push(")");
+                    let rows: Vec<(String, String, String)> = select
+                        .build_query_as()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("resolving receipt mids"))?;
+                    owners.extend(rows.into_iter().map(|(s, mid, id)| ((s, mid), id)));
+                }
+
+                // Every message a receipt can change, locked, in acceptance order.
+                let mut messages: HashMap<String, messenger_store::MessageRecord> = HashMap::new();
+                let named: Vec<&str> = owners
+                    .values()
+                    .map(String::as_str)
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                for chunk in named.chunks(CHUNK) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT ",
+                        crate::rows::message_columns!(),
+                        " FROM messages WHERE id IN ("
+                    ));
+                    let mut list = select.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    select.push(") ORDER BY seq");
+                    select.push($lock);
+                    let rows: Vec<crate::rows::MessageRow> = select
+                        .build_query_as()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("reading messages named by receipts"))?;
+                    for row in rows {
+                        let message = row.into_record()?;
+                        messages.insert(message.id.clone(), message);
+                    }
+                }
+                let recipients: HashSet<(&str, &str, &str)> = receipts
+                    .iter()
+                    .map(|r| {
+                        let to = &r.recipient;
+                        (r.space.as_str(), to.page_id.as_str(), to.psid.as_str())
+                    })
+                    .collect();
+                let recipients: Vec<(&str, &str, &str)> = recipients.into_iter().collect();
+                // (space, page, psid) -> ids of its sent/delivered messages, in order.
+                let mut sent_to: HashMap<(String, String, String), Vec<String>> = HashMap::new();
+                for chunk in recipients.chunks(CHUNK) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT ",
+                        crate::rows::message_columns!(),
+                        " FROM messages WHERE status IN ('sent', 'delivered') \
+                         AND (space, sent_page_id, sent_psid) IN ("
+                    ));
+                    select.push_values(chunk, |mut b, (space, page, psid)| {
+                        b.push_bind(*space).push_bind(*page).push_bind(*psid);
+                    });
+                    select.push(") ORDER BY seq");
+                    select.push($lock);
+                    let rows: Vec<crate::rows::MessageRow> = select
+                        .build_query_as()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("reading messages for watermarks"))?;
+                    for row in rows {
+                        let message = row.into_record()?;
+                        if let Some(to) = &message.sent_to {
+                            let key = (message.space.clone(), to.page_id.clone(), to.psid.clone());
+                            sent_to.entry(key).or_default().push(message.id.clone());
+                        }
+                        // Loaded twice (named and watermarked): both reads are the same row.
+                        messages.entry(message.id.clone()).or_insert(message);
+                    }
+                }
+
+                // The rules, receipt by receipt, on the loaded state.
+                let mut changes = Vec::new();
+                let mut dirty: Vec<String> = Vec::new();
+                let mut changed = |m: &messenger_store::MessageRecord| {
+                    if !dirty.contains(&m.id) {
+                        dirty.push(m.id.clone());
+                    }
+                    changes.push(m.clone());
+                };
+                for r in receipts {
+                    for mid in &r.mids {
+                        let Some(id) = owners.get(&(r.space.clone(), mid.clone())) else {
+                            continue;
+                        };
+                        if let Some(m) = messages.get_mut(id) {
+                            if m.space == r.space && m.apply_status(r.mid_update(mid)) {
+                                changed(m);
+                            }
+                        }
+                    }
+                    let key = (
+                        r.space.clone(),
+                        r.recipient.page_id.clone(),
+                        r.recipient.psid.clone(),
+                    );
+                    for id in sent_to.get(&key).into_iter().flatten() {
+                        if let Some(m) = messages.get_mut(id) {
+                            if m.watermark_applies(&r.recipient, r.status, r.watermark)
+                                && m.apply_status(r.watermark_update())
+                            {
+                                changed(m);
+                            }
+                        }
+                    }
+                }
+
+                let dirty: Vec<&messenger_store::MessageRecord> =
+                    dirty.iter().filter_map(|id| messages.get(id)).collect();
+                for chunk in dirty.chunks(CHUNK) {
+                    match chunk {
+                        [one] => Self::save_message_state(tx, one).await?,
+                        many => Self::save_message_states(tx, many).await?,
+                    }
+                }
+                Ok(changes)
+            }
+
+            /// Queues events in `tx`, due at `now`; an event id already queued for the space and
+            /// target is skipped, as by `enqueue_event`.
+            async fn queue_events_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                events: &[messenger_store::QueuedEvent],
+                now: messenger_model::Timestamp,
+            ) -> Result<(), messenger_store::StoreError> {
+                let mut rows = Vec::with_capacity(events.len());
+                for e in events {
+                    let body = crate::rows::to_json("event envelope", &e.envelope)?;
+                    rows.push((e, body));
+                }
+                for chunk in rows.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO outbox (space, target, event_id, envelope, state, attempts, \
+                         next_attempt_at, created_at) ",
+                    );
+                    insert.push_values(chunk, |mut b, (e, body)| {
+                        b.push_bind(&e.envelope.api_space_id)
+                            .push_bind(&e.target)
+                            .push_bind(&e.envelope.event_id)
+                            .push_bind(body)
+                            .push_bind("pending")
+                            .push_bind(0_i64)
+                            .push_bind(now.millis())
+                            .push_bind(now.millis());
+                    });
+                    insert.push(" ON CONFLICT (space, target, event_id) DO NOTHING");
+                    insert
+                        .build()
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("enqueueing events"))?;
+                }
+                Ok(())
+            }
+
+            /// Marks webhook keys seen in `tx`.
+            async fn mark_seen_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                keys: &[String],
+                now: messenger_model::Timestamp,
+            ) -> Result<(), messenger_store::StoreError> {
+                for chunk in keys.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    let mut insert =
+                        sqlx::QueryBuilder::<$db>::new("INSERT INTO seen_events (key, seen_at) ");
+                    insert.push_values(chunk, |mut b, key| {
+                        b.push_bind(key).push_bind(now.millis());
+                    });
+                    insert.push(" ON CONFLICT (key) DO NOTHING");
+                    insert
+                        .build()
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("marking events seen"))?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use impl_receipts;
