@@ -22,7 +22,11 @@ use crate::metrics::Metrics;
 /// Bodies committed in one transaction at most.
 const MAX_GROUP: usize = 512;
 /// Bodies applied per round of the applier.
-const APPLY_BATCH: usize = 64;
+const APPLY_BATCH: usize = 256;
+/// After a round that was not full, how long the applier lets bodies gather before the next one:
+/// fewer, larger rounds cost less per body (one lease, one seen check, one receipts transaction
+/// and one delete each), which leaves the store and the CPU to the 200 path.
+const APPLY_GATHER: Duration = Duration::from_millis(20);
 
 type Pending = (Bytes, oneshot::Sender<Result<(), Arc<StoreError>>>);
 
@@ -93,8 +97,9 @@ async fn commit_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, app
     }
 }
 
-/// Applies queued bodies until `cancel` fires: a round of up to 64 bodies, then, when there was
-/// nothing to do, a wait for the next commit (or 250 ms).
+/// Applies queued bodies until `cancel` fires: a round of up to 256 bodies; after a round that
+/// was not full, a pause of [`APPLY_GATHER`]; when there was nothing to do, a wait for the next
+/// commit (or 250 ms).
 pub async fn run_applier(
     messenger: Messenger,
     metrics: Metrics,
@@ -108,8 +113,15 @@ pub async fn run_applier(
             Ok(report) => {
                 backoff = Duration::from_millis(250);
                 metrics.webhook_events(&report);
-                if report.applied + report.duplicates + report.ignored > 0 {
+                let events = report.applied + report.duplicates + report.ignored;
+                if events >= APPLY_BATCH {
                     continue;
+                }
+                if events > 0 {
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(APPLY_GATHER) => continue,
+                    }
                 }
             }
             Err(e) => {

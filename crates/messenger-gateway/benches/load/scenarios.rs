@@ -188,13 +188,18 @@ pub async fn webhook(args: &Args, backend: Backend) -> Result<Row, BoxError> {
         }
     })
     .await;
-    let backlog = env
-        .gateway
-        .messenger()
-        .store()
-        .webhook_backlog()
-        .await
-        .unwrap_or(0);
+    let store = env.gateway.messenger().store();
+    let backlog = store.webhook_backlog().await.unwrap_or(0);
+    // Then the applier alone, until the queue is empty (or the drain timeout).
+    let started = std::time::Instant::now();
+    let timeout = Duration::from_secs(args.drain_timeout);
+    let mut left = backlog;
+    while left > 0 && started.elapsed() < timeout {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = store.webhook_backlog().await.unwrap_or(left);
+    }
+    let drained_in = started.elapsed();
+    let applied = outcome.requests.saturating_sub(left);
     let row = Row {
         backend,
         scenario: format!(
@@ -212,11 +217,15 @@ pub async fn webhook(args: &Args, backend: Backend) -> Result<Row, BoxError> {
         peak_rss_mib: peak_rss_mib(),
         note: format!(
             "{} events in {} bodies answered 200; {} bodies applied during the load ({:.0}/s), \
-             {backlog} still queued to be applied at the end",
+             {backlog} queued at its end, {left} still queued {:.1} s later; applied from the \
+             first request to the empty queue: {:.0} bodies/s, {:.0} events/s",
             outcome.units,
             outcome.requests,
             outcome.requests.saturating_sub(backlog),
-            outcome.requests.saturating_sub(backlog) as f64 / elapsed.as_secs_f64()
+            outcome.requests.saturating_sub(backlog) as f64 / elapsed.as_secs_f64(),
+            drained_in.as_secs_f64(),
+            applied as f64 / (elapsed + drained_in).as_secs_f64(),
+            (applied * events as u64) as f64 / (elapsed + drained_in).as_secs_f64(),
         ) + &error_note(&outcome),
     };
     env.stop().await;

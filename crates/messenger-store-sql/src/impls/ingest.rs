@@ -95,17 +95,22 @@ macro_rules! impl_webhook_queue {
                 if ids.is_empty() {
                     return Ok(0);
                 }
-                let mut tx = self.begin_write().await?;
                 let mut removed = 0;
-                for id in ids {
-                    removed += sqlx::query("DELETE FROM webhook_queue WHERE id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
+                for chunk in ids.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    let mut delete =
+                        sqlx::QueryBuilder::new("DELETE FROM webhook_queue WHERE id IN (");
+                    let mut list = delete.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    delete.push(")");
+                    removed += delete
+                        .build()
+                        .execute(self.writer())
                         .await
-                        .map_err(crate::error::db("removing an applied webhook body"))?
+                        .map_err(crate::error::db("removing applied webhook bodies"))?
                         .rows_affected();
                 }
-                Self::commit(tx).await?;
                 Ok(removed)
             }
 
