@@ -22,7 +22,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn merge(&mut self, other: Self) {
+    pub fn merge(&mut self, other: Self) {
         self.requests += other.requests;
         self.units += other.units;
         self.errors += other.errors;
@@ -103,6 +103,43 @@ where
         }
     }
     (total, started.elapsed())
+}
+
+/// `concurrency` tasks make requests `0..total` between them, back to back; returns when all are
+/// answered.
+pub async fn count_loop<F, Fut>(concurrency: usize, total: u64, call: F) -> (Outcome, Duration)
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<u64, String>> + Send,
+{
+    let call = Arc::new(call);
+    let counter = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (call, counter) = (Arc::clone(&call), Arc::clone(&counter));
+            tokio::spawn(async move {
+                let mut outcome = Outcome::default();
+                loop {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        return outcome;
+                    }
+                    let t = Instant::now();
+                    let result = call(n).await;
+                    outcome.record(result, t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut outcome = Outcome::default();
+    for t in futures::future::join_all(tasks).await {
+        match t {
+            Ok(o) => outcome.merge(o),
+            Err(e) => outcome.record(Err(format!("load task panicked: {e}")), Duration::ZERO),
+        }
+    }
+    (outcome, started.elapsed())
 }
 
 /// Requests at `rate` per second for `duration` on a fixed schedule (open loop: a slow answer

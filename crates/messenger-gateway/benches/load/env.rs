@@ -2,7 +2,11 @@
 //! temporary directory, or a fresh PostgreSQL schema dropped at the end) and the gateway started
 //! with `Gateway::builder` from a configuration like an operator's.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use axum::extract::State;
 
 use graph_sim::GraphSim;
 use messenger_gateway::config::Config;
@@ -76,7 +80,57 @@ impl Database {
     }
 }
 
-fn config_toml(args: &Args, sim_url: &str, db: &Database) -> String {
+/// The business's webhook: answers 200 to every POST and counts the events by name.
+pub struct Receiver {
+    pub url: String,
+    counts: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl Receiver {
+    async fn start() -> Result<Self, BoxError> {
+        async fn receive(
+            State(counts): State<Arc<Mutex<HashMap<String, u64>>>>,
+            body: axum::body::Bytes,
+        ) -> axum::http::StatusCode {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let events = match value {
+                serde_json::Value::Array(events) => events,
+                one => vec![one],
+            };
+            let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+            for event in events {
+                let name = event["name"].as_str().unwrap_or("?").to_owned();
+                *counts.entry(name).or_default() += 1;
+            }
+            axum::http::StatusCode::OK
+        }
+        let counts = Arc::new(Mutex::new(HashMap::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/events", listener.local_addr()?);
+        let app = axum::Router::new()
+            .route("/events", axum::routing::post(receive))
+            .with_state(Arc::clone(&counts));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self { url, counts })
+    }
+
+    /// Events of `name` received so far.
+    pub fn count(&self, name: &str) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(name).copied().unwrap_or(0)
+    }
+
+    /// Waits (at most `timeout`) until `expected` events of `name` arrived; how long it took.
+    pub async fn wait_for(&self, name: &str, expected: u64, timeout: Duration) -> Duration {
+        let started = Instant::now();
+        while self.count(name) < expected && started.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        started.elapsed()
+    }
+}
+
+fn config_toml(args: &Args, sim_url: &str, db: &Database, forward: Option<&str>) -> String {
     let mut database = format!("url = \"{}\"\n", db.url);
     if let Some(schema) = &db.schema {
         database.push_str(&format!("schema = \"{schema}\"\n"));
@@ -113,7 +167,10 @@ page_id = "{PAGE}"
 page_token = "{PAGE_TOKEN}"
 keys = ["{KEY}"]
 window_check = false
-"#
+{webhook}"#,
+        webhook = forward.map_or_else(String::new, |url| format!(
+            "\n[spaces.webhook]\nurl = \"{url}\"\nsecret = \"load-webhook-secret\"\nbatch_size = 100\nbatch_window_ms = 50\n"
+        ))
     )
 }
 
@@ -143,6 +200,8 @@ impl Drain {
 /// A gateway, its simulator and its database.
 pub struct Env {
     pub sim: GraphSim,
+    /// The business's webhook, when events are forwarded (`--forward`, or the scenario needs it).
+    pub receiver: Option<Receiver>,
     pub gateway: GatewayHandle,
     pub base: String,
     db: Database,
@@ -150,6 +209,20 @@ pub struct Env {
 
 impl Env {
     pub async fn start(args: &Args, backend: Backend) -> Result<Self, BoxError> {
+        Self::start_with(args, backend, args.forward).await
+    }
+
+    /// [`Env::start`], forwarding events to a [`Receiver`] when `forward` is set.
+    pub async fn start_with(
+        args: &Args,
+        backend: Backend,
+        forward: bool,
+    ) -> Result<Self, BoxError> {
+        let receiver = if forward {
+            Some(Receiver::start().await?)
+        } else {
+            None
+        };
         let sim = GraphSim::builder()
             .page(PAGE, PAGE_TOKEN)
             .app_secret(APP_SECRET)
@@ -157,8 +230,15 @@ impl Env {
             .start()
             .await?;
         let db = Database::fresh(backend)?;
-        let config =
-            Config::from_toml_str(&config_toml(args, sim.base_url(), &db), std::iter::empty())?;
+        let config = Config::from_toml_str(
+            &config_toml(
+                args,
+                sim.base_url(),
+                &db,
+                receiver.as_ref().map(|r| r.url.as_str()),
+            ),
+            std::iter::empty(),
+        )?;
         let gateway = match Gateway::builder(config).start().await {
             Ok(g) => g,
             Err(e) => {
@@ -169,6 +249,7 @@ impl Env {
         let base = format!("http://{}", gateway.addr);
         Ok(Self {
             sim,
+            receiver,
             gateway,
             base,
             db,

@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
-//!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|all] \
+//!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|receipts|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
-//!     [--drain-timeout SECS] [--log]
+//!     [--drain-timeout SECS] [--log] [--forward] [--messages N]
 //! ```
 //!
 //! Everything runs in this one process on one tokio runtime (as many worker threads as cores):
@@ -25,6 +25,7 @@
 
 mod drive;
 mod env;
+mod receipts;
 mod report;
 mod scenarios;
 
@@ -42,13 +43,15 @@ enum Scenario {
     Batch,
     Paced,
     Webhook,
+    Receipts,
 }
 
-const ALL: [Scenario; 4] = [
+const ALL: [Scenario; 5] = [
     Scenario::Single,
     Scenario::Batch,
     Scenario::Paced,
     Scenario::Webhook,
+    Scenario::Receipts,
 ];
 
 /// The command line.
@@ -67,12 +70,17 @@ struct Args {
     max_connections: Option<u32>,
     drain_timeout: u64,
     log: bool,
+    /// Forward events to a business webhook (a local receiver) in every scenario.
+    forward: bool,
+    /// Messages the `receipts` scenario sends, then receives receipts for.
+    messages: u64,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
-    [--scenario single|batch|paced|webhook|all] [--seconds N] [--concurrency N] \
+    [--scenario single|batch|paced|webhook|receipts|all] [--seconds N] [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
-    [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log]";
+    [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
+    [--messages N]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
@@ -89,6 +97,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         max_connections: None,
         drain_timeout: 120,
         log: false,
+        forward: false,
+        messages: 20_000,
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -117,6 +127,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "batch" => vec![Scenario::Batch],
                     "paced" => vec![Scenario::Paced],
                     "webhook" => vec![Scenario::Webhook],
+                    "receipts" => vec![Scenario::Receipts],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -134,6 +145,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--drain-timeout" => args.drain_timeout = number(value()?)?,
             "--log" => args.log = true,
+            "--forward" => args.forward = true,
+            "--messages" => args.messages = number(value()?)?.max(1),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -156,6 +169,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Batch => scenarios::sends(&args, backend, true).await?,
                 Scenario::Paced => scenarios::paced(&args, backend).await?,
                 Scenario::Webhook => scenarios::webhook(&args, backend).await?,
+                Scenario::Receipts => receipts::receipts(&args, backend).await?,
             };
             rows.push(row);
         }

@@ -10,13 +10,13 @@ use crate::{Args, Backend, BoxError};
 
 /// Send request `n`: a text to its own PSID (recipients do not repeat, so per-recipient order
 /// never holds a message back).
-fn send_body(n: u64) -> String {
+pub fn send_body(n: u64) -> String {
     format!(
         r#"{{"to":{{"fbMessengerId":"2400{n:010}"}},"body":"Your order #{n} has shipped and will arrive tomorrow between 9am and 1pm.","rules":["fbMessenger"]}}"#
     )
 }
 
-fn batch_body(first: u64, size: usize) -> String {
+pub fn batch_body(first: u64, size: usize) -> String {
     let mut body = String::with_capacity(size * 160);
     body.push('[');
     for i in 0..size as u64 {
@@ -48,7 +48,7 @@ fn webhook_body(n: u64, events: usize) -> String {
     )
 }
 
-fn auth() -> Vec<(&'static str, String)> {
+pub fn auth() -> Vec<(&'static str, String)> {
     vec![("authorization", format!("Bearer {KEY}"))]
 }
 
