@@ -125,7 +125,12 @@ profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
-dispatch::impl_dispatch_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+dispatch::impl_dispatch_queue!(
+    PostgresStore,
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    lease_plan = "SELECT set_config('enable_bitmapscan', 'off', true), \
+                  set_config('enable_sort', 'off', true)"
+);
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 

@@ -151,7 +151,7 @@ profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "");
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
-dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "");
+dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
 

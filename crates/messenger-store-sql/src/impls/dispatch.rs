@@ -7,11 +7,20 @@
 //! messages behind it are not heads, so they are not taken either; a row leased and committed
 //! meanwhile is re-checked against the new lease and dropped. On SQLite the statement runs alone
 //! on the single writer connection, so it is atomic anyway.
+//!
+//! The one good plan for it walks the `messages_unsent` index in `seq` order and stops after
+//! `n` heads, whatever the backlog. PostgreSQL picks it only while its statistics say the unsent
+//! messages are many; statistics taken when they were few (autoanalyze lags a queue that grows by
+//! thousands a second, and in steady state nearly every row is sent) make it collect every unsent
+//! message with a bitmap scan and sort them, once per lease: seconds per lease with a large
+//! backlog, the very moment dispatch must be fast. So on PostgreSQL the lease runs in a
+//! transaction that first turns bitmap scans and explicit sorts off for itself (`$plan`).
 
-/// Implements `DispatchQueue` for `$store`; `$skip` is
-/// the suffix of the leasing select (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
+/// Implements `DispatchQueue` for `$store`; `$skip` is the suffix of the leasing select
+/// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL), `$plan` a statement run before it in the same
+/// transaction (empty: none).
 macro_rules! impl_dispatch_queue {
-    ($store:ty, skip_locked = $skip:literal) => {
+    ($store:ty, skip_locked = $skip:literal, lease_plan = $plan:literal) => {
         #[async_trait::async_trait]
         impl messenger_store::DispatchQueue for $store {
             async fn lease_due(
@@ -25,7 +34,14 @@ macro_rules! impl_dispatch_queue {
                     return Ok(Vec::new());
                 }
                 let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
-                let rows: Vec<crate::rows::MessageRow> = sqlx::query_as(concat!(
+                let mut tx = self.begin_write().await?;
+                if !$plan.is_empty() {
+                    if let Err(e) = sqlx::query($plan).execute(&mut *tx).await {
+                        let _ = Self::rollback(tx).await;
+                        return Err(crate::error::db("planning the lease")(e));
+                    }
+                }
+                let leased: Result<Vec<crate::rows::MessageRow>, _> = sqlx::query_as(concat!(
                     "UPDATE messages SET lease_holder = $1, lease_expires_at = $2, \
                      attempts = attempts + 1 WHERE seq IN (\
                        SELECT c.seq FROM messages c \
@@ -45,10 +61,18 @@ macro_rules! impl_dispatch_queue {
                 .bind(expires_at.millis())
                 .bind(now.millis())
                 .bind(crate::rows::to_i64(limit))
-                .fetch_all(self.writer())
-                .await
-                .map_err(crate::error::db("leasing messages"))?;
-                let mut rows = rows;
+                .fetch_all(&mut *tx)
+                .await;
+                let mut rows = match leased {
+                    Ok(rows) => {
+                        Self::commit(tx).await?;
+                        rows
+                    }
+                    Err(e) => {
+                        let _ = Self::rollback(tx).await;
+                        return Err(crate::error::db("leasing messages")(e));
+                    }
+                };
                 rows.sort_by_key(|r| r.seq);
                 rows.into_iter()
                     .map(crate::rows::MessageRow::into_record)

@@ -17,14 +17,17 @@ pub(crate) const UPDATE_STATES_HEAD: &str = "WITH v (id, status, status_history,
      graph_message_ids, channel, error, sent_at, sent_page_id, sent_psid, next_attempt_at, \
      attempts, lease_holder, lease_expires_at) AS (";
 
-/// See [`UPDATE_STATES_HEAD`].
+/// See [`UPDATE_STATES_HEAD`]. The ids follow again as a list, closed by `)`: the join alone
+/// leaves PostgreSQL to estimate how many rows match, and with statistics taken while the table
+/// was small (autoanalyze lags a fast-growing queue) it joins by a sequential scan of the whole
+/// table; the list makes the unique index on `id` the obvious path at any table size.
 pub(crate) const UPDATE_STATES_TAIL: &str = ") UPDATE messages SET status = v.status, \
      status_history = v.status_history, rule_trace = v.rule_trace, \
      graph_message_ids = v.graph_message_ids, channel = v.channel, error = v.error, \
      sent_at = v.sent_at, sent_page_id = v.sent_page_id, sent_psid = v.sent_psid, \
      next_attempt_at = v.next_attempt_at, attempts = v.attempts, \
      lease_holder = v.lease_holder, lease_expires_at = v.lease_expires_at \
-     FROM v WHERE messages.id = v.id";
+     FROM v WHERE messages.id = v.id AND messages.id IN (";
 
 /// Implements `settle_all` (the body of `settle_messages`) for `$store` (database `$db`);
 /// `$lock` as for messages.
@@ -162,6 +165,11 @@ macro_rules! impl_settle {
                         .push_bind(s.lease_expires_at);
                 });
                 update.push(crate::impls::settle::UPDATE_STATES_TAIL);
+                let mut ids = update.separated(", ");
+                for m in messages {
+                    ids.push_bind(m.id.as_str());
+                }
+                update.push(")");
                 update
                     .build()
                     .execute(&mut **tx)
