@@ -3,12 +3,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use messenger_model::Timestamp;
-use messenger_store::{
-    InsertOutcome, MessageRecord, Receipt, Settlement, StatusEvents, StatusOutcome, Store,
-    StoreError,
-};
+use messenger_store::{InsertOutcome, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
@@ -134,43 +129,7 @@ dispatch::impl_dispatch_queue!(
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db("pinging PostgreSQL"))?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.close_pool().await;
-    }
-
-    async fn settle_and_queue(
-        &self,
-        settlements: Vec<Settlement>,
-        events: &StatusEvents<'_>,
-        now: Timestamp,
-    ) -> Result<Vec<StatusOutcome>, StoreError> {
-        self.settle_and_queue_all(settlements, events, now).await
-    }
-
-    async fn apply_receipts(
-        &self,
-        receipts: Vec<Receipt>,
-        events: &StatusEvents<'_>,
-        seen: &[String],
-        now: Timestamp,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.apply_receipts_all(receipts, events, seen, now).await
-    }
-}
+receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 
 #[cfg(test)]
 mod tests {

@@ -4,12 +4,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use messenger_model::Timestamp;
-use messenger_store::{
-    InsertOutcome, MessageRecord, Receipt, Settlement, StatusEvents, StatusOutcome, Store,
-    StoreError,
-};
+use messenger_store::{InsertOutcome, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -155,40 +150,4 @@ dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(db("pinging SQLite"))?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.close_pools().await;
-    }
-
-    async fn settle_and_queue(
-        &self,
-        settlements: Vec<Settlement>,
-        events: &StatusEvents<'_>,
-        now: Timestamp,
-    ) -> Result<Vec<StatusOutcome>, StoreError> {
-        self.settle_and_queue_all(settlements, events, now).await
-    }
-
-    async fn apply_receipts(
-        &self,
-        receipts: Vec<Receipt>,
-        events: &StatusEvents<'_>,
-        seen: &[String],
-        now: Timestamp,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.apply_receipts_all(receipts, events, seen, now).await
-    }
-}
+receipts::impl_store!(SqliteStore, backend = "sqlite", close = close_pools);

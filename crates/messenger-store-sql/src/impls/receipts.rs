@@ -122,28 +122,10 @@ macro_rules! impl_receipts {
                     .collect::<HashSet<_>>()
                     .into_iter()
                     .collect();
-                for chunk in named.chunks(CHUNK) {
-                    let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
-                        "SELECT ",
-                        crate::rows::message_columns!(),
-                        " FROM messages WHERE id IN ("
-                    ));
-                    let mut list = select.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    select.push(") ORDER BY seq");
-                    select.push($lock);
-                    let rows: Vec<crate::rows::MessageRow> = select
-                        .build_query_as()
-                        .fetch_all(&mut **tx)
-                        .await
-                        .map_err(crate::error::db("reading messages named by receipts"))?;
-                    for row in rows {
-                        let message = row.into_record()?;
-                        messages.insert(message.id.clone(), message);
-                    }
-                }
+                let loaded =
+                    Self::load_messages_locked(tx, &named, "reading messages named by receipts")
+                        .await?;
+                messages.extend(loaded.into_iter().map(|m| (m.id.clone(), m)));
                 let recipients: HashSet<(&str, &str, &str)> = receipts
                     .iter()
                     .map(|r| {
@@ -291,3 +273,49 @@ macro_rules! impl_receipts {
     };
 }
 pub(crate) use impl_receipts;
+
+/// Implements `Store` for `$store`: `backend()` is `$backend`, `ping()` runs `SELECT 1` on the
+/// reading pool, `close()` calls the backend's `$close`, and the two combined operations use the
+/// transactions of [`impl_receipts`].
+macro_rules! impl_store {
+    ($store:ty, backend = $backend:literal, close = $close:ident) => {
+        #[async_trait::async_trait]
+        impl messenger_store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<(), messenger_store::StoreError> {
+                sqlx::query("SELECT 1")
+                    .execute(self.reader())
+                    .await
+                    .map_err(crate::error::db(concat!("pinging ", $backend)))?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.$close().await;
+            }
+
+            async fn settle_and_queue(
+                &self,
+                settlements: Vec<messenger_store::Settlement>,
+                events: &messenger_store::StatusEvents<'_>,
+                now: messenger_model::Timestamp,
+            ) -> Result<Vec<messenger_store::StatusOutcome>, messenger_store::StoreError> {
+                self.settle_and_queue_all(settlements, events, now).await
+            }
+
+            async fn apply_receipts(
+                &self,
+                receipts: Vec<messenger_store::Receipt>,
+                events: &messenger_store::StatusEvents<'_>,
+                seen: &[String],
+                now: messenger_model::Timestamp,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                self.apply_receipts_all(receipts, events, seen, now).await
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

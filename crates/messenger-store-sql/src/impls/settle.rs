@@ -59,30 +59,13 @@ macro_rules! impl_settle {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 settlements: Vec<messenger_store::Settlement>,
             ) -> Result<Vec<messenger_store::StatusOutcome>, messenger_store::StoreError> {
-                let mut messages = std::collections::HashMap::with_capacity(settlements.len());
                 let ids: Vec<&str> = settlements.iter().map(|s| s.id.as_str()).collect();
-                for chunk in ids.chunks(crate::impls::settle::SETTLE_CHUNK) {
-                    let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
-                        "SELECT ",
-                        crate::rows::message_columns!(),
-                        " FROM messages WHERE id IN ("
-                    ));
-                    let mut list = select.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    select.push(") ORDER BY seq");
-                    select.push($lock);
-                    let rows: Vec<crate::rows::MessageRow> = select
-                        .build_query_as()
-                        .fetch_all(&mut **tx)
-                        .await
-                        .map_err(crate::error::db("reading messages to settle"))?;
-                    for row in rows {
-                        let message = row.into_record()?;
-                        messages.insert(message.id.clone(), message);
-                    }
-                }
+                let mut messages: std::collections::HashMap<String, _> =
+                    Self::load_messages_locked(tx, &ids, "reading messages to settle")
+                        .await?
+                        .into_iter()
+                        .map(|m| (m.id.clone(), m))
+                        .collect();
                 // A message of another space is "not found", as everywhere.
                 for s in &settlements {
                     if !messages.get(&s.id).is_some_and(|m| m.space == s.space) {
@@ -135,6 +118,37 @@ macro_rules! impl_settle {
                     }
                 }
                 Ok(outcomes)
+            }
+
+            /// The messages `ids` (any space), locked for this transaction, in acceptance order.
+            async fn load_messages_locked(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                ids: &[&str],
+                what: &'static str,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                let mut messages = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(crate::impls::settle::SETTLE_CHUNK) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT ",
+                        crate::rows::message_columns!(),
+                        " FROM messages WHERE id IN ("
+                    ));
+                    let mut list = select.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    select.push(") ORDER BY seq");
+                    select.push($lock);
+                    let rows: Vec<crate::rows::MessageRow> = select
+                        .build_query_as()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(crate::error::db(what))?;
+                    for row in rows {
+                        messages.push(row.into_record()?);
+                    }
+                }
+                Ok(messages)
             }
 
             /// Writes the mutable part of several messages back with one statement.
