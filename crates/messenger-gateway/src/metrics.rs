@@ -16,6 +16,7 @@
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
+//! | `queue_depth` | `queue` (`dispatch`, `webhook`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, events not yet delivered, dead events |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,7 @@ struct Inner {
     forward_events: Family<Labels1, Counter>,
     forward_posts: Counter,
     forward_errors: Counter,
+    queue_depth: Family<Labels1, Gauge>,
 }
 
 impl Default for Metrics {
@@ -157,6 +159,14 @@ impl Metrics {
             "Forwarding rounds that failed",
             forward_errors.clone(),
         );
+        let queue_depth = Family::<Labels1, Gauge>::default();
+        registry.register(
+            "queue_depth",
+            "Items waiting, read from the store at each scrape (dispatch: messages not yet sent; \
+             webhook: Meta webhook bodies not yet applied; forward: events not yet delivered; \
+             forward_dead: dead events)",
+            queue_depth.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -173,8 +183,17 @@ impl Metrics {
                 forward_events,
                 forward_posts,
                 forward_errors,
+                queue_depth,
             }),
         }
+    }
+
+    /// Sets the depth of queue `queue` (`dispatch`, `webhook`, `forward`, `forward_dead`).
+    pub fn queue_depth(&self, queue: &'static str, depth: u64) {
+        self.inner
+            .queue_depth
+            .get_or_create(&[("queue", queue.to_owned())])
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     /// The text exposition (`# EOF` terminated).

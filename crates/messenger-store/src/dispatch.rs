@@ -61,4 +61,9 @@ pub trait DispatchQueue: Send + Sync {
     /// are due again; returns how many. [`DispatchQueue::lease_due`] already ignores expired
     /// leases; this makes the state visible and tidy.
     async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// How many messages (every space) are accepted and not yet in a final status
+    /// (`processing` or `retrying`): the depth of the dispatch queue, for metrics. Costs a count
+    /// over the unsent messages, so call it per scrape, not per message.
+    async fn unsent_count(&self) -> Result<u64, StoreError>;
 }

@@ -124,4 +124,8 @@ pub trait Outbox: Send + Sync {
 
     /// Deletes delivered events enqueued before `before`; returns how many.
     async fn purge_delivered(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// How many events (every space and target) wait for delivery (`pending`), and how many are
+    /// dead: the forwarding queue's depth and its dead letters, for metrics.
+    async fn event_counts(&self) -> Result<(u64, u64), StoreError>;
 }

@@ -31,8 +31,30 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: the Prometheus text exposition.
+/// `GET /metrics`: the Prometheus text exposition, with the queue depths read from the store
+/// now (a depth the store cannot give keeps its last value, and the failure is logged).
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let store = state.messenger.store();
+    let (dispatch, webhook, events) = tokio::join!(
+        store.unsent_count(),
+        store.webhook_backlog(),
+        store.event_counts()
+    );
+    for (queue, depth) in [("dispatch", dispatch), ("webhook", webhook)] {
+        match depth {
+            Ok(n) => state.metrics.queue_depth(queue, n),
+            Err(e) => tracing::warn!(queue, error = %e, "metrics: reading a queue depth failed"),
+        }
+    }
+    match events {
+        Ok((pending, dead)) => {
+            state.metrics.queue_depth("forward", pending);
+            state.metrics.queue_depth("forward_dead", dead);
+        }
+        Err(e) => {
+            tracing::warn!(queue = "forward", error = %e, "metrics: reading a queue depth failed")
+        }
+    }
     let mut r = (StatusCode::OK, state.metrics.render()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

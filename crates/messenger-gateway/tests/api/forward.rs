@@ -137,6 +137,23 @@ async fn refused_events_are_dead_until_redriven() {
     }
     assert_eq!(dead[0]["name"], "message.inbound", "{dead}");
     let event_id = dead[0]["eventId"].as_str().unwrap().to_owned();
+    // The dead letter shows in the queue depths, read from the store at the scrape.
+    let m = env
+        .call(Method::GET, "/metrics", None, &[], None)
+        .await
+        .text;
+    assert!(
+        m.contains("messenger_gateway_queue_depth{queue=\"forward_dead\"} 1"),
+        "{m}"
+    );
+    for queue in ["dispatch", "webhook", "forward"] {
+        assert!(
+            m.contains(&format!(
+                "messenger_gateway_queue_depth{{queue=\"{queue}\"}} 0"
+            )),
+            "{queue}: {m}"
+        );
+    }
 
     *receiver.status.lock().unwrap() = 200;
     let a = env

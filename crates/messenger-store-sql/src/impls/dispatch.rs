@@ -135,6 +135,16 @@ macro_rules! impl_dispatch_queue {
                 .map_err(crate::error::db("recovering expired leases"))?;
                 Ok(done.rows_affected())
             }
+
+            async fn unsent_count(&self) -> Result<u64, messenger_store::StoreError> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM messages WHERE status IN ('processing', 'retrying')",
+                )
+                .fetch_one(self.reader())
+                .await
+                .map_err(crate::error::db("counting unsent messages"))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
         }
     };
 }

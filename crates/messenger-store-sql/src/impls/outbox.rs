@@ -158,6 +158,20 @@ macro_rules! impl_outbox {
                 Ok(done.rows_affected())
             }
 
+            async fn event_counts(&self) -> Result<(u64, u64), messenger_store::StoreError> {
+                let (pending, dead): (i64, i64) = sqlx::query_as(
+                    "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'), \
+                     (SELECT COUNT(*) FROM outbox WHERE state = 'dead')",
+                )
+                .fetch_one(self.reader())
+                .await
+                .map_err(crate::error::db("counting outbox events"))?;
+                Ok((
+                    u64::try_from(pending).unwrap_or(0),
+                    u64::try_from(dead).unwrap_or(0),
+                ))
+            }
+
             async fn purge_delivered(
                 &self,
                 before: messenger_model::Timestamp,

@@ -159,7 +159,8 @@ macro_rules! conformance_tests {
             receipts_settle_and_queue,
             receipts_apply_in_order_with_events,
             receipts_invalid_fail_whole_call,
-            inbox_seen_among
+            inbox_seen_among,
+            queue_depths_are_counted
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

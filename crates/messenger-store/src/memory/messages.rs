@@ -300,4 +300,8 @@ impl DispatchQueue for MemoryStore {
         }
         Ok(recovered)
     }
+
+    async fn unsent_count(&self) -> Result<u64, StoreError> {
+        Ok(self.state()?.unsent.len() as u64)
+    }
 }

@@ -142,6 +142,13 @@ impl Outbox for MemoryStore {
         Ok(redriven)
     }
 
+    async fn event_counts(&self) -> Result<(u64, u64), StoreError> {
+        let state = self.state()?;
+        let count =
+            |wanted: EventState| state.events.values().filter(|e| e.state == wanted).count() as u64;
+        Ok((count(EventState::Pending), count(EventState::Dead)))
+    }
+
     async fn purge_delivered(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut state = self.state()?;
         let gone: Vec<i64> = state

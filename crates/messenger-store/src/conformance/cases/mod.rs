@@ -102,4 +102,7 @@ pub const ALL: &[(&str, Case)] = &[
         Box::pin(receipts_invalid_fail_whole_call(s))
     }),
     ("inbox_seen_among", |s| Box::pin(inbox_seen_among(s))),
+    ("queue_depths_are_counted", |s| {
+        Box::pin(queue_depths_are_counted(s))
+    }),
 ];

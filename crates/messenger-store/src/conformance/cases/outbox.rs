@@ -218,3 +218,41 @@ pub async fn optin_tokens_expire_and_are_scoped(store: Arc<dyn Store>) {
     assert_eq!(get(A, "tok-2", 0).await, None);
     assert!(get(A, "tok-AbC.123_x", 0).await.is_some());
 }
+
+/// The queue depths for metrics: unsent messages (every space), pending and dead events.
+pub async fn queue_depths_are_counted(store: Arc<dyn Store>) {
+    use messenger_model::MessageStatus;
+    assert_eq!(store.unsent_count().await.unwrap(), 0);
+    assert_eq!(store.event_counts().await.unwrap(), (0, 0));
+    let mut ids = Vec::new();
+    for (space, psid) in [(A, "psid:1"), (A, "psid:2"), ("space-b", "psid:3")] {
+        let m = crate::conformance::message(space, psid, "hi");
+        ids.push((space, m.id.clone()));
+        store.insert_message(m).await.unwrap();
+    }
+    assert_eq!(store.unsent_count().await.unwrap(), 3);
+    let sent = crate::StatusUpdate::new(MessageStatus::Sent, at(1)).sent_to("page-1", "1");
+    store.update_status(A, &ids[0].1, sent).await.unwrap();
+    let failed = crate::StatusUpdate::new(MessageStatus::Failed, at(1));
+    store
+        .update_status("space-b", &ids[2].1, failed)
+        .await
+        .unwrap();
+    assert_eq!(store.unsent_count().await.unwrap(), 1);
+
+    for id in ["e-1", "e-2", "e-3"] {
+        store
+            .enqueue_event("default", envelope(id), T0)
+            .await
+            .unwrap();
+    }
+    let leased = store
+        .lease_due_events("w1", at(1), 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .mark_failed(leased[0].id, "w1", "HTTP 400", EventFailure::Dead)
+        .await
+        .unwrap();
+    assert_eq!(store.event_counts().await.unwrap(), (2, 1));
+}
