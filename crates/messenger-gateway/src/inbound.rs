@@ -98,7 +98,7 @@ async fn commit_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, app
 }
 
 /// Applies queued bodies until `cancel` fires: a round of up to 256 bodies; after a round that
-/// was not full, a pause of [`APPLY_GATHER`]; when there was nothing to do, a wait for the next
+/// was not full, a pause of 20 ms (`APPLY_GATHER`); when there was nothing to do, a wait for the next
 /// commit (or 250 ms).
 pub async fn run_applier(
     messenger: Messenger,
