@@ -151,3 +151,72 @@ async fn receipts_echoes_and_messages_apply_in_order_across_bodies() {
     assert_eq!((again.applied, again.duplicates), (0, 1));
     assert!(h.events().await.is_empty());
 }
+
+/// A body that cannot be applied (its echo claims a Graph message id that belongs to another
+/// message: the store refuses) does not hold back the others: after the combined round fails,
+/// each body is applied alone, and only the bad one is handed back to be tried again.
+#[tokio::test]
+async fn a_body_that_cannot_be_applied_does_not_hold_back_the_others() {
+    let h = harness(|s| s.window_check(false)).await;
+    let to = json!({"fbMessengerId": PSID});
+    let first = h
+        .messenger
+        .accept(SPACE, &body(to.clone(), &["fbMessenger"]), None)
+        .await
+        .unwrap()
+        .id;
+    h.dispatch_all().await;
+    let taken_mid = h.message(&first).await.graph_message_ids[0].clone();
+    let second = h
+        .messenger
+        .accept(SPACE, &body(to, &["fbMessenger"]), None)
+        .await
+        .unwrap()
+        .id;
+    h.store
+        .lease_due("doomed", Timestamp::now(), 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let _ = h.events().await; // the first message's `message.sent`
+
+    let now = Timestamp::now().millis();
+    let good = webhook(vec![event(
+        "message",
+        json!({"mid": "m_in_9", "text": "hello"}),
+        PSID,
+        PAGE,
+        now,
+    )]);
+    let bad = webhook(vec![event(
+        "message",
+        json!({"is_echo": true, "mid": taken_mid, "metadata": SendTag::new(second.clone(), 0).to_string()}),
+        PAGE,
+        PSID,
+        now + 1,
+    )]);
+    let also_good = webhook(vec![event(
+        "read",
+        json!({"watermark": now + 60_000}),
+        PSID,
+        PAGE,
+        now + 2,
+    )]);
+    h.store
+        .enqueue_webhooks(vec![good, bad, also_good], Timestamp::now())
+        .await
+        .unwrap();
+    let report = h
+        .messenger
+        .apply_queued_webhooks("ingest-1", 10)
+        .await
+        .unwrap();
+    // The inbound message took effect in the combined round, before the echo failed it; the
+    // one-by-one pass then finds it seen. Either way it took effect once.
+    assert_eq!((report.applied, report.duplicates), (1, 1), "{report:?}");
+    // The bad body waits to be tried again; the others are gone.
+    assert_eq!(h.store.webhook_backlog().await.unwrap(), 1);
+    assert_eq!(h.message(&first).await.status, MessageStatus::Read);
+    assert!(h.message(&second).await.is_unsent());
+    let names: Vec<EventName> = h.events().await.into_iter().map(|e| e.name).collect();
+    assert_eq!(names, [EventName::MessageInbound, EventName::MessageRead]);
+}

@@ -115,7 +115,9 @@ impl Messenger {
     /// body is applied alone, so one that cannot be applied does not hold back the others; a body
     /// that still fails (the store is down) is handed back and tried again in 5 s. A body that
     /// does not parse is logged and dropped (its signature was checked, so Meta sent it that way
-    /// and a redelivery would not be better).
+    /// and a redelivery would not be better). Events that took effect in a combined round that
+    /// then failed are found seen by the one-by-one pass and reported as duplicates (the report
+    /// is for metrics; every event takes effect once).
     pub async fn apply_queued_webhooks(
         &self,
         worker: &str,
