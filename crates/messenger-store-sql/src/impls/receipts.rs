@@ -166,9 +166,11 @@ macro_rules! impl_receipts {
 
                 // The rules, receipt by receipt, on the loaded state.
                 let mut changes = Vec::new();
+                // Messages to write back, each once, in the order they first changed.
                 let mut dirty: Vec<String> = Vec::new();
+                let mut is_dirty: HashSet<String> = HashSet::new();
                 let mut changed = |m: &messenger_store::MessageRecord| {
-                    if !dirty.contains(&m.id) {
+                    if is_dirty.insert(m.id.clone()) {
                         dirty.push(m.id.clone());
                     }
                     changes.push(m.clone());

@@ -363,10 +363,7 @@ impl Messenger {
     /// `message.delivered`, ...), if its space subscribes to it: what the store queues together
     /// with the change ([`Store::settle_and_queue`], [`Store::apply_receipts`]).
     pub(crate) fn status_event(&self, message: &MessageRecord) -> Option<QueuedEvent> {
-        self.status_event_in(self.space(&message.space).ok()?, message)
-    }
-
-    fn status_event_in(&self, space: &Space, message: &MessageRecord) -> Option<QueuedEvent> {
+        let space = self.space(&message.space).ok()?;
         let name = match message.status {
             MessageStatus::Sent => EventName::MessageSent,
             MessageStatus::Delivered => EventName::MessageDelivered,
