@@ -175,6 +175,12 @@ async fn a_send_to_a_profile_without_psid_falls_back_to_sms() {
             ("sms", RuleOutcome::Used)
         ]
     );
+    // The provider's message id is kept, for reconciliation with its logs and receipts.
+    let used = &msg.rule_trace[1].reason;
+    assert!(
+        used.ends_with(&format!("provider message id {})", sms[0].sid)),
+        "{used}"
+    );
 }
 
 #[tokio::test]

@@ -77,6 +77,8 @@ enum Attempt {
         /// How many sends the message took (Graph message ids, or the SMS).
         sends: usize,
         psid: Option<String>,
+        /// The SMS provider's message id, kept in the rule trace for reconciliation.
+        provider_id: Option<String>,
     },
     Rejected(MessageError),
     Retry {
@@ -288,12 +290,19 @@ impl Messenger {
                 }
             };
             match attempt {
-                Attempt::Sent { sends, psid } => {
+                Attempt::Sent {
+                    sends,
+                    psid,
+                    provider_id,
+                } => {
+                    let by = provider_id
+                        .map(|id| format!("; provider message id {id}"))
+                        .unwrap_or_default();
                     entries.push(trace(
                         channel,
                         RuleOutcome::Used,
                         format!(
-                            "sent ({} send{})",
+                            "sent ({} send{}{by})",
                             sends.max(1),
                             if sends > 1 { "s" } else { "" }
                         ),
@@ -485,7 +494,11 @@ impl Messenger {
                 Err(e) => return self.retry_or_reject(record, &e, now),
             }
         }
-        Attempt::Sent { sends, psid }
+        Attempt::Sent {
+            sends,
+            psid,
+            provider_id: None,
+        }
     }
 
     async fn send_sms(
@@ -515,9 +528,10 @@ impl Messenger {
             body: text,
         };
         match provider.send(&message).await {
-            Ok(_receipt) => Attempt::Sent {
+            Ok(receipt) => Attempt::Sent {
                 sends: 1,
                 psid: None,
+                provider_id: Some(receipt.provider_id),
             },
             Err(e) if e.is_retryable() && record.attempts < self.inner.retry.max_attempts => {
                 let backoff = self
