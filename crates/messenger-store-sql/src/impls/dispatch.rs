@@ -35,44 +35,39 @@ macro_rules! impl_dispatch_queue {
                 }
                 let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
                 let mut tx = self.begin_write().await?;
-                if !$plan.is_empty() {
-                    if let Err(e) = sqlx::query($plan).execute(&mut *tx).await {
-                        let _ = Self::rollback(tx).await;
-                        return Err(crate::error::db("planning the lease")(e));
+                let result = async {
+                    if !$plan.is_empty() {
+                        sqlx::query($plan)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(crate::error::db("planning the lease"))?;
                     }
+                    sqlx::query_as::<_, crate::rows::MessageRow>(concat!(
+                        "UPDATE messages SET lease_holder = $1, lease_expires_at = $2, \
+                         attempts = attempts + 1 WHERE seq IN (\
+                           SELECT c.seq FROM messages c \
+                           WHERE c.status IN ('processing', 'retrying') \
+                           AND c.next_attempt_at <= $3 \
+                           AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $3) \
+                           AND NOT EXISTS (SELECT 1 FROM messages e \
+                             WHERE e.status IN ('processing', 'retrying') \
+                             AND e.space = c.space AND e.recipient_key = c.recipient_key \
+                             AND e.seq < c.seq) \
+                           ORDER BY c.seq LIMIT $4",
+                        $skip,
+                        ") RETURNING ",
+                        crate::rows::message_columns!()
+                    ))
+                    .bind(worker)
+                    .bind(expires_at.millis())
+                    .bind(now.millis())
+                    .bind(crate::rows::to_i64(limit))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(crate::error::db("leasing messages"))
                 }
-                let leased: Result<Vec<crate::rows::MessageRow>, _> = sqlx::query_as(concat!(
-                    "UPDATE messages SET lease_holder = $1, lease_expires_at = $2, \
-                     attempts = attempts + 1 WHERE seq IN (\
-                       SELECT c.seq FROM messages c \
-                       WHERE c.status IN ('processing', 'retrying') \
-                       AND c.next_attempt_at <= $3 \
-                       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $3) \
-                       AND NOT EXISTS (SELECT 1 FROM messages e \
-                         WHERE e.status IN ('processing', 'retrying') \
-                         AND e.space = c.space AND e.recipient_key = c.recipient_key \
-                         AND e.seq < c.seq) \
-                       ORDER BY c.seq LIMIT $4",
-                    $skip,
-                    ") RETURNING ",
-                    crate::rows::message_columns!()
-                ))
-                .bind(worker)
-                .bind(expires_at.millis())
-                .bind(now.millis())
-                .bind(crate::rows::to_i64(limit))
-                .fetch_all(&mut *tx)
                 .await;
-                let mut rows = match leased {
-                    Ok(rows) => {
-                        Self::commit(tx).await?;
-                        rows
-                    }
-                    Err(e) => {
-                        let _ = Self::rollback(tx).await;
-                        return Err(crate::error::db("leasing messages")(e));
-                    }
-                };
+                let mut rows = Self::finish(tx, result).await?;
                 rows.sort_by_key(|r| r.seq);
                 rows.into_iter()
                     .map(crate::rows::MessageRow::into_record)

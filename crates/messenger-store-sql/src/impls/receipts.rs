@@ -13,7 +13,9 @@
 macro_rules! impl_receipts {
     ($store:ty, $db:ty, lock = $lock:literal) => {
         impl $store {
-            /// Ends `tx`: commits `result`'s work, or rolls it back and returns the error.
+            /// Ends `tx`: commits `result`'s work, or rolls it back and returns the error (the
+            /// statement's, not the rollback's). Every multi-statement write of this crate's
+            /// batch paths (settle, lease, receipts) ends this way.
             async fn finish<T>(
                 tx: sqlx::Transaction<'static, $db>,
                 result: Result<T, messenger_store::StoreError>,

@@ -43,16 +43,8 @@ macro_rules! impl_settle {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await?;
-                match Self::settle_in(&mut tx, settlements).await {
-                    Ok(outcomes) => {
-                        Self::commit(tx).await?;
-                        Ok(outcomes)
-                    }
-                    Err(e) => {
-                        Self::rollback(tx).await?;
-                        Err(e)
-                    }
-                }
+                let result = Self::settle_in(&mut tx, settlements).await;
+                Self::finish(tx, result).await
             }
 
             async fn settle_in(

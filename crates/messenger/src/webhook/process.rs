@@ -139,40 +139,55 @@ impl Messenger {
                 }
             }
         }
-        let mut report = WebhookReport::default();
-        let mut together = WebhookReport::default();
-        let all = bodies
+        // Events of pages no space owns, counted as ignored when the bodies are applied together.
+        let mut unrouted = WebhookReport::default();
+        let all: Vec<Pending<'_>> = bodies
             .iter()
-            .flat_map(|(_, payload)| self.pending(payload, &mut together));
-        let all: Vec<Pending<'_>> = all.collect();
+            .flat_map(|(_, payload)| self.pending(payload, &mut unrouted))
+            .collect();
+        let mut report = WebhookReport::default();
         match self.process_events(all).await {
             Ok(r) => {
-                together.add(r);
-                report.add(together);
+                report.add(r);
+                report.add(unrouted);
                 done.extend(bodies.iter().map(|(queued, _)| queued.id));
             }
-            Err(e) => {
-                if bodies.len() > 1 {
-                    tracing::warn!(error = %e, bodies = bodies.len(), "applying webhook bodies together failed; applying them one by one");
-                }
+            Err(e) if bodies.len() > 1 => {
+                tracing::warn!(error = %e, bodies = bodies.len(), "applying webhook bodies together failed; applying them one by one");
                 for (queued, payload) in &bodies {
                     match self.process_webhook(payload).await {
                         Ok(r) => {
                             report.add(r);
                             done.push(queued.id);
                         }
-                        Err(e) => {
-                            tracing::warn!(id = queued.id, attempts = queued.attempts, error = %e, "applying a webhook body failed; will retry");
-                            store
-                                .release_webhook(queued.id, worker, now.add_millis(5_000))
-                                .await?;
-                        }
+                        Err(e) => self.retry_webhook_later(queued, worker, now, &e).await?,
                     }
+                }
+            }
+            Err(e) => {
+                for (queued, _) in &bodies {
+                    self.retry_webhook_later(queued, worker, now, &e).await?;
                 }
             }
         }
         store.complete_webhooks(&done).await?;
         Ok(report)
+    }
+
+    /// Hands a queued body that failed to apply back, to be tried again in 5 s.
+    async fn retry_webhook_later(
+        &self,
+        queued: &QueuedWebhook,
+        worker: &str,
+        now: Timestamp,
+        error: &Error,
+    ) -> Result<(), Error> {
+        tracing::warn!(id = queued.id, attempts = queued.attempts, error = %error, "applying a webhook body failed; will retry");
+        self.inner
+            .store
+            .release_webhook(queued.id, worker, now.add_millis(5_000))
+            .await?;
+        Ok(())
     }
 
     /// Processes a parsed (and already verified) webhook payload. Every step is idempotent and
