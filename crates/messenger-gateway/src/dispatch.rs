@@ -114,7 +114,7 @@ impl Dispatcher {
                 }
                 Err(e) => {
                     self.metrics.dispatch_error();
-                    tracing::error!(worker = %id, error = %e, "dispatch round failed");
+                    tracing::error!(worker = %id, error = %messenger::error_chain(&e), "dispatch round failed");
                     self.sleep(self.config.poll_interval.max(Duration::from_secs(1)))
                         .await;
                 }
@@ -145,16 +145,18 @@ impl Dispatcher {
                 self.metrics.leases_recovered(n);
                 tracing::info!(leases = n, "recovered expired leases");
             }
-            Err(e) => tracing::warn!(error = %e, "recovering expired leases failed"),
+            Err(e) => {
+                tracing::warn!(error = %messenger::error_chain(&e), "recovering expired leases failed")
+            }
         }
         if let Err(e) = store.purge_seen(before).await {
-            tracing::warn!(error = %e, "purging seen webhook events failed");
+            tracing::warn!(error = %messenger::error_chain(&e), "purging seen webhook events failed");
         }
         if let Err(e) = store.purge_expired_optin_tokens(now).await {
-            tracing::warn!(error = %e, "purging expired opt-in tokens failed");
+            tracing::warn!(error = %messenger::error_chain(&e), "purging expired opt-in tokens failed");
         }
         if let Err(e) = store.purge_delivered(before).await {
-            tracing::warn!(error = %e, "purging delivered events failed");
+            tracing::warn!(error = %messenger::error_chain(&e), "purging delivered events failed");
         }
     }
 }

@@ -71,7 +71,7 @@ pub(crate) async fn run(
             Err(e) => {
                 failures = failures.saturating_add(1);
                 metrics.forward_error();
-                tracing::warn!(worker = %worker, error = %e, "webhook forwarding round failed");
+                tracing::warn!(worker = %worker, error = %messenger::error_chain(&e), "webhook forwarding round failed");
                 poll.saturating_mul(1 << failures.min(6))
                     .clamp(poll, MAX_ERROR_PAUSE.max(poll))
             }
@@ -87,6 +87,8 @@ pub(crate) async fn run(
     }
     match forwarder.flush(Timestamp::now()).await {
         Ok(report) => metrics.forward(&report),
-        Err(e) => tracing::warn!(worker = %worker, error = %e, "flushing webhook batches failed"),
+        Err(e) => {
+            tracing::warn!(worker = %worker, error = %messenger::error_chain(&e), "flushing webhook batches failed")
+        }
     }
 }

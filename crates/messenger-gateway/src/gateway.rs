@@ -109,6 +109,7 @@ impl GatewayBuilder {
             source,
         })?;
         let metrics = Metrics::new();
+        take_back_own_leases(&store, &config.server.instance_id, &metrics).await;
         let wake = Arc::new(Notify::new());
         let cancel = CancellationToken::new();
         let webhooks_queued = Arc::new(Notify::new());
@@ -130,7 +131,7 @@ impl GatewayBuilder {
                 .with_graceful_shutdown(server_cancel.cancelled_owned())
                 .await;
             if let Err(e) = served {
-                tracing::error!(error = %e, "the HTTP server stopped with an error");
+                tracing::error!(error = %messenger::error_chain(&e), "the HTTP server stopped with an error");
             }
         });
         let mut tasks = Dispatcher {
@@ -176,6 +177,28 @@ impl GatewayBuilder {
             tasks,
             grace: config.server.shutdown_grace,
         })
+    }
+}
+
+/// Clears the leases an earlier run of this instance (same `server.instance_id`) held when it
+/// died: nobody will settle them, so the messages need not wait for them to expire. They still
+/// go through the echo check before being sent again. A failure here is logged and left to
+/// lease expiry.
+async fn take_back_own_leases(store: &Arc<dyn Store>, instance_id: &str, metrics: &Metrics) {
+    match store.recover_leases_of(&format!("{instance_id}/")).await {
+        Ok(0) => {}
+        Ok(n) => {
+            metrics.leases_recovered(n);
+            tracing::info!(
+                leases = n,
+                instance = %instance_id,
+                "took back the leases an earlier run of this instance held"
+            );
+        }
+        Err(e) => tracing::warn!(
+            error = %messenger::error_chain(&e),
+            "taking back this instance's leases failed; they will expire"
+        ),
     }
 }
 

@@ -87,7 +87,7 @@ async fn commit_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, app
             .map(|_| ())
             .map_err(Arc::new);
         if let Err(e) = &outcome {
-            tracing::error!(error = %e, "storing webhook bodies failed");
+            tracing::error!(error = %messenger::error_chain(e.as_ref()), "storing webhook bodies failed");
         }
         for done in waiters {
             // The request may have gone (client hung up); nothing to do then.
@@ -125,7 +125,7 @@ pub async fn run_applier(
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "applying queued webhook bodies failed");
+                tracing::warn!(error = %messenger::error_chain(&e), "applying queued webhook bodies failed");
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }

@@ -16,6 +16,7 @@
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
+//! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, events not yet delivered, dead events |
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ struct Inner {
     forward_posts: Counter,
     forward_errors: Counter,
     queue_depth: Family<Labels1, Gauge>,
+    store_failures: Family<Labels2, Counter>,
 }
 
 impl Default for Metrics {
@@ -167,6 +169,13 @@ impl Metrics {
              forward_dead: dead events)",
             queue_depth.clone(),
         );
+        let store_failures = Family::<Labels2, Counter>::default();
+        registry.register(
+            "store_failures",
+            "SQL store operations that failed, by operation and kind (unavailable: no \
+             connection; backend: the database refused the statement)",
+            store_failures.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -184,6 +193,7 @@ impl Metrics {
                 forward_posts,
                 forward_errors,
                 queue_depth,
+                store_failures,
             }),
         }
     }
@@ -194,6 +204,20 @@ impl Metrics {
             .queue_depth
             .get_or_create(&[("queue", queue.to_owned())])
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Brings `store_failures_total` up to the store's own counts (which only grow).
+    pub fn store_failures(&self, counts: &[messenger_store_sql::FailureCount]) {
+        for f in counts {
+            let counter = self.inner.store_failures.get_or_create(&[
+                ("operation", f.operation.to_owned()),
+                ("kind", f.kind.as_str().to_owned()),
+            ]);
+            let seen = counter.get();
+            if f.count > seen {
+                counter.inc_by(f.count - seen);
+            }
+        }
     }
 
     /// The text exposition (`# EOF` terminated).

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use messenger_store::{Store, StoreError};
 
+pub use error::{failure_counts, ErrorKind, FailureCount};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -62,6 +62,16 @@ pub trait DispatchQueue: Send + Sync {
     /// leases; this makes the state visible and tidy.
     async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError>;
 
+    /// Clears the leases of unsent messages whose holder starts with `holder_prefix`, expired
+    /// or not, and returns how many. A gateway instance calls it when it starts, with its own
+    /// `instance_id/`: a lease held under that name belongs to an earlier run of the same
+    /// instance that died, so nobody will ever settle it and there is no point waiting for it
+    /// to expire. As with an expired lease, the attempt it counted stays counted, so whoever
+    /// leases the message next first waits for Meta's echoes (a send may have gone out).
+    /// An empty prefix is refused ([`StoreError::Invalid`]): it would take every instance's
+    /// leases.
+    async fn recover_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError>;
+
     /// How many messages (every space) are accepted and not yet in a final status
     /// (`processing` or `retrying`): the depth of the dispatch queue, for metrics. Costs a count
     /// over the unsent messages, so call it per scrape, not per message.

@@ -25,7 +25,7 @@ pub enum Error {
     #[error("unknown API space {0:?}")]
     UnknownSpace(String),
     /// The store failed (500; retry later).
-    #[error("store error")]
+    #[error("the store failed")]
     Store(#[from] messenger_store::StoreError),
 }
 
@@ -33,4 +33,23 @@ impl From<messenger_validate::ValidateError> for Error {
     fn from(e: messenger_validate::ValidateError) -> Self {
         Self::Invalid(e.into_violations())
     }
+}
+
+/// `error` and its sources, joined by `": "` (`the store failed: store unavailable: leasing
+/// messages: pool timed out ...`): what a log line should say, since each error's `Display`
+/// names only its own part.
+///
+/// ```
+/// let e = messenger::Error::from(messenger_store::StoreError::invalid("an empty id"));
+/// assert_eq!(messenger::error_chain(&e), "the store failed: invalid input: an empty id");
+/// ```
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
 }

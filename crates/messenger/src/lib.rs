@@ -17,7 +17,7 @@ pub mod sms;
 mod space;
 pub mod webhook;
 
-pub use error::Error;
+pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
 pub use send::{Accepted, DispatchReport, Idempotency, RuleDecision};
 pub use space::Space;

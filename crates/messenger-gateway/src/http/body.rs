@@ -37,7 +37,7 @@ async fn read_all(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            tracing::debug!(error = %e, "reading a request body failed");
+            tracing::debug!(error = %messenger::error_chain(&e), "reading a request body failed");
             Problem::bad_request("body.unreadable", "the request body could not be read")
         })?;
         if buf.len() + chunk.len() > limit {

@@ -149,7 +149,7 @@ pub async fn receive(
                 Problem::internal()
             }
             other => {
-                tracing::warn!(error = %other, "webhook refused: signature");
+                tracing::warn!(error = %messenger::error_chain(&other), "webhook refused: signature");
                 Problem::forbidden(other.to_string())
             }
         });
@@ -165,7 +165,7 @@ pub async fn receive(
         }
         Err(e) => {
             state.metrics.webhook_request("error");
-            tracing::error!(error = %e, "webhook body not stored; Meta will redeliver");
+            tracing::error!(error = %messenger::error_chain(&e), "webhook body not stored; Meta will redeliver");
             Err(Problem::unavailable(
                 "the event could not be stored; Meta will redeliver it",
             ))

@@ -24,7 +24,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     match store.ping().await {
         Ok(()) => Json(json!({"status": "ready", "store": store.backend()})).into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness: the store does not answer");
+            tracing::warn!(error = %messenger::error_chain(&e), "readiness: the store does not answer");
             Problem::unavailable(format!("the {} store does not answer", store.backend()))
                 .into_response()
         }
@@ -40,10 +40,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         store.webhook_backlog(),
         store.event_counts()
     );
+    state
+        .metrics
+        .store_failures(&messenger_store_sql::failure_counts());
     for (queue, depth) in [("dispatch", dispatch), ("webhook", webhook)] {
         match depth {
             Ok(n) => state.metrics.queue_depth(queue, n),
-            Err(e) => tracing::warn!(queue, error = %e, "metrics: reading a queue depth failed"),
+            Err(e) => {
+                tracing::warn!(queue, error = %messenger::error_chain(&e), "metrics: reading a queue depth failed")
+            }
         }
     }
     match events {
@@ -52,7 +57,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             state.metrics.queue_depth("forward_dead", dead);
         }
         Err(e) => {
-            tracing::warn!(queue = "forward", error = %e, "metrics: reading a queue depth failed")
+            tracing::warn!(queue = "forward", error = %messenger::error_chain(&e), "metrics: reading a queue depth failed")
         }
     }
     let mut r = (StatusCode::OK, state.metrics.render()).into_response();

@@ -380,11 +380,11 @@ impl From<messenger::Error> for Problem {
                 Self::not_found(format!("there is no API space {space:?}"))
             }
             Error::Store(e) => {
-                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "store error");
+                tracing::error!(error = %messenger::error_chain(&e), "store error");
                 Self::internal()
             }
             other => {
-                tracing::error!(error = %other, "facade error");
+                tracing::error!(error = %messenger::error_chain(&other), "facade error");
                 Self::internal()
             }
         }
@@ -401,11 +401,11 @@ impl From<messenger_store::StoreError> for Problem {
             }
             StoreError::Invalid { message } => Self::invalid("", "store.invalid", message),
             e if e.is_transient() => {
-                tracing::error!(error = %e, "store unavailable");
+                tracing::error!(error = %messenger::error_chain(&e), "store unavailable");
                 Self::unavailable("the store is unavailable; retry later")
             }
             e => {
-                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "store error");
+                tracing::error!(error = %messenger::error_chain(&e), "store error");
                 Self::internal()
             }
         }

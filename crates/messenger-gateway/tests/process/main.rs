@@ -7,6 +7,8 @@
 //!   flight at the kill are sent twice (Meta's Send API has no idempotency key).
 //! - [`shared_queue`]: two processes on one PostgreSQL share the queue; each message is sent
 //!   exactly once, in order per recipient, and both processes send.
+//! - [`slow_graph`]: Graph answering in 100 ms, as Meta does: two processes on PostgreSQL,
+//!   the accept path while dispatch is busy, SIGTERM, and a restart taking its own leases back.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
 //!
@@ -21,3 +23,4 @@ mod sim;
 mod crash;
 mod shared_queue;
 mod shutdown;
+mod slow_graph;

@@ -79,6 +79,21 @@ impl TestSchema {
     }
 }
 
+impl TestSchema {
+    /// Runs a `SELECT COUNT(*) ...` in the schema.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut conn = sqlx::PgConnection::connect(&self.gateway_url())
+            .await
+            .expect("connecting to the test schema");
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("a count");
+        let _ = conn.close().await;
+        n
+    }
+}
+
 impl Drop for TestSchema {
     fn drop(&mut self) {
         let server = self.server.clone();

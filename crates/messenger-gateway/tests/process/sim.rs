@@ -61,6 +61,28 @@ pub fn config_toml(sim: &GraphSim, db_url: &str, dispatch: Dispatch) -> String {
         batch_size,
         lease_secs,
     } = dispatch;
+    let section = format!(
+        r#"
+[dispatch]
+workers = {workers}
+batch_size = {batch_size}
+poll_interval_ms = 20
+lease_secs = {lease_secs}
+recover_interval_secs = 1
+retry_initial_ms = 50
+retry_max_secs = 1
+"#
+    );
+    config_with(sim, db_url, &section)
+}
+
+/// Like [`config_toml`], but with the documented defaults of `[dispatch]` and of the pool
+/// (`database.max_connections` 4): what a new user runs.
+pub fn default_dispatch_toml(sim: &GraphSim, db_url: &str) -> String {
+    config_with(sim, db_url, "")
+}
+
+fn config_with(sim: &GraphSim, db_url: &str, dispatch_section: &str) -> String {
     format!(
         r#"
 [server]
@@ -76,16 +98,7 @@ app_secret = "{APP_SECRET}"
 verify_token = "{VERIFY_TOKEN}"
 token_key = "{TOKEN_KEY}"
 graph_base_url = "{sim_url}"
-
-[dispatch]
-workers = {workers}
-batch_size = {batch_size}
-poll_interval_ms = 20
-lease_secs = {lease_secs}
-recover_interval_secs = 1
-retry_initial_ms = 50
-retry_max_secs = 1
-
+{dispatch_section}
 [[spaces]]
 id = "{SPACE}"
 page_id = "{PAGE}"

@@ -131,6 +131,28 @@ macro_rules! impl_dispatch_queue {
                 Ok(done.rows_affected())
             }
 
+            async fn recover_leases_of(
+                &self,
+                holder_prefix: &str,
+            ) -> Result<u64, messenger_store::StoreError> {
+                if holder_prefix.is_empty() {
+                    return Err(messenger_store::StoreError::invalid(
+                        "an empty lease holder prefix",
+                    ));
+                }
+                // substr/length rather than LIKE: an instance id may contain % or _.
+                let done = sqlx::query(
+                    "UPDATE messages SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE status IN ('processing', 'retrying') AND lease_holder IS NOT NULL \
+                     AND substr(lease_holder, 1, length($1)) = $1",
+                )
+                .bind(holder_prefix)
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("recovering an instance's own leases"))?;
+                Ok(done.rows_affected())
+            }
+
             async fn unsent_count(&self) -> Result<u64, messenger_store::StoreError> {
                 let (n,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM messages WHERE status IN ('processing', 'retrying')",

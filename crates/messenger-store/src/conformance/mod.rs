@@ -149,6 +149,7 @@ macro_rules! conformance_tests {
             dispatch_keeps_recipient_order,
             dispatch_release_requires_holder,
             dispatch_expired_leases_are_recovered,
+            dispatch_instance_takes_back_its_own_leases,
             dispatch_final_status_ends_lease,
             dispatch_concurrent_workers_never_share,
             outbox_enqueue_lease_deliver,

@@ -301,6 +301,29 @@ impl DispatchQueue for MemoryStore {
         Ok(recovered)
     }
 
+    async fn recover_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
+        if holder_prefix.is_empty() {
+            return Err(StoreError::invalid("an empty lease holder prefix"));
+        }
+        let mut state = self.state()?;
+        let State {
+            messages, unsent, ..
+        } = &mut *state;
+        let mut recovered = 0;
+        for seq in unsent.iter() {
+            if let Some(m) = messages.get_mut(seq) {
+                if m.lease
+                    .as_ref()
+                    .is_some_and(|l| l.holder.starts_with(holder_prefix))
+                {
+                    m.lease = None;
+                    recovered += 1;
+                }
+            }
+        }
+        Ok(recovered)
+    }
+
     async fn unsent_count(&self) -> Result<u64, StoreError> {
         Ok(self.state()?.unsent.len() as u64)
     }

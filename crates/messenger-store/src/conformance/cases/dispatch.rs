@@ -7,7 +7,7 @@ use std::time::Duration;
 use messenger_model::{MessageError, MessageStatus, Timestamp};
 
 use crate::conformance::{at, message, T0};
-use crate::{MessageRecord, NewMessage, Retry, StatusUpdate, Store};
+use crate::{MessageRecord, NewMessage, Retry, StatusUpdate, Store, StoreError};
 
 const A: &str = "space-a";
 const LEASE: Duration = Duration::from_secs(30);
@@ -173,6 +173,47 @@ pub async fn dispatch_release_requires_holder(store: Arc<dyn Store>) {
         store.get_message(A, &id).await.unwrap().unwrap().status,
         MessageStatus::Sent
     );
+}
+
+/// An instance restarted under its name takes back the leases its dead run held (not
+/// another instance's, not one whose name merely starts the same), before they expire; the
+/// attempt stays counted.
+pub async fn dispatch_instance_takes_back_its_own_leases(store: Arc<dyn Store>) {
+    let mine = insert(&store, message(A, "R1", "1")).await;
+    let also_mine = insert(&store, message(A, "R2", "1")).await;
+    let theirs = insert(&store, message(A, "R3", "1")).await;
+    let similar = insert(&store, message(A, "R4", "1")).await;
+    let sent = insert(&store, message(A, "R5", "1")).await;
+    let lease = |worker: &'static str, n: usize| {
+        let store = Arc::clone(&store);
+        async move { store.lease_due(worker, T0, n, LEASE).await.unwrap() }
+    };
+    assert_eq!(ids(&lease("gw-1/dispatch-0", 1).await), [mine.as_str()]);
+    assert_eq!(ids(&lease("gw-1/dispatch-1", 1).await), [also_mine.as_str()]);
+    assert_eq!(ids(&lease("gw-2/dispatch-0", 1).await), [theirs.as_str()]);
+    assert_eq!(ids(&lease("gw-10/dispatch-0", 1).await), [similar.as_str()]);
+    assert_eq!(ids(&lease("gw-1/dispatch-0", 1).await), [sent.as_str()]);
+    mark(&store, &sent, MessageStatus::Sent, at(1)).await;
+
+    assert!(matches!(
+        store.recover_leases_of("").await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(store.recover_leases_of("gw-1/").await.unwrap(), 2);
+    assert_eq!(store.recover_leases_of("gw-1/").await.unwrap(), 0);
+    // Due again at once, long before the lease would have expired; the attempt counted.
+    let again = store
+        .lease_due("gw-1/dispatch-0", at(1), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), [mine, also_mine]);
+    assert!(again.iter().all(|m| m.attempts == 2));
+    for id in [&theirs, &similar] {
+        let m = store.get_message(A, id).await.unwrap().unwrap();
+        assert!(m.lease.is_some(), "another instance's lease is kept");
+    }
+    let m = store.get_message(A, &sent).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Sent);
 }
 
 /// A lease whose holder died lapses: the message is leased again (or recovered), and the old

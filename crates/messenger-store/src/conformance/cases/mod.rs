@@ -71,6 +71,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("dispatch_expired_leases_are_recovered", |s| {
         Box::pin(dispatch_expired_leases_are_recovered(s))
     }),
+    ("dispatch_instance_takes_back_its_own_leases", |s| {
+        Box::pin(dispatch_instance_takes_back_its_own_leases(s))
+    }),
     ("dispatch_final_status_ends_lease", |s| {
         Box::pin(dispatch_final_status_ends_lease(s))
     }),
