@@ -229,6 +229,11 @@ impl Env {
             .record_requests(false)
             .start()
             .await?;
+        if args.graph_latency_ms > 0 {
+            sim.fault(graph_sim::FaultRule::global(graph_sim::Fault::Slow {
+                delay: std::time::Duration::from_millis(args.graph_latency_ms),
+            }));
+        }
         let db = Database::fresh(backend)?;
         let config = Config::from_toml_str(
             &config_toml(

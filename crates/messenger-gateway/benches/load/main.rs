@@ -7,14 +7,15 @@
 //!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|receipts|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
-//!     [--drain-timeout SECS] [--log] [--forward] [--messages N]
+//!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N]
 //! ```
 //!
 //! Everything runs in this one process on one tokio runtime (as many worker threads as cores):
 //! graph-sim (not recording: `record_requests(false)`), the gateway (`Gateway::builder` with a
 //! configuration like an operator's: a SQLite file in a temporary directory, or PostgreSQL in a
 //! fresh schema dropped at the end; window check off; the `[dispatch]` defaults unless
-//! `--workers`/`--dispatch-batch` say otherwise), and the load generator, which drives the
+//! `--workers`/`--dispatch-batch` say otherwise; `--graph-latency-ms` makes graph-sim answer
+//! every call that much later, as Meta's 100-500 ms do), and the load generator, which drives the
 //! gateway over real loopback HTTP with one pooled reqwest client. Each scenario gets a fresh
 //! gateway, simulator and database. "Dispatched" counts the sends graph-sim took
 //! (`sent_count()`). The peak RSS is the process's `VmHWM`, reset before each scenario, so it
@@ -74,13 +75,15 @@ struct Args {
     forward: bool,
     /// Messages the `receipts` scenario sends, then receives receipts for.
     messages: u64,
+    /// How long graph-sim takes to answer each call (0: at once).
+    graph_latency_ms: u64,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
     [--scenario single|batch|paced|webhook|receipts|all] [--seconds N] [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
-    [--messages N]";
+    [--messages N] [--graph-latency-ms N]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
@@ -99,6 +102,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         log: false,
         forward: false,
         messages: 20_000,
+        graph_latency_ms: 0,
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -147,6 +151,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--log" => args.log = true,
             "--forward" => args.forward = true,
             "--messages" => args.messages = number(value()?)?.max(1),
+            "--graph-latency-ms" => args.graph_latency_ms = number(value()?)?,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -175,6 +180,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     }
     report::print_table(&rows);
+    println!(
+        "Graph latency {} ms; pool {} connections; dispatch {} workers x {} messages",
+        args.graph_latency_ms,
+        args.max_connections
+            .map_or_else(|| "4 (default)".to_owned(), |n| n.to_string()),
+        args.workers
+            .map_or_else(|| "2 (default)".to_owned(), |n| n.to_string()),
+        args.dispatch_batch
+            .map_or_else(|| "64 (default)".to_owned(), |n| n.to_string()),
+    );
     Ok(())
 }
 

@@ -9,6 +9,8 @@
 //!   exactly once, in order per recipient, and both processes send.
 //! - [`slow_graph`]: Graph answering in 100 ms, as Meta does: two processes on PostgreSQL,
 //!   the accept path while dispatch is busy, SIGTERM, and a restart taking its own leases back.
+//! - [`store_failure`]: PostgreSQL refusing to record sends: recorded by retrying, never sent
+//!   twice.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
 //!
@@ -24,3 +26,4 @@ mod crash;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;
+mod store_failure;

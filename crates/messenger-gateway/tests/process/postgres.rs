@@ -80,7 +80,19 @@ impl TestSchema {
 }
 
 impl TestSchema {
-    /// Runs a `SELECT COUNT(*) ...` in the schema.
+    /// Runs `sql` (one or more statements) in the schema.
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = sqlx::PgConnection::connect(&self.gateway_url())
+            .await
+            .expect("connecting to the test schema");
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect("running SQL in the test schema");
+        let _ = conn.close().await;
+    }
+
+    /// Runs a `SELECT COUNT(*) ...` (or any one-bigint query) in the schema.
     pub async fn count(&self, sql: &str) -> i64 {
         let mut conn = sqlx::PgConnection::connect(&self.gateway_url())
             .await

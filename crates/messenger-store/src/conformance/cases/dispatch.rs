@@ -189,7 +189,10 @@ pub async fn dispatch_instance_takes_back_its_own_leases(store: Arc<dyn Store>) 
         async move { store.lease_due(worker, T0, n, LEASE).await.unwrap() }
     };
     assert_eq!(ids(&lease("gw-1/dispatch-0", 1).await), [mine.as_str()]);
-    assert_eq!(ids(&lease("gw-1/dispatch-1", 1).await), [also_mine.as_str()]);
+    assert_eq!(
+        ids(&lease("gw-1/dispatch-1", 1).await),
+        [also_mine.as_str()]
+    );
     assert_eq!(ids(&lease("gw-2/dispatch-0", 1).await), [theirs.as_str()]);
     assert_eq!(ids(&lease("gw-10/dispatch-0", 1).await), [similar.as_str()]);
     assert_eq!(ids(&lease("gw-1/dispatch-0", 1).await), [sent.as_str()]);
