@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the single definition of what CI checks.
 //!
 //! `.ci/run` calls `cargo xtask ci`, so the steps below are the whole CI
-//! contract: change them here and both CI and local runs follow.
+//! contract (formatting, the layer check, clippy, the tests, the docs):
+//! change them here and both CI and local runs follow.
 
 use std::path::Path;
 use std::time::Instant;
@@ -36,6 +37,10 @@ impl Step {
 pub const STEPS: &[Step] = &[
     Step {
         args: &["fmt", "--all", "--check"],
+        env: &[],
+    },
+    Step {
+        args: &["xtask", "check-layers"],
         env: &[],
     },
     Step {
@@ -135,6 +140,7 @@ mod tests {
             lines,
             [
                 "cargo fmt --all --check",
+                "cargo xtask check-layers",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",

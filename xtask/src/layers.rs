@@ -355,6 +355,27 @@ mod tests {
         "xtask",
     ];
 
+    /// The real workspace, as `cargo metadata` sees it, breaks no rule.
+    #[test]
+    fn this_workspace_respects_the_layer_table() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask sits in the workspace root");
+        let metadata = workspace::metadata(root).expect("cargo metadata");
+        let graph = Graph::from_metadata(&metadata).expect("the dependency graph");
+        let violations = check(&graph, &Rules::workspace());
+        assert!(violations.is_empty(), "{violations:#?}");
+        let names: BTreeSet<&str> = graph
+            .nodes
+            .values()
+            .filter(|n| n.member)
+            .map(|n| n.name.as_str())
+            .collect();
+        for (krate, _) in LAYERS {
+            assert!(names.contains(krate), "{krate} is in the table but not in the workspace");
+        }
+    }
+
     #[test]
     fn a_well_layered_workspace_passes() {
         let g = graph(

@@ -1,4 +1,4 @@
-//! Events for the business's webhook (DESIGN.md §5): names and the envelope.
+//! Events for the business's webhook (docs/design.md §6): names and the envelope.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //!
 //! The domain model of the Facebook Messenger channel: serde types and builders for
 //!
-//! - the Enterprise Communications API send request ([`SendRequest`], DESIGN.md §3),
+//! - the Enterprise Communications API send request ([`SendRequest`], docs/design.md §4),
 //! - Meta's Graph Send API request, response and error ([`graph`]),
 //! - Meta's webhook payload ([`webhook`]),
 //! - customer and Graph user profiles ([`Profile`], [`UserProfile`]),

@@ -1,4 +1,4 @@
-//! From a send request to the ordered list of Graph sends (DESIGN.md §3; the table is in
+//! From a send request to the ordered list of Graph sends (docs/design.md §4; the table is in
 //! `docs/mapping.md`). Pure: no I/O, no clock, the same input always gives the same output.
 
 use crate::graph::{Attachment, GraphSendRequest, MediaPayload, Message, MessagingType, Recipient};

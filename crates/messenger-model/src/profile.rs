@@ -1,4 +1,4 @@
-//! Customer profiles (DESIGN.md §4) and Graph's user profile.
+//! Customer profiles (docs/design.md §3) and Graph's user profile.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! Rules over a typed send request (DESIGN.md §3): content, parts, rules, addressing, the
+//! Rules over a typed send request (docs/design.md §4): content, parts, rules, addressing, the
 //! Messenger envelope and tag policy. The custom body goes to [`crate::message`].
 
 use messenger_model::graph::MessagingType;
@@ -36,7 +36,7 @@ fn goes_to_messenger(req: &SendRequest) -> bool {
 }
 
 pub(crate) fn check_request(report: &mut Report, req: &SendRequest, policy: &Policy) {
-    // In the order of the request's fields (DESIGN.md §3).
+    // In the order of the request's fields (docs/design.md §4).
     check_to(report, req, policy);
     check_content(report, req);
     check_parts(report, req);

@@ -1,5 +1,5 @@
-//! The messaging window rule (DESIGN.md §3): what the caller knows about the window, and whether
-//! a Messenger send with given options goes through now.
+//! The messaging window rule (docs/design.md §4): what the caller knows about the window, and
+//! whether a Messenger send with given options goes through now.
 
 use messenger_model::graph::MessagingType;
 use messenger_model::{FbMessengerOptions, SendRequest, Timestamp};

@@ -1,5 +1,5 @@
-//! Addressing (DESIGN.md §3): which Messenger recipient and which SMS number a request reaches,
-//! and how a send with `profileId` updates that profile.
+//! Addressing (docs/design.md §4): which Messenger recipient and which SMS number a request
+//! reaches, and how a send with `profileId` updates that profile.
 //!
 //! Pure functions over the request's `to`, the stored profile (if any) and the space's settings,
 //! so the precedence can be checked exhaustively by property tests.

@@ -195,7 +195,7 @@ pub struct WebhookConfig {
     /// How long events may wait to fill a batch, at most 60 s (default 0: never wait).
     pub batch_window: Duration,
     /// The delays before each retry of a failed delivery; then the event is dead (default:
-    /// DESIGN.md §5's 5 s, 5 s, 30 s, ... 4 h x5).
+    /// docs/design.md §7's 5 s, 5 s, 30 s, ... 4 h x5).
     pub retry_schedule: Vec<Duration>,
     /// Each delivery's timeout, 1 to 60 s (default 10 s).
     pub timeout: Duration,

@@ -17,7 +17,7 @@ use super::body::json_body;
 use super::problem::{shorten, Problem};
 use super::AppState;
 
-/// The most requests in one batch (DESIGN.md §4).
+/// The most requests in one batch (docs/design.md §3).
 pub const MAX_BATCH_REQUESTS: usize = 5000;
 
 /// The header a client sets to make a send safe to retry.

@@ -1,5 +1,6 @@
-//! The HTTP API (DESIGN.md §4) on axum. The route table [`ROUTES`] is data: the router is built
-//! from it, and a test checks it against the OpenAPI document both ways.
+//! The HTTP API (docs/design.md §3, docs/http-api.md) on axum. The route table [`ROUTES`] is
+//! data: the router is built from it, and a test checks it against the OpenAPI document both
+//! ways.
 
 pub mod auth;
 pub mod body;

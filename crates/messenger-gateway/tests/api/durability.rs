@@ -1,5 +1,5 @@
-//! What "nothing lost" means (DESIGN.md §6): an accepted message survives a restart and is sent
-//! after it; two instances on one database never send a message twice, and one recipient's
+//! What "nothing lost" means (docs/design.md §7): an accepted message survives a restart and is
+//! sent after it; two instances on one database never send a message twice, and one recipient's
 //! messages leave in the order they were accepted.
 
 use std::time::Duration;

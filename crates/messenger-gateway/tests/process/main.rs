@@ -1,5 +1,5 @@
 //! The real `messenger-gateway` binary as a child process (`serve --config FILE`), against
-//! graph-sim running in this test process: what "nothing lost" (DESIGN.md §6) means when the
+//! graph-sim running in this test process: what "nothing lost" (docs/design.md §7) means when the
 //! process itself dies or stops.
 //!
 //! - [`crash`]: `kill -9` in the middle of a 2,000-message batch on SQLite; after a restart

@@ -1,8 +1,8 @@
 //! What a Graph error means for the sender: the classification table, as data.
 //!
-//! Sources: Meta's Messenger Platform error codes and Graph API rate limiting pages, and the
-//! issue threads listed in `/work/shared/reference/messenger-platform.md`. A change by Meta is a
-//! change of one row of [`RULES`].
+//! Sources: Meta's Messenger Platform error codes and Graph API rate limiting pages, and issue
+//! threads of other Messenger integrations; decision 0004 (docs/decisions) records the choices.
+//! A change by Meta is a change of one row of [`RULES`].
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The Enterprise Communications API send request (DESIGN.md §3) and its builders.
+//! The Enterprise Communications API send request (docs/design.md §4) and its builders.
 
 mod builder;
 mod request;

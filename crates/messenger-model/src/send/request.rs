@@ -1,4 +1,5 @@
-//! The send request's types, field for field as DESIGN.md §3 lists them (camelCase on the wire).
+//! The send request's types, field for field as docs/design.md §4 lists them (camelCase on the
+//! wire).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -42,7 +43,7 @@ impl std::fmt::Display for Channel {
 }
 
 /// Who the message is for. Every field is optional; which one is used is decided by addressing
-/// (DESIGN.md §3). Properties the model does not know are kept in [`To::other`].
+/// (docs/design.md §4). Properties the model does not know are kept in [`To::other`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct To {

@@ -1,4 +1,4 @@
-//! [`Forwarder`]: delivers the outbox's events to each API space's webhook (DESIGN.md §5).
+//! [`Forwarder`]: delivers the outbox's events to each API space's webhook (docs/design.md §6).
 //!
 //! Every round leases due events from the store, groups them by space, batches them per the
 //! space's [`WebhookTarget`], POSTs each batch signed with the space's secret, and records the

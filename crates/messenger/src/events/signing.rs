@@ -1,4 +1,4 @@
-//! Signatures on events to the business's webhook (DESIGN.md §5).
+//! Signatures on events to the business's webhook (docs/design.md §6).
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;

@@ -7,10 +7,10 @@ use reqwest::Url;
 
 use super::ForwardError;
 
-/// The largest `batch_size` a target may ask for (DESIGN.md §5).
+/// The largest `batch_size` a target may ask for (docs/design.md §6).
 pub const MAX_BATCH_SIZE: usize = 500;
 
-/// The longest `batch_window` a target may ask for (DESIGN.md §5).
+/// The longest `batch_window` a target may ask for (docs/design.md §6).
 pub const MAX_BATCH_WINDOW: Duration = Duration::from_secs(60);
 
 /// The longest per-request `timeout` a target may ask for.
