@@ -372,7 +372,10 @@ mod tests {
             .map(|n| n.name.as_str())
             .collect();
         for (krate, _) in LAYERS {
-            assert!(names.contains(krate), "{krate} is in the table but not in the workspace");
+            assert!(
+                names.contains(krate),
+                "{krate} is in the table but not in the workspace"
+            );
         }
     }
 
