@@ -213,15 +213,20 @@ pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() ->
 
 /// The child's `messenger_gateway_dispatch_sends_total{outcome="sent"}`.
 pub async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
-    let text = http
-        .get(format!("{base}/metrics"))
+    metrics_text(http, base)
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("messenger_gateway_dispatch_sends_total{outcome=\"sent\"} "))
+        .map_or(0, |v| v.trim().parse().expect("a counter value"))
+}
+
+/// The child's `GET /metrics` text.
+pub async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
+    http.get(format!("{base}/metrics"))
         .send()
         .await
         .expect("GET /metrics")
         .text()
         .await
-        .expect("the metrics text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("messenger_gateway_dispatch_sends_total{outcome=\"sent\"} "))
-        .map_or(0, |v| v.trim().parse().expect("a counter value"))
+        .expect("the metrics text")
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
 use crate::postgres::TestSchema;
-use crate::sim::{default_dispatch_toml, http, post_batch, start_sim, wait_all_sent};
+use crate::sim::{default_dispatch_toml, http, metrics_text, post_batch, start_sim, wait_all_sent};
 
 /// How many "mark sent" updates the database refuses.
 const FAILURES: i64 = 6;
@@ -65,14 +65,7 @@ async fn sends_whose_recording_fails_are_recorded_by_retrying_not_sent_again() {
         log.contains("failed; retrying") && log.contains("injected failure"),
         "the retries are logged with the database's words:\n{log}"
     );
-    let metrics = http
-        .get(format!("{}/metrics", gateway.base))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("the metrics text");
+    let metrics = metrics_text(&http, &gateway.base).await;
     let failures: u64 = metrics
         .lines()
         .filter(|l| {

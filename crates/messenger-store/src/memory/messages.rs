@@ -285,46 +285,38 @@ impl DispatchQueue for MemoryStore {
     }
 
     async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut state = self.state()?;
-        let State {
-            messages, unsent, ..
-        } = &mut *state;
-        let mut recovered = 0;
-        for seq in unsent.iter() {
-            if let Some(m) = messages.get_mut(seq) {
-                if m.lease.as_ref().is_some_and(|l| l.expires_at <= now) {
-                    m.lease = None;
-                    recovered += 1;
-                }
-            }
-        }
-        Ok(recovered)
+        Ok(clear_unsent_leases(&mut *self.state()?, |l| {
+            l.expires_at <= now
+        }))
     }
 
     async fn recover_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
         if holder_prefix.is_empty() {
             return Err(StoreError::invalid("an empty lease holder prefix"));
         }
-        let mut state = self.state()?;
-        let State {
-            messages, unsent, ..
-        } = &mut *state;
-        let mut recovered = 0;
-        for seq in unsent.iter() {
-            if let Some(m) = messages.get_mut(seq) {
-                if m.lease
-                    .as_ref()
-                    .is_some_and(|l| l.holder.starts_with(holder_prefix))
-                {
-                    m.lease = None;
-                    recovered += 1;
-                }
-            }
-        }
-        Ok(recovered)
+        Ok(clear_unsent_leases(&mut *self.state()?, |l| {
+            l.holder.starts_with(holder_prefix)
+        }))
     }
 
     async fn unsent_count(&self) -> Result<u64, StoreError> {
         Ok(self.state()?.unsent.len() as u64)
     }
+}
+
+/// Clears the leases of unsent messages that `which` picks; returns how many.
+fn clear_unsent_leases(state: &mut State, which: impl Fn(&Lease) -> bool) -> u64 {
+    let State {
+        messages, unsent, ..
+    } = state;
+    let mut cleared = 0;
+    for seq in unsent.iter() {
+        if let Some(m) = messages.get_mut(seq) {
+            if m.lease.as_ref().is_some_and(&which) {
+                m.lease = None;
+                cleared += 1;
+            }
+        }
+    }
+    cleared
 }

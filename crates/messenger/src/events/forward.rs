@@ -324,7 +324,7 @@ impl Forwarder {
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
-                    tracing::warn!(worker = %worker, error = %chain(&e), "webhook forwarding round failed");
+                    tracing::warn!(worker = %worker, error = %crate::error::chain(&e), "webhook forwarding round failed");
                     self.poll_interval
                         .saturating_mul(1 << failures.min(6))
                         .clamp(self.poll_interval, MAX_ERROR_PAUSE.max(self.poll_interval))
@@ -344,7 +344,7 @@ impl Forwarder {
             }
         }
         if let Err(e) = self.flush(Timestamp::now()).await {
-            tracing::warn!(worker = %worker, error = %chain(&e), "flushing waiting webhook batches failed");
+            tracing::warn!(worker = %worker, error = %crate::error::chain(&e), "flushing waiting webhook batches failed");
         }
     }
 
@@ -559,16 +559,4 @@ fn duration_millis(d: Duration) -> i64 {
 
 fn elapsed_millis(started: Instant) -> i64 {
     duration_millis(started.elapsed())
-}
-
-/// An error and its sources on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
