@@ -11,13 +11,13 @@
 //! | `dispatch_paused_total` | | pauses because Graph's usage was over the threshold |
 //! | `leases_recovered_total` | | expired leases cleared |
 //! | `webhook_requests_total` | `result` (`ok`, `bad_signature`, `malformed`, `error`) | Meta webhook posts |
-//! | `webhook_events_total` | `result` (`applied`, `duplicate`, `ignored`) | events in them |
+//! | `webhook_events_total` | `result` (`applied`, `duplicate`, `ignored`, `quarantined`) | events in them; `quarantined`: events (or whole bodies) that could not be applied, kept in the quarantine |
 //! | `graph_usage_percent` | `space` | Graph's latest reported rate-limit usage |
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
-//! | `queue_depth` | `queue` (`dispatch`, `webhook`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, events not yet delivered, dead events |
+//! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,7 +134,7 @@ impl Metrics {
         let webhook_events = Family::<Labels1, Counter>::default();
         registry.register(
             "webhook_events",
-            "Meta webhook events by result (applied, duplicate, ignored)",
+            "Meta webhook events by result (applied, duplicate, ignored, quarantined)",
             webhook_events.clone(),
         );
         let graph_usage = Family::<Labels1, Gauge>::default();
@@ -299,6 +299,7 @@ impl Metrics {
             ("applied", report.applied),
             ("duplicate", report.duplicates),
             ("ignored", report.ignored),
+            ("quarantined", report.quarantined),
         ] {
             self.inner
                 .webhook_events

@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, receipts, settle};
+use crate::impls::{dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle};
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
@@ -116,7 +116,12 @@ impl PostgresStore {
     }
 }
 
-profiles::impl_profile_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
+profiles::impl_profile_store!(
+    PostgresStore,
+    Postgres,
+    lock = " FOR UPDATE",
+    claim = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+);
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
@@ -128,6 +133,7 @@ dispatch::impl_dispatch_queue!(
 );
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+quarantine::impl_quarantine!(PostgresStore);
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 

@@ -10,7 +10,7 @@ use messenger_model::{
 };
 use messenger_store::{
     EventState, IdempotencyKey, Lease, MessageRecord, MessengerRecipient, OptinToken, OutboxEvent,
-    StoreError,
+    StoreError, TokenBinding,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -285,9 +285,16 @@ pub(crate) struct TokenRow {
     pub data: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    pub bound_page_id: Option<String>,
+    pub bound_psid: Option<String>,
+    pub bound_at: Option<i64>,
 }
 
 impl TokenRow {
+    /// The columns a `TokenRow` is read from.
+    pub const COLUMNS: &'static str = "token, space, profile_id, data, created_at, expires_at, \
+                                       bound_page_id, bound_psid, bound_at";
+
     pub fn into_token(self) -> Result<OptinToken, StoreError> {
         Ok(OptinToken {
             data: self
@@ -300,6 +307,14 @@ impl TokenRow {
             profile_id: self.profile_id,
             created_at: Timestamp::from_millis(self.created_at),
             expires_at: Timestamp::from_millis(self.expires_at),
+            bound_to: match (self.bound_page_id, self.bound_psid, self.bound_at) {
+                (Some(page_id), Some(psid), Some(at)) => Some(TokenBinding {
+                    page_id,
+                    psid,
+                    at: Timestamp::from_millis(at),
+                }),
+                _ => None,
+            },
         })
     }
 }

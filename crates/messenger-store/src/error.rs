@@ -24,6 +24,12 @@ pub enum StoreError {
         /// What collided.
         message: String,
     },
+    /// A profile's `fbMessengerId` is already held by another profile of the space.
+    #[error("the Messenger ID is already held by profile {profile_id:?}")]
+    MessengerIdTaken {
+        /// The profile that holds it.
+        profile_id: String,
+    },
     /// The caller passed something the store cannot take (an empty id, a status that is not a
     /// receipt status for a watermark).
     #[error("invalid input: {message}")]

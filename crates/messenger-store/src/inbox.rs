@@ -55,22 +55,63 @@ pub struct OptinToken {
     pub created_at: Timestamp,
     /// When it stops being valid.
     pub expires_at: Timestamp,
+    /// The Messenger user the token is bound to: the first to redeem it. `None` until then
+    /// (and always `None` when a token is stored).
+    pub bound_to: Option<TokenBinding>,
+}
+
+/// The Messenger user an opt-in token was first redeemed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenBinding {
+    /// The page the user wrote to.
+    pub page_id: String,
+    /// The user's page-scoped id.
+    pub psid: String,
+    /// When the token was first redeemed.
+    pub at: Timestamp,
+}
+
+/// What redeeming an opt-in token did ([`OptinTokens::redeem_optin_token`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Redemption {
+    /// The token is bound to this user: just now (the first redemption), or earlier (the same
+    /// user opting in again, or Meta redelivering).
+    Redeemed(OptinToken),
+    /// The token is bound to another user: a replayed token. Nothing was changed.
+    UsedByAnother(OptinToken),
+    /// There is no such token in the space, or it expired.
+    Unknown,
 }
 
 /// Keeps opt-in tokens server-side, so any gateway instance can resolve them.
 #[async_trait]
 pub trait OptinTokens: Send + Sync {
-    /// Stores a token. A token string already stored is a [`StoreError::Conflict`].
+    /// Stores a token (its `bound_to` is ignored: a new token is unbound). A token string
+    /// already stored is a [`StoreError::Conflict`].
     async fn put_optin_token(&self, token: OptinToken) -> Result<(), StoreError>;
 
-    /// The token of `space`, if it exists and has not expired at `now`. Tokens can be used more
-    /// than once until they expire (a plugin may fire several opt-ins).
+    /// The token of `space`, if it exists and has not expired at `now` (with its binding, if it
+    /// was redeemed).
     async fn get_optin_token(
         &self,
         space: &str,
         token: &str,
         now: Timestamp,
     ) -> Result<Option<OptinToken>, StoreError>;
+
+    /// Redeems the token of `space` for the user `psid` of page `page_id` at `now`: the first
+    /// user to redeem a token is bound to it, atomically (of two users redeeming at once, exactly
+    /// one is bound), and a token bound to another user is refused
+    /// ([`Redemption::UsedByAnother`]). Expired tokens are [`Redemption::Unknown`].
+    async fn redeem_optin_token(
+        &self,
+        space: &str,
+        token: &str,
+        page_id: &str,
+        psid: &str,
+        now: Timestamp,
+    ) -> Result<Redemption, StoreError>;
 
     /// Deletes tokens expired at `now`; returns how many.
     async fn purge_expired_optin_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;

@@ -4,7 +4,9 @@
 //! Messenger IDs ([`ProfileStore`]), accepted messages and their state ([`MessageStore`]), the
 //! queue that hands messages to sending workers ([`DispatchQueue`]), the outbox of events for the
 //! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]), verified
-//! webhook bodies waiting to be applied ([`WebhookQueue`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the pipeline takes one `Arc<dyn Store>`.
+//! webhook bodies waiting to be applied ([`WebhookQueue`]), webhook events that could not be
+//! applied ([`Quarantine`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the
+//! pipeline takes one `Arc<dyn Store>`.
 //!
 //! This crate holds the traits, the rules every store applies (status transitions on
 //! [`MessageRecord`], profile merging), an in-memory implementation ([`MemoryStore`], for tests and
@@ -52,6 +54,7 @@ mod memory;
 mod messages;
 mod outbox;
 mod profiles;
+mod quarantine;
 mod receipts;
 mod record;
 
@@ -63,12 +66,13 @@ use messenger_model::Timestamp;
 
 pub use dispatch::{lease_millis, DispatchQueue};
 pub use error::StoreError;
-pub use inbox::{OptinToken, OptinTokens, WebhookInbox};
+pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
 pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
-pub use profiles::{check_profile_id, ProfileQuery, ProfileStore};
+pub use profiles::{check_profile_id, Linked, ProfileQuery, ProfileStore};
+pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};
 pub use record::{
     check_receipt_status, is_unsent, IdempotencyKey, Lease, MessageRecord, MessengerRecipient,
@@ -79,7 +83,14 @@ pub use record::{
 /// `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    ProfileStore + MessageStore + DispatchQueue + Outbox + WebhookInbox + WebhookQueue + OptinTokens
+    ProfileStore
+    + MessageStore
+    + DispatchQueue
+    + Outbox
+    + WebhookInbox
+    + WebhookQueue
+    + OptinTokens
+    + Quarantine
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

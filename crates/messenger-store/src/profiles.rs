@@ -49,6 +49,15 @@ impl ProfileQuery {
     }
 }
 
+/// What [`ProfileStore::link_messenger_id`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linked {
+    /// The profile, as stored.
+    pub profile: Profile,
+    /// The profile the Messenger ID was taken from, when another one held it.
+    pub moved_from: Option<String>,
+}
+
 /// Where profiles live.
 ///
 /// Every operation is scoped by API space: nothing of one space is visible from another.
@@ -60,10 +69,14 @@ pub trait ProfileStore: Send + Sync {
     /// Creates the profile if it does not exist, or merges `update` into it
     /// ([`Profile::merge`]: set fields replace, custom properties merge key by key, a JSON `null`
     /// removes a key). Returns the profile as stored.
+    ///
+    /// A `fbMessengerId` that another profile of the space holds is refused with
+    /// [`StoreError::MessengerIdTaken`] (checked atomically with the write).
     async fn merge_profile(&self, space: &str, update: Profile) -> Result<Profile, StoreError>;
 
     /// Creates or replaces the profile as a whole (HTTP `PUT`). Messenger ID links and the
-    /// inbound window are kept. Returns the profile as stored.
+    /// inbound window are kept. Returns the profile as stored. A `fbMessengerId` that another
+    /// profile of the space holds is refused, as in [`ProfileStore::merge_profile`].
     async fn replace_profile(&self, space: &str, profile: Profile) -> Result<Profile, StoreError>;
 
     /// Deletes the profile and its Messenger ID links. Returns whether it existed.
@@ -100,15 +113,19 @@ pub trait ProfileStore: Send + Sync {
     }
 
     /// Links the Messenger ID `psid` of page `page_id` to profile `profile_id`, creating the
-    /// profile if it does not exist, and sets the profile's `fbMessengerId` to `psid`. A PSID
-    /// belongs to one profile per page: a link to another profile is moved. Returns the profile.
+    /// profile if it does not exist, and sets the profile's `fbMessengerId` to `psid`.
+    ///
+    /// A PSID belongs to one profile per page: a link of this page to another profile is moved,
+    /// and another profile whose `fbMessengerId` field holds `psid` without a link of its own
+    /// on another page loses the field. [`Linked::moved_from`] names the profile it was taken
+    /// from, so the caller can say so (the move is never silent).
     async fn link_messenger_id(
         &self,
         space: &str,
         profile_id: &str,
         page_id: &str,
         psid: &str,
-    ) -> Result<Profile, StoreError>;
+    ) -> Result<Linked, StoreError>;
 
     /// Replaces the profile's `facebook` section (from Graph's user profile API). Returns the
     /// profile, or `None` when it does not exist.

@@ -19,5 +19,5 @@ pub mod webhook;
 
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
-pub use send::{Accepted, DispatchReport, Idempotency, RuleDecision};
+pub use send::{Accepted, AcceptedBatch, DispatchReport, Idempotency, RuleDecision};
 pub use space::Space;

@@ -37,6 +37,26 @@ pub enum TokenError {
     /// Well-formed and signed, but the store does not know it.
     #[error("the data-ref token is unknown")]
     Unknown,
+    /// Valid, but already redeemed by another Messenger user: a replayed token.
+    #[error("the data-ref token was already redeemed by another Messenger user")]
+    Used,
+}
+
+impl TokenError {
+    /// A stable code for the `tokenError` field of events (`token.used`, `token.expired`...).
+    ///
+    /// ```
+    /// assert_eq!(messenger::optin::TokenError::Used.code(), "token.used");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Malformed => "token.malformed",
+            Self::BadSignature => "token.bad_signature",
+            Self::Expired => "token.expired",
+            Self::Unknown => "token.unknown",
+            Self::Used => "token.used",
+        }
+    }
 }
 
 /// A token's id: what the store keeps the profile under (hex).
@@ -156,6 +176,7 @@ impl crate::Messenger {
                 data,
                 created_at: now,
                 expires_at: issued.expires_at,
+                bound_to: None,
             })
             .await?;
         Ok(issued.token)

@@ -90,13 +90,23 @@ pub async fn send(
 
 /// `POST /apispaces/{space}/messages/batch`: a JSON array of up to 5000 send requests, all
 /// stored or none; 202 `[{"index","messageId"}]`.
+///
+/// With an `Idempotency-Key`, as for a single send: a replay (same key, same bytes) answers the
+/// first response again (202, same body, `Idempotent-Replayed: true`) and queues nothing; the
+/// same key with another body is 409.
 pub async fn send_batch(
     State(state): State<AppState>,
     access: SpaceAccess,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (_, value) = json_body(&headers, body, state.limits.batch).await?;
+    let key = idempotency_key(&headers)?;
+    let (bytes, value) = json_body(&headers, body, state.limits.batch).await?;
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let idempotency = key.map(|key| Idempotency {
+        key,
+        body_hash: &hash,
+    });
     let Value::Array(requests) = value else {
         return Err(Problem::invalid(
             "",
@@ -121,19 +131,30 @@ pub async fn send_batch(
             ),
         ));
     }
-    let ids = state
+    let accepted = state
         .messenger
-        .accept_batch(&access.space, &requests)
+        .accept_batch(&access.space, &requests, idempotency)
         .await?;
-    state.metrics.accepted(&access.space, "batch", ids.len());
-    state.wake.notify_waiters();
-    state.wake.notify_one();
-    let answer: Vec<Value> = ids
+    if !accepted.replayed {
+        state
+            .metrics
+            .accepted(&access.space, "batch", accepted.ids.len());
+        state.wake.notify_waiters();
+        state.wake.notify_one();
+    }
+    let answer: Vec<Value> = accepted
+        .ids
         .iter()
         .enumerate()
         .map(|(index, id)| json!({"index": index, "messageId": id}))
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+    let mut response = (StatusCode::ACCEPTED, Json(answer)).into_response();
+    if accepted.replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 /// `GET /apispaces/{space}/messages/{id}`: the message resource.

@@ -35,15 +35,20 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// now (a depth the store cannot give keeps its last value, and the failure is logged).
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
-    let (dispatch, webhook, events) = tokio::join!(
+    let (dispatch, webhook, events, quarantine) = tokio::join!(
         store.unsent_count(),
         store.webhook_backlog(),
-        store.event_counts()
+        store.event_counts(),
+        store.quarantined_count()
     );
     state
         .metrics
         .store_failures(&messenger_store_sql::failure_counts());
-    for (queue, depth) in [("dispatch", dispatch), ("webhook", webhook)] {
+    for (queue, depth) in [
+        ("dispatch", dispatch),
+        ("webhook", webhook),
+        ("webhook_quarantine", quarantine),
+    ] {
         match depth {
             Ok(n) => state.metrics.queue_depth(queue, n),
             Err(e) => {

@@ -69,6 +69,9 @@ pub struct Problem {
     pub detail: String,
     /// Each thing wrong, when there are several or they have a place in the body.
     pub errors: Vec<ProblemError>,
+    /// Members of this kind of problem beyond RFC 9457's (`profileId` of a taken Messenger ID).
+    #[serde(flatten)]
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(skip)]
     www_authenticate: bool,
     #[serde(skip)]
@@ -89,9 +92,18 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: None,
             www_authenticate: false,
             allow: None,
         }
+    }
+
+    /// Adds a member of this kind of problem (`"profileId"` on a taken Messenger ID).
+    pub fn with_extension(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(name.to_owned(), value.into());
+        self
     }
 
     /// Adds `errors[]` entries.
@@ -379,10 +391,7 @@ impl From<messenger::Error> for Problem {
             Error::UnknownSpace(space) => {
                 Self::not_found(format!("there is no API space {space:?}"))
             }
-            Error::Store(e) => {
-                tracing::error!(error = %messenger::error_chain(&e), "store error");
-                Self::internal()
-            }
+            Error::Store(e) => Self::from(e),
             other => {
                 tracing::error!(error = %messenger::error_chain(&other), "facade error");
                 Self::internal()
@@ -400,6 +409,22 @@ impl From<messenger_store::StoreError> for Problem {
                 Self::not_found(format!("{what} {:?} not found", shorten(&id)))
             }
             StoreError::Invalid { message } => Self::invalid("", "store.invalid", message),
+            StoreError::MessengerIdTaken { profile_id } => Self::new(
+                StatusCode::CONFLICT,
+                "/problems/messenger-id-taken",
+                "The Messenger ID belongs to another profile",
+                format!(
+                    "fbMessengerId is already held by profile {:?} of this API space; a Messenger \
+                     ID belongs to one profile: clear it there first, or use that profile",
+                    shorten(&profile_id)
+                ),
+            )
+            .with_errors(vec![ProblemError::new(
+                "/fbMessengerId",
+                "profile.fb_messenger_id.taken",
+                format!("held by profile {:?}", shorten(&profile_id)),
+            )])
+            .with_extension("profileId", profile_id),
             e if e.is_transient() => {
                 tracing::error!(error = %messenger::error_chain(&e), "store unavailable");
                 Self::unavailable("the store is unavailable; retry later")

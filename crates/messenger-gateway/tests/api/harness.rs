@@ -1,7 +1,12 @@
 //! A gateway over real HTTP on loopback, with graph-sim as Graph (and as Twilio), a SQLite file
 //! in a temporary directory, two API spaces.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
 
 use graph_sim::GraphSim;
 use messenger_gateway::config::Config;
@@ -323,4 +328,58 @@ pub fn seed(name: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
+}
+
+pub const HOOK_SECRET: &str = "business-webhook-secret";
+
+/// The business's webhook: records each POST, answers `status`.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub posts: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    pub status: Arc<Mutex<u16>>,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    r.posts.lock().unwrap().push((headers, body));
+    StatusCode::from_u16(*r.status.lock().unwrap()).unwrap()
+}
+
+impl Receiver {
+    pub async fn start(status: u16) -> (Self, String) {
+        let r = Receiver::default();
+        *r.status.lock().unwrap() = status;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(r.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, url)
+    }
+
+    pub fn events(&self) -> Vec<(HeaderMap, Value)> {
+        self.posts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, b)| (h.clone(), serde_json::from_slice(b).unwrap()))
+            .collect()
+    }
+
+    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Value)> {
+        for _ in 0..500 {
+            if self.posts.lock().unwrap().len() >= n {
+                return self.events();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} posts, got {:?}", self.events());
+    }
+}
+
+pub fn webhook_toml(url: &str, extra: &str) -> String {
+    format!(
+        "[spaces.webhook]\nurl = \"{url}\"\nsecret = \"{HOOK_SECRET}\"\n\
+         subscriptions = [\"message.sent\", \"message.inbound\"]\n{extra}"
+    )
 }

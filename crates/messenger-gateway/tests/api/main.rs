@@ -11,6 +11,7 @@ mod forward;
 mod garbage;
 mod messages;
 mod ops;
+mod optin;
 mod profiles;
 mod seeds;
 mod webhooks;

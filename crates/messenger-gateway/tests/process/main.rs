@@ -5,6 +5,8 @@
 //! - [`crash`]: `kill -9` in the middle of a 2,000-message batch on SQLite; after a restart
 //!   every accepted message is sent, in order per recipient, and only messages that were in
 //!   flight at the kill are sent twice (Meta's Send API has no idempotency key).
+//! - [`batch_replay`]: a batch retried with its `Idempotency-Key` after `kill -9` right after
+//!   its 202: the replay answers the first response and no message is sent twice.
 //! - [`shared_queue`]: two processes on one PostgreSQL share the queue; each message is sent
 //!   exactly once, in order per recipient, and both processes send.
 //! - [`slow_graph`]: Graph answering in 100 ms, as Meta does: two processes on PostgreSQL,
@@ -22,6 +24,7 @@ mod plan;
 mod postgres;
 mod sim;
 
+mod batch_replay;
 mod crash;
 mod shared_queue;
 mod shutdown;

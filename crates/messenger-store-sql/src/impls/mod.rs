@@ -12,5 +12,6 @@ pub(crate) mod ingest;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod profiles;
+pub(crate) mod quarantine;
 pub(crate) mod receipts;
 pub(crate) mod settle;

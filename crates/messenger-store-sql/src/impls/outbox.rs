@@ -294,10 +294,11 @@ macro_rules! impl_outbox {
                 token: &str,
                 now: messenger_model::Timestamp,
             ) -> Result<Option<messenger_store::OptinToken>, messenger_store::StoreError> {
-                let row: Option<crate::rows::TokenRow> = sqlx::query_as(
-                    "SELECT token, space, profile_id, data, created_at, expires_at \
-                     FROM optin_tokens WHERE token = $1 AND space = $2 AND expires_at > $3",
-                )
+                let row: Option<crate::rows::TokenRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM optin_tokens WHERE token = $1 AND space = $2 \
+                     AND expires_at > $3",
+                    crate::rows::TokenRow::COLUMNS
+                ))
                 .bind(token)
                 .bind(space)
                 .bind(now.millis())
@@ -305,6 +306,54 @@ macro_rules! impl_outbox {
                 .await
                 .map_err(crate::error::db("reading an opt-in token"))?;
                 row.map(crate::rows::TokenRow::into_token).transpose()
+            }
+
+            async fn redeem_optin_token(
+                &self,
+                space: &str,
+                token: &str,
+                page_id: &str,
+                psid: &str,
+                now: messenger_model::Timestamp,
+            ) -> Result<messenger_store::Redemption, messenger_store::StoreError> {
+                // Binds the token if it is unbound. Of two racing redemptions, the second waits
+                // for the first's row lock and then finds the token bound (PostgreSQL
+                // re-checks the condition on the updated row; SQLite writes one at a time).
+                sqlx::query(
+                    "UPDATE optin_tokens SET bound_page_id = $4, bound_psid = $5, bound_at = $3 \
+                     WHERE token = $1 AND space = $2 AND expires_at > $3 AND bound_psid IS NULL",
+                )
+                .bind(token)
+                .bind(space)
+                .bind(now.millis())
+                .bind(page_id)
+                .bind(psid)
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("redeeming an opt-in token"))?;
+                let row: Option<crate::rows::TokenRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM optin_tokens WHERE token = $1 AND space = $2 \
+                     AND expires_at > $3",
+                    crate::rows::TokenRow::COLUMNS
+                ))
+                .bind(token)
+                .bind(space)
+                .bind(now.millis())
+                .fetch_optional(self.writer())
+                .await
+                .map_err(crate::error::db("reading an opt-in token"))?;
+                let Some(stored) = row.map(crate::rows::TokenRow::into_token).transpose()? else {
+                    return Ok(messenger_store::Redemption::Unknown);
+                };
+                let ours = stored
+                    .bound_to
+                    .as_ref()
+                    .is_some_and(|b| b.page_id == page_id && b.psid == psid);
+                Ok(if ours {
+                    messenger_store::Redemption::Redeemed(stored)
+                } else {
+                    messenger_store::Redemption::UsedByAnother(stored)
+                })
             }
 
             async fn purge_expired_optin_tokens(

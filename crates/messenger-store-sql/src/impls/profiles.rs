@@ -2,10 +2,57 @@
 
 /// Implements `ProfileStore` for `$store` (database `$db`); `$lock` is the row-lock suffix of
 /// a select-for-update (`" FOR UPDATE"` on PostgreSQL, empty on SQLite, whose write
-/// transactions are exclusive).
+/// transactions are exclusive), and `$claim` the statement that serialises the writers of one
+/// Messenger ID within a transaction (a PostgreSQL advisory lock; `None` on SQLite).
 macro_rules! impl_profile_store {
-    ($store:ty, $db:ty, lock = $lock:literal) => {
+    ($store:ty, $db:ty, lock = $lock:literal, claim = $claim:expr) => {
         impl $store {
+            /// Takes the transaction-long claim on `psid` of `space`, so that two writers of the
+            /// same Messenger ID (a `PUT` and a link, two `PUT`s) run one after the other.
+            async fn claim_messenger_id(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                space: &str,
+                psid: &str,
+            ) -> Result<(), messenger_store::StoreError> {
+                let claim: Option<&str> = $claim;
+                if let Some(sql) = claim {
+                    sqlx::query(sql)
+                        .bind(format!("{space}\u{1f}{psid}"))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("claiming a Messenger ID"))?;
+                }
+                Ok(())
+            }
+
+            /// Refuses `profile`'s `fbMessengerId` when another profile of `space` holds it.
+            async fn check_messenger_id_free(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                space: &str,
+                profile: &messenger_model::Profile,
+            ) -> Result<(), messenger_store::StoreError> {
+                let Some(psid) = profile.fb_messenger_id.as_deref() else {
+                    return Ok(());
+                };
+                Self::claim_messenger_id(tx, space, psid).await?;
+                let holder: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM profiles WHERE space = $1 AND fb_messenger_id = $2 \
+                     AND id <> $3 ORDER BY id LIMIT 1",
+                )
+                .bind(space)
+                .bind(psid)
+                .bind(&profile.id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(crate::error::db("finding a profile by Messenger ID"))?;
+                match holder {
+                    Some(profile_id) => {
+                        Err(messenger_store::StoreError::MessengerIdTaken { profile_id })
+                    }
+                    None => Ok(()),
+                }
+            }
+
             async fn load_profile_locked(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 space: &str,
@@ -100,6 +147,10 @@ macro_rules! impl_profile_store {
                 let mut tx = self.begin_write().await?;
                 let mut profile = Self::ensure_profile_locked(&mut tx, space, &update.id).await?;
                 profile.merge(update);
+                if let Err(e) = Self::check_messenger_id_free(&mut tx, space, &profile).await {
+                    Self::rollback(tx).await?;
+                    return Err(e);
+                }
                 Self::save_profile(&mut tx, space, &profile).await?;
                 Self::commit(tx).await?;
                 Ok(profile)
@@ -112,6 +163,10 @@ macro_rules! impl_profile_store {
             ) -> Result<messenger_model::Profile, messenger_store::StoreError> {
                 messenger_store::check_profile_id(&profile.id)?;
                 let mut tx = self.begin_write().await?;
+                if let Err(e) = Self::check_messenger_id_free(&mut tx, space, &profile).await {
+                    Self::rollback(tx).await?;
+                    return Err(e);
+                }
                 Self::save_profile(&mut tx, space, &profile).await?;
                 Self::commit(tx).await?;
                 Ok(profile)
@@ -208,9 +263,10 @@ macro_rules! impl_profile_store {
                 profile_id: &str,
                 page_id: &str,
                 psid: &str,
-            ) -> Result<messenger_model::Profile, messenger_store::StoreError> {
+            ) -> Result<messenger_store::Linked, messenger_store::StoreError> {
                 messenger_store::check_profile_id(profile_id)?;
                 let mut tx = self.begin_write().await?;
+                Self::claim_messenger_id(&mut tx, space, psid).await?;
                 // Create the link if missing, then lock it and read whose it was.
                 sqlx::query(
                     "INSERT INTO messenger_links (space, page_id, psid, profile_id) \
@@ -234,6 +290,7 @@ macro_rules! impl_profile_store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(crate::error::db("reading a Messenger ID link"))?;
+                let previous = previous.filter(|p| p != profile_id);
                 sqlx::query(
                     "UPDATE messenger_links SET profile_id = $4 \
                      WHERE space = $1 AND page_id = $2 AND psid = $3",
@@ -245,21 +302,37 @@ macro_rules! impl_profile_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(crate::error::db("writing a Messenger ID link"))?;
-                if let Some(previous) = previous.filter(|p| p != profile_id) {
-                    if let Some(mut old) =
-                        Self::load_profile_locked(&mut tx, space, &previous).await?
+                // Profiles holding the PSID in their field for this page: the one linked
+                // before, and any without a link of their own on another page.
+                let holders: Vec<String> = sqlx::query_scalar(
+                    "SELECT p.id FROM profiles p WHERE p.space = $1 AND p.fb_messenger_id = $2 \
+                     AND p.id <> $3 AND (p.id = $5 OR NOT EXISTS (SELECT 1 FROM messenger_links l \
+                     WHERE l.space = p.space AND l.psid = $2 AND l.page_id <> $4 \
+                     AND l.profile_id = p.id)) ORDER BY p.id",
+                )
+                .bind(space)
+                .bind(psid)
+                .bind(profile_id)
+                .bind(page_id)
+                .bind(previous.as_deref())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(crate::error::db("finding a profile by Messenger ID"))?;
+                for holder in &holders {
+                    if let Some(mut old) = Self::load_profile_locked(&mut tx, space, holder).await?
                     {
-                        if old.fb_messenger_id.as_deref() == Some(psid) {
-                            old.fb_messenger_id = None;
-                            Self::save_profile(&mut tx, space, &old).await?;
-                        }
+                        old.fb_messenger_id = None;
+                        Self::save_profile(&mut tx, space, &old).await?;
                     }
                 }
                 let mut profile = Self::ensure_profile_locked(&mut tx, space, profile_id).await?;
                 profile.fb_messenger_id = Some(psid.to_owned());
                 Self::save_profile(&mut tx, space, &profile).await?;
                 Self::commit(tx).await?;
-                Ok(profile)
+                Ok(messenger_store::Linked {
+                    profile,
+                    moved_from: previous.or_else(|| holders.into_iter().next()),
+                })
             }
 
             async fn set_facebook_profile(

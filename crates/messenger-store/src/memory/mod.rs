@@ -4,6 +4,7 @@ mod ingest;
 mod messages;
 mod outbox;
 mod profiles;
+mod quarantine;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +72,8 @@ struct State {
     tokens: HashMap<String, OptinToken>,
     /// Verified Meta webhook bodies waiting to be applied.
     webhooks: ingest::Queue,
+    /// Webhook events that could not be applied, oldest first.
+    quarantine: Vec<crate::QuarantinedEvent>,
 }
 
 impl MemoryStore {

@@ -8,7 +8,7 @@ use messenger_model::{EventEnvelope, Timestamp};
 use super::MemoryStore;
 use crate::{
     lease_millis, EventFailure, EventState, Lease, OptinToken, OptinTokens, Outbox, OutboxEvent,
-    StoreError, WebhookInbox,
+    Redemption, StoreError, TokenBinding, WebhookInbox,
 };
 
 #[async_trait]
@@ -201,8 +201,40 @@ impl OptinTokens for MemoryStore {
         if state.tokens.contains_key(&token.token) {
             return Err(StoreError::conflict("this opt-in token is already stored"));
         }
+        let token = OptinToken {
+            bound_to: None,
+            ..token
+        };
         state.tokens.insert(token.token.clone(), token);
         Ok(())
+    }
+
+    async fn redeem_optin_token(
+        &self,
+        space: &str,
+        token: &str,
+        page_id: &str,
+        psid: &str,
+        now: Timestamp,
+    ) -> Result<Redemption, StoreError> {
+        let mut state = self.state()?;
+        let Some(stored) = state
+            .tokens
+            .get_mut(token)
+            .filter(|t| t.space == space && t.expires_at > now)
+        else {
+            return Ok(Redemption::Unknown);
+        };
+        let binding = stored.bound_to.get_or_insert_with(|| TokenBinding {
+            page_id: page_id.to_owned(),
+            psid: psid.to_owned(),
+            at: now,
+        });
+        Ok(if binding.page_id == page_id && binding.psid == psid {
+            Redemption::Redeemed(stored.clone())
+        } else {
+            Redemption::UsedByAnother(stored.clone())
+        })
     }
 
     async fn get_optin_token(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use messenger_model::{FacebookProfile, Profile, Timestamp};
 
 use super::{MemoryStore, State};
-use crate::{check_profile_id, ProfileQuery, ProfileStore, StoreError};
+use crate::{check_profile_id, Linked, ProfileQuery, ProfileStore, StoreError};
 
 fn key(space: &str, id: &str) -> (String, String) {
     (space.to_owned(), id.to_owned())
@@ -21,6 +21,29 @@ impl State {
             .take_while(move |((s, _), _)| s == space)
             .map(|(_, p)| p)
     }
+
+    /// Refuses `profile`'s `fbMessengerId` when another profile of `space` holds it.
+    fn check_messenger_id_free(&self, space: &str, profile: &Profile) -> Result<(), StoreError> {
+        let Some(psid) = profile.fb_messenger_id.as_deref() else {
+            return Ok(());
+        };
+        match self
+            .space_profiles(space)
+            .find(|p| p.id != profile.id && p.fb_messenger_id.as_deref() == Some(psid))
+        {
+            Some(holder) => Err(StoreError::MessengerIdTaken {
+                profile_id: holder.id.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `profile_id` has a link of `psid` on a page other than `page_id`.
+    fn linked_elsewhere(&self, space: &str, page_id: &str, psid: &str, profile_id: &str) -> bool {
+        self.links.iter().any(|((s, page, p), owner)| {
+            s == space && page != page_id && p == psid && owner == profile_id
+        })
+    }
 }
 
 #[async_trait]
@@ -32,17 +55,23 @@ impl ProfileStore for MemoryStore {
     async fn merge_profile(&self, space: &str, update: Profile) -> Result<Profile, StoreError> {
         check_profile_id(&update.id)?;
         let mut state = self.state()?;
-        let entry = state
+        let mut merged = state
             .profiles
-            .entry(key(space, &update.id))
-            .or_insert_with(|| Profile::new(update.id.clone()));
-        entry.merge(update);
-        Ok(entry.clone())
+            .get(&key(space, &update.id))
+            .cloned()
+            .unwrap_or_else(|| Profile::new(update.id.clone()));
+        merged.merge(update);
+        state.check_messenger_id_free(space, &merged)?;
+        state
+            .profiles
+            .insert(key(space, &merged.id), merged.clone());
+        Ok(merged)
     }
 
     async fn replace_profile(&self, space: &str, profile: Profile) -> Result<Profile, StoreError> {
         check_profile_id(&profile.id)?;
         let mut state = self.state()?;
+        state.check_messenger_id_free(space, &profile)?;
         state
             .profiles
             .insert(key(space, &profile.id), profile.clone());
@@ -96,17 +125,27 @@ impl ProfileStore for MemoryStore {
         profile_id: &str,
         page_id: &str,
         psid: &str,
-    ) -> Result<Profile, StoreError> {
+    ) -> Result<Linked, StoreError> {
         check_profile_id(profile_id)?;
         let mut state = self.state()?;
         let previous = state
             .links
-            .insert(psid_key(space, page_id, psid), profile_id.to_owned());
-        if let Some(previous) = previous.filter(|p| p != profile_id) {
-            if let Some(old) = state.profiles.get_mut(&key(space, &previous)) {
-                if old.fb_messenger_id.as_deref() == Some(psid) {
-                    old.fb_messenger_id = None;
-                }
+            .insert(psid_key(space, page_id, psid), profile_id.to_owned())
+            .filter(|p| p != profile_id);
+        // Profiles that hold the PSID in their field for this page: the one linked before,
+        // and any holding it without a link of their own on another page.
+        let holders: Vec<String> = state
+            .space_profiles(space)
+            .filter(|p| p.id != profile_id && p.fb_messenger_id.as_deref() == Some(psid))
+            .map(|p| p.id.clone())
+            .filter(|id| {
+                previous.as_deref() == Some(id.as_str())
+                    || !state.linked_elsewhere(space, page_id, psid, id)
+            })
+            .collect();
+        for id in &holders {
+            if let Some(old) = state.profiles.get_mut(&key(space, id)) {
+                old.fb_messenger_id = None;
             }
         }
         let profile = state
@@ -114,7 +153,10 @@ impl ProfileStore for MemoryStore {
             .entry(key(space, profile_id))
             .or_insert_with(|| Profile::new(profile_id));
         profile.fb_messenger_id = Some(psid.to_owned());
-        Ok(profile.clone())
+        Ok(Linked {
+            profile: profile.clone(),
+            moved_from: previous.or_else(|| holders.into_iter().next()),
+        })
     }
 
     async fn set_facebook_profile(

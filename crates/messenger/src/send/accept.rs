@@ -20,6 +20,15 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
+/// An accepted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedBatch {
+    /// The message ids, in the order of the batch.
+    pub ids: Vec<String>,
+    /// True when the idempotency key was seen before: these are the first batch's ids.
+    pub replayed: bool,
+}
+
 /// An `Idempotency-Key` and a hash of the request body it came with.
 #[derive(Debug, Clone, Copy)]
 pub struct Idempotency<'a> {
@@ -74,12 +83,24 @@ impl Messenger {
 
     /// Validates every request of a batch; stores all of them in one transaction, or none when
     /// any is invalid ([`Error::InvalidBatch`] names each index). Returns the message ids in order.
+    ///
+    /// With `idempotency`, a replay (the same key and body hash) answers the first batch's ids
+    /// again (`replayed`), even if the rules would refuse it now; the same key with another body
+    /// is [`Error::IdempotencyConflict`]. Each message of the batch carries the key with its
+    /// index, `"<key> #<index>"` (a space cannot occur in an `Idempotency-Key`, so a batch's keys
+    /// never collide with a single send's).
     pub async fn accept_batch(
         &self,
         space_id: &str,
         bodies: &[Value],
-    ) -> Result<Vec<String>, Error> {
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<AcceptedBatch, Error> {
         let space = self.space(space_id)?;
+        if let Some(idem) = idempotency {
+            if let Some(replay) = self.replay_batch(space, idem, bodies.len()).await? {
+                return Ok(replay);
+            }
+        }
         let now = self.now();
         let policy = self.policy(space, now);
         let mut invalid = Vec::new();
@@ -101,13 +122,89 @@ impl Messenger {
         }
         let (messages, updates): (Vec<_>, Vec<_>) = prepared
             .into_iter()
-            .map(|p| (p.message, p.profile_update))
+            .enumerate()
+            .map(|(index, p)| {
+                let message = match idempotency {
+                    Some(idem) => p
+                        .message
+                        .idempotency(batch_key(idem.key, index), idem.body_hash),
+                    None => p.message,
+                };
+                (message, p.profile_update)
+            })
             .unzip();
         let outcomes = self.inner.store.insert_messages(messages).await?;
-        for update in updates.into_iter().flatten() {
-            self.inner.store.merge_profile(&space.id, update).await?;
+        // Another request with the same key may have won the race: answer as a replay.
+        if let (Some(idem), Some(InsertOutcome::Existing(first))) = (idempotency, outcomes.first())
+        {
+            replay(first, idem)?;
+            return Ok(AcceptedBatch {
+                ids: outcomes.iter().map(|o| o.id().to_owned()).collect(),
+                replayed: true,
+            });
         }
-        Ok(outcomes.iter().map(|o| o.id().to_owned()).collect())
+        for update in updates.into_iter().flatten() {
+            self.merge_after_insert(space, update).await?;
+        }
+        Ok(AcceptedBatch {
+            ids: outcomes.iter().map(|o| o.id().to_owned()).collect(),
+            replayed: false,
+        })
+    }
+
+    /// The first answer to a batch's idempotency key, if the key was used: the ids of its
+    /// messages in order, or a conflict when it came with another body or another length.
+    async fn replay_batch(
+        &self,
+        space: &Space,
+        idem: Idempotency<'_>,
+        len: usize,
+    ) -> Result<Option<AcceptedBatch>, Error> {
+        let store = &self.inner.store;
+        let Some(first) = store
+            .find_by_idempotency_key(&space.id, &batch_key(idem.key, 0))
+            .await?
+        else {
+            return Ok(None);
+        };
+        replay(&first, idem)?;
+        let mut ids = Vec::with_capacity(len);
+        ids.push(first.id);
+        for index in 1..len {
+            match store
+                .find_by_idempotency_key(&space.id, &batch_key(idem.key, index))
+                .await?
+            {
+                Some(m) => ids.push(m.id),
+                // The same hash with another length cannot happen; a purged message can.
+                None => {
+                    return Err(Error::IdempotencyConflict {
+                        message_id: ids[0].clone(),
+                    })
+                }
+            }
+        }
+        Ok(Some(AcceptedBatch {
+            ids,
+            replayed: true,
+        }))
+    }
+
+    /// Merges the profile update a stored send implies. A `fbMessengerId` that another profile
+    /// holds is left out of the update (and logged): the send goes to that Messenger ID as asked,
+    /// but the profile named in `to` does not take it over (the rule `PUT /profiles` applies).
+    async fn merge_after_insert(&self, space: &Space, mut update: Profile) -> Result<(), Error> {
+        let store = &self.inner.store;
+        match store.merge_profile(&space.id, update.clone()).await {
+            Ok(_) => Ok(()),
+            Err(messenger_store::StoreError::MessengerIdTaken { profile_id }) => {
+                tracing::warn!(space = %space.id, profile = %update.id, holder = %profile_id, "a send's fbMessengerId belongs to another profile: not copied to the profile in `to`");
+                update.fb_messenger_id = None;
+                store.merge_profile(&space.id, update).await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn accept_valid(
@@ -135,7 +232,7 @@ impl Messenger {
         match self.inner.store.insert_message(prepared.message).await? {
             InsertOutcome::Inserted { id } => {
                 if let Some(update) = prepared.profile_update {
-                    self.inner.store.merge_profile(&space.id, update).await?;
+                    self.merge_after_insert(space, update).await?;
                 }
                 Ok(Accepted {
                     id,
@@ -210,6 +307,11 @@ impl Messenger {
             profile_update: update,
         })
     }
+}
+
+/// The idempotency key of a batch's message `index`.
+fn batch_key(key: &str, index: usize) -> String {
+    format!("{key} #{index}")
 }
 
 /// The answer to a replayed idempotency key: the first message, or a conflict when the body

@@ -6,7 +6,7 @@ mod dispatch;
 mod rules;
 mod tag;
 
-pub use accept::{Accepted, Idempotency};
+pub use accept::{Accepted, AcceptedBatch, Idempotency};
 pub use dispatch::DispatchReport;
 pub(crate) use rules::trace;
 pub use rules::RuleDecision;

@@ -4,8 +4,7 @@
 
 use messenger_model::webhook::{EventKind, MessagingEvent};
 use messenger_model::{EventName, MessageStatus, Profile, Timestamp};
-use messenger_store::MessageRecord;
-use messenger_store::{Settlement, StatusUpdate};
+use messenger_store::{MessageRecord, Redemption, Settlement, StatusUpdate};
 use serde_json::{json, Value};
 
 use crate::optin::TokenError;
@@ -62,22 +61,15 @@ impl Messenger {
                     .await?;
                     return Ok(true);
                 };
-                let (profile, link, token_error, data) = self
+                let resolved = self
                     .profile_for(space, psid, optin.data_ref.as_deref())
                     .await?;
                 self.inner
                     .store
                     .record_inbound(&space.id, &space.page_id, psid, at)
                     .await?;
-                let payload = json!({
-                    "profileId": profile.id,
-                    "fbMessengerId": psid,
-                    "pageId": space.page_id,
-                    "linkedBy": link.as_str(),
-                    "tokenError": token_error,
-                    "data": data,
-                    "timestamp": at,
-                });
+                let mut payload = resolved.payload(space, psid, at);
+                payload["data"] = resolved.data.clone().unwrap_or(Value::Null);
                 self.emit(
                     space,
                     format!("optin.{}", event.dedupe_key()),
@@ -134,18 +126,12 @@ impl Messenger {
             return Ok(false);
         };
         let at = Timestamp::from_millis(event.timestamp);
-        let (profile, link, _, _) = self.profile_for(space, psid, token).await?;
+        let resolved = self.profile_for(space, psid, token).await?;
         self.inner
             .store
             .record_inbound(&space.id, &space.page_id, psid, at)
             .await?;
-        let mut payload = json!({
-            "profileId": profile.id,
-            "fbMessengerId": psid,
-            "pageId": space.page_id,
-            "linkedBy": link.as_str(),
-            "timestamp": at,
-        });
+        let mut payload = resolved.payload(space, psid, at);
         if let (Some(fields), Value::Object(extra)) = (payload.as_object_mut(), content) {
             fields.extend(extra);
         }
@@ -240,28 +226,31 @@ impl Messenger {
 
     /// The profile a PSID belongs to: the one its valid token names (linked now), the one it is
     /// already linked to, or a new one. Fills the `facebook` section from Graph when it is empty.
+    ///
+    /// A token is bound to the first PSID that redeems it ([`messenger_store::Redemption`]):
+    /// redeemed again by that PSID it links again; redeemed by another, it is refused with
+    /// [`TokenError::Used`] and never moves a link.
     async fn profile_for(
         &self,
         space: &Space,
         psid: &str,
         token: Option<&str>,
-    ) -> Result<(Profile, Link, Option<String>, Option<Value>), Error> {
+    ) -> Result<Resolved, Error> {
         let store = &self.inner.store;
         let (redeemed, token_error) = match token {
-            Some(t) => match self.redeem_token(space, t).await? {
+            Some(t) => match self.redeem_token(space, t, psid).await? {
                 Ok(found) => (Some(found), None),
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(e)),
             },
             None => (None, None),
         };
+        let mut moved_from = None;
         let (profile, link, data) = if let Some((profile_id, data)) = redeemed {
-            (
-                store
-                    .link_messenger_id(&space.id, &profile_id, &space.page_id, psid)
-                    .await?,
-                Link::Token,
-                data,
-            )
+            let linked = store
+                .link_messenger_id(&space.id, &profile_id, &space.page_id, psid)
+                .await?;
+            moved_from = linked.moved_from;
+            (linked.profile, Link::Token, data)
         } else if let Some(existing) = store
             .find_by_messenger_id(&space.id, &space.page_id, psid)
             .await?
@@ -272,14 +261,15 @@ impl Messenger {
             store
                 .merge_profile(&space.id, Profile::new(id.clone()))
                 .await?;
-            (
-                store
-                    .link_messenger_id(&space.id, &id, &space.page_id, psid)
-                    .await?,
-                Link::Created,
-                None,
-            )
+            let linked = store
+                .link_messenger_id(&space.id, &id, &space.page_id, psid)
+                .await?;
+            moved_from = linked.moved_from;
+            (linked.profile, Link::Created, None)
         };
+        if let Some(from) = &moved_from {
+            tracing::info!(space = %space.id, profile = %profile.id, moved_from = %from, "a Messenger ID moved to another profile");
+        }
         let profile = if profile.facebook.is_none() {
             match space.transport.user_profile(psid).await {
                 Ok(user) => store
@@ -294,30 +284,64 @@ impl Messenger {
         } else {
             profile
         };
-        Ok((profile, link, token_error, data))
+        Ok(Resolved {
+            profile,
+            link,
+            token_error,
+            data,
+            moved_from,
+        })
     }
 
-    /// Checks a `data-ref` token and finds the profile it stands for.
+    /// Checks a `data-ref` token and redeems it for `psid`: the profile it stands for and its
+    /// data, or why not.
     async fn redeem_token(
         &self,
         space: &Space,
         token: &str,
+        psid: &str,
     ) -> Result<Result<(String, Option<Value>), TokenError>, Error> {
         let now = self.now();
         let id = match self.inner.tokens.verify(token, now) {
             Ok(id) => id,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(
-            match self
-                .inner
-                .store
-                .get_optin_token(&space.id, &id.0, now)
-                .await?
-            {
-                Some(stored) => Ok((stored.profile_id, stored.data)),
-                None => Err(TokenError::Unknown),
-            },
-        )
+        let redemption = self
+            .inner
+            .store
+            .redeem_optin_token(&space.id, &id.0, &space.page_id, psid, now)
+            .await?;
+        Ok(match redemption {
+            Redemption::Redeemed(stored) => Ok((stored.profile_id, stored.data)),
+            Redemption::UsedByAnother(_) => {
+                tracing::warn!(space = %space.id, "a data-ref token bound to another Messenger user was replayed");
+                Err(TokenError::Used)
+            }
+            _ => Err(TokenError::Unknown),
+        })
+    }
+}
+
+/// The profile an event's sender resolved to, and how.
+struct Resolved {
+    profile: Profile,
+    link: Link,
+    token_error: Option<TokenError>,
+    data: Option<Value>,
+    moved_from: Option<String>,
+}
+
+impl Resolved {
+    /// The sender's fields of an `facebook.optin` or `message.inbound` payload.
+    fn payload(&self, space: &Space, psid: &str, at: Timestamp) -> Value {
+        json!({
+            "profileId": self.profile.id,
+            "fbMessengerId": psid,
+            "pageId": space.page_id,
+            "linkedBy": self.link.as_str(),
+            "tokenError": self.token_error.map(TokenError::code),
+            "movedFrom": self.moved_from,
+            "timestamp": at,
+        })
     }
 }

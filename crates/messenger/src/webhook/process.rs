@@ -14,7 +14,8 @@ use std::collections::HashSet;
 
 use messenger_model::webhook::{EventKind, MessagingEvent, WebhookPayload};
 use messenger_model::Timestamp;
-use messenger_store::{MessengerRecipient, QueuedWebhook, Receipt};
+use messenger_store::{MessengerRecipient, QuarantinedEvent, QueuedWebhook, Receipt};
+use sha2::{Digest, Sha256};
 
 use super::{verify_signature, SignatureError};
 use crate::{Error, Messenger, Space};
@@ -44,8 +45,12 @@ pub struct WebhookReport {
     pub applied: usize,
     /// Events seen before (redeliveries), skipped.
     pub duplicates: usize,
-    /// Events of pages no space owns, or kinds the product ignores (echoes, reactions, ...).
+    /// Events of pages no space owns, or kinds the product reads but does not act on (echoes
+    /// of sends already recorded, reactions, ...).
     pub ignored: usize,
+    /// Events (or whole bodies) that could not be applied: kept in the store's quarantine
+    /// ([`messenger_store::Quarantine`]).
+    pub quarantined: usize,
 }
 
 impl WebhookReport {
@@ -53,6 +58,7 @@ impl WebhookReport {
         self.applied += other.applied;
         self.duplicates += other.duplicates;
         self.ignored += other.ignored;
+        self.quarantined += other.quarantined;
     }
 }
 
@@ -68,6 +74,36 @@ struct Pending<'a> {
 struct Run {
     receipts: Vec<Receipt>,
     keys: Vec<String>,
+}
+
+/// A short stable digest of `bytes`, for quarantine keys.
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..16])
+}
+
+/// A whole body that is not a webhook payload, for the quarantine.
+fn quarantined_body(queued: &QueuedWebhook, reason: &str, now: Timestamp) -> QuarantinedEvent {
+    QuarantinedEvent {
+        key: format!("body:{}", digest(&queued.body)),
+        reason: format!("the body is not a webhook payload: {reason}"),
+        page_id: None,
+        raw: queued.body.clone(),
+        received_at: queued.received_at,
+        quarantined_at: now,
+    }
+}
+
+/// One event the product cannot apply, for the quarantine.
+fn quarantined_event(p: &Pending<'_>, reason: &str, now: Timestamp) -> QuarantinedEvent {
+    let raw = serde_json::to_vec(p.event).unwrap_or_default();
+    QuarantinedEvent {
+        key: format!("event:{}", digest(&raw)),
+        reason: reason.to_owned(),
+        page_id: Some(p.space.page_id.clone()),
+        raw,
+        received_at: now,
+        quarantined_at: now,
+    }
 }
 
 /// The receipt a delivery or read event carries, if it names its sender.
@@ -113,9 +149,10 @@ impl Messenger {
     /// `messenger_store::WebhookQueue`): leases up to `limit`, oldest first, applies their events
     /// together (receipts in groups, see the module docs) and removes them. When that fails, each
     /// body is applied alone, so one that cannot be applied does not hold back the others; a body
-    /// that still fails (the store is down) is handed back and tried again in 5 s. A body that
-    /// does not parse is logged and dropped (its signature was checked, so Meta sent it that way
-    /// and a redelivery would not be better). Events that took effect in a combined round that
+    /// that still fails (the store is down) is handed back and tried again in 5 s. A body that is
+    /// not a JSON object goes to the quarantine whole (its signature was checked, so Meta sent it
+    /// that way and a redelivery would not be better), as does each event that cannot be read
+    /// or whose kind the product does not know. Events that took effect in a combined round that
     /// then failed are found seen by the one-by-one pass and reported as duplicates (the report
     /// is for metrics; every event takes effect once).
     pub async fn apply_queued_webhooks(
@@ -130,22 +167,26 @@ impl Messenger {
             .await?;
         let mut done = Vec::with_capacity(leased.len());
         let mut bodies: Vec<(&QueuedWebhook, WebhookPayload)> = Vec::with_capacity(leased.len());
+        let mut unreadable = Vec::new();
         for queued in &leased {
             match WebhookPayload::from_json(&queued.body) {
                 Ok(payload) => bodies.push((queued, payload)),
                 Err(e) => {
-                    tracing::warn!(id = queued.id, error = %e, "dropping a queued webhook body that does not parse");
+                    unreadable.push(quarantined_body(queued, &e.to_string(), now));
                     done.push(queued.id);
                 }
             }
         }
+        let mut report = WebhookReport {
+            quarantined: self.quarantine(unreadable).await?,
+            ..WebhookReport::default()
+        };
         // Events of pages no space owns, counted as ignored when the bodies are applied together.
         let mut unrouted = WebhookReport::default();
         let all: Vec<Pending<'_>> = bodies
             .iter()
             .flat_map(|(_, payload)| self.pending(payload, &mut unrouted))
             .collect();
-        let mut report = WebhookReport::default();
         match self.process_events(all).await {
             Ok(r) => {
                 report.add(r);
@@ -243,6 +284,12 @@ impl Messenger {
                 report.applied += 1;
                 continue;
             }
+            if let EventKind::Unknown = p.event.kind() {
+                let entry = quarantined_event(p, "unknown event kind", self.now());
+                report.quarantined += self.quarantine(vec![entry]).await?;
+                run.keys.push(p.key.clone());
+                continue;
+            }
             let echo = match p.event.kind() {
                 EventKind::Echo(_) => Some(self.echo_target(p.space, p.event).await?),
                 _ => None,
@@ -267,6 +314,19 @@ impl Messenger {
         }
         self.apply_run(&mut run).await?;
         Ok(report)
+    }
+
+    /// Keeps `events` in the store's quarantine, logging each key; returns how many (a key
+    /// quarantined before counts too: its redelivery was not applied either).
+    async fn quarantine(&self, events: Vec<QuarantinedEvent>) -> Result<usize, Error> {
+        let n = events.len();
+        for e in &events {
+            tracing::warn!(key = %e.key, page_id = e.page_id.as_deref().unwrap_or("-"), reason = %e.reason, "a Meta webhook event was quarantined: see the quarantine route");
+        }
+        if n > 0 {
+            self.inner.store.quarantine(events).await?;
+        }
+        Ok(n)
     }
 
     /// Applies the gathered receipts with their events and marks their keys seen, in one store

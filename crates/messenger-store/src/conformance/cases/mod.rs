@@ -3,6 +3,7 @@
 mod dispatch;
 mod ingest;
 mod messages;
+mod optin;
 mod outbox;
 mod profiles;
 mod receipts;
@@ -10,6 +11,7 @@ mod receipts;
 pub use dispatch::*;
 pub use ingest::*;
 pub use messages::*;
+pub use optin::*;
 pub use outbox::*;
 pub use profiles::*;
 pub use receipts::*;
@@ -91,6 +93,18 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("optin_tokens_expire_and_are_scoped", |s| {
         Box::pin(optin_tokens_expire_and_are_scoped(s))
+    }),
+    ("optin_tokens_bind_the_first_user", |s| {
+        Box::pin(optin_tokens_bind_the_first_user(s))
+    }),
+    ("optin_token_races_have_one_winner", |s| {
+        Box::pin(optin_token_races_have_one_winner(s))
+    }),
+    ("profile_messenger_id_is_held_once", |s| {
+        Box::pin(profile_messenger_id_is_held_once(s))
+    }),
+    ("quarantine_keeps_events_once", |s| {
+        Box::pin(quarantine_keeps_events_once(s))
     }),
     ("webhook_queue_leases_in_order", |s| {
         Box::pin(webhook_queue_leases_in_order(s))

@@ -190,6 +190,7 @@ pub async fn optin_tokens_expire_and_are_scoped(store: Arc<dyn Store>) {
         data: Some(json!({"campaign": "spring"})),
         created_at: T0,
         expires_at: at(600),
+        bound_to: None,
     };
     store.put_optin_token(token.clone()).await.unwrap();
     let other = OptinToken {

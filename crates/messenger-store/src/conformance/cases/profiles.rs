@@ -83,14 +83,16 @@ pub async fn profile_messenger_ids_are_page_scoped(store: Arc<dyn Store>) {
     let linked = store
         .link_messenger_id(A, "alice", "page-1", "psid-1")
         .await
-        .unwrap();
+        .unwrap()
+        .profile;
     assert_eq!(linked.fb_messenger_id.as_deref(), Some("psid-1"));
     assert_eq!(linked.phone_number.as_deref(), Some("+447700900123"));
     // Linking to a profile that does not exist creates it.
     let bob = store
         .link_messenger_id(A, "bob", "page-2", "psid-1")
         .await
-        .unwrap();
+        .unwrap()
+        .profile;
     assert_eq!(bob.id, "bob");
     assert_eq!(store.get_profile(A, "bob").await.unwrap(), Some(bob));
 
@@ -329,6 +331,7 @@ pub async fn spaces_are_isolated(store: Arc<dyn Store>) {
             data: None,
             created_at: T0,
             expires_at: at(3600),
+            bound_to: None,
         })
         .await
         .unwrap();
