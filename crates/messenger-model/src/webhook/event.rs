@@ -101,7 +101,7 @@ impl TryFrom<WireEvent> for MessagingEvent {
     fn try_from(w: WireEvent) -> Result<Self, String> {
         let mut extra = w.extra;
         let mut handover = None;
-        for kind in HandoverKind::ALL {
+        for &kind in HandoverKind::ALL {
             let Some(body) = extra.get(kind.field()) else {
                 continue;
             };

@@ -22,7 +22,7 @@ pub enum HandoverKind {
 
 impl HandoverKind {
     /// Every kind, in the order [`crate::webhook::MessagingEvent::kind`] looks for them.
-    pub const ALL: [HandoverKind; 4] = [
+    pub const ALL: &'static [HandoverKind] = &[
         HandoverKind::PassThreadControl,
         HandoverKind::TakeThreadControl,
         HandoverKind::RequestThreadControl,
