@@ -1,0 +1,48 @@
+//! Webhook bodies: the corpus of realistic (and some broken) bodies, lenient parsing event by
+//! event, and a property test that parsing never panics and never drops an event.
+
+mod corpus;
+mod lenient;
+
+use messenger_model::webhook::EventKind;
+use serde_json::Value;
+
+/// A short name for an event kind, for comparing lists of kinds.
+pub fn kind_name(kind: &EventKind<'_>) -> &'static str {
+    match kind {
+        EventKind::Message(_) => "message",
+        EventKind::Echo(_) => "echo",
+        EventKind::Postback(_) => "postback",
+        EventKind::Optin(_) => "optin",
+        EventKind::Delivery(_) => "delivery",
+        EventKind::Read(_) => "read",
+        EventKind::Referral(_) => "referral",
+        EventKind::Reaction(_) => "reaction",
+        EventKind::Handover(_) => "handover",
+        EventKind::Unknown => "unknown",
+    }
+}
+
+/// The events of a body as Meta sent it, counted from the raw JSON: every element of each
+/// entry's `messaging` and `standby` arrays, each entry that is not an object, and each list
+/// (`entry`, `messaging`, `standby`) present but neither an array nor `null` as one.
+pub fn raw_event_count(body: &Value) -> usize {
+    fn list(v: Option<&Value>) -> usize {
+        match v {
+            None | Some(Value::Null) => 0,
+            Some(Value::Array(items)) => items.len(),
+            Some(_) => 1,
+        }
+    }
+    match body.get("entry") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Array(entries)) => entries
+            .iter()
+            .map(|e| match e {
+                Value::Object(_) => list(e.get("messaging")) + list(e.get("standby")),
+                _ => 1,
+            })
+            .sum(),
+        Some(_) => 1,
+    }
+}
