@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod admin;
 mod auth;
 mod config;
 mod demo;
@@ -13,4 +14,5 @@ mod messages;
 mod ops;
 mod profiles;
 mod seeds;
+mod webhook_reads;
 mod webhooks;
