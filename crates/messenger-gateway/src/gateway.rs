@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, SmsProviderKind};
 use crate::database::open_store;
 use crate::dispatch::Dispatcher;
+use crate::http::admin::AdminKeys;
 use crate::http::auth::ApiKeys;
-use crate::http::{router, AppState, Shared};
+use crate::http::{router_for, AppState, ListenerRole, Shared};
 use crate::metrics::Metrics;
 use crate::GatewayError;
 
@@ -108,6 +109,21 @@ impl GatewayBuilder {
             what: "cannot read the listening address",
             source,
         })?;
+        let ops_listener = match config.server.ops_listen {
+            Some(ops) => Some(
+                TcpListener::bind(ops)
+                    .await
+                    .map_err(|source| GatewayError::Bind { addr: ops, source })?,
+            ),
+            None => None,
+        };
+        let ops_addr = match &ops_listener {
+            Some(l) => Some(l.local_addr().map_err(|source| GatewayError::Io {
+                what: "cannot read the operations listening address",
+                source,
+            })?),
+            None => None,
+        };
         let metrics = Metrics::new();
         take_back_own_leases(&store, &config.server.instance_id, &metrics).await;
         let wake = Arc::new(Notify::new());
@@ -118,22 +134,28 @@ impl GatewayBuilder {
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
+            admin: AdminKeys::new(&config.server.admin_keys, &config.server.admin_keys_sha256),
             verify_token: config.facebook.verify_token.clone(),
             limits: config.server.limits,
+            webhook_reads: crate::http::body::UnverifiedReads::new(&config.server.limits),
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
             ingest,
         });
-        let app = router(state);
-        let server_cancel = cancel.clone();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(server_cancel.cancelled_owned())
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %messenger::error_chain(&e), "the HTTP server stopped with an error");
-            }
-        });
+        let (server, ops_server) = match ops_listener {
+            None => (
+                serve(listener, router_for(state, ListenerRole::Only), &cancel),
+                None,
+            ),
+            Some(ops) => (
+                serve(
+                    listener,
+                    router_for(state.clone(), ListenerRole::Main),
+                    &cancel,
+                ),
+                Some(serve(ops, router_for(state, ListenerRole::Ops), &cancel)),
+            ),
+        };
         let mut tasks = Dispatcher {
             messenger: messenger.clone(),
             metrics: metrics.clone(),
@@ -162,6 +184,7 @@ impl GatewayBuilder {
         }
         tracing::info!(
             %addr,
+            ops_addr = ops_addr.map(|a| a.to_string()),
             store = store.backend(),
             spaces = config.spaces.len(),
             workers = config.dispatch.workers,
@@ -170,14 +193,28 @@ impl GatewayBuilder {
         );
         Ok(GatewayHandle {
             addr,
+            ops_addr,
             messenger,
             store,
             cancel,
-            server,
+            servers: [Some(server), ops_server].into_iter().flatten().collect(),
             tasks,
             grace: config.server.shutdown_grace,
         })
     }
+}
+
+/// Serves `app` on `listener` until `cancel`, then finishes the open requests.
+fn serve(listener: TcpListener, app: axum::Router, cancel: &CancellationToken) -> JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %messenger::error_chain(&e), "the HTTP server stopped with an error");
+        }
+    })
 }
 
 /// Clears the leases an earlier run of this instance (same `server.instance_id`) held when it
@@ -265,10 +302,13 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
 pub struct GatewayHandle {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The operations listener's address, when `server.ops_listen` is set.
+    pub ops_addr: Option<SocketAddr>,
     messenger: Messenger,
     store: Arc<dyn Store>,
     cancel: CancellationToken,
-    server: JoinHandle<()>,
+    /// The main listener's server, and the ops listener's if any.
+    servers: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     grace: Duration,
 }
@@ -277,6 +317,7 @@ impl std::fmt::Debug for GatewayHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayHandle")
             .field("addr", &self.addr)
+            .field("ops_addr", &self.ops_addr)
             .field("store", &self.store.backend())
             .finish_non_exhaustive()
     }
@@ -288,14 +329,14 @@ impl GatewayHandle {
         &self.messenger
     }
 
-    /// Stops gracefully: stops accepting connections, lets open requests and each worker's
+    /// Stops gracefully: stops accepting connections (on both listeners), lets open requests and each worker's
     /// current round finish (at most `server.shutdown_grace`), then closes the store. Work cut
     /// off by the grace period is safe: its leases expire and another worker takes it.
     pub async fn shutdown(self) {
         tracing::info!("gateway shutting down");
         self.cancel.cancel();
         let mut all = self.tasks;
-        all.push(self.server);
+        all.extend(self.servers);
         let aborts: Vec<_> = all.iter().map(JoinHandle::abort_handle).collect();
         let joined = tokio::time::timeout(self.grace, futures::future::join_all(all)).await;
         if joined.is_err() {

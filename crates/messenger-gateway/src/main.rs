@@ -4,15 +4,18 @@
 //!   then shut down gracefully.
 //! - `messenger-gateway migrate --config FILE`: create or upgrade the database schema, then exit.
 //! - `messenger-gateway demo`: the whole product with simulated Meta, SMS provider and business.
+//! - `messenger-gateway hash-key < key`: the SHA-256 digest of a key, for `keys_sha256` and
+//!   `server.admin_keys_sha256`.
 //!
 //! `MESSENGER__*` environment variables override the file (see `docs/configuration.md`);
 //! `RUST_LOG` sets the log filter (default `info`).
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use messenger_gateway::config::Config;
+use messenger_gateway::config::{key_is_acceptable, Config, KeyDigest};
 use messenger_gateway::{open_store, Gateway, GatewayError};
 use tracing_subscriber::EnvFilter;
 
@@ -44,6 +47,9 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Read a key from stdin (one trailing newline is dropped) and print its SHA-256 digest in
+    /// lowercase hex, for `keys_sha256` and `server.admin_keys_sha256`.
+    HashKey,
     /// Walk through the product with simulated Meta, SMS provider and business (no account
     /// needed): opt-in, send, receipts, reply, SMS fallback.
     #[cfg(feature = "demo")]
@@ -98,8 +104,43 @@ async fn shutdown_signal() -> Result<(), GatewayError> {
     Ok(())
 }
 
+/// `hash-key`: stdin to its digest on stdout, nothing else. Refuses an empty key, and one the
+/// configuration would refuse as a plain key (so a digest never hides a weak key).
+fn hash_key() -> ExitCode {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("messenger-gateway hash-key: cannot read the key from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let key = input
+        .strip_suffix('\n')
+        .map(|k| k.strip_suffix('\r').unwrap_or(k))
+        .unwrap_or(&input);
+    if key.is_empty() {
+        eprintln!("messenger-gateway hash-key: the key is empty; write it to stdin");
+        return ExitCode::FAILURE;
+    }
+    if !key_is_acceptable(key) {
+        eprintln!(
+            "messenger-gateway hash-key: a key must be at least 16 visible ASCII characters \
+             (no spaces); use a random one"
+        );
+        return ExitCode::FAILURE;
+    }
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", KeyDigest::of(key).to_hex()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("messenger-gateway hash-key: cannot write the digest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(command: Command) -> Result<(), GatewayError> {
     match command {
+        // Handled in main, without a runtime.
+        Command::HashKey => Ok(()),
         Command::Serve { config } => {
             let config = Config::load(&config)?;
             let gateway = Gateway::start(config).await?;
@@ -126,6 +167,9 @@ async fn run(command: Command) -> Result<(), GatewayError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::HashKey) {
+        return hash_key();
+    }
     // The demo prints its own story; its logs would only get in the way.
     #[cfg(feature = "demo")]
     let level = if matches!(cli.command, Command::Demo { .. }) {

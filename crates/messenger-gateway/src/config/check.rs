@@ -10,14 +10,14 @@ use messenger_model::EventName;
 use super::raw::{RawConfig, RawSms, RawSpace, RawSwitch, RawWebhook};
 use super::{
     BodyLimits, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, FacebookConfig,
-    Secret, ServerConfig, SmsConfig, SmsProviderKind, SpaceConfig, WebhookConfig,
+    KeyDigest, Secret, ServerConfig, SmsConfig, SmsProviderKind, SpaceConfig, WebhookConfig,
     DEFAULT_DATABASE_URL,
 };
 
 /// The smallest opt-in token key.
 const MIN_TOKEN_KEY_BYTES: usize = 32;
-/// The smallest API key.
-const MIN_API_KEY_CHARS: usize = 16;
+/// The smallest API or admin key.
+pub(crate) const MIN_API_KEY_CHARS: usize = 16;
 /// Webhook batches: 1 to 500 events.
 const MAX_WEBHOOK_BATCH: u64 = 500;
 /// Webhook batch window: at most 60 s.
@@ -63,6 +63,39 @@ impl Checker<'_> {
             }
             Some(v) => v,
         }
+    }
+
+    /// Keys given as they are (`keys`, `admin_keys`): each at least [`MIN_API_KEY_CHARS`]
+    /// visible ASCII characters.
+    fn plain_keys(&mut self, key: &str, what: &str, list: Vec<String>) -> Vec<Secret> {
+        for (i, k) in list.iter().enumerate() {
+            if !super::key_is_acceptable(k) {
+                self.issue(
+                    &format!("{key}[{i}]"),
+                    format!("{what} must be at least {MIN_API_KEY_CHARS} visible ASCII characters"),
+                );
+            }
+        }
+        list.into_iter().map(Secret::new).collect()
+    }
+
+    /// Keys given as SHA-256 digests (`keys_sha256`, `admin_keys_sha256`): 64 hex digits each.
+    fn key_digests(&mut self, key: &str, list: Vec<String>) -> Vec<KeyDigest> {
+        let mut out = Vec::new();
+        for (i, hex_digits) in list.iter().enumerate() {
+            match KeyDigest::from_hex(hex_digits.trim()) {
+                Some(d) => out.push(d),
+                None => self.issue(
+                    &format!("{key}[{i}]"),
+                    format!(
+                        "is not a SHA-256 digest: give 64 hex digits (got {} characters); \
+                         make one with `messenger-gateway hash-key`",
+                        hex_digits.trim().len()
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     fn http_url(&mut self, key: &str, value: &str) -> bool {
@@ -111,15 +144,38 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
                     "the page is already in another space",
                 );
             }
-            for (k, api_key) in s.keys.iter().enumerate() {
-                if !keys.insert(api_key.expose().to_owned()) {
+            let digests = s.keys.iter().map(|k| KeyDigest::of(k.expose()));
+            let named = (0..s.keys.len()).map(|k| format!("{key}.keys[{k}]"));
+            let hashed = (0..s.keys_sha256.len()).map(|k| format!("{key}.keys_sha256[{k}]"));
+            for (name, digest) in named
+                .chain(hashed)
+                .zip(digests.chain(s.keys_sha256.iter().copied()))
+            {
+                if !keys.insert(digest) {
                     c.issue(
-                        &format!("{key}.keys[{k}]"),
+                        &name,
                         "the key is used twice (each key belongs to one space)",
                     );
                 }
             }
             spaces.push(s);
+        }
+    }
+    if let Some(server) = &server {
+        let digests = server.admin_keys.iter().map(|k| KeyDigest::of(k.expose()));
+        let named = (0..server.admin_keys.len()).map(|k| format!("server.admin_keys[{k}]"));
+        let hashed =
+            (0..server.admin_keys_sha256.len()).map(|k| format!("server.admin_keys_sha256[{k}]"));
+        for (name, digest) in named
+            .chain(hashed)
+            .zip(digests.chain(server.admin_keys_sha256.iter().copied()))
+        {
+            if !keys.insert(digest) {
+                c.issue(
+                    &name,
+                    "the key is used twice (an admin key must not be an API key or repeated)",
+                );
+            }
         }
     }
     Some(Config {
@@ -147,6 +203,31 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
             None
         }
     };
+    let ops_listen = match raw.ops_listen.as_deref().map(str::parse::<SocketAddr>) {
+        None => None,
+        Some(Ok(a)) => {
+            if listen == Some(a) && a.port() != 0 {
+                c.issue("server.ops_listen", "is the same address as server.listen");
+            }
+            Some(a)
+        }
+        Some(Err(_)) => {
+            c.issue(
+                "server.ops_listen",
+                "is not an address and port like 127.0.0.1:9090",
+            );
+            None
+        }
+    };
+    let admin_keys = c.plain_keys(
+        "server.admin_keys",
+        "an admin key",
+        raw.admin_keys.unwrap_or_default(),
+    );
+    let admin_keys_sha256 = c.key_digests(
+        "server.admin_keys_sha256",
+        raw.admin_keys_sha256.unwrap_or_default(),
+    );
     let d = BodyLimits::default();
     let max = 1 << 30;
     let limits = BodyLimits {
@@ -178,6 +259,20 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
             1024,
             max,
         )),
+        webhook_read_timeout: Duration::from_secs(c.range(
+            "server.webhook_read_timeout_secs",
+            raw.webhook_read_timeout_secs,
+            d.webhook_read_timeout.as_secs(),
+            1,
+            300,
+        )),
+        webhook_concurrent_reads: to_usize(c.range(
+            "server.webhook_concurrent_reads",
+            raw.webhook_concurrent_reads,
+            d.webhook_concurrent_reads as u64,
+            1,
+            10_000,
+        )),
     };
     let grace = c.range(
         "server.shutdown_grace_secs",
@@ -196,6 +291,9 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
     };
     Some(ServerConfig {
         listen: listen?,
+        ops_listen,
+        admin_keys,
+        admin_keys_sha256,
         limits,
         shutdown_grace: Duration::from_secs(grace),
         instance_id,
@@ -363,27 +461,17 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
     }
     let page_id = c.required(&k("page_id"), raw.page_id);
     let page_token = c.required(&k("page_token"), raw.page_token);
-    let keys = match raw.keys {
-        None => {
-            c.issue(&k("keys"), "missing: give the space at least one API key");
-            Vec::new()
-        }
-        Some(list) if list.is_empty() => {
-            c.issue(&k("keys"), "is empty: give the space at least one API key");
-            Vec::new()
-        }
-        Some(list) => list,
-    };
-    for (i, api_key) in keys.iter().enumerate() {
-        let ok =
-            api_key.len() >= MIN_API_KEY_CHARS && api_key.bytes().all(|b| b.is_ascii_graphic());
-        if !ok {
-            c.issue(
-                &format!("{key}.keys[{i}]"),
-                format!("an API key must be at least {MIN_API_KEY_CHARS} visible ASCII characters"),
-            );
-        }
+    let no_keys = raw.keys.as_ref().is_none_or(Vec::is_empty)
+        && raw.keys_sha256.as_ref().is_none_or(Vec::is_empty);
+    if no_keys {
+        let problem = match raw.keys {
+            None => "missing: give the space at least one API key (keys or keys_sha256)",
+            Some(_) => "is empty: give the space at least one API key (keys or keys_sha256)",
+        };
+        c.issue(&k("keys"), problem);
     }
+    let keys = c.plain_keys(&k("keys"), "an API key", raw.keys.unwrap_or_default());
+    let keys_sha256 = c.key_digests(&k("keys_sha256"), raw.keys_sha256.unwrap_or_default());
     let window_check = match raw.window_check {
         None | Some(RawSwitch::Bool(true)) => true,
         Some(RawSwitch::Bool(false)) => false,
@@ -402,7 +490,8 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
         id: id?,
         page_id: page_id?,
         page_token: Secret::new(page_token?),
-        keys: keys.into_iter().map(Secret::new).collect(),
+        keys,
+        keys_sha256,
         customer_matching: raw.customer_matching.unwrap_or(false),
         window_check,
         webhook,

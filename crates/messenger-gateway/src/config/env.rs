@@ -46,10 +46,15 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
             let s = &mut raw.server;
             match *key {
                 "listen" => s.listen = Some(v),
+                "ops_listen" => s.ops_listen = Some(v),
+                "admin_keys" => s.admin_keys = Some(list(value)),
+                "admin_keys_sha256" => s.admin_keys_sha256 = Some(list(value)),
                 "message_body_limit" => s.message_body_limit = Some(number(value)?),
                 "batch_body_limit" => s.batch_body_limit = Some(number(value)?),
                 "profile_body_limit" => s.profile_body_limit = Some(number(value)?),
                 "webhook_body_limit" => s.webhook_body_limit = Some(number(value)?),
+                "webhook_read_timeout_secs" => s.webhook_read_timeout_secs = Some(number(value)?),
+                "webhook_concurrent_reads" => s.webhook_concurrent_reads = Some(number(value)?),
                 "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
                 "instance_id" => s.instance_id = Some(v),
                 _ => return Err(unknown()),
@@ -111,6 +116,7 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "page_id" => space.page_id = Some(v),
             "page_token" => space.page_token = Some(v),
             "keys" => space.keys = Some(list(value)),
+            "keys_sha256" => space.keys_sha256 = Some(list(value)),
             "customer_matching" => space.customer_matching = Some(boolean(value)?),
             "window_check" => space.window_check = Some(RawSwitch::Word(v)),
             _ => return Err(unknown()),
@@ -205,6 +211,10 @@ mod tests {
                 ("MESSENGER__DISPATCH__WORKERS", "4"),
                 ("MESSENGER__SPACES__1__PAGE_ID", "123"),
                 ("MESSENGER__SPACES__1__KEYS", "a, b,,c"),
+                ("MESSENGER__SPACES__1__KEYS_SHA256", "d1,d2"),
+                ("MESSENGER__SERVER__OPS_LISTEN", "127.0.0.1:9090"),
+                ("MESSENGER__SERVER__ADMIN_KEYS_SHA256", "d3"),
+                ("MESSENGER__SERVER__WEBHOOK_CONCURRENT_READS", "8"),
                 ("MESSENGER__SPACES__1__WEBHOOK__BATCH_SIZE", "50"),
                 ("OTHER", "ignored"),
             ]),
@@ -218,6 +228,16 @@ mod tests {
             raw.spaces[1].keys.as_deref(),
             Some(&["a".to_owned(), "b".to_owned(), "c".to_owned()][..])
         );
+        assert_eq!(
+            raw.spaces[1].keys_sha256.as_deref(),
+            Some(&["d1".to_owned(), "d2".to_owned()][..])
+        );
+        assert_eq!(raw.server.ops_listen.as_deref(), Some("127.0.0.1:9090"));
+        assert_eq!(
+            raw.server.admin_keys_sha256.as_deref(),
+            Some(&["d3".to_owned()][..])
+        );
+        assert_eq!(raw.server.webhook_concurrent_reads, Some(8));
         assert_eq!(
             raw.spaces[1].webhook.as_ref().and_then(|w| w.batch_size),
             Some(50)

@@ -41,10 +41,24 @@ use std::time::Duration;
 use messenger_model::EventName;
 
 pub use env::ENV_PREFIX;
-pub use secret::{DatabaseUrl, Secret};
+pub use secret::{DatabaseUrl, KeyDigest, Secret};
 
 /// The database used when none is configured: a SQLite file under `./data` (created).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/messenger.db?mode=rwc";
+
+/// Whether `key` may be an API or admin key: at least 16 visible ASCII characters (no spaces).
+/// Keys given as digests (`keys_sha256`) should be made from such keys too
+/// (`messenger-gateway hash-key` refuses others).
+///
+/// ```
+/// use messenger_gateway::config::key_is_acceptable;
+/// assert!(key_is_acceptable("acme-key-0123456789abcdef"));
+/// assert!(!key_is_acceptable("short"));
+/// assert!(!key_is_acceptable("a key with spaces in it"));
+/// ```
+pub fn key_is_acceptable(key: &str) -> bool {
+    key.len() >= check::MIN_API_KEY_CHARS && key.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -68,6 +82,15 @@ pub struct Config {
 pub struct ServerConfig {
     /// The address to listen on (default `0.0.0.0:8080`).
     pub listen: SocketAddr,
+    /// A second address for the operations routes (`/healthz`, `/readyz`, `/metrics`,
+    /// `/openapi.json`, and admin routes). When set, `/metrics` is served there only, not on
+    /// `listen`. Default: none (everything on `listen`).
+    pub ops_listen: Option<SocketAddr>,
+    /// Keys of the operations routes that change or reveal data ([`crate::http::admin`]).
+    /// Empty (the default) closes those routes.
+    pub admin_keys: Vec<Secret>,
+    /// The SHA-256 digests of more admin keys, so the file need not hold the keys.
+    pub admin_keys_sha256: Vec<KeyDigest>,
     /// Body size limits per kind of route.
     pub limits: BodyLimits,
     /// How long shutdown waits for requests and workers (default 30 s).
@@ -76,7 +99,8 @@ pub struct ServerConfig {
     pub instance_id: String,
 }
 
-/// Largest request bodies, in bytes; a larger body gets 413.
+/// Largest request bodies, in bytes (a larger body gets 413), and how Meta's webhook bodies are
+/// read before their signature is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BodyLimits {
@@ -88,6 +112,11 @@ pub struct BodyLimits {
     pub profile: usize,
     /// `POST /webhooks/facebook` (default 1 MiB).
     pub webhook: usize,
+    /// How long a webhook body may take to arrive, in total, before 408 (default 10 s).
+    pub webhook_read_timeout: Duration,
+    /// How many webhook bodies may be read (unverified) at once; past it, 503 at once
+    /// (default 64).
+    pub webhook_concurrent_reads: usize,
 }
 
 impl Default for BodyLimits {
@@ -97,6 +126,8 @@ impl Default for BodyLimits {
             batch: 10 * 1024 * 1024,
             profile: 64 * 1024,
             webhook: 1024 * 1024,
+            webhook_read_timeout: Duration::from_secs(10),
+            webhook_concurrent_reads: 64,
         }
     }
 }
@@ -169,6 +200,9 @@ pub struct SpaceConfig {
     pub page_token: Secret,
     /// The API keys (`Authorization: Bearer <key>`).
     pub keys: Vec<Secret>,
+    /// The SHA-256 digests of more API keys (`keys_sha256`), so the file need not hold the
+    /// keys; `keys` and `keys_sha256` together hold at least one.
+    pub keys_sha256: Vec<KeyDigest>,
     /// Whether Messenger may address by phone number (default false).
     pub customer_matching: bool,
     /// Whether the 24-hour window is checked before sending (default true).

@@ -24,10 +24,15 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub listen: Option<String>,
+    pub ops_listen: Option<String>,
+    pub admin_keys: Option<Vec<String>>,
+    pub admin_keys_sha256: Option<Vec<String>>,
     pub message_body_limit: Option<u64>,
     pub batch_body_limit: Option<u64>,
     pub profile_body_limit: Option<u64>,
     pub webhook_body_limit: Option<u64>,
+    pub webhook_read_timeout_secs: Option<u64>,
+    pub webhook_concurrent_reads: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub instance_id: Option<String>,
 }
@@ -85,6 +90,7 @@ pub(crate) struct RawSpace {
     pub page_token: Option<String>,
     #[serde(default)]
     pub keys: Option<Vec<String>>,
+    pub keys_sha256: Option<Vec<String>>,
     pub customer_matching: Option<bool>,
     pub window_check: Option<RawSwitch>,
     pub webhook: Option<RawWebhook>,

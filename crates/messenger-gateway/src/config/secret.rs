@@ -32,6 +32,57 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The SHA-256 digest of a key (`keys_sha256`, `admin_keys_sha256`): what the gateway compares
+/// a presented key against, so a configuration file need not hold the key itself. Its `Debug`
+/// output is redacted too (a digest of a weak key can be reversed by guessing).
+///
+/// ```
+/// use messenger_gateway::config::KeyDigest;
+/// // printf %s 'acme-key-0123456789abcdef' | openssl dgst -sha256
+/// let hex = "8d1fde3e812f6f2e7da16e8dbbe290a806f4608424c237f78886b81304c4c234";
+/// let d = KeyDigest::from_hex(hex).unwrap();
+/// assert_eq!(d, KeyDigest::of("acme-key-0123456789abcdef"));
+/// assert_eq!(d.to_hex(), hex);
+/// assert_eq!(format!("{d:?}"), "<redacted sha256>");
+/// assert!(KeyDigest::from_hex("not hex").is_none());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyDigest([u8; 32]);
+
+impl KeyDigest {
+    /// The digest of `key`.
+    pub fn of(key: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(key.as_bytes()).into())
+    }
+
+    /// A digest written as 64 hex digits (either case); `None` for anything else.
+    pub fn from_hex(hex_digits: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        if hex_digits.len() != 64 {
+            return None;
+        }
+        hex::decode_to_slice(hex_digits, &mut out).ok()?;
+        Some(Self(out))
+    }
+
+    /// The digest as 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The digest's bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted sha256>")
+    }
+}
+
 /// A database URL: its password (if any) is redacted in `Debug` and in [`DatabaseUrl::redacted`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);

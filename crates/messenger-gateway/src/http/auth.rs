@@ -1,53 +1,72 @@
 //! API keys: `Authorization: Bearer <key>`, each key belonging to one API space. A missing or
 //! unknown key is 401 (with `WWW-Authenticate: Bearer`); a valid key used on another space's
 //! path is 403, whether or not that space exists, so keys reveal nothing about other spaces.
+//!
+//! A space's keys come from `keys` (the keys themselves) and `keys_sha256` (their SHA-256
+//! digests); either way the gateway keeps only digests and compares the presented key's digest
+//! with every one of them in constant time.
 
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::problem::Problem;
 use super::AppState;
-use crate::config::SpaceConfig;
+use crate::config::{KeyDigest, SpaceConfig};
 
-/// The keys of every space, held as SHA-256 digests: a lookup compares digests, never the keys
-/// themselves, so timing says nothing about a key's characters.
+/// The keys of every space, held as SHA-256 digests: a lookup compares the presented key's
+/// digest with every configured digest in constant time (no early exit, no hash-map probe), so
+/// timing says nothing about the keys.
 #[derive(Default)]
 pub struct ApiKeys {
-    by_digest: HashMap<[u8; 32], String>,
+    digests: Vec<KeyDigest>,
+    /// The space of each digest.
+    owners: Vec<String>,
 }
 
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiKeys({} keys)", self.by_digest.len())
+        write!(f, "ApiKeys({} keys)", self.digests.len())
     }
 }
 
-fn digest(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
+/// Whether `presented` is one of `digests`, comparing with each in constant time.
+pub(crate) fn position_of(presented: &KeyDigest, digests: &[KeyDigest]) -> Option<usize> {
+    let mut found = None;
+    for (i, d) in digests.iter().enumerate() {
+        if bool::from(d.as_bytes().ct_eq(presented.as_bytes())) {
+            found = Some(i);
+        }
+    }
+    found
 }
 
 impl ApiKeys {
-    /// The keys of `spaces`.
+    /// The keys of `spaces` (`keys` and `keys_sha256`).
     pub fn new(spaces: &[SpaceConfig]) -> Self {
-        let by_digest = spaces
+        let (digests, owners) = spaces
             .iter()
-            .flat_map(|s| s.keys.iter().map(|k| (digest(k.expose()), s.id.clone())))
-            .collect();
-        Self { by_digest }
+            .flat_map(|s| {
+                let plain = s.keys.iter().map(|k| KeyDigest::of(k.expose()));
+                plain
+                    .chain(s.keys_sha256.iter().copied())
+                    .map(|d| (d, s.id.clone()))
+            })
+            .unzip();
+        Self { digests, owners }
     }
 
     /// The space a key belongs to.
     pub fn space_of(&self, key: &str) -> Option<&str> {
-        self.by_digest.get(&digest(key)).map(String::as_str)
+        position_of(&KeyDigest::of(key), &self.digests).map(|i| self.owners[i].as_str())
     }
 }
 
 /// The bearer token of `Authorization`, if the header has one.
-fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         Problem::unauthorized("send the space's API key as Authorization: Bearer <key>")
     })?;
@@ -123,6 +142,37 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn keys_and_their_digests_both_open_their_space() {
+        let toml = r#"
+            [facebook]
+            app_secret = "s"
+            verify_token = "v"
+            token_key = "a key of at least thirty-two bytes, shared by instances"
+            [[spaces]]
+            id = "plain"
+            page_id = "1"
+            page_token = "t"
+            keys = ["plain-key-0123456789"]
+            [[spaces]]
+            id = "hashed"
+            page_id = "2"
+            page_token = "t"
+            # printf %s 'acme-key-0123456789abcdef' | openssl dgst -sha256
+            keys_sha256 = ["8D1FDE3E812F6F2E7DA16E8DBBE290A806F4608424C237F78886B81304C4C234"]
+        "#;
+        let config = crate::config::Config::from_toml_str(toml, std::iter::empty()).unwrap();
+        let keys = ApiKeys::new(&config.spaces);
+        assert_eq!(keys.space_of("plain-key-0123456789"), Some("plain"));
+        assert_eq!(keys.space_of("acme-key-0123456789abcdef"), Some("hashed"));
+        assert_eq!(keys.space_of("acme-key-0123456789abcdeF"), None);
+        assert_eq!(
+            keys.space_of("8d1fde3e812f6f2e7da16e8dbbe290a806f4608424c237f78886b81304c4c234"),
+            None,
+            "the digest itself is not a key"
+        );
+    }
 
     #[test]
     fn bearer_forms() {

@@ -2,6 +2,7 @@
 //! the gateway itself so that malformed JSON is answered with its line and column (400). axum's
 //! `Json` extractor is never used: its rejections are not problem+json.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -9,31 +10,95 @@ use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use super::problem::Problem;
+use crate::config::BodyLimits;
 
 /// How long a client may take to send a body (a slow sender cannot hold a request forever).
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most a body read reserves before the bytes arrive: `Content-Length` is only a claim, so
+/// the buffer grows with what actually arrives, up to the route's limit.
+pub const MAX_PREALLOCATION: usize = 64 * 1024;
 
 /// Reads the whole body, refusing more than `limit` bytes (413) or taking longer than
 /// [`BODY_READ_TIMEOUT`] (408). A `Content-Length` over the limit is refused before anything is
 /// read.
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
-    match tokio::time::timeout(BODY_READ_TIMEOUT, read_all(headers, body, limit)).await {
-        Ok(read) => read,
-        Err(_) => Err(Problem::request_timeout(BODY_READ_TIMEOUT)),
-    }
+    read_within(headers, body, limit, BODY_READ_TIMEOUT).await
 }
 
-async fn read_all(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+/// [`read_limited`] with a timeout of the caller's for the whole body.
+pub async fn read_within(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Problem> {
+    let declared = declared_length(headers);
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(Problem::too_large(limit));
     }
-    let mut buf = BytesMut::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
+    match tokio::time::timeout(timeout, read_all(declared, body, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(Problem::request_timeout(timeout)),
+    }
+}
+
+/// Reading Meta's webhook bodies, which anyone can post, before their signature is checked:
+/// a `Content-Length` over the limit is 413 at once; at most `webhook_concurrent_reads` bodies
+/// are read at a time (past it, 503 with `Retry-After: 1` at once, without reading); a body
+/// must arrive whole within `webhook_read_timeout` (408) and within the limit (413).
+#[derive(Debug, Clone)]
+pub struct UnverifiedReads {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    timeout: Duration,
+}
+
+impl UnverifiedReads {
+    /// The reader for `limits` (`webhook`, `webhook_read_timeout`, `webhook_concurrent_reads`).
+    pub fn new(limits: &BodyLimits) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limits.webhook_concurrent_reads.max(1))),
+            limit: limits.webhook,
+            timeout: limits.webhook_read_timeout,
+        }
+    }
+
+    /// Reads one body under the limits above.
+    pub async fn read(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
+        if declared_length(headers).is_some_and(|n| n > self.limit as u64) {
+            return Err(Problem::too_large(self.limit));
+        }
+        let Ok(_permit) = self.permits.try_acquire() else {
+            tracing::warn!("webhook refused: too many bodies being read at once");
+            return Err(Problem::unavailable(
+                "too many webhook bodies are being read at once; retry shortly",
+            )
+            .with_retry_after(1));
+        };
+        read_within(headers, body, self.limit, self.timeout).await
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// What to reserve for a body that says it has `declared` bytes: never more than
+/// [`MAX_PREALLOCATION`] nor the limit.
+fn initial_capacity(declared: Option<u64>, limit: usize) -> usize {
+    let declared = declared.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    declared.min(limit).min(MAX_PREALLOCATION)
+}
+
+async fn read_all(declared: Option<u64>, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    let mut buf = BytesMut::with_capacity(initial_capacity(declared, limit));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
@@ -117,6 +182,31 @@ mod tests {
         assert!(p.detail.contains("line 3, column 1"), "{}", p.detail);
         assert_eq!(p.errors[0].line, Some(3));
         assert_eq!(p.errors[0].code, "json.syntax");
+    }
+
+    #[test]
+    fn a_declared_length_reserves_at_most_64_kib() {
+        assert_eq!(initial_capacity(None, 1 << 20), 0);
+        assert_eq!(initial_capacity(Some(100), 1 << 20), 100);
+        assert_eq!(initial_capacity(Some(1 << 20), 1 << 20), MAX_PREALLOCATION);
+        assert_eq!(
+            initial_capacity(Some(u64::MAX), usize::MAX),
+            MAX_PREALLOCATION
+        );
+        assert_eq!(initial_capacity(Some(5000), 1024), 1024);
+    }
+
+    #[tokio::test]
+    async fn a_body_grows_past_the_first_reservation() {
+        // 200 KiB in 1 KiB chunks, declared: read whole although only 64 KiB were reserved.
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..200)
+            .map(|_| Ok(Bytes::from(vec![b'x'; 1024])))
+            .collect();
+        let body = Body::from_stream(futures::stream::iter(chunks));
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("204800"));
+        let read = read_limited(&h, body, 1 << 20).await.unwrap();
+        assert_eq!(read.len(), 200 * 1024);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use messenger_model::webhook::WebhookPayload;
 use serde_json::Value;
 
 use super::auth::SpaceAccess;
-use super::body::{json_body, read_limited};
+use super::body::json_body;
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
 
@@ -127,8 +127,9 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery)
 
 /// `POST /webhooks/facebook`: Meta's events.
 ///
-/// The `X-Hub-Signature-256` header is checked on the raw bytes before anything else (403 on a
-/// missing or wrong signature); then the payload is parsed (400 if it is not one), stored in the
+/// The body is read under [`super::body::UnverifiedReads`]'s limits (413, 408, 503 with
+/// `Retry-After` when too many are being read). The `X-Hub-Signature-256` header is checked on
+/// the raw bytes before anything else (403 on a missing or wrong signature); then the payload is parsed (400 if it is not one), stored in the
 /// webhook queue ([`crate::inbound::Ingest`], group commit) and only then answered 200, so a 200
 /// means the events are durable; a background task applies them. A failure to store is 503 and
 /// Meta redelivers; redeliveries are recognised when applied.
@@ -137,7 +138,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let bytes = read_limited(&headers, body, state.limits.webhook).await?;
+    let bytes = state.webhook_reads.read(&headers, body).await?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());

@@ -2,6 +2,7 @@
 //! data: the router is built from it, and a test checks it against the OpenAPI document both
 //! ways.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 mod facebook;
@@ -40,10 +41,14 @@ pub struct Shared {
     pub messenger: Messenger,
     /// Every space's API keys.
     pub keys: ApiKeys,
+    /// The admin keys of the operations routes that change or reveal data.
+    pub admin: admin::AdminKeys,
     /// Meta's handshake token.
     pub verify_token: Secret,
     /// Body limits.
     pub limits: BodyLimits,
+    /// Reads Meta's webhook bodies before their signature is checked (size, time, how many).
+    pub webhook_reads: body::UnverifiedReads,
     /// Metrics.
     pub metrics: Metrics,
     /// Signalled when messages are accepted, so an idle dispatch worker wakes at once.
@@ -109,8 +114,46 @@ pub enum Endpoint {
     OpenApi,
 }
 
-/// One route: method, path template (axum and OpenAPI share the `{param}` syntax) and what it
-/// does.
+/// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
+/// serves every route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Listener {
+    /// The main listener (`server.listen`) only: the API and Meta's webhook.
+    Main,
+    /// The main listener and the ops listener: health probes (load balancers probe the main
+    /// port) and the API's description.
+    Both,
+    /// The ops listener (`server.ops_listen`) only, when it is set: what the public port should
+    /// not expose (metrics, admin routes).
+    Ops,
+}
+
+/// The routes one listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListenerRole {
+    /// The only listener (no `server.ops_listen`): every route.
+    Only,
+    /// The main listener beside an ops listener.
+    Main,
+    /// The ops listener.
+    Ops,
+}
+
+impl Listener {
+    /// Whether a route of this listener is served by a listener of `role`.
+    pub fn served_by(self, role: ListenerRole) -> bool {
+        match (role, self) {
+            (ListenerRole::Only, _) | (_, Listener::Both) => true,
+            (ListenerRole::Main, l) => l == Listener::Main,
+            (ListenerRole::Ops, l) => l == Listener::Ops,
+        }
+    }
+}
+
+/// One route: method, path template (axum and OpenAPI share the `{param}` syntax), what it
+/// does and which listener serves it.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// The method.
@@ -119,6 +162,8 @@ pub struct Route {
     pub path: &'static str,
     /// The handler.
     pub endpoint: Endpoint,
+    /// Where it is served.
+    pub listener: Listener,
 }
 
 const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route {
@@ -126,6 +171,22 @@ const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route 
         method,
         path,
         endpoint,
+        listener: Listener::Main,
+    }
+}
+
+/// A route of the operations listener (see [`Listener`]).
+const fn route_on(
+    listener: Listener,
+    method: Method,
+    path: &'static str,
+    endpoint: Endpoint,
+) -> Route {
+    Route {
+        method,
+        path,
+        endpoint,
+        listener,
     }
 }
 
@@ -196,10 +257,15 @@ pub const ROUTES: &[Route] = &[
         "/webhooks/facebook",
         Endpoint::FacebookWebhook,
     ),
-    route(Method::GET, "/healthz", Endpoint::Health),
-    route(Method::GET, "/readyz", Endpoint::Ready),
-    route(Method::GET, "/metrics", Endpoint::Metrics),
-    route(Method::GET, "/openapi.json", Endpoint::OpenApi),
+    route_on(Listener::Both, Method::GET, "/healthz", Endpoint::Health),
+    route_on(Listener::Both, Method::GET, "/readyz", Endpoint::Ready),
+    route_on(Listener::Ops, Method::GET, "/metrics", Endpoint::Metrics),
+    route_on(
+        Listener::Both,
+        Method::GET,
+        "/openapi.json",
+        Endpoint::OpenApi,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -261,10 +327,15 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-/// The router for `state`.
+/// The router for `state` with every route (one listener).
 pub fn router(state: AppState) -> Router {
+    router_for(state, ListenerRole::Only)
+}
+
+/// The router of a listener of `role`: the routes of [`ROUTES`] it serves.
+pub fn router_for(state: AppState, role: ListenerRole) -> Router {
     let mut router = Router::new();
-    for r in ROUTES {
+    for r in ROUTES.iter().filter(|r| r.listener.served_by(role)) {
         router = router.route(r.path, method_router(r));
     }
     router

@@ -76,6 +76,8 @@ pub struct Problem {
     www_authenticate: bool,
     #[serde(skip)]
     allow: Option<&'static str>,
+    #[serde(skip)]
+    retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -95,6 +97,7 @@ impl Problem {
             extensions: None,
             www_authenticate: false,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -103,6 +106,12 @@ impl Problem {
         self.extensions
             .get_or_insert_with(Box::default)
             .insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Adds `Retry-After: <seconds>` to the answer.
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -331,6 +340,9 @@ impl IntoResponse for Problem {
         }
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,6 +1,7 @@
 //! API keys: 401 without a valid key, 403 with another space's key, nothing of one space
 //! visible from another.
 
+use messenger_gateway::http::ROUTES;
 use reqwest::Method;
 use serde_json::json;
 
@@ -56,22 +57,41 @@ async fn another_spaces_key_is_403_and_nothing_crosses_spaces() {
     assert_eq!(a.status, 201, "{}", a.text);
     let id = a.json()["id"].as_str().unwrap().to_owned();
 
-    // B's key on A's paths: 403, whatever the route.
-    for (method, path) in [
-        (Method::GET, format!("/apispaces/{SPACE_A}/messages/{id}")),
-        (Method::GET, format!("/apispaces/{SPACE_A}/profiles/alice")),
-        (Method::POST, format!("/apispaces/{SPACE_A}/messages")),
-        (Method::GET, format!("/apispaces/{SPACE_A}/webhooks/dead")),
-        (
-            Method::GET,
-            "/apispaces/no-such-space/profiles/alice".to_owned(),
-        ),
-    ] {
-        let a = env
-            .call(method.clone(), &path, Some(KEY_B), &[], None)
-            .await;
-        a.problem(403);
+    // Every route under /apispaces/: 401 without a key, 403 with B's key on A's path (or on a
+    // space that does not exist), so a handler that forgets its `SpaceAccess` fails here.
+    let mut covered = 0;
+    for route in ROUTES.iter().filter(|r| r.path.starts_with("/apispaces/")) {
+        let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        for space in [SPACE_A, "no-such-space"] {
+            let path = fill_path(route.path, space, &id);
+            let body = (method != Method::GET && method != Method::DELETE).then(|| b"{}".to_vec());
+            let headers: &[(&str, &str)] = if body.is_some() {
+                &[("content-type", "application/json")]
+            } else {
+                &[]
+            };
+            let a = env
+                .call(method.clone(), &path, None, headers, body.clone())
+                .await;
+            a.problem(401);
+            let a = env
+                .call(method.clone(), &path, Some(KEY_B), headers, body)
+                .await;
+            let p = a.problem(403);
+            assert!(
+                p["detail"].as_str().unwrap().contains("API space"),
+                "{} {path}: {p}",
+                route.method
+            );
+        }
+        covered += 1;
     }
+    let under_apispaces = ROUTES
+        .iter()
+        .filter(|r| r.path.starts_with("/apispaces/"))
+        .count();
+    assert_eq!(covered, under_apispaces);
+    assert!(covered >= 11, "only {covered} routes under /apispaces/");
     // B's own paths do not see A's data.
     env.get(&format!("/apispaces/{SPACE_B}/messages/{id}"), KEY_B)
         .await
@@ -94,4 +114,27 @@ async fn another_spaces_key_is_403_and_nothing_crosses_spaces() {
         )
         .await;
     assert_eq!(found.json()[0]["id"], "alice");
+}
+
+/// A route template with plausible values: `{space}`, the message `id`, and a name for any
+/// other parameter (`{profileId}`, `{eventId}`, one added later).
+fn fill_path(template: &str, space: &str, message_id: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let value = match &rest[open + 1..open + close] {
+            "space" => space,
+            "id" => message_id,
+            "profileId" => "alice",
+            _ => "some-value-1",
+        };
+        out.push_str(value);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -244,3 +244,139 @@ keys = ["key-a-0123456789abcdef"]
     assert_eq!(config.database.schema.as_deref(), Some("tenant_7"));
     assert_eq!(config.database.max_connections, 8);
 }
+
+#[test]
+fn keys_may_be_given_as_digests_and_bad_digests_are_named() {
+    // printf %s 'key-a-0123456789abcdef' | openssl dgst -sha256
+    let digest_a = "cb9be82a90bf613c27918d6de6eb10f4e8950ff3a2cafa1980afe5c33b689c0f";
+    let not_hex = format!("{}g", &digest_a[..63]);
+    let toml = format!(
+        r#"{BASE}
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys_sha256 = ["{digest_a}"]
+
+[[spaces]]
+id = "b"
+page_id = "2"
+page_token = "page-token-b"
+keys = []
+keys_sha256 = ["{digest_a}", "{short}", "{not_hex}"]
+
+[[spaces]]
+id = "c"
+page_id = "3"
+page_token = "page-token-c"
+keys = []
+
+[[spaces]]
+id = "d"
+page_id = "4"
+page_token = "page-token-d"
+keys = ["key-a-0123456789abcdef"]
+"#,
+        short = &digest_a[..63],
+    );
+    let got = issues(&toml, &[]);
+    for want in [
+        "spaces[1].keys_sha256[0]: the key is used twice",
+        "spaces[1].keys_sha256[1]: is not a SHA-256 digest: give 64 hex digits (got 63",
+        "spaces[1].keys_sha256[2]: is not a SHA-256 digest: give 64 hex digits (got 64",
+        "spaces[2].keys: is empty: give the space at least one API key (keys or keys_sha256)",
+        // The plain key of space d has the digest of space a.
+        "spaces[3].keys[0]: the key is used twice",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} in {got:#?}"
+        );
+    }
+    assert!(
+        !got.iter().any(|g| g.starts_with("spaces[0]")),
+        "a space with only digests is fine: {got:#?}"
+    );
+    assert!(
+        !got.iter().any(|g| g.starts_with("spaces[1].keys:")),
+        "keys may be empty beside keys_sha256: {got:#?}"
+    );
+
+    // The environment sets digests too.
+    let toml = format!(
+        r#"{BASE}
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+"#
+    );
+    let config = Config::from_toml_str(
+        &toml,
+        [(
+            "MESSENGER__SPACES__0__KEYS_SHA256".to_owned(),
+            digest_a.to_uppercase(),
+        )],
+    )
+    .unwrap();
+    assert_eq!(config.spaces[0].keys_sha256[0].to_hex(), digest_a);
+    assert!(config.spaces[0].keys.is_empty());
+}
+
+#[test]
+fn ops_listener_and_webhook_reading_settings() {
+    let base = config_toml("http://127.0.0.1:1", "memory://", "");
+    let config = Config::from_toml_str(&base, std::iter::empty()).unwrap();
+    assert_eq!(config.server.ops_listen, None);
+    assert!(config.server.admin_keys.is_empty() && config.server.admin_keys_sha256.is_empty());
+    assert_eq!(
+        config.server.limits.webhook_read_timeout,
+        std::time::Duration::from_secs(10)
+    );
+    assert_eq!(config.server.limits.webhook_concurrent_reads, 64);
+
+    let config = Config::from_toml_str(
+        &base,
+        [
+            ("MESSENGER__SERVER__OPS_LISTEN", "127.0.0.1:9090"),
+            ("MESSENGER__SERVER__WEBHOOK_READ_TIMEOUT_SECS", "3"),
+            ("MESSENGER__SERVER__WEBHOOK_CONCURRENT_READS", "8"),
+            (
+                "MESSENGER__SERVER__ADMIN_KEYS",
+                "admin-key-0123456789abcdef",
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap();
+    assert_eq!(
+        config.server.ops_listen,
+        Some("127.0.0.1:9090".parse().unwrap())
+    );
+    assert_eq!(
+        config.server.limits.webhook_read_timeout,
+        std::time::Duration::from_secs(3)
+    );
+    assert_eq!(config.server.limits.webhook_concurrent_reads, 8);
+    assert_eq!(config.server.admin_keys.len(), 1);
+    assert!(!format!("{config:?}").contains("admin-key-0123456789abcdef"));
+
+    let got = issues(
+        &base,
+        &[
+            ("MESSENGER__SERVER__OPS_LISTEN", "the back door"),
+            ("MESSENGER__SERVER__WEBHOOK_READ_TIMEOUT_SECS", "0"),
+            ("MESSENGER__SERVER__WEBHOOK_CONCURRENT_READS", "100000"),
+        ],
+    );
+    for want in [
+        "server.ops_listen: is not an address and port",
+        "server.webhook_read_timeout_secs: 0 is under 1",
+        "server.webhook_concurrent_reads: 100000 is over 10000",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} in {got:#?}"
+        );
+    }
+}

@@ -49,8 +49,43 @@ async fn events_reach_the_business_signed() {
         expected.comapi
     );
 
-    // Space B has no webhook: its events are not even queued; nothing reached this receiver.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Space B has no webhook: an inbound message and a send there queue no event at all. The
+    // store says so (nothing pending; had B's events been queued, they would be pending or,
+    // once the forwarder dropped them, counted as dropped), not a pause.
+    let status = env
+        .sim
+        .post_inbound_text(PAGE_B, "24000000000503", "hello B")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    env.webhooks_applied().await;
+    let b = env
+        .send(
+            SPACE_B,
+            KEY_B,
+            &json!({"to": {"fbMessengerId": "24000000000503"}, "body": "hi B", "rules": ["fbMessenger"]}),
+        )
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let b_path = format!(
+        "/apispaces/{SPACE_B}/messages/{}",
+        b.json()["id"].as_str().unwrap()
+    );
+    let mut b_status = Value::Null;
+    for _ in 0..500 {
+        b_status = env.get(&b_path, KEY_B).await.json()["status"].clone();
+        if b_status == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(b_status, "sent");
+    let store = env.gateway.as_ref().unwrap().messenger().store().clone();
+    assert_eq!(
+        store.event_counts().await.unwrap(),
+        (0, 0),
+        "nothing pending or dead"
+    );
     assert_eq!(receiver.events().len(), 2);
     let m = env
         .call(Method::GET, "/metrics", None, &[], None)
@@ -60,6 +95,7 @@ async fn events_reach_the_business_signed() {
         m.contains("messenger_gateway_forward_events_total{outcome=\"delivered\"} 2"),
         "{m}"
     );
+    assert!(!m.contains("outcome=\"dropped\"} "), "{m}");
 }
 
 #[tokio::test]

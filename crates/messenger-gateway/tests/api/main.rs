@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod admin;
 mod auth;
 mod config;
 mod demo;
@@ -14,4 +15,5 @@ mod ops;
 mod optin;
 mod profiles;
 mod seeds;
+mod webhook_reads;
 mod webhooks;

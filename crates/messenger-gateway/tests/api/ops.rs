@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use messenger_gateway::http::{ROUTES, UNKNOWN_ROUTE_CODE};
+use messenger_gateway::http::{Listener, ROUTES, UNKNOWN_ROUTE_CODE};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -101,4 +101,57 @@ async fn the_openapi_document_matches_the_routes() {
         assert_ne!(code, UNKNOWN_ROUTE_CODE, "{} {path}", r.method);
         assert!(a.status < 500, "{} {path}: {}", r.method, a.text);
     }
+}
+
+#[tokio::test]
+async fn an_ops_listener_takes_the_metrics_off_the_public_port() {
+    let mut env = Env::start_configured("ops_listen = \"127.0.0.1:0\"", "").await;
+    let ops_addr = env
+        .gateway
+        .as_ref()
+        .unwrap()
+        .ops_addr
+        .expect("an ops listener");
+    let ops = format!("http://{ops_addr}");
+    let get = |base: String, path: &'static str| {
+        let http = env.http.clone();
+        async move {
+            let res = http.get(format!("{base}{path}")).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    // The public port: probes and the description, no metrics.
+    for path in ["/healthz", "/readyz", "/openapi.json"] {
+        assert_eq!(get(env.base.clone(), path).await.0, 200, "{path}");
+    }
+    let (status, text) = get(env.base.clone(), "/metrics").await;
+    assert_eq!(status, 404, "{text}");
+    // The ops port: the ops routes, and nothing of the API.
+    for path in ["/healthz", "/readyz", "/openapi.json"] {
+        assert_eq!(get(ops.clone(), path).await.0, 200, "{path}");
+    }
+    let (status, metrics) = get(ops.clone(), "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("messenger_gateway_http_requests_total"));
+    for route in ROUTES.iter().filter(|r| r.listener == Listener::Main) {
+        let path = route.path.replace("{space}", SPACE_A);
+        let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        let a = env
+            .http
+            .request(method, format!("{ops}{path}"))
+            .bearer_auth(KEY_A)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(a.status(), 404, "{} {path} on the ops port", route.method);
+    }
+    // Shutdown closes both.
+    env.stop().await;
+    assert!(env.http.get(format!("{ops}/healthz")).send().await.is_err());
+    assert!(env
+        .http
+        .get(format!("{}/healthz", env.base))
+        .send()
+        .await
+        .is_err());
 }

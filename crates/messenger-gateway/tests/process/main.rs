@@ -15,6 +15,7 @@
 //!   twice.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
+//! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //!
 //! Each child's stdout and stderr go to files in the test's temporary directory; their tails
 //! are printed when a test fails. A child is always killed when its guard is dropped.
@@ -26,6 +27,7 @@ mod sim;
 
 mod batch_replay;
 mod crash;
+mod hash_key;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;

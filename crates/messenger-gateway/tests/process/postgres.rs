@@ -2,7 +2,8 @@
 //!
 //! The server is `MESSENGER_TEST_POSTGRES_URL`, by default
 //! `postgres://postgres@127.0.0.1:5432/test` (as in messenger-store-sql's tests). When it
-//! cannot be reached, the test fails if `CI=true` and is skipped with a loud message otherwise.
+//! cannot be reached, the test fails if `CI=true` and is skipped otherwise, the skip said in one
+//! line on the process's stderr (libtest would hide an `eprintln!` of a passing test).
 //!
 //! The gateway has no setting for a schema: its `database.url` goes to sqlx as it is. So the
 //! schema is created here, and the URL given to the gateway puts it in `search_path` with
@@ -38,6 +39,36 @@ fn unique_schema() -> String {
     )
 }
 
+/// Says that the running test was skipped, on the process's own stderr: libtest captures what
+/// `eprintln!` prints and shows it only for failing tests, so a skip would go unseen.
+fn report_skip(url: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let line = format!(
+        "postgres: skipped {test} (no server at {}); set CI=true to fail instead\n",
+        without_password(url)
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// `scheme://user:password@host/db?query` as `scheme://user@host/db` (the query may hold a
+/// password too).
+fn without_password(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<an unreadable URL>".to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
 /// A schema of the test server, dropped (with everything in it) when this is dropped.
 pub struct TestSchema {
     server: String,
@@ -52,11 +83,8 @@ impl TestSchema {
         let schema = unique_schema();
         let mut conn = match sqlx::PgConnection::connect(&server).await {
             Ok(c) => c,
-            Err(e) if !required() => {
-                eprintln!(
-                    "\n*** SKIPPED: the test PostgreSQL (MESSENGER_TEST_POSTGRES_URL, default \
-                     127.0.0.1:5432/test) is not reachable ({e}); with CI=true this fails ***\n"
-                );
+            Err(_) if !required() => {
+                report_skip(&server);
                 return None;
             }
             Err(e) => panic!("the test PostgreSQL is required when CI=true: {e}"),
@@ -135,4 +163,17 @@ impl Drop for TestSchema {
             Err(_) => eprintln!("could not drop test schema {}", self.schema),
         }
     }
+}
+
+#[test]
+fn skip_lines_never_show_a_password() {
+    assert_eq!(
+        without_password("postgres://app:hunter2@db:5432/test?password=hunter2"),
+        "postgres://app@db:5432/test"
+    );
+    assert_eq!(
+        without_password("postgres://postgres@127.0.0.1:1/test"),
+        "postgres://postgres@127.0.0.1:1/test"
+    );
+    assert_eq!(without_password("garbage hunter2"), "<an unreadable URL>");
 }

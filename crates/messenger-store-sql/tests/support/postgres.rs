@@ -2,7 +2,8 @@
 //!
 //! The server is `MESSENGER_TEST_POSTGRES_URL`, by default
 //! `postgres://postgres@127.0.0.1:5432/test`. When it cannot be reached, tests fail if `CI=true`
-//! and are skipped with a loud message otherwise.
+//! and are skipped otherwise, each skip saying so in one line on the process's stderr
+//! (`postgres: skipped <test> (no server at <url>); set CI=true to fail instead`).
 
 #![allow(dead_code)]
 
@@ -48,15 +49,42 @@ pub async fn store_in_fresh_schema(options: SqlOptions) -> Option<(PostgresStore
     };
     match PostgresStore::connect(&url(), &options).await {
         Ok(store) => Some((store, schema)),
-        Err(e) if !required() => {
-            eprintln!(
-                "\n*** SKIPPED: the test PostgreSQL (MESSENGER_TEST_POSTGRES_URL, default \
-                 127.0.0.1:5432/test) is not reachable ({e}); with CI=true this fails ***\n"
-            );
+        Err(_) if !required() => {
+            report_skip(&url());
             None
         }
         Err(e) => panic!("the test PostgreSQL is required when CI=true: {e}"),
     }
+}
+
+/// Says that the running test was skipped, on the process's own stderr: libtest captures what
+/// `eprintln!` prints and shows it only for failing tests, so a skip would go unseen.
+fn report_skip(url: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let line = format!(
+        "postgres: skipped {test} (no server at {}); set CI=true to fail instead\n",
+        without_password(url)
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// `scheme://user:password@host/db?query` as `scheme://user@host/db` (the query may hold a
+/// password too).
+fn without_password(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<an unreadable URL>".to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
 }
 
 /// Drops a test schema.

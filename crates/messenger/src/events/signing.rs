@@ -45,10 +45,30 @@ mod tests {
 
     #[test]
     fn known_vectors() {
-        // HMAC-SHA1("key", "The quick brown fox jumps over the lazy dog"), RFC 2104 example.
+        // printf %s 'The quick brown fox jumps over the lazy dog' | openssl dgst -sha1 -hmac key
+        // SHA1(stdin)= de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9
         let s = sign_event("key", b"The quick brown fox jumps over the lazy dog", 0);
         assert_eq!(s.comapi, "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9");
         let other_time = sign_event("key", b"The quick brown fox jumps over the lazy dog", 1);
         assert_ne!(s.webhook, other_time.webhook);
+    }
+
+    /// Both headers against openssl on the exact bytes signed: the body for
+    /// `X-Comapi-Signature`, `<t>.<body>` for `X-Webhook-Signature`.
+    #[test]
+    fn known_answers_from_openssl() {
+        let body = br#"[{"eventId":"e-1","name":"message.sent"}]"#;
+        let s = sign_event("business-webhook-secret", body, 1_700_000_000);
+        // printf %s '[{"eventId":"e-1","name":"message.sent"}]' \
+        //   | openssl dgst -sha1 -hmac 'business-webhook-secret'
+        // SHA1(stdin)= ddfd3e0c2a8fcba76c095259fca627d923ef2284
+        assert_eq!(s.comapi, "ddfd3e0c2a8fcba76c095259fca627d923ef2284");
+        // printf %s '1700000000.[{"eventId":"e-1","name":"message.sent"}]' \
+        //   | openssl dgst -sha256 -hmac 'business-webhook-secret'
+        // SHA2-256(stdin)= e96cbc2b809276a49c31e330e8e302f6a4d57085904dbc5e3dd92aae1ed2fc84
+        assert_eq!(
+            s.webhook,
+            "t=1700000000,v1=e96cbc2b809276a49c31e330e8e302f6a4d57085904dbc5e3dd92aae1ed2fc84"
+        );
     }
 }

@@ -96,6 +96,51 @@ mod tests {
         );
     }
 
+    /// Expected values from openssl on the exact bytes, never from this module.
+    #[test]
+    fn known_answers_from_openssl() {
+        let cases: [(&[u8], &str); 3] = [
+            // printf %s '{"object":"page","entry":[]}' | openssl dgst -sha256 -hmac 'app-secret'
+            // SHA2-256(stdin)= e6e9d7a842a48e17f43a34d6125d0d933e2aab92ee37f0993a4d493b50e3d438
+            (
+                br#"{"object":"page","entry":[]}"#,
+                "e6e9d7a842a48e17f43a34d6125d0d933e2aab92ee37f0993a4d493b50e3d438",
+            ),
+            // printf '{"text":"h\xc3\xa9llo"}' | openssl dgst -sha256 -hmac 'app-secret'
+            // SHA2-256(stdin)= 21ef3bbd7f42ee13ab8ac1dea5ee6ceb37dcf694beeaeb1e5da41438d43776c2
+            (
+                b"{\"text\":\"h\xc3\xa9llo\"}",
+                "21ef3bbd7f42ee13ab8ac1dea5ee6ceb37dcf694beeaeb1e5da41438d43776c2",
+            ),
+            // printf %s '' | openssl dgst -sha256 -hmac 'app-secret'
+            // SHA2-256(stdin)= f685db4c946698bf105ff5b62e30bc1f78216f3914b12bb750f8992aa6748824
+            (
+                b"",
+                "f685db4c946698bf105ff5b62e30bc1f78216f3914b12bb750f8992aa6748824",
+            ),
+        ];
+        for (body, hex_digest) in cases {
+            let header = format!("sha256={hex_digest}");
+            assert_eq!(verify_signature("app-secret", Some(&header), body), Ok(()));
+            // Meta writes lowercase hex; an uppercase header is the same signature.
+            let upper = format!("sha256={}", hex_digest.to_uppercase());
+            assert_eq!(verify_signature("app-secret", Some(&upper), body), Ok(()));
+            assert_eq!(sign_body("app-secret", body), header);
+            assert_eq!(
+                verify_signature("app-secreT", Some(&header), body),
+                Err(SignatureError::Mismatch)
+            );
+        }
+        // Meta's legacy SHA-1 header (`X-Hub-Signature: sha1=...`) is not accepted here.
+        // printf %s '{"object":"page","entry":[]}' | openssl dgst -sha1 -hmac 'app-secret'
+        // SHA1(stdin)= 4c9d46957740c5094758b258e24de20040cdea53
+        let sha1 = "sha1=4c9d46957740c5094758b258e24de20040cdea53";
+        assert_eq!(
+            verify_signature("app-secret", Some(sha1), br#"{"object":"page","entry":[]}"#),
+            Err(SignatureError::Malformed)
+        );
+    }
+
     #[test]
     fn handshake() {
         assert_eq!(
