@@ -60,8 +60,9 @@ pub(crate) fn payload_of(page_id: &str, event: MessagingEvent) -> WebhookPayload
             id: page_id.to_owned(),
             time: Timestamp::now().millis(),
             messaging: vec![event],
-            extra: Default::default(),
+            ..Entry::default()
         }],
+        ..WebhookPayload::default()
     }
 }
 

@@ -10,6 +10,7 @@ mod messages;
 mod ops;
 pub mod problem;
 mod profiles;
+mod quarantine;
 mod webhooks;
 
 use std::sync::Arc;
@@ -112,6 +113,10 @@ pub enum Endpoint {
     Metrics,
     /// The OpenAPI document.
     OpenApi,
+    /// Quarantined Meta webhook events (admin).
+    ListQuarantine,
+    /// Delete a quarantined event (admin).
+    DeleteQuarantined,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -266,6 +271,18 @@ pub const ROUTES: &[Route] = &[
         "/openapi.json",
         Endpoint::OpenApi,
     ),
+    route_on(
+        Listener::Ops,
+        Method::GET,
+        "/webhooks/facebook/quarantine",
+        Endpoint::ListQuarantine,
+    ),
+    route_on(
+        Listener::Ops,
+        Method::DELETE,
+        "/webhooks/facebook/quarantine/{key}",
+        Endpoint::DeleteQuarantined,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -288,6 +305,8 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::Ready => on(filter, ops::ready),
         Endpoint::Metrics => on(filter, ops::metrics),
         Endpoint::OpenApi => on(filter, ops::openapi),
+        Endpoint::ListQuarantine => on(filter, quarantine::list),
+        Endpoint::DeleteQuarantined => on(filter, quarantine::delete),
     }
 }
 

@@ -12,7 +12,7 @@ use super::auth::{PathParams, SpaceAccess};
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
 
-/// The default and largest page of dead events.
+/// The default and largest page of a list (dead events, quarantined events).
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
@@ -28,12 +28,8 @@ fn dead_event(e: &OutboxEvent) -> Value {
     })
 }
 
-/// `GET .../webhooks/dead?limit=`: dead events, oldest first.
-pub async fn list_dead(
-    State(state): State<AppState>,
-    access: SpaceAccess,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Problem> {
+/// The `?limit=` of a list (1 to 1000, default 100); any other parameter is a 400.
+pub(super) fn limit_query(query: Option<String>) -> Result<usize, Problem> {
     let mut limit = DEFAULT_LIMIT;
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match (name.as_ref(), value.parse::<usize>()) {
@@ -54,6 +50,16 @@ pub async fn list_dead(
             }
         }
     }
+    Ok(limit)
+}
+
+/// `GET .../webhooks/dead?limit=`: dead events, oldest first.
+pub async fn list_dead(
+    State(state): State<AppState>,
+    access: SpaceAccess,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    let limit = limit_query(query)?;
     let dead = state
         .messenger
         .store()

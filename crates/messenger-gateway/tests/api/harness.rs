@@ -29,6 +29,13 @@ pub const PAGE_B: &str = "PAGE-B";
 pub const PAGE_TOKEN_B: &str = "page-token-b";
 pub const KEY_B: &str = "globex-key-0123456789abcdef";
 
+/// A third space on a page whose id is above 2^53, as Meta's page ids are; the shared corpus
+/// of Meta's webhook bodies (messenger-model's `tests/webhook_corpus/`) is for this page.
+pub const SPACE_C: &str = "initech";
+pub const PAGE_C: &str = "9007199254740993";
+pub const PAGE_TOKEN_C: &str = "page-token-c";
+pub const KEY_C: &str = "initech-key-0123456789abcdef";
+
 pub const SMS_SID: &str = "AC00000000000000000000000000000001";
 pub const SMS_TOKEN: &str = "sms-auth-token";
 
@@ -41,6 +48,18 @@ pub struct Env {
     /// The configuration the gateway was started with (TOML), to start more instances.
     pub toml: String,
     pub _dir: tempfile::TempDir,
+}
+
+/// The value of the metric line `series` (name and labels, as rendered) in `/metrics` text,
+/// 0 when the series is not there yet.
+pub fn metric(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0, |v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{series} = {v}"))
+        })
 }
 
 /// An answer.
@@ -125,6 +144,12 @@ id = "{SPACE_B}"
 page_id = "{PAGE_B}"
 page_token = "{PAGE_TOKEN_B}"
 keys = ["{KEY_B}"]
+
+[[spaces]]
+id = "{SPACE_C}"
+page_id = "{PAGE_C}"
+page_token = "{PAGE_TOKEN_C}"
+keys = ["{KEY_C}"]
 "#
     )
 }
@@ -148,6 +173,7 @@ impl Env {
         let sim = GraphSim::builder()
             .page(PAGE_A, PAGE_TOKEN_A)
             .page(PAGE_B, PAGE_TOKEN_B)
+            .page(PAGE_C, PAGE_TOKEN_C)
             .app_secret(APP_SECRET)
             .webhook_url(format!("http://{addr}/webhooks/facebook"))
             .sms_account(SMS_SID, SMS_TOKEN)

@@ -15,5 +15,6 @@ mod ops;
 mod optin;
 mod profiles;
 mod seeds;
+mod webhook_corpus;
 mod webhook_reads;
 mod webhooks;

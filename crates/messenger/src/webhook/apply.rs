@@ -11,6 +11,16 @@ use crate::optin::TokenError;
 use crate::send::SendTag;
 use crate::{Error, Messenger, Space};
 
+/// When an event happened, and whether it came in `standby` (another app owns the thread).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Occurrence {
+    /// The event's `timestamp`, or when Meta did not say, its entry's `time` (or the time it was
+    /// processed).
+    pub at: Timestamp,
+    /// It came in the entry's `standby` array.
+    pub standby: bool,
+}
+
 /// How a PSID got its profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
@@ -39,13 +49,14 @@ pub(super) struct EchoTarget {
 
 impl Messenger {
     /// Applies one event that is not a receipt; returns whether it did anything (`false`: a kind
-    /// the product ignores, or an event without the ids it needs).
+    /// the product reads but does not act on, or an event without the ids it needs).
     pub(super) async fn apply_event(
         &self,
         space: &Space,
         event: &MessagingEvent,
+        seen: Occurrence,
     ) -> Result<bool, Error> {
-        let at = Timestamp::from_millis(event.timestamp);
+        let at = seen.at;
         match event.kind() {
             EventKind::Optin(optin) => {
                 let Some(psid) = event.sender_id() else {
@@ -89,7 +100,7 @@ impl Messenger {
                     "quickReply": message.quick_reply.as_ref().map(|q| &q.payload),
                     "replyTo": message.reply_to.as_ref().map(|r| &r.mid),
                 });
-                self.apply_inbound(space, event, token, content).await
+                self.apply_inbound(space, event, seen, token, content).await
             }
             EventKind::Postback(postback) => {
                 let token = postback
@@ -99,7 +110,7 @@ impl Messenger {
                 let content = json!({
                     "postback": {"title": postback.title, "payload": postback.payload, "mid": postback.mid},
                 });
-                self.apply_inbound(space, event, token, content).await
+                self.apply_inbound(space, event, seen, token, content).await
             }
             EventKind::Echo(_) => match self.echo_target(space, event).await? {
                 Some(target) => self.apply_echo(space, target).await,
@@ -108,7 +119,11 @@ impl Messenger {
             // Receipts with a sender are applied in groups (`apply_receipts`); without one they
             // name no conversation.
             EventKind::Delivery(_) | EventKind::Read(_) => Ok(false),
-            EventKind::Referral(_) | EventKind::Reaction(_) | EventKind::Unknown => Ok(false),
+            // Read and counted; the events a business receives for them are issue-tracked work.
+            EventKind::Referral(_)
+            | EventKind::Reaction(_)
+            | EventKind::Handover(_)
+            | EventKind::Unknown => Ok(false),
         }
     }
 
@@ -119,19 +134,24 @@ impl Messenger {
         &self,
         space: &Space,
         event: &MessagingEvent,
+        seen: Occurrence,
         token: Option<&str>,
         content: Value,
     ) -> Result<bool, Error> {
         let Some(psid) = event.sender_id() else {
             return Ok(false);
         };
-        let at = Timestamp::from_millis(event.timestamp);
+        let at = seen.at;
         let resolved = self.profile_for(space, psid, token).await?;
         self.inner
             .store
             .record_inbound(&space.id, &space.page_id, psid, at)
             .await?;
         let mut payload = resolved.payload(space, psid, at);
+        if seen.standby {
+            // Another app owns the conversation: the business sees the message, marked so.
+            payload["standby"] = Value::Bool(true);
+        }
         if let (Some(fields), Value::Object(extra)) = (payload.as_object_mut(), content) {
             fields.extend(extra);
         }

@@ -12,11 +12,12 @@
 
 use std::collections::HashSet;
 
-use messenger_model::webhook::{EventKind, MessagingEvent, WebhookPayload};
+use messenger_model::webhook::{EventKind, EventList, MessagingEvent, WebhookPayload};
 use messenger_model::Timestamp;
 use messenger_store::{MessengerRecipient, QuarantinedEvent, QueuedWebhook, Receipt};
 use sha2::{Digest, Sha256};
 
+use super::apply::Occurrence;
 use super::{verify_signature, SignatureError};
 use crate::{Error, Messenger, Space};
 
@@ -62,11 +63,12 @@ impl WebhookReport {
     }
 }
 
-/// One event to process, with its space and deduplication key.
+/// One event to process, with its space, deduplication key and when it happened.
 struct Pending<'a> {
     space: &'a Space,
     event: &'a MessagingEvent,
     key: String,
+    seen: Occurrence,
 }
 
 /// Receipts gathered to be applied together, and the keys to mark seen with them.
@@ -107,9 +109,8 @@ fn quarantined_event(p: &Pending<'_>, reason: &str, now: Timestamp) -> Quarantin
 }
 
 /// The receipt a delivery or read event carries, if it names its sender.
-fn receipt_of(space: &Space, event: &MessagingEvent) -> Option<Receipt> {
+fn receipt_of(space: &Space, event: &MessagingEvent, at: Timestamp) -> Option<Receipt> {
     let to = MessengerRecipient::new(space.page_id.clone(), event.sender_id()?);
-    let at = Timestamp::from_millis(event.timestamp);
     match event.kind() {
         EventKind::Delivery(d) => {
             let watermark = Timestamp::from_millis(d.watermark);
@@ -181,11 +182,16 @@ impl Messenger {
             quarantined: self.quarantine(unreadable).await?,
             ..WebhookReport::default()
         };
+        for (queued, payload) in &bodies {
+            report.quarantined += self
+                .quarantine_unparsed(payload, queued.received_at)
+                .await?;
+        }
         // Events of pages no space owns, counted as ignored when the bodies are applied together.
         let mut unrouted = WebhookReport::default();
         let all: Vec<Pending<'_>> = bodies
             .iter()
-            .flat_map(|(_, payload)| self.pending(payload, &mut unrouted))
+            .flat_map(|(queued, payload)| self.pending(payload, queued.received_at, &mut unrouted))
             .collect();
         match self.process_events(all).await {
             Ok(r) => {
@@ -196,7 +202,12 @@ impl Messenger {
             Err(e) if bodies.len() > 1 => {
                 tracing::warn!(error = %e, bodies = bodies.len(), "applying webhook bodies together failed; applying them one by one");
                 for (queued, payload) in &bodies {
-                    match self.process_webhook(payload).await {
+                    let mut alone = WebhookReport::default();
+                    let pending = self.pending(payload, queued.received_at, &mut alone);
+                    match self.process_events(pending).await.map(|r| {
+                        alone.add(r);
+                        alone
+                    }) {
                         Ok(r) => {
                             report.add(r);
                             done.push(queued.id);
@@ -235,33 +246,79 @@ impl Messenger {
     /// each event is remembered once applied, so a redelivered batch changes nothing, and a
     /// batch that failed half-way can be processed again.
     pub async fn process_webhook(&self, payload: &WebhookPayload) -> Result<WebhookReport, Error> {
-        let mut report = WebhookReport::default();
-        let pending = self.pending(payload, &mut report);
+        let now = self.now();
+        let mut report = WebhookReport {
+            quarantined: self.quarantine_unparsed(payload, now).await?,
+            ..WebhookReport::default()
+        };
+        let pending = self.pending(payload, now, &mut report);
         report.add(self.process_events(pending).await?);
         Ok(report)
     }
 
-    /// The events of `payload` for the spaces that own their pages; the others are counted in
-    /// `report` as ignored.
+    /// The events of `payload` (its entries' `messaging` and `standby` events) for the spaces
+    /// that own their pages; the others are counted in `report` as ignored. An event without a
+    /// timestamp happened at its entry's `time`, or else `now`.
     fn pending<'a>(
         &'a self,
         payload: &'a WebhookPayload,
+        now: Timestamp,
         report: &mut WebhookReport,
     ) -> Vec<Pending<'a>> {
         let mut pending = Vec::new();
         for entry in &payload.entry {
             let Some(space) = self.space_for_page(&entry.id) else {
-                tracing::warn!(page_id = %entry.id, events = entry.messaging.len(), "webhook entry for a page no space owns");
-                report.ignored += entry.messaging.len();
+                let events = entry.messaging.len() + entry.standby.len();
+                tracing::warn!(page_id = %entry.id, events, "webhook entry for a page no space owns");
+                report.ignored += events;
                 continue;
             };
-            pending.extend(entry.messaging.iter().map(|event| Pending {
+            let fallback = if entry.time > 0 {
+                entry.time
+            } else {
+                now.millis()
+            };
+            pending.extend(entry.events().map(|(list, event)| Pending {
                 space,
                 event,
                 key: format!("{}:{}:{}", space.id, space.page_id, event.dedupe_key()),
+                seen: Occurrence {
+                    at: Timestamp::from_millis(event.occurred_at_or(fallback)),
+                    standby: list == EventList::Standby,
+                },
             }));
         }
         pending
+    }
+
+    /// Quarantines what `payload` holds that could not be read (events and entries); returns
+    /// how many.
+    async fn quarantine_unparsed(
+        &self,
+        payload: &WebhookPayload,
+        received_at: Timestamp,
+    ) -> Result<usize, Error> {
+        let now = self.now();
+        let events = payload
+            .unparsed_events()
+            .map(|(entry, unparsed)| {
+                let raw = serde_json::to_vec(&unparsed.raw).unwrap_or_default();
+                QuarantinedEvent {
+                    key: format!("event:{}", digest(&raw)),
+                    reason: format!(
+                        "{}[{}] cannot be read: {}",
+                        unparsed.list.as_str(),
+                        unparsed.index,
+                        unparsed.error
+                    ),
+                    page_id: entry.map(|e| e.id.clone()).filter(|id| !id.is_empty()),
+                    raw,
+                    received_at,
+                    quarantined_at: now,
+                }
+            })
+            .collect();
+        self.quarantine(events).await
     }
 
     /// Processes events in order: skips those seen before (one store query for all), gathers
@@ -278,7 +335,7 @@ impl Messenger {
                 report.duplicates += 1;
                 continue;
             }
-            if let Some(receipt) = receipt_of(p.space, p.event) {
+            if let Some(receipt) = receipt_of(p.space, p.event, p.seen.at) {
                 run.receipts.push(receipt);
                 run.keys.push(p.key.clone());
                 report.applied += 1;
@@ -303,7 +360,7 @@ impl Messenger {
             self.apply_run(&mut run).await?;
             let applied = match echo {
                 Some(Some(target)) => self.apply_echo(p.space, target).await?,
-                _ => self.apply_event(p.space, p.event).await?,
+                _ => self.apply_event(p.space, p.event, p.seen).await?,
             };
             if applied {
                 report.applied += 1;
