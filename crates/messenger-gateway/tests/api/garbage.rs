@@ -4,7 +4,7 @@
 //! signed correctly half of the time, so its parser is reached).
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
@@ -189,7 +189,23 @@ fn garbage_gets_a_4xx_with_a_reason() {
             if signed {
                 headers.push(("x-hub-signature-256", signature.as_str()));
             }
-            let a = rt.block_on(env.call(method.clone(), &path, Some(KEY_A), &headers, Some(body)));
+            let len = body.len();
+            let a = match rt.block_on(env.try_call(
+                method.clone(),
+                &path,
+                Some(KEY_A),
+                &headers,
+                Some(body),
+            )) {
+                Ok(a) => a,
+                // Over the route's limit (64 KiB here), the 413 may come, and the connection
+                // close, before the client has written the whole body.
+                Err(e) if len > 65_536 => {
+                    prop_assert!(!e.is_timeout(), "{method} {path}: {e:?}");
+                    return Ok(());
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("{method} {path}: {e:?}"))),
+            };
             prop_assert!(a.status < 500, "{method} {path}: {} {}", a.status, a.text);
             if a.status >= 400 {
                 prop_assert_eq!(a.header("content-type"), Some("application/problem+json"));

@@ -213,6 +213,21 @@ impl Env {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Answer {
+        self.try_call(method, path, key, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// Any request; a transport error is returned (a server that answers 413 before reading an
+    /// oversized body may close the connection while the client is still writing it).
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, reqwest::Error> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -223,12 +238,12 @@ impl Env {
         if let Some(b) = body {
             req = req.body(b);
         }
-        let res = req.send().await.unwrap();
-        Answer {
+        let res = req.send().await?;
+        Ok(Answer {
             status: res.status().as_u16(),
             headers: res.headers().clone(),
-            text: res.text().await.unwrap(),
-        }
+            text: res.text().await?,
+        })
     }
 
     /// A JSON request with space A's key.
