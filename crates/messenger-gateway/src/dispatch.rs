@@ -5,8 +5,8 @@
 //! on one PostgreSQL share the work through the store's leases (no message is sent twice; one
 //! recipient's messages leave in order). An idle worker sleeps `poll_interval` or until an
 //! accepted message wakes it. When Graph reports a usage above `usage_pause_percent` for a page,
-//! workers pause until Graph says access is regained (messages refused for rate limits were
-//! already released by the facade with their retry time). On shutdown each worker finishes its
+//! that page alone is paused (its circuit opens, see `messenger::send::page`) until Graph says
+//! access is regained; the other pages keep sending. On shutdown each worker finishes its
 //! current round, so no lease is left behind.
 
 use std::sync::Arc;
@@ -59,9 +59,10 @@ impl Dispatcher {
         }
     }
 
-    /// The pause Graph's usage asks for, if any page is over the threshold.
-    fn usage_pause(&self) -> Option<Duration> {
-        let mut pause: Option<Duration> = None;
+    /// Pauses each page whose Graph usage is over the threshold, until Graph says access is
+    /// regained (at most a minute, then usage is looked at again).
+    fn pause_busy_pages(&self) {
+        let now = Timestamp::now();
         for space in self.messenger.spaces() {
             let Some(usage) = space.transport.usage() else {
                 continue;
@@ -73,27 +74,34 @@ impl Dispatcher {
                     .regain_access_after()
                     .unwrap_or(DEFAULT_USAGE_PAUSE)
                     .min(MAX_USAGE_PAUSE);
-                tracing::warn!(
-                    space = %space.id,
-                    percent,
-                    pause_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "Graph usage is high: pausing dispatch"
+                let until = now.add_millis(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+                if space
+                    .health
+                    .status(now)
+                    .open_until
+                    .is_none_or(|u| u < until)
+                {
+                    tracing::warn!(
+                        space = %space.id,
+                        percent,
+                        pause_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "Graph usage is high: pausing the page"
+                    );
+                    self.metrics.dispatch_paused();
+                }
+                space.health.throttle(
+                    until,
+                    &format!("Graph reports {percent}% of the page's rate limit used"),
                 );
-                pause = Some(pause.map_or(wait, |p| p.max(wait)));
             }
         }
-        pause
     }
 
     async fn worker(self: Arc<Self>, index: usize) {
         let id = format!("{}/dispatch-{index}", self.instance_id);
         tracing::debug!(worker = %id, "dispatch worker started");
         while !self.cancel.is_cancelled() {
-            if let Some(pause) = self.usage_pause() {
-                self.metrics.dispatch_paused();
-                self.sleep(pause).await;
-                continue;
-            }
+            self.pause_busy_pages();
             // A round runs to its end even when shutdown begins: its leases are then settled.
             match self
                 .messenger

@@ -271,6 +271,9 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
         let mut space = Space::new(s.id.clone(), s.page_id.clone(), Arc::new(client))
             .customer_matching(s.customer_matching)
             .window_check(s.window_check);
+        if let Some(after) = s.fallback_on_outage {
+            space = space.fallback_on_outage(after);
+        }
         if let Some(sms) = &s.sms {
             let provider = match sms.provider {
                 SmsProviderKind::Twilio => TwilioSms::new(

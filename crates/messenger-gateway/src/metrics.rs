@@ -16,6 +16,7 @@
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
+//! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
@@ -69,6 +70,7 @@ struct Inner {
     forward_posts: Counter,
     forward_errors: Counter,
     queue_depth: Family<Labels1, Gauge>,
+    page_circuit: Family<Labels2, Gauge>,
     store_failures: Family<Labels2, Counter>,
 }
 
@@ -169,6 +171,13 @@ impl Metrics {
              forward_dead: dead events)",
             queue_depth.clone(),
         );
+        let page_circuit = Family::<Labels2, Gauge>::default();
+        registry.register(
+            "page_circuit",
+            "Each page's sending circuit, read at each scrape: 1 for the state it is in \
+             (closed, open: paused, half_open: one attempt probes), 0 for the others",
+            page_circuit.clone(),
+        );
         let store_failures = Family::<Labels2, Counter>::default();
         registry.register(
             "store_failures",
@@ -193,6 +202,7 @@ impl Metrics {
                 forward_posts,
                 forward_errors,
                 queue_depth,
+                page_circuit,
                 store_failures,
             }),
         }
@@ -329,6 +339,24 @@ impl Metrics {
     /// Records a failed forwarding round.
     pub fn forward_error(&self) {
         self.inner.forward_errors.inc();
+    }
+
+    /// Records a page's circuit state (1 for the state it is in, 0 for the others).
+    pub fn page_circuit(&self, space: &str, state: messenger::send::page::CircuitState) {
+        use messenger::send::page::CircuitState;
+        for s in [
+            CircuitState::Closed,
+            CircuitState::Open,
+            CircuitState::HalfOpen,
+        ] {
+            self.inner
+                .page_circuit
+                .get_or_create(&[
+                    ("space", space.to_owned()),
+                    ("state", s.as_str().to_owned()),
+                ])
+                .set(i64::from(s == state));
+        }
     }
 
     /// Records Graph's usage for a space.

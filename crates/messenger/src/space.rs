@@ -6,6 +6,7 @@ use std::sync::Arc;
 use messenger_graph::Transport;
 use messenger_model::EventName;
 
+use crate::send::page::PageHealth;
 use crate::sms::SmsProvider;
 
 /// One API space as the facade sees it: the Facebook page it sends from, the transport to Graph
@@ -39,6 +40,11 @@ pub struct Space {
     pub window_check: bool,
     /// Event names forwarded to the business (`None`: all).
     pub subscriptions: Option<Vec<EventName>>,
+    /// When the page's Messenger sending has been failing (throttled, its token, Meta down) for
+    /// longer than this, messages use their next rule instead of waiting (`None`: they wait).
+    pub fallback_on_outage: Option<std::time::Duration>,
+    /// The page's circuit breaker (shared by clones of the space).
+    pub health: Arc<PageHealth>,
 }
 
 impl fmt::Debug for Space {
@@ -49,6 +55,7 @@ impl fmt::Debug for Space {
             .field("sms", &self.sms.is_some())
             .field("customer_matching", &self.customer_matching)
             .field("window_check", &self.window_check)
+            .field("fallback_on_outage", &self.fallback_on_outage)
             .finish()
     }
 }
@@ -70,7 +77,16 @@ impl Space {
             customer_matching: false,
             window_check: true,
             subscriptions: None,
+            fallback_on_outage: None,
+            health: Arc::default(),
         }
+    }
+
+    /// Lets messages use their next rule once the page's sending has been failing for `after`
+    /// (throttled, its token, Meta down); by default they wait for the page to recover.
+    pub fn fallback_on_outage(mut self, after: std::time::Duration) -> Self {
+        self.fallback_on_outage = Some(after);
+        self
     }
 
     /// Sets the SMS provider and default sender.

@@ -484,6 +484,9 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
             }
         },
     };
+    let fallback_on_outage = raw.fallback_on_outage_secs.map(|secs| {
+        Duration::from_secs(c.range(&k("fallback_on_outage_secs"), Some(secs), 60, 1, 7 * 86_400))
+    });
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
     Some(SpaceConfig {
@@ -494,6 +497,7 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
         keys_sha256,
         customer_matching: raw.customer_matching.unwrap_or(false),
         window_check,
+        fallback_on_outage,
         webhook,
         sms,
     })

@@ -119,6 +119,7 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "keys_sha256" => space.keys_sha256 = Some(list(value)),
             "customer_matching" => space.customer_matching = Some(boolean(value)?),
             "window_check" => space.window_check = Some(RawSwitch::Word(v)),
+            "fallback_on_outage_secs" => space.fallback_on_outage_secs = Some(number(value)?),
             _ => return Err(unknown()),
         },
         ["webhook", key] => {

@@ -207,6 +207,9 @@ pub struct SpaceConfig {
     pub customer_matching: bool,
     /// Whether the 24-hour window is checked before sending (default true).
     pub window_check: bool,
+    /// Once the page's Messenger sending has failed (throttled, its token, Meta down) for this
+    /// long, messages use their next rule (`fallback_on_outage_secs`; unset: they wait).
+    pub fallback_on_outage: Option<Duration>,
     /// The business's webhook, if events are forwarded.
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.

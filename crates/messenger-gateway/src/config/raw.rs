@@ -93,6 +93,7 @@ pub(crate) struct RawSpace {
     pub keys_sha256: Option<Vec<String>>,
     pub customer_matching: Option<bool>,
     pub window_check: Option<RawSwitch>,
+    pub fallback_on_outage_secs: Option<u64>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
 }

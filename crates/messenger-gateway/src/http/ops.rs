@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use messenger::send::page::CircuitState;
+
 use super::problem::Problem;
 use super::AppState;
 
@@ -18,11 +20,40 @@ pub async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// `GET /readyz`: 200 when the store answers, 503 otherwise.
+/// The pages whose sending is paused or probed (circuit not closed), for `/readyz`.
+fn paused_pages(state: &AppState) -> Vec<serde_json::Value> {
+    let now = messenger_model::Timestamp::now();
+    state
+        .messenger
+        .spaces()
+        .filter_map(|space| {
+            let status = space.health.status(now);
+            (status.state != CircuitState::Closed).then(|| {
+                json!({
+                    "space": space.id,
+                    "pageId": space.page_id,
+                    "circuit": status.state.as_str(),
+                    "trouble": status.blame.map(|b| b.as_str()),
+                    "reason": status.reason,
+                    "until": status.open_until,
+                })
+            })
+        })
+        .collect()
+}
+
+/// `GET /readyz`: 200 when the store answers, 503 otherwise. The body lists the pages whose
+/// sending is paused (`pages`): the gateway is still ready, since other pages send and every
+/// request is still accepted.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
     match store.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "store": store.backend()})).into_response(),
+        Ok(()) => Json(json!({
+            "status": "ready",
+            "store": store.backend(),
+            "pausedPages": paused_pages(&state),
+        }))
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %messenger::error_chain(&e), "readiness: the store does not answer");
             Problem::unavailable(format!("the {} store does not answer", store.backend()))
@@ -44,6 +75,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     state
         .metrics
         .store_failures(&messenger_store_sql::failure_counts());
+    let now = messenger_model::Timestamp::now();
+    for space in state.messenger.spaces() {
+        state
+            .metrics
+            .page_circuit(&space.id, space.health.status(now).state);
+    }
     for (queue, depth) in [
         ("dispatch", dispatch),
         ("webhook", webhook),

@@ -13,6 +13,7 @@ mod garbage;
 mod messages;
 mod ops;
 mod optin;
+mod page_trouble;
 mod profiles;
 mod seeds;
 mod webhook_corpus;

@@ -35,7 +35,66 @@ pub enum ErrorKind {
     Permanent,
 }
 
+/// Who a failed send is about: what decides whether another channel (the next rule) can help.
+///
+/// Only the recipient and the request are reasons to try the next channel. Throttling, a page's
+/// credentials and Meta's outages are the page's trouble: every message to that page would fail
+/// the same way, so its messages wait for the page to recover instead of going out by SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Blame {
+    /// This recipient cannot be reached on Messenger now (unavailable, unknown, outside the
+    /// window): another channel may reach them.
+    Recipient,
+    /// The request cannot be sent on Messenger as it is (a bad field, a policy block): another
+    /// channel may carry it.
+    Request,
+    /// The page (or app) sends too fast: slow down and wait.
+    Pace,
+    /// The page's token or the app secret is wrong or expired: wait for the credentials fix.
+    Credentials,
+    /// Meta is failing (5xx, timeouts, broken connections): wait for it to recover.
+    Platform,
+}
+
+impl Blame {
+    /// Whether the next rule of a message should be tried after this failure.
+    pub const fn next_rule_may_help(self) -> bool {
+        matches!(self, Self::Recipient | Self::Request)
+    }
+
+    /// A stable snake_case name for logs, metrics and stored traces.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Recipient => "recipient",
+            Self::Request => "request",
+            Self::Pace => "pace",
+            Self::Credentials => "credentials",
+            Self::Platform => "platform",
+        }
+    }
+}
+
 impl ErrorKind {
+    /// Who the failure is about ([`Blame`]).
+    ///
+    /// ```
+    /// use messenger_graph::{Blame, ErrorKind};
+    /// assert_eq!(ErrorKind::UserUnavailable.blame(), Blame::Recipient);
+    /// assert!(!ErrorKind::RateLimited.blame().next_rule_may_help());
+    /// ```
+    pub const fn blame(self) -> Blame {
+        match self {
+            Self::OutsideWindow | Self::UserUnavailable | Self::InvalidRecipient => {
+                Blame::Recipient
+            }
+            Self::InvalidParameter | Self::Permanent => Blame::Request,
+            Self::RateLimited => Blame::Pace,
+            Self::Auth => Blame::Credentials,
+            Self::Transient => Blame::Platform,
+        }
+    }
+
     /// Whether retrying the same call later may succeed.
     pub const fn is_retryable(self) -> bool {
         matches!(self, Self::RateLimited | Self::Transient)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use messenger_model::graph::GraphError;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-pub use classify::{ErrorKind, BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WINDOW_SUBCODES};
+pub use classify::{Blame, ErrorKind, BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WINDOW_SUBCODES};
 
 use crate::Usage;
 

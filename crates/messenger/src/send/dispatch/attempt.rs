@@ -8,6 +8,7 @@ use messenger_model::{
 use messenger_store::{MessageRecord, Retry, Settlement, StatusUpdate};
 
 use super::channel::Attempt;
+use crate::send::page::Admission;
 use crate::send::rules::{trace, RuleDecision};
 use crate::{Error, Messenger, Space};
 
@@ -126,10 +127,37 @@ impl Messenger {
                         .push(trace(channel, RuleOutcome::Skipped, v.message, now));
                     continue;
                 }
-                RuleDecision::Messenger(address) => {
-                    self.send_messenger(space, record, &address, &mut tried.mids, now)
-                        .await
-                }
+                RuleDecision::Messenger(address) => match space.health.admit(now) {
+                    Admission::Go => {
+                        self.send_messenger(space, record, &address, &mut tried.mids, now)
+                            .await
+                    }
+                    Admission::Wait { until, reason } => {
+                        let outage = space
+                            .fallback_on_outage
+                            .zip(space.health.failing_for(now))
+                            .filter(|(after, failing)| failing >= after);
+                        if let Some((after, _)) = outage {
+                            tried.entries.push(trace(
+                                channel,
+                                RuleOutcome::Skipped,
+                                format!(
+                                    "Messenger has been failing for the page for over {} s: {reason}",
+                                    after.as_secs()
+                                ),
+                                now,
+                            ));
+                            continue;
+                        }
+                        Attempt::Retry {
+                            at: until,
+                            error: MessageError {
+                                code: "page.paused".into(),
+                                message: reason,
+                            },
+                        }
+                    }
+                },
                 RuleDecision::Sms(address, text) => {
                     self.send_sms(space, record, &address.number, text, now)
                         .await

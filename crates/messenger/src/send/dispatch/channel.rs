@@ -47,37 +47,58 @@ fn graph_error(e: &messenger_graph::Error) -> MessageError {
 }
 
 impl Messenger {
+    /// How a Graph failure ends the Messenger attempt.
+    ///
+    /// Only the recipient or the request are reasons to try the next rule
+    /// ([`messenger_graph::Blame`]): a
+    /// failure of the page (throttled, its token, Meta down) is recorded on the page's circuit,
+    /// and the message waits for the page to recover, retrying for as long as it has (until its
+    /// `expiresOn`), unless the space lets messages use their next rule after the page has been
+    /// failing for `fallback_on_outage`.
     pub(super) fn retry_or_reject(
         &self,
+        space: &Space,
         record: &MessageRecord,
         err: &messenger_graph::Error,
         now: Timestamp,
     ) -> Attempt {
         let error = graph_error(err);
+        let blame = err.kind().blame();
+        let reopens = space
+            .health
+            .failed(blame, &error.code, err.retry_after(), now);
+        if blame.next_rule_may_help() {
+            return Attempt::Rejected(error);
+        }
+        if let Some(after) = space.fallback_on_outage {
+            if space.health.failing_for(now).is_some_and(|d| d >= after) {
+                return Attempt::Rejected(MessageError {
+                    code: error.code,
+                    message: format!(
+                        "{} (Messenger has been failing for the page for over {} s: next rule)",
+                        error.message,
+                        after.as_secs()
+                    ),
+                });
+            }
+        }
         let elapsed = Duration::from_millis(
             u64::try_from(now.millis().saturating_sub(record.created_at.millis())).unwrap_or(0),
         );
-        let retryable = err.is_retryable() || err.kind() == ErrorKind::Auth;
-        let delay = if retryable {
-            self.inner
-                .retry
-                .delay_for(record.attempts, err, elapsed)
-                .or_else(|| {
-                    // Auth errors are not retryable for a single call, but a page token can be fixed:
-                    // keep the message and try again later, bounded by the attempts.
-                    (err.kind() == ErrorKind::Auth
-                        && record.attempts < self.inner.retry.max_attempts)
-                        .then_some(Duration::from_secs(60))
-                })
-        } else {
-            None
-        };
-        match delay {
-            Some(d) => Attempt::Retry {
-                at: now.add_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-                error,
+        // Past the retry schedule, the page's trouble is still not the message's: keep waiting at
+        // the schedule's longest pause.
+        let delay = self
+            .inner
+            .retry
+            .delay_for(record.attempts, err, elapsed)
+            .unwrap_or(self.inner.retry.max_backoff.max(Duration::from_secs(1)));
+        let at = now.add_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        Attempt::Retry {
+            at: reopens.map_or(at, |r| r.max(at)),
+            error: MessageError {
+                code: error.code,
+                message: format!("{} (the page's trouble: {})", error.message, blame.as_str()),
             },
-            None => Attempt::Rejected(error),
         }
     }
 
@@ -125,11 +146,12 @@ impl Messenger {
                     .await
                 {
                     Ok(id) => planned.set_attachment_id(id),
-                    Err(e) => return self.retry_or_reject(record, &e, now),
+                    Err(e) => return self.retry_or_reject(space, record, &e, now),
                 }
             }
             match space.transport.send(&planned.request).await {
                 Ok(response) => {
+                    space.health.succeeded();
                     if let Some(mid) = response.message_id {
                         sends += 1;
                         new_mids.push(mid);
@@ -138,7 +160,7 @@ impl Messenger {
                         psid = response.recipient_id;
                     }
                 }
-                Err(e) => return self.retry_or_reject(record, &e, now),
+                Err(e) => return self.retry_or_reject(space, record, &e, now),
             }
         }
         Attempt::Sent {

@@ -1,0 +1,188 @@
+//! Trouble stays with its page, and SMS is the fallback for the recipient's trouble only:
+//! Meta failing, a throttled page or an expired token make messages wait (never an SMS), while a
+//! recipient Messenger cannot reach gets the SMS.
+
+use std::time::{Duration, Instant};
+
+use graph_sim::{Fault, FaultRule, UsageHeaders};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// A send to `psid` (window open) on Messenger first, SMS second.
+fn with_sms_fallback(psid: &str, text: &str) -> Value {
+    json!({
+        "to": {"fbMessengerId": psid, "phoneNumber": "+447700900321"},
+        "body": text,
+        "rules": ["fbMessenger", "sms"],
+    })
+}
+
+async fn accepted(env: &Env, space: &str, key: &str, body: &Value) -> String {
+    let a = env.send(space, key, body).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    a.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// The message `id` of `space`, once it is no longer processing or retrying (at most `within`).
+async fn settled_in(env: &Env, space: &str, key: &str, id: &str, within: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let m = env
+            .get(&format!("/apispaces/{space}/messages/{id}"), key)
+            .await
+            .json();
+        if !matches!(m["status"].as_str(), Some("processing" | "retrying")) {
+            return m;
+        }
+        assert!(started.elapsed() < within, "not settled in {within:?}: {m}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn trace_text(m: &Value) -> String {
+    m["ruleTrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{} {} {}", t["channel"], t["outcome"], t["reason"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn meta_failing_delays_messages_and_never_sends_them_by_sms() {
+    let env = Env::start().await;
+    let psid = "24000000000801";
+    env.inbound(psid).await;
+    // Meta fails for longer than the retry schedule lasts (10 attempts, 20 ms doubling to 1 s:
+    // about 4 s), which used to send every message by SMS.
+    env.sim
+        .fault(FaultRule::global(Fault::ServerError { status: 503 }));
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(
+            accepted(
+                &env,
+                SPACE_A,
+                KEY_A,
+                &with_sms_fallback(psid, &format!("o{i}")),
+            )
+            .await,
+        );
+    }
+    // While the circuit is open, /readyz names the page and its trouble.
+    let started = Instant::now();
+    loop {
+        let ready = env
+            .call(Method::GET, "/readyz", None, &[], None)
+            .await
+            .json();
+        if let Some(p) = ready["pausedPages"].as_array().and_then(|p| p.first()) {
+            assert_eq!(p["space"], SPACE_A);
+            assert_eq!(p["trouble"], "platform");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{ready}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for id in &ids {
+        let m = env
+            .get(&format!("/apispaces/{SPACE_A}/messages/{id}"), KEY_A)
+            .await
+            .json();
+        // The first waits (retrying); the others wait behind it (one recipient's order).
+        assert!(matches!(m["status"].as_str(), Some("retrying" | "processing")), "{m}");
+    }
+    env.sim.clear_faults();
+    for id in &ids {
+        let m = settled_in(&env, SPACE_A, KEY_A, id, Duration::from_secs(40)).await;
+        assert_eq!(m["status"], "sent", "{m}");
+        assert_eq!(m["channel"], "fbMessenger", "{}", trace_text(&m));
+    }
+    assert!(env.sim.sms_messages().is_empty(), "an outage sent SMS");
+}
+
+#[tokio::test]
+async fn a_recipient_messenger_cannot_reach_gets_the_sms() {
+    let env = Env::start().await;
+    let psid = "24000000000802";
+    env.inbound(psid).await;
+    env.sim
+        .fault(FaultRule::recipient(psid, Fault::UserUnavailable));
+    let id = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(psid, "u1")).await;
+    let m = settled_in(&env, SPACE_A, KEY_A, &id, Duration::from_secs(10)).await;
+    assert_eq!(m["status"], "sent");
+    assert_eq!(m["channel"], "sms");
+    assert!(
+        trace_text(&m).contains("graph.user_unavailable"),
+        "{}",
+        trace_text(&m)
+    );
+    assert_eq!(env.sim.sms_messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_page_waits_alone() {
+    let env = Env::start().await;
+    let (psid_a, psid_b) = ("24000000000803", "24000000000804");
+    env.inbound(psid_a).await;
+    // Space B's user writes to page B.
+    assert_eq!(
+        env.sim
+            .post_inbound_text(PAGE_B, psid_b, "hi")
+            .await
+            .unwrap(),
+        200
+    );
+    env.webhooks_applied().await;
+    // Page A is throttled once (code 613, no usage headers: the circuit's own pause).
+    env.sim.fault(
+        FaultRule::recipient(
+            psid_a,
+            Fault::RateLimit {
+                code: 613,
+                usage: Some(UsageHeaders::default()),
+            },
+        )
+        .times(1),
+    );
+    let a = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(psid_a, "a1")).await;
+    let a_second = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(psid_a, "a2")).await;
+    // Wait for the throttle to be met, then page B sends at once.
+    let started = Instant::now();
+    loop {
+        let m = env
+            .get(&format!("/apispaces/{SPACE_A}/messages/{a}"), KEY_A)
+            .await
+            .json();
+        if m["status"] == "retrying" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{m}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent_b = Instant::now();
+    let b = accepted(
+        &env,
+        SPACE_B,
+        KEY_B,
+        &json!({"to": {"fbMessengerId": psid_b}, "body": "b1", "rules": ["fbMessenger"]}),
+    )
+    .await;
+    let mb = settled_in(&env, SPACE_B, KEY_B, &b, Duration::from_secs(5)).await;
+    assert_eq!(mb["status"], "sent");
+    assert!(
+        sent_b.elapsed() < Duration::from_secs(1),
+        "page B waited for page A: {:?}",
+        sent_b.elapsed()
+    );
+    // Page A's messages go by Messenger once its pause ends; none by SMS.
+    for id in [&a, &a_second] {
+        let m = settled_in(&env, SPACE_A, KEY_A, id, Duration::from_secs(20)).await;
+        assert_eq!(m["channel"], "fbMessenger", "{}", trace_text(&m));
+    }
+    assert!(env.sim.sms_messages().is_empty());
+}
