@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the single definition of what CI checks.
 //!
 //! `.ci/run` calls `cargo xtask ci`, so the steps below are the whole CI
-//! contract (formatting, the layer check, clippy, the tests, the docs):
+//! contract (formatting, the layer check, clippy, one-backend builds, the
+//! tests, the examples, the docs):
 //! change them here and both CI and local runs follow.
 
 use std::path::Path;
@@ -54,8 +55,52 @@ pub const STEPS: &[Step] = &[
         ],
         env: &[],
     },
+    // Each SQL backend alone (features of messenger-store-sql and the gateway), and no trace
+    // of the other backend's driver in a one-backend build.
+    Step {
+        args: &[
+            "check",
+            "-p",
+            "messenger-store-sql",
+            "--no-default-features",
+            "--features",
+            "sqlite",
+        ],
+        env: &[],
+    },
+    Step {
+        args: &[
+            "check",
+            "-p",
+            "messenger-store-sql",
+            "--no-default-features",
+            "--features",
+            "postgres",
+        ],
+        env: &[],
+    },
+    Step {
+        args: &[
+            "check",
+            "-p",
+            "messenger-gateway",
+            "--no-default-features",
+            "--features",
+            "sqlite",
+        ],
+        env: &[],
+    },
+    Step {
+        args: &["xtask", "check-backends"],
+        env: &[],
+    },
     Step {
         args: &["test", "--workspace"],
+        env: &[],
+    },
+    // Every example runs (clippy --all-targets above has compiled them).
+    Step {
+        args: &["xtask", "examples"],
         env: &[],
     },
     Step {
@@ -142,7 +187,12 @@ mod tests {
                 "cargo fmt --all --check",
                 "cargo xtask check-layers",
                 "cargo clippy --workspace --all-targets -- -D warnings",
+                "cargo check -p messenger-store-sql --no-default-features --features sqlite",
+                "cargo check -p messenger-store-sql --no-default-features --features postgres",
+                "cargo check -p messenger-gateway --no-default-features --features sqlite",
+                "cargo xtask check-backends",
                 "cargo test --workspace",
+                "cargo xtask examples",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
             ]
         );

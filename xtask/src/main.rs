@@ -10,10 +10,16 @@
 //!   crate in dependency order.
 //! - `cargo xtask check-layers` fails when a crate depends on a layer above
 //!   it or an I/O-free crate pulls in an I/O crate.
+//! - `cargo xtask check-backends` fails when a one-backend build of
+//!   `messenger-store-sql` compiles the other backend's driver.
+//! - `cargo xtask examples` runs every example (none needs the network) and
+//!   fails when one exits non-zero; `ci` calls it.
 //!
 //! The process is documented in `docs/releasing.md`.
 
+mod backends;
 mod ci;
+mod examples;
 mod layers;
 mod publish;
 mod release;
@@ -37,8 +43,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the CI checks: fmt, clippy, test and doc, stopping at the first
-    /// failure.
+    /// Run the CI checks: fmt, layers, clippy, one-backend builds, test,
+    /// examples and doc, stopping at the first failure.
     Ci,
     /// Bump crate versions, update the requirements on them, move their
     /// changelog entries, then commit and tag.
@@ -63,6 +69,12 @@ enum Command {
     /// Fail when a crate depends on a layer above it, or an I/O-free crate
     /// pulls in an I/O crate.
     CheckLayers,
+    /// Fail when a `messenger-store-sql` build with one backend feature
+    /// compiles the other backend's database driver.
+    CheckBackends,
+    /// Run every example of the workspace (graph-sim on loopback, no
+    /// network), failing when one exits non-zero.
+    Examples,
 }
 
 fn main() -> Result<()> {
@@ -85,6 +97,8 @@ fn main() -> Result<()> {
         }
         Command::Publish { dry_run } => publish::run(&root, dry_run),
         Command::CheckLayers => layers::run(&root),
+        Command::CheckBackends => backends::run(&root),
+        Command::Examples => examples::run(&root),
     }
 }
 

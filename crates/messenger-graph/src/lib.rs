@@ -54,7 +54,7 @@ pub use client::{
     DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
 };
 pub use error::{
-    Blame, Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,
+    Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,
     OUTSIDE_WINDOW_SUBCODES,
 };
 pub use retry::{Jitter, RetryPolicy, RetryingTransport};

@@ -17,8 +17,11 @@ pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
 ///
 /// Object-safe: use it as `Arc<dyn Transport>`. [`GraphClient`](crate::GraphClient) implements
 /// it over HTTP; [`RetryingTransport`](crate::RetryingTransport) adds retries to any
-/// implementation. A custom implementation reports failures with [`Error::other`] (or any
-/// variant) so the sender can classify them.
+/// implementation. A custom implementation reports failures with [`Error`]'s constructors
+/// ([`Error::timeout`], [`Error::connection`], [`Error::other`], ...), attaching its own cause,
+/// so the sender can classify them (`examples/custom_transport.rs` wraps [`GraphClient`]).
+///
+/// [`GraphClient`]: crate::GraphClient
 ///
 /// ```
 /// use std::sync::Arc;

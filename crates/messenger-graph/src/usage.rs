@@ -107,7 +107,8 @@ pub struct Usage {
 
 impl Usage {
     /// Reads the usage headers of an answer; `None` when none is present or none parses.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+    /// (Public callers use [`Usage::from_header_values`], which takes no HTTP client's type.)
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let app = get(APP_USAGE_HEADER);
         let page = get(PAGE_USAGE_HEADER);

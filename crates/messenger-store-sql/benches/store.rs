@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use messenger_model::{Channel, MessageStatus, SendRequest, Timestamp, To};
 use messenger_store::{NewMessage, StatusUpdate, Store};
-use messenger_store_sql::{SqlOptions, SqliteStore, Synchronous};
+use messenger_store_sql::SqlOptions;
+#[cfg(feature = "sqlite")]
+use messenger_store_sql::{SqliteStore, Synchronous};
 use tokio::runtime::Runtime;
 
+#[cfg(feature = "postgres")]
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
 
@@ -177,6 +180,7 @@ fn benches(c: &mut Criterion) {
         .build()
         .expect("a runtime");
 
+    #[cfg(feature = "sqlite")]
     for (name, sync) in [
         ("sqlite", Synchronous::Normal),
         ("sqlite-full", Synchronous::Full),
@@ -196,6 +200,7 @@ fn benches(c: &mut Criterion) {
         }
     }
 
+    #[cfg(feature = "postgres")]
     for bench in [bench_accept as Bench, bench_dispatch] {
         let options = SqlOptions {
             max_connections: 8,

@@ -2,6 +2,8 @@
 //! a recipient's messages go one at a time and in order, and nothing committed is lost when an
 //! instance goes away.
 
+#![cfg(feature = "postgres")]
+
 mod support;
 
 use std::collections::{HashMap, HashSet};

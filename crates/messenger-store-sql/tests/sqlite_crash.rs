@@ -1,6 +1,8 @@
 //! A SQLite store keeps every committed message through a crash: the process is killed with
 //! SIGKILL in the middle of writing, and a reopened store holds everything that was committed.
 
+#![cfg(feature = "sqlite")]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;

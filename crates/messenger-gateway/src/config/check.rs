@@ -309,12 +309,8 @@ fn random_instance_id() -> String {
 
 fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig {
     let url = DatabaseUrl::new(raw.url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
-    match url.scheme().as_deref() {
-        Some("sqlite" | "postgres" | "postgresql" | "memory") => {}
-        _ => c.issue(
-            "database.url",
-            "must start with sqlite:, postgres:, postgresql: or memory:",
-        ),
+    if let Err(problem) = crate::database::check_backend(url.expose()) {
+        c.issue("database.url", problem);
     }
     if let Some(schema) = &raw.schema {
         let ok = !schema.is_empty()

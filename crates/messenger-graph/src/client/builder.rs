@@ -53,7 +53,6 @@ pub struct GraphClientBuilder {
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: Option<usize>,
     user_agent: String,
-    http: Option<reqwest::Client>,
 }
 
 impl Default for GraphClientBuilder {
@@ -68,7 +67,6 @@ impl Default for GraphClientBuilder {
             pool_idle_timeout: None,
             pool_max_idle_per_host: None,
             user_agent: concat!("messenger-graph/", env!("CARGO_PKG_VERSION")).to_owned(),
-            http: None,
         }
     }
 }
@@ -149,13 +147,6 @@ impl GraphClientBuilder {
         self
     }
 
-    /// Uses this HTTP client (and its pool) instead of building one; the timeout, pool and
-    /// user agent settings are then the given client's.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<GraphClient, Error> {
         check_version(&self.version)?;
@@ -170,25 +161,20 @@ impl GraphClientBuilder {
             ),
             None => None,
         };
-        let http = match self.http {
-            Some(http) => http,
-            None => {
-                let mut b = reqwest::Client::builder()
-                    .timeout(self.timeout)
-                    .connect_timeout(self.connect_timeout)
-                    .tcp_nodelay(true)
-                    .user_agent(self.user_agent);
-                if let Some(idle) = self.pool_idle_timeout {
-                    b = b.pool_idle_timeout(idle);
-                }
-                if let Some(max) = self.pool_max_idle_per_host {
-                    b = b.pool_max_idle_per_host(max);
-                }
-                b.build().map_err(|e| Error::Config {
-                    reason: format!("building the HTTP client: {}", e.without_url()),
-                })?
-            }
-        };
+        let mut http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .tcp_nodelay(true)
+            .user_agent(self.user_agent);
+        if let Some(idle) = self.pool_idle_timeout {
+            http = http.pool_idle_timeout(idle);
+        }
+        if let Some(max) = self.pool_max_idle_per_host {
+            http = http.pool_max_idle_per_host(max);
+        }
+        let http = http.build().map_err(|e| Error::Config {
+            reason: format!("building the HTTP client: {}", e.without_url()),
+        })?;
         let shared = Arc::new(Shared {
             http,
             api_root,

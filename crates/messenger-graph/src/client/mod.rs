@@ -185,10 +185,8 @@ impl GraphClient {
                 page.record_usage(usage);
             }
             let body = response.bytes().await.map_err(Error::from_reqwest)?;
-            return serde_json::from_slice(&body).map_err(|source| Error::Decode {
-                status: status.as_u16(),
-                source,
-            });
+            return serde_json::from_slice(&body)
+                .map_err(|source| Error::decode(status.as_u16(), source));
         }
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(Error::from_reqwest)?;

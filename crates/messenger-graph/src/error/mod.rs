@@ -12,12 +12,34 @@ pub use classify::{Blame, ErrorKind, BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WIND
 
 use crate::Usage;
 
+/// The cause of a failure, as any error: what [`Error`]'s variants carry as their source, so a
+/// custom [`Transport`](crate::Transport) can attach its own (and the HTTP client used by
+/// [`GraphClient`](crate::GraphClient) is no part of this crate's API).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A failed Graph call.
 ///
 /// Every error has a [`kind`](Error::kind) that says what it means for the sender, whether a
 /// retry can help ([`is_retryable`](Error::is_retryable)) and when
 /// ([`retry_after`](Error::retry_after)). Messages carry Graph's message, code, subcode and
 /// `fbtrace_id`, never the access token, the app secret or the request URL.
+///
+/// The classification is the variant (and [`ErrorKind`] for Graph's answers and
+/// [`Error::Other`]); causes are [`BoxError`]s. A custom [`Transport`](crate::Transport) builds
+/// its errors with the constructors: [`Error::timeout`], [`Error::connection`] (both
+/// retryable), [`Error::request`], [`Error::decode`] (not), [`Error::other`] and
+/// [`Error::other_with_source`] (any [`ErrorKind`]), or from Graph's answer with
+/// [`GraphFailure`] and [`HttpFailure`].
+///
+/// ```
+/// use messenger_graph::{Error, ErrorKind};
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+/// let e = Error::connection(io);
+/// assert_eq!(e.kind(), ErrorKind::Transient);
+/// assert!(e.is_retryable());
+/// let cause = std::error::Error::source(&e).map(ToString::to_string);
+/// assert_eq!(cause.as_deref(), Some("reset by peer"));
+/// ```
 ///
 /// ```
 /// use messenger_graph::{Error, ErrorKind, GraphFailure};
@@ -54,24 +76,27 @@ pub enum Error {
     /// taken effect.
     #[error("request to Graph timed out")]
     Timeout {
-        /// The HTTP client's error (without the URL).
+        /// The cause (for [`GraphClient`](crate::GraphClient): the HTTP client's error, without
+        /// the URL).
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// Graph could not be reached, or the connection broke during the exchange.
     #[error("could not complete the exchange with Graph")]
     Connection {
-        /// The HTTP client's error (without the URL).
+        /// The cause (for [`GraphClient`](crate::GraphClient): the HTTP client's error, without
+        /// the URL).
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// The HTTP client refused the request (redirect loop, invalid request); a retry will not
     /// help.
     #[error("the HTTP request to Graph could not be made")]
     Request {
-        /// The HTTP client's error (without the URL).
+        /// The cause (for [`GraphClient`](crate::GraphClient): the HTTP client's error, without
+        /// the URL).
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// A successful answer whose body is not what Graph sends. Not retried: the call may have
     /// taken effect, and a retried send could reach the person twice.
@@ -81,7 +106,7 @@ pub enum Error {
         status: u16,
         /// Why the body did not parse.
         #[source]
-        source: serde_json::Error,
+        source: BoxError,
     },
     /// The client is not configured to make this call.
     #[error("Graph client configuration: {reason}")]
@@ -104,17 +129,69 @@ pub enum Error {
         message: String,
         /// The underlying error, if any.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<BoxError>,
     },
 }
 
 impl Error {
-    /// A failure of a custom [`Transport`](crate::Transport) implementation.
+    /// The exchange timed out ([`Error::Timeout`], retryable): the call may or may not have
+    /// taken effect. `cause` must not carry a secret or a URL with a token.
+    pub fn timeout(cause: impl Into<BoxError>) -> Self {
+        Self::Timeout {
+            source: cause.into(),
+        }
+    }
+
+    /// Graph could not be reached or the connection broke ([`Error::Connection`], retryable).
+    pub fn connection(cause: impl Into<BoxError>) -> Self {
+        Self::Connection {
+            source: cause.into(),
+        }
+    }
+
+    /// The request could not be made at all ([`Error::Request`], permanent).
+    pub fn request(cause: impl Into<BoxError>) -> Self {
+        Self::Request {
+            source: cause.into(),
+        }
+    }
+
+    /// A successful answer (HTTP `status`) whose body is not what Graph sends
+    /// ([`Error::Decode`], permanent).
+    pub fn decode(status: u16, cause: impl Into<BoxError>) -> Self {
+        Self::Decode {
+            status,
+            source: cause.into(),
+        }
+    }
+
+    /// A failure of a custom [`Transport`](crate::Transport) implementation, of the given
+    /// kind.
     pub fn other(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self::Other {
             kind,
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// [`Error::other`] with its cause.
+    ///
+    /// ```
+    /// use messenger_graph::{Error, ErrorKind};
+    /// let e = Error::other_with_source(ErrorKind::RateLimited, "local send budget spent", "3 in flight");
+    /// assert!(e.is_retryable());
+    /// assert_eq!(e.to_string(), "local send budget spent");
+    /// ```
+    pub fn other_with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        cause: impl Into<BoxError>,
+    ) -> Self {
+        Self::Other {
+            kind,
+            message: message.into(),
+            source: Some(cause.into()),
         }
     }
 
@@ -179,14 +256,14 @@ impl Error {
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
         let source = e.without_url();
         if source.is_timeout() {
-            Self::Timeout { source }
+            Self::timeout(source)
         } else if source.is_connect() || source.is_request() || source.is_body() {
-            Self::Connection { source }
+            Self::connection(source)
         } else if source.is_decode() {
             // Reading the body failed part way: the connection broke.
-            Self::Connection { source }
+            Self::connection(source)
         } else {
-            Self::Request { source }
+            Self::request(source)
         }
     }
 
@@ -418,6 +495,33 @@ mod tests {
             reason: "empty".into(),
         };
         assert_eq!(e.kind(), ErrorKind::InvalidParameter);
+    }
+
+    #[test]
+    fn custom_transports_attach_their_own_causes() {
+        use std::error::Error as _;
+        #[derive(Debug, thiserror::Error)]
+        #[error("queue of the local proxy is full")]
+        struct ProxyFull;
+
+        let cases = [
+            (Error::timeout(ProxyFull), ErrorKind::Transient),
+            (Error::connection(ProxyFull), ErrorKind::Transient),
+            (Error::request(ProxyFull), ErrorKind::Permanent),
+            (Error::decode(200, ProxyFull), ErrorKind::Permanent),
+            (
+                Error::other_with_source(ErrorKind::RateLimited, "slow down", ProxyFull),
+                ErrorKind::RateLimited,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+            let source = e.source().expect("the cause is the source");
+            assert!(source.is::<ProxyFull>(), "{source}");
+            assert_eq!(e.retry_after(), None);
+        }
+        assert!(matches!(Error::timeout("t"), Error::Timeout { .. }));
+        assert_eq!(Error::decode(200, "x").status(), Some(200));
     }
 
     #[test]

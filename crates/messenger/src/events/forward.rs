@@ -49,9 +49,9 @@ pub enum ForwardError {
         /// What is wrong.
         reason: String,
     },
-    /// The HTTP client could not be built (TLS backend).
+    /// The HTTP client could not be built (TLS backend); the source is the client's error.
     #[error("cannot build the HTTP client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The store failed; events leased in this round are taken again when their lease lapses.
     #[error("store error")]
     Store(#[from] StoreError),
@@ -181,7 +181,7 @@ impl Forwarder {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("messenger-forwarder/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(ForwardError::Client)?;
+            .map_err(|e| ForwardError::Client(Box::new(e)))?;
         Ok(Self {
             store,
             client,

@@ -29,7 +29,27 @@ pub struct SmsReceipt {
     pub segments: Option<u32>,
 }
 
-/// Why an SMS was not accepted.
+/// The cause of a failed SMS, as any error, so a custom [`SmsProvider`] can attach its own.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why an SMS was not accepted. The variant is the classification: [`SmsError::Rejected`] and
+/// [`SmsError::Unauthorized`] are final, [`SmsError::Transient`] is retried.
+///
+/// A custom [`SmsProvider`] builds its failures with [`SmsError::rejected`],
+/// [`SmsError::unauthorized`] and [`SmsError::transient`] (plus
+/// [`with_retry_after`](SmsError::with_retry_after)):
+///
+/// ```
+/// use std::time::Duration;
+/// use messenger::sms::SmsError;
+/// let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 10 s");
+/// let e = SmsError::transient("the SMS gateway did not answer", io)
+///     .with_retry_after(Duration::from_secs(30));
+/// assert!(e.is_retryable());
+/// assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
+/// assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "no answer in 10 s");
+/// assert!(!SmsError::rejected(400, Some(21211), "invalid 'To' number").is_retryable());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SmsError {
@@ -56,13 +76,55 @@ pub enum SmsError {
         message: String,
         /// When to try again, if the provider said.
         retry_after: Option<Duration>,
-        /// The underlying HTTP error.
+        /// The cause (for [`TwilioSms`]: the HTTP client's error, without the URL).
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<BoxError>,
     },
 }
 
 impl SmsError {
+    /// The provider refused this message for good (HTTP `status`, its error `code`).
+    pub fn rejected(status: u16, code: Option<i64>, message: impl Into<String>) -> Self {
+        Self::Rejected {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The provider refused the credentials (HTTP `status`).
+    pub fn unauthorized(status: u16) -> Self {
+        Self::Unauthorized { status }
+    }
+
+    /// A failure that may pass (retried), with its cause. `message` and `cause` must not carry
+    /// a credential.
+    pub fn transient(message: impl Into<String>, cause: impl Into<BoxError>) -> Self {
+        Self::Transient {
+            message: message.into(),
+            retry_after: None,
+            source: Some(cause.into()),
+        }
+    }
+
+    /// Sets when to try again, on a [`SmsError::Transient`] (other variants are returned as
+    /// they are).
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        if let Self::Transient { retry_after, .. } = &mut self {
+            *retry_after = Some(after);
+        }
+        self
+    }
+
+    /// When to try again, if the provider said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether a later attempt can succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Transient { .. })

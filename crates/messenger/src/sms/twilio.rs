@@ -64,11 +64,7 @@ impl TwilioSms {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| SmsError::Transient {
-                message: "cannot build the HTTP client".into(),
-                retry_after: None,
-                source: Some(e),
-            })?;
+            .map_err(|e| SmsError::transient("cannot build the HTTP client", e))?;
         let account_sid = account_sid.into();
         Ok(Self {
             http,
@@ -99,10 +95,8 @@ impl SmsProvider for TwilioSms {
             .form(&form)
             .send()
             .await
-            .map_err(|e| SmsError::Transient {
-                message: "request to the SMS provider failed".into(),
-                retry_after: None,
-                source: Some(e.without_url()),
+            .map_err(|e| {
+                SmsError::transient("request to the SMS provider failed", e.without_url())
             })?;
         let status = response.status();
         let retry_after = response
@@ -111,10 +105,8 @@ impl SmsProvider for TwilioSms {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|e| SmsError::Transient {
-            message: "reading the SMS provider's answer failed".into(),
-            retry_after: None,
-            source: Some(e.without_url()),
+        let body = response.bytes().await.map_err(|e| {
+            SmsError::transient("reading the SMS provider's answer failed", e.without_url())
         })?;
         if status.is_success() {
             let ok: Accepted = serde_json::from_slice(&body).map_err(|e| SmsError::Transient {
