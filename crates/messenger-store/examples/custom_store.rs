@@ -17,10 +17,11 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DispatchQueue, EventFailure, InsertOutcome, MemoryStore, MessageRecord, MessageStore,
+    DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageRecord, MessageStore,
     MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, ProfileQuery,
-    ProfileStore, QueuedWebhook, Receipt, Retry, Settlement, StatusEvents, StatusOutcome,
-    StatusUpdate, Store, StoreError, WebhookInbox, WebhookQueue,
+    ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Retry,
+    Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
+    WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -95,7 +96,7 @@ impl ProfileStore for CountingStore {
         profile_id: &str,
         page_id: &str,
         psid: &str,
-    ) -> Result<Profile, StoreError> {
+    ) -> Result<Linked, StoreError> {
         self.count("link_messenger_id");
         self.inner
             .link_messenger_id(space, profile_id, page_id, psid)
@@ -390,9 +391,46 @@ impl OptinTokens for CountingStore {
         self.inner.get_optin_token(space, token, now).await
     }
 
+    async fn redeem_optin_token(
+        &self,
+        space: &str,
+        token: &str,
+        page_id: &str,
+        psid: &str,
+        now: Timestamp,
+    ) -> Result<Redemption, StoreError> {
+        self.count("redeem_optin_token");
+        self.inner
+            .redeem_optin_token(space, token, page_id, psid, now)
+            .await
+    }
+
     async fn purge_expired_optin_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.count("purge_expired_optin_tokens");
         self.inner.purge_expired_optin_tokens(now).await
+    }
+}
+
+#[async_trait]
+impl Quarantine for CountingStore {
+    async fn quarantine(&self, events: Vec<QuarantinedEvent>) -> Result<u64, StoreError> {
+        self.count("quarantine");
+        self.inner.quarantine(events).await
+    }
+
+    async fn list_quarantined(&self, limit: usize) -> Result<Vec<QuarantinedEvent>, StoreError> {
+        self.count("list_quarantined");
+        self.inner.list_quarantined(limit).await
+    }
+
+    async fn delete_quarantined(&self, key: &str) -> Result<bool, StoreError> {
+        self.count("delete_quarantined");
+        self.inner.delete_quarantined(key).await
+    }
+
+    async fn quarantined_count(&self) -> Result<u64, StoreError> {
+        self.count("quarantined_count");
+        self.inner.quarantined_count().await
     }
 }
 

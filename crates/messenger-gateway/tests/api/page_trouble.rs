@@ -94,7 +94,10 @@ async fn meta_failing_delays_messages_and_never_sends_them_by_sms() {
             .await
             .json();
         // The first waits (retrying); the others wait behind it (one recipient's order).
-        assert!(matches!(m["status"].as_str(), Some("retrying" | "processing")), "{m}");
+        assert!(
+            matches!(m["status"].as_str(), Some("retrying" | "processing")),
+            "{m}"
+        );
     }
     env.sim.clear_faults();
     for id in &ids {
