@@ -141,6 +141,8 @@ impl GatewayBuilder {
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
             ingest,
+            quotas: crate::http::quota::ApiQuotas::new(&config.spaces),
+            in_flight: crate::http::quota::InFlight::new(config.server.max_in_flight),
         });
         let (server, ops_server) = match ops_listener {
             None => (

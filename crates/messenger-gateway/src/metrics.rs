@@ -9,6 +9,7 @@
 //! | `dispatch_sends_total` | `outcome` (`sent`, `retrying`, `failed`, `expired`) | ends of send attempts |
 //! | `dispatch_errors_total` | | dispatch rounds that failed (store errors) |
 //! | `dispatch_paused_total` | | pauses because Graph's usage was over the threshold |
+//! | `requests_shed_total` | | requests answered 503 because `server.max_in_flight` were being served |
 //! | `leases_recovered_total` | | expired leases cleared |
 //! | `webhook_requests_total` | `result` (`ok`, `bad_signature`, `malformed`, `error`) | Meta webhook posts |
 //! | `webhook_events_total` | `result` (`applied`, `duplicate`, `ignored`, `quarantined`) | events in them; `quarantined`: events (or whole bodies) that could not be applied, kept in the quarantine |
@@ -62,6 +63,7 @@ struct Inner {
     sends: Family<Labels1, Counter>,
     dispatch_errors: Counter,
     dispatch_paused: Counter,
+    requests_shed: Counter,
     leases_recovered: Counter,
     webhook_requests: Family<Labels1, Counter>,
     webhook_events: Family<Labels1, Counter>,
@@ -114,6 +116,12 @@ impl Metrics {
             "dispatch_errors",
             "Dispatch rounds that failed",
             dispatch_errors.clone(),
+        );
+        let requests_shed = Counter::default();
+        registry.register(
+            "requests_shed",
+            "Requests answered 503 because server.max_in_flight requests were being served",
+            requests_shed.clone(),
         );
         let dispatch_paused = Counter::default();
         registry.register(
@@ -194,6 +202,7 @@ impl Metrics {
                 sends,
                 dispatch_errors,
                 dispatch_paused,
+                requests_shed,
                 leases_recovered,
                 webhook_requests,
                 webhook_events,
@@ -283,6 +292,11 @@ impl Metrics {
     /// Records a failed dispatch round.
     pub fn dispatch_error(&self) {
         self.inner.dispatch_errors.inc();
+    }
+
+    /// Records a request shed for load.
+    pub fn shed(&self) {
+        self.inner.requests_shed.inc();
     }
 
     /// Records a pause for Graph usage.

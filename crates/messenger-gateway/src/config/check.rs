@@ -295,6 +295,13 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
         admin_keys,
         admin_keys_sha256,
         limits,
+        max_in_flight: to_usize(c.range(
+            "server.max_in_flight",
+            raw.max_in_flight,
+            1024,
+            1,
+            1_000_000,
+        )),
         shutdown_grace: Duration::from_secs(grace),
         instance_id,
     })
@@ -483,6 +490,15 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
     let fallback_on_outage = raw.fallback_on_outage_secs.map(|secs| {
         Duration::from_secs(c.range(&k("fallback_on_outage_secs"), Some(secs), 60, 1, 7 * 86_400))
     });
+    let api_rate = raw
+        .api_rate
+        .map(|r| to_u32(c.range(&k("api_rate"), Some(r), 100, 1, 1_000_000)));
+    let api_burst = raw
+        .api_burst
+        .map(|b| to_u32(c.range(&k("api_burst"), Some(b), 100, 1, 1_000_000)));
+    if api_burst.is_some() && api_rate.is_none() {
+        c.issue(&k("api_burst"), "is set without api_rate: set the rate too");
+    }
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
     Some(SpaceConfig {
@@ -494,6 +510,8 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
         customer_matching: raw.customer_matching.unwrap_or(false),
         window_check,
         fallback_on_outage,
+        api_rate,
+        api_burst,
         webhook,
         sms,
     })

@@ -55,6 +55,7 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "webhook_body_limit" => s.webhook_body_limit = Some(number(value)?),
                 "webhook_read_timeout_secs" => s.webhook_read_timeout_secs = Some(number(value)?),
                 "webhook_concurrent_reads" => s.webhook_concurrent_reads = Some(number(value)?),
+                "max_in_flight" => s.max_in_flight = Some(number(value)?),
                 "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
                 "instance_id" => s.instance_id = Some(v),
                 _ => return Err(unknown()),
@@ -120,6 +121,8 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "customer_matching" => space.customer_matching = Some(boolean(value)?),
             "window_check" => space.window_check = Some(RawSwitch::Word(v)),
             "fallback_on_outage_secs" => space.fallback_on_outage_secs = Some(number(value)?),
+            "api_rate" => space.api_rate = Some(number(value)?),
+            "api_burst" => space.api_burst = Some(number(value)?),
             _ => return Err(unknown()),
         },
         ["webhook", key] => {

@@ -93,6 +93,8 @@ pub struct ServerConfig {
     pub admin_keys_sha256: Vec<KeyDigest>,
     /// Body size limits per kind of route.
     pub limits: BodyLimits,
+    /// Requests served at once; past it, 503 with `Retry-After` (default 1024).
+    pub max_in_flight: usize,
     /// How long shutdown waits for requests and workers (default 30 s).
     pub shutdown_grace: Duration,
     /// This instance's name in lease holders and logs (default: a random one).
@@ -210,6 +212,12 @@ pub struct SpaceConfig {
     /// Once the page's Messenger sending has failed (throttled, its token, Meta down) for this
     /// long, messages use their next rule (`fallback_on_outage_secs`; unset: they wait).
     pub fallback_on_outage: Option<Duration>,
+    /// Requests per second the space's keys may make (`api_rate`; each message of a batch
+    /// counts); unset: not limited.
+    pub api_rate: Option<u32>,
+    /// How many requests may come at once before the rate applies (`api_burst`; default: the
+    /// rate).
+    pub api_burst: Option<u32>,
     /// The business's webhook, if events are forwarded.
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.

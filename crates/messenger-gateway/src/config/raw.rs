@@ -33,6 +33,7 @@ pub(crate) struct RawServer {
     pub webhook_body_limit: Option<u64>,
     pub webhook_read_timeout_secs: Option<u64>,
     pub webhook_concurrent_reads: Option<u64>,
+    pub max_in_flight: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub instance_id: Option<String>,
 }
@@ -94,6 +95,8 @@ pub(crate) struct RawSpace {
     pub customer_matching: Option<bool>,
     pub window_check: Option<RawSwitch>,
     pub fallback_on_outage_secs: Option<u64>,
+    pub api_rate: Option<u64>,
+    pub api_burst: Option<u64>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
 }

@@ -108,6 +108,7 @@ impl FromRequestParts<AppState> for SpaceAccess {
                 "the API key does not give access to this API space",
             ));
         }
+        state.quotas.charge(space, 1)?;
         Ok(Self {
             space: space.to_owned(),
         })

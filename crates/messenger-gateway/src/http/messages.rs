@@ -131,6 +131,10 @@ pub async fn send_batch(
             ),
         ));
     }
+    // The request itself was charged when its key was checked; each further message counts.
+    state
+        .quotas
+        .charge(&access.space, requests.len().saturating_sub(1))?;
     let accepted = state
         .messenger
         .accept_batch(&access.space, &requests, idempotency)

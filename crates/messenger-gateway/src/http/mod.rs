@@ -11,6 +11,7 @@ mod ops;
 pub mod problem;
 mod profiles;
 mod quarantine;
+pub mod quota;
 mod webhooks;
 
 use std::sync::Arc;
@@ -56,6 +57,10 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     /// Where verified Meta webhook bodies are stored before the 200.
     pub ingest: crate::inbound::Ingest,
+    /// Each space's request rate.
+    pub quotas: quota::ApiQuotas,
+    /// The requests being served, capped.
+    pub in_flight: quota::InFlight,
 }
 
 impl std::ops::Deref for AppState {
@@ -360,6 +365,7 @@ pub fn router_for(state: AppState, role: ListenerRole) -> Router {
     router
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), quota::shed))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

@@ -309,7 +309,17 @@ impl Problem {
         )
     }
 
-    /// 503.
+    /// A 429: the caller is over its request rate (add `Retry-After`).
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "/problems/rate-limited",
+            "Too many requests",
+            detail,
+        )
+    }
+
+    /// A 503: the gateway cannot serve this now (the store is down, it sheds load).
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -168,6 +168,16 @@ impl Env {
     /// Starts a simulator and a gateway, adding `server_extra` TOML to `[server]` and
     /// `space_a_extra` to space A.
     pub async fn start_configured(server_extra: &str, space_a_extra: &str) -> Self {
+        Self::start_edited(server_extra, space_a_extra, |toml| toml).await
+    }
+
+    /// Like [`Env::start_configured`], with the configuration TOML passed through `edit` last
+    /// (to set keys of a space itself, for example).
+    pub async fn start_edited(
+        server_extra: &str,
+        space_a_extra: &str,
+        edit: impl FnOnce(String) -> String,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let sim = GraphSim::builder()
@@ -185,11 +195,11 @@ impl Env {
             "sqlite://{}?mode=rwc",
             dir.path().join("data").join("messenger.db").display()
         );
-        let toml = config_toml(sim.base_url(), &db, space_a_extra).replacen(
+        let toml = edit(config_toml(sim.base_url(), &db, space_a_extra).replacen(
             "shutdown_grace_secs = 5\n",
             &format!("shutdown_grace_secs = 5\n{server_extra}\n"),
             1,
-        );
+        ));
         let gateway = start_gateway(&toml, listener).await;
         Self {
             sim,

@@ -15,6 +15,7 @@ mod ops;
 mod optin;
 mod page_trouble;
 mod profiles;
+mod quotas;
 mod seeds;
 mod webhook_corpus;
 mod webhook_reads;
