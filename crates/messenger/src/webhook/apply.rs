@@ -123,6 +123,8 @@ impl Messenger {
             EventKind::Referral(_)
             | EventKind::Reaction(_)
             | EventKind::Handover(_)
+            | EventKind::Edit(_)
+            | EventKind::Feedback(_)
             | EventKind::Unknown => Ok(false),
         }
     }
