@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use messenger_model::webhook::{
-    DeliveryReceipt, Entry, EventKind, InboundMessage, MessagingEvent, Optin, Party, Postback,
-    ReadReceipt, WebhookPayload,
+    DeliveryReceipt, Entry, EventKind, Handover, InboundMessage, MessageEdit, MessagingEvent,
+    Optin, Party, Postback, Reaction, ReadReceipt, Referral, ResponseFeedback, WebhookPayload,
 };
 use messenger_model::Timestamp;
 
@@ -106,14 +106,20 @@ pub(crate) async fn post_payload(
     post_signed(state, Bytes::from(body), state.config.app_secret.as_deref()).await
 }
 
-/// Opens the messaging window for users who wrote (message, postback, opt-in) in `payload`.
+/// Opens the messaging window for users who acted in `payload` (in `messaging` or `standby`):
+/// a message, a postback, an opt-in, a referral, or a reaction (not its removal), the actions
+/// Meta lists as opening the standard messaging window.
 fn note_user_activity(state: &SimState, payload: &WebhookPayload) {
     for entry in &payload.entry {
-        for event in &entry.messaging {
-            let wrote = matches!(
-                event.kind(),
-                EventKind::Message(_) | EventKind::Postback(_) | EventKind::Optin(_)
-            );
+        for (_, event) in entry.events() {
+            let wrote = match event.kind() {
+                EventKind::Message(_)
+                | EventKind::Postback(_)
+                | EventKind::Optin(_)
+                | EventKind::Referral(_) => true,
+                EventKind::Reaction(r) => r.action.as_deref() != Some("unreact"),
+                _ => false,
+            };
             if let (true, Some(psid)) = (wrote, event.sender_id()) {
                 state.window.note_inbound(&entry.id, psid, event.timestamp);
             }
@@ -237,6 +243,122 @@ impl GraphSim {
         watermark: i64,
     ) -> Result<u16, SimError> {
         post_read(&self.state, page_id, psid, watermark).await
+    }
+
+    /// Posts a reaction of `psid` to the message `mid`: `action` is `react` or `unreact`,
+    /// `reaction` its name (`love`, `smile`, ...), `emoji` absent on an `unreact` as Meta sends it.
+    pub async fn post_reaction(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mid: &str,
+        action: &str,
+        reaction: &str,
+        emoji: Option<&str>,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.reaction = Some(Reaction {
+            mid: Some(mid.to_owned()),
+            action: Some(action.to_owned()),
+            emoji: emoji.map(str::to_owned),
+            reaction: Some(reaction.to_owned()),
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts an edit by `psid` of their message `mid`: `message_edit: {mid, text, num_edit}`.
+    pub async fn post_edit(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mid: &str,
+        text: &str,
+        num_edit: i64,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.message_edit = Some(MessageEdit {
+            mid: Some(mid.to_owned()),
+            text: Some(text.to_owned()),
+            num_edit,
+            ..MessageEdit::default()
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts `psid`'s thumbs up or down under the page's message `mid`: `response_feedback:
+    /// {feedback, mid}` (`feedback` is `Good response` or `Bad response`).
+    pub async fn post_feedback(
+        &self,
+        page_id: &str,
+        psid: &str,
+        mid: &str,
+        feedback: &str,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.response_feedback = Some(ResponseFeedback {
+            mid: Some(mid.to_owned()),
+            feedback: Some(feedback.to_owned()),
+            ..ResponseFeedback::default()
+        });
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a referral of `psid` (an `m.me` link with `ref`, an ad, the chat plugin).
+    pub async fn post_referral(
+        &self,
+        page_id: &str,
+        psid: &str,
+        referral: Referral,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.referral = Some(referral);
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a `messaging_handovers` event about `psid`'s conversation (no sender for
+    /// `app_roles`, which is about the page).
+    pub async fn post_handover(
+        &self,
+        page_id: &str,
+        psid: Option<&str>,
+        handover: Handover,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid.unwrap_or_default());
+        if psid.is_none() {
+            event.sender = None;
+        }
+        event.handover = Some(handover);
+        self.post_event(page_id, event).await
+    }
+
+    /// Posts a text message from `psid` in the entry's `standby` list, as Meta does while another
+    /// app owns the conversation, with a fresh `mid`.
+    pub async fn post_standby_message(
+        &self,
+        page_id: &str,
+        psid: &str,
+        text: &str,
+    ) -> Result<u16, SimError> {
+        let mut event = event_from_user(page_id, psid);
+        event.message = Some(InboundMessage {
+            mid: Some(self.state.new_mid()),
+            text: Some(text.to_owned()),
+            ..InboundMessage::default()
+        });
+        self.post_standby_event(page_id, event).await
+    }
+
+    /// Posts one event in the `standby` list of its own entry for `page_id`.
+    pub async fn post_standby_event(
+        &self,
+        page_id: &str,
+        event: MessagingEvent,
+    ) -> Result<u16, SimError> {
+        let mut payload = payload_of(page_id, event);
+        for entry in &mut payload.entry {
+            entry.standby = std::mem::take(&mut entry.messaging);
+        }
+        post_payload(&self.state, &payload).await
     }
 
     /// Posts one event in its own entry for `page_id`.

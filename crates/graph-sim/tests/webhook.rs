@@ -286,3 +286,78 @@ async fn echoes_carry_the_metadata_and_are_posted_again_until_accepted() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_inbound_kind_is_posted_in_meta_shape() {
+    use messenger_model::webhook::{EventList, Handover, HandoverKind, Referral};
+
+    let (url, accepted) = receiver().await;
+    let sim = GraphSim::builder()
+        .page(PAGE, TOKEN)
+        .app_secret(SECRET)
+        .webhook_url(url)
+        .start()
+        .await
+        .unwrap();
+    let psid = "24000000000777";
+    let ok = |s: u16| assert_eq!(s, 200);
+    ok(sim
+        .post_reaction(PAGE, psid, "m_1", "react", "love", Some("\u{2764}"))
+        .await
+        .unwrap());
+    ok(sim
+        .post_edit(PAGE, psid, "m_2", "Is my table ready?", 2)
+        .await
+        .unwrap());
+    ok(sim
+        .post_feedback(PAGE, psid, "m_3", "Bad response")
+        .await
+        .unwrap());
+    let referral = Referral {
+        data_ref: Some("table-qr-17".into()),
+        source: Some("SHORTLINK".into()),
+        kind: Some("OPEN_THREAD".into()),
+        ..Referral::default()
+    };
+    ok(sim.post_referral(PAGE, psid, referral).await.unwrap());
+    let mut pass = Handover::new(HandoverKind::PassThreadControl);
+    pass.new_owner_app_id = Some("263902037430900".into());
+    ok(sim.post_handover(PAGE, Some(psid), pass).await.unwrap());
+    ok(sim
+        .post_handover(PAGE, None, Handover::new(HandoverKind::AppRoles))
+        .await
+        .unwrap());
+    ok(sim
+        .post_standby_message(PAGE, psid, "while the inbox owns it")
+        .await
+        .unwrap());
+
+    let bodies = accepted.lock().unwrap().clone();
+    let kinds: Vec<(EventList, String)> = bodies
+        .iter()
+        .flat_map(|p| {
+            p.events()
+                .map(|(_, list, e)| (list, format!("{:?}", e.kind())))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    let starts = [
+        "Reaction", "Edit", "Feedback", "Referral", "Handover", "Handover", "Message",
+    ];
+    for ((list, kind), want) in kinds.iter().zip(starts) {
+        assert!(kind.starts_with(want), "{kind} is not a {want}");
+        let standby = want == "Message";
+        assert_eq!(*list == EventList::Standby, standby, "{kind}");
+    }
+    let edit = bodies[1].entry[0].messaging[0]
+        .message_edit
+        .clone()
+        .unwrap();
+    assert_eq!((edit.mid.as_deref(), edit.num_edit), (Some("m_2"), 2));
+    let roles = &bodies[5].entry[0].messaging[0];
+    assert!(roles.sender.is_none());
+    let standby = &bodies[6].entry[0];
+    assert!(standby.messaging.is_empty());
+    assert!(standby.standby[0].message.as_ref().unwrap().mid.is_some());
+}

@@ -29,11 +29,26 @@ pub enum EventName {
     /// A customer opted in through a Messenger plugin.
     #[serde(rename = "facebook.optin")]
     FacebookOptin,
+    /// A customer reacted to a message, or took a reaction back.
+    #[serde(rename = "message.reaction")]
+    MessageReaction,
+    /// A customer edited a message they sent.
+    #[serde(rename = "message.edited")]
+    MessageEdited,
+    /// A customer rated a message the page sent (thumbs up or down).
+    #[serde(rename = "message.feedback")]
+    MessageFeedback,
+    /// A customer came through a referral: an `m.me` link, an ad, the chat plugin.
+    #[serde(rename = "facebook.referral")]
+    FacebookReferral,
+    /// The conversation's thread control moved between apps, or the page's app roles changed.
+    #[serde(rename = "facebook.handover")]
+    FacebookHandover,
 }
 
 impl EventName {
     /// All event names.
-    pub const ALL: [EventName; 7] = [
+    pub const ALL: [EventName; 12] = [
         Self::MessageSent,
         Self::MessageDelivered,
         Self::MessageRead,
@@ -41,6 +56,11 @@ impl EventName {
         Self::MessageExpired,
         Self::MessageInbound,
         Self::FacebookOptin,
+        Self::MessageReaction,
+        Self::MessageEdited,
+        Self::MessageFeedback,
+        Self::FacebookReferral,
+        Self::FacebookHandover,
     ];
 
     /// The wire name (`"message.sent"`).
@@ -53,10 +73,26 @@ impl EventName {
             Self::MessageExpired => "message.expired",
             Self::MessageInbound => "message.inbound",
             Self::FacebookOptin => "facebook.optin",
+            Self::MessageReaction => "message.reaction",
+            Self::MessageEdited => "message.edited",
+            Self::MessageFeedback => "message.feedback",
+            Self::FacebookReferral => "facebook.referral",
+            Self::FacebookHandover => "facebook.handover",
         }
     }
 
     /// Parses a wire name.
+    ///
+    /// ```
+    /// use messenger_model::EventName;
+    /// assert_eq!(EventName::parse("message.reaction"), Some(EventName::MessageReaction));
+    /// assert_eq!(EventName::parse("message.reacted"), None);
+    /// for name in EventName::ALL {
+    ///     assert_eq!(EventName::parse(name.as_str()), Some(name));
+    ///     let json = serde_json::to_value(name).unwrap();
+    ///     assert_eq!(json, name.as_str());
+    /// }
+    /// ```
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|n| n.as_str() == s)
     }

@@ -268,7 +268,7 @@ proptest! {
 #[test]
 fn unknown_webhook_event_kinds_are_tolerated() {
     let body = br#"{"object":"page","entry":[{"id":"P","time":1,"standby":[{"x":1}],"messaging":[
-        {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":5,"message_edit":{"mid":"m0","text":"hi!","num_edit":1}},
+        {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":5,"policy_enforcement":{"action":"block","reason":"spam"}},
         {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":6,"message":{"mid":"m1","text":"hi","brand_new_field":true}}
     ]}]}"#;
     let p = WebhookPayload::from_json(body).unwrap();
@@ -277,7 +277,7 @@ fn unknown_webhook_event_kinds_are_tolerated() {
         events[0].kind(),
         messenger_model::webhook::EventKind::Unknown
     ));
-    assert!(events[0].extra.contains_key("message_edit"));
+    assert!(events[0].extra.contains_key("policy_enforcement"));
     assert!(
         matches!(events[1].kind(), messenger_model::webhook::EventKind::Message(m) if m.text.as_deref() == Some("hi"))
     );

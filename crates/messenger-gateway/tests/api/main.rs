@@ -10,6 +10,7 @@ mod demo;
 mod durability;
 mod forward;
 mod garbage;
+mod inbound_kinds;
 mod messages;
 mod ops;
 mod optin;

@@ -4,6 +4,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::edit::{MessageEdit, ResponseFeedback};
 use super::handover::{Handover, HandoverBody, HandoverKind};
 use super::lenient;
 
@@ -58,11 +59,15 @@ pub struct MessagingEvent {
     pub referral: Option<Referral>,
     /// A reaction to a message.
     pub reaction: Option<Reaction>,
+    /// An edit of a message the user sent (`message_edit`).
+    pub message_edit: Option<MessageEdit>,
+    /// Thumbs up or down under a message the page sent (`response_feedback`).
+    pub response_feedback: Option<ResponseFeedback>,
     /// A `messaging_handovers` event (`pass_thread_control`, `take_thread_control`,
     /// `request_thread_control` or `app_roles`); written back under the field its kind names.
     pub handover: Option<Handover>,
-    /// Fields of event kinds the model does not know, kept (`message_edit`,
-    /// `response_feedback`, `policy_enforcement`, ...).
+    /// Fields of event kinds the model does not know, kept (`policy_enforcement`,
+    /// `account_linking`, ...).
     pub extra: Map<String, Value>,
 }
 
@@ -89,6 +94,10 @@ struct WireEvent {
     referral: Option<Referral>,
     #[serde(default)]
     reaction: Option<Reaction>,
+    #[serde(default)]
+    message_edit: Option<MessageEdit>,
+    #[serde(default)]
+    response_feedback: Option<ResponseFeedback>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -125,6 +134,8 @@ impl TryFrom<WireEvent> for MessagingEvent {
             read: w.read,
             referral: w.referral,
             reaction: w.reaction,
+            message_edit: w.message_edit,
+            response_feedback: w.response_feedback,
             handover,
             extra,
         })
@@ -154,6 +165,12 @@ impl Serialize for MessagingEvent {
         field(&mut map, "read", self.read.as_ref())?;
         field(&mut map, "referral", self.referral.as_ref())?;
         field(&mut map, "reaction", self.reaction.as_ref())?;
+        field(&mut map, "message_edit", self.message_edit.as_ref())?;
+        field(
+            &mut map,
+            "response_feedback",
+            self.response_feedback.as_ref(),
+        )?;
         if let Some(h) = &self.handover {
             map.serialize_entry(h.kind.field(), h)?;
         }
@@ -183,6 +200,10 @@ pub enum EventKind<'a> {
     Referral(&'a Referral),
     /// A reaction.
     Reaction(&'a Reaction),
+    /// An edit of the user's message (`message_edit`).
+    Edit(&'a MessageEdit),
+    /// Thumbs up or down under the page's message (`response_feedback`).
+    Feedback(&'a ResponseFeedback),
     /// A `messaging_handovers` event (thread control or app roles).
     Handover(&'a Handover),
     /// Something the model does not know (kept in `extra`).
@@ -216,6 +237,12 @@ impl MessagingEvent {
         }
         if let Some(r) = &self.referral {
             return EventKind::Referral(r);
+        }
+        if let Some(e) = &self.message_edit {
+            return EventKind::Edit(e);
+        }
+        if let Some(f) = &self.response_feedback {
+            return EventKind::Feedback(f);
         }
         if let Some(h) = &self.handover {
             return EventKind::Handover(h);
@@ -285,6 +312,8 @@ impl MessagingEvent {
             }
             EventKind::Referral(_) => "referral",
             EventKind::Reaction(_) => "reaction",
+            EventKind::Edit(_) => "edit",
+            EventKind::Feedback(_) => "feedback",
             EventKind::Handover(h) => {
                 let who = self.sender_id().or(self.recipient_id()).unwrap_or("-");
                 let owner = h.new_owner_app_id.as_deref().unwrap_or("-");

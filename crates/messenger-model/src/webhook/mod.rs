@@ -11,11 +11,13 @@
 //!   as strings or integers (kept exactly as text, also above 2^53);
 //! - unknown event kinds and fields are kept (`extra`), so what Meta adds later is tolerated.
 
+mod edit;
 mod entry;
 mod event;
 mod handover;
 mod lenient;
 
+pub use edit::{MessageEdit, ResponseFeedback};
 pub use entry::{Entry, EventList, UnparsedEvent};
 pub use event::{
     DeliveryReceipt, EventKind, InboundAttachment, InboundMessage, MessagingEvent, Optin, Party,

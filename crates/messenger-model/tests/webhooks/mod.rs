@@ -18,6 +18,8 @@ pub fn kind_name(kind: &EventKind<'_>) -> &'static str {
         EventKind::Read(_) => "read",
         EventKind::Referral(_) => "referral",
         EventKind::Reaction(_) => "reaction",
+        EventKind::Edit(_) => "edit",
+        EventKind::Feedback(_) => "feedback",
         EventKind::Handover(_) => "handover",
         EventKind::Unknown => "unknown",
     }

@@ -1,6 +1,7 @@
 //! Applying one Meta webhook event that is not a receipt: opt-ins link or create profiles,
 //! inbound messages and postbacks open the window and become `message.inbound`, echoes of our own
-//! sends confirm them. Receipts are applied in groups by [`super::process`].
+//! sends confirm them. Reactions, edits, response feedback, referrals and handovers are in
+//! [`super::interactions`]; receipts are applied in groups by [`super::process`].
 
 use messenger_model::webhook::{EventKind, MessagingEvent};
 use messenger_model::{EventName, MessageStatus, Profile, Timestamp};
@@ -119,11 +120,21 @@ impl Messenger {
             // Receipts with a sender are applied in groups (`apply_receipts`); without one they
             // name no conversation.
             EventKind::Delivery(_) | EventKind::Read(_) => Ok(false),
-            // Read and counted; the events a business receives for them are issue-tracked work.
-            EventKind::Referral(_)
-            | EventKind::Reaction(_)
-            | EventKind::Handover(_)
-            | EventKind::Unknown => Ok(false),
+            EventKind::Reaction(reaction) => {
+                self.apply_reaction(space, event, seen, reaction).await
+            }
+            EventKind::Edit(edit) => self.apply_edit(space, event, seen, edit).await,
+            EventKind::Feedback(feedback) => {
+                self.apply_feedback(space, event, seen, feedback).await
+            }
+            EventKind::Referral(referral) => {
+                self.apply_referral(space, event, seen, referral).await
+            }
+            EventKind::Handover(handover) => {
+                self.apply_handover(space, event, seen, handover).await
+            }
+            // Quarantined before they get here (`process_events`).
+            EventKind::Unknown => Ok(false),
         }
     }
 
@@ -250,7 +261,7 @@ impl Messenger {
     /// A token is bound to the first PSID that redeems it ([`messenger_store::Redemption`]):
     /// redeemed again by that PSID it links again; redeemed by another, it is refused with
     /// [`TokenError::Used`] and never moves a link.
-    async fn profile_for(
+    pub(super) async fn profile_for(
         &self,
         space: &Space,
         psid: &str,
@@ -343,17 +354,19 @@ impl Messenger {
 }
 
 /// The profile an event's sender resolved to, and how.
-struct Resolved {
+pub(super) struct Resolved {
     profile: Profile,
     link: Link,
     token_error: Option<TokenError>,
-    data: Option<Value>,
+    /// The redeemed token's data, if a token was redeemed.
+    pub(super) data: Option<Value>,
     moved_from: Option<String>,
 }
 
 impl Resolved {
-    /// The sender's fields of an `facebook.optin` or `message.inbound` payload.
-    fn payload(&self, space: &Space, psid: &str, at: Timestamp) -> Value {
+    /// The sender's fields of a `facebook.optin`, `message.inbound` (or other customer event)
+    /// payload.
+    pub(super) fn payload(&self, space: &Space, psid: &str, at: Timestamp) -> Value {
         json!({
             "profileId": self.profile.id,
             "fbMessengerId": psid,

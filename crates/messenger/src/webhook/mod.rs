@@ -2,6 +2,7 @@
 //! events.
 
 mod apply;
+mod interactions;
 mod process;
 mod signature;
 

@@ -6,7 +6,8 @@
 //! [`Store::apply_receipts`](messenger_store::Store::apply_receipts) call, which also queues
 //! their `message.delivered`/`message.read` events and marks them seen, in one transaction.
 //! Echoes of sends already recorded (the common case) join the run as keys to mark. Any other
-//! event (an opt-in, an inbound message, a postback, an echo that confirms an unrecorded send)
+//! event (an opt-in, an inbound message, a postback, a reaction, an edit, response feedback, a
+//! referral, a handover, an echo that confirms an unrecorded send)
 //! first applies the run gathered so far, so events still take effect in the order Meta sent
 //! them.
 
@@ -46,8 +47,8 @@ pub struct WebhookReport {
     pub applied: usize,
     /// Events seen before (redeliveries), skipped.
     pub duplicates: usize,
-    /// Events of pages no space owns, or kinds the product reads but does not act on (echoes
-    /// of sends already recorded, reactions, ...).
+    /// Events of pages no space owns, or events the product reads but does not act on (echoes
+    /// of sends already recorded, events without the ids they need).
     pub ignored: usize,
     /// Events (or whole bodies) that could not be applied: kept in the store's quarantine
     /// ([`messenger_store::Quarantine`]).
