@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the single definition of what CI checks.
 //!
 //! `.ci/run` calls `cargo xtask ci`, so the steps below are the whole CI
-//! contract (formatting, the layer check, clippy, the tests, the docs):
+//! contract (formatting, the layer check, clippy, the tests, the OpenAPI
+//! fuzzer, the docs):
 //! change them here and both CI and local runs follow.
 
 use std::path::Path;
@@ -56,6 +57,10 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         args: &["test", "--workspace"],
+        env: &[],
+    },
+    Step {
+        args: &["xtask", "schemathesis"],
         env: &[],
     },
     Step {
@@ -143,6 +148,7 @@ mod tests {
                 "cargo xtask check-layers",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
+                "cargo xtask schemathesis",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
             ]
         );

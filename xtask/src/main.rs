@@ -10,6 +10,8 @@
 //!   crate in dependency order.
 //! - `cargo xtask check-layers` fails when a crate depends on a layer above
 //!   it or an I/O-free crate pulls in an I/O crate.
+//! - `cargo xtask schemathesis` runs a pinned schemathesis against the
+//!   gateway with `docs/openapi.json` (part of `ci`).
 //!
 //! The process is documented in `docs/releasing.md`.
 
@@ -17,6 +19,7 @@ mod ci;
 mod layers;
 mod publish;
 mod release;
+mod schemathesis;
 #[cfg(test)]
 mod testutil;
 mod workspace;
@@ -37,8 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the CI checks: fmt, clippy, test and doc, stopping at the first
-    /// failure.
+    /// Run the CI checks: fmt, layers, clippy, test, schemathesis and doc,
+    /// stopping at the first failure.
     Ci,
     /// Bump crate versions, update the requirements on them, move their
     /// changelog entries, then commit and tag.
@@ -63,6 +66,9 @@ enum Command {
     /// Fail when a crate depends on a layer above it, or an I/O-free crate
     /// pulls in an I/O crate.
     CheckLayers,
+    /// Start the gateway on a temporary database and fuzz it with a pinned
+    /// schemathesis against docs/openapi.json (every check, stateful links).
+    Schemathesis,
 }
 
 fn main() -> Result<()> {
@@ -85,6 +91,7 @@ fn main() -> Result<()> {
         }
         Command::Publish { dry_run } => publish::run(&root, dry_run),
         Command::CheckLayers => layers::run(&root),
+        Command::Schemathesis => schemathesis::run(&root),
     }
 }
 
