@@ -2,7 +2,7 @@
 //!
 //! `.ci/run` calls `cargo xtask ci`, so the steps below are the whole CI
 //! contract (formatting, the layer check, clippy, one-backend builds, the
-//! tests, the examples, the docs):
+//! tests, the examples, the OpenAPI fuzzer, the docs):
 //! change them here and both CI and local runs follow.
 
 use std::path::Path;
@@ -104,6 +104,10 @@ pub const STEPS: &[Step] = &[
         env: &[],
     },
     Step {
+        args: &["xtask", "schemathesis"],
+        env: &[],
+    },
+    Step {
         args: &["doc", "--workspace", "--no-deps"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
@@ -193,6 +197,7 @@ mod tests {
                 "cargo xtask check-backends",
                 "cargo test --workspace",
                 "cargo xtask examples",
+                "cargo xtask schemathesis",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
             ]
         );

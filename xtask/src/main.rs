@@ -14,6 +14,8 @@
 //!   `messenger-store-sql` compiles the other backend's driver.
 //! - `cargo xtask examples` runs every example (none needs the network) and
 //!   fails when one exits non-zero; `ci` calls it.
+//! - `cargo xtask schemathesis` runs a pinned schemathesis against the
+//!   gateway with `docs/openapi.json` (part of `ci`).
 //!
 //! The process is documented in `docs/releasing.md`.
 
@@ -23,6 +25,7 @@ mod examples;
 mod layers;
 mod publish;
 mod release;
+mod schemathesis;
 #[cfg(test)]
 mod testutil;
 mod workspace;
@@ -44,7 +47,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the CI checks: fmt, layers, clippy, one-backend builds, test,
-    /// examples and doc, stopping at the first failure.
+    /// examples, schemathesis and doc, stopping at the first failure.
     Ci,
     /// Bump crate versions, update the requirements on them, move their
     /// changelog entries, then commit and tag.
@@ -75,6 +78,9 @@ enum Command {
     /// Run every example of the workspace (graph-sim on loopback, no
     /// network), failing when one exits non-zero.
     Examples,
+    /// Start the gateway on a temporary database and fuzz it with a pinned
+    /// schemathesis against docs/openapi.json (every check, stateful links).
+    Schemathesis,
 }
 
 fn main() -> Result<()> {
@@ -99,6 +105,7 @@ fn main() -> Result<()> {
         Command::CheckLayers => layers::run(&root),
         Command::CheckBackends => backends::run(&root),
         Command::Examples => examples::run(&root),
+        Command::Schemathesis => schemathesis::run(&root),
     }
 }
 

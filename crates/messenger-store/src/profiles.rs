@@ -10,14 +10,18 @@ use messenger_model::{FacebookProfile, Profile, Timestamp};
 
 use crate::StoreError;
 
-/// What to look profiles up by (`GET /profiles?fbMessengerId=&phoneNumber=`). Set fields must all
-/// match; a query with no field set matches nothing.
+/// What to look profiles up by (`GET /profiles?fbMessengerId=&phoneNumber=&cursor=`). Set fields
+/// must all match; a query with no field set matches every profile of the space (a listing, paged
+/// with [`ProfileQuery::after`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProfileQuery {
     /// The profile's `fbMessengerId` field.
     pub fb_messenger_id: Option<String>,
     /// The profile's `phoneNumber` field.
     pub phone_number: Option<String>,
+    /// Only profiles whose id sorts after this one (keyset paging: the last id of the previous
+    /// page). Ids compare as the store orders them (byte order of their UTF-8).
+    pub after: Option<String>,
     /// At most this many profiles (ordered by id); `0` means the store's default of 100.
     pub limit: usize,
 }
@@ -37,7 +41,11 @@ impl ProfileQuery {
 
     /// Whether `profile` matches (used by stores that filter in memory).
     pub fn matches(&self, profile: &Profile) -> bool {
-        if self.fb_messenger_id.is_none() && self.phone_number.is_none() {
+        if self
+            .after
+            .as_deref()
+            .is_some_and(|after| profile.id.as_str() <= after)
+        {
             return false;
         }
         let field_ok = |want: &Option<String>, have: &Option<String>| match want {

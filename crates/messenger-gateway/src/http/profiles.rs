@@ -1,12 +1,13 @@
 //! Profiles: `GET/PUT/PATCH/DELETE /apispaces/{space}/profiles/{profileId}` and
-//! `GET /apispaces/{space}/profiles?fbMessengerId=&phoneNumber=`.
+//! `GET /apispaces/{space}/profiles?fbMessengerId=&phoneNumber=&limit=&cursor=` (a search, or
+//! without a filter every profile of the space, paged by id with `Next-Cursor`; decision 0009).
 //!
 //! `PUT` replaces the profile (creating it: 201), `PATCH` merges into an existing one (a JSON
 //! `null` removes a custom property). The path's id wins over an `id` in the body.
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use messenger_model::Profile;
@@ -101,12 +102,12 @@ fn profile_from_body(id: &str, body: Value) -> Result<Profile, Problem> {
                         ),
                     )),
                     Some((_, number)) => {
-                        let ok = value.is_null()
-                            || if *number {
-                                value.is_number()
-                            } else {
-                                value.is_string()
-                            };
+                        // No null here: the section is Graph's, given whole or not at all.
+                        let ok = if *number {
+                            value.is_number()
+                        } else {
+                            value.is_string()
+                        };
                         if !ok {
                             errors.push(ProblemError::new(
                                 pointer,
@@ -246,8 +247,26 @@ pub async fn delete(
     }
 }
 
-/// `GET .../profiles?fbMessengerId=&phoneNumber=&limit=`: the matching profiles (every given
-/// field must match), ordered by id.
+/// The response header naming the next page of a profile search (decision 0009).
+pub const NEXT_CURSOR: &str = "next-cursor";
+
+/// The opaque cursor of the page after the profile `last_id`: the id's UTF-8 in hex, so it is
+/// safe in a query string and clients have no reason to build one.
+fn cursor_after(last_id: &str) -> String {
+    hex::encode(last_id.as_bytes())
+}
+
+/// The position a cursor names: the id of [`cursor_after`], or `None` when it is not hex. Any
+/// non-empty hex is a position (bytes that are not UTF-8 are read lossily), so a cursor is
+/// never refused for its content, only for its form.
+fn cursor_id(cursor: &str) -> Option<String> {
+    let bytes = hex::decode(cursor).ok().filter(|b| !b.is_empty())?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `GET .../profiles?fbMessengerId=&phoneNumber=&limit=&cursor=`: the matching profiles (every
+/// given field must match; no field: every profile of the space), ordered by id. A full page
+/// carries `Next-Cursor`, to pass as `cursor` for the next one (which may be empty).
 pub async fn find(
     State(state): State<AppState>,
     access: SpaceAccess,
@@ -267,22 +286,24 @@ pub async fn find(
                     format!("limit must be 1 to {}", ProfileQuery::MAX_LIMIT),
                 )),
             },
+            "cursor" => match cursor_id(&value) {
+                Some(id) => q.after = Some(id),
+                None => errors.push(ProblemError::new(
+                    "",
+                    "query.cursor",
+                    "cursor is not one this API gave (hex digits): pass the Next-Cursor \
+                     header of the previous page as it is",
+                )),
+            },
             other => errors.push(ProblemError::new(
                 "",
                 "query.unknown",
                 format!(
-                    "unknown query parameter {:?} (use fbMessengerId, phoneNumber, limit)",
+                    "unknown query parameter {:?} (use fbMessengerId, phoneNumber, limit, cursor)",
                     shorten(other)
                 ),
             )),
         }
-    }
-    if q.fb_messenger_id.is_none() && q.phone_number.is_none() {
-        errors.push(ProblemError::new(
-            "",
-            "query.missing",
-            "give fbMessengerId, phoneNumber or both",
-        ));
     }
     if !errors.is_empty() {
         return Err(Problem::bad_request_entries(errors));
@@ -292,7 +313,15 @@ pub async fn find(
         .store()
         .find_profiles(&access.space, &q)
         .await?;
-    Ok(Json(found).into_response())
+    let next = (found.len() >= q.effective_limit())
+        .then(|| found.last())
+        .flatten()
+        .and_then(|last| HeaderValue::from_str(&cursor_after(&last.id)).ok());
+    let mut response = Json(found).into_response();
+    if let Some(next) = next {
+        response.headers_mut().insert(NEXT_CURSOR, next);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -310,6 +339,28 @@ mod tests {
         assert_eq!(p.id, "alice");
         assert_eq!(p.email, None);
         assert_eq!(Value::Object(p.custom), json!({"tier": "gold"}));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_what_they_did_not_make() {
+        for id in ["a", "bob@example.com", "é/ü?&=", "0"] {
+            assert_eq!(cursor_id(&cursor_after(id)).as_deref(), Some(id));
+        }
+        assert_eq!(cursor_id("ff").as_deref(), Some("\u{fffd}"));
+        for bad in ["", "zz", "abc", "6"] {
+            assert_eq!(cursor_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_facebook_section_takes_no_nulls() {
+        for field in ["timezone", "locale", "firstName"] {
+            let e = profile_from_body("a", json!({"facebook": {field: null}})).unwrap_err();
+            assert_eq!(e.errors[0].code, "field.type", "{field}");
+            assert_eq!(e.errors[0].path, format!("/facebook/{field}"));
+        }
+        let p = profile_from_body("a", json!({"facebook": {"timezone": 5.5}})).unwrap();
+        assert_eq!(p.facebook.and_then(|f| f.timezone), Some(5.5));
     }
 
     #[test]

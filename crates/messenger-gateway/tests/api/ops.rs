@@ -155,3 +155,131 @@ async fn an_ops_listener_takes_the_metrics_off_the_public_port() {
         .await
         .is_err());
 }
+
+fn checked_in_document() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Every key of `value` is a property of `schema` (when the schema closes its object), for
+/// every object and array below it: what the model writes, the document names.
+fn keys_are_documented(value: &Value, schema: &Value, at: &str, missing: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let props = schema["properties"].as_object();
+            for (key, v) in map {
+                match props.and_then(|p| p.get(key)) {
+                    Some(s) => keys_are_documented(v, s, &format!("{at}/{key}"), missing),
+                    None if schema["additionalProperties"] == Value::Bool(false) => {
+                        missing.push(format!("{at}/{key}"))
+                    }
+                    None => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                keys_are_documented(v, &schema["items"], &format!("{at}/{i}"), missing);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schemas against the code: the send request's schema names every field messenger-model
+/// writes (each seed example read as a `SendRequest` and written back), and closes the objects
+/// the validator closes; `x-rules-beyond-schema` of both send operations lists real codes, and
+/// every code messenger-validate has is either said by the schema or listed there.
+#[test]
+fn the_send_schema_matches_the_model_and_the_validator() {
+    use messenger_model::SendRequest;
+    use messenger_validate::ViolationCode;
+
+    let doc = checked_in_document();
+    let schema = &doc["components"]["schemas"]["SendRequest"];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/seed-examples");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(req) = serde_json::from_str::<SendRequest>(&text) else {
+            continue; // the malformed seeds: not JSON a client could send
+        };
+        let written = serde_json::to_value(&req).unwrap();
+        let mut missing = Vec::new();
+        keys_are_documented(&written, schema, "", &mut missing);
+        assert!(missing.is_empty(), "{}: {missing:?}", path.display());
+        seeds += 1;
+    }
+    assert!(seeds >= 5, "only {seeds} seed examples read");
+    for pointer in [
+        "",
+        "/properties/messageParts/items",
+        "/properties/channelOptions",
+        "/properties/channelOptions/properties/fbMessenger",
+        "/properties/channelOptions/properties/sms",
+        "/properties/customBody",
+    ] {
+        let at = schema.pointer(pointer).unwrap_or(&Value::Null);
+        assert_eq!(
+            at["additionalProperties"],
+            Value::Bool(false),
+            "SendRequest{pointer} must be closed (field.unknown)"
+        );
+    }
+
+    // What the schema itself says: types, unknown fields, enums, required fields, patterns.
+    let said_by_schema = [
+        "field.unknown",
+        "field.type",
+        "field.required",
+        "field.enum",
+        "json.shape",
+        "rules.empty",
+        "rules.unknown",
+        "rules.repeated",
+        "part.channel_unknown",
+        "phone.invalid",
+        "expires_on.invalid",
+    ];
+    let codes: BTreeSet<&str> = ViolationCode::ALL.iter().map(|c| c.as_str()).collect();
+    for op in [
+        "/apispaces/{space}/messages",
+        "/apispaces/{space}/messages/batch",
+    ] {
+        let listed: BTreeSet<&str> = doc["paths"][op]["post"]["x-rules-beyond-schema"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{op}: no x-rules-beyond-schema"))
+            .iter()
+            .map(|r| {
+                let code = r["code"].as_str().unwrap();
+                let pointer = r["pointer"].as_str().unwrap();
+                assert!(
+                    pointer.starts_with('^') && pointer.ends_with('$'),
+                    "{pointer}"
+                );
+                assert!(!r["rule"].as_str().unwrap_or("").is_empty(), "{code}");
+                code
+            })
+            .collect();
+        let unknown: Vec<_> = listed.difference(&codes).collect();
+        assert!(
+            unknown.is_empty(),
+            "{op}: not codes of messenger-validate: {unknown:?}"
+        );
+        let unsaid: Vec<_> = codes
+            .iter()
+            .filter(|c| !listed.contains(*c) && !said_by_schema.contains(*c))
+            .collect();
+        assert!(
+            unsaid.is_empty(),
+            "{op}: codes neither in the schema nor listed: {unsaid:?}"
+        );
+    }
+}

@@ -235,18 +235,18 @@ macro_rules! impl_profile_store {
                 query: &messenger_store::ProfileQuery,
             ) -> Result<Vec<messenger_model::Profile>, messenger_store::StoreError> {
                 let (fb, phone) = (&query.fb_messenger_id, &query.phone_number);
-                if fb.is_none() && phone.is_none() {
-                    return Ok(Vec::new());
-                }
-                // `IS NULL` on the bind makes an unset field match everything.
+                // `IS NULL` on the bind makes an unset field match everything; `after` pages by
+                // id (keyset). Ids compare in the column's order, the same as `ORDER BY id`.
                 let bodies: Vec<String> = sqlx::query_scalar(
                     "SELECT body FROM profiles WHERE space = $1 \
                      AND ($2 IS NULL OR fb_messenger_id = $2) \
-                     AND ($3 IS NULL OR phone_number = $3) ORDER BY id LIMIT $4",
+                     AND ($3 IS NULL OR phone_number = $3) \
+                     AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5",
                 )
                 .bind(space)
                 .bind(fb.as_deref())
                 .bind(phone.as_deref())
+                .bind(query.after.as_deref())
                 .bind(crate::rows::to_i64(query.effective_limit()))
                 .fetch_all(self.reader())
                 .await

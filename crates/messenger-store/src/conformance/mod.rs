@@ -134,6 +134,7 @@ macro_rules! conformance_tests {
             profile_replace_and_delete,
             profile_messenger_ids_are_page_scoped,
             profile_find_by_phone_and_query,
+            profile_list_pages_by_id,
             profile_facebook_section,
             profile_inbound_window_moves_forward,
             spaces_are_isolated,

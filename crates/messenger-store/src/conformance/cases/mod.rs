@@ -32,6 +32,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("profile_find_by_phone_and_query", |s| {
         Box::pin(profile_find_by_phone_and_query(s))
     }),
+    ("profile_list_pages_by_id", |s| {
+        Box::pin(profile_list_pages_by_id(s))
+    }),
     ("profile_facebook_section", |s| {
         Box::pin(profile_facebook_section(s))
     }),

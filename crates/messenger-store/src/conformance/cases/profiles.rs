@@ -162,20 +162,15 @@ pub async fn profile_find_by_phone_and_query(store: Arc<dyn Store>) {
     let both = ProfileQuery {
         fb_messenger_id: Some("psid-b".into()),
         phone_number: Some(phone.into()),
-        limit: 0,
+        ..ProfileQuery::default()
     };
     assert_eq!(ids(store.find_profiles(A, &both).await.unwrap()), ["bob"]);
     let mismatch = ProfileQuery {
         fb_messenger_id: Some("psid-b".into()),
         phone_number: Some("+15550100".into()),
-        limit: 0,
+        ..ProfileQuery::default()
     };
     assert!(store.find_profiles(A, &mismatch).await.unwrap().is_empty());
-    assert!(store
-        .find_profiles(A, &ProfileQuery::default())
-        .await
-        .unwrap()
-        .is_empty());
     let first = ProfileQuery {
         phone_number: Some(phone.into()),
         limit: 1,
@@ -185,6 +180,77 @@ pub async fn profile_find_by_phone_and_query(store: Arc<dyn Store>) {
         ids(store.find_profiles(A, &first).await.unwrap()),
         ["alice"]
     );
+}
+
+/// A query without a field lists every profile of the space by id; `after` pages through them
+/// (keyset), with or without fields, and never shows another space's profiles.
+pub async fn profile_list_pages_by_id(store: Arc<dyn Store>) {
+    let ids = |v: Vec<Profile>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert!(store
+        .find_profiles(A, &ProfileQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+    for id in ["d", "b", "a", "e", "c"] {
+        let p = Profile::new(id);
+        let p = if id == "a" || id == "d" {
+            p.with_phone_number("+447700900123")
+        } else {
+            p
+        };
+        store.merge_profile(A, p).await.unwrap();
+    }
+    store.merge_profile(B, Profile::new("bb")).await.unwrap();
+    let all = store
+        .find_profiles(A, &ProfileQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(all), ["a", "b", "c", "d", "e"]);
+
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let q = ProfileQuery {
+            after: after.clone(),
+            limit: 2,
+            ..ProfileQuery::default()
+        };
+        let page = ids(store.find_profiles(A, &q).await.unwrap());
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().cloned();
+        pages.push(page);
+    }
+    assert_eq!(pages, [vec!["a", "b"], vec!["c", "d"], vec!["e"]]);
+
+    // `after` need not be a stored id: it is a position in the order.
+    let from_bb = ProfileQuery {
+        after: Some("bb".into()),
+        ..ProfileQuery::default()
+    };
+    assert_eq!(
+        ids(store.find_profiles(A, &from_bb).await.unwrap()),
+        ["c", "d", "e"]
+    );
+    let phone_after_a = ProfileQuery {
+        phone_number: Some("+447700900123".into()),
+        after: Some("a".into()),
+        ..ProfileQuery::default()
+    };
+    assert_eq!(
+        ids(store.find_profiles(A, &phone_after_a).await.unwrap()),
+        ["d"]
+    );
+    let past_the_end = ProfileQuery {
+        after: Some("e".into()),
+        ..ProfileQuery::default()
+    };
+    assert!(store
+        .find_profiles(A, &past_the_end)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// The `facebook` section is stored, replaced whole, and kept by merges without one.

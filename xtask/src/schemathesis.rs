@@ -1,0 +1,348 @@
+//! `cargo xtask schemathesis`: an independent fuzzer holds the gateway to its OpenAPI document.
+//!
+//! The step makes (once) a Python virtual environment under `target/schemathesis-venv` with a
+//! pinned schemathesis, builds `messenger-gateway`, starts it on a fresh SQLite database with a
+//! test configuration (one space, a known key, Graph and the SMS provider on a closed port: sends
+//! are only accepted, then fail in the background, which fills the dead-letter list), and runs
+//! `st run` over every key-authenticated operation of `docs/openapi.json` with every check, the
+//! stateful phase following the document's links. The hook `xtask/schemathesis/hooks.py` adds
+//! one check: a schema-valid send may be 400 only for a rule the document lists in
+//! `x-rules-beyond-schema`. Any failure fails the step.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::workspace;
+
+/// The schemathesis release the step installs (exact: a new release can find new things).
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// Examples generated per operation and phase; with it the step takes about a minute on 2 cores.
+pub const MAX_EXAMPLES: u32 = 50;
+
+/// The API space and key of the test configuration.
+const SPACE: &str = "st";
+const KEY: &str = "schemathesis-key-0123456789";
+
+/// Runs the step from the workspace `root`.
+pub fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let venv = root.join("target").join("schemathesis-venv");
+    let st = ensure_venv(&venv)?;
+    let gateway = build_gateway(root)?;
+    let run_dir = root.join("target").join("schemathesis-run");
+    if run_dir.exists() {
+        std::fs::remove_dir_all(&run_dir)
+            .with_context(|| format!("could not clear {}", run_dir.display()))?;
+    }
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("could not create {}", run_dir.display()))?;
+    let port = free_port()?;
+    let config = run_dir.join("gateway.toml");
+    std::fs::write(&config, gateway_config(port, &run_dir.join("st.db")))
+        .context("could not write the gateway configuration")?;
+    let st_config = run_dir.join("schemathesis.toml");
+    std::fs::write(&st_config, schemathesis_config(port))
+        .context("could not write the schemathesis configuration")?;
+
+    let log = std::fs::File::create(run_dir.join("gateway.log"))
+        .context("could not create the gateway log")?;
+    let child = Command::new(&gateway)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(log.try_clone().context("could not share the gateway log")?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("could not start {}", gateway.display()))?;
+    let mut server = Server(child);
+    wait_until_healthy(port, &mut server.0, Duration::from_secs(60))?;
+    eprintln!("    gateway up on 127.0.0.1:{port} (log: target/schemathesis-run/gateway.log)");
+
+    let status = Command::new(&st)
+        .arg("--config-file")
+        .arg(&st_config)
+        .arg("--no-color")
+        .arg("run")
+        .arg(root.join("docs").join("openapi.json"))
+        .args(["--include-path-regex", "^/apispaces/", "--checks", "all"])
+        .env("SCHEMATHESIS_HOOKS", "hooks")
+        .env("PYTHONPATH", root.join("xtask").join("schemathesis"))
+        .current_dir(&run_dir)
+        .status()
+        .with_context(|| format!("could not start {}", st.display()))?;
+    drop(server);
+    if !status.success() {
+        bail!(
+            "schemathesis found disagreements between docs/openapi.json and the gateway ({status})"
+        );
+    }
+    eprintln!(
+        "    schemathesis {SCHEMATHESIS_VERSION}: nothing found in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Kills the gateway when dropped, whatever happened.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `st` of the venv, creating the venv and installing the pinned release when needed.
+fn ensure_venv(venv: &Path) -> Result<PathBuf> {
+    let st = venv.join("bin").join("st");
+    let python = venv.join("bin").join("python3");
+    if st.exists() && installed_version(&st).as_deref() == Some(SCHEMATHESIS_VERSION) {
+        return Ok(st);
+    }
+    // Debian's python3 needs python3-venv (ensurepip) for `-m venv`.
+    if !python.exists() && !make_venv(venv)? {
+        install_python3_venv()?;
+        if !make_venv(venv)? {
+            bail!(
+                "`python3 -m venv {}` failed even with python3-venv",
+                venv.display()
+            );
+        }
+    }
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}"))
+        .status()
+        .context("could not run pip")?;
+    if !status.success() {
+        bail!("pip could not install schemathesis=={SCHEMATHESIS_VERSION} ({status})");
+    }
+    match installed_version(&st) {
+        Some(v) if v == SCHEMATHESIS_VERSION => Ok(st),
+        other => bail!("st reports version {other:?}, not {SCHEMATHESIS_VERSION}"),
+    }
+}
+
+/// Whether `python3 -m venv` made the venv (a failed attempt's leftovers are removed).
+fn make_venv(venv: &Path) -> Result<bool> {
+    eprintln!("    creating {}", venv.display());
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv)
+        .status()
+        .context("python3 is needed for the schemathesis step")?;
+    if !status.success() && venv.exists() {
+        std::fs::remove_dir_all(venv)
+            .with_context(|| format!("could not remove {}", venv.display()))?;
+    }
+    Ok(status.success())
+}
+
+fn install_python3_venv() -> Result<()> {
+    eprintln!("    python3 -m venv failed: installing python3-venv with apt-get");
+    for args in [
+        &["update", "-q"][..],
+        &["install", "-y", "-q", "python3-venv"][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("python3 -m venv failed and apt-get is not available")?;
+        if !status.success() {
+            bail!("`apt-get {}` failed ({status})", args.join(" "));
+        }
+    }
+    Ok(())
+}
+
+/// `st --version` says `st, version X.Y.Z`.
+fn installed_version(st: &Path) -> Option<String> {
+    let out = Command::new(st).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .rsplit(' ')
+        .next()
+        .map(str::to_owned)
+        .filter(|_| out.status.success())
+}
+
+/// Builds the gateway binary and returns its path in the workspace's target directory.
+fn build_gateway(root: &Path) -> Result<PathBuf> {
+    let status = workspace::cargo()
+        .args([
+            "build",
+            "-p",
+            "messenger-gateway",
+            "--bin",
+            "messenger-gateway",
+        ])
+        .current_dir(root)
+        .status()
+        .context("could not run cargo build")?;
+    if !status.success() {
+        bail!("building messenger-gateway failed ({status})");
+    }
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .current_dir(root)
+        .no_deps()
+        .exec()
+        .context("cargo metadata failed")?;
+    let binary = metadata
+        .target_directory
+        .as_std_path()
+        .join("debug")
+        .join(format!("messenger-gateway{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        bail!("no gateway binary at {}", binary.display());
+    }
+    Ok(binary)
+}
+
+/// A port free a moment ago on loopback.
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("could not bind loopback")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Polls `GET /healthz` until it answers 200, the process exits, or `timeout` passes.
+fn wait_until_healthy(port: u16, child: &mut Child, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the gateway exited at start ({status}); see target/schemathesis-run/gateway.log"
+            );
+        }
+        if healthz(port).unwrap_or(false) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the gateway did not answer /healthz within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn healthz(port: u16) -> std::io::Result<bool> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer.starts_with("HTTP/1.1 200"))
+}
+
+/// The gateway's test configuration: one space with a known key, Graph, the SMS provider and
+/// the business webhook on a closed port (sends are accepted, then fail; their events die and
+/// fill the dead-letter list that redrive takes from).
+fn gateway_config(port: u16, db: &Path) -> String {
+    format!(
+        r#"[server]
+listen = "127.0.0.1:{port}"
+shutdown_grace_secs = 1
+
+[database]
+url = "sqlite://{db}?mode=rwc"
+
+[facebook]
+app_secret = "schemathesis-app-secret"
+verify_token = "schemathesis-verify-token"
+token_key = "schemathesis-token-key-0123456789abcdef"
+graph_base_url = "http://127.0.0.1:9"
+
+[dispatch]
+max_attempts = 1
+poll_interval_ms = 50
+
+[[spaces]]
+id = "{SPACE}"
+page_id = "1000000001"
+page_token = "EAAB-schemathesis-page-token"
+keys = ["{KEY}"]
+customer_matching = true
+window_check = "off"
+
+[spaces.webhook]
+url = "http://127.0.0.1:9/hook"
+secret = "schemathesis-webhook-secret"
+retry_schedule_secs = [1]
+timeout_secs = 1
+
+[spaces.sms]
+base_url = "http://127.0.0.1:9"
+account_sid = "ACschemathesis"
+auth_token = "schemathesis-sms-token"
+from = "+15005550006"
+"#,
+        db = db.display()
+    )
+}
+
+/// The schemathesis configuration: the space fixed, the key sent, every check; the two send
+/// operations may answer 400 to schema-valid data, which the hook holds to the document's
+/// `x-rules-beyond-schema`.
+fn schemathesis_config(port: u16) -> String {
+    format!(
+        r#"base-url = "http://127.0.0.1:{port}"
+workers = 1
+headers = {{ Authorization = "Bearer {KEY}" }}
+
+[generation]
+max-examples = {MAX_EXAMPLES}
+
+[parameters]
+space = "{SPACE}"
+
+[[operations]]
+include-operation-id = ["sendMessage", "sendBatch"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configurations_name_one_space_and_key() {
+        let gw = gateway_config(4321, Path::new("/tmp/x/st.db"));
+        let parsed: toml::Value = toml::from_str(&gw).unwrap();
+        assert_eq!(parsed["server"]["listen"].as_str(), Some("127.0.0.1:4321"));
+        assert_eq!(parsed["spaces"][0]["id"].as_str(), Some(SPACE));
+        assert_eq!(parsed["spaces"][0]["keys"][0].as_str(), Some(KEY));
+        let st: toml::Value = toml::from_str(&schemathesis_config(4321)).unwrap();
+        assert_eq!(st["parameters"]["space"].as_str(), Some(SPACE));
+        assert_eq!(
+            st["headers"]["Authorization"].as_str(),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        assert_eq!(
+            st["generation"]["max-examples"].as_integer(),
+            Some(i64::from(MAX_EXAMPLES))
+        );
+    }
+
+    #[test]
+    fn the_hook_file_is_where_the_step_loads_it() {
+        let hooks = workspace::project_root()
+            .join("xtask")
+            .join("schemathesis")
+            .join("hooks.py");
+        let text = std::fs::read_to_string(hooks).unwrap();
+        assert!(text.contains("x-rules-beyond-schema"));
+    }
+}
