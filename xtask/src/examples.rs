@@ -6,6 +6,7 @@
 //! that the list and the `examples/` directories agree, so a new example is never forgotten.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -24,16 +25,12 @@ pub struct Example {
 }
 
 impl Example {
-    /// The cargo arguments that run it.
-    pub fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = ["run", "--quiet", "-p", self.package, "--example", self.name]
-            .map(str::to_owned)
-            .into();
-        if !self.features.is_empty() {
-            args.push("--features".to_owned());
-            args.push(self.features.join(","));
-        }
-        args
+    /// The `--features` entry that enables what it needs in a workspace build
+    /// (`package/feature`).
+    pub fn workspace_features(&self) -> impl Iterator<Item = String> + '_ {
+        self.features
+            .iter()
+            .map(move |f| format!("{}/{f}", self.package))
     }
 }
 
@@ -61,20 +58,37 @@ pub const EXAMPLES: &[Example] = &[
     },
 ];
 
-/// Runs every example of [`EXAMPLES`] from the workspace `root`; fails at the first that does
-/// not exit successfully.
+/// Builds every example of [`EXAMPLES`] with one workspace build (after `cargo test
+/// --workspace`, which builds the examples too, it has nothing left to do), then runs each
+/// binary from the workspace `root`; fails at the first that does not exit successfully.
 pub fn run(root: &Path) -> Result<()> {
     let total = Instant::now();
+    let features: Vec<String> = EXAMPLES
+        .iter()
+        .flat_map(Example::workspace_features)
+        .collect();
+    let mut build = workspace::cargo();
+    build.args(["build", "--quiet", "--workspace", "--examples"]);
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
+    }
+    let status = build
+        .current_dir(root)
+        .status()
+        .context("could not run cargo build --examples")?;
+    if !status.success() {
+        bail!("building the examples failed ({status})");
+    }
+    let metadata = workspace::metadata(root)?;
+    let dir = metadata.target_directory.join("debug").join("examples");
     for example in EXAMPLES {
-        let args = example.args();
-        let line = format!("cargo {}", args.join(" "));
-        eprintln!("==> {line}");
+        let binary = dir.join(format!("{}{}", example.name, std::env::consts::EXE_SUFFIX));
+        eprintln!("==> {} (example of {})", binary, example.package);
         let started = Instant::now();
-        let status = workspace::cargo()
-            .args(&args)
+        let status = Command::new(&binary)
             .current_dir(root)
             .status()
-            .with_context(|| format!("could not start `{line}`"))?;
+            .with_context(|| format!("could not start {binary}"))?;
         if !status.success() {
             bail!(
                 "example `{}` of {} failed ({status})",
@@ -85,7 +99,7 @@ pub fn run(root: &Path) -> Result<()> {
         eprintln!("    ok in {:.1}s", started.elapsed().as_secs_f64());
     }
     eprintln!(
-        "==> {} examples ran in {:.1}s",
+        "==> {} examples built and ran in {:.1}s",
         EXAMPLES.len(),
         total.elapsed().as_secs_f64()
     );
@@ -117,23 +131,12 @@ mod tests {
     }
 
     #[test]
-    fn features_are_passed() {
+    fn features_are_named_for_a_workspace_build() {
         let store = EXAMPLES
             .iter()
             .find(|e| e.name == "custom_store")
             .expect("listed");
-        assert_eq!(
-            store.args(),
-            [
-                "run",
-                "--quiet",
-                "-p",
-                "messenger-store",
-                "--example",
-                "custom_store",
-                "--features",
-                "conformance"
-            ]
-        );
+        let features: Vec<String> = store.workspace_features().collect();
+        assert_eq!(features, ["messenger-store/conformance"]);
     }
 }
