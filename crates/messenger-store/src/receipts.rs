@@ -83,6 +83,7 @@ impl Receipt {
     }
 
     /// Sets the Graph message ids the receipt names.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn mids<I, S>(mut self, mids: I) -> Self
     where
         I: IntoIterator<Item = S>,
