@@ -101,6 +101,7 @@ impl FaultRule {
     }
 
     /// Limits the rule to `n` matching calls.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn times(mut self, n: u32) -> Self {
         self.times = Some(n);
         self

@@ -73,12 +73,14 @@ impl std::fmt::Debug for GatewayBuilder {
 impl GatewayBuilder {
     /// Serves on this listener instead of binding `server.listen` (tests bind first, to know
     /// the address before starting).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn listener(mut self, listener: TcpListener) -> Self {
         self.listener = Some(listener);
         self
     }
 
     /// Uses this store instead of opening `database.url`.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self

@@ -52,12 +52,14 @@ impl Profile {
     }
 
     /// Sets the Messenger ID (PSID).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_fb_messenger_id(mut self, psid: impl Into<String>) -> Self {
         self.fb_messenger_id = Some(psid.into());
         self
     }
 
     /// Sets the phone number.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_phone_number(mut self, phone: impl Into<String>) -> Self {
         self.phone_number = Some(phone.into());
         self

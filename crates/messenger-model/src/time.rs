@@ -46,6 +46,7 @@ impl Timestamp {
     }
 
     /// This instant moved by `millis` (saturating).
+    #[must_use = "returns a new timestamp; `self` is unchanged"]
     pub const fn add_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_add(millis))
     }

@@ -21,7 +21,7 @@ use messenger_store_sql::{SqliteStore, Synchronous};
 use tokio::runtime::Runtime;
 
 #[cfg(feature = "postgres")]
-#[path = "../tests/support/postgres.rs"]
+#[path = "../tests/stores/support/postgres.rs"]
 mod postgres_support;
 
 const SPACE: &str = "space-bench";

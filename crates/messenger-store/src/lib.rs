@@ -64,20 +64,28 @@ pub mod conformance;
 use async_trait::async_trait;
 use messenger_model::Timestamp;
 
-pub use dispatch::{lease_millis, DispatchQueue};
+pub use dispatch::DispatchQueue;
 pub use error::StoreError;
 pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
 pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
-pub use profiles::{check_profile_id, Linked, ProfileQuery, ProfileStore};
+pub use profiles::{Linked, ProfileQuery, ProfileStore};
 pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};
 pub use record::{
-    check_receipt_status, is_unsent, IdempotencyKey, Lease, MessageRecord, MessengerRecipient,
-    Retry, StatusOutcome, StatusUpdate,
+    IdempotencyKey, Lease, MessageRecord, MessengerRecipient, Retry, StatusOutcome, StatusUpdate,
 };
+
+/// Helpers for implementors of the store traits: the checks and conversions every backend
+/// applies the same way, so that a new backend behaves like [`MemoryStore`] and passes the
+/// conformance kit. Code that only uses a store does not need them.
+pub mod implementors {
+    pub use crate::dispatch::lease_millis;
+    pub use crate::profiles::check_profile_id;
+    pub use crate::record::{check_receipt_status, is_unsent};
+}
 
 /// All of the store traits in one object: what the pipeline and the gateway take as
 /// `Arc<dyn Store>`.

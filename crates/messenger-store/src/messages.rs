@@ -61,6 +61,7 @@ impl NewMessage {
     }
 
     /// Sets the idempotency key and the hash of the request body.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn idempotency(mut self, key: impl Into<String>, request_hash: impl Into<String>) -> Self {
         self.idempotency = Some(IdempotencyKey {
             key: key.into(),
@@ -177,6 +178,7 @@ impl Settlement {
     }
 
     /// Sets the Graph message ids to record.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn graph_message_ids<I, S>(mut self, mids: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -187,6 +189,7 @@ impl Settlement {
     }
 
     /// Sets the rule-trace entries to append.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn rule_trace(mut self, entries: Vec<RuleTraceEntry>) -> Self {
         self.rule_trace = entries;
         self

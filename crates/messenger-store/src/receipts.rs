@@ -11,9 +11,9 @@
 
 use messenger_model::{EventEnvelope, MessageStatus, Timestamp};
 
+use crate::implementors::check_receipt_status;
 use crate::{
-    check_receipt_status, MessageRecord, MessengerRecipient, Settlement, StatusOutcome,
-    StatusUpdate, Store, StoreError,
+    MessageRecord, MessengerRecipient, Settlement, StatusOutcome, StatusUpdate, Store, StoreError,
 };
 
 /// A Messenger delivery or read receipt, as Meta's `delivery` and `read` webhook events carry it.
@@ -83,6 +83,7 @@ impl Receipt {
     }
 
     /// Sets the Graph message ids the receipt names.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn mids<I, S>(mut self, mids: I) -> Self
     where
         I: IntoIterator<Item = S>,

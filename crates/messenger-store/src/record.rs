@@ -132,24 +132,28 @@ impl StatusUpdate {
     }
 
     /// Sets the reason.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
 
     /// Sets the channel.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn channel(mut self, channel: Channel) -> Self {
         self.channel = Some(channel);
         self
     }
 
     /// Sets the error.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn error(mut self, error: MessageError) -> Self {
         self.error = Some(error);
         self
     }
 
     /// Sets the Messenger user the message went to.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn sent_to(mut self, page_id: impl Into<String>, psid: impl Into<String>) -> Self {
         self.sent_to = Some(MessengerRecipient::new(page_id, psid));
         self
@@ -181,12 +185,14 @@ impl Retry {
     }
 
     /// Sets the reason.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
 
     /// Sets the error.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn error(mut self, error: MessageError) -> Self {
         self.error = Some(error);
         self

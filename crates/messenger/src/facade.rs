@@ -199,30 +199,35 @@ pub enum BuildError {
 
 impl MessengerBuilder {
     /// The store (required).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self
     }
 
     /// The Graph transport of the default space.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
     }
 
     /// The page id of the default space.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn page_id(mut self, page_id: impl Into<String>) -> Self {
         self.page_id = Some(page_id.into());
         self
     }
 
     /// The SMS provider of the default space.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn sms(mut self, sms: Arc<dyn SmsProvider>) -> Self {
         self.sms = Some(sms);
         self
     }
 
     /// Adds a space.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn space(mut self, space: Space) -> Self {
         self.spaces.push(space);
         self
@@ -230,36 +235,42 @@ impl MessengerBuilder {
 
     /// The key opt-in tokens are signed with; every instance sharing a store needs the same one.
     /// Without it, a random key is made (tokens then only work on this process).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn token_key(mut self, key: impl Into<Vec<u8>>) -> Self {
         self.token_key = Some(key.into());
         self
     }
 
     /// How long an opt-in token stays valid (default 30 days).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = Some(ttl);
         self
     }
 
     /// The Facebook app secret (webhook signatures).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
         self.app_secret = Some(secret.into());
         self
     }
 
     /// The retry policy of durable dispatch (default: 10 attempts, 1 s doubling up to 5 min).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
     }
 
     /// The clock (default: the system clock).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
     }
 
     /// How long a worker holds a leased message (default 60 s).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn lease_for(mut self, lease: Duration) -> Self {
         self.lease_for = Some(lease);
         self
@@ -268,6 +279,7 @@ impl MessengerBuilder {
     /// How long a message whose previous attempt was interrupted (its worker died) waits for
     /// Meta's message echoes before it is sent again (default 10 s; zero: resend at once). Needs
     /// the app subscribed to `message_echoes`.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn echo_grace(mut self, grace: Duration) -> Self {
         self.echo_grace = Some(grace);
         self

@@ -84,12 +84,14 @@ impl Space {
 
     /// Lets messages use their next rule once the page's sending has been failing for `after`
     /// (throttled, its token, Meta down); by default they wait for the page to recover.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn fallback_on_outage(mut self, after: std::time::Duration) -> Self {
         self.fallback_on_outage = Some(after);
         self
     }
 
     /// Sets the SMS provider and default sender.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn sms(mut self, provider: Arc<dyn SmsProvider>, from: Option<String>) -> Self {
         self.sms = Some(provider);
         self.sms_from = from;
@@ -97,18 +99,21 @@ impl Space {
     }
 
     /// Enables or disables customer matching.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn customer_matching(mut self, on: bool) -> Self {
         self.customer_matching = on;
         self
     }
 
     /// Turns the window check on or off.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn window_check(mut self, on: bool) -> Self {
         self.window_check = on;
         self
     }
 
     /// Forwards only these events.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn subscriptions(mut self, names: Vec<EventName>) -> Self {
         self.subscriptions = Some(names);
         self

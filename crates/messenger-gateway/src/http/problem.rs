@@ -102,6 +102,7 @@ impl Problem {
     }
 
     /// Adds a member of this kind of problem (`"profileId"` on a taken Messenger ID).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_extension(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
         self.extensions
             .get_or_insert_with(Box::default)
@@ -110,12 +111,14 @@ impl Problem {
     }
 
     /// Adds `Retry-After: <seconds>` to the answer.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
         self
     }
 
     /// Adds `errors[]` entries.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_errors(mut self, errors: Vec<ProblemError>) -> Self {
         self.errors = errors;
         self

@@ -92,12 +92,14 @@ impl fmt::Debug for GraphClientBuilder {
 
 impl GraphClientBuilder {
     /// Graph's address (default [`DEFAULT_BASE_URL`]); a path prefix is kept.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
     /// The Graph API version, `vNN.N` (default [`DEFAULT_GRAPH_VERSION`]).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
         self
@@ -105,6 +107,7 @@ impl GraphClientBuilder {
 
     /// The page access token, sent as `Authorization: Bearer`, never in the URL. Without one,
     /// the client can only make per-page clients ([`GraphClient::for_page`]).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn page_access_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
@@ -112,36 +115,42 @@ impl GraphClientBuilder {
 
     /// The app secret: every call then carries `appsecret_proof` = hex HMAC-SHA256(key = app
     /// secret, message = token), computed once per token.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
         self.app_secret = Some(secret.into());
         self
     }
 
     /// Time allowed for a whole request (default 30 s).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Time allowed to establish a connection (default 5 s).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long an idle pooled connection is kept (reqwest's default: 90 s).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.pool_idle_timeout = Some(timeout);
         self
     }
 
     /// Most idle connections kept per host (default: unbounded).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
         self.pool_max_idle_per_host = Some(max);
         self
     }
 
     /// The `User-Agent` header (default `messenger-graph/<version>`).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self

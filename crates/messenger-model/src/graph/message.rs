@@ -55,12 +55,14 @@ impl Message {
     }
 
     /// Adds a quick reply.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_quick_reply(mut self, reply: QuickReply) -> Self {
         self.quick_replies.push(reply);
         self
     }
 
     /// Sets the metadata.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_metadata(mut self, metadata: impl Into<String>) -> Self {
         self.metadata = Some(metadata.into());
         self

@@ -193,12 +193,14 @@ impl GraphSendRequest {
     }
 
     /// Sets the messaging type.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_messaging_type(mut self, kind: MessagingType) -> Self {
         self.messaging_type = Some(kind);
         self
     }
 
     /// Sets a tag (and `messaging_type: MESSAGE_TAG`).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
         self.messaging_type = Some(MessagingType::MessageTag);
         self.tag = Some(tag.into());
@@ -206,6 +208,7 @@ impl GraphSendRequest {
     }
 
     /// Sets the notification type.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_notification_type(mut self, kind: NotificationType) -> Self {
         self.notification_type = Some(kind);
         self

@@ -32,18 +32,21 @@ impl To {
     }
 
     /// Adds a phone number.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_phone_number(mut self, number: impl Into<String>) -> Self {
         self.phone_number = Some(number.into());
         self
     }
 
     /// Adds a Messenger ID.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_fb_messenger_id(mut self, psid: impl Into<String>) -> Self {
         self.fb_messenger_id = Some(psid.into());
         self
     }
 
     /// Adds first and last name.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_name(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
         self.first_name = Some(first.into());
         self.last_name = Some(last.into());
@@ -95,24 +98,28 @@ impl SendRequest {
     }
 
     /// Sets the body text.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn body(mut self, text: impl Into<String>) -> Self {
         self.body = Some(text.into());
         self
     }
 
     /// Sets the title.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
     }
 
     /// Appends a message part.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn part(mut self, part: MessagePart) -> Self {
         self.message_parts.push(part);
         self
     }
 
     /// Sets the channels, in order of preference.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn rules(mut self, rules: impl IntoIterator<Item = Channel>) -> Self {
         self.rules = rules.into_iter().collect();
         self
@@ -126,12 +133,14 @@ impl SendRequest {
     }
 
     /// Sets Messenger's `messaging_type`.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn messaging_type(mut self, kind: MessagingType) -> Self {
         self.fb_options().messaging_type = Some(kind);
         self
     }
 
     /// Sets a Messenger message tag (and `messaging_type: MESSAGE_TAG`).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn message_tag(mut self, tag: impl Into<String>) -> Self {
         let opts = self.fb_options();
         opts.messaging_type = Some(MessagingType::MessageTag);
@@ -140,6 +149,7 @@ impl SendRequest {
     }
 
     /// Sets the Messenger custom body (a Graph `message` object).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn fb_messenger_message(mut self, message: Message) -> Self {
         self.custom_body
             .get_or_insert_with(CustomBody::default)
@@ -148,18 +158,21 @@ impl SendRequest {
     }
 
     /// Sets the expiry.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn expires_on(mut self, at: Timestamp) -> Self {
         self.expires_on = Some(at);
         self
     }
 
     /// Sets the metadata echoed on events.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn metadata(mut self, metadata: Value) -> Self {
         self.metadata = Some(metadata);
         self
     }
 
     /// Sets the conversation id.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn conversation_id(mut self, id: impl Into<String>) -> Self {
         self.conversation_id = Some(id.into());
         self

@@ -33,7 +33,7 @@ macro_rules! impl_dispatch_queue {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
+                let expires_at = now.add_millis(messenger_store::implementors::lease_millis(lease_for));
                 let mut tx = self.begin_write().await?;
                 let result = async {
                     if !$plan.is_empty() {

@@ -57,7 +57,8 @@ macro_rules! impl_webhook_queue {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
+                let expires_at =
+                    now.add_millis(messenger_store::implementors::lease_millis(lease_for));
                 let mut rows: Vec<(i64, Vec<u8>, i64, i64)> = sqlx::query_as(concat!(
                     "UPDATE webhook_queue SET lease_holder = $1, lease_expires_at = $2, \
                      attempts = attempts + 1 WHERE id IN (\

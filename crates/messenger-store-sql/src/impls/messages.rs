@@ -399,7 +399,7 @@ macro_rules! impl_message_store {
                 watermark: messenger_model::Timestamp,
                 at: messenger_model::Timestamp,
             ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
-                messenger_store::check_receipt_status(status)?;
+                messenger_store::implementors::check_receipt_status(status)?;
                 let mut tx = self.begin_write().await?;
                 let rows: Vec<crate::rows::MessageRow> = sqlx::query_as(concat!(
                     "SELECT ",

@@ -40,7 +40,7 @@ macro_rules! impl_outbox {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let expires_at = now.add_millis(messenger_store::lease_millis(lease_for));
+                let expires_at = now.add_millis(messenger_store::implementors::lease_millis(lease_for));
                 let mut rows: Vec<crate::rows::EventRow> = sqlx::query_as(concat!(
                     "UPDATE outbox SET lease_holder = $1, lease_expires_at = $2, \
                      attempts = attempts + 1 WHERE id IN (\

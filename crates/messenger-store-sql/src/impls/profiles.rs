@@ -143,7 +143,7 @@ macro_rules! impl_profile_store {
                 space: &str,
                 update: messenger_model::Profile,
             ) -> Result<messenger_model::Profile, messenger_store::StoreError> {
-                messenger_store::check_profile_id(&update.id)?;
+                messenger_store::implementors::check_profile_id(&update.id)?;
                 let mut tx = self.begin_write().await?;
                 let mut profile = Self::ensure_profile_locked(&mut tx, space, &update.id).await?;
                 profile.merge(update);
@@ -161,7 +161,7 @@ macro_rules! impl_profile_store {
                 space: &str,
                 profile: messenger_model::Profile,
             ) -> Result<messenger_model::Profile, messenger_store::StoreError> {
-                messenger_store::check_profile_id(&profile.id)?;
+                messenger_store::implementors::check_profile_id(&profile.id)?;
                 let mut tx = self.begin_write().await?;
                 if let Err(e) = Self::check_messenger_id_free(&mut tx, space, &profile).await {
                     Self::rollback(tx).await?;
@@ -264,7 +264,7 @@ macro_rules! impl_profile_store {
                 page_id: &str,
                 psid: &str,
             ) -> Result<messenger_store::Linked, messenger_store::StoreError> {
-                messenger_store::check_profile_id(profile_id)?;
+                messenger_store::implementors::check_profile_id(profile_id)?;
                 let mut tx = self.begin_write().await?;
                 Self::claim_messenger_id(&mut tx, space, psid).await?;
                 // Create the link if missing, then lock it and read whose it was.

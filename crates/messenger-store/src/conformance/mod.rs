@@ -58,6 +58,7 @@ impl TestStore {
     }
 
     /// Runs `cleanup` after the case (it runs even when the case fails).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_cleanup(mut self, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
         self.cleanup = Some(Box::pin(cleanup));
         self

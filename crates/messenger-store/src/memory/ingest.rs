@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use messenger_model::Timestamp;
 
 use super::MemoryStore;
-use crate::{lease_millis, Lease, QueuedWebhook, StoreError, WebhookQueue};
+use crate::implementors::lease_millis;
+use crate::{Lease, QueuedWebhook, StoreError, WebhookQueue};
 
 /// The queued bodies, by id.
 #[derive(Debug, Default)]

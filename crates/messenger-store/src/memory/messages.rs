@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 
 use super::{MemoryStore, State};
+use crate::implementors::{check_receipt_status, lease_millis};
 use crate::{
-    check_receipt_status, lease_millis, DispatchQueue, InsertOutcome, Lease, MessageRecord,
-    MessageStore, MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
+    DispatchQueue, InsertOutcome, Lease, MessageRecord, MessageStore, MessengerRecipient,
+    NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
 };
 
 impl State {

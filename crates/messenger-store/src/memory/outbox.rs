@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use messenger_model::{EventEnvelope, Timestamp};
 
 use super::MemoryStore;
+use crate::implementors::lease_millis;
 use crate::{
-    lease_millis, EventFailure, EventState, Lease, OptinToken, OptinTokens, Outbox, OutboxEvent,
-    Redemption, StoreError, TokenBinding, WebhookInbox,
+    EventFailure, EventState, Lease, OptinToken, OptinTokens, Outbox, OutboxEvent, Redemption,
+    StoreError, TokenBinding, WebhookInbox,
 };
 
 #[async_trait]

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use messenger_model::{FacebookProfile, Profile, Timestamp};
 
 use super::{MemoryStore, State};
-use crate::{check_profile_id, Linked, ProfileQuery, ProfileStore, StoreError};
+use crate::implementors::check_profile_id;
+use crate::{Linked, ProfileQuery, ProfileStore, StoreError};
 
 fn key(space: &str, id: &str) -> (String, String) {
     (space.to_owned(), id.to_owned())

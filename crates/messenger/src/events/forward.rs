@@ -195,24 +195,28 @@ impl Forwarder {
     }
 
     /// How long [`Forwarder::run`] pauses when a round found less than a full lease of work.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
     }
 
     /// How many events one round leases (at least 1).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn lease_limit(mut self, limit: usize) -> Self {
         self.lease_limit = limit.max(1);
         self
     }
 
     /// How many requests one round makes at once (at least 1).
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn concurrency(mut self, requests: usize) -> Self {
         self.concurrency = requests.max(1);
         self
     }
 
     /// What to do with events of spaces that have no target.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn unrouted(mut self, policy: Unrouted) -> Self {
         self.unrouted = policy;
         self

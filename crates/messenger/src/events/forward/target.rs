@@ -127,6 +127,7 @@ impl WebhookTarget {
     }
 
     /// Sends up to `size` events per POST, waiting at most `window` for a batch to fill.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn batch(mut self, size: usize, window: Duration) -> Self {
         self.batch_size = size;
         self.batch_window = window;
@@ -134,12 +135,14 @@ impl WebhookTarget {
     }
 
     /// Sets the retry schedule.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn schedule(mut self, schedule: Vec<Duration>) -> Self {
         self.schedule = schedule;
         self
     }
 
     /// Sets the per-request timeout.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

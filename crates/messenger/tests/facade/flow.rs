@@ -4,11 +4,9 @@
 //! Meta's webhooks reach the facade through a tiny HTTP receiver (the gateway's job in
 //! production), so the signature is checked on the raw bytes exactly as they travel.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{body, harness, PAGE, SPACE};
+use crate::common::{body, harness, PAGE, SPACE};
 use graph_sim::{Fault, FaultRule};
 use messenger::Error;
 use messenger_model::{EventName, MessageStatus, Profile, RuleOutcome, Timestamp, UserProfile};

@@ -2,18 +2,14 @@
 //! a recipient's messages go one at a time and in order, and nothing committed is lost when an
 //! instance goes away.
 
-#![cfg(feature = "postgres")]
-
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::postgres::{store_in_fresh_schema, url, SchemaGuard};
 use messenger_model::{MessageStatus, SendRequest, Timestamp, To};
 use messenger_store::{DispatchQueue, MessageStore, NewMessage, StatusUpdate};
 use messenger_store_sql::{PostgresStore, SqlOptions};
-use support::postgres::{store_in_fresh_schema, url, SchemaGuard};
 
 const SPACE: &str = "space-load";
 const NOW: Timestamp = Timestamp::from_millis(1_767_225_600_000);

@@ -1,12 +1,10 @@
 //! Every violation code: a minimal input that produces it, and the nearest input that does not
 //! (the cases are in `rule_cases/`), plus the rules that hold across codes.
 
-mod rule_cases;
-
 use std::collections::BTreeSet;
 
+use crate::rule_cases::*;
 use messenger_validate::{check_window, validate_json, Policy, ViolationCode, Window};
-use rule_cases::*;
 use serde_json::{json, Value};
 
 #[test]

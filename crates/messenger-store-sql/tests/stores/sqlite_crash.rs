@@ -1,8 +1,6 @@
 //! A SQLite store keeps every committed message through a crash: the process is killed with
 //! SIGKILL in the middle of writing, and a reopened store holds everything that was committed.
 
-#![cfg(feature = "sqlite")]
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -56,6 +54,19 @@ async fn child(path: String) {
     }
 }
 
+/// This test's name as the test harness knows it (module path without the binary's name), so the
+/// child runs exactly this test whichever binary the module is part of.
+fn own_test_name() -> String {
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_binary, module)| module);
+    if module.is_empty() {
+        "committed_messages_survive_kill_9".to_owned()
+    } else {
+        format!("{module}::committed_messages_survive_kill_9")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_messages_survive_kill_9() {
     if let Ok(path) = std::env::var(CHILD_ENV) {
@@ -68,7 +79,7 @@ async fn committed_messages_survive_kill_9() {
     let mut proc = Command::new(std::env::current_exe().expect("the test binary"))
         .args([
             "--exact",
-            "committed_messages_survive_kill_9",
+            &own_test_name(),
             "--nocapture",
             "--test-threads=1",
         ])

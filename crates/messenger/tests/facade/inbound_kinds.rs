@@ -2,9 +2,7 @@
 //! reactions, edits, response feedback, referrals, handovers, standby events, stickers. Posted by
 //! graph-sim over loopback HTTP, signed as Meta signs; redeliveries queue nothing new.
 
-mod common;
-
-use common::{body, harness, PAGE, SPACE};
+use crate::common::{body, harness, PAGE, SPACE};
 use messenger::Error;
 use messenger_model::webhook::{
     Handover, HandoverKind, InboundAttachment, InboundMessage, Referral,
@@ -20,7 +18,7 @@ fn named(events: &[EventEnvelope], name: EventName) -> Vec<&EventEnvelope> {
 }
 
 /// Sends a text to `psid` (the window check off) and returns our message id and its Graph mid.
-async fn sent_message(h: &common::Harness, psid: &str) -> (String, String) {
+async fn sent_message(h: &crate::common::Harness, psid: &str) -> (String, String) {
     let accepted = h
         .messenger
         .accept(

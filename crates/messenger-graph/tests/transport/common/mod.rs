@@ -1,6 +1,6 @@
 //! Shared setup: a graph-sim on loopback with one page and an app secret, and a client for it.
 
-#![allow(dead_code)] // each test file uses a different part of this module
+#![allow(dead_code)] // each test module uses a different part of this module
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The facade in-process against graph-sim over loopback HTTP, with a tiny webhook receiver
 //! standing in for the gateway's endpoint (the signature is checked on the raw bytes).
 
-#![allow(dead_code)] // each test binary uses a part of the harness
+#![allow(dead_code)] // each test module uses a part of the harness
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -1,7 +1,5 @@
 //! The conformance kit against SQLite: a fresh database file per case.
 
-#![cfg(feature = "sqlite")]
-
 use std::sync::Arc;
 
 use messenger_store::conformance::TestStore;

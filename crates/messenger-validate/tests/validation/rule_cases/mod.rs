@@ -1,4 +1,4 @@
-//! The cases of `tests/rules.rs`: for every violation code, a minimal input that produces it and
+//! The cases of `rules.rs`: for every violation code, a minimal input that produces it and
 //! the nearest input that does not, and the helpers that build them.
 
 use messenger_model::Timestamp;

@@ -1,11 +1,9 @@
 //! Every error class, from graph-sim's faults over loopback HTTP: kind, retryability, retry
 //! hint, usage headers, and messages that carry Graph's details but never the token.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use graph_sim::{Fault, FaultRule, FaultScope, UsageHeaders};
 use messenger_graph::{Error, ErrorKind, GraphClient};
 use serde_json::json;

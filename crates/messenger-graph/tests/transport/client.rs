@@ -1,10 +1,8 @@
 //! GraphClient against graph-sim: sends, sender actions, uploads, profiles, credentials.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use graph_sim::GraphSim;
 use messenger_graph::{AttachmentType, AttachmentUpload, ErrorKind, GraphClient, Transport};
 use messenger_model::graph::{Attachment, MediaPayload, Message, Recipient, SenderAction};

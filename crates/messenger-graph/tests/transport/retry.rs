@@ -1,12 +1,10 @@
 //! Retries against graph-sim: what is retried, how often, and within which deadline, counted
 //! from the requests the simulator received.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use graph_sim::{Fault, FaultRule, FaultScope, UsageHeaders};
 use messenger_graph::{ErrorKind, Jitter, RetryPolicy, RetryingTransport, Transport};
 use serde_json::json;

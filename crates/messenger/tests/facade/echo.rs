@@ -2,12 +2,10 @@
 //! (carrying the pipeline's send tag) confirms the send, so it is not sent again; without an
 //! echo, the message goes out after the grace period.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{body, harness_with, SPACE};
+use crate::common::{body, harness_with, SPACE};
 use messenger::send::SendTag;
 use messenger_model::graph::Recipient;
 use messenger_model::{plan_graph_sends, EventName, MessageStatus, Timestamp};
@@ -16,7 +14,7 @@ use serde_json::json;
 
 const PSID: &str = "24000000002001";
 
-async fn setup(echoes: bool) -> (common::Harness, String) {
+async fn setup(echoes: bool) -> (crate::common::Harness, String) {
     let h = harness_with(
         |s| s.window_check(false),
         |b| b.echo_grace(Duration::from_millis(300)),
@@ -35,7 +33,7 @@ async fn setup(echoes: bool) -> (common::Harness, String) {
     (h, accepted.id)
 }
 
-async fn wait_for_status(h: &common::Harness, id: &str, status: MessageStatus) {
+async fn wait_for_status(h: &crate::common::Harness, id: &str, status: MessageStatus) {
     for _ in 0..300 {
         if h.message(id).await.status == status {
             return;

@@ -2,11 +2,9 @@
 //! effect in the order Meta sent it, redeliveries are skipped, and each status change queues
 //! its event.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{body, harness, PAGE, SPACE};
+use crate::common::{body, harness, PAGE, SPACE};
 use messenger::send::SendTag;
 use messenger_model::{EventName, MessageStatus, Timestamp};
 use messenger_store::{DispatchQueue, WebhookQueue};

@@ -1,0 +1,8 @@
+//! `GraphClient` and `RetryingTransport` against graph-sim over loopback HTTP. One test binary
+//! (linking is the slow part of a build).
+
+mod common;
+
+mod client;
+mod errors;
+mod retry;

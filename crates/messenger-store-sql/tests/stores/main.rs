@@ -1,0 +1,15 @@
+//! The SQL stores from the outside: the conformance kit against each backend, a SQLite store
+//! through a crash, several instances on one PostgreSQL. One test binary (linking is the slow
+//! part of a build); each module is compiled only with its backend's feature.
+
+#[cfg(feature = "postgres")]
+mod support;
+
+#[cfg(feature = "postgres")]
+mod postgres_conformance;
+#[cfg(feature = "postgres")]
+mod postgres_instances;
+#[cfg(feature = "sqlite")]
+mod sqlite_conformance;
+#[cfg(feature = "sqlite")]
+mod sqlite_crash;

@@ -1,0 +1,11 @@
+//! The facade in-process, against graph-sim over loopback HTTP: the whole flow, echoes, receipts,
+//! every inbound kind, and the forwarder to a business's endpoint. One test binary (linking is
+//! the slow part of a build).
+
+mod common;
+
+mod echo;
+mod flow;
+mod forward;
+mod inbound_kinds;
+mod receipts;
