@@ -13,10 +13,10 @@ use anyhow::{bail, Context, Result};
 use crate::workspace;
 
 /// The crate whose backends are features.
-pub const CRATE: &str = "messenger-store-sql";
+pub(crate) const CRATE: &str = "messenger-store-sql";
 
 /// Each backend feature and the packages its build alone must not contain.
-pub const BACKENDS: &[(&str, &[&str])] = &[
+pub(crate) const BACKENDS: &[(&str, &[&str])] = &[
     ("sqlite", &["sqlx-postgres"]),
     ("postgres", &["sqlx-sqlite", "libsqlite3-sys"]),
 ];
@@ -29,7 +29,7 @@ fn package_names(tree: &str) -> BTreeSet<&str> {
 }
 
 /// The `banned` packages that appear in `tree`.
-pub fn banned_found<'a>(tree: &str, banned: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn banned_found<'a>(tree: &str, banned: &[&'a str]) -> Vec<&'a str> {
     let names = package_names(tree);
     banned
         .iter()
@@ -39,7 +39,7 @@ pub fn banned_found<'a>(tree: &str, banned: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Checks every entry of [`BACKENDS`] from the workspace `root`.
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     let mut problems = Vec::new();
     for (feature, banned) in BACKENDS {
         let output = workspace::cargo()

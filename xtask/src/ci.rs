@@ -14,7 +14,7 @@ use crate::workspace;
 
 /// One CI step: a cargo invocation plus extra environment variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// Arguments passed to `cargo`.
     pub args: &'static [&'static str],
     /// Environment variables set for this step only.
@@ -23,7 +23,7 @@ pub struct Step {
 
 impl Step {
     /// The step as a shell-like command line, for logs.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let mut line = String::new();
         for (key, value) in self.env {
             line.push_str(&format!("{key}=\"{value}\" "));
@@ -35,7 +35,7 @@ impl Step {
 }
 
 /// The CI steps, in order. The first failure stops the run.
-pub const STEPS: &[Step] = &[
+pub(crate) const STEPS: &[Step] = &[
     Step {
         args: &["fmt", "--all", "--check"],
         env: &[],
@@ -115,7 +115,7 @@ pub const STEPS: &[Step] = &[
 
 /// Runs every step of [`STEPS`] from the workspace `root`, printing each one,
 /// and fails at the first step that does not succeed.
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     run_steps(root, STEPS)
 }
 

@@ -15,7 +15,7 @@ use crate::workspace;
 
 /// One runnable example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Example {
+pub(crate) struct Example {
     /// The package it belongs to.
     pub package: &'static str,
     /// The example's name (its file in `examples/`).
@@ -27,7 +27,7 @@ pub struct Example {
 impl Example {
     /// The `--features` entry that enables what it needs in a workspace build
     /// (`package/feature`).
-    pub fn workspace_features(&self) -> impl Iterator<Item = String> + '_ {
+    pub(crate) fn workspace_features(&self) -> impl Iterator<Item = String> + '_ {
         self.features
             .iter()
             .map(move |f| format!("{}/{f}", self.package))
@@ -35,7 +35,7 @@ impl Example {
 }
 
 /// Every example, in layer order.
-pub const EXAMPLES: &[Example] = &[
+pub(crate) const EXAMPLES: &[Example] = &[
     Example {
         package: "messenger-model",
         name: "payloads",
@@ -61,7 +61,7 @@ pub const EXAMPLES: &[Example] = &[
 /// Builds every example of [`EXAMPLES`] with one workspace build (after `cargo test
 /// --workspace`, which builds the examples too, it has nothing left to do), then runs each
 /// binary from the workspace `root`; fails at the first that does not exit successfully.
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     let total = Instant::now();
     let features: Vec<String> = EXAMPLES
         .iter()

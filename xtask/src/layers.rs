@@ -23,7 +23,7 @@ use crate::workspace;
 
 /// Where a crate sits in the layering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A layer: 0 is the bottom. A crate may depend on crates of its own
     /// layer or lower ones.
     Layer(u8),
@@ -34,7 +34,7 @@ pub enum Role {
 }
 
 /// The layer table: every workspace crate must be listed here.
-pub const LAYERS: &[(&str, Role)] = &[
+pub(crate) const LAYERS: &[(&str, Role)] = &[
     ("messenger-model", Role::Layer(0)),
     ("messenger-validate", Role::Layer(1)),
     ("messenger-graph", Role::Layer(2)),
@@ -47,22 +47,22 @@ pub const LAYERS: &[(&str, Role)] = &[
 ];
 
 /// Layered crates allowed to use a tool as a normal dependency, and why.
-pub const TOOL_USES: &[(&str, &str, &str)] = &[(
+pub(crate) const TOOL_USES: &[(&str, &str, &str)] = &[(
     "messenger-gateway",
     "graph-sim",
     "the `demo` command (feature `demo`) runs the product against the simulator",
 )];
 
 /// Crates that do I/O or bring a runtime.
-pub const IO_CRATES: &[&str] = &["tokio", "reqwest", "sqlx", "hyper", "axum"];
+pub(crate) const IO_CRATES: &[&str] = &["tokio", "reqwest", "sqlx", "hyper", "axum"];
 
 /// Crates whose normal dependency closure must contain none of
 /// [`IO_CRATES`].
-pub const IO_FREE: &[&str] = &["messenger-model", "messenger-validate"];
+pub(crate) const IO_FREE: &[&str] = &["messenger-model", "messenger-validate"];
 
 /// The rules to check, as data.
 #[derive(Debug, Clone, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// The role of each crate.
     pub roles: BTreeMap<String, Role>,
     /// For a crate, the packages its normal dependency closure must not
@@ -72,7 +72,7 @@ pub struct Rules {
 
 impl Rules {
     /// This workspace's rules: [`LAYERS`], [`IO_FREE`] and [`IO_CRATES`].
-    pub fn workspace() -> Self {
+    pub(crate) fn workspace() -> Self {
         let roles = LAYERS
             .iter()
             .map(|(name, role)| (name.to_string(), *role))
@@ -88,7 +88,7 @@ impl Rules {
 
 /// A resolved dependency graph, keyed by package id.
 #[derive(Debug, Clone, Default)]
-pub struct Graph {
+pub(crate) struct Graph {
     nodes: BTreeMap<String, Node>,
 }
 
@@ -102,7 +102,7 @@ struct Node {
 
 impl Graph {
     /// Adds a package; `member` marks workspace crates.
-    pub fn add_package(&mut self, id: &str, name: &str, member: bool) {
+    pub(crate) fn add_package(&mut self, id: &str, name: &str, member: bool) {
         self.nodes.insert(
             id.to_string(),
             Node {
@@ -115,7 +115,7 @@ impl Graph {
 
     /// Adds an edge from `from` to `to` (both already added). `dev_only`
     /// marks a dependency used only by tests, examples and benches.
-    pub fn add_dependency(&mut self, from: &str, to: &str, dev_only: bool) {
+    pub(crate) fn add_dependency(&mut self, from: &str, to: &str, dev_only: bool) {
         if let Some(node) = self.nodes.get_mut(from) {
             let entry = node.deps.entry(to.to_string()).or_insert(dev_only);
             *entry &= dev_only;
@@ -123,7 +123,7 @@ impl Graph {
     }
 
     /// The graph `cargo metadata` resolved.
-    pub fn from_metadata(metadata: &Metadata) -> Result<Self> {
+    pub(crate) fn from_metadata(metadata: &Metadata) -> Result<Self> {
         let resolve = metadata
             .resolve
             .as_ref()
@@ -190,7 +190,7 @@ impl Graph {
 
 /// A broken rule: `krate` depends on `dependency`, and why that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Violation {
+pub(crate) struct Violation {
     /// The crate that has the dependency.
     pub krate: String,
     /// The dependency it may not have.
@@ -213,7 +213,7 @@ fn describe(role: Role) -> String {
 }
 
 /// Checks `graph` against `rules` and returns every violation, sorted.
-pub fn check(graph: &Graph, rules: &Rules) -> Vec<Violation> {
+pub(crate) fn check(graph: &Graph, rules: &Rules) -> Vec<Violation> {
     let mut violations = BTreeSet::new();
     let members: Vec<(&str, &Node)> = graph
         .nodes
@@ -300,7 +300,7 @@ pub fn check(graph: &Graph, rules: &Rules) -> Vec<Violation> {
 
 /// Checks the workspace at `root` and fails when any rule is broken,
 /// printing each violation as `crate -> dependency (why)`.
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     let metadata = workspace::metadata(root)?;
     let graph = Graph::from_metadata(&metadata)?;
     let violations = check(&graph, &Rules::workspace());

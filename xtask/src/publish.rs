@@ -27,7 +27,7 @@ use crate::workspace;
 
 /// The publishable workspace crates, each after the crates it depends on
 /// (normal and build dependencies; dev-dependencies do not order).
-pub fn order(metadata: &Metadata) -> Result<Vec<String>> {
+pub(crate) fn order(metadata: &Metadata) -> Result<Vec<String>> {
     let publishable: BTreeSet<String> = workspace::members(metadata)
         .into_iter()
         .filter(|p| workspace::is_publishable(p))
@@ -55,7 +55,7 @@ pub fn order(metadata: &Metadata) -> Result<Vec<String>> {
 /// - a dev-dependency with a `version` on a crate that itself depends on the
 ///   dependent: cargo orders packages by all dependencies, so the cycle
 ///   makes it package the dependency first and fail to find the dependent.
-pub fn problems(metadata: &Metadata) -> Result<Vec<String>> {
+pub(crate) fn problems(metadata: &Metadata) -> Result<Vec<String>> {
     let members = workspace::members(metadata);
     let publishable: BTreeMap<&str, bool> = members
         .iter()
@@ -125,7 +125,7 @@ fn depends_on(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) 
 ///
 /// With `dry_run`, packages and verifies every publishable crate. Without
 /// it, refuses and prints how to publish by hand.
-pub fn run(root: &Path, dry_run: bool) -> Result<()> {
+pub(crate) fn run(root: &Path, dry_run: bool) -> Result<()> {
     let metadata = workspace::metadata(root)?;
     let order = order(&metadata)?;
     let skipped: Vec<&str> = workspace::members(&metadata)

@@ -20,17 +20,17 @@ use anyhow::{bail, Context, Result};
 use crate::workspace;
 
 /// The schemathesis release the step installs (exact: a new release can find new things).
-pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+pub(crate) const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// Examples generated per operation and phase; with it the step takes about a minute on 2 cores.
-pub const MAX_EXAMPLES: u32 = 50;
+pub(crate) const MAX_EXAMPLES: u32 = 50;
 
 /// The API space and key of the test configuration.
 const SPACE: &str = "st";
 const KEY: &str = "schemathesis-key-0123456789";
 
 /// Runs the step from the workspace `root`.
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     let venv = root.join("target").join("schemathesis-venv");
     let st = ensure_venv(&venv)?;

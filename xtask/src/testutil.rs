@@ -11,13 +11,13 @@ use tempfile::TempDir;
 use crate::workspace;
 
 /// A temporary workspace, deleted on drop.
-pub struct TestWorkspace {
+pub(crate) struct TestWorkspace {
     dir: TempDir,
 }
 
 impl TestWorkspace {
     /// An empty directory.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Self {
             dir: tempfile::Builder::new()
                 .prefix("xtask-test-")
@@ -31,7 +31,7 @@ impl TestWorkspace {
     /// crate-level versioned path dev-dependency on it (empty changelog
     /// section), and `tool` with `publish = false`; committed to a fresh git
     /// repository with its lock file.
-    pub fn two_crates() -> Self {
+    pub(crate) fn two_crates() -> Self {
         let ws = Self::empty();
         ws.write(
             "Cargo.toml",
@@ -108,29 +108,29 @@ beta = { path = "crates/beta", version = "0.1.0" }
     }
 
     /// The workspace root.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Absolute path of `relative`.
-    pub fn join(&self, relative: &str) -> PathBuf {
+    pub(crate) fn join(&self, relative: &str) -> PathBuf {
         self.path().join(relative)
     }
 
     /// Writes `contents` to `relative`, creating directories.
-    pub fn write(&self, relative: &str, contents: &str) {
+    pub(crate) fn write(&self, relative: &str, contents: &str) {
         let path = self.join(relative);
         fs::create_dir_all(path.parent().expect("a parent")).expect("create directories");
         fs::write(path, contents).expect("write a file");
     }
 
     /// Reads `relative`.
-    pub fn read(&self, relative: &str) -> String {
+    pub(crate) fn read(&self, relative: &str) -> String {
         fs::read_to_string(self.join(relative)).expect("read a file")
     }
 
     /// Runs git in the workspace and returns its output; panics on failure.
-    pub fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let output = Command::new("git")
             .arg("-C")
             .arg(self.path())
@@ -146,7 +146,7 @@ beta = { path = "crates/beta", version = "0.1.0" }
     }
 
     /// Stages and commits everything.
-    pub fn commit_all(&self, message: &str) {
+    pub(crate) fn commit_all(&self, message: &str) {
         self.git(&["add", "--all"]);
         self.git(&["commit", "--quiet", "-m", message]);
     }

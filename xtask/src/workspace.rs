@@ -13,7 +13,7 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, Package
 ///
 /// Taken from the compile-time location of the xtask crate, so `cargo xtask`
 /// works from any directory inside the workspace.
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()
@@ -23,7 +23,7 @@ pub fn project_root() -> PathBuf {
 
 /// A `cargo` command using the same cargo binary that runs xtask (`$CARGO`),
 /// falling back to `cargo` on the `PATH`.
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
 }
 
@@ -32,7 +32,7 @@ pub fn cargo() -> Command {
 ///
 /// Like any cargo command, this may refresh `Cargo.lock` when a member's
 /// version changed.
-pub fn metadata(root: &Path) -> Result<Metadata> {
+pub(crate) fn metadata(root: &Path) -> Result<Metadata> {
     let manifest = root.join("Cargo.toml");
     MetadataCommand::new()
         .manifest_path(&manifest)
@@ -41,12 +41,12 @@ pub fn metadata(root: &Path) -> Result<Metadata> {
 }
 
 /// The workspace members, in `cargo metadata` order.
-pub fn members(metadata: &Metadata) -> Vec<&Package> {
+pub(crate) fn members(metadata: &Metadata) -> Vec<&Package> {
     metadata.workspace_packages()
 }
 
 /// Finds the workspace member called `name`.
-pub fn member<'a>(metadata: &'a Metadata, name: &str) -> Result<&'a Package> {
+pub(crate) fn member<'a>(metadata: &'a Metadata, name: &str) -> Result<&'a Package> {
     let members = members(metadata);
     match members.iter().find(|p| p.name == name) {
         Some(package) => Ok(package),
@@ -62,7 +62,7 @@ pub fn member<'a>(metadata: &'a Metadata, name: &str) -> Result<&'a Package> {
 
 /// Whether cargo would publish `package` to crates.io (`publish = false`
 /// shows up in metadata as an empty registry list).
-pub fn is_publishable(package: &Package) -> bool {
+pub(crate) fn is_publishable(package: &Package) -> bool {
     package
         .publish
         .as_ref()
@@ -72,7 +72,7 @@ pub fn is_publishable(package: &Package) -> bool {
 /// The workspace-internal dependency graph between members, by name,
 /// counting only non-dev (normal and build) dependencies, taken from the
 /// resolved graph of `cargo metadata`.
-pub fn member_graph(metadata: &Metadata) -> Result<BTreeMap<String, BTreeSet<String>>> {
+pub(crate) fn member_graph(metadata: &Metadata) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let resolve = metadata
         .resolve
         .as_ref()
@@ -110,7 +110,7 @@ pub fn member_graph(metadata: &Metadata) -> Result<BTreeMap<String, BTreeSet<Str
 
 /// Orders `graph`'s nodes so every node comes after the nodes it depends on
 /// (ties broken by name, so the order is stable). Fails on a cycle.
-pub fn topological_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<String>> {
+pub(crate) fn topological_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<String>> {
     let mut remaining: BTreeMap<&str, BTreeSet<&str>> = graph
         .iter()
         .map(|(node, deps)| {
@@ -145,7 +145,7 @@ pub fn topological_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<V
 }
 
 /// `path` relative to `root` when it is inside it, for messages.
-pub fn relative(root: &Path, path: &Path) -> PathBuf {
+pub(crate) fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 

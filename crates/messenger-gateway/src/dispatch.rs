@@ -42,7 +42,7 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     /// Starts the workers and the maintenance task.
-    pub fn spawn(self) -> Vec<JoinHandle<()>> {
+    pub(crate) fn spawn(self) -> Vec<JoinHandle<()>> {
         let this = Arc::new(self);
         let mut tasks: Vec<JoinHandle<()>> = (0..this.config.workers)
             .map(|i| tokio::spawn(Arc::clone(&this).worker(i)))

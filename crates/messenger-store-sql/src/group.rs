@@ -41,7 +41,7 @@ impl<T, R> Default for GroupCommit<T, R> {
 impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Writes `item` with the others pending: `commit` gets the group, in arrival order, and
     /// answers one result per item, in the same order.
-    pub async fn submit<F, Fut>(&self, item: T, commit: F) -> Result<R, StoreError>
+    pub(crate) async fn submit<F, Fut>(&self, item: T, commit: F) -> Result<R, StoreError>
     where
         F: FnOnce(Vec<T>) -> Fut,
         Fut: Future<Output = Vec<Result<R, StoreError>>> + Send + 'static,

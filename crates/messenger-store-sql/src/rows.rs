@@ -87,7 +87,7 @@ pub(crate) struct MessageRow {
 
 impl MessageRow {
     /// The record this row holds.
-    pub fn into_record(self) -> Result<MessageRecord, StoreError> {
+    pub(crate) fn into_record(self) -> Result<MessageRecord, StoreError> {
         let status = MessageStatus::parse(&self.status)
             .ok_or_else(|| corrupt(format!("status {:?} of message {}", self.status, self.id)))?;
         let channel = match self.channel.as_deref() {
@@ -158,7 +158,7 @@ pub(crate) const UPDATE_MESSAGE_STATE: &str = "UPDATE messages SET status = $1, 
      lease_holder = $12, lease_expires_at = $13 WHERE id = $14";
 
 impl MessageState {
-    pub fn of(m: &MessageRecord) -> Result<Self, StoreError> {
+    pub(crate) fn of(m: &MessageRecord) -> Result<Self, StoreError> {
         Ok(Self {
             status: m.status.as_str(),
             status_history: to_json("status history", &m.status_history)?,
@@ -216,7 +216,7 @@ pub(crate) struct NewMessageRow {
 }
 
 impl NewMessageRow {
-    pub fn of(m: messenger_store::NewMessage) -> Result<Self, StoreError> {
+    pub(crate) fn of(m: messenger_store::NewMessage) -> Result<Self, StoreError> {
         m.validate()?;
         let record = m.into_record();
         let (idempotency_key, request_hash) = match record.idempotency {
@@ -254,7 +254,7 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
-    pub fn into_event(self) -> Result<OutboxEvent, StoreError> {
+    pub(crate) fn into_event(self) -> Result<OutboxEvent, StoreError> {
         let state = EventState::parse(&self.state).ok_or_else(|| {
             corrupt(format!(
                 "state {:?} of outbox event {}",
@@ -292,10 +292,11 @@ pub(crate) struct TokenRow {
 
 impl TokenRow {
     /// The columns a `TokenRow` is read from.
-    pub const COLUMNS: &'static str = "token, space, profile_id, data, created_at, expires_at, \
+    pub(crate) const COLUMNS: &'static str =
+        "token, space, profile_id, data, created_at, expires_at, \
                                        bound_page_id, bound_psid, bound_at";
 
-    pub fn into_token(self) -> Result<OptinToken, StoreError> {
+    pub(crate) fn into_token(self) -> Result<OptinToken, StoreError> {
         Ok(OptinToken {
             data: self
                 .data

@@ -8,7 +8,7 @@ use time::macros::format_description;
 use time::Date;
 
 /// The heading under which unreleased changes are collected.
-pub const UNRELEASED_HEADING: &str = "## [Unreleased]";
+pub(crate) const UNRELEASED_HEADING: &str = "## [Unreleased]";
 
 /// Byte ranges of the unreleased section in a changelog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +64,13 @@ fn find_unreleased(text: &str) -> Result<Unreleased> {
 
 /// The entries under `## [Unreleased]`, without surrounding blank lines.
 /// Empty when there are none.
-pub fn unreleased_entries(text: &str) -> Result<&str> {
+pub(crate) fn unreleased_entries(text: &str) -> Result<&str> {
     let section = find_unreleased(text)?;
     Ok(text[section.body_start..section.body_end].trim())
 }
 
 /// The heading of a released version: `## [0.2.0] - 2024-05-01`.
-pub fn release_heading(version: &Version, date: Date) -> Result<String> {
+pub(crate) fn release_heading(version: &Version, date: Date) -> Result<String> {
     let date = date.format(format_description!("[year]-[month]-[day]"))?;
     Ok(format!("## [{version}] - {date}"))
 }
@@ -80,7 +80,7 @@ pub fn release_heading(version: &Version, date: Date) -> Result<String> {
 ///
 /// Fails when there is no unreleased section or it has no entries: a release
 /// without a changelog entry is refused.
-pub fn release(text: &str, version: &Version, date: Date) -> Result<String> {
+pub(crate) fn release(text: &str, version: &Version, date: Date) -> Result<String> {
     let section = find_unreleased(text)?;
     let entries = text[section.body_start..section.body_end].trim();
     if entries.is_empty() {

@@ -7,13 +7,13 @@ use anyhow::{bail, Context, Result};
 
 /// A git working tree.
 #[derive(Debug, Clone)]
-pub struct Git {
+pub(crate) struct Git {
     dir: PathBuf,
 }
 
 impl Git {
     /// The working tree containing `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
@@ -45,7 +45,7 @@ impl Git {
     }
 
     /// Fails unless the directory is inside a git working tree.
-    pub fn ensure_repository(&self) -> Result<()> {
+    pub(crate) fn ensure_repository(&self) -> Result<()> {
         let inside = self
             .run(&["rev-parse", "--is-inside-work-tree"])
             .with_context(|| format!("{} is not a git working tree", self.dir.display()))?;
@@ -57,12 +57,12 @@ impl Git {
 
     /// `git status --porcelain`: empty when the tree is clean (untracked
     /// files count as dirty; ignored ones do not).
-    pub fn status(&self) -> Result<String> {
+    pub(crate) fn status(&self) -> Result<String> {
         self.run(&["status", "--porcelain"])
     }
 
     /// Fails, listing the changes, when the working tree is not clean.
-    pub fn ensure_clean(&self) -> Result<()> {
+    pub(crate) fn ensure_clean(&self) -> Result<()> {
         let status = self.status()?;
         let lines: Vec<&str> = status.lines().filter(|l| !l.trim().is_empty()).collect();
         if !lines.is_empty() {
@@ -77,20 +77,20 @@ impl Git {
     }
 
     /// Whether git tracks `path` (relative to the working tree).
-    pub fn is_tracked(&self, path: &Path) -> Result<bool> {
+    pub(crate) fn is_tracked(&self, path: &Path) -> Result<bool> {
         let path = path.to_str().context("non-UTF-8 path")?;
         Ok(!self.run(&["ls-files", "--", path])?.trim().is_empty())
     }
 
     /// Whether the tag `name` exists.
-    pub fn tag_exists(&self, name: &str) -> Result<bool> {
+    pub(crate) fn tag_exists(&self, name: &str) -> Result<bool> {
         let reference = format!("refs/tags/{name}");
         let output = self.output(&["rev-parse", "--verify", "--quiet", &reference])?;
         Ok(output.status.success())
     }
 
     /// Stages `paths` (relative to the working tree).
-    pub fn add(&self, paths: &[PathBuf]) -> Result<()> {
+    pub(crate) fn add(&self, paths: &[PathBuf]) -> Result<()> {
         let mut args = vec!["add", "--"];
         for path in paths {
             args.push(path.to_str().context("non-UTF-8 path")?);
@@ -99,25 +99,25 @@ impl Git {
     }
 
     /// Commits what is staged with `message`.
-    pub fn commit(&self, message: &str) -> Result<()> {
+    pub(crate) fn commit(&self, message: &str) -> Result<()> {
         self.run(&["commit", "--quiet", "-m", message]).map(drop)
     }
 
     /// Creates the annotated tag `name` on `HEAD`.
-    pub fn tag(&self, name: &str, message: &str) -> Result<()> {
+    pub(crate) fn tag(&self, name: &str, message: &str) -> Result<()> {
         self.run(&["tag", "--annotate", name, "-m", message])
             .map(drop)
     }
 
     /// The subject line of the `HEAD` commit.
     #[cfg(test)]
-    pub fn head_subject(&self) -> Result<String> {
+    pub(crate) fn head_subject(&self) -> Result<String> {
         Ok(self.run(&["log", "-1", "--format=%s"])?.trim().to_string())
     }
 
     /// The names of all tags, sorted.
     #[cfg(test)]
-    pub fn tags(&self) -> Result<Vec<String>> {
+    pub(crate) fn tags(&self) -> Result<Vec<String>> {
         Ok(self
             .run(&["tag", "--list"])?
             .lines()

@@ -24,7 +24,7 @@ use super::version::updated_requirement;
 
 /// A version string written in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionSite {
+pub(crate) struct VersionSite {
     /// Where it is, for messages: `[package] version` or
     /// `[workspace.dependencies] messenger-model`.
     pub location: String,
@@ -36,7 +36,7 @@ pub struct VersionSite {
 
 /// One version requirement changed by [`set_dependency_requirements`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequirementChange {
+pub(crate) struct RequirementChange {
     /// Where the requirement is, as in [`VersionSite::location`].
     pub location: String,
     /// The requirement before the change.
@@ -177,7 +177,7 @@ fn string_site(location: String, value: &Spanned<String>) -> VersionSite {
 ///
 /// Fails when there is none or it is inherited (`version.workspace = true`):
 /// crates here are versioned one by one.
-pub fn package_version(text: &str) -> Result<VersionSite> {
+pub(crate) fn package_version(text: &str) -> Result<VersionSite> {
     // A first, span-free look: spans cannot be taken of dotted tables such
     // as `version.workspace = true`.
     let plain: toml::Table = parse(text)?;
@@ -203,7 +203,7 @@ pub fn package_version(text: &str) -> Result<VersionSite> {
 
 /// Every requirement on the package `crate_name` in a path dependency that
 /// also carries a `version` (the ones cargo keeps when publishing).
-pub fn dependency_requirements(text: &str, crate_name: &str) -> Result<Vec<VersionSite>> {
+pub(crate) fn dependency_requirements(text: &str, crate_name: &str) -> Result<Vec<VersionSite>> {
     let doc: ManifestDoc = parse(text)?;
     let mut tables: Vec<(String, &DepTable)> = Vec::new();
     if let Some(workspace) = &doc.workspace {
@@ -267,7 +267,7 @@ fn apply(text: &str, edits: &[(&VersionSite, String)]) -> Result<String> {
 
 /// Sets `[package] version` to `new`; returns the new text and the old
 /// version.
-pub fn set_package_version(text: &str, new: &Version) -> Result<(String, Version)> {
+pub(crate) fn set_package_version(text: &str, new: &Version) -> Result<(String, Version)> {
     let site = package_version(text)?;
     let old = Version::parse(&site.value)
         .with_context(|| format!("[package] version \"{}\" is not semver", site.value))?;
@@ -285,7 +285,7 @@ pub fn set_package_version(text: &str, new: &Version) -> Result<(String, Version
 /// Points every path dependency on `crate_name` that has a version
 /// requirement at `new` (see [`updated_requirement`]). Returns the new text
 /// and the changes; no changes means the text is returned unchanged.
-pub fn set_dependency_requirements(
+pub(crate) fn set_dependency_requirements(
     text: &str,
     crate_name: &str,
     new: &Version,

@@ -19,10 +19,10 @@
 //! (`cargo xtask release messenger-model 0.1.0`): the version stays, the
 //! changelog moves and the tag is created.
 
-pub mod changelog;
-pub mod git;
-pub mod manifest;
-pub mod version;
+pub(crate) mod changelog;
+pub(crate) mod git;
+pub(crate) mod manifest;
+pub(crate) mod version;
 
 #[cfg(test)]
 mod tests;
@@ -42,7 +42,7 @@ use version::Bump;
 
 /// What to release.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Names of the workspace crates to release.
     pub crates: Vec<String>,
     /// How each crate's version moves.
@@ -55,7 +55,7 @@ pub struct Options {
 
 /// One crate in a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrateRelease {
+pub(crate) struct CrateRelease {
     /// The crate name.
     pub name: String,
     /// Its version before the release.
@@ -67,13 +67,13 @@ pub struct CrateRelease {
 }
 
 /// Name of the tag for `crate_name` at `version`: `messenger-model-v0.2.0`.
-pub fn tag_name(crate_name: &str, version: &Version) -> String {
+pub(crate) fn tag_name(crate_name: &str, version: &Version) -> String {
     format!("{crate_name}-v{version}")
 }
 
 /// A file the release rewrites.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
+pub(crate) struct FileChange {
     /// Path relative to the workspace root.
     pub path: PathBuf,
     /// The new contents.
@@ -84,7 +84,7 @@ pub struct FileChange {
 
 /// Everything a release will do, computed without touching anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The crates released, in the order given.
     pub crates: Vec<CrateRelease>,
     /// The files rewritten, sorted by path.
@@ -97,7 +97,7 @@ pub struct Plan {
 
 impl Plan {
     /// Prints the plan: versions, files, commit and tags.
-    pub fn print(&self, dry_run: bool) {
+    pub(crate) fn print(&self, dry_run: bool) {
         if dry_run {
             println!("release plan (dry run: nothing is changed)");
         } else {
@@ -145,7 +145,7 @@ struct Draft {
 /// `tag_exists` says whether a tag exists: an exact version equal to a
 /// crate's current version is accepted only while that version has no tag
 /// (the crate's first release).
-pub fn plan(
+pub(crate) fn plan(
     metadata: &Metadata,
     options: &Options,
     tag_exists: impl Fn(&str) -> Result<bool>,
@@ -330,7 +330,7 @@ fn dependents_left_behind(metadata: &Metadata, crates: &[CrateRelease]) -> Resul
 
 /// Runs a release in the workspace at `root` (see the module docs) and
 /// returns what it did (or, with `dry_run`, would do).
-pub fn run(root: &Path, options: &Options) -> Result<Plan> {
+pub(crate) fn run(root: &Path, options: &Options) -> Result<Plan> {
     let root = root
         .canonicalize()
         .with_context(|| format!("no workspace at {}", root.display()))?;

@@ -9,7 +9,7 @@ use semver::Version;
 
 /// How to compute a crate's next version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bump {
+pub(crate) enum Bump {
     /// `X.Y.Z` -> `(X+1).0.0`.
     Major,
     /// `X.Y.Z` -> `X.(Y+1).0`; the breaking bump while `X` is 0.
@@ -25,7 +25,7 @@ impl Bump {
     ///
     /// Pre-release and build metadata are dropped by the named bumps. An
     /// exact version must be greater than `current`.
-    pub fn apply(&self, current: &Version) -> Result<Version> {
+    pub(crate) fn apply(&self, current: &Version) -> Result<Version> {
         let next = match self {
             Bump::Major => Version::new(current.major + 1, 0, 0),
             Bump::Minor => Version::new(current.major, current.minor + 1, 0),
@@ -78,7 +78,7 @@ impl fmt::Display for Bump {
 ///
 /// Ranges (`>=0.1, <0.3`), wildcards and comparison operators are refused:
 /// they need a human decision.
-pub fn updated_requirement(old: &str, new: &Version) -> Result<String> {
+pub(crate) fn updated_requirement(old: &str, new: &Version) -> Result<String> {
     let trimmed = old.trim();
     let (operator, rest) = match trimmed.chars().next() {
         Some(op @ ('^' | '~' | '=')) => (op.to_string(), trimmed[1..].trim_start()),

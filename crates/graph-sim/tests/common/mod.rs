@@ -5,13 +5,13 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 /// The page and token every test uses.
-pub const PAGE: &str = "1000001";
+pub(crate) const PAGE: &str = "1000001";
 /// The page's token.
-pub const TOKEN: &str = "PAGE_TOKEN_1";
+pub(crate) const TOKEN: &str = "PAGE_TOKEN_1";
 
 /// An answer: status, headers and JSON body (`Null` if not JSON).
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub json: Value,
@@ -19,27 +19,27 @@ pub struct Answer {
 
 impl Answer {
     /// `error.code` of a Graph error body.
-    pub fn code(&self) -> i64 {
+    pub(crate) fn code(&self) -> i64 {
         self.json["error"]["code"].as_i64().unwrap_or(-1)
     }
 
     /// `error.error_subcode` of a Graph error body.
-    pub fn subcode(&self) -> Option<i64> {
+    pub(crate) fn subcode(&self) -> Option<i64> {
         self.json["error"]["error_subcode"].as_i64()
     }
 
     /// `error.message` of a Graph error body.
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         self.json["error"]["message"].as_str().unwrap_or("")
     }
 
     /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
-pub async fn answer(r: reqwest::Response) -> Answer {
+pub(crate) async fn answer(r: reqwest::Response) -> Answer {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let bytes = r.bytes().await.unwrap();
@@ -52,7 +52,7 @@ pub async fn answer(r: reqwest::Response) -> Answer {
 }
 
 /// POSTs `body` as JSON to `url`.
-pub async fn post_json(url: &str, body: &Value) -> Answer {
+pub(crate) async fn post_json(url: &str, body: &Value) -> Answer {
     answer(
         reqwest::Client::new()
             .post(url)
@@ -65,12 +65,12 @@ pub async fn post_json(url: &str, body: &Value) -> Answer {
 }
 
 /// The Send API URL of `base` with the test token.
-pub fn send_url(base: &str) -> String {
+pub(crate) fn send_url(base: &str) -> String {
     format!("{base}/v21.0/me/messages?access_token={TOKEN}")
 }
 
 /// A text send to `psid`.
-pub fn text_to(psid: &str, text: &str) -> Value {
+pub(crate) fn text_to(psid: &str, text: &str) -> Value {
     serde_json::json!({
         "recipient": {"id": psid},
         "messaging_type": "RESPONSE",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// What a load run counted.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Successful requests.
     pub requests: u64,
     /// Units in them (messages, events).
@@ -22,7 +22,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn merge(&mut self, other: Self) {
+    pub(crate) fn merge(&mut self, other: Self) {
         self.requests += other.requests;
         self.units += other.units;
         self.errors += other.errors;
@@ -51,7 +51,7 @@ impl Outcome {
 
     /// The `q` quantile (0..=1) of the latencies, in milliseconds (nearest rank over every
     /// recorded latency).
-    pub fn quantile_ms(&mut self, q: f64) -> f64 {
+    pub(crate) fn quantile_ms(&mut self, q: f64) -> f64 {
         if self.latencies_us.is_empty() {
             return f64::NAN;
         }
@@ -64,7 +64,7 @@ impl Outcome {
 
 /// `concurrency` tasks each send requests back to back for `duration` (closed loop); `call(n)`
 /// makes request number `n` and answers the units it carried.
-pub async fn closed_loop<F, Fut>(
+pub(crate) async fn closed_loop<F, Fut>(
     concurrency: usize,
     duration: Duration,
     call: F,
@@ -107,7 +107,11 @@ where
 
 /// `concurrency` tasks make requests `0..total` between them, back to back; returns when all are
 /// answered.
-pub async fn count_loop<F, Fut>(concurrency: usize, total: u64, call: F) -> (Outcome, Duration)
+pub(crate) async fn count_loop<F, Fut>(
+    concurrency: usize,
+    total: u64,
+    call: F,
+) -> (Outcome, Duration)
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<u64, String>> + Send,
@@ -145,7 +149,7 @@ where
 /// Requests at `rate` per second for `duration` on a fixed schedule (open loop: a slow answer
 /// does not delay the next request); latency counts from the scheduled time, so a stall shows
 /// in full (no coordinated omission).
-pub async fn open_loop<F, Fut>(rate: u64, duration: Duration, call: F) -> (Outcome, Duration)
+pub(crate) async fn open_loop<F, Fut>(rate: u64, duration: Duration, call: F) -> (Outcome, Duration)
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<u64, String>> + Send + 'static,
@@ -174,7 +178,7 @@ where
 }
 
 /// A pooled HTTP/1.1 client for `concurrency` connections.
-pub fn client(concurrency: usize) -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client(concurrency: usize) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .tcp_nodelay(true)
@@ -183,7 +187,7 @@ pub fn client(concurrency: usize) -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// POSTs a JSON `body`; `Ok` when the answer is `expect`.
-pub async fn post(
+pub(crate) async fn post(
     http: &reqwest::Client,
     url: &str,
     body: String,

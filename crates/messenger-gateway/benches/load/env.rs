@@ -14,13 +14,13 @@ use messenger_gateway::{Gateway, GatewayHandle};
 
 use crate::{Args, Backend, BoxError};
 
-pub const APP_SECRET: &str = "load-app-secret";
+pub(crate) const APP_SECRET: &str = "load-app-secret";
 const VERIFY_TOKEN: &str = "load-verify-token";
 const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
-pub const SPACE: &str = "bench";
-pub const PAGE: &str = "PAGE-BENCH";
+pub(crate) const SPACE: &str = "bench";
+pub(crate) const PAGE: &str = "PAGE-BENCH";
 const PAGE_TOKEN: &str = "page-token-bench";
-pub const KEY: &str = "bench-key-0123456789abcdef";
+pub(crate) const KEY: &str = "bench-key-0123456789abcdef";
 
 /// The PostgreSQL server: `MESSENGER_TEST_POSTGRES_URL`, as the store's tests.
 fn postgres_url() -> String {
@@ -81,7 +81,7 @@ impl Database {
 }
 
 /// The business's webhook: answers 200 to every POST and counts the events by name.
-pub struct Receiver {
+pub(crate) struct Receiver {
     pub url: String,
     counts: Arc<Mutex<HashMap<String, u64>>>,
 }
@@ -115,13 +115,13 @@ impl Receiver {
     }
 
     /// Events of `name` received so far.
-    pub fn count(&self, name: &str) -> u64 {
+    pub(crate) fn count(&self, name: &str) -> u64 {
         let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         counts.get(name).copied().unwrap_or(0)
     }
 
     /// Waits (at most `timeout`) until `expected` events of `name` arrived; how long it took.
-    pub async fn wait_for(&self, name: &str, expected: u64, timeout: Duration) -> Duration {
+    pub(crate) async fn wait_for(&self, name: &str, expected: u64, timeout: Duration) -> Duration {
         let started = Instant::now();
         while self.count(name) < expected && started.elapsed() < timeout {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -176,7 +176,7 @@ window_check = false
 
 /// How the dispatch backlog drained once the load stopped.
 #[derive(Debug, Clone, Copy)]
-pub struct Drain {
+pub(crate) struct Drain {
     /// Messages accepted but not yet sent when the load stopped.
     pub backlog: u64,
     /// Of those, sent before the timeout.
@@ -187,18 +187,18 @@ pub struct Drain {
 
 impl Drain {
     /// Whether every accepted message was sent.
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.sent >= self.backlog
     }
 
     /// Sends per second while draining (dispatch alone, without accept load).
-    pub fn rate(&self) -> Option<f64> {
+    pub(crate) fn rate(&self) -> Option<f64> {
         (self.sent > 0).then(|| self.sent as f64 / self.took.as_secs_f64())
     }
 }
 
 /// A gateway, its simulator and its database.
-pub struct Env {
+pub(crate) struct Env {
     pub sim: GraphSim,
     /// The business's webhook, when events are forwarded (`--forward`, or the scenario needs it).
     pub receiver: Option<Receiver>,
@@ -208,12 +208,12 @@ pub struct Env {
 }
 
 impl Env {
-    pub async fn start(args: &Args, backend: Backend) -> Result<Self, BoxError> {
+    pub(crate) async fn start(args: &Args, backend: Backend) -> Result<Self, BoxError> {
         Self::start_with(args, backend, args.forward).await
     }
 
     /// [`Env::start`], forwarding events to a [`Receiver`] when `forward` is set.
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         args: &Args,
         backend: Backend,
         forward: bool,
@@ -261,14 +261,14 @@ impl Env {
         })
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.gateway.shutdown().await;
         self.sim.shutdown().await;
         self.db.drop_schema().await;
     }
 
     /// Waits (at most `timeout`) until graph-sim has taken `expected` sends in all.
-    pub async fn drain(&self, expected: u64, timeout: Duration) -> Drain {
+    pub(crate) async fn drain(&self, expected: u64, timeout: Duration) -> Drain {
         let started = Instant::now();
         let at_start = self.sim.sent_count();
         let backlog = expected.saturating_sub(at_start);

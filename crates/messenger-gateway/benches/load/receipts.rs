@@ -77,7 +77,7 @@ async fn post_receipts(
     .await
 }
 
-pub async fn receipts(args: &Args, backend: Backend) -> Result<Row, BoxError> {
+pub(crate) async fn receipts(args: &Args, backend: Backend) -> Result<Row, BoxError> {
     let env = Env::start_with(args, backend, true).await?;
     let total = args.messages.div_ceil(SEED_BATCH) * SEED_BATCH;
     let timeout = Duration::from_secs(args.drain_timeout);

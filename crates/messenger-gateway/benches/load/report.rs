@@ -4,7 +4,7 @@ use crate::env::Drain;
 use crate::Backend;
 
 /// One row of the table.
-pub struct Row {
+pub(crate) struct Row {
     pub backend: Backend,
     pub scenario: String,
     /// Messages (or webhook events) answered with success, per second of load.
@@ -22,7 +22,7 @@ pub struct Row {
 }
 
 /// The process's peak resident set (`VmHWM`), in MiB.
-pub fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -30,11 +30,11 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Resets `VmHWM` to the current RSS (Linux: `5` written to `/proc/self/clear_refs`).
-pub fn reset_peak_rss() -> bool {
+pub(crate) fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-pub fn print_table(rows: &[Row]) {
+pub(crate) fn print_table(rows: &[Row]) {
     println!();
     println!(
         "| backend | scenario | accepted/s | dispatched/s during load | backlog after load: drained in (dispatch alone/s) | p50 ms | p99 ms | max ms | errors | peak RSS MiB |"

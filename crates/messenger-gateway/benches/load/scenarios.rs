@@ -10,13 +10,13 @@ use crate::{Args, Backend, BoxError};
 
 /// Send request `n`: a text to its own PSID (recipients do not repeat, so per-recipient order
 /// never holds a message back).
-pub fn send_body(n: u64) -> String {
+pub(crate) fn send_body(n: u64) -> String {
     format!(
         r#"{{"to":{{"fbMessengerId":"2400{n:010}"}},"body":"Your order #{n} has shipped and will arrive tomorrow between 9am and 1pm.","rules":["fbMessenger"]}}"#
     )
 }
 
-pub fn batch_body(first: u64, size: usize) -> String {
+pub(crate) fn batch_body(first: u64, size: usize) -> String {
     let mut body = String::with_capacity(size * 160);
     body.push('[');
     for i in 0..size as u64 {
@@ -48,7 +48,7 @@ fn webhook_body(n: u64, events: usize) -> String {
     )
 }
 
-pub fn auth() -> Vec<(&'static str, String)> {
+pub(crate) fn auth() -> Vec<(&'static str, String)> {
     vec![("authorization", format!("Bearer {KEY}"))]
 }
 
@@ -101,7 +101,7 @@ fn error_note(outcome: &Outcome) -> String {
 
 /// `single` (`batch: false`): `POST /messages` from `concurrency` tasks; `batch`:
 /// `POST /messages/batch` of `batch_size` from `batch_concurrency` tasks.
-pub async fn sends(args: &Args, backend: Backend, batch: bool) -> Result<Row, BoxError> {
+pub(crate) async fn sends(args: &Args, backend: Backend, batch: bool) -> Result<Row, BoxError> {
     let env = Env::start(args, backend).await?;
     let (concurrency, size) = if batch {
         (args.batch_concurrency, args.batch_size)
@@ -145,7 +145,7 @@ pub async fn sends(args: &Args, backend: Backend, batch: bool) -> Result<Row, Bo
 }
 
 /// `paced`: single sends on an open-loop schedule of `rate` per second.
-pub async fn paced(args: &Args, backend: Backend) -> Result<Row, BoxError> {
+pub(crate) async fn paced(args: &Args, backend: Backend) -> Result<Row, BoxError> {
     let env = Env::start(args, backend).await?;
     let http = client(256)?;
     let url = format!("{}/apispaces/{SPACE}/messages", env.base);
@@ -171,7 +171,7 @@ pub async fn paced(args: &Args, backend: Backend) -> Result<Row, BoxError> {
 
 /// `webhook`: signed `POST /webhooks/facebook` bodies of `events_per_body` delivery receipts
 /// from `concurrency` tasks; counts events answered 200 (verified and queued durably).
-pub async fn webhook(args: &Args, backend: Backend) -> Result<Row, BoxError> {
+pub(crate) async fn webhook(args: &Args, backend: Backend) -> Result<Row, BoxError> {
     let env = Env::start(args, backend).await?;
     let http = client(args.concurrency)?;
     let url = format!("{}/webhooks/facebook", env.base);

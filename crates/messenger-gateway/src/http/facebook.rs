@@ -29,7 +29,7 @@ fn text(status: StatusCode, body: String) -> Response {
 /// `POST /apispaces/{space}/channels/facebook/state` with `{"profileId", "data"?}`: 200
 /// `text/plain` with a token for the Messenger plugin's `data-ref`. The token names no profile:
 /// the profile and `data` stay server-side until an opt-in redeems it.
-pub async fn state_token(
+pub(super) async fn state_token(
     State(state): State<AppState>,
     access: SpaceAccess,
     headers: HeaderMap,
@@ -96,7 +96,10 @@ pub async fn state_token(
 
 /// `GET /webhooks/facebook?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`: answers
 /// the challenge when the token is the configured one, 403 otherwise.
-pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn handshake(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let (mut mode, mut token, mut challenge) = (None, None, None);
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
@@ -134,7 +137,7 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery)
 /// commit) and only then answered 200, so a 200 means the events are durable; a background task
 /// applies them, and what it cannot apply goes to the quarantine. A failure to store is 503 and
 /// Meta redelivers; redeliveries are recognised when applied.
-pub async fn receive(
+pub(super) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,

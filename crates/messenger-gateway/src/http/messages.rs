@@ -18,10 +18,10 @@ use super::problem::{shorten, Problem};
 use super::AppState;
 
 /// The most requests in one batch (docs/design.md §3).
-pub const MAX_BATCH_REQUESTS: usize = 5000;
+pub(super) const MAX_BATCH_REQUESTS: usize = 5000;
 
 /// The header a client sets to make a send safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub(super) const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -53,7 +53,7 @@ fn location(space: &str, id: &str) -> Option<HeaderValue> {
 ///
 /// With an `Idempotency-Key`, a replay (same key, same bytes) answers the first response again
 /// (201, same body, `Idempotent-Replayed: true`); the same key with another body is 409.
-pub async fn send(
+pub(super) async fn send(
     State(state): State<AppState>,
     access: SpaceAccess,
     headers: HeaderMap,
@@ -94,7 +94,7 @@ pub async fn send(
 /// With an `Idempotency-Key`, as for a single send: a replay (same key, same bytes) answers the
 /// first response again (202, same body, `Idempotent-Replayed: true`) and queues nothing; the
 /// same key with another body is 409.
-pub async fn send_batch(
+pub(super) async fn send_batch(
     State(state): State<AppState>,
     access: SpaceAccess,
     headers: HeaderMap,
@@ -162,7 +162,7 @@ pub async fn send_batch(
 }
 
 /// `GET /apispaces/{space}/messages/{id}`: the message resource.
-pub async fn get(
+pub(super) async fn get(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,

@@ -13,10 +13,10 @@ use super::problem::Problem;
 use super::AppState;
 
 /// The OpenAPI document, checked in at `docs/openapi.json`.
-pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+pub(super) const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 
 /// `GET /healthz`: 200 while the process serves.
-pub async fn health() -> Response {
+pub(super) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
@@ -45,7 +45,7 @@ fn paused_pages(state: &AppState) -> Vec<serde_json::Value> {
 /// `GET /readyz`: 200 when the store answers, 503 otherwise. The body lists the pages whose
 /// sending is paused (`pages`): the gateway is still ready, since other pages send and every
 /// request is still accepted.
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub(super) async fn ready(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
     match store.ping().await {
         Ok(()) => Json(json!({
@@ -64,7 +64,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: the Prometheus text exposition, with the queue depths read from the store
 /// now (a depth the store cannot give keeps its last value, and the failure is logged).
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
     let (dispatch, webhook, events, quarantine) = tokio::join!(
         store.unsent_count(),
@@ -111,7 +111,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /openapi.json`.
-pub async fn openapi() -> Response {
+pub(super) async fn openapi() -> Response {
     let mut r = (StatusCode::OK, OPENAPI_JSON).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

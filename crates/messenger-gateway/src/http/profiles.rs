@@ -160,7 +160,7 @@ async fn profile_body(
 }
 
 /// `GET .../profiles/{profileId}`.
-pub async fn get(
+pub(super) async fn get(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
@@ -185,7 +185,7 @@ fn not_found(id: &str) -> Problem {
 }
 
 /// `PUT .../profiles/{profileId}`: creates (201) or replaces (200) the profile.
-pub async fn put(
+pub(super) async fn put(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
@@ -208,7 +208,7 @@ pub async fn put(
 }
 
 /// `PATCH .../profiles/{profileId}`: merges into an existing profile (404 when there is none).
-pub async fn patch(
+pub(super) async fn patch(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
@@ -229,7 +229,7 @@ pub async fn patch(
 }
 
 /// `DELETE .../profiles/{profileId}`: 204, or 404.
-pub async fn delete(
+pub(super) async fn delete(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
@@ -248,7 +248,7 @@ pub async fn delete(
 }
 
 /// The response header naming the next page of a profile search (decision 0009).
-pub const NEXT_CURSOR: &str = "next-cursor";
+pub(super) const NEXT_CURSOR: &str = "next-cursor";
 
 /// The opaque cursor of the page after the profile `last_id`: the id's UTF-8 in hex, so it is
 /// safe in a query string and clients have no reason to build one.
@@ -267,7 +267,7 @@ fn cursor_id(cursor: &str) -> Option<String> {
 /// `GET .../profiles?fbMessengerId=&phoneNumber=&limit=&cursor=`: the matching profiles (every
 /// given field must match; no field: every profile of the space), ordered by id. A full page
 /// carries `Next-Cursor`, to pass as `cursor` for the next one (which may be empty).
-pub async fn find(
+pub(super) async fn find(
     State(state): State<AppState>,
     access: SpaceAccess,
     RawQuery(query): RawQuery,

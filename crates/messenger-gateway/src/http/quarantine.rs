@@ -37,7 +37,7 @@ fn listed(e: &QuarantinedEvent) -> Value {
 }
 
 /// `GET /webhooks/facebook/quarantine?limit=`: quarantined events, oldest first.
-pub async fn list(
+pub(super) async fn list(
     State(state): State<AppState>,
     _admin: AdminAccess,
     RawQuery(query): RawQuery,
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// `DELETE /webhooks/facebook/quarantine/{key}`: 204, or 404 when there is no such event.
-pub async fn delete(
+pub(super) async fn delete(
     State(state): State<AppState>,
     _admin: AdminAccess,
     params: PathParams,

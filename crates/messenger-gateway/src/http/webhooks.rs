@@ -54,7 +54,7 @@ pub(super) fn limit_query(query: Option<String>) -> Result<usize, Problem> {
 }
 
 /// `GET .../webhooks/dead?limit=`: dead events, oldest first.
-pub async fn list_dead(
+pub(super) async fn list_dead(
     State(state): State<AppState>,
     access: SpaceAccess,
     RawQuery(query): RawQuery,
@@ -70,7 +70,7 @@ pub async fn list_dead(
 
 /// `POST .../webhooks/dead/{eventId}/redrive`: the event is pending again (202), or 404 when
 /// there is no such dead event.
-pub async fn redrive(
+pub(super) async fn redrive(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,

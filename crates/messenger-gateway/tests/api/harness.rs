@@ -15,32 +15,32 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
 
-pub const APP_SECRET: &str = "app-secret-for-tests";
-pub const VERIFY_TOKEN: &str = "verify-token-for-tests";
-pub const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
+pub(crate) const APP_SECRET: &str = "app-secret-for-tests";
+pub(crate) const VERIFY_TOKEN: &str = "verify-token-for-tests";
+pub(crate) const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
 
-pub const SPACE_A: &str = "acme";
-pub const PAGE_A: &str = "PAGE-A";
-pub const PAGE_TOKEN_A: &str = "page-token-a";
-pub const KEY_A: &str = "acme-key-0123456789abcdef";
+pub(crate) const SPACE_A: &str = "acme";
+pub(crate) const PAGE_A: &str = "PAGE-A";
+pub(crate) const PAGE_TOKEN_A: &str = "page-token-a";
+pub(crate) const KEY_A: &str = "acme-key-0123456789abcdef";
 
-pub const SPACE_B: &str = "globex";
-pub const PAGE_B: &str = "PAGE-B";
-pub const PAGE_TOKEN_B: &str = "page-token-b";
-pub const KEY_B: &str = "globex-key-0123456789abcdef";
+pub(crate) const SPACE_B: &str = "globex";
+pub(crate) const PAGE_B: &str = "PAGE-B";
+pub(crate) const PAGE_TOKEN_B: &str = "page-token-b";
+pub(crate) const KEY_B: &str = "globex-key-0123456789abcdef";
 
 /// A third space on a page whose id is above 2^53, as Meta's page ids are; the shared corpus
 /// of Meta's webhook bodies (messenger-model's `tests/webhook_corpus/`) is for this page.
-pub const SPACE_C: &str = "initech";
-pub const PAGE_C: &str = "9007199254740993";
-pub const PAGE_TOKEN_C: &str = "page-token-c";
-pub const KEY_C: &str = "initech-key-0123456789abcdef";
+pub(crate) const SPACE_C: &str = "initech";
+pub(crate) const PAGE_C: &str = "9007199254740993";
+pub(crate) const PAGE_TOKEN_C: &str = "page-token-c";
+pub(crate) const KEY_C: &str = "initech-key-0123456789abcdef";
 
-pub const SMS_SID: &str = "AC00000000000000000000000000000001";
-pub const SMS_TOKEN: &str = "sms-auth-token";
+pub(crate) const SMS_SID: &str = "AC00000000000000000000000000000001";
+pub(crate) const SMS_TOKEN: &str = "sms-auth-token";
 
 /// A running gateway and its simulator.
-pub struct Env {
+pub(crate) struct Env {
     pub sim: GraphSim,
     pub gateway: Option<GatewayHandle>,
     pub base: String,
@@ -52,7 +52,7 @@ pub struct Env {
 
 /// The value of the metric line `series` (name and labels, as rendered) in `/metrics` text,
 /// 0 when the series is not there yet.
-pub fn metric(text: &str, series: &str) -> u64 {
+pub(crate) fn metric(text: &str, series: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0, |v| {
@@ -64,7 +64,7 @@ pub fn metric(text: &str, series: &str) -> u64 {
 
 /// An answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub text: String,
@@ -72,17 +72,17 @@ pub struct Answer {
 
 impl Answer {
     /// The body as JSON (`Value::Null` when it is not JSON).
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Asserts a problem+json answer of `status` and returns its body.
     #[track_caller]
-    pub fn problem(&self, status: u16) -> Value {
+    pub(crate) fn problem(&self, status: u16) -> Value {
         assert_eq!(self.status, status, "{}", self.text);
         assert_eq!(
             self.header("content-type"),
@@ -101,7 +101,7 @@ impl Answer {
 
 /// The configuration TOML for a gateway against `sim`, with `space_a_extra` added to space A
 /// (e.g. its `[spaces.webhook]`).
-pub fn config_toml(sim_url: &str, db_url: &str, space_a_extra: &str) -> String {
+pub(crate) fn config_toml(sim_url: &str, db_url: &str, space_a_extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -156,24 +156,24 @@ keys = ["{KEY_C}"]
 
 impl Env {
     /// Starts a simulator and a gateway with the default configuration.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with("").await
     }
 
     /// Starts a simulator and a gateway, adding `space_a_extra` TOML to space A.
-    pub async fn start_with(space_a_extra: &str) -> Self {
+    pub(crate) async fn start_with(space_a_extra: &str) -> Self {
         Self::start_configured("", space_a_extra).await
     }
 
     /// Starts a simulator and a gateway, adding `server_extra` TOML to `[server]` and
     /// `space_a_extra` to space A.
-    pub async fn start_configured(server_extra: &str, space_a_extra: &str) -> Self {
+    pub(crate) async fn start_configured(server_extra: &str, space_a_extra: &str) -> Self {
         Self::start_edited(server_extra, space_a_extra, |toml| toml).await
     }
 
     /// Like [`Env::start_configured`], with the configuration TOML passed through `edit` last
     /// (to set keys of a space itself, for example).
-    pub async fn start_edited(
+    pub(crate) async fn start_edited(
         server_extra: &str,
         space_a_extra: &str,
         edit: impl FnOnce(String) -> String,
@@ -215,7 +215,7 @@ impl Env {
     }
 
     /// Any request.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -230,7 +230,7 @@ impl Env {
 
     /// Any request; a transport error is returned (a server that answers 413 before reading an
     /// oversized body may close the connection while the client is still writing it).
-    pub async fn try_call(
+    pub(crate) async fn try_call(
         &self,
         method: Method,
         path: &str,
@@ -257,7 +257,7 @@ impl Env {
     }
 
     /// A JSON request with space A's key.
-    pub async fn json(&self, method: Method, path: &str, key: &str, body: &str) -> Answer {
+    pub(crate) async fn json(&self, method: Method, path: &str, key: &str, body: &str) -> Answer {
         self.call(
             method,
             path,
@@ -269,7 +269,7 @@ impl Env {
     }
 
     /// `POST /apispaces/{space}/messages`.
-    pub async fn send(&self, space: &str, key: &str, body: &Value) -> Answer {
+    pub(crate) async fn send(&self, space: &str, key: &str, body: &Value) -> Answer {
         self.json(
             Method::POST,
             &format!("/apispaces/{space}/messages"),
@@ -280,12 +280,12 @@ impl Env {
     }
 
     /// `GET` with a key.
-    pub async fn get(&self, path: &str, key: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str, key: &str) -> Answer {
         self.call(Method::GET, path, Some(key), &[], None).await
     }
 
     /// The message `id` of space A.
-    pub async fn message(&self, id: &str) -> Value {
+    pub(crate) async fn message(&self, id: &str) -> Value {
         let a = self
             .get(&format!("/apispaces/{SPACE_A}/messages/{id}"), KEY_A)
             .await;
@@ -294,7 +294,7 @@ impl Env {
     }
 
     /// Polls the message until its status is not `processing`/`retrying` (at most ~10 s).
-    pub async fn settled(&self, id: &str) -> Value {
+    pub(crate) async fn settled(&self, id: &str) -> Value {
         for _ in 0..500 {
             let m = self.message(id).await;
             if !matches!(m["status"].as_str(), Some("processing" | "retrying")) {
@@ -306,7 +306,7 @@ impl Env {
     }
 
     /// A profile of space A with a Messenger ID whose user wrote just now (window open).
-    pub async fn opted_in_profile(&self, id: &str, psid: &str) {
+    pub(crate) async fn opted_in_profile(&self, id: &str, psid: &str) {
         let body = serde_json::json!({"fbMessengerId": psid}).to_string();
         let path = format!("/apispaces/{SPACE_A}/profiles/{}", encode(id));
         let a = self.json(Method::PUT, &path, KEY_A, &body).await;
@@ -315,7 +315,7 @@ impl Env {
     }
 
     /// The user `psid` writes to page A (opens the window).
-    pub async fn inbound(&self, psid: &str) {
+    pub(crate) async fn inbound(&self, psid: &str) {
         let status = self
             .sim
             .post_inbound_text(PAGE_A, psid, "hello")
@@ -327,7 +327,7 @@ impl Env {
 
     /// Waits until every webhook body answered 200 so far has been applied (the gateway stores
     /// them, answers, and applies them in the background).
-    pub async fn webhooks_applied(&self) {
+    pub(crate) async fn webhooks_applied(&self) {
         let store = self
             .gateway
             .as_ref()
@@ -345,13 +345,13 @@ impl Env {
     }
 
     /// Another gateway instance on the same database and simulator (its own address).
-    pub async fn another_instance(&self) -> GatewayHandle {
+    pub(crate) async fn another_instance(&self) -> GatewayHandle {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         start_gateway(&self.toml, listener).await
     }
 
     /// Stops the gateway and starts a new one on the same database (a restart).
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.stop().await;
         let gateway = self.another_instance().await;
         self.base = format!("http://{}", gateway.addr);
@@ -359,7 +359,7 @@ impl Env {
     }
 
     /// Stops the gateway.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(g) = self.gateway.take() {
             g.shutdown().await;
         }
@@ -376,14 +376,14 @@ async fn start_gateway(toml: &str, listener: tokio::net::TcpListener) -> Gateway
 }
 
 /// Percent-encodes a path segment.
-pub fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
 }
 
 /// A seed example's raw bytes.
-pub fn seed(name: &str) -> Vec<u8> {
+pub(crate) fn seed(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/../../fixtures/seed-examples/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -391,11 +391,11 @@ pub fn seed(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-pub const HOOK_SECRET: &str = "business-webhook-secret";
+pub(crate) const HOOK_SECRET: &str = "business-webhook-secret";
 
 /// The business's webhook: records each POST, answers `status`.
 #[derive(Clone, Default)]
-pub struct Receiver {
+pub(crate) struct Receiver {
     pub posts: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     pub status: Arc<Mutex<u16>>,
 }
@@ -406,7 +406,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 }
 
 impl Receiver {
-    pub async fn start(status: u16) -> (Self, String) {
+    pub(crate) async fn start(status: u16) -> (Self, String) {
         let r = Receiver::default();
         *r.status.lock().unwrap() = status;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -418,7 +418,7 @@ impl Receiver {
         (r, url)
     }
 
-    pub fn events(&self) -> Vec<(HeaderMap, Value)> {
+    pub(crate) fn events(&self) -> Vec<(HeaderMap, Value)> {
         self.posts
             .lock()
             .unwrap()
@@ -427,7 +427,7 @@ impl Receiver {
             .collect()
     }
 
-    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Value)> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Value)> {
         for _ in 0..500 {
             if self.posts.lock().unwrap().len() >= n {
                 return self.events();
@@ -438,7 +438,7 @@ impl Receiver {
     }
 }
 
-pub fn webhook_toml(url: &str, extra: &str) -> String {
+pub(crate) fn webhook_toml(url: &str, extra: &str) -> String {
     format!(
         "[spaces.webhook]\nurl = \"{url}\"\nsecret = \"{HOOK_SECRET}\"\n\
          subscriptions = [\"message.sent\", \"message.inbound\"]\n{extra}"

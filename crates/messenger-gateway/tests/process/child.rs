@@ -17,18 +17,18 @@ const TAIL_LINES: usize = 40;
 /// A test's temporary directory: configuration, database file, the children's logs. When it is
 /// dropped during a panic, it prints the tail of every log in it and is kept; otherwise it is
 /// removed.
-pub struct Workdir {
+pub(crate) struct Workdir {
     dir: Option<tempfile::TempDir>,
 }
 
 impl Workdir {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: Some(tempfile::tempdir().expect("a temporary directory")),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir
             .as_ref()
             .expect("the directory exists until dropped")
@@ -36,14 +36,14 @@ impl Workdir {
     }
 
     /// Writes `text` to `name` in the directory and returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path().join(name);
         std::fs::write(&path, text).expect("writing a file in the temporary directory");
         path
     }
 
     /// The SQLite URL of a database file in the directory.
-    pub fn sqlite_url(&self, name: &str) -> String {
+    pub(crate) fn sqlite_url(&self, name: &str) -> String {
         format!("sqlite://{}?mode=rwc", self.path().join(name).display())
     }
 
@@ -79,14 +79,14 @@ impl Drop for Workdir {
 }
 
 /// The last `n` lines of a file.
-pub fn tail(path: &Path, n: usize) -> String {
+pub(crate) fn tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// A running `messenger-gateway serve` child. Dropping it kills it (SIGKILL) and reaps it.
-pub struct GatewayProcess {
+pub(crate) struct GatewayProcess {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -98,7 +98,7 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `messenger-gateway --log-format json serve --config CONFIG` with its stdout and
     /// stderr in `{label}.stdout` / `{label}.stderr` of `dir`, and waits until it serves.
-    pub async fn start(dir: &Workdir, label: &str, config: &Path) -> Self {
+    pub(crate) async fn start(dir: &Workdir, label: &str, config: &Path) -> Self {
         let stdout_path = dir.path().join(format!("{label}.stdout"));
         let stderr_path = dir.path().join(format!("{label}.stderr"));
         let stdout = File::create(&stdout_path).expect("creating the stdout log");
@@ -153,7 +153,7 @@ impl GatewayProcess {
     }
 
     /// `kill -9`: no chance to clean up. Returns once the process is gone.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             // std's Child::kill is SIGKILL on Unix.
             child.kill().expect("SIGKILL");
@@ -163,7 +163,7 @@ impl GatewayProcess {
 
     /// Sends SIGTERM and waits (at most `timeout`) for the exit; returns the exit status and
     /// how long the exit took. Panics (after a SIGKILL) when the process is still running.
-    pub async fn terminate(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
+    pub(crate) async fn terminate(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
         let pid = self.pid();
         let sent = Instant::now();
         let kill = Command::new("kill")
@@ -189,7 +189,7 @@ impl GatewayProcess {
     }
 
     /// The whole stderr log so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 }

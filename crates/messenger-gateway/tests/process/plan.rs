@@ -11,28 +11,28 @@ use serde_json::{json, Value};
 /// `recipients` users, `per_recipient` messages each, accepted interleaved: message `m` of
 /// every recipient before message `m + 1` of any.
 #[derive(Debug, Clone, Copy)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub recipients: usize,
     pub per_recipient: usize,
 }
 
 impl Plan {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.recipients * self.per_recipient
     }
 
     /// Recipient `r`'s PSID (numeric, as Meta's are).
-    pub fn psid(r: usize) -> String {
+    pub(crate) fn psid(r: usize) -> String {
         format!("2473000000{r:04}")
     }
 
     /// The text of recipient `r`'s message `m`.
-    pub fn text(r: usize, m: usize) -> String {
+    pub(crate) fn text(r: usize, m: usize) -> String {
         format!("r{r:02}-m{m:04}")
     }
 
     /// The send requests for messages `ms` of every recipient, in acceptance order.
-    pub fn requests(&self, ms: Range<usize>) -> Vec<Value> {
+    pub(crate) fn requests(&self, ms: Range<usize>) -> Vec<Value> {
         ms.flat_map(|m| {
             (0..self.recipients).map(move |r| {
                 json!({
@@ -48,7 +48,7 @@ impl Plan {
 
 /// Waits (at most `timeout`) until graph-sim has received every planned message at least once;
 /// returns how long that took. Cheap to poll: it runs in this process.
-pub async fn wait_all_received(sim: &GraphSim, plan: Plan, timeout: Duration) -> Duration {
+pub(crate) async fn wait_all_received(sim: &GraphSim, plan: Plan, timeout: Duration) -> Duration {
     let started = Instant::now();
     let total = u64::try_from(plan.total()).expect("a count");
     loop {
@@ -74,14 +74,14 @@ fn parse(text: &str) -> Option<(usize, usize)> {
 }
 
 /// What graph-sim's Send API accepted, in the order it accepted it.
-pub struct Sends {
+pub(crate) struct Sends {
     /// `(recipient, message)` of each send, in order.
     pub sends: Vec<(usize, usize)>,
 }
 
 impl Sends {
     /// Reads the simulator's record; every send must be a planned text to its own recipient.
-    pub fn from_sim(sim: &GraphSim) -> Self {
+    pub(crate) fn from_sim(sim: &GraphSim) -> Self {
         let sends = sim
             .sent_messages()
             .iter()
@@ -106,7 +106,7 @@ impl Sends {
     }
 
     /// Where each message was sent (indexes into the sends).
-    pub fn occurrences(&self) -> BTreeMap<(usize, usize), Vec<usize>> {
+    pub(crate) fn occurrences(&self) -> BTreeMap<(usize, usize), Vec<usize>> {
         let mut out: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
         for (i, key) in self.sends.iter().enumerate() {
             out.entry(*key).or_default().push(i);
@@ -116,7 +116,7 @@ impl Sends {
 
     /// Every planned message reached graph-sim at least once, and nothing else did.
     #[track_caller]
-    pub fn assert_none_lost(&self, plan: Plan) {
+    pub(crate) fn assert_none_lost(&self, plan: Plan) {
         let seen = self.occurrences();
         let missing: Vec<String> = (0..plan.per_recipient)
             .flat_map(|m| (0..plan.recipients).map(move |r| (r, m)))
@@ -134,7 +134,7 @@ impl Sends {
 
     /// For each recipient, the first sends of its messages are in acceptance order.
     #[track_caller]
-    pub fn assert_order(&self, plan: Plan) {
+    pub(crate) fn assert_order(&self, plan: Plan) {
         let mut firsts: Vec<Vec<usize>> = vec![Vec::new(); plan.recipients];
         let mut seen = HashSet::new();
         for &(r, m) in &self.sends {
@@ -152,7 +152,7 @@ impl Sends {
     }
 
     /// The messages sent more than once, with where they were sent.
-    pub fn duplicates(&self) -> Vec<((usize, usize), Vec<usize>)> {
+    pub(crate) fn duplicates(&self) -> Vec<((usize, usize), Vec<usize>)> {
         self.occurrences()
             .into_iter()
             .filter(|(_, at)| at.len() > 1)
@@ -161,7 +161,7 @@ impl Sends {
 
     /// Each message was sent exactly once.
     #[track_caller]
-    pub fn assert_exactly_once(&self) {
+    pub(crate) fn assert_exactly_once(&self) {
         let dups = self.duplicates();
         assert!(
             dups.is_empty(),

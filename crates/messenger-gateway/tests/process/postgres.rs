@@ -70,7 +70,7 @@ fn without_password(url: &str) -> String {
 }
 
 /// A schema of the test server, dropped (with everything in it) when this is dropped.
-pub struct TestSchema {
+pub(crate) struct TestSchema {
     server: String,
     schema: String,
 }
@@ -78,7 +78,7 @@ pub struct TestSchema {
 impl TestSchema {
     /// Creates a fresh schema, or returns `None` after a loud message when the server is not
     /// reachable outside CI. In CI an unreachable server fails the test.
-    pub async fn create() -> Option<Self> {
+    pub(crate) async fn create() -> Option<Self> {
         let server = server_url();
         let schema = unique_schema();
         let mut conn = match sqlx::PgConnection::connect(&server).await {
@@ -98,7 +98,7 @@ impl TestSchema {
     }
 
     /// The gateway's `database.url`: the server, with the schema as `search_path`.
-    pub fn gateway_url(&self) -> String {
+    pub(crate) fn gateway_url(&self) -> String {
         let sep = if self.server.contains('?') { '&' } else { '?' };
         format!(
             "{}{sep}options=-c%20search_path%3D{}",
@@ -109,7 +109,7 @@ impl TestSchema {
 
 impl TestSchema {
     /// Runs `sql` (one or more statements) in the schema.
-    pub async fn execute(&self, sql: &str) {
+    pub(crate) async fn execute(&self, sql: &str) {
         let mut conn = sqlx::PgConnection::connect(&self.gateway_url())
             .await
             .expect("connecting to the test schema");
@@ -121,7 +121,7 @@ impl TestSchema {
     }
 
     /// Runs a `SELECT COUNT(*) ...` (or any one-bigint query) in the schema.
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         let mut conn = sqlx::PgConnection::connect(&self.gateway_url())
             .await
             .expect("connecting to the test schema");

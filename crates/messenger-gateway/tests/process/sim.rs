@@ -7,17 +7,17 @@ use std::time::{Duration, Instant};
 use graph_sim::GraphSim;
 use serde_json::Value;
 
-pub const APP_SECRET: &str = "app-secret-for-process-tests";
-pub const VERIFY_TOKEN: &str = "verify-token-for-process-tests";
-pub const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
-pub const SPACE: &str = "acme";
-pub const PAGE: &str = "1029384756";
-pub const PAGE_TOKEN: &str = "page-token-for-process-tests";
-pub const KEY: &str = "acme-key-0123456789abcdef";
+pub(crate) const APP_SECRET: &str = "app-secret-for-process-tests";
+pub(crate) const VERIFY_TOKEN: &str = "verify-token-for-process-tests";
+pub(crate) const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
+pub(crate) const SPACE: &str = "acme";
+pub(crate) const PAGE: &str = "1029384756";
+pub(crate) const PAGE_TOKEN: &str = "page-token-for-process-tests";
+pub(crate) const KEY: &str = "acme-key-0123456789abcdef";
 
 /// A simulator for the one page, checking `appsecret_proof`, with the messaging window not
 /// enforced (the space's window check is off too, so sends need no earlier inbound message).
-pub async fn start_sim() -> GraphSim {
+pub(crate) async fn start_sim() -> GraphSim {
     GraphSim::builder()
         .page(PAGE, PAGE_TOKEN)
         .app_secret(APP_SECRET)
@@ -28,7 +28,7 @@ pub async fn start_sim() -> GraphSim {
 
 /// Like [`start_sim`], but posting Meta's webhooks (message echoes after each send, as for a
 /// page subscribed to `message_echoes`) to `webhook_url`.
-pub async fn start_sim_with_echoes(webhook_url: &str) -> GraphSim {
+pub(crate) async fn start_sim_with_echoes(webhook_url: &str) -> GraphSim {
     GraphSim::builder()
         .page(PAGE, PAGE_TOKEN)
         .app_secret(APP_SECRET)
@@ -41,7 +41,7 @@ pub async fn start_sim_with_echoes(webhook_url: &str) -> GraphSim {
 
 /// The `[dispatch]` settings a test runs with.
 #[derive(Debug, Clone, Copy)]
-pub struct Dispatch {
+pub(crate) struct Dispatch {
     pub workers: usize,
     pub batch_size: usize,
     pub lease_secs: u64,
@@ -49,13 +49,13 @@ pub struct Dispatch {
 
 impl Dispatch {
     /// The most messages one process has leased at once: `workers` x `batch_size`.
-    pub fn concurrency(&self) -> usize {
+    pub(crate) fn concurrency(&self) -> usize {
         self.workers * self.batch_size
     }
 }
 
 /// The configuration file: one space on graph-sim, window check off, no webhook.
-pub fn config_toml(sim: &GraphSim, db_url: &str, dispatch: Dispatch) -> String {
+pub(crate) fn config_toml(sim: &GraphSim, db_url: &str, dispatch: Dispatch) -> String {
     let Dispatch {
         workers,
         batch_size,
@@ -78,7 +78,7 @@ retry_max_secs = 1
 
 /// Like [`config_toml`], but with the documented defaults of `[dispatch]` and of the pool
 /// (`database.max_connections` 4): what a new user runs.
-pub fn default_dispatch_toml(sim: &GraphSim, db_url: &str) -> String {
+pub(crate) fn default_dispatch_toml(sim: &GraphSim, db_url: &str) -> String {
     config_with(sim, db_url, "")
 }
 
@@ -111,7 +111,7 @@ window_check = false
 }
 
 /// An HTTP client for the children.
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -119,7 +119,11 @@ pub fn http() -> reqwest::Client {
 }
 
 /// `POST /apispaces/{space}/messages/batch`; returns the message ids in request order.
-pub async fn post_batch(http: &reqwest::Client, base: &str, requests: &[Value]) -> Vec<String> {
+pub(crate) async fn post_batch(
+    http: &reqwest::Client,
+    base: &str,
+    requests: &[Value],
+) -> Vec<String> {
     let res = http
         .post(format!("{base}/apispaces/{SPACE}/messages/batch"))
         .bearer_auth(KEY)
@@ -143,7 +147,7 @@ pub async fn post_batch(http: &reqwest::Client, base: &str, requests: &[Value]) 
 }
 
 /// `GET /apispaces/{space}/messages/{id}`.
-pub async fn get_message(http: &reqwest::Client, base: &str, id: &str) -> Value {
+pub(crate) async fn get_message(http: &reqwest::Client, base: &str, id: &str) -> Value {
     let res = http
         .get(format!("{base}/apispaces/{SPACE}/messages/{id}"))
         .bearer_auth(KEY)
@@ -156,7 +160,7 @@ pub async fn get_message(http: &reqwest::Client, base: &str, id: &str) -> Value 
 
 /// Polls the message resources until every one is `sent` (panics at `timeout`, naming the
 /// statuses); returns the time it took.
-pub async fn wait_all_sent(
+pub(crate) async fn wait_all_sent(
     http: &reqwest::Client,
     base: &str,
     ids: &[String],
@@ -200,7 +204,7 @@ pub async fn wait_all_sent(
 }
 
 /// Waits until `done()` holds, polling every 5 ms; panics with `what` at `timeout`.
-pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(
@@ -212,7 +216,7 @@ pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() ->
 }
 
 /// The child's `messenger_gateway_dispatch_sends_total{outcome="sent"}`.
-pub async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
+pub(crate) async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
     metrics_text(http, base)
         .await
         .lines()
@@ -221,7 +225,7 @@ pub async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
 }
 
 /// The child's `GET /metrics` text.
-pub async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
     http.get(format!("{base}/metrics"))
         .send()
         .await

@@ -8,7 +8,7 @@ use messenger_model::webhook::EventKind;
 use serde_json::Value;
 
 /// A short name for an event kind, for comparing lists of kinds.
-pub fn kind_name(kind: &EventKind<'_>) -> &'static str {
+pub(crate) fn kind_name(kind: &EventKind<'_>) -> &'static str {
     match kind {
         EventKind::Message(_) => "message",
         EventKind::Echo(_) => "echo",
@@ -28,7 +28,7 @@ pub fn kind_name(kind: &EventKind<'_>) -> &'static str {
 /// The events of a body as Meta sent it, counted from the raw JSON: every element of each
 /// entry's `messaging` and `standby` arrays, each entry that is not an object, and each list
 /// (`entry`, `messaging`, `standby`) present but neither an array nor `null` as one.
-pub fn raw_event_count(body: &Value) -> usize {
+pub(crate) fn raw_event_count(body: &Value) -> usize {
     fn list(v: Option<&Value>) -> usize {
         match v {
             None | Some(Value::Null) => 0,

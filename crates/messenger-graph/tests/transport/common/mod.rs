@@ -10,13 +10,13 @@ use messenger_graph::{GraphClient, Jitter, RetryPolicy};
 use messenger_model::graph::{GraphSendRequest, Message, Recipient};
 use sha2::Sha256;
 
-pub const PAGE_ID: &str = "100200300400500";
-pub const TOKEN: &str = "EAAG-page-token-never-logged";
-pub const APP_SECRET: &str = "app-secret-never-logged";
-pub const PSID: &str = "1000000000000001";
+pub(crate) const PAGE_ID: &str = "100200300400500";
+pub(crate) const TOKEN: &str = "EAAG-page-token-never-logged";
+pub(crate) const APP_SECRET: &str = "app-secret-never-logged";
+pub(crate) const PSID: &str = "1000000000000001";
 
 /// A simulator with one page and an app secret.
-pub async fn sim() -> GraphSim {
+pub(crate) async fn sim() -> GraphSim {
     GraphSim::builder()
         .page(PAGE_ID, TOKEN)
         .app_secret(APP_SECRET)
@@ -26,7 +26,7 @@ pub async fn sim() -> GraphSim {
 }
 
 /// A client for the simulator's page, with the right app secret.
-pub fn client(sim: &GraphSim) -> GraphClient {
+pub(crate) fn client(sim: &GraphSim) -> GraphClient {
     GraphClient::builder()
         .base_url(sim.base_url())
         .page_access_token(TOKEN)
@@ -37,19 +37,19 @@ pub fn client(sim: &GraphSim) -> GraphClient {
 }
 
 /// A text message to `psid`.
-pub fn text(psid: &str, body: &str) -> GraphSendRequest {
+pub(crate) fn text(psid: &str, body: &str) -> GraphSendRequest {
     GraphSendRequest::message(Recipient::psid(psid), Message::text(body))
 }
 
 /// The expected `appsecret_proof` for `token` under `secret`, computed independently.
-pub fn proof(secret: &str, token: &str) -> String {
+pub(crate) fn proof(secret: &str, token: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(token.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// The recorded Send API calls (`POST .../messages`).
-pub fn send_calls(sim: &GraphSim) -> Vec<RecordedRequest> {
+pub(crate) fn send_calls(sim: &GraphSim) -> Vec<RecordedRequest> {
     sim.requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
@@ -57,7 +57,7 @@ pub fn send_calls(sim: &GraphSim) -> Vec<RecordedRequest> {
 }
 
 /// A fast policy for tests: small backoffs, no deadline.
-pub fn fast_policy(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn fast_policy(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
         initial_backoff: Duration::from_millis(5),

@@ -15,13 +15,13 @@ use messenger_store_sql::{PostgresStore, SqlOptions};
 use sqlx::Connection;
 
 /// The server the tests use.
-pub fn url() -> String {
+pub(crate) fn url() -> String {
     std::env::var("MESSENGER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A schema name no other run or test uses: pid, a counter and the clock.
-pub fn unique_schema() -> String {
+pub(crate) fn unique_schema() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -41,7 +41,7 @@ fn required() -> bool {
 
 /// A store in a fresh schema, or `None` (after a loud message) when the server is unreachable
 /// outside CI.
-pub async fn store_in_fresh_schema(options: SqlOptions) -> Option<(PostgresStore, String)> {
+pub(crate) async fn store_in_fresh_schema(options: SqlOptions) -> Option<(PostgresStore, String)> {
     let schema = unique_schema();
     let options = SqlOptions {
         postgres_schema: Some(schema.clone()),
@@ -88,7 +88,7 @@ fn without_password(url: &str) -> String {
 }
 
 /// Drops a test schema.
-pub async fn drop_schema(schema: &str) {
+pub(crate) async fn drop_schema(schema: &str) {
     match sqlx::PgConnection::connect(&url()).await {
         Ok(mut conn) => {
             let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
@@ -102,7 +102,7 @@ pub async fn drop_schema(schema: &str) {
 }
 
 /// A conformance-kit store in a fresh schema, dropped after the case.
-pub async fn test_store() -> Option<TestStore> {
+pub(crate) async fn test_store() -> Option<TestStore> {
     let (store, schema) = store_in_fresh_schema(SqlOptions::default()).await?;
     let closing = store.clone();
     Some(TestStore::new(Arc::new(store)).with_cleanup(async move {
@@ -112,7 +112,7 @@ pub async fn test_store() -> Option<TestStore> {
 }
 
 /// Drops its schema when dropped, even when the test panics.
-pub struct SchemaGuard(pub String);
+pub(crate) struct SchemaGuard(pub String);
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {

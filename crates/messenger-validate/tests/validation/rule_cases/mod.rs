@@ -5,13 +5,13 @@ use messenger_model::Timestamp;
 use messenger_validate::{check_window, validate_json, Policy, Window};
 use serde_json::{json, Value};
 
-pub const DEL: &str = "\u{0}delete";
+pub(crate) const DEL: &str = "\u{0}delete";
 
-pub fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     "2026-05-10T12:00:00Z".parse().unwrap()
 }
 
-pub fn policy() -> Policy {
+pub(crate) fn policy() -> Policy {
     Policy {
         window: Window::Unchecked,
         customer_matching: false,
@@ -20,7 +20,7 @@ pub fn policy() -> Policy {
 }
 
 /// The base request (valid) with top-level fields replaced (or deleted with `DEL`).
-pub fn r(patch: Value) -> Value {
+pub(crate) fn r(patch: Value) -> Value {
     let mut base = json!({"to": {"fbMessengerId": "123"}, "body": "hi", "rules": ["fbMessenger"]});
     for (k, v) in patch.as_object().unwrap() {
         if v == DEL {
@@ -33,44 +33,44 @@ pub fn r(patch: Value) -> Value {
 }
 
 /// A request with this Messenger custom body.
-pub fn cb(message: Value) -> Value {
+pub(crate) fn cb(message: Value) -> Value {
     r(json!({"customBody": {"fbMessenger": message}}))
 }
 
 /// A request whose custom body is this template.
-pub fn tpl(payload: Value) -> Value {
+pub(crate) fn tpl(payload: Value) -> Value {
     cb(json!({"attachment": {"type": "template", "payload": payload}}))
 }
 
-pub fn image(payload: Value) -> Value {
+pub(crate) fn image(payload: Value) -> Value {
     cb(json!({"attachment": {"type": "image", "payload": payload}}))
 }
 
-pub fn part(p: Value) -> Value {
+pub(crate) fn part(p: Value) -> Value {
     r(json!({"body": DEL, "messageParts": [p]}))
 }
 
-pub fn s(n: usize) -> String {
+pub(crate) fn s(n: usize) -> String {
     "é".repeat(n)
 }
 
-pub fn postback(title: &str, payload: &str) -> Value {
+pub(crate) fn postback(title: &str, payload: &str) -> Value {
     json!({"type": "postback", "title": title, "payload": payload})
 }
 
-pub fn generic(elements: Vec<Value>) -> Value {
+pub(crate) fn generic(elements: Vec<Value>) -> Value {
     json!({"template_type": "generic", "elements": elements})
 }
 
-pub fn element(title: &str) -> Value {
+pub(crate) fn element(title: &str) -> Value {
     json!({"title": title})
 }
 
-pub fn button_tpl(text: &str, buttons: Vec<Value>) -> Value {
+pub(crate) fn button_tpl(text: &str, buttons: Vec<Value>) -> Value {
     json!({"template_type": "button", "text": text, "buttons": buttons})
 }
 
-pub fn receipt(patch: Value) -> Value {
+pub(crate) fn receipt(patch: Value) -> Value {
     let mut t = json!({
         "template_type": "receipt", "recipient_name": "Ann", "order_number": "1",
         "currency": "USD", "payment_method": "Visa", "summary": {"total_cost": 1}
@@ -81,17 +81,17 @@ pub fn receipt(patch: Value) -> Value {
     t
 }
 
-pub fn quick_replies(replies: Vec<Value>) -> Value {
+pub(crate) fn quick_replies(replies: Vec<Value>) -> Value {
     cb(json!({"text": "Pick", "quick_replies": replies}))
 }
 
-pub fn qr(n: usize) -> Vec<Value> {
+pub(crate) fn qr(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| json!({"content_type": "text", "title": format!("T{i}"), "payload": "P"}))
         .collect()
 }
 
-pub fn tagged(kind: Option<&str>, tag: Option<&str>) -> Value {
+pub(crate) fn tagged(kind: Option<&str>, tag: Option<&str>) -> Value {
     let mut fb = json!({});
     if let Some(k) = kind {
         fb["messagingType"] = json!(k);
@@ -103,7 +103,7 @@ pub fn tagged(kind: Option<&str>, tag: Option<&str>) -> Value {
 }
 
 /// The codes `validate_json` (and, when `window` is set, `check_window`) report.
-pub fn codes(input: &Value, policy: &Policy, window: bool) -> Vec<&'static str> {
+pub(crate) fn codes(input: &Value, policy: &Policy, window: bool) -> Vec<&'static str> {
     match validate_json(input, policy) {
         Ok(req) if window => check_window(&req, policy)
             .err()
@@ -115,7 +115,7 @@ pub fn codes(input: &Value, policy: &Policy, window: bool) -> Vec<&'static str> 
     }
 }
 
-pub struct Case {
+pub(crate) struct Case {
     pub code: &'static str,
     pub bad: Value,
     pub good: Value,
@@ -125,7 +125,7 @@ pub struct Case {
     pub window: bool,
 }
 
-pub fn case(code: &'static str, bad: Value, good: Value) -> Case {
+pub(crate) fn case(code: &'static str, bad: Value, good: Value) -> Case {
     Case {
         code,
         bad,
@@ -136,7 +136,7 @@ pub fn case(code: &'static str, bad: Value, good: Value) -> Case {
     }
 }
 
-pub fn closed(last: Option<&str>) -> Policy {
+pub(crate) fn closed(last: Option<&str>) -> Policy {
     Policy {
         window: Window::Closed {
             last_inbound: last.map(|s| s.parse().unwrap()),
@@ -145,7 +145,7 @@ pub fn closed(last: Option<&str>) -> Policy {
     }
 }
 
-pub fn window_case(code: &'static str, bad: Value, good: Value, last: Option<&str>) -> Case {
+pub(crate) fn window_case(code: &'static str, bad: Value, good: Value, last: Option<&str>) -> Case {
     Case {
         code,
         bad,
@@ -156,7 +156,7 @@ pub fn window_case(code: &'static str, bad: Value, good: Value, last: Option<&st
     }
 }
 
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let img = |url: &str| json!({"type": "image/png", "url": url});
     let mut many_bad_parts = Vec::new();
     for _ in 0..101 {

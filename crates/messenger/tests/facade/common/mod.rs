@@ -18,12 +18,12 @@ use messenger_model::Timestamp;
 use messenger_store::{MemoryStore, MessageStore, Outbox};
 use serde_json::json;
 
-pub const PAGE: &str = "PAGE-1";
-pub const TOKEN: &str = "page-token-1";
-pub const APP_SECRET: &str = "app-secret-1";
-pub const SPACE: &str = "default";
+pub(crate) const PAGE: &str = "PAGE-1";
+pub(crate) const TOKEN: &str = "page-token-1";
+pub(crate) const APP_SECRET: &str = "app-secret-1";
+pub(crate) const SPACE: &str = "default";
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub sim: GraphSim,
     pub messenger: Messenger,
     pub store: Arc<MemoryStore>,
@@ -54,13 +54,13 @@ async fn receive(
     }
 }
 
-pub async fn harness(customize: impl FnOnce(Space) -> Space) -> Harness {
+pub(crate) async fn harness(customize: impl FnOnce(Space) -> Space) -> Harness {
     harness_with(customize, |b| b, false).await
 }
 
 /// A harness whose space and facade builder are adjusted, with graph-sim posting message echoes
 /// when `echoes` is set.
-pub async fn harness_with(
+pub(crate) async fn harness_with(
     customize: impl FnOnce(Space) -> Space,
     build: impl FnOnce(MessengerBuilder) -> MessengerBuilder,
     echoes: bool,
@@ -122,7 +122,7 @@ pub async fn harness_with(
 }
 
 impl Harness {
-    pub async fn dispatch_all(&self) {
+    pub(crate) async fn dispatch_all(&self) {
         for _ in 0..20 {
             let r = self.messenger.dispatch_due("w1", 64).await.unwrap();
             if r.leased == 0 {
@@ -131,7 +131,7 @@ impl Harness {
         }
     }
 
-    pub async fn events(&self) -> Vec<messenger_model::EventEnvelope> {
+    pub(crate) async fn events(&self) -> Vec<messenger_model::EventEnvelope> {
         let leased = self
             .store
             .lease_due_events(
@@ -151,11 +151,11 @@ impl Harness {
         leased.into_iter().map(|e| e.envelope).collect()
     }
 
-    pub async fn message(&self, id: &str) -> messenger_store::MessageRecord {
+    pub(crate) async fn message(&self, id: &str) -> messenger_store::MessageRecord {
         self.store.get_message(SPACE, id).await.unwrap().unwrap()
     }
 }
 
-pub fn body(to: serde_json::Value, rules: &[&str]) -> serde_json::Value {
+pub(crate) fn body(to: serde_json::Value, rules: &[&str]) -> serde_json::Value {
     json!({"to": to, "body": "Your order has shipped", "rules": rules})
 }
