@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::sim::{
-    config_toml, http, metrics_text, start_sim_with_echoes, wait_all_sent, Dispatch, KEY, SPACE,
-};
+use crate::sim::{echoing_sim_and_config, http, metrics_text, wait_all_sent, Dispatch, KEY, SPACE};
 
 /// `POST .../messages/batch` with `key` and the raw `body`: status, `Idempotent-Replayed`,
 /// and the answer.
@@ -45,21 +43,12 @@ fn ids(answer: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_replayed_after_kill_9_sends_each_message_once() {
     let dir = Workdir::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let sim = start_sim_with_echoes(&format!("http://127.0.0.1:{port}/webhooks/facebook")).await;
     let dispatch = Dispatch {
         workers: 2,
         batch_size: 16,
         lease_secs: 5,
     };
-    let toml = config_toml(&sim, &dir.sqlite_url("messenger.db"), dispatch).replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{port}\""),
-    );
-    let config = dir.write("gateway.toml", &toml);
+    let (sim, config) = echoing_sim_and_config(&dir, dispatch).await;
     let plan = Plan {
         recipients: 20,
         per_recipient: 10,

@@ -11,32 +11,20 @@ use std::time::{Duration, Instant};
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::sim::{
-    config_toml, http, post_batch, start_sim_with_echoes, wait_all_sent, wait_until, Dispatch,
-};
+use crate::sim::{echoing_sim_and_config, http, post_batch, wait_all_sent, wait_until, Dispatch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_batch_loses_nothing_and_sends_each_message_exactly_once() {
     let dir = Workdir::new();
-    // One port for both processes, so Meta's webhooks (the echoes) find the restarted one.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let sim = start_sim_with_echoes(&format!("http://127.0.0.1:{port}/webhooks/facebook")).await;
     // The shortest lease the configuration allows: after the restart, the messages the killed
-    // process held are leased again after at most 5 s.
+    // process held are leased again after at most 5 s. One port for both processes, so Meta's
+    // webhooks (the echoes) find the restarted one.
     let dispatch = Dispatch {
         workers: 2,
         batch_size: 16,
         lease_secs: 5,
     };
-    let db = dir.sqlite_url("messenger.db");
-    let toml = config_toml(&sim, &db, dispatch).replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{port}\""),
-    );
-    let config = dir.write("gateway.toml", &toml);
+    let (sim, config) = echoing_sim_and_config(&dir, dispatch).await;
     let plan = Plan {
         recipients: 50,
         per_recipient: 40,

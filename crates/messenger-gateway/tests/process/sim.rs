@@ -39,6 +39,31 @@ pub(crate) async fn start_sim_with_echoes(webhook_url: &str) -> GraphSim {
         .expect("starting graph-sim")
 }
 
+/// A free port on loopback, for a gateway graph-sim must know before it starts.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// graph-sim posting Meta's echoes to a gateway on a fixed port, and that gateway's
+/// configuration file (SQLite in `dir`): a killed process and its restart share the port, so
+/// the echoes reach whichever runs.
+pub(crate) async fn echoing_sim_and_config(
+    dir: &crate::child::Workdir,
+    dispatch: Dispatch,
+) -> (GraphSim, std::path::PathBuf) {
+    let port = free_port();
+    let sim = start_sim_with_echoes(&format!("http://127.0.0.1:{port}/webhooks/facebook")).await;
+    let toml = config_toml(&sim, &dir.sqlite_url("messenger.db"), dispatch).replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let config = dir.write("gateway.toml", &toml);
+    (sim, config)
+}
+
 /// The `[dispatch]` settings a test runs with.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dispatch {

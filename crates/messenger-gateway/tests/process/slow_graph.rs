@@ -22,7 +22,8 @@ use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
 use crate::postgres::TestSchema;
 use crate::sim::{
-    default_dispatch_toml, http, post_batch, start_sim_with_echoes, wait_all_sent, wait_until, PAGE,
+    default_dispatch_toml, free_port, http, post_batch, start_sim_with_echoes, wait_all_sent,
+    wait_until, PAGE,
 };
 
 /// How long graph-sim takes to answer each call: Meta's lower bound.
@@ -37,14 +38,6 @@ const FAST_GRAPH_LATENCY: Duration = Duration::from_millis(25);
 /// Makes every Graph call take `latency`.
 fn slow(sim: &GraphSim, latency: Duration) {
     sim.fault(FaultRule::global(Fault::Slow { delay: latency }));
-}
-
-/// A free port on loopback, for a gateway graph-sim must know before it starts.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// graph-sim answering after `latency`, posting Meta's webhooks to a gateway on `port`.

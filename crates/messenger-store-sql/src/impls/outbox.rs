@@ -251,6 +251,32 @@ macro_rules! impl_outbox {
             }
         }
 
+        impl $store {
+            /// The unexpired token of `space`; `fresh` reads through the writer pool, so a
+            /// binding just written is seen.
+            async fn read_optin_token(
+                &self,
+                space: &str,
+                token: &str,
+                now: messenger_model::Timestamp,
+                fresh: bool,
+            ) -> Result<Option<messenger_store::OptinToken>, messenger_store::StoreError> {
+                let pool = if fresh { self.writer() } else { self.reader() };
+                let row: Option<crate::rows::TokenRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM optin_tokens WHERE token = $1 AND space = $2 \
+                     AND expires_at > $3",
+                    crate::rows::TokenRow::COLUMNS
+                ))
+                .bind(token)
+                .bind(space)
+                .bind(now.millis())
+                .fetch_optional(pool)
+                .await
+                .map_err(crate::error::db("reading an opt-in token"))?;
+                row.map(crate::rows::TokenRow::into_token).transpose()
+            }
+        }
+
         #[async_trait::async_trait]
         impl messenger_store::OptinTokens for $store {
             async fn put_optin_token(
@@ -294,18 +320,7 @@ macro_rules! impl_outbox {
                 token: &str,
                 now: messenger_model::Timestamp,
             ) -> Result<Option<messenger_store::OptinToken>, messenger_store::StoreError> {
-                let row: Option<crate::rows::TokenRow> = sqlx::query_as(&format!(
-                    "SELECT {} FROM optin_tokens WHERE token = $1 AND space = $2 \
-                     AND expires_at > $3",
-                    crate::rows::TokenRow::COLUMNS
-                ))
-                .bind(token)
-                .bind(space)
-                .bind(now.millis())
-                .fetch_optional(self.reader())
-                .await
-                .map_err(crate::error::db("reading an opt-in token"))?;
-                row.map(crate::rows::TokenRow::into_token).transpose()
+                self.read_optin_token(space, token, now, false).await
             }
 
             async fn redeem_optin_token(
@@ -331,18 +346,7 @@ macro_rules! impl_outbox {
                 .execute(self.writer())
                 .await
                 .map_err(crate::error::db("redeeming an opt-in token"))?;
-                let row: Option<crate::rows::TokenRow> = sqlx::query_as(&format!(
-                    "SELECT {} FROM optin_tokens WHERE token = $1 AND space = $2 \
-                     AND expires_at > $3",
-                    crate::rows::TokenRow::COLUMNS
-                ))
-                .bind(token)
-                .bind(space)
-                .bind(now.millis())
-                .fetch_optional(self.writer())
-                .await
-                .map_err(crate::error::db("reading an opt-in token"))?;
-                let Some(stored) = row.map(crate::rows::TokenRow::into_token).transpose()? else {
+                let Some(stored) = self.read_optin_token(space, token, now, true).await? else {
                     return Ok(messenger_store::Redemption::Unknown);
                 };
                 let ours = stored

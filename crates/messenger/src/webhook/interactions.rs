@@ -45,6 +45,19 @@ fn extend(payload: &mut Value, fields: Value) {
     }
 }
 
+/// What a customer's event about a message adds to the sender's fields.
+struct AboutMessage<'a> {
+    /// The event id's prefix (`reaction`, `edit`, `feedback`).
+    kind: &'static str,
+    name: EventName,
+    /// The event's own fields.
+    fields: Value,
+    /// A mid that may be one of our sent messages (then `messageId` is added).
+    ours: Option<&'a str>,
+    /// Whether the event opens the 24-hour window.
+    opens_window: bool,
+}
+
 impl Messenger {
     /// The id of our message whose Graph message id is `mid`, if it is one of ours.
     async fn our_message_id(
@@ -91,38 +104,19 @@ impl Messenger {
         seen: Occurrence,
         reaction: &Reaction,
     ) -> Result<bool, Error> {
-        let Some(psid) = event.sender_id() else {
-            return Ok(false);
-        };
-        let resolved = self.profile_for(space, psid, None).await?;
-        if reaction.action.as_deref() != Some("unreact") {
-            self.inner
-                .store
-                .record_inbound(&space.id, &space.page_id, psid, seen.at)
-                .await?;
-        }
-        let mut payload = resolved.payload(space, psid, seen.at);
-        extend(
-            &mut payload,
-            json!({
+        let about = AboutMessage {
+            kind: "reaction",
+            name: EventName::MessageReaction,
+            fields: json!({
                 "reaction": reaction.reaction,
                 "emoji": reaction.emoji,
                 "action": reaction.action,
                 "mid": reaction.mid,
             }),
-        );
-        if let Some(id) = self.our_message_id(space, reaction.mid.as_deref()).await? {
-            payload["messageId"] = Value::String(id);
-        }
-        self.emit_customer_event(
-            space,
-            "reaction",
-            event,
-            seen,
-            EventName::MessageReaction,
-            payload,
-        )
-        .await
+            ours: reaction.mid.as_deref(),
+            opens_window: reaction.action.as_deref() != Some("unreact"),
+        };
+        self.emit_about_message(space, event, seen, about).await
     }
 
     /// An edit of a message the customer sent: `message.edited` with the original message's
@@ -134,24 +128,14 @@ impl Messenger {
         seen: Occurrence,
         edit: &MessageEdit,
     ) -> Result<bool, Error> {
-        let Some(psid) = event.sender_id() else {
-            return Ok(false);
+        let about = AboutMessage {
+            kind: "edit",
+            name: EventName::MessageEdited,
+            fields: json!({"mid": edit.mid, "text": edit.text, "numEdit": edit.num_edit}),
+            ours: None,
+            opens_window: false,
         };
-        let resolved = self.profile_for(space, psid, None).await?;
-        let mut payload = resolved.payload(space, psid, seen.at);
-        extend(
-            &mut payload,
-            json!({"mid": edit.mid, "text": edit.text, "numEdit": edit.num_edit}),
-        );
-        self.emit_customer_event(
-            space,
-            "edit",
-            event,
-            seen,
-            EventName::MessageEdited,
-            payload,
-        )
-        .await
+        self.emit_about_message(space, event, seen, about).await
     }
 
     /// Thumbs up or down under a message the page sent: `message.feedback`, with our
@@ -163,27 +147,43 @@ impl Messenger {
         seen: Occurrence,
         feedback: &ResponseFeedback,
     ) -> Result<bool, Error> {
+        let about = AboutMessage {
+            kind: "feedback",
+            name: EventName::MessageFeedback,
+            fields: json!({"feedback": feedback.feedback, "mid": feedback.mid}),
+            ours: feedback.mid.as_deref(),
+            opens_window: false,
+        };
+        self.emit_about_message(space, event, seen, about).await
+    }
+
+    /// Emits an event a customer caused about a message: the sender's fields (its profile
+    /// resolved like an inbound message's), `about.fields`, and our `messageId` when
+    /// `about.ours` is the mid of a message we sent. `false` when the event names no sender.
+    async fn emit_about_message(
+        &self,
+        space: &Space,
+        event: &MessagingEvent,
+        seen: Occurrence,
+        about: AboutMessage<'_>,
+    ) -> Result<bool, Error> {
         let Some(psid) = event.sender_id() else {
             return Ok(false);
         };
         let resolved = self.profile_for(space, psid, None).await?;
+        if about.opens_window {
+            self.inner
+                .store
+                .record_inbound(&space.id, &space.page_id, psid, seen.at)
+                .await?;
+        }
         let mut payload = resolved.payload(space, psid, seen.at);
-        extend(
-            &mut payload,
-            json!({"feedback": feedback.feedback, "mid": feedback.mid}),
-        );
-        if let Some(id) = self.our_message_id(space, feedback.mid.as_deref()).await? {
+        extend(&mut payload, about.fields);
+        if let Some(id) = self.our_message_id(space, about.ours).await? {
             payload["messageId"] = Value::String(id);
         }
-        self.emit_customer_event(
-            space,
-            "feedback",
-            event,
-            seen,
-            EventName::MessageFeedback,
-            payload,
-        )
-        .await
+        self.emit_customer_event(space, about.kind, event, seen, about.name, payload)
+            .await
     }
 
     /// A referral (an `m.me` link with `ref`, an ad, the chat plugin): `facebook.referral`. The
