@@ -144,10 +144,21 @@ pub(crate) fn check_send(
         }
         (Some(_), Some(_)) => {
             return Err(GraphFailure::param(
-                "(#100) Cannot send both message and sender_action",
+                "(#100) Cannot send both message and state at the same time.",
             ))
         }
         _ => {}
+    }
+    if let Some(action) = sender_action {
+        check_sender_action_alone(
+            action,
+            [
+                ("messaging_type", wire.messaging_type.is_some()),
+                ("tag", wire.tag.is_some()),
+                ("notification_type", wire.notification_type.is_some()),
+                ("persona_id", wire.persona_id.is_some()),
+            ],
+        )?;
     }
 
     check_tag(messaging_type, wire.tag.as_deref(), accepted_tags)?;
@@ -164,6 +175,24 @@ pub(crate) fn check_send(
         message: wire.message,
         persona_id: wire.persona_id,
     })
+}
+
+/// Meta wants a sender action in a request of its own: only `recipient` and `sender_action`
+/// (and a `persona_id` with the typing actions).
+/// `present` says which other fields the request has.
+fn check_sender_action_alone(
+    action: SenderAction,
+    present: [(&str, bool); 4],
+) -> Result<(), GraphFailure> {
+    let refused = present
+        .iter()
+        .find(|(name, here)| *here && !(*name == "persona_id" && action != SenderAction::MarkSeen));
+    match refused {
+        Some((name, _)) => Err(GraphFailure::param(format!(
+            "(#100) A sender_action request should only include sender_action and the              recipient: send {name} in a separate request"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn check_recipient(r: &Recipient) -> Result<(), GraphFailure> {
@@ -471,12 +500,35 @@ mod tests {
                 serde_json::json!({"recipient":{"id":"1"},"message":{"text":"x".repeat(2001)}}),
                 "message[text] must be less than or equal to 2000",
             ),
+            (
+                serde_json::json!({"recipient":{"id":"1"},"message":{"text":"x"},"sender_action":"typing_on"}),
+                "Cannot send both message and state",
+            ),
+            (
+                serde_json::json!({"recipient":{"id":"1"},"messaging_type":"RESPONSE","sender_action":"typing_on"}),
+                "send messaging_type in a separate request",
+            ),
+            (
+                serde_json::json!({"recipient":{"id":"1"},"persona_id":"7","sender_action":"mark_seen"}),
+                "send persona_id in a separate request",
+            ),
         ];
         for (body, expected) in cases {
             let err = check_send(wire(body.clone()), &accepted()).unwrap_err();
             let msg = message_of(err);
             assert!(msg.contains(expected), "{body} -> {msg}");
         }
+    }
+
+    #[test]
+    fn typing_may_carry_a_persona() {
+        let r = check_send(
+            wire(serde_json::json!({"recipient":{"id":"1"},"sender_action":"typing_on","persona_id":"7"})),
+            &accepted(),
+        )
+        .unwrap();
+        assert_eq!(r.sender_action, Some(SenderAction::TypingOn));
+        assert_eq!(r.persona_id.as_deref(), Some("7"));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!   `appsecret_proof` checks, Graph's request checks ([`graph_rules`]) and Graph's error bodies;
 //! - attachment upload (`POST /v{N}/me/message_attachments`, 25 MB limit);
 //! - the user profile API (`GET /v{N}/{psid}?fields=...`);
+//! - sender actions (typing on/off, mark seen) and the page's personas
+//!   (`/v{N}/me/personas`, `DELETE /v{N}/{persona-id}`), a send's `persona_id` checked against
+//!   them ([`personas`]);
 //! - Meta's side of webhooks: opt-ins, inbound messages, delivery and read receipts posted to the
 //!   product's callback URL, signed with `X-Hub-Signature-256` exactly as Meta signs;
 //! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
@@ -50,6 +53,7 @@ mod error;
 mod faults;
 mod graph_api;
 pub mod graph_rules;
+pub mod personas;
 pub mod profile;
 mod records;
 mod send;
@@ -61,7 +65,7 @@ pub mod window;
 
 pub use error::SimError;
 pub use faults::{Fault, FaultRule, FaultScope, UsageHeaders};
-pub use records::{RecordedRequest, SentMessage, Upload};
+pub use records::{RecordedRequest, SentAction, SentMessage, Upload};
 pub use signature::{appsecret_proof, hub_signature_256, hub_signature_sha1};
 pub use sim::{AutoReceipts, GraphSim, GraphSimBuilder};
 pub use sms::SmsMessage;

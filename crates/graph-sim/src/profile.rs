@@ -1,5 +1,5 @@
-//! The user profile API: `GET /v{N}/{psid}?fields=first_name,last_name,...`, and `GET /v{N}/me`
-//! (the page behind the token).
+//! The user profile API: `GET /v{N}/{psid}?fields=first_name,last_name,...`, `GET /v{N}/me`
+//! (the page behind the token) and `GET /v{N}/{persona-id}` (a persona of the page).
 //!
 //! Only the requested fields are answered, plus `id` as Graph always does. A PSID with no profile
 //! set gets a name-only default; `locale`, `timezone` and `gender` are then absent, as they are
@@ -73,6 +73,10 @@ async fn get_inner(
     }
     if node.is_empty() || !node.bytes().all(|b| b.is_ascii_digit()) {
         return Err(graph_api::unknown_path(uri.path()));
+    }
+    if let Some(persona) = state.personas.get(&page_id, node) {
+        return serde_json::to_value(persona)
+            .map_err(|_| GraphFailure::new(1, "OAuthException", "An unknown error occurred"));
     }
 
     let fields: Vec<&str> = match query.fields.as_deref() {

@@ -1,7 +1,7 @@
 //! What the simulator keeps for inspection: requests, accepted sends and uploads.
 
 use bytes::Bytes;
-use messenger_model::graph::{GraphSendRequest, Recipient};
+use messenger_model::graph::{GraphSendRequest, Recipient, SenderAction};
 use messenger_model::Timestamp;
 
 /// One HTTP request the simulator received, kept for inspection.
@@ -50,6 +50,21 @@ pub struct SentMessage {
     pub recipient_id: String,
     /// The request as parsed.
     pub request: GraphSendRequest,
+    /// When it was accepted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+/// A sender action (typing on/off, mark seen) the Send API accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentAction {
+    /// The page that sent it.
+    pub page_id: String,
+    /// The PSID answered as `recipient_id`.
+    pub recipient_id: String,
+    /// The action.
+    pub action: SenderAction,
+    /// The persona it was sent as, if any.
+    pub persona_id: Option<String>,
     /// When it was accepted (milliseconds since the epoch).
     pub at_millis: i64,
 }

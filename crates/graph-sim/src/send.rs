@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::graph_rules::{self, WireSend};
-use crate::records::SentMessage;
+use crate::records::{SentAction, SentMessage};
 use crate::sim::{lock, SimState};
 
 /// The success answer.
@@ -126,6 +126,13 @@ async fn send_inner(
     let page_id = authenticate(state, token, proof, node)?;
     let request = graph_rules::check_send(parsed?, &state.config.accepted_tags)?;
     check_attachment_id(state, &request)?;
+    if let Some(persona) = &request.persona_id {
+        if !state.personas.knows(&page_id, persona) {
+            return Err(GraphFailure::param(format!(
+                "(#100) Param persona_id must be a persona of the page: {persona} is not"
+            )));
+        }
+    }
     state
         .window
         .check(&page_id, &request, Timestamp::now().millis())?;
@@ -145,7 +152,14 @@ async fn send_inner(
         return Err(f);
     }
 
-    if request.sender_action.is_some() {
+    if let Some(action) = request.sender_action {
+        state.record_action(|| SentAction {
+            page_id: page_id.to_string(),
+            recipient_id: recipient_id.clone(),
+            action,
+            persona_id: request.persona_id.clone(),
+            at_millis: Timestamp::now().millis(),
+        });
         let answer = SendAnswer {
             recipient_id: &recipient_id,
             message_id: None,

@@ -11,16 +11,18 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
+use messenger_model::graph::Persona;
 use messenger_model::{Timestamp, UserProfile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::faults::{FaultBook, FaultRule, UsageHeaders};
-use crate::records::{RecordedRequest, SentMessage, Upload};
+use crate::personas::PersonaBook;
+use crate::records::{RecordedRequest, SentAction, SentMessage, Upload};
 use crate::sms::SmsMessage;
 use crate::webhook::WebhookPost;
 use crate::window::WindowBook;
-use crate::{attachments, control, profile, send, signature, sms, SimError};
+use crate::{attachments, control, personas, profile, send, signature, sms, SimError};
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,6 +73,10 @@ pub(crate) struct SimState {
     pub(crate) window: WindowBook,
     requests: Mutex<Vec<RecordedRequest>>,
     sent: Mutex<Vec<SentMessage>>,
+    /// Sender actions accepted (kept when recording is on).
+    pub(crate) actions: Mutex<Vec<SentAction>>,
+    /// Every page's personas.
+    pub(crate) personas: PersonaBook,
     pub(crate) profiles: Mutex<HashMap<String, UserProfile>>,
     pub(crate) uploads: Mutex<Vec<Upload>>,
     /// Attachment ids Graph knows (uploads and reusable sends).
@@ -136,6 +142,14 @@ impl SimState {
     /// A copy of the accepted sends.
     pub(crate) fn sent_snapshot(&self) -> Vec<SentMessage> {
         lock(&self.sent).clone()
+    }
+
+    /// Keeps an accepted sender action, if recording is on.
+    pub(crate) fn record_action(&self, make: impl FnOnce() -> SentAction) {
+        if self.config.record_requests {
+            let action = make();
+            lock(&self.actions).push(action);
+        }
     }
 
     /// Counts a sent message and keeps it, if recording is on.
@@ -380,6 +394,8 @@ impl GraphSimBuilder {
             window: WindowBook::new(self.enforce_window),
             requests: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
+            actions: Mutex::new(Vec::new()),
+            personas: PersonaBook::default(),
             profiles: Mutex::new(HashMap::new()),
             uploads: Mutex::new(Vec::new()),
             attachment_ids: Mutex::new(HashSet::new()),
@@ -399,7 +415,14 @@ fn router(state: Arc<SimState>) -> Router {
             "/{version}/{node}/message_attachments",
             post(attachments::upload).layer(DefaultBodyLimit::disable()),
         )
-        .route("/{version}/{node}", get(profile::get_node))
+        .route(
+            "/{version}/{node}/personas",
+            post(personas::create).get(personas::list),
+        )
+        .route(
+            "/{version}/{node}",
+            get(profile::get_node).delete(personas::delete),
+        )
         .route(
             "/2010-04-01/Accounts/{account}/Messages.json",
             post(sms::create_message),
@@ -489,6 +512,16 @@ impl GraphSim {
         self.state.window.set_inbound(page_id, psid, at_millis);
     }
 
+    /// Every sender action the Send API accepted, in order (empty when recording is off).
+    pub fn sender_actions(&self) -> Vec<SentAction> {
+        lock(&self.state.actions).clone()
+    }
+
+    /// The personas of `page_id`, in the order they were created.
+    pub fn personas(&self, page_id: &str) -> Vec<Persona> {
+        self.state.personas.of_page(page_id)
+    }
+
     /// Every attachment uploaded so far.
     pub fn uploads(&self) -> Vec<Upload> {
         lock(&self.state.uploads).clone()
@@ -505,11 +538,12 @@ impl GraphSim {
         lock(&self.state.webhook_posts).clone()
     }
 
-    /// Forgets recorded requests, sent messages, uploads, SMS and webhook posts (the counter in
-    /// [`GraphSim::sent_count`] too). Faults and profiles stay.
+    /// Forgets recorded requests, sent messages and actions, uploads, SMS and webhook posts (the
+    /// counter in [`GraphSim::sent_count`] too). Faults, profiles and personas stay.
     pub fn reset_records(&self) {
         lock(&self.state.requests).clear();
         lock(&self.state.sent).clear();
+        lock(&self.state.actions).clear();
         lock(&self.state.uploads).clear();
         lock(&self.state.sms).clear();
         lock(&self.state.webhook_posts).clear();

@@ -19,6 +19,7 @@
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
 //! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
+//! | `sender_actions_total` | `action` (`typing_on`, `typing_off`, `mark_seen`), `result` (`sent`, `refused`, `graph_refused`, `graph_unavailable`, `error`) | sender actions asked for through the API: `refused` by the gateway (nobody to address, window closed), `graph_refused` by Graph for the recipient or the request, `graph_unavailable` when Graph throttled or failed |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
 use std::sync::Arc;
@@ -74,6 +75,7 @@ struct Inner {
     queue_depth: Family<Labels1, Gauge>,
     page_circuit: Family<Labels2, Gauge>,
     store_failures: Family<Labels2, Counter>,
+    sender_actions: Family<Labels2, Counter>,
 }
 
 impl Default for Metrics {
@@ -193,6 +195,13 @@ impl Metrics {
              connection; backend: the database refused the statement)",
             store_failures.clone(),
         );
+        let sender_actions = Family::<Labels2, Counter>::default();
+        registry.register(
+            "sender_actions",
+            "Sender actions asked for through the API, by action and result (sent, refused, \
+             graph_refused, graph_unavailable, error)",
+            sender_actions.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -213,6 +222,7 @@ impl Metrics {
                 queue_depth,
                 page_circuit,
                 store_failures,
+                sender_actions,
             }),
         }
     }
@@ -287,6 +297,14 @@ impl Metrics {
                     .inc_by(n as u64);
             }
         }
+    }
+
+    /// Records a sender action's result.
+    pub fn sender_action(&self, action: &'static str, result: &'static str) {
+        self.inner
+            .sender_actions
+            .get_or_create(&[("action", action.to_owned()), ("result", result.to_owned())])
+            .inc();
     }
 
     /// Records a failed dispatch round.

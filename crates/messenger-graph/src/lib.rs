@@ -3,8 +3,8 @@
 //! How the Messenger channel talks to Meta's Graph API:
 //!
 //! - [`Transport`]: the Graph calls the product makes (send, attachment upload, sender action,
-//!   user profile), as an object-safe trait (`Arc<dyn Transport>`) where a custom transport
-//!   plugs in;
+//!   user profile, personas), as an object-safe trait (`Arc<dyn Transport>`) where a custom
+//!   transport plugs in;
 //! - [`GraphClient`]: the implementation over HTTP (reqwest, rustls, one connection pool shared
 //!   by every page, token in `Authorization: Bearer`, optional `appsecret_proof`);
 //! - [`Error`] and [`ErrorKind`]: every failure classified by what the sender should do (rate
@@ -51,7 +51,8 @@ mod usage;
 
 pub use client::{
     GraphClient, GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
+    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE,
+    USER_PROFILE_FIELDS,
 };
 pub use error::{
     Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use messenger_model::graph::{GraphSendRequest, Recipient, SendResponse, SenderAction};
+use messenger_model::graph::{
+    GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
+};
 use messenger_model::UserProfile;
 
-use crate::{Error, Usage};
+use crate::{Error, ErrorKind, Usage};
 
 /// The largest attachment the Send API accepts, in bytes (25 MB).
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
@@ -47,6 +49,29 @@ pub trait Transport: Send + Sync {
     /// Fetches a person's profile (`GET /{psid}`); fields the page may not read are absent.
     async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error>;
 
+    /// Creates a persona of the page (`POST /me/personas`) and returns it with its id.
+    ///
+    /// The default refuses ([`ErrorKind::Permanent`]): a transport that only sends need not
+    /// manage personas.
+    async fn create_persona(&self, persona: &NewPersona) -> Result<Persona, Error> {
+        let _ = persona;
+        Err(personas_unsupported())
+    }
+
+    /// One page of the page's personas (`GET /me/personas`), after the cursor `after`; `limit`
+    /// is how many to ask for. The default refuses, as for [`Transport::create_persona`].
+    async fn personas(&self, after: Option<&str>, limit: u32) -> Result<PersonaList, Error> {
+        let _ = (after, limit);
+        Err(personas_unsupported())
+    }
+
+    /// Deletes a persona (`DELETE /{persona-id}`). The default refuses, as for
+    /// [`Transport::create_persona`].
+    async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
+        let _ = persona_id;
+        Err(personas_unsupported())
+    }
+
     /// The latest rate-limit usage Graph reported to this transport, if any: a hint to slow
     /// down before a limit is hit (see [`Usage::max_percent`]).
     fn usage(&self) -> Option<Usage> {
@@ -78,6 +103,22 @@ macro_rules! forward_transport {
                 (**self).user_profile(psid).await
             }
 
+            async fn create_persona(&self, persona: &NewPersona) -> Result<Persona, Error> {
+                (**self).create_persona(persona).await
+            }
+
+            async fn personas(
+                &self,
+                after: Option<&str>,
+                limit: u32,
+            ) -> Result<PersonaList, Error> {
+                (**self).personas(after, limit).await
+            }
+
+            async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
+                (**self).delete_persona(persona_id).await
+            }
+
             fn usage(&self) -> Option<Usage> {
                 (**self).usage()
             }
@@ -88,6 +129,14 @@ macro_rules! forward_transport {
 // `Arc<dyn Transport>` and `Box<dyn Transport>` are transports too (e.g. to wrap one in a
 // `RetryingTransport`).
 forward_transport!(Arc, Box);
+
+/// What a transport without persona support answers.
+fn personas_unsupported() -> Error {
+    Error::other(
+        ErrorKind::Permanent,
+        "this transport does not manage personas",
+    )
+}
 
 /// Graph's media attachment types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -61,8 +61,8 @@ pub fn is_text_mime(mime_type: &str) -> bool {
 /// - else each `messageParts` entry meant for Messenger is one send, in order;
 /// - else `body` is one text send.
 ///
-/// `messagingType` and `messageTag` set the envelope of every send; with no type, a tag means
-/// `MESSAGE_TAG` and no tag means `RESPONSE`.
+/// `messagingType`, `messageTag` and `personaId` set the envelope of every send; with no type, a
+/// tag means `MESSAGE_TAG` and no tag means `RESPONSE`.
 ///
 /// ```
 /// use messenger_model::{graph::Recipient, plan_graph_sends, MessagePart, SendRequest, To};
@@ -86,11 +86,13 @@ pub fn plan_graph_sends(
         } else {
             MessagingType::Response
         });
+    let persona_id = opts.and_then(|o| o.persona_id.clone());
     let envelope = |message: Message| GraphSendRequest {
         recipient: recipient.clone(),
         messaging_type: Some(messaging_type),
         tag: tag.clone(),
         message: Some(message),
+        persona_id: persona_id.clone(),
         ..GraphSendRequest::default()
     };
 

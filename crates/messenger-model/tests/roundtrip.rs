@@ -112,6 +112,7 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
             proptest::option::of(messaging_type()),
             opt_text(),
             opt_text(),
+            opt_text(),
             proptest::option::of(any::<bool>()),
         )),
         proptest::collection::vec(channel(), 0..3),
@@ -127,15 +128,18 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
                     title,
                     message_parts,
                     channel_options: opts.map(
-                        |(messaging_type, message_tag, from, allow_unicode)| ChannelOptions {
-                            fb_messenger: Some(FbMessengerOptions {
-                                messaging_type,
-                                message_tag,
-                            }),
-                            sms: Some(SmsOptions {
-                                from,
-                                allow_unicode,
-                            }),
+                        |(messaging_type, message_tag, persona_id, from, allow_unicode)| {
+                            ChannelOptions {
+                                fb_messenger: Some(FbMessengerOptions {
+                                    messaging_type,
+                                    message_tag,
+                                    persona_id,
+                                }),
+                                sms: Some(SmsOptions {
+                                    from,
+                                    allow_unicode,
+                                }),
+                            }
                         },
                     ),
                     custom_body: None,

@@ -142,3 +142,28 @@ fn media_attachments_quick_replies_and_envelope() {
     let action = GraphSendRequest::sender_action(Recipient::psid("PSID-1"), SenderAction::TypingOn);
     insta::assert_json_snapshot!("sender_action", action);
 }
+
+/// `channelOptions.fbMessenger.personaId` goes as `persona_id` on every Graph send of a message
+/// (here a text part and an image part, tagged for a human agent).
+#[test]
+fn persona_id_on_every_send_of_a_message() {
+    let json = br#"{
+        "to": {"profileId": "alice"},
+        "messageParts": [
+            {"type": "text/plain", "data": "Alex here, from Support: your refund is on its way."},
+            {"type": "image/png", "url": "https://example.com/refund.png"}
+        ],
+        "channelOptions": {"fbMessenger": {"messageTag": "HUMAN_AGENT", "personaId": "1234567890123456"}}
+    }"#;
+    let req = messenger_model::SendRequest::from_json(json).unwrap();
+    let plan = messenger_model::plan_graph_sends(&req, &Recipient::psid("PSID-1")).unwrap();
+    assert_eq!(plan.len(), 2);
+    assert!(plan
+        .iter()
+        .all(|p| p.request.persona_id.as_deref() == Some("1234567890123456")));
+    let requests: Vec<_> = plan
+        .iter()
+        .map(|p| serde_json::to_value(&p.request).unwrap())
+        .collect();
+    insta::assert_json_snapshot!("persona_sends", requests);
+}

@@ -108,6 +108,8 @@ pub enum ViolationCode {
     TagMissing,
     /// A tag with a messaging type other than `MESSAGE_TAG` (`tag.requires_message_tag`).
     TagRequiresMessageTag,
+    /// A `personaId` that is not a Graph id: 1 to 32 digits (`persona_id.invalid`).
+    PersonaIdInvalid,
     /// The 24-hour window is closed and the send is not an accepted tagged one (`window.closed`).
     WindowClosed,
     /// A tag's own window (HUMAN_AGENT: 7 days) has passed (`window.tag_expired`).
@@ -118,7 +120,7 @@ pub enum ViolationCode {
 
 impl ViolationCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ViolationCode; 52] = [
+    pub const ALL: [ViolationCode; 53] = [
         Self::FieldUnknown,
         Self::FieldType,
         Self::FieldRequired,
@@ -168,6 +170,7 @@ impl ViolationCode {
         Self::TagRetired,
         Self::TagMissing,
         Self::TagRequiresMessageTag,
+        Self::PersonaIdInvalid,
         Self::WindowClosed,
         Self::WindowTagExpired,
         Self::ViolationsTruncated,
@@ -225,6 +228,7 @@ impl ViolationCode {
             Self::TagRetired => "tag.retired",
             Self::TagMissing => "tag.missing",
             Self::TagRequiresMessageTag => "tag.requires_message_tag",
+            Self::PersonaIdInvalid => "persona_id.invalid",
             Self::WindowClosed => "window.closed",
             Self::WindowTagExpired => "window.tag_expired",
             Self::ViolationsTruncated => "violations.truncated",

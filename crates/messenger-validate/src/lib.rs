@@ -58,6 +58,7 @@ mod error;
 mod format;
 pub mod limits;
 mod message;
+mod persona;
 mod report;
 mod request;
 mod shape;
@@ -70,6 +71,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use error::{ValidateError, Violation, ViolationCode, Violations};
+pub use persona::check_persona_id_at;
 pub use tags::{check_tag, TagInfo, TagStatus};
 pub use window::{check_messenger_window, check_window, Policy, Window};
 

@@ -50,6 +50,11 @@ pub const PHONE_MIN_DIGITS: usize = 8;
 /// Phone numbers: at most this many digits (E.164).
 pub const PHONE_MAX_DIGITS: usize = 15;
 
+/// A persona id (a Graph object id): at most this many digits.
+pub const PERSONA_ID_MAX_DIGITS: usize = 32;
+/// A persona's name: characters (Meta's limit).
+pub const PERSONA_NAME_MAX_CHARS: usize = 50;
+
 /// The standard messaging window: hours after the user's last message.
 pub const STANDARD_WINDOW_HOURS: i64 = 24;
 

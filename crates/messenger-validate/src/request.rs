@@ -14,6 +14,8 @@ use crate::{Policy, Violation, ViolationCode};
 pub(crate) const TAG_POINTER: &str = "/channelOptions/fbMessenger/messageTag";
 /// Where the messaging type lives in a request.
 pub(crate) const TYPE_POINTER: &str = "/channelOptions/fbMessenger/messagingType";
+/// Where the persona lives in a request.
+pub(crate) const PERSONA_POINTER: &str = "/channelOptions/fbMessenger/personaId";
 /// Where the Messenger custom body lives in a request.
 pub(crate) const CUSTOM_BODY_POINTER: &str = "/customBody/fbMessenger";
 
@@ -287,6 +289,11 @@ fn check_messenger_options(report: &mut Report, req: &SendRequest) {
     }
     if let Some(tag) = tag.filter(|t| !t.is_empty()) {
         if let Err(v) = check_tag_at(tag, TAG_POINTER) {
+            report.add(v);
+        }
+    }
+    if let Some(persona) = opts.persona_id.as_deref() {
+        if let Err(v) = crate::persona::check_persona_id_at(persona, PERSONA_POINTER) {
             report.add(v);
         }
     }

@@ -21,6 +21,14 @@ pub enum Error {
         /// The message the key belongs to.
         message_id: String,
     },
+    /// A sender action that cannot be sent now (nobody to address, the window closed); nothing
+    /// was sent (400).
+    #[error("action refused: {}", .0.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
+    ActionRefused(Vec<Violation>),
+    /// Graph refused or failed a call made on the caller's behalf (a sender action, a persona
+    /// call); its kind says whose trouble it is.
+    #[error("Graph call failed")]
+    Graph(#[from] messenger_graph::Error),
     /// The space is not configured (404).
     #[error("unknown API space {0:?}")]
     UnknownSpace(String),

@@ -69,6 +69,7 @@ mod error;
 pub mod events;
 mod facade;
 pub mod optin;
+mod personas;
 pub mod send;
 pub mod sms;
 mod space;
@@ -76,5 +77,5 @@ pub mod webhook;
 
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
-pub use send::{Accepted, AcceptedBatch, DispatchReport, Idempotency, RuleDecision};
+pub use send::{Accepted, AcceptedBatch, ActionSent, DispatchReport, Idempotency, RuleDecision};
 pub use space::Space;

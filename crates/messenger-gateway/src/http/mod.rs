@@ -2,12 +2,14 @@
 //! data: the router is built from it, and a test checks it against the OpenAPI document both
 //! ways.
 
+mod actions;
 pub mod admin;
 pub mod auth;
 pub mod body;
 mod facebook;
 mod messages;
 mod ops;
+mod personas;
 pub mod problem;
 mod profiles;
 mod quarantine;
@@ -122,6 +124,14 @@ pub enum Endpoint {
     ListQuarantine,
     /// Delete a quarantined event (admin).
     DeleteQuarantined,
+    /// Send a sender action (typing on/off, mark seen).
+    SendAction,
+    /// Create a persona of the space's page.
+    CreatePersona,
+    /// The page's personas.
+    ListPersonas,
+    /// Delete a persona.
+    DeletePersona,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -288,6 +298,27 @@ pub const ROUTES: &[Route] = &[
         "/webhooks/facebook/quarantine/{key}",
         Endpoint::DeleteQuarantined,
     ),
+    // Sender actions and personas (issue 14, point 3).
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/actions",
+        Endpoint::SendAction,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/personas",
+        Endpoint::CreatePersona,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/channels/facebook/personas",
+        Endpoint::ListPersonas,
+    ),
+    route(
+        Method::DELETE,
+        "/apispaces/{space}/channels/facebook/personas/{personaId}",
+        Endpoint::DeletePersona,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -312,6 +343,10 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::OpenApi => on(filter, ops::openapi),
         Endpoint::ListQuarantine => on(filter, quarantine::list),
         Endpoint::DeleteQuarantined => on(filter, quarantine::delete),
+        Endpoint::SendAction => on(filter, actions::send_action),
+        Endpoint::CreatePersona => on(filter, personas::create),
+        Endpoint::ListPersonas => on(filter, personas::list),
+        Endpoint::DeletePersona => on(filter, personas::delete),
     }
 }
 

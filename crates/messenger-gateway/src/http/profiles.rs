@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::auth::{PathParams, SpaceAccess};
 use super::body::json_body;
-use super::problem::{shorten, Problem, ProblemError};
+use super::problem::{json_type, shorten, Problem, ProblemError};
 use super::AppState;
 
 /// The string fields of a profile.
@@ -43,17 +43,6 @@ const FACEBOOK_FIELDS: [(&str, bool); 6] = [
 fn phone_ok(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
     (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Checks a profile body and makes it a [`Profile`] with the path's id.

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod actions;
 mod admin;
 mod auth;
 mod config;
@@ -15,6 +16,7 @@ mod messages;
 mod ops;
 mod optin;
 mod page_trouble;
+mod personas;
 mod profiles;
 mod quotas;
 mod seeds;

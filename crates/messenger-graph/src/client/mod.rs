@@ -1,6 +1,7 @@
 //! [`GraphClient`]: the [`Transport`] over HTTP, on one pooled reqwest client.
 
 mod builder;
+mod persona;
 mod profile;
 mod send;
 mod upload;
@@ -11,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use hmac::Mac;
-use messenger_model::graph::{GraphSendRequest, Recipient, SendResponse, SenderAction};
+use messenger_model::graph::{
+    GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
+};
 use messenger_model::UserProfile;
 use reqwest::header::HeaderValue;
 use reqwest::Url;
@@ -21,6 +24,7 @@ pub use builder::{
     GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRAPH_VERSION,
     DEFAULT_TIMEOUT,
 };
+pub use persona::MAX_PERSONAS_PER_PAGE;
 pub use profile::USER_PROFILE_FIELDS;
 
 use crate::{AttachmentUpload, Error, Transport, Usage};
@@ -241,6 +245,18 @@ impl Transport for GraphClient {
 
     async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error> {
         GraphClient::user_profile(self, psid).await
+    }
+
+    async fn create_persona(&self, persona: &NewPersona) -> Result<Persona, Error> {
+        GraphClient::create_persona(self, persona).await
+    }
+
+    async fn personas(&self, after: Option<&str>, limit: u32) -> Result<PersonaList, Error> {
+        GraphClient::personas(self, after, limit).await
+    }
+
+    async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
+        GraphClient::delete_persona(self, persona_id).await
     }
 
     fn usage(&self) -> Option<Usage> {

@@ -1,7 +1,9 @@
 //! A [`Transport`] that retries the calls of another one under a [`RetryPolicy`].
 
 use async_trait::async_trait;
-use messenger_model::graph::{GraphSendRequest, Recipient, SendResponse, SenderAction};
+use messenger_model::graph::{
+    GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
+};
 use messenger_model::UserProfile;
 
 use super::RetryPolicy;
@@ -75,6 +77,22 @@ impl<T: Transport> Transport for RetryingTransport<T> {
 
     async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error> {
         self.policy.run(|| self.inner.user_profile(psid)).await
+    }
+
+    /// Not retried: a creation that timed out may have happened, and a retry would make a
+    /// second persona.
+    async fn create_persona(&self, persona: &NewPersona) -> Result<Persona, Error> {
+        self.inner.create_persona(persona).await
+    }
+
+    async fn personas(&self, after: Option<&str>, limit: u32) -> Result<PersonaList, Error> {
+        self.policy.run(|| self.inner.personas(after, limit)).await
+    }
+
+    /// Not retried: a deletion that timed out may have happened, and its retry would answer
+    /// that the persona does not exist.
+    async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
+        self.inner.delete_persona(persona_id).await
     }
 
     fn usage(&self) -> Option<Usage> {

@@ -5,4 +5,5 @@ mod common;
 
 mod client;
 mod errors;
+mod personas;
 mod retry;

@@ -2,11 +2,13 @@
 //! error object and the attachment upload response. Field names are Graph's (snake_case).
 
 mod message;
+mod persona;
 mod request;
 mod response;
 mod template;
 
 pub use message::{Attachment, MediaPayload, Message, QuickReply, QuickReplyContentType};
+pub use persona::{CreatedId, Cursors, NewPersona, Paging, Persona, PersonaList, SuccessResponse};
 pub use request::{
     GraphSendRequest, MessagingType, NotificationType, Recipient, RecipientName, SenderAction,
 };

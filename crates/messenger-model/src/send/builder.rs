@@ -148,6 +148,13 @@ impl SendRequest {
         self
     }
 
+    /// Sets the persona (a page persona's id) every Messenger send of the message is sent as.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn persona_id(mut self, persona_id: impl Into<String>) -> Self {
+        self.fb_options().persona_id = Some(persona_id.into());
+        self
+    }
+
     /// Sets the Messenger custom body (a Graph `message` object).
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn fb_messenger_message(mut self, message: Message) -> Self {

@@ -107,6 +107,10 @@ pub struct FbMessengerOptions {
     /// Graph's `tag` (a message tag name, checked against Meta's current policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_tag: Option<String>,
+    /// Graph's `persona_id`: a persona of the page (a human agent's name and picture) every
+    /// Graph send of the message is sent as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona_id: Option<String>,
 }
 
 /// SMS options.

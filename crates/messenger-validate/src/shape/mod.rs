@@ -39,7 +39,7 @@ const TO_STRINGS: &[&str] = &[
 ];
 const PART_FIELDS: &[&str] = &["name", "type", "url", "data", "size", "channels"];
 const CHANNEL_KEYS: &[&str] = &["fbMessenger", "sms"];
-const FB_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag"];
+const FB_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag", "personaId"];
 const MESSAGING_TYPES: &[&str] = &["RESPONSE", "UPDATE", "MESSAGE_TAG"];
 const SMS_OPTION_FIELDS: &[&str] = &["from", "allowUnicode"];
 
@@ -152,6 +152,7 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
             );
         }
         string(report, fb, at, "messageTag", false);
+        string(report, fb, at, "personaId", false);
     }
     if let Some(sms) = nullable_object(report, opts, at, "sms") {
         let at = "/channelOptions/sms";

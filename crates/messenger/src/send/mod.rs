@@ -1,13 +1,16 @@
 //! The send pipeline: accepting a request (validate, resolve, check the rules, store) and
-//! dispatching stored messages (lease, send rule by rule, record, emit events).
+//! dispatching stored messages (lease, send rule by rule, record, emit events); and sender
+//! actions, which are sent at once and never stored.
 
 mod accept;
+mod action;
 mod dispatch;
 pub mod page;
 mod rules;
 mod tag;
 
 pub use accept::{Accepted, AcceptedBatch, Idempotency};
+pub use action::{action_name, parse_action, ActionSent};
 pub use dispatch::DispatchReport;
 pub(crate) use rules::trace;
 pub use rules::RuleDecision;

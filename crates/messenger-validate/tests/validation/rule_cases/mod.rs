@@ -483,6 +483,11 @@ pub(crate) fn cases() -> Vec<Case> {
             tagged(Some("RESPONSE"), Some("HUMAN_AGENT")),
             tagged(Some("MESSAGE_TAG"), Some("HUMAN_AGENT")),
         ),
+        case(
+            "persona_id.invalid",
+            r(json!({"channelOptions": {"fbMessenger": {"personaId": "alex"}}})),
+            r(json!({"channelOptions": {"fbMessenger": {"personaId": "1234567890123456"}}})),
+        ),
         window_case(
             "window.closed",
             tagged(Some("UPDATE"), None),
