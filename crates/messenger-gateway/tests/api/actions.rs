@@ -259,7 +259,11 @@ async fn graph_refusals_say_what_graph_said() {
 
 #[tokio::test]
 async fn typing_as_a_persona_and_without_a_window_check() {
-    let env = Env::start_with("window_check = \"off\"").await;
+    let keys = format!("keys = [\"{KEY_A}\"]\n");
+    let env = Env::start_edited("", "", |toml| {
+        toml.replacen(&keys, &format!("{keys}window_check = \"off\"\n"), 1)
+    })
+    .await;
     let created = env
         .json(
             Method::POST,

@@ -247,6 +247,7 @@ fn the_send_schema_matches_the_model_and_the_validator() {
         "part.channel_unknown",
         "phone.invalid",
         "expires_on.invalid",
+        "persona_id.invalid",
     ];
     let codes: BTreeSet<&str> = ViolationCode::ALL.iter().map(|c| c.as_str()).collect();
     for op in [
