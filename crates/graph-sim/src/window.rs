@@ -62,8 +62,7 @@ impl WindowBook {
         request: &GraphSendRequest,
         now_millis: i64,
     ) -> Result<(), GraphFailure> {
-        // Messages and sender actions alike need the window (an action has no tag, so 24 h).
-        if !self.enabled || (request.message.is_none() && request.sender_action.is_none()) {
+        if !self.enabled || request.message.is_none() {
             return Ok(());
         }
         let Some(psid) = request.recipient.id.as_deref() else {

@@ -5,7 +5,6 @@ mod common;
 use common::{answer, post_json, send_url, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use messenger_model::graph::SenderAction;
-use messenger_model::Timestamp;
 use serde_json::json;
 
 async fn sim() -> GraphSim {
@@ -169,22 +168,4 @@ async fn sender_actions_come_alone_and_persona_ids_must_be_the_pages() {
     assert_eq!(actions[0].persona_id, None);
     assert_eq!(actions[1].persona_id.as_deref(), Some(persona.as_str()));
     assert_eq!(sim.sent_count(), 1, "actions are not messages");
-}
-
-#[tokio::test]
-async fn sender_actions_need_the_24_hour_window_when_it_is_enforced() {
-    let sim = GraphSim::builder()
-        .page(PAGE, TOKEN)
-        .enforce_window(true)
-        .start()
-        .await
-        .unwrap();
-    let url = send_url(sim.base_url());
-    let seen = json!({"recipient": {"id": "5"}, "sender_action": "mark_seen"});
-    let closed = post_json(&url, &seen).await;
-    assert_eq!((closed.code(), closed.subcode()), (10, Some(2_018_278)));
-    sim.set_last_inbound(PAGE, "5", Timestamp::now().millis() - 60_000);
-    assert_eq!(post_json(&url, &seen).await.status, 200);
-    sim.set_last_inbound(PAGE, "5", Timestamp::now().millis() - 25 * 3_600_000);
-    assert_eq!(post_json(&url, &seen).await.code(), 10);
 }
