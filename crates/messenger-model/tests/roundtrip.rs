@@ -131,6 +131,7 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
                             fb_messenger: Some(FbMessengerOptions {
                                 messaging_type,
                                 message_tag,
+                                delivery_timeout: None,
                             }),
                             sms: Some(SmsOptions {
                                 from,

@@ -112,13 +112,18 @@ pub enum ViolationCode {
     WindowClosed,
     /// A tag's own window (HUMAN_AGENT: 7 days) has passed (`window.tag_expired`).
     WindowTagExpired,
+    /// A `deliveryTimeout` outside 1 to 604800 seconds (`delivery_timeout.range`).
+    DeliveryTimeoutRange,
+    /// A `deliveryTimeout` with no rule after `fbMessenger` to use when it passes
+    /// (`delivery_timeout.no_next_rule`).
+    DeliveryTimeoutNoNextRule,
     /// More violations than the cap; the rest were not listed (`violations.truncated`).
     ViolationsTruncated,
 }
 
 impl ViolationCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ViolationCode; 52] = [
+    pub const ALL: [ViolationCode; 54] = [
         Self::FieldUnknown,
         Self::FieldType,
         Self::FieldRequired,
@@ -170,6 +175,8 @@ impl ViolationCode {
         Self::TagRequiresMessageTag,
         Self::WindowClosed,
         Self::WindowTagExpired,
+        Self::DeliveryTimeoutRange,
+        Self::DeliveryTimeoutNoNextRule,
         Self::ViolationsTruncated,
     ];
 
@@ -227,6 +234,8 @@ impl ViolationCode {
             Self::TagRequiresMessageTag => "tag.requires_message_tag",
             Self::WindowClosed => "window.closed",
             Self::WindowTagExpired => "window.tag_expired",
+            Self::DeliveryTimeoutRange => "delivery_timeout.range",
+            Self::DeliveryTimeoutNoNextRule => "delivery_timeout.no_next_rule",
             Self::ViolationsTruncated => "violations.truncated",
         }
     }

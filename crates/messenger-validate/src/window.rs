@@ -90,13 +90,17 @@ impl Default for Policy {
 ///
 /// let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
 /// let closed = Window::Closed { last_inbound: Some("2026-05-08T09:00:00Z".parse().unwrap()) };
-/// let update = FbMessengerOptions { messaging_type: Some(MessagingType::Update), message_tag: None };
+/// let update = FbMessengerOptions {
+///     messaging_type: Some(MessagingType::Update),
+///     ..FbMessengerOptions::default()
+/// };
 /// let err = check_messenger_window(Some(&update), &closed, now).unwrap_err();
 /// assert_eq!(err.code, ViolationCode::WindowClosed);
 ///
 /// let agent = FbMessengerOptions {
 ///     messaging_type: Some(MessagingType::MessageTag),
 ///     message_tag: Some("HUMAN_AGENT".into()),
+///     ..FbMessengerOptions::default()
 /// };
 /// assert!(check_messenger_window(Some(&agent), &closed, now).is_ok());
 /// ```
@@ -179,6 +183,7 @@ mod tests {
         FbMessengerOptions {
             messaging_type: kind,
             message_tag: tag.map(str::to_owned),
+            delivery_timeout: None,
         }
     }
 
