@@ -2,6 +2,7 @@
 //! dispatching stored messages (lease, send rule by rule, record, emit events).
 
 mod accept;
+mod deadline;
 mod dispatch;
 pub mod page;
 mod rules;
