@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod auth;
 mod config;
+mod deadline;
 mod demo;
 mod durability;
 mod forward;
