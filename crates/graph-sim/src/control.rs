@@ -13,6 +13,7 @@
 //! | `POST /_sim/faults` | `{"recipient"?,"times"?,"fault":{"kind":"rate_limit","code":4}}` (kinds: `rate_limit`, `server_error` {status}, `slow` {millis}, `user_unavailable`, `outside_window`, `invalid_recipient`, `token_expired`, `custom` {status, body, headers}) |
 //! | `DELETE /_sim/faults` | clears the faults |
 //! | `PUT /_sim/profiles/{psid}` | sets a user profile (Graph's field names) |
+//! | `PUT /_sim/never-delivered/{psid}` | auto receipts skip sends to `psid` (`DELETE` undoes it) |
 //!
 //! Webhook posts answer `{"status": <the receiver's HTTP status>}`. The control API has no
 //! authentication: the simulator listens on loopback and is never deployed.
@@ -48,6 +49,20 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/read", post(read))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/profiles/{psid}", put(set_profile))
+        .route(
+            "/_sim/never-delivered/{psid}",
+            put(never_deliver).delete(deliver_again),
+        )
+}
+
+async fn never_deliver(State(state): St, Path(psid): Path<String>) -> StatusCode {
+    lock(&state.never_delivered).insert(psid);
+    StatusCode::NO_CONTENT
+}
+
+async fn deliver_again(State(state): St, Path(psid): Path<String>) -> StatusCode {
+    lock(&state.never_delivered).remove(&psid);
+    StatusCode::NO_CONTENT
 }
 
 async fn sent(State(state): St) -> Json<Value> {

@@ -188,7 +188,8 @@ async fn send_inner(
             &request,
         );
     }
-    if let Some(receipts) = state.config.auto_receipts {
+    let delivers = !lock(&state.never_delivered).contains(&recipient_id);
+    if let Some(receipts) = state.config.auto_receipts.filter(|_| delivers) {
         crate::webhook::schedule_receipts(
             state.clone(),
             receipts,

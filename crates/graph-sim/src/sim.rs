@@ -83,6 +83,9 @@ pub(crate) struct SimState {
     pub(crate) attachment_ids: Mutex<HashSet<String>>,
     pub(crate) sms: Mutex<Vec<SmsMessage>>,
     pub(crate) webhook_posts: Mutex<Vec<WebhookPost>>,
+    /// PSIDs whose phone never reports a delivery or read (auto receipts skip them): a customer
+    /// who does not open Messenger.
+    pub(crate) never_delivered: Mutex<HashSet<String>>,
     pub(crate) http: reqwest::Client,
 }
 
@@ -401,6 +404,7 @@ impl GraphSimBuilder {
             attachment_ids: Mutex::new(HashSet::new()),
             sms: Mutex::new(Vec::new()),
             webhook_posts: Mutex::new(Vec::new()),
+            never_delivered: Mutex::new(HashSet::new()),
             http,
         })
     }
@@ -494,6 +498,17 @@ impl GraphSim {
     /// stops them. Rate-limit faults still carry their own.
     pub fn set_usage_headers(&self, usage: Option<UsageHeaders>) {
         self.state.faults.set_usage(usage);
+    }
+
+    /// The user `psid` never opens Messenger: auto receipts ([`AutoReceipts`]) post no delivery
+    /// and no read for sends to them (echoes still come; `post_delivery` still works).
+    pub fn never_deliver_to(&self, psid: impl Into<String>) {
+        lock(&self.state.never_delivered).insert(psid.into());
+    }
+
+    /// Undoes [`GraphSim::never_deliver_to`]: later sends to `psid` get auto receipts again.
+    pub fn deliver_to(&self, psid: &str) {
+        lock(&self.state.never_delivered).remove(psid);
     }
 
     /// Removes every fault rule.

@@ -3,7 +3,8 @@
 //! It starts graph-sim (standing in for Meta's Graph API and for Twilio), the gateway on the
 //! embedded SQLite default (a fresh `./data/demo.db`), and a small webhook receiver playing the
 //! business; then it walks through opt-in, a send by profile id, delivery and read receipts, an
-//! inbound reply and an SMS fallback, printing each step and the events the business received.
+//! inbound reply, an SMS fallback, an SMS after a missed delivery deadline and a reaction,
+//! printing each step and the events the business received.
 //! Everything goes over real HTTP on loopback, exactly as in production.
 
 use std::time::Duration;
@@ -27,6 +28,8 @@ const PAGE_TOKEN: &str = "demo-page-token";
 const APP_SECRET: &str = "demo-app-secret";
 const WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const PSID: &str = "2400000000000042";
+/// A customer who writes to the page but never opens Messenger again (step 9).
+const CAROL_PSID: &str = "2400000000000043";
 const SMS_SID: &str = "AC0000000000000000000000000000demo";
 
 /// Why the demo stopped.
@@ -431,5 +434,85 @@ async fn walk(d: &mut Demo) -> Result<(), DemoError> {
         "channelOptions": {"fbMessenger": {"messagingType": "MESSAGE_TAG", "messageTag": "SHIPPING_UPDATE"}},
         "rules": ["fbMessenger"]
     }))).await?;
+
+    deadline_and_reaction(d, &mid).await
+}
+
+/// Issue 14's steps: a delivery deadline that sends the SMS, and a reaction reaching the
+/// business.
+async fn deadline_and_reaction(d: &mut Demo, alice_mid: &str) -> Result<(), DemoError> {
+    use reqwest::Method;
+    let space = format!("/apispaces/{SPACE}");
+
+    step(
+        9,
+        "Carol never opens Messenger: the SMS goes after a 2 s delivery deadline",
+    );
+    d.sim
+        .post_inbound_text(PAGE, CAROL_PSID, "A table for two at eight, please.")
+        .await
+        .map_err(|e| DemoError::Step(e.to_string()))?;
+    d.expect_event("message.inbound").await?;
+    d.sim.never_deliver_to(CAROL_PSID);
+    let (status, body) = d
+        .call(
+            Method::POST,
+            &format!("{space}/messages"),
+            Some(json!({
+                "to": {"fbMessengerId": CAROL_PSID, "mobileNumber": "+447700900456"},
+                "body": "Your table is ready.",
+                "channelOptions": {"fbMessenger": {"deliveryTimeout": 2}},
+                "rules": ["fbMessenger", "sms"]
+            })),
+        )
+        .await?;
+    if status != 201 {
+        return Err(DemoError::Step(format!("timed send: HTTP {status}")));
+    }
+    let id = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let on_messenger = d.expect_event("message.sent").await?;
+    println!(
+        "  sent on {}; no delivery receipt comes...",
+        on_messenger.payload["channel"]
+    );
+    let by_sms = d.expect_event("message.sent").await?;
+    println!("  2 s later, sent again on {}", by_sms.payload["channel"]);
+    let (_, resource) = d
+        .call(Method::GET, &format!("{space}/messages/{id}"), None)
+        .await?;
+    let resource: Value = serde_json::from_str(&resource)
+        .map_err(|e| DemoError::Step(format!("message resource: {e}")))?;
+    for t in resource["ruleTrace"].as_array().into_iter().flatten() {
+        println!(
+            "  rule {}: {} ({})",
+            t["channel"], t["outcome"], t["reason"]
+        );
+    }
+    let to_carol = d
+        .sim
+        .sms_messages()
+        .into_iter()
+        .filter(|sms| sms.to == "+447700900456")
+        .count();
+    println!("  SMS provider got {to_carol} SMS for Carol");
+    if to_carol != 1 {
+        return Err(DemoError::Step(format!("{to_carol} SMS for Carol, not 1")));
+    }
+
+    step(10, "Alice reacts to the order message with a heart");
+    let status = d
+        .sim
+        .post_reaction(PAGE, PSID, alice_mid, "react", "love", Some("\u{2764}"))
+        .await
+        .map_err(|e| DemoError::Step(e.to_string()))?;
+    println!("  Meta -> POST /webhooks/facebook (signed): {status}");
+    let reaction = d.expect_event("message.reaction").await?;
+    println!(
+        "  the business hears: {} {} on message {}",
+        reaction.payload["action"], reaction.payload["reaction"], reaction.payload["messageId"]
+    );
     Ok(())
 }

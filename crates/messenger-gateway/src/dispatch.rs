@@ -1,5 +1,6 @@
-//! Durable dispatch: `workers` tasks loop over [`Messenger::dispatch_due`], and one maintenance
-//! task recovers expired leases and purges old records.
+//! Durable dispatch: `workers` tasks loop over [`Messenger::dispatch_due`], one maintenance
+//! task recovers expired leases and purges old records, and one claims passed Messenger
+//! delivery deadlines ([`Messenger::fire_delivery_deadlines`]).
 //!
 //! All state is in the store, so a restarted gateway resumes by itself, and several instances
 //! on one PostgreSQL share the work through the store's leases (no message is sent twice; one
@@ -30,6 +31,13 @@ const MAX_USAGE_PAUSE: Duration = Duration::from_secs(60);
 /// The pause when Graph reports high usage without saying when access is regained.
 const DEFAULT_USAGE_PAUSE: Duration = Duration::from_secs(5);
 
+/// How often passed delivery deadlines are looked for (a deadline fires within this of its
+/// time, plus a dispatch round).
+const DEADLINE_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Deadlines claimed per store call.
+const DEADLINE_CLAIM_LIMIT: usize = 100;
+
 /// What the background tasks share.
 pub(crate) struct Dispatcher {
     pub messenger: Messenger,
@@ -48,6 +56,7 @@ impl Dispatcher {
             .map(|i| tokio::spawn(Arc::clone(&this).worker(i)))
             .collect();
         tasks.push(tokio::spawn(Arc::clone(&this).maintenance()));
+        tasks.push(tokio::spawn(Arc::clone(&this).delivery_deadlines()));
         tasks
     }
 
@@ -138,6 +147,37 @@ impl Dispatcher {
                 break;
             }
             self.tidy().await;
+        }
+    }
+
+    /// Claims passed Messenger delivery deadlines every [`DEADLINE_CHECK_INTERVAL`] (decision
+    /// 0012): each reopened message is due at once, so the workers are woken to send it by its
+    /// next rule.
+    async fn delivery_deadlines(self: Arc<Self>) {
+        while !self.cancel.is_cancelled() {
+            self.sleep(DEADLINE_CHECK_INTERVAL).await;
+            loop {
+                if self.cancel.is_cancelled() {
+                    return;
+                }
+                match self
+                    .messenger
+                    .fire_delivery_deadlines(DEADLINE_CLAIM_LIMIT)
+                    .await
+                {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        self.wake.notify_waiters();
+                        if n < DEADLINE_CLAIM_LIMIT {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %messenger::error_chain(&e), "claiming delivery deadlines failed");
+                        break;
+                    }
+                }
+            }
         }
     }
 

@@ -134,6 +134,7 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
                                     messaging_type,
                                     message_tag,
                                     persona_id,
+                                    delivery_timeout: None,
                                 }),
                                 sms: Some(SmsOptions {
                                     from,

@@ -9,7 +9,9 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle};
+use crate::impls::{
+    deadlines, dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle,
+};
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
@@ -133,6 +135,11 @@ dispatch::impl_dispatch_queue!(
 );
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+deadlines::impl_delivery_deadlines!(
+    PostgresStore,
+    Postgres,
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+);
 quarantine::impl_quarantine!(PostgresStore);
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);

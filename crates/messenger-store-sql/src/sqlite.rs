@@ -12,7 +12,9 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle};
+use crate::impls::{
+    deadlines, dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle,
+};
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
 
@@ -149,6 +151,7 @@ receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
+deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
 
 receipts::impl_store!(SqliteStore, backend = "sqlite", close = close_pools);

@@ -17,11 +17,11 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageRecord, MessageStore,
-    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, ProfileQuery,
-    ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Retry,
-    Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
-    WebhookQueue,
+    DeliveryDeadlines, DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore,
+    MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox,
+    OutboxEvent, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt,
+    Redemption, Retry, Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError,
+    WebhookInbox, WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -229,6 +229,18 @@ impl MessageStore for CountingStore {
         self.inner
             .apply_watermark(space, recipient, status, watermark, at)
             .await
+    }
+}
+
+#[async_trait]
+impl DeliveryDeadlines for CountingStore {
+    async fn claim_delivery_deadlines(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.count("claim_delivery_deadlines");
+        self.inner.claim_delivery_deadlines(now, limit).await
     }
 }
 

@@ -4,7 +4,8 @@
 //! Messenger IDs ([`ProfileStore`]), accepted messages and their state ([`MessageStore`]), the
 //! queue that hands messages to sending workers ([`DispatchQueue`]), the outbox of events for the
 //! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]), verified
-//! webhook bodies waiting to be applied ([`WebhookQueue`]), webhook events that could not be
+//! webhook bodies waiting to be applied ([`WebhookQueue`]), Messenger delivery deadlines
+//! ([`DeliveryDeadlines`]), webhook events that could not be
 //! applied ([`Quarantine`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
 //!
@@ -46,6 +47,7 @@
 //! # }).unwrap();
 //! ```
 
+mod deadlines;
 mod dispatch;
 mod error;
 mod inbox;
@@ -64,6 +66,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use messenger_model::Timestamp;
 
+pub use deadlines::DeliveryDeadlines;
 pub use dispatch::DispatchQueue;
 pub use error::StoreError;
 pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
@@ -84,7 +87,7 @@ pub use record::{
 pub mod implementors {
     pub use crate::dispatch::lease_millis;
     pub use crate::profiles::check_profile_id;
-    pub use crate::record::{check_receipt_status, is_unsent};
+    pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};
 }
 
 /// All of the store traits in one object: what the pipeline and the gateway take as
@@ -99,6 +102,7 @@ pub trait Store:
     + WebhookQueue
     + OptinTokens
     + Quarantine
+    + DeliveryDeadlines
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

@@ -107,6 +107,7 @@ impl NewMessage {
             next_attempt_at: self.not_before,
             attempts: 0,
             lease: None,
+            delivery_deadline: None,
         }
     }
 }

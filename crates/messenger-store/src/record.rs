@@ -5,8 +5,8 @@
 //! same.
 
 use messenger_model::{
-    Channel, MessageError, MessageResource, MessageStatus, RuleTraceEntry, SendRequest,
-    StatusChange, Timestamp,
+    Channel, MessageError, MessageResource, MessageStatus, RuleOutcome, RuleTraceEntry,
+    SendRequest, StatusChange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,11 @@ pub struct MessageRecord {
     pub attempts: u32,
     /// The current lease, if a worker holds it.
     pub lease: Option<Lease>,
+    /// When Messenger's time to deliver runs out (`channelOptions.fbMessenger.deliveryTimeout`
+    /// after the message was sent): set when a message with a delivery timeout and a later rule
+    /// is sent on Messenger, cleared by a receipt that moves it to `delivered` or `read`, and
+    /// claimed once when it passes ([`MessageRecord::miss_delivery_deadline`]).
+    pub delivery_deadline: Option<Timestamp>,
 }
 
 /// What a status change brings along.
@@ -256,10 +261,77 @@ impl MessageRecord {
         if was_unsent && now_sent && self.sent_at.is_none() {
             self.sent_at = Some(update.at);
         }
+        self.delivery_deadline = match update.status {
+            MessageStatus::Sent if was_unsent && self.channel == Some(Channel::FbMessenger) => {
+                self.messenger_deadline_from(update.at)
+            }
+            _ => None,
+        };
         if !self.is_unsent() {
             self.lease = None;
         }
         true
+    }
+
+    /// When Messenger's time to deliver ends for a message sent on Messenger at `sent_at`: its
+    /// `deliveryTimeout` later, when it has one and a rule after `fbMessenger` to use then.
+    fn messenger_deadline_from(&self, sent_at: Timestamp) -> Option<Timestamp> {
+        let secs = self.request.delivery_timeout_secs()?;
+        let rules = &self.request.rules;
+        let messenger = rules.iter().position(|c| *c == Channel::FbMessenger)?;
+        if messenger + 1 >= rules.len() {
+            return None;
+        }
+        let millis = i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        Some(sent_at.add_millis(millis))
+    }
+
+    /// Claims a passed delivery deadline: a message still `sent` (no `delivery` or `read`
+    /// receipt covered it) whose [`MessageRecord::delivery_deadline`] is at or before `now`
+    /// goes back to the dispatch queue as `retrying`, due at once, with the reason in its status
+    /// history and a failed Messenger entry in its rule trace ("no delivery receipt within N
+    /// s"), so its next attempt starts at the rule after Messenger. This is the one way a
+    /// message leaves `sent` for an unsent status. The deadline is cleared either way once it
+    /// has passed. Returns whether the message was reopened.
+    pub fn miss_delivery_deadline(&mut self, now: Timestamp) -> bool {
+        if self.delivery_deadline.is_none_or(|d| d > now) {
+            return false;
+        }
+        self.delivery_deadline = None;
+        if self.status != MessageStatus::Sent || self.channel != Some(Channel::FbMessenger) {
+            return false;
+        }
+        let reason = missed_deadline_reason(self.request.delivery_timeout_secs().unwrap_or(0));
+        self.status = MessageStatus::Retrying;
+        self.status_history.push(StatusChange {
+            status: MessageStatus::Retrying,
+            at: now,
+            reason: Some(reason.clone()),
+        });
+        self.rule_trace.push(RuleTraceEntry {
+            channel: Channel::FbMessenger,
+            outcome: RuleOutcome::Failed,
+            reason,
+            at: now,
+        });
+        self.next_attempt_at = now;
+        self.lease = None;
+        true
+    }
+
+    /// Whether Messenger missed this message's delivery deadline (it was reopened by
+    /// [`MessageRecord::miss_delivery_deadline`]): its next attempt uses the rules after
+    /// `fbMessenger`.
+    pub fn missed_delivery_deadline(&self) -> bool {
+        let Some(secs) = self.request.delivery_timeout_secs() else {
+            return false;
+        };
+        let reason = missed_deadline_reason(secs);
+        self.rule_trace.iter().any(|e| {
+            e.channel == Channel::FbMessenger
+                && e.outcome == RuleOutcome::Failed
+                && e.reason == reason
+        })
     }
 
     /// Puts a leased message back as `retrying`, to be leased again at `retry.at`. Applies only
@@ -322,6 +394,11 @@ impl MessageRecord {
             created_at: self.created_at,
         }
     }
+}
+
+/// The reason a missed delivery deadline gives, in the status history and the rule trace.
+pub fn missed_deadline_reason(timeout_secs: u64) -> String {
+    format!("no delivery receipt within {timeout_secs} s")
 }
 
 /// Whether `status` is one of the unsent states (`processing`, `retrying`).

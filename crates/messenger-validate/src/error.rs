@@ -114,13 +114,18 @@ pub enum ViolationCode {
     WindowClosed,
     /// A tag's own window (HUMAN_AGENT: 7 days) has passed (`window.tag_expired`).
     WindowTagExpired,
+    /// A `deliveryTimeout` outside 1 to 604800 seconds (`delivery_timeout.range`).
+    DeliveryTimeoutRange,
+    /// A `deliveryTimeout` with no rule after `fbMessenger` to use when it passes
+    /// (`delivery_timeout.no_next_rule`).
+    DeliveryTimeoutNoNextRule,
     /// More violations than the cap; the rest were not listed (`violations.truncated`).
     ViolationsTruncated,
 }
 
 impl ViolationCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ViolationCode; 53] = [
+    pub const ALL: [ViolationCode; 55] = [
         Self::FieldUnknown,
         Self::FieldType,
         Self::FieldRequired,
@@ -173,6 +178,8 @@ impl ViolationCode {
         Self::PersonaIdInvalid,
         Self::WindowClosed,
         Self::WindowTagExpired,
+        Self::DeliveryTimeoutRange,
+        Self::DeliveryTimeoutNoNextRule,
         Self::ViolationsTruncated,
     ];
 
@@ -231,6 +238,8 @@ impl ViolationCode {
             Self::PersonaIdInvalid => "persona_id.invalid",
             Self::WindowClosed => "window.closed",
             Self::WindowTagExpired => "window.tag_expired",
+            Self::DeliveryTimeoutRange => "delivery_timeout.range",
+            Self::DeliveryTimeoutNoNextRule => "delivery_timeout.no_next_rule",
             Self::ViolationsTruncated => "violations.truncated",
         }
     }

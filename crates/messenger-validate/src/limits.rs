@@ -58,6 +58,12 @@ pub const PERSONA_NAME_MAX_CHARS: usize = 50;
 /// The standard messaging window: hours after the user's last message.
 pub const STANDARD_WINDOW_HOURS: i64 = 24;
 
+/// `channelOptions.fbMessenger.deliveryTimeout`: the shortest wait for a delivery receipt, in
+/// seconds.
+pub const DELIVERY_TIMEOUT_MIN_SECS: u64 = 1;
+/// `deliveryTimeout`: the longest wait, in seconds (7 days).
+pub const DELIVERY_TIMEOUT_MAX_SECS: u64 = 604_800;
+
 /// Validation stops listing after this many violations (bad input of any size stays cheap).
 pub const MAX_VIOLATIONS: usize = 100;
 

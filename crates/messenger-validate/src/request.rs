@@ -5,7 +5,9 @@ use messenger_model::graph::MessagingType;
 use messenger_model::{is_text_mime, part_is_for, Channel, MessagePart, SendRequest};
 
 use crate::format::{base64_decoded_len, check_phone, check_url, is_mime_type};
-use crate::limits::{ATTACHMENT_MAX_BYTES, TEXT_MAX_CHARS};
+use crate::limits::{
+    ATTACHMENT_MAX_BYTES, DELIVERY_TIMEOUT_MAX_SECS, DELIVERY_TIMEOUT_MIN_SECS, TEXT_MAX_CHARS,
+};
 use crate::report::{index, longer_than, Report};
 use crate::tags::check_tag_at;
 use crate::{Policy, Violation, ViolationCode};
@@ -16,6 +18,8 @@ pub(crate) const TAG_POINTER: &str = "/channelOptions/fbMessenger/messageTag";
 pub(crate) const TYPE_POINTER: &str = "/channelOptions/fbMessenger/messagingType";
 /// Where the persona lives in a request.
 pub(crate) const PERSONA_POINTER: &str = "/channelOptions/fbMessenger/personaId";
+/// Where the delivery timeout lives in a request.
+pub(crate) const DELIVERY_TIMEOUT_POINTER: &str = "/channelOptions/fbMessenger/deliveryTimeout";
 /// Where the Messenger custom body lives in a request.
 pub(crate) const CUSTOM_BODY_POINTER: &str = "/customBody/fbMessenger";
 
@@ -296,5 +300,38 @@ fn check_messenger_options(report: &mut Report, req: &SendRequest) {
         if let Err(v) = crate::persona::check_persona_id_at(persona, PERSONA_POINTER) {
             report.add(v);
         }
+    }
+    if let Some(secs) = opts.delivery_timeout {
+        check_delivery_timeout(report, req, secs);
+    }
+}
+
+/// `deliveryTimeout`: within range, and only with a rule after `fbMessenger` to use when it
+/// passes.
+fn check_delivery_timeout(report: &mut Report, req: &SendRequest, secs: u64) {
+    if !(DELIVERY_TIMEOUT_MIN_SECS..=DELIVERY_TIMEOUT_MAX_SECS).contains(&secs) {
+        report.push(
+            ViolationCode::DeliveryTimeoutRange,
+            DELIVERY_TIMEOUT_POINTER,
+            format!(
+                "deliveryTimeout is {secs} s; it must be from {DELIVERY_TIMEOUT_MIN_SECS} to \
+                 {DELIVERY_TIMEOUT_MAX_SECS} seconds (7 days)"
+            ),
+            Some(&secs.to_string()),
+        );
+    }
+    let later_rule = req
+        .rules
+        .iter()
+        .position(|c| *c == Channel::FbMessenger)
+        .is_some_and(|i| i + 1 < req.rules.len());
+    if !later_rule && !req.rules.is_empty() {
+        report.push(
+            ViolationCode::DeliveryTimeoutNoNextRule,
+            DELIVERY_TIMEOUT_POINTER,
+            "deliveryTimeout needs a rule after fbMessenger to send the message when Messenger \
+             has not delivered it in time, e.g. rules [\"fbMessenger\", \"sms\"]",
+            Some(&secs.to_string()),
+        );
     }
 }

@@ -90,14 +90,17 @@ impl Default for Policy {
 ///
 /// let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
 /// let closed = Window::Closed { last_inbound: Some("2026-05-08T09:00:00Z".parse().unwrap()) };
-/// let update = FbMessengerOptions { messaging_type: Some(MessagingType::Update), ..Default::default() };
+/// let update = FbMessengerOptions {
+///     messaging_type: Some(MessagingType::Update),
+///     ..FbMessengerOptions::default()
+/// };
 /// let err = check_messenger_window(Some(&update), &closed, now).unwrap_err();
 /// assert_eq!(err.code, ViolationCode::WindowClosed);
 ///
 /// let agent = FbMessengerOptions {
 ///     messaging_type: Some(MessagingType::MessageTag),
 ///     message_tag: Some("HUMAN_AGENT".into()),
-///     ..Default::default()
+///     ..FbMessengerOptions::default()
 /// };
 /// assert!(check_messenger_window(Some(&agent), &closed, now).is_ok());
 /// ```
@@ -181,6 +184,7 @@ mod tests {
             messaging_type: kind,
             message_tag: tag.map(str::to_owned),
             persona_id: None,
+            delivery_timeout: None,
         }
     }
 

@@ -1,10 +1,37 @@
-//! The README's run command: the demo walks through every step and ends well.
+//! The README's run command: the demo walks through every step and ends well, run as the real
+//! binary (`messenger-gateway demo`), its story checked line by line where it matters.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    messenger_gateway::demo::run(dir.path())
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_messenger-gateway"))
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
         .await
-        .expect("the demo succeeds");
+        .expect("running messenger-gateway demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the demo failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("demo.db").exists());
+    for line in [
+        "== 9. Carol never opens Messenger: the SMS goes after a 2 s delivery deadline",
+        "  sent on \"fbMessenger\"; no delivery receipt comes...",
+        "  2 s later, sent again on \"sms\"",
+        "  rule \"fbMessenger\": \"failed\" (\"no delivery receipt within 2 s\")",
+        "  SMS provider got 1 SMS for Carol",
+        "== 10. Alice reacts to the order message with a heart",
+        "  the business hears: \"react\" \"love\" on message",
+        "Done.",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(line)),
+            "no line {line:?} in:\n{stdout}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod actions;
 mod admin;
 mod auth;
 mod config;
+mod deadline;
 mod demo;
 mod durability;
 mod forward;

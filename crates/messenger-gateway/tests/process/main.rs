@@ -15,6 +15,8 @@
 //!   twice.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
+//! - [`deadline`]: a Messenger delivery deadline passes while the gateway is down (`kill -9`):
+//!   the restart sends the SMS, once; two processes on PostgreSQL send each deadline's SMS once.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //!
 //! Each child's stdout and stderr go to files in the test's temporary directory; their tails
@@ -27,6 +29,7 @@ mod sim;
 
 mod batch_replay;
 mod crash;
+mod deadline;
 mod hash_key;
 mod shared_queue;
 mod shutdown;

@@ -132,6 +132,14 @@ impl SendRequest {
             .get_or_insert_with(Default::default)
     }
 
+    /// Sets Messenger's delivery timeout in seconds (`channelOptions.fbMessenger.deliveryTimeout`):
+    /// with no delivery receipt within it, the next rule sends the message.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn delivery_timeout(mut self, seconds: u64) -> Self {
+        self.fb_options().delivery_timeout = Some(seconds);
+        self
+    }
+
     /// Sets Messenger's `messaging_type`.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn messaging_type(mut self, kind: MessagingType) -> Self {

@@ -111,6 +111,11 @@ pub struct FbMessengerOptions {
     /// Graph send of the message is sent as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona_id: Option<String>,
+    /// How long Messenger has, in seconds after the message was sent, to report it delivered
+    /// (a `delivery` or `read` receipt) before the next rule sends it (1 to 604800; only with a
+    /// rule after `fbMessenger`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_timeout: Option<u64>,
 }
 
 /// SMS options.
@@ -200,6 +205,12 @@ impl SendRequest {
     /// The Messenger options, if any were given.
     pub fn fb_messenger_options(&self) -> Option<&FbMessengerOptions> {
         self.channel_options.as_ref()?.fb_messenger.as_ref()
+    }
+
+    /// `channelOptions.fbMessenger.deliveryTimeout`: how long Messenger has to deliver, in
+    /// seconds, before the next rule is used.
+    pub fn delivery_timeout_secs(&self) -> Option<u64> {
+        self.fb_messenger_options()?.delivery_timeout
     }
 
     /// The Messenger custom body, if one was given.

@@ -48,6 +48,7 @@ macro_rules! impl_message_store {
                     .bind(s.attempts)
                     .bind(s.lease_holder)
                     .bind(s.lease_expires_at)
+                    .bind(s.delivery_deadline)
                     .bind(&m.id)
                     .execute(&mut **tx)
                     .await

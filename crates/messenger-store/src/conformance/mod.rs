@@ -167,7 +167,9 @@ macro_rules! conformance_tests {
             receipts_apply_in_order_with_events,
             receipts_invalid_fail_whole_call,
             inbox_seen_among,
-            queue_depths_are_counted
+            queue_depths_are_counted,
+            deadlines_set_cleared_and_claimed_once,
+            deadlines_concurrent_claimers_fire_once
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

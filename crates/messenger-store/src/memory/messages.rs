@@ -9,8 +9,8 @@ use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 use super::{MemoryStore, State};
 use crate::implementors::{check_receipt_status, lease_millis};
 use crate::{
-    DispatchQueue, InsertOutcome, Lease, MessageRecord, MessageStore, MessengerRecipient,
-    NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
+    DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageRecord, MessageStore,
+    MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
 };
 
 impl State {
@@ -320,4 +320,33 @@ fn clear_unsent_leases(state: &mut State, which: impl Fn(&Lease) -> bool) -> u64
         }
     }
     cleared
+}
+
+#[async_trait]
+impl DeliveryDeadlines for MemoryStore {
+    async fn claim_delivery_deadlines(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut state = self.state()?;
+        let mut due: Vec<(Timestamp, u64)> = state
+            .messages
+            .iter()
+            .filter_map(|(seq, m)| m.delivery_deadline.filter(|d| *d <= now).map(|d| (d, *seq)))
+            .collect();
+        due.sort_unstable();
+        due.truncate(limit);
+        let mut reopened = Vec::new();
+        for (_, seq) in due {
+            let Some(m) = state.messages.get_mut(&seq) else {
+                continue;
+            };
+            if m.miss_delivery_deadline(now) {
+                reopened.push(m.clone());
+            }
+            state.reindex(seq);
+        }
+        Ok(reopened)
+    }
 }

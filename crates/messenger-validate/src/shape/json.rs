@@ -113,16 +113,17 @@ pub(super) fn number(
 }
 
 /// An optional non-negative integer field.
-pub(super) fn u64_field(report: &mut Report, map: &Map<String, Value>, at: &str, key: &str) {
+pub(super) fn u64_field(
+    report: &mut Report,
+    map: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    expected: &str,
+) {
     match map.get(key) {
         None | Some(Value::Null) => {}
         Some(Value::Number(n)) if n.is_u64() => {}
-        Some(other) => type_error(
-            report,
-            &child(at, key),
-            "a non-negative integer (bytes)",
-            other,
-        ),
+        Some(other) => type_error(report, &child(at, key), expected, other),
     }
 }
 

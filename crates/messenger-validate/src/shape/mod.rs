@@ -39,7 +39,7 @@ const TO_STRINGS: &[&str] = &[
 ];
 const PART_FIELDS: &[&str] = &["name", "type", "url", "data", "size", "channels"];
 const CHANNEL_KEYS: &[&str] = &["fbMessenger", "sms"];
-const FB_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag", "personaId"];
+const FB_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag", "personaId", "deliveryTimeout"];
 const MESSAGING_TYPES: &[&str] = &["RESPONSE", "UPDATE", "MESSAGE_TAG"];
 const SMS_OPTION_FIELDS: &[&str] = &["from", "allowUnicode"];
 
@@ -98,7 +98,7 @@ fn check_part(report: &mut Report, v: &Value, at: &str) {
     for key in ["name", "url", "data"] {
         string(report, part, at, key, false);
     }
-    u64_field(report, part, at, "size");
+    u64_field(report, part, at, "size", "a non-negative integer (bytes)");
     let Some(channels) = array(report, part, at, "channels") else {
         return;
     };
@@ -153,6 +153,13 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
         }
         string(report, fb, at, "messageTag", false);
         string(report, fb, at, "personaId", false);
+        u64_field(
+            report,
+            fb,
+            at,
+            "deliveryTimeout",
+            "a whole number of seconds",
+        );
     }
     if let Some(sms) = nullable_object(report, opts, at, "sms") {
         let at = "/channelOptions/sms";

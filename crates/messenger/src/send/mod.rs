@@ -4,6 +4,7 @@
 
 mod accept;
 mod action;
+mod deadline;
 mod dispatch;
 pub mod page;
 mod rules;

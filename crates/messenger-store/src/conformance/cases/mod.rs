@@ -1,5 +1,6 @@
 //! The kit's cases, one public async function per behaviour.
 
+mod deadlines;
 mod dispatch;
 mod ingest;
 mod messages;
@@ -8,6 +9,7 @@ mod outbox;
 mod profiles;
 mod receipts;
 
+pub use deadlines::*;
 pub use dispatch::*;
 pub use ingest::*;
 pub use messages::*;
@@ -124,5 +126,11 @@ pub const ALL: &[(&str, Case)] = &[
     ("inbox_seen_among", |s| Box::pin(inbox_seen_among(s))),
     ("queue_depths_are_counted", |s| {
         Box::pin(queue_depths_are_counted(s))
+    }),
+    ("deadlines_set_cleared_and_claimed_once", |s| {
+        Box::pin(deadlines_set_cleared_and_claimed_once(s))
+    }),
+    ("deadlines_concurrent_claimers_fire_once", |s| {
+        Box::pin(deadlines_concurrent_claimers_fire_once(s))
     }),
 ];

@@ -102,6 +102,15 @@ pub(crate) fn tagged(kind: Option<&str>, tag: Option<&str>) -> Value {
     r(json!({"channelOptions": {"fbMessenger": fb}}))
 }
 
+/// A request to a Messenger user with a phone number, with `deliveryTimeout` and `rules`.
+pub(crate) fn timed(secs: u64, rules: Value) -> Value {
+    r(json!({
+        "to": {"fbMessengerId": "123", "mobileNumber": "+447700900123"},
+        "channelOptions": {"fbMessenger": {"deliveryTimeout": secs}},
+        "rules": rules,
+    }))
+}
+
 /// The codes `validate_json` (and, when `window` is set, `check_window`) report.
 pub(crate) fn codes(input: &Value, policy: &Policy, window: bool) -> Vec<&'static str> {
     match validate_json(input, policy) {
@@ -174,6 +183,11 @@ pub(crate) fn cases() -> Vec<Case> {
             "field.type",
             r(json!({"to": 5})),
             r(json!({"to": {"profileId": "p"}})),
+        ),
+        case(
+            "field.type",
+            r(json!({"channelOptions": {"fbMessenger": {"deliveryTimeout": "60"}}})),
+            r(json!({"channelOptions": {"fbMessenger": {"deliveryTimeout": null}}})),
         ),
         case("field.required", r(json!({"to": DEL})), r(json!({}))),
         case(
@@ -512,6 +526,26 @@ pub(crate) fn cases() -> Vec<Case> {
                 None,
             )
         },
+        case(
+            "delivery_timeout.range",
+            timed(0, json!(["fbMessenger", "sms"])),
+            timed(604_800, json!(["fbMessenger", "sms"])),
+        ),
+        case(
+            "delivery_timeout.range",
+            timed(604_801, json!(["fbMessenger", "sms"])),
+            timed(1, json!(["fbMessenger", "sms"])),
+        ),
+        case(
+            "delivery_timeout.no_next_rule",
+            timed(60, json!(["sms", "fbMessenger"])),
+            timed(60, json!(["fbMessenger", "sms"])),
+        ),
+        case(
+            "delivery_timeout.no_next_rule",
+            timed(60, json!(["fbMessenger"])),
+            r(json!({"rules": ["fbMessenger"]})),
+        ),
         case(
             "violations.truncated",
             r(json!({"body": DEL, "messageParts": many_bad_parts})),

@@ -116,7 +116,18 @@ impl Messenger {
             None => None,
         };
         let mut last_error = None;
-        for &channel in &record.request.rules {
+        // After Messenger missed its delivery deadline, the attempt starts at the rule after it.
+        let start = if record.missed_delivery_deadline() {
+            record
+                .request
+                .rules
+                .iter()
+                .position(|c| *c == Channel::FbMessenger)
+                .map_or(0, |i| i + 1)
+        } else {
+            0
+        };
+        for &channel in record.request.rules.iter().skip(start) {
             let decision = self
                 .check_rule(space, &record.request, profile.as_ref(), channel, now)
                 .await?;

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use messenger_model::{EventName, MessageStatus};
+use messenger_model::{Channel, EventName, MessageStatus};
 use messenger_store::{MessageRecord, QueuedEvent, Settlement, StoreError};
 use serde_json::json;
 use tokio::time::Instant;
@@ -181,22 +181,36 @@ impl Messenger {
             MessageStatus::Expired => EventName::MessageExpired,
             MessageStatus::Processing | MessageStatus::Retrying => return None,
         };
+        // Receipts are Messenger's: a late one for a message its next rule sent after a missed
+        // delivery deadline still reports Messenger's delivery.
+        let channel = match message.status {
+            MessageStatus::Delivered | MessageStatus::Read if message.sent_to.is_some() => {
+                Some(Channel::FbMessenger)
+            }
+            _ => message.channel,
+        };
         let payload = json!({
             "messageId": message.id,
             "status": message.status,
-            "channel": message.channel,
+            "channel": channel,
             "to": message.request.to,
             "graphMessageIds": message.graph_message_ids,
             "error": message.error,
             "metadata": message.request.metadata,
             "conversationId": message.request.conversation_id,
         });
-        self.event(
-            space,
-            format!("{}.{}", message.id, message.status),
-            name,
-            payload,
-            message.revision(),
-        )
+        // A status entered a second time (`sent` again by the next rule after a missed
+        // delivery deadline) is another event, with an id of its own.
+        let times = message
+            .status_history
+            .iter()
+            .filter(|c| c.status == message.status)
+            .count();
+        let event_id = if times > 1 {
+            format!("{}.{}.{times}", message.id, message.status)
+        } else {
+            format!("{}.{}", message.id, message.status)
+        };
+        self.event(space, event_id, name, payload, message.revision())
     }
 }

@@ -1,0 +1,255 @@
+//! Issue 14, point 1: a delivery deadline. With `channelOptions.fbMessenger.deliveryTimeout`, a
+//! message Messenger has not reported delivered in time is sent by the next rule (SMS here);
+//! one delivered in time is not; a late Messenger receipt is still reported.
+
+use std::time::Duration;
+
+use messenger_model::Timestamp;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const PHONE: &str = "+447700900555";
+
+fn timed_request(psid: &str, secs: u64) -> Value {
+    json!({
+        "to": {"fbMessengerId": psid, "mobileNumber": PHONE},
+        "body": "your table is ready",
+        "channelOptions": {"fbMessenger": {"deliveryTimeout": secs}},
+        "rules": ["fbMessenger", "sms"],
+    })
+}
+
+fn all_events() -> String {
+    webhook_toml("{url}", "").replace(
+        "subscriptions = [\"message.sent\", \"message.inbound\"]",
+        "subscriptions = [\"message.sent\", \"message.delivered\", \"message.read\"]",
+    )
+}
+
+/// Polls the message until `done` holds (at most ~10 s).
+async fn wait_until(env: &Env, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..500 {
+        let m = env.message(id).await;
+        if done(&m) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("message {id}: {}", env.message(id).await);
+}
+
+/// `(name, channel)` of each event the business received for message `id`, in order.
+fn events_of(receiver: &Receiver, id: &str) -> Vec<(String, String)> {
+    receiver
+        .events()
+        .into_iter()
+        .flat_map(|(_, body)| match body {
+            Value::Array(items) => items,
+            one => vec![one],
+        })
+        .filter(|e| e["payload"]["messageId"] == id)
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default().to_owned(),
+                e["payload"]["channel"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline() {
+    let (receiver, url) = Receiver::start(200).await;
+    let env = Env::start_with(&all_events().replace("{url}", &url)).await;
+    let psid = "24000000001401";
+    env.inbound(psid).await;
+    let a = env.send(SPACE_A, KEY_A, &timed_request(psid, 1)).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+
+    let first = env.settled(&id).await;
+    assert_eq!(first["status"], "sent", "{first}");
+    assert_eq!(first["channel"], "fbMessenger", "{first}");
+    assert!(
+        env.sim.sms_messages().is_empty(),
+        "no SMS before the deadline"
+    );
+
+    let m = wait_until(&env, &id, |m| {
+        m["channel"] == "sms" && m["status"] == "sent"
+    })
+    .await;
+    let sms = env.sim.sms_messages();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms[0].to, PHONE);
+    assert_eq!(sms[0].body, "your table is ready");
+    let trace: Vec<(String, String, String)> = m["ruleTrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["channel"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(trace.len(), 3, "{trace:?}");
+    assert_eq!(trace[0].0, "fbMessenger");
+    assert_eq!(trace[0].1, "used");
+    assert_eq!(
+        (
+            trace[1].0.as_str(),
+            trace[1].1.as_str(),
+            trace[1].2.as_str()
+        ),
+        ("fbMessenger", "failed", "no delivery receipt within 1 s")
+    );
+    assert_eq!((trace[2].0.as_str(), trace[2].1.as_str()), ("sms", "used"));
+    let history: Vec<&str> = m["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["processing", "sent", "retrying", "sent"]);
+    // The deadline counts from the Messenger send.
+    let sent_at: Timestamp = serde_json::from_value(m["statusHistory"][1]["at"].clone()).unwrap();
+    let missed_at: Timestamp = serde_json::from_value(m["statusHistory"][2]["at"].clone()).unwrap();
+    assert!(missed_at.millis() - sent_at.millis() >= 1_000, "{m}");
+
+    // The business hears of both sends, then of Messenger's late delivery.
+    receiver.wait_for(2).await;
+    for _ in 0..250 {
+        if events_of(&receiver, &id).len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        events_of(&receiver, &id),
+        [
+            ("message.sent".to_owned(), "fbMessenger".to_owned()),
+            ("message.sent".to_owned(), "sms".to_owned()),
+        ]
+    );
+    let watermark = Timestamp::now().millis();
+    env.sim
+        .post_delivery(PAGE_A, psid, watermark, Vec::<String>::new())
+        .await
+        .unwrap();
+    env.webhooks_applied().await;
+    let m = env.message(&id).await;
+    assert_eq!(m["status"], "delivered", "{m}");
+    for _ in 0..250 {
+        if events_of(&receiver, &id).len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        events_of(&receiver, &id)[2],
+        ("message.delivered".to_owned(), "fbMessenger".to_owned())
+    );
+    // Exactly one SMS, however long we wait.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(env.sim.sms_messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_delivered_before_the_deadline_gets_no_sms() {
+    let env = Env::start().await;
+    let psid = "24000000001402";
+    env.inbound(psid).await;
+    let a = env.send(SPACE_A, KEY_A, &timed_request(psid, 2)).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.settled(&id).await["status"], "sent");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    env.sim
+        .post_delivery(
+            PAGE_A,
+            psid,
+            Timestamp::now().millis(),
+            Vec::<String>::new(),
+        )
+        .await
+        .unwrap();
+    env.webhooks_applied().await;
+    assert_eq!(env.message(&id).await["status"], "delivered");
+
+    // Well past the deadline: still Messenger's, no SMS, nothing in the trace.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let m = env.message(&id).await;
+    assert_eq!(m["status"], "delivered", "{m}");
+    assert_eq!(m["channel"], "fbMessenger");
+    assert_eq!(m["ruleTrace"].as_array().unwrap().len(), 1, "{m}");
+    assert!(env.sim.sms_messages().is_empty());
+
+    // A read receipt also counts: a read message gets no SMS either.
+    let b = env.send(SPACE_A, KEY_A, &timed_request(psid, 1)).await;
+    let id = b.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.settled(&id).await["status"], "sent");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    env.sim
+        .post_read(PAGE_A, psid, Timestamp::now().millis())
+        .await
+        .unwrap();
+    env.webhooks_applied().await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(env.message(&id).await["status"], "read");
+    assert!(env.sim.sms_messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_delivery_timeout_is_validated_with_codes_and_pointers() {
+    let env = Env::start().await;
+    let cases = [
+        (
+            json!(0),
+            json!(["fbMessenger", "sms"]),
+            "delivery_timeout.range",
+        ),
+        (
+            json!(604_801),
+            json!(["fbMessenger", "sms"]),
+            "delivery_timeout.range",
+        ),
+        (
+            json!(60),
+            json!(["fbMessenger"]),
+            "delivery_timeout.no_next_rule",
+        ),
+        (
+            json!(60),
+            json!(["sms", "fbMessenger"]),
+            "delivery_timeout.no_next_rule",
+        ),
+        (json!("60"), json!(["fbMessenger", "sms"]), "field.type"),
+        (json!(1.5), json!(["fbMessenger", "sms"]), "field.type"),
+        (json!(-1), json!(["fbMessenger", "sms"]), "field.type"),
+        (json!(1e300), json!(["fbMessenger", "sms"]), "field.type"),
+    ];
+    for (timeout, rules, code) in cases {
+        let body = json!({
+            "to": {"fbMessengerId": "24000000001403", "mobileNumber": PHONE},
+            "body": "hi",
+            "channelOptions": {"fbMessenger": {"deliveryTimeout": timeout}},
+            "rules": rules,
+        });
+        let p = env.send(SPACE_A, KEY_A, &body).await.problem(400);
+        let errors = p["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["code"] == code
+                    && e["path"] == "/channelOptions/fbMessenger/deliveryTimeout"),
+            "{timeout} {rules}: {p}"
+        );
+    }
+}
