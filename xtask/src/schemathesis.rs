@@ -303,7 +303,8 @@ from = "+15005550006"
 /// operations may answer 400 to schema-valid data, which the hook holds to the document's
 /// `x-rules-beyond-schema`. The sender action and persona operations call Graph at once, which
 /// is on a closed port here: schema-valid data reaches it and is answered 503
-/// (`/problems/graph-unavailable`), so those statuses are expected too.
+/// (`/problems/graph-unavailable`, documented), so those statuses are expected (the built-in
+/// server-error check still reports those 503s: Graph is absent from this configuration).
 fn schemathesis_config(port: u16) -> String {
     format!(
         r#"base-url = "http://127.0.0.1:{port}"
