@@ -131,7 +131,11 @@ dispatch::impl_dispatch_queue!(
     lease_plan = "SELECT set_config('enable_bitmapscan', 'off', true), \
                   set_config('enable_sort', 'off', true)"
 );
-outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+outbox::impl_outbox!(
+    PostgresStore,
+    Postgres,
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+);
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 quarantine::impl_quarantine!(PostgresStore);
 

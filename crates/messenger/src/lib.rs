@@ -64,6 +64,7 @@
 //! # }
 //! ```
 
+mod activity;
 pub mod addressing;
 mod error;
 pub mod events;
@@ -74,6 +75,7 @@ pub mod sms;
 mod space;
 pub mod webhook;
 
+pub use activity::StatusCounts;
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
 pub use send::{Accepted, AcceptedBatch, DispatchReport, Idempotency, RuleDecision};

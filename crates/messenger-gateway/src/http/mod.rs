@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 mod facebook;
+mod listing;
 mod messages;
 mod ops;
 pub mod problem;
@@ -61,6 +62,8 @@ pub struct Shared {
     pub quotas: quota::ApiQuotas,
     /// The requests being served, capped.
     pub in_flight: quota::InFlight,
+    /// The console's live figures.
+    pub live: crate::console::Live,
 }
 
 impl std::ops::Deref for AppState {
@@ -122,6 +125,8 @@ pub enum Endpoint {
     ListQuarantine,
     /// Delete a quarantined event (admin).
     DeleteQuarantined,
+    /// List a space's messages, newest first (issue 15).
+    ListMessages,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -288,6 +293,11 @@ pub const ROUTES: &[Route] = &[
         "/webhooks/facebook/quarantine/{key}",
         Endpoint::DeleteQuarantined,
     ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/messages",
+        Endpoint::ListMessages,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -312,6 +322,7 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::OpenApi => on(filter, ops::openapi),
         Endpoint::ListQuarantine => on(filter, quarantine::list),
         Endpoint::DeleteQuarantined => on(filter, quarantine::delete),
+        Endpoint::ListMessages => on(filter, listing::list),
     }
 }
 
@@ -361,6 +372,10 @@ pub fn router_for(state: AppState, role: ListenerRole) -> Router {
     let mut router = Router::new();
     for r in ROUTES.iter().filter(|r| r.listener.served_by(role)) {
         router = router.route(r.path, method_router(r));
+    }
+    // The console is where the API is: on the main listener (decision 0013).
+    if role != ListenerRole::Ops {
+        router = router.merge(crate::console::router());
     }
     router
         .fallback(unknown_route)

@@ -167,7 +167,9 @@ macro_rules! conformance_tests {
             receipts_apply_in_order_with_events,
             receipts_invalid_fail_whole_call,
             inbox_seen_among,
-            queue_depths_are_counted
+            queue_depths_are_counted,
+            message_listing_newest_first,
+            message_listing_stable_under_inserts
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

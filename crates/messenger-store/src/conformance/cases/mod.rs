@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod ingest;
+mod listing;
 mod messages;
 mod optin;
 mod outbox;
@@ -10,6 +11,7 @@ mod receipts;
 
 pub use dispatch::*;
 pub use ingest::*;
+pub use listing::*;
 pub use messages::*;
 pub use optin::*;
 pub use outbox::*;
@@ -124,5 +126,11 @@ pub const ALL: &[(&str, Case)] = &[
     ("inbox_seen_among", |s| Box::pin(inbox_seen_among(s))),
     ("queue_depths_are_counted", |s| {
         Box::pin(queue_depths_are_counted(s))
+    }),
+    ("message_listing_newest_first", |s| {
+        Box::pin(message_listing_newest_first(s))
+    }),
+    ("message_listing_stable_under_inserts", |s| {
+        Box::pin(message_listing_stable_under_inserts(s))
     }),
 ];
