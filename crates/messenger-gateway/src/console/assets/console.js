@@ -107,7 +107,7 @@ function table(headers, rows) {
 
 function facts(pairs) {
   return el('dl', { class: 'facts' }, pairs.filter((p) => p[1] !== null && p[1] !== undefined && p[1] !== '')
-    .map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
+    .flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
 }
 
 function hashQuery() {
