@@ -237,7 +237,7 @@ async fn the_listing_stays_in_its_space_and_admin_keys_only_read() {
     .problem(404);
 
     // An admin key reads every space, and only reads (and redrives).
-    assert_eq!(ids(&env.get(&list_a, ADMIN).await), [id.clone()]);
+    assert_eq!(ids(&env.get(&list_a, ADMIN).await), [id.as_str()]);
     assert_eq!(
         env.get(&format!("/apispaces/{SPACE_A}/messages/{id}"), ADMIN)
             .await
