@@ -94,6 +94,11 @@ pub(crate) const STEPS: &[Step] = &[
         args: &["xtask", "check-backends"],
         env: &[],
     },
+    // Headless Chromium for the console's browser test, installed when missing.
+    Step {
+        args: &["xtask", "browser"],
+        env: &[],
+    },
     Step {
         args: &["test", "--workspace"],
         env: &[],
@@ -195,6 +200,7 @@ mod tests {
                 "cargo check -p messenger-store-sql --no-default-features --features postgres",
                 "cargo check -p messenger-gateway --no-default-features --features sqlite",
                 "cargo xtask check-backends",
+                "cargo xtask browser",
                 "cargo test --workspace",
                 "cargo xtask examples",
                 "cargo xtask schemathesis",

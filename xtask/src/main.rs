@@ -16,10 +16,14 @@
 //!   fails when one exits non-zero; `ci` calls it.
 //! - `cargo xtask schemathesis` runs a pinned schemathesis against the
 //!   gateway with `docs/openapi.json` (part of `ci`).
+//! - `cargo xtask browser` installs Debian's `chromium` and `chromium-driver`
+//!   when `/usr/bin/chromedriver` is missing, for the console's browser test
+//!   (part of `ci`, before the tests).
 //!
 //! The process is documented in `docs/releasing.md`.
 
 mod backends;
+mod browser;
 mod ci;
 mod examples;
 mod layers;
@@ -81,6 +85,9 @@ enum Command {
     /// Start the gateway on a temporary database and fuzz it with a pinned
     /// schemathesis against docs/openapi.json (every check, stateful links).
     Schemathesis,
+    /// Install headless Chromium and chromedriver (Debian packages) when
+    /// /usr/bin/chromedriver is missing, for the console's browser test.
+    Browser,
 }
 
 fn main() -> Result<()> {
@@ -106,6 +113,7 @@ fn main() -> Result<()> {
         Command::CheckBackends => backends::run(&root),
         Command::Examples => examples::run(&root),
         Command::Schemathesis => schemathesis::run(&root),
+        Command::Browser => browser::run(),
     }
 }
 

@@ -7,6 +7,8 @@
 //! printing each step and the events the business received.
 //! Everything goes over real HTTP on loopback, exactly as in production.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -51,12 +53,24 @@ fn setup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> DemoError + '_ {
     move |e| DemoError::Setup(format!("{what}: {e}"))
 }
 
-/// The business's webhook: checks `X-Webhook-Signature` and hands each event to the demo.
+/// The business's webhook: where its events go, and whether it refuses them for now.
+#[derive(Clone)]
+struct Business {
+    events: mpsc::UnboundedSender<EventEnvelope>,
+    refusing: Arc<AtomicBool>,
+}
+
+/// The business's webhook: checks `X-Webhook-Signature` and hands each event to the demo (or
+/// answers 400 while it refuses events, which makes them dead letters).
 async fn business_webhook(
-    State(events): State<mpsc::UnboundedSender<EventEnvelope>>,
+    State(business): State<Business>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    if business.refusing.load(Ordering::SeqCst) {
+        return StatusCode::BAD_REQUEST;
+    }
+    let events = business.events;
     let Some(header) = headers
         .get("x-webhook-signature")
         .and_then(|v| v.to_str().ok())
@@ -218,8 +232,81 @@ fn step(n: u32, title: &str) {
     println!("\n== {n}. {title}");
 }
 
-/// Runs the demo; `data_dir` holds the SQLite file (`demo.db`, recreated).
+/// A demo that has walked its flow and still serves: the gateway (and its console), graph-sim
+/// and the business's webhook.
+pub struct Running {
+    /// The gateway's base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// The events the business received during the flow.
+    pub received: Vec<EventEnvelope>,
+    gateway: crate::GatewayHandle,
+    sim: GraphSim,
+    refusing: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("url", &self.url).finish()
+    }
+}
+
+impl Running {
+    /// The demo space's id.
+    pub const SPACE: &'static str = SPACE;
+    /// The demo space's API key, to sign in to the console with.
+    pub const KEY: &'static str = KEY;
+    /// The Messenger user of the flow (page-scoped id).
+    pub const PSID: &'static str = PSID;
+
+    /// The console's URL.
+    pub fn console_url(&self) -> String {
+        format!("{}/console", self.url)
+    }
+
+    /// Makes the business's webhook answer 400 to every event (`true`), so events become dead
+    /// letters, or take them again (`false`).
+    pub fn refuse_events(&self, refuse: bool) {
+        self.refusing.store(refuse, Ordering::SeqCst);
+    }
+
+    /// Stops the gateway and graph-sim.
+    pub async fn shutdown(self) {
+        self.gateway.shutdown().await;
+        self.sim.shutdown().await;
+    }
+}
+
+/// Runs the demo and stops; `data_dir` holds the SQLite file (`demo.db`, recreated).
 pub async fn run(data_dir: &std::path::Path) -> Result<(), DemoError> {
+    let running = start(data_dir).await?;
+    println!("\nThe business received {} events:", running.received.len());
+    for e in &running.received {
+        println!("  {} {} (revision {})", e.timestamp, e.name, e.revision);
+    }
+    print_console(&running);
+    running.shutdown().await;
+    println!("\nDone. Run `messenger-gateway serve --config FILE` for the real thing (docs/configuration.md).");
+    Ok(())
+}
+
+/// Runs the demo, then keeps serving (the console included) until Ctrl-C.
+pub async fn serve(data_dir: &std::path::Path) -> Result<(), DemoError> {
+    let running = start(data_dir).await?;
+    print_console(&running);
+    println!("  serving until Ctrl-C");
+    let _ = tokio::signal::ctrl_c().await;
+    running.shutdown().await;
+    Ok(())
+}
+
+fn print_console(running: &Running) {
+    println!("\nConsole: {}", running.console_url());
+    println!("  sign in with the key {KEY} (space {SPACE})");
+}
+
+/// Starts every part, walks the flow and returns the demo still serving; `data_dir` holds the
+/// SQLite file (`demo.db`, recreated).
+pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
     std::fs::create_dir_all(data_dir).map_err(|e| setup("creating the data directory")(&e))?;
     let db_path = data_dir.join("demo.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -228,6 +315,7 @@ pub async fn run(data_dir: &std::path::Path) -> Result<(), DemoError> {
 
     // The business's webhook receiver.
     let (tx, events) = mpsc::unbounded_channel();
+    let refusing = Arc::new(AtomicBool::new(false));
     let business = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| setup("binding the business webhook")(&e))?;
@@ -236,7 +324,10 @@ pub async fn run(data_dir: &std::path::Path) -> Result<(), DemoError> {
         .map_err(|e| setup("business webhook address")(&e))?;
     let app = axum::Router::new()
         .route("/events", axum::routing::post(business_webhook))
-        .with_state(tx);
+        .with_state(Business {
+            events: tx,
+            refusing: Arc::clone(&refusing),
+        });
     tokio::spawn(async move { axum::serve(business, app).await });
 
     // The gateway's socket first, so graph-sim knows where Meta's webhooks go.
@@ -293,16 +384,18 @@ pub async fn run(data_dir: &std::path::Path) -> Result<(), DemoError> {
         events,
         received: Vec::new(),
     };
-    let outcome = walk(&mut demo).await;
-    gateway.shutdown().await;
-    demo.sim.shutdown().await;
-    outcome?;
-    println!("\nThe business received {} events:", demo.received.len());
-    for e in &demo.received {
-        println!("  {} {} (revision {})", e.timestamp, e.name, e.revision);
+    if let Err(e) = walk(&mut demo).await {
+        gateway.shutdown().await;
+        demo.sim.shutdown().await;
+        return Err(e);
     }
-    println!("\nDone. Run `messenger-gateway serve --config FILE` for the real thing (docs/configuration.md).");
-    Ok(())
+    Ok(Running {
+        url: demo.base,
+        received: demo.received,
+        gateway,
+        sim: demo.sim,
+        refusing,
+    })
 }
 
 async fn walk(d: &mut Demo) -> Result<(), DemoError> {

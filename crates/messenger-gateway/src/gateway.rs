@@ -133,6 +133,7 @@ impl GatewayBuilder {
         let webhooks_queued = Arc::new(Notify::new());
         let (ingest, committer) =
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
+        let live = crate::console::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
@@ -145,6 +146,7 @@ impl GatewayBuilder {
             ingest,
             quotas: crate::http::quota::ApiQuotas::new(&config.spaces),
             in_flight: crate::http::quota::InFlight::new(config.server.max_in_flight),
+            live: live.clone(),
         });
         let (server, ops_server) = match ops_listener {
             None => (
@@ -170,6 +172,11 @@ impl GatewayBuilder {
         }
         .spawn();
         tasks.push(committer);
+        tasks.push(tokio::spawn(crate::console::live::run(
+            live,
+            messenger.clone(),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(crate::inbound::run_applier(
             messenger.clone(),
             metrics.clone(),

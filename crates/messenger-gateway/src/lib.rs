@@ -43,6 +43,7 @@
 //! ```
 
 pub mod config;
+pub mod console;
 mod database;
 #[cfg(feature = "demo")]
 pub mod demo;

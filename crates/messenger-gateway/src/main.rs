@@ -57,6 +57,9 @@ enum Command {
         /// Where the demo's SQLite file goes.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// Keep serving after the walk-through (the console at /console) until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
     },
 }
 
@@ -149,9 +152,12 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             signal
         }
         #[cfg(feature = "demo")]
-        Command::Demo { data_dir } => messenger_gateway::demo::run(&data_dir)
-            .await
-            .map_err(|e| GatewayError::Demo(Box::new(e))),
+        Command::Demo { data_dir, serve } => if serve {
+            messenger_gateway::demo::serve(&data_dir).await
+        } else {
+            messenger_gateway::demo::run(&data_dir).await
+        }
+        .map_err(|e| GatewayError::Demo(Box::new(e))),
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");

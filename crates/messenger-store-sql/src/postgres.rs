@@ -133,7 +133,11 @@ dispatch::impl_dispatch_queue!(
     lease_plan = "SELECT set_config('enable_bitmapscan', 'off', true), \
                   set_config('enable_sort', 'off', true)"
 );
-outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+outbox::impl_outbox!(
+    PostgresStore,
+    Postgres,
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+);
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 deadlines::impl_delivery_deadlines!(
     PostgresStore,

@@ -149,7 +149,7 @@ messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "", lease_plan = "");
-outbox::impl_outbox!(SqliteStore, skip_locked = "");
+outbox::impl_outbox!(SqliteStore, Sqlite, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
 deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);

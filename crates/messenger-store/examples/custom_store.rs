@@ -17,7 +17,7 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DeliveryDeadlines, DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore,
+    DeliveryDeadlines, DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageQuery,
     MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox,
     OutboxEvent, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt,
     Redemption, Retry, Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError,
@@ -150,6 +150,15 @@ impl MessageStore for CountingStore {
     ) -> Result<Vec<InsertOutcome>, StoreError> {
         self.count("insert_messages");
         self.inner.insert_messages(messages).await
+    }
+
+    async fn list_messages(
+        &self,
+        space: &str,
+        query: &MessageQuery,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.count("list_messages");
+        self.inner.list_messages(space, query).await
     }
 
     async fn get_message(
@@ -340,6 +349,15 @@ impl Outbox for CountingStore {
     async fn list_dead(&self, space: &str, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
         self.count("list_dead");
         self.inner.list_dead(space, limit).await
+    }
+
+    async fn events_by_id(
+        &self,
+        space: &str,
+        event_ids: &[String],
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.count("events_by_id");
+        self.inner.events_by_id(space, event_ids).await
     }
 
     async fn redrive(

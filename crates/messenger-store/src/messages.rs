@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use messenger_model::{MessageStatus, RuleTraceEntry, SendRequest, StatusChange, Timestamp};
 
 use crate::{
-    IdempotencyKey, MessageRecord, MessengerRecipient, StatusOutcome, StatusUpdate, StoreError,
+    IdempotencyKey, MessageQuery, MessageRecord, MessengerRecipient, StatusOutcome, StatusUpdate,
+    StoreError,
 };
 
 /// A message to accept.
@@ -217,6 +218,16 @@ pub trait MessageStore: Send + Sync {
     /// The message `id` of `space`.
     async fn get_message(&self, space: &str, id: &str)
         -> Result<Option<MessageRecord>, StoreError>;
+
+    /// The messages of `space` that match `query`, newest first (by `created_at`, then id,
+    /// both descending), at most [`MessageQuery::effective_limit`]. Paging with
+    /// [`MessageQuery::after`] set to the last message's position is stable: a message accepted
+    /// while a client pages sorts before the first page and never shifts later pages.
+    async fn list_messages(
+        &self,
+        space: &str,
+        query: &MessageQuery,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// The message accepted with idempotency key `key` in `space`, if any.
     async fn find_by_idempotency_key(

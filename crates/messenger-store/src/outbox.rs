@@ -117,6 +117,14 @@ pub trait Outbox: Send + Sync {
     /// Dead events of `space`, oldest first, at most `limit`.
     async fn list_dead(&self, space: &str, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
 
+    /// The events of `space` whose event id is one of `event_ids` (every target, every state),
+    /// in the order they were enqueued: what became of the events about one message.
+    async fn events_by_id(
+        &self,
+        space: &str,
+        event_ids: &[String],
+    ) -> Result<Vec<OutboxEvent>, StoreError>;
+
     /// Makes the dead event `event_id` of `space` (for every target) pending again, due at
     /// `now`, with its attempts reset. Returns how many were redriven (0: no such dead event).
     async fn redrive(&self, space: &str, event_id: &str, now: Timestamp)

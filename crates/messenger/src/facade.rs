@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) lease_for: Duration,
     pub(crate) token_ttl: Duration,
     pub(crate) echo_grace: Duration,
+    /// Status changes counted per space (for live figures).
+    pub(crate) status_counts: crate::activity::StatusCounters,
 }
 
 impl fmt::Debug for Messenger {
@@ -98,6 +100,12 @@ impl Messenger {
     /// Every configured space.
     pub fn spaces(&self) -> impl Iterator<Item = &Space> {
         self.inner.spaces.values()
+    }
+
+    /// How many messages of space `space_id` entered `sent`, `delivered`, `read`, `failed` and
+    /// `expired` since this process started (zeros for a space that is not configured).
+    pub fn status_counts(&self, space_id: &str) -> crate::StatusCounts {
+        self.inner.status_counts.of(space_id)
     }
 
     /// The message resource `id` of space `space_id` (status, history, trace, Graph ids).
@@ -325,9 +333,11 @@ impl MessengerBuilder {
             rand::thread_rng().fill_bytes(&mut k);
             k
         });
+        let status_counts = crate::activity::StatusCounters::new(by_id.keys().map(String::as_str));
         Ok(Messenger {
             inner: Arc::new(Inner {
                 store,
+                status_counts,
                 spaces: by_id,
                 pages,
                 tokens: OptinTokens::new(&key),

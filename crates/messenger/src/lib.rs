@@ -64,6 +64,7 @@
 //! # }
 //! ```
 
+mod activity;
 pub mod addressing;
 mod error;
 pub mod events;
@@ -75,6 +76,7 @@ pub mod sms;
 mod space;
 pub mod webhook;
 
+pub use activity::StatusCounts;
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
 pub use send::{Accepted, AcceptedBatch, ActionSent, DispatchReport, Idempotency, RuleDecision};

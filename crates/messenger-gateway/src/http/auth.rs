@@ -115,6 +115,57 @@ impl FromRequestParts<AppState> for SpaceAccess {
     }
 }
 
+/// Read access to the `{space}` of the path, for the routes that read a space's data (messages,
+/// profiles, dead events) and redrive its dead events: the space's own key (as
+/// [`SpaceAccess`]), or an admin key (`server.admin_keys`) for any configured space, so an
+/// operator's console sees every space. An admin key never sends, writes a profile or reaches
+/// a route that is not one of these; its requests are not charged to the space's rate.
+///
+/// Answers: no or bad `Authorization`: 401; a space key of another space: 403; an admin key and
+/// a space that is not configured: 404.
+#[derive(Debug, Clone)]
+pub struct SpaceRead {
+    /// The space id.
+    pub space: String,
+    /// Whether an admin key opened it.
+    pub admin: bool,
+}
+
+impl FromRequestParts<AppState> for SpaceRead {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let key = bearer(&parts.headers)?;
+        let owner = state.keys.space_of(key);
+        let admin = state.admin.is_configured() && state.admin.accepts(key);
+        let params = PathParams::from_request_parts(parts, state).await?;
+        let space = params.get("space")?;
+        match (owner, admin) {
+            (Some(owner), _) if owner == space => {
+                state.quotas.charge(space, 1)?;
+                Ok(Self {
+                    space: space.to_owned(),
+                    admin: false,
+                })
+            }
+            (_, true) => match state.messenger.space(space) {
+                Ok(_) => Ok(Self {
+                    space: space.to_owned(),
+                    admin: true,
+                }),
+                Err(_) => Err(Problem::not_found(format!(
+                    "there is no API space {:?}",
+                    super::problem::shorten(space)
+                ))),
+            },
+            (Some(_), false) => Err(Problem::forbidden(
+                "the API key does not give access to this API space",
+            )),
+            (None, false) => Err(Problem::unauthorized("the API key is not valid")),
+        }
+    }
+}
+
 /// The path's parameters, decoded; a path that does not decode is a problem+json 400.
 #[derive(Debug, Clone)]
 pub struct PathParams(HashMap<String, String>);

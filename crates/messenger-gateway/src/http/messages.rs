@@ -12,7 +12,7 @@ use messenger::Idempotency;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::{PathParams, SpaceAccess};
+use super::auth::{PathParams, SpaceAccess, SpaceRead};
 use super::body::json_body;
 use super::problem::{shorten, Problem};
 use super::AppState;
@@ -72,6 +72,7 @@ pub(super) async fn send(
         .await?;
     if !accepted.replayed {
         state.metrics.accepted(&access.space, "single", 1);
+        state.live.accepted(&access.space, 1);
         state.wake.notify_one();
     }
     // The body of the first response: a replay answers exactly what the first request got.
@@ -143,6 +144,7 @@ pub(super) async fn send_batch(
         state
             .metrics
             .accepted(&access.space, "batch", accepted.ids.len());
+        state.live.accepted(&access.space, accepted.ids.len());
         state.wake.notify_waiters();
         state.wake.notify_one();
     }
@@ -164,7 +166,7 @@ pub(super) async fn send_batch(
 /// `GET /apispaces/{space}/messages/{id}`: the message resource.
 pub(super) async fn get(
     State(state): State<AppState>,
-    access: SpaceAccess,
+    access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
     let id = params.get("id")?;

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 mod facebook;
+mod listing;
 mod messages;
 mod ops;
 mod personas;
@@ -63,6 +64,8 @@ pub struct Shared {
     pub quotas: quota::ApiQuotas,
     /// The requests being served, capped.
     pub in_flight: quota::InFlight,
+    /// The console's live figures.
+    pub live: crate::console::Live,
 }
 
 impl std::ops::Deref for AppState {
@@ -132,6 +135,8 @@ pub enum Endpoint {
     ListPersonas,
     /// Delete a persona.
     DeletePersona,
+    /// List a space's messages, newest first (issue 15).
+    ListMessages,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -319,6 +324,11 @@ pub const ROUTES: &[Route] = &[
         "/apispaces/{space}/channels/facebook/personas/{personaId}",
         Endpoint::DeletePersona,
     ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/messages",
+        Endpoint::ListMessages,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -347,6 +357,7 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::CreatePersona => on(filter, personas::create),
         Endpoint::ListPersonas => on(filter, personas::list),
         Endpoint::DeletePersona => on(filter, personas::delete),
+        Endpoint::ListMessages => on(filter, listing::list),
     }
 }
 
@@ -396,6 +407,10 @@ pub fn router_for(state: AppState, role: ListenerRole) -> Router {
     let mut router = Router::new();
     for r in ROUTES.iter().filter(|r| r.listener.served_by(role)) {
         router = router.route(r.path, method_router(r));
+    }
+    // The console is where the API is: on the main listener (decision 0013).
+    if role != ListenerRole::Ops {
+        router = router.merge(crate::console::router());
     }
     router
         .fallback(unknown_route)

@@ -14,7 +14,7 @@ use messenger_model::Profile;
 use messenger_store::ProfileQuery;
 use serde_json::Value;
 
-use super::auth::{PathParams, SpaceAccess};
+use super::auth::{PathParams, SpaceAccess, SpaceRead};
 use super::body::json_body;
 use super::problem::{json_type, shorten, Problem, ProblemError};
 use super::AppState;
@@ -151,7 +151,7 @@ async fn profile_body(
 /// `GET .../profiles/{profileId}`.
 pub(super) async fn get(
     State(state): State<AppState>,
-    access: SpaceAccess,
+    access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
     let id = params.get("profileId")?;
@@ -258,7 +258,7 @@ fn cursor_id(cursor: &str) -> Option<String> {
 /// carries `Next-Cursor`, to pass as `cursor` for the next one (which may be empty).
 pub(super) async fn find(
     State(state): State<AppState>,
-    access: SpaceAccess,
+    access: SpaceRead,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let mut q = ProfileQuery::default();

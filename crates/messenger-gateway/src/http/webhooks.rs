@@ -8,7 +8,7 @@ use axum::Json;
 use messenger_store::OutboxEvent;
 use serde_json::{json, Value};
 
-use super::auth::{PathParams, SpaceAccess};
+use super::auth::{PathParams, SpaceRead};
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
 
@@ -56,7 +56,7 @@ pub(super) fn limit_query(query: Option<String>) -> Result<usize, Problem> {
 /// `GET .../webhooks/dead?limit=`: dead events, oldest first.
 pub(super) async fn list_dead(
     State(state): State<AppState>,
-    access: SpaceAccess,
+    access: SpaceRead,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let limit = limit_query(query)?;
@@ -72,7 +72,7 @@ pub(super) async fn list_dead(
 /// there is no such dead event.
 pub(super) async fn redrive(
     State(state): State<AppState>,
-    access: SpaceAccess,
+    access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
     let event_id = params.get("eventId")?;

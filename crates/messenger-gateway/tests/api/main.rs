@@ -13,6 +13,7 @@ mod durability;
 mod forward;
 mod garbage;
 mod inbound_kinds;
+mod listing;
 mod messages;
 mod ops;
 mod optin;

@@ -296,6 +296,58 @@ macro_rules! impl_message_store {
                 row.map(crate::rows::MessageRow::into_record).transpose()
             }
 
+            async fn list_messages(
+                &self,
+                space: &str,
+                query: &messenger_store::MessageQuery,
+            ) -> Result<Vec<messenger_store::MessageRecord>, messenger_store::StoreError> {
+                let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ",
+                    crate::rows::message_columns!(),
+                    " FROM messages WHERE space = "
+                ));
+                select.push_bind(space);
+                if let Some(status) = query.status {
+                    select.push(" AND status = ").push_bind(status.as_str());
+                }
+                if let Some(channel) = query.channel {
+                    select.push(" AND channel = ").push_bind(channel.as_str());
+                }
+                if let Some(key) = &query.recipient_key {
+                    select.push(" AND recipient_key = ").push_bind(key.as_str());
+                }
+                if let Some(since) = query.since {
+                    select.push(" AND created_at >= ").push_bind(since.millis());
+                }
+                if let Some(until) = query.until {
+                    select.push(" AND created_at < ").push_bind(until.millis());
+                }
+                if let Some(after) = &query.after {
+                    // The row value is the index bound; the plain column bound helps planners
+                    // that do not take row values as one.
+                    select
+                        .push(" AND created_at <= ")
+                        .push_bind(after.created_at.millis())
+                        .push(" AND (created_at, id) < (")
+                        .push_bind(after.created_at.millis())
+                        .push(", ")
+                        .push_bind(after.id.as_str())
+                        .push(")");
+                }
+                let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+                select
+                    .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(limit);
+                let rows: Vec<crate::rows::MessageRow> = select
+                    .build_query_as()
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(crate::error::db("listing messages"))?;
+                rows.into_iter()
+                    .map(crate::rows::MessageRow::into_record)
+                    .collect()
+            }
+
             async fn find_by_idempotency_key(
                 &self,
                 space: &str,

@@ -1,10 +1,10 @@
 //! [`Outbox`](messenger_store::Outbox), [`WebhookInbox`](messenger_store::WebhookInbox) and
 //! [`OptinTokens`](messenger_store::OptinTokens) for a SQL backend, written once for both.
 
-/// Implements `Outbox`, `WebhookInbox` and `OptinTokens` for `$store`; `$skip` is the suffix
-/// of the leasing select (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
+/// Implements `Outbox`, `WebhookInbox` and `OptinTokens` for `$store` (database `$db`); `$skip`
+/// is the suffix of the leasing select (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
 macro_rules! impl_outbox {
-    ($store:ty, skip_locked = $skip:literal) => {
+    ($store:ty, $db:ty, skip_locked = $skip:literal) => {
         #[async_trait::async_trait]
         impl messenger_store::Outbox for $store {
             async fn enqueue_event(
@@ -133,6 +133,35 @@ macro_rules! impl_outbox {
                 .fetch_all(self.reader())
                 .await
                 .map_err(crate::error::db("listing dead events"))?;
+                rows.into_iter()
+                    .map(crate::rows::EventRow::into_event)
+                    .collect()
+            }
+
+            async fn events_by_id(
+                &self,
+                space: &str,
+                event_ids: &[String],
+            ) -> Result<Vec<messenger_store::OutboxEvent>, messenger_store::StoreError> {
+                if event_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut select = sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ",
+                    crate::rows::event_columns!(),
+                    " FROM outbox WHERE space = "
+                ));
+                select.push_bind(space).push(" AND event_id IN (");
+                let mut ids = select.separated(", ");
+                for id in event_ids {
+                    ids.push_bind(id.as_str());
+                }
+                select.push(") ORDER BY id");
+                let rows: Vec<crate::rows::EventRow> = select
+                    .build_query_as()
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(crate::error::db("reading a message's events"))?;
                 rows.into_iter()
                     .map(crate::rows::EventRow::into_event)
                     .collect()

@@ -169,7 +169,9 @@ macro_rules! conformance_tests {
             inbox_seen_among,
             queue_depths_are_counted,
             deadlines_set_cleared_and_claimed_once,
-            deadlines_concurrent_claimers_fire_once
+            deadlines_concurrent_claimers_fire_once,
+            message_listing_newest_first,
+            message_listing_stable_under_inserts
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

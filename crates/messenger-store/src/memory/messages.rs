@@ -1,6 +1,7 @@
 //! [`MessageStore`] and [`DispatchQueue`] for [`MemoryStore`].
 
 use std::collections::HashSet;
+use std::ops::Bound;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 use super::{MemoryStore, State};
 use crate::implementors::{check_receipt_status, lease_millis};
 use crate::{
-    DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageRecord, MessageStore,
+    DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageQuery, MessageRecord, MessageStore,
     MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
 };
 
@@ -47,6 +48,8 @@ impl State {
                 .insert((record.space.clone(), k.key.clone()), seq);
         }
         self.by_id.insert(record.id.clone(), seq);
+        self.by_time
+            .insert((record.space.clone(), record.created_at, record.id.clone()));
         self.unsent.insert(seq);
         let id = record.id.clone();
         self.messages.insert(seq, record);
@@ -108,6 +111,42 @@ impl MessageStore for MemoryStore {
             .seq_of(space, id)
             .and_then(|seq| state.messages.get(&seq))
             .cloned())
+    }
+
+    async fn list_messages(
+        &self,
+        space: &str,
+        query: &MessageQuery,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let state = self.state()?;
+        let low = (
+            space.to_owned(),
+            Timestamp::from_millis(i64::MIN),
+            String::new(),
+        );
+        let high = match &query.after {
+            Some(after) => Bound::Excluded((space.to_owned(), after.created_at, after.id.clone())),
+            None => Bound::Included((
+                space.to_owned(),
+                Timestamp::from_millis(i64::MAX),
+                String::new(),
+            )),
+        };
+        let limit = query.effective_limit();
+        let mut found = Vec::with_capacity(limit.min(64));
+        for (s, _, id) in state.by_time.range((Bound::Included(low), high)).rev() {
+            if s != space {
+                continue;
+            }
+            let record = state.by_id.get(id).and_then(|seq| state.messages.get(seq));
+            if let Some(record) = record.filter(|r| query.matches(r)) {
+                found.push(record.clone());
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn find_by_idempotency_key(

@@ -55,6 +55,9 @@ struct State {
     next_seq: u64,
     /// Message id -> sequence.
     by_id: HashMap<String, u64>,
+    /// `(space, created_at, id)` of every message: a space's messages newest first are a
+    /// range read backwards (listings).
+    by_time: BTreeSet<(String, Timestamp, String)>,
     /// `(space, idempotency key)` -> sequence.
     by_idempotency: HashMap<(String, String), u64>,
     /// `(space, Graph mid)` -> sequence.

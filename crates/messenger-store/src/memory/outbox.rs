@@ -124,6 +124,20 @@ impl Outbox for MemoryStore {
             .collect())
     }
 
+    async fn events_by_id(
+        &self,
+        space: &str,
+        event_ids: &[String],
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .events
+            .values()
+            .filter(|e| e.space == space && event_ids.contains(&e.envelope.event_id))
+            .cloned()
+            .collect())
+    }
+
     async fn redrive(
         &self,
         space: &str,

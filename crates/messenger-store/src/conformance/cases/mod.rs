@@ -3,6 +3,7 @@
 mod deadlines;
 mod dispatch;
 mod ingest;
+mod listing;
 mod messages;
 mod optin;
 mod outbox;
@@ -12,6 +13,7 @@ mod receipts;
 pub use deadlines::*;
 pub use dispatch::*;
 pub use ingest::*;
+pub use listing::*;
 pub use messages::*;
 pub use optin::*;
 pub use outbox::*;
@@ -132,5 +134,11 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("deadlines_concurrent_claimers_fire_once", |s| {
         Box::pin(deadlines_concurrent_claimers_fire_once(s))
+    }),
+    ("message_listing_newest_first", |s| {
+        Box::pin(message_listing_newest_first(s))
+    }),
+    ("message_listing_stable_under_inserts", |s| {
+        Box::pin(message_listing_stable_under_inserts(s))
     }),
 ];

@@ -148,6 +148,18 @@ pub async fn outbox_retry_dead_and_redrive(store: Arc<dyn Store>) {
     assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 400"));
     assert!(store.list_dead("space-b", 10).await.unwrap().is_empty());
     assert_eq!(store.list_dead(A, 0).await.unwrap(), []);
+    let wanted = ["e1".to_owned(), "e9".to_owned()];
+    let by_id = store.events_by_id(A, &wanted).await.unwrap();
+    assert_eq!(
+        by_id, dead,
+        "events by id: every state, with their attempts"
+    );
+    assert!(store
+        .events_by_id("space-b", &wanted)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.events_by_id(A, &[]).await.unwrap().is_empty());
 
     assert_eq!(store.redrive(A, "e1", at(2000)).await.unwrap(), 1);
     assert_eq!(store.redrive(A, "e1", at(2000)).await.unwrap(), 0);

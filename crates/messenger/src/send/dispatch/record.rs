@@ -172,6 +172,9 @@ impl Messenger {
     /// with the change ([`Store::settle_and_queue`](messenger_store::Store::settle_and_queue),
     /// [`Store::apply_receipts`](messenger_store::Store::apply_receipts)).
     pub(crate) fn status_event(&self, message: &MessageRecord) -> Option<QueuedEvent> {
+        self.inner
+            .status_counts
+            .record(&message.space, message.status);
         let space = self.space(&message.space).ok()?;
         let name = match message.status {
             MessageStatus::Sent => EventName::MessageSent,

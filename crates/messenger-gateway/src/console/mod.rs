@@ -1,0 +1,224 @@
+//! The operator console (issue 15, decision 0013): a few pages the gateway serves at
+//! `/console` on its main listener, every asset embedded in the binary (no CDN, no external
+//! font), and the JSON reads only the console needs.
+//!
+//! The pages are static shells (HTML, CSS, a small plain script without a build step); the
+//! script signs in with a space key or an admin key, keeps it in the browser's session storage
+//! and sends it as `Authorization: Bearer` to the API's own routes (the message listing, a
+//! message, profiles, dead events and their redrive) and to:
+//!
+//! - `GET /console/api/session`: which spaces the key sees (`{"admin", "spaces"}`);
+//! - `GET /console/api/spaces/{space}/messages/{id}`: a message with the request as accepted
+//!   and the events sent to the business about it, with their delivery attempts;
+//! - `GET /console/api/spaces/{space}/profiles/{profileId}`: a profile with its Messenger link
+//!   on the space's page, the last inbound message and whether the 24-hour window is open;
+//! - `GET /console/api/spaces/{space}/live`: the last 15 minutes of the space's figures
+//!   ([`live`]).
+//!
+//! Nothing is stored on the server for a session. These routes are not part of the public
+//! API (they are not in the OpenAPI document and may change with the console).
+
+pub mod live;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use messenger_model::Timestamp;
+use serde_json::{json, Value};
+
+use crate::http::auth::{PathParams, SpaceRead};
+use crate::http::problem::Problem;
+use crate::http::AppState;
+pub use live::Live;
+
+/// The page shell.
+const INDEX_HTML: &str = include_str!("assets/index.html");
+/// The script.
+const CONSOLE_JS: &str = include_str!("assets/console.js");
+/// The style sheet.
+const CONSOLE_CSS: &str = include_str!("assets/console.css");
+
+/// The Messenger window: a page may message a user freely for 24 hours after their last
+/// message.
+const WINDOW_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// The console's routes, for the main listener.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(page))
+        .route("/console/", get(page))
+        .route("/console/assets/console.js", get(script))
+        .route("/console/assets/console.css", get(style))
+        .route("/console/api/session", get(session))
+        .route("/console/api/spaces/{space}/live", get(live_figures))
+        .route("/console/api/spaces/{space}/messages/{id}", get(message))
+        .route(
+            "/console/api/spaces/{space}/profiles/{profileId}",
+            get(profile),
+        )
+}
+
+/// An embedded asset with its type and the headers that keep the page to its own origin.
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' https: data:; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+async fn page() -> Response {
+    asset(INDEX_HTML, "text/html; charset=utf-8")
+}
+
+async fn script() -> Response {
+    asset(CONSOLE_JS, "text/javascript; charset=utf-8")
+}
+
+async fn style() -> Response {
+    asset(CONSOLE_CSS, "text/css; charset=utf-8")
+}
+
+/// `GET /console/api/session`: the spaces the key sees. A space key sees its space; an admin
+/// key (when `server.admin_keys` is configured) sees every space.
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
+    let key = crate::http::auth::bearer(&headers)?;
+    let owner = state.keys.space_of(key).map(str::to_owned);
+    let admin = state.admin.is_configured() && state.admin.accepts(key);
+    let spaces: Vec<String> = match (owner, admin) {
+        (_, true) => {
+            let mut all: Vec<String> = state.messenger.spaces().map(|s| s.id.clone()).collect();
+            all.sort();
+            all
+        }
+        (Some(space), false) => vec![space],
+        (None, false) => return Err(Problem::unauthorized("the key is not valid")),
+    };
+    Ok(Json(json!({"admin": admin, "spaces": spaces})).into_response())
+}
+
+/// `GET /console/api/spaces/{space}/messages/{id}`.
+async fn message(
+    State(state): State<AppState>,
+    access: SpaceRead,
+    params: PathParams,
+) -> Result<Response, Problem> {
+    let id = params.get("id")?;
+    let store = state.messenger.store();
+    let Some(record) = store.get_message(&access.space, id).await? else {
+        return Err(Problem::not_found(format!(
+            "there is no message {:?} in this API space",
+            crate::http::problem::shorten(id)
+        )));
+    };
+    // A status change's event id is `<message id>.<status>` (decision 0006).
+    let event_ids: Vec<String> = messenger_model::MessageStatus::ALL
+        .iter()
+        .map(|s| format!("{}.{}", record.id, s.as_str()))
+        .collect();
+    let events = store.events_by_id(&access.space, &event_ids).await?;
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "eventId": e.envelope.event_id,
+                "name": e.envelope.name,
+                "target": e.target,
+                "state": e.state.as_str(),
+                "attempts": e.attempts,
+                "lastError": e.last_error,
+                "createdAt": e.created_at,
+                "nextAttemptAt": e.next_attempt_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "message": record.to_resource(),
+        "request": record.request,
+        "recipientKey": record.recipient_key,
+        "attempts": record.attempts,
+        "sentAt": record.sent_at,
+        "events": events,
+    }))
+    .into_response())
+}
+
+/// `GET /console/api/spaces/{space}/profiles/{profileId}`.
+async fn profile(
+    State(state): State<AppState>,
+    access: SpaceRead,
+    params: PathParams,
+) -> Result<Response, Problem> {
+    let id = params.get("profileId")?;
+    let store = state.messenger.store();
+    let Some(profile) = store.get_profile(&access.space, id).await? else {
+        return Err(Problem::not_found(format!(
+            "there is no profile {:?} in this API space",
+            crate::http::problem::shorten(id)
+        )));
+    };
+    let space = state.messenger.space(&access.space)?;
+    let mut links = Vec::new();
+    if let Some(psid) = &profile.fb_messenger_id {
+        let holder = store
+            .find_by_messenger_id(&access.space, &space.page_id, psid)
+            .await?;
+        let last = store
+            .last_inbound(&access.space, &space.page_id, psid)
+            .await?;
+        let now = Timestamp::now();
+        links.push(json!({
+            "pageId": space.page_id,
+            "psid": psid,
+            "linked": holder.is_some_and(|p| p.id == profile.id),
+            "lastInboundAt": last,
+            "windowOpen": last.is_some_and(|t| now.millis() - t.millis() < WINDOW_MILLIS),
+            "windowClosesAt": last.map(|t| t.add_millis(WINDOW_MILLIS)),
+        }));
+    }
+    Ok(Json(json!({"profile": profile, "messenger": links})).into_response())
+}
+
+/// `GET /console/api/spaces/{space}/live`: the space's last 15 minutes, one point a second;
+/// the queue depths (every space together) for an admin key only; the page's circuit.
+async fn live_figures(
+    State(state): State<AppState>,
+    access: SpaceRead,
+) -> Result<Response, Problem> {
+    let space = state.messenger.space(&access.space)?;
+    let status = space.health.status(Timestamp::now());
+    let closed = status.state == messenger::send::page::CircuitState::Closed;
+    let queues = access.admin.then(|| state.live.depths());
+    Ok(Json(json!({
+        "space": access.space,
+        "intervalSeconds": live::TICK.as_secs(),
+        "windowSeconds": live::WINDOW.as_secs(),
+        "points": state.live.points(&access.space),
+        "queues": queues,
+        "pages": [{
+            "pageId": space.page_id,
+            "circuit": status.state.as_str(),
+            "paused": !closed,
+            "reason": status.reason,
+            "until": status.open_until,
+        }],
+    }))
+    .into_response())
+}
