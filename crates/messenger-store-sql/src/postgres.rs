@@ -9,7 +9,9 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
-use crate::impls::{dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle};
+use crate::impls::{
+    dispatch, ingest, messages, outbox, pacing, profiles, quarantine, receipts, settle,
+};
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
 
@@ -127,6 +129,7 @@ settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
 dispatch::impl_dispatch_queue!(
     PostgresStore,
+    Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED",
     lease_plan = "SELECT set_config('enable_bitmapscan', 'off', true), \
                   set_config('enable_sort', 'off', true)"
@@ -134,6 +137,7 @@ dispatch::impl_dispatch_queue!(
 outbox::impl_outbox!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
 quarantine::impl_quarantine!(PostgresStore);
+pacing::impl_send_pacing!(PostgresStore);
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 

@@ -23,9 +23,13 @@ pub fn lease_millis(duration: Duration) -> i64 {
 /// Hands due messages to sending workers, across processes.
 #[async_trait]
 pub trait DispatchQueue: Send + Sync {
-    /// Leases up to `limit` due messages (across all spaces, oldest first) to `worker` until
-    /// `now + lease_for`, and counts an attempt on each. Two callers never get the same message
-    /// while its lease runs, and never two messages of one recipient at once.
+    /// Leases up to `limit` due messages to `worker` until `now + lease_for`, and counts an
+    /// attempt on each. Two callers never get the same message while its lease runs, and never
+    /// two messages of one recipient at once.
+    ///
+    /// Spaces take turns: the limit is shared among the spaces that have due messages (each its
+    /// oldest first), and only what some leave unused goes to the others, so a backlog in one
+    /// space never holds back another space's messages.
     async fn lease_due(
         &self,
         worker: &str,
@@ -55,6 +59,18 @@ pub trait DispatchQueue: Send + Sync {
         id: &str,
         worker: &str,
         retry: Retry,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a leased message back untouched, due at `until` ([`MessageRecord::defer`]): its
+    /// page's pace could not take it soon, so it waits in the queue rather than in a worker. The
+    /// attempt the lease counted is uncounted and no status changes. Returns `false` (and changes
+    /// nothing) when `worker` does not hold the lease or the message is no longer unsent.
+    async fn defer(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        until: Timestamp,
     ) -> Result<bool, StoreError>;
 
     /// Clears leases that expired before `now` (their holders died or hung), so the messages

@@ -53,6 +53,7 @@ mod ingest;
 mod memory;
 mod messages;
 mod outbox;
+mod pacing;
 mod profiles;
 mod quarantine;
 mod receipts;
@@ -71,6 +72,7 @@ pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
+pub use pacing::{Pace, Reservation, SendPacing};
 pub use profiles::{Linked, ProfileQuery, ProfileStore};
 pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};
@@ -83,6 +85,7 @@ pub use record::{
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
     pub use crate::dispatch::lease_millis;
+    pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent};
 }
@@ -99,6 +102,7 @@ pub trait Store:
     + WebhookQueue
     + OptinTokens
     + Quarantine
+    + SendPacing
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

@@ -14,6 +14,7 @@ mod inbound_kinds;
 mod messages;
 mod ops;
 mod optin;
+mod pacing;
 mod page_trouble;
 mod profiles;
 mod quotas;

@@ -15,6 +15,8 @@
 //!   twice.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
+//! - [`pacing`]: two processes on one PostgreSQL keep one page to its `send_rate` together,
+//!   each message sent once.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //!
 //! Each child's stdout and stderr go to files in the test's temporary directory; their tails
@@ -28,6 +30,7 @@ mod sim;
 mod batch_replay;
 mod crash;
 mod hash_key;
+mod pacing;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;

@@ -3,6 +3,7 @@
 
 mod accept;
 mod dispatch;
+pub mod pacing;
 pub mod page;
 mod rules;
 mod tag;

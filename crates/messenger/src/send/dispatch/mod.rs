@@ -32,6 +32,9 @@ pub struct DispatchReport {
     pub retrying: usize,
     /// Failed on every rule.
     pub failed: usize,
+    /// Given back untouched because their page's send rate could not take them soon; leased
+    /// again when it can (docs/decisions/0011).
+    pub deferred: usize,
     /// Expired before they could be sent.
     pub expired: usize,
     /// Left leased because recording how they ended failed even after retrying (the store was
@@ -58,6 +61,8 @@ enum Finished {
     Settle(Box<Settlement>, record::Deadline),
     /// Recorded by the task itself (released to be retried).
     Recorded(MessageStatus),
+    /// Given back untouched, its page being booked.
+    Deferred,
     /// Recording failed even after retrying; the lease is left to expire.
     Unrecorded(Error),
 }
@@ -106,6 +111,7 @@ impl Messenger {
                 match finished {
                     Ok(Finished::Settle(s, deadline)) => settlements.push((*s, deadline)),
                     Ok(Finished::Recorded(status)) => report.count(status),
+                    Ok(Finished::Deferred) => report.deferred += 1,
                     Ok(Finished::Unrecorded(e)) => {
                         report.unrecorded += 1;
                         first_error.get_or_insert(e);
@@ -135,7 +141,7 @@ impl Messenger {
     }
 
     /// Sends one leased message, rule by rule, and records how it ended; returns the status it
-    /// ends in.
+    /// ends in (`processing` when its page's pace deferred it: it is queued again, untouched).
     pub async fn deliver(
         &self,
         worker: &str,
@@ -143,6 +149,7 @@ impl Messenger {
     ) -> Result<MessageStatus, Error> {
         match self.attempt_and_release(worker, record).await {
             Finished::Recorded(status) => Ok(status),
+            Finished::Deferred => Ok(MessageStatus::Processing),
             Finished::Unrecorded(e) => Err(e),
             Finished::Settle(settlement, deadline) => {
                 let status = settlement.update.status;
@@ -162,6 +169,10 @@ impl Messenger {
         let id = record.id.clone();
         match self.attempt(record).await {
             Outcome::Settle(settlement) => Finished::Settle(settlement, deadline),
+            Outcome::Defer(until) => match self.record_defer(worker, &space, &id, until, deadline).await {
+                Ok(()) => Finished::Deferred,
+                Err(e) => Finished::Unrecorded(e),
+            },
             Outcome::Release(release) => {
                 match self
                     .record_release(worker, &space, &id, release, deadline)
