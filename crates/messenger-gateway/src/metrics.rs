@@ -412,7 +412,12 @@ impl Metrics {
     }
 
     /// Brings a page's pacing counters up to the facade's own (which only grow).
-    pub fn page_pacing(&self, space: &str, page: &str, counts: messenger::send::pacing::PacingCounts) {
+    pub fn page_pacing(
+        &self,
+        space: &str,
+        page: &str,
+        counts: messenger::send::pacing::PacingCounts,
+    ) {
         let labels = [("space", space.to_owned()), ("page", page.to_owned())];
         for (family, total) in [
             (&self.inner.page_sends, counts.sends),
@@ -467,8 +472,16 @@ mod tests {
             },
         );
         let text = m.render();
-        assert!(text.contains("messenger_gateway_page_sends_total{space=\"a\",page=\"P\"} 5"), "{text}");
-        assert!(text.contains("messenger_gateway_page_bucket_wait_seconds_total{space=\"a\",page=\"P\"} 1.5"), "{text}");
+        assert!(
+            text.contains("messenger_gateway_page_sends_total{space=\"a\",page=\"P\"} 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "messenger_gateway_page_bucket_wait_seconds_total{space=\"a\",page=\"P\"} 1.5"
+            ),
+            "{text}"
+        );
         assert!(text.contains(
             "messenger_gateway_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
         ), "{text}");

@@ -100,7 +100,10 @@ mod tests {
         let text = GraphSendRequest::message(Recipient::psid("1"), Message::text("hi"));
         assert_eq!(SendKind::of(&text), SendKind::Standard);
         for kind in [SendKind::Standard, SendKind::Media] {
-            assert!(kind.default_rate() < kind.meta_rate(), "{kind:?} paced below Meta");
+            assert!(
+                kind.default_rate() < kind.meta_rate(),
+                "{kind:?} paced below Meta"
+            );
         }
     }
 }

@@ -20,6 +20,14 @@ pub fn lease_millis(duration: Duration) -> i64 {
         .max(1)
 }
 
+/// The cap of `space` in `caps` ([`DispatchQueue::lease_due_capped`]): `usize::MAX` when it is
+/// not listed.
+pub fn space_cap(caps: &[(String, usize)], space: &str) -> usize {
+    caps.iter()
+        .find(|(s, _)| s == space)
+        .map_or(usize::MAX, |(_, cap)| *cap)
+}
+
 /// Hands due messages to sending workers, across processes.
 #[async_trait]
 pub trait DispatchQueue: Send + Sync {
@@ -37,6 +45,23 @@ pub trait DispatchQueue: Send + Sync {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// [`DispatchQueue::lease_due`], with at most `cap` messages of each space listed in `caps`
+    /// (`0`: none), so that a space is not leased beyond what its page can send soon (leasing
+    /// more would only defer them again). Spaces not listed are not capped. A hint: a store that
+    /// cannot cap may lease more (the default does), and the caller then gives the excess back
+    /// ([`DispatchQueue::defer`]).
+    async fn lease_due_capped(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+        caps: &[(String, usize)],
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let _ = caps;
+        self.lease_due(worker, now, limit, lease_for).await
+    }
 
     /// Extends `worker`'s unexpired lease on the message to `until`. Returns `false` when the
     /// worker does not hold it (any more).

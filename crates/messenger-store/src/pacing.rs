@@ -30,7 +30,7 @@ impl Pace {
     ///
     /// ```
     /// use messenger_store::Pace;
-    /// let pace = Pace::new(250, 12).unwrap();
+    /// let pace = Pace::new(250, 5).unwrap();
     /// assert_eq!(pace.interval_micros(), 4_000);
     /// assert!(Pace::new(0, 1).is_err());
     /// ```
@@ -44,13 +44,14 @@ impl Pace {
         Ok(Self { per_second, burst })
     }
 
-    /// A pace of `per_second` (at least 1) with the burst the product uses: a twentieth of a
-    /// second's sends, at least 1. So in any one second a page sends at most 5 % above its rate.
+    /// A pace of `per_second` (at least 1) with the burst the product uses: a fiftieth of a
+    /// second's sends (20 ms worth), at least 1. So in any one second a page sends at most 2 %
+    /// above its rate, leaving room for the jitter of the sends' way to Graph.
     pub fn per_second(per_second: u32) -> Self {
         let per_second = per_second.max(1);
         Self {
             per_second,
-            burst: (per_second / 20).max(1),
+            burst: (per_second / 50).max(1),
         }
     }
 
@@ -200,10 +201,13 @@ mod tests {
     }
 
     #[test]
-    fn default_burst_is_a_twentieth_of_the_rate() {
-        assert_eq!(Pace::per_second(250).burst(), 12);
+    fn default_burst_is_a_fiftieth_of_the_rate() {
+        assert_eq!(Pace::per_second(250).burst(), 5);
         assert_eq!(Pace::per_second(8).burst(), 1);
         assert_eq!(Pace::per_second(0).rate(), 1);
-        assert_eq!(Pace::new(3, 1).map(Pace::interval_micros).ok(), Some(333_334));
+        assert_eq!(
+            Pace::new(3, 1).map(Pace::interval_micros).ok(),
+            Some(333_334)
+        );
     }
 }

@@ -122,7 +122,10 @@ fn page_rate(c: &mut Checker<'_>, key: &str, value: Option<i64>, default: u32) -
     match value {
         None => default,
         Some(v) if v < 1 => {
-            c.issue(key, format!("{v} is under 1: a page's rate is at least 1 send a second"));
+            c.issue(
+                key,
+                format!("{v} is under 1: a page's rate is at least 1 send a second"),
+            );
             default
         }
         Some(v) => match u64::try_from(v) {

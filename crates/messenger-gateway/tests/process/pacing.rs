@@ -70,7 +70,34 @@ async fn two_processes_keep_a_page_to_its_send_rate_together() {
     let mut ids = post_batch(&http, &a.base, &plan.requests(0..half)).await;
     ids.extend(post_batch(&http, &b.base, &plan.requests(half..plan.per_recipient)).await);
     assert_eq!(ids.len(), plan.total());
-    wait_all_received(&sim, plan, Duration::from_secs(60)).await;
+    let waited = tokio::time::timeout(
+        Duration::from_secs(40),
+        wait_all_received(&sim, plan, Duration::from_secs(60)),
+    )
+    .await;
+    if waited.is_err() {
+        let mut at: Vec<i64> = sim.sent_messages().iter().map(|s| s.at_millis).collect();
+        at.sort_unstable();
+        let t0 = at.first().copied().unwrap_or_default();
+        let mut per_second = std::collections::BTreeMap::new();
+        for t in &at {
+            *per_second.entry((t - t0) / 1_000).or_insert(0) += 1;
+        }
+        let ma = metrics_text(&http, &a.base).await;
+        let mb = metrics_text(&http, &b.base).await;
+        let pick = |m: &str| {
+            m.lines()
+                .filter(|l| l.contains("page_") || l.contains("dispatch_sends"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "per second: {per_second:?}\na:\n{}\nb:\n{}",
+            pick(&ma),
+            pick(&mb)
+        );
+    }
     let drain = started.elapsed();
 
     let sends = Sends::from_sim(&sim);
@@ -94,8 +121,15 @@ async fn two_processes_keep_a_page_to_its_send_rate_together() {
     );
     let by_a = page_sends(&http, &a.base).await;
     let by_b = page_sends(&http, &b.base).await;
-    assert_eq!(by_a + by_b, 2_000, "each send counted once, on the instance that made it");
-    assert!(by_a > 0 && by_b > 0, "both processes send: {by_a} and {by_b}");
+    assert_eq!(
+        by_a + by_b,
+        2_000,
+        "each send counted once, on the instance that made it"
+    );
+    assert!(
+        by_a > 0 && by_b > 0,
+        "both processes send: {by_a} and {by_b}"
+    );
     eprintln!(
         "two processes, send_rate = 100: 2,000 messages in {:.2} s (first to last send {:?} ms), \
          at most {most} in any second; {by_a} by a, {by_b} by b",

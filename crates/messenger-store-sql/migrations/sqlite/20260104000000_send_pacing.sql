@@ -6,6 +6,9 @@ CREATE TABLE send_buckets (
 );
 
 -- Leasing takes from each space in turn (docs/decisions/0011): each space's unsent messages in
--- acceptance order.
+-- acceptance order. The redundant `next_attempt_at IS NOT NULL` (the column is NOT NULL) keeps
+-- the index to the lease's own walk: the head check (is there an earlier unsent message of the
+-- recipient?) does not say it, so it cannot pick this index and scan a whole space per row; it
+-- keeps using messages_unsent_recipient.
 CREATE INDEX messages_unsent_space ON messages (space, seq)
-    WHERE status IN ('processing', 'retrying');
+    WHERE status IN ('processing', 'retrying') AND next_attempt_at IS NOT NULL;

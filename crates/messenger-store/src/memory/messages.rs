@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 
 use super::{MemoryStore, State};
-use crate::implementors::{check_receipt_status, lease_millis};
+use crate::implementors::{check_receipt_status, lease_millis, space_cap};
 use crate::{
     DispatchQueue, InsertOutcome, Lease, MessageRecord, MessageStore, MessengerRecipient,
     NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
@@ -220,6 +220,18 @@ impl DispatchQueue for MemoryStore {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.lease_due_capped(worker, now, limit, lease_for, &[])
+            .await
+    }
+
+    async fn lease_due_capped(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+        caps: &[(String, usize)],
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut state = self.state()?;
         let expires_at = now.add_millis(lease_millis(lease_for));
         let mut heads_seen: HashSet<(&str, &str)> = HashSet::new();
@@ -235,10 +247,12 @@ impl DispatchQueue for MemoryStore {
             }
             let free = m.lease.as_ref().is_none_or(|l| l.expires_at <= now);
             if free && m.next_attempt_at <= now {
+                let cap = limit.min(space_cap(caps, &m.space));
                 match by_space.iter_mut().find(|(s, _)| *s == m.space) {
-                    Some((_, seqs)) if seqs.len() >= limit => {}
+                    Some((_, seqs)) if seqs.len() >= cap => {}
                     Some((_, seqs)) => seqs.push(*seq),
-                    None => by_space.push((&m.space, vec![*seq])),
+                    None if cap > 0 => by_space.push((&m.space, vec![*seq])),
+                    None => {}
                 }
             }
         }

@@ -22,6 +22,10 @@ use crate::{Messenger, Space};
 /// it the message is deferred.
 pub const HORIZON: Duration = Duration::from_millis(250);
 
+/// How long after a booked bucket could take one more send its messages are tried again: a
+/// quarter of the horizon, so that a lease then finds a quarter of it free rather than one slot.
+const REASK_MILLIS: i64 = 62;
+
 /// The store bucket of `page`'s sends of `kind`.
 pub fn bucket(page: &str, kind: SendKind) -> String {
     format!("{page}/{}", kind.as_str())
@@ -44,6 +48,9 @@ pub struct PagePacing {
     media: Pace,
     /// Per kind (standard, media): booked beyond the horizon until this time (milliseconds).
     busy_until: [AtomicI64; 2],
+    /// Per kind: the latest slot this process knows the bucket to have booked (milliseconds),
+    /// from the reservations it made (whoever booked the slots before them).
+    frontier: [AtomicI64; 2],
     sends: AtomicU64,
     throttled: AtomicU64,
     deferred: AtomicU64,
@@ -52,7 +59,10 @@ pub struct PagePacing {
 
 impl Default for PagePacing {
     fn default() -> Self {
-        Self::new(default_pace(SendKind::Standard), default_pace(SendKind::Media))
+        Self::new(
+            default_pace(SendKind::Standard),
+            default_pace(SendKind::Media),
+        )
     }
 }
 
@@ -76,6 +86,7 @@ impl PagePacing {
             standard,
             media,
             busy_until: [AtomicI64::new(0), AtomicI64::new(0)],
+            frontier: [AtomicI64::new(0), AtomicI64::new(0)],
             sends: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             deferred: AtomicU64::new(0),
@@ -93,6 +104,27 @@ impl PagePacing {
 
     fn slot(kind: SendKind) -> usize {
         usize::from(kind == SendKind::Media)
+    }
+
+    /// How many of the page's messages a lease at `now` may take
+    /// ([`messenger_store::DispatchQueue::lease_due_capped`]): what its text bucket (most of its
+    /// sends) can still send within the horizon, as far as this process knows (at least 1);
+    /// none while it knows the bucket to be booked beyond the horizon.
+    pub fn lease_cap(&self, now: Timestamp) -> usize {
+        let slot = Self::slot(SendKind::Standard);
+        if self.busy_until[slot].load(Ordering::Relaxed) > now.millis() {
+            return 0;
+        }
+        let horizon = i64::try_from(HORIZON.as_millis()).unwrap_or(i64::MAX);
+        let start = self.frontier[slot]
+            .load(Ordering::Relaxed)
+            .max(now.millis());
+        let free_ms = now.millis().saturating_add(horizon).saturating_sub(start);
+        let mut cap = u64::try_from(free_ms).unwrap_or(0) * u64::from(self.standard.rate()) / 1_000;
+        if start == now.millis() {
+            cap += u64::from(self.standard.burst());
+        }
+        usize::try_from(cap).unwrap_or(usize::MAX).max(1)
     }
 
     /// The counters so far.
@@ -156,11 +188,17 @@ impl Messenger {
                 .await;
             match reserved {
                 Ok(Reservation::Granted(at)) => {
+                    if let Some(last) = at.last() {
+                        space.pacing.frontier[PagePacing::slot(kind)]
+                            .fetch_max(last.millis(), Ordering::Relaxed);
+                    }
                     for (i, t) in positions.into_iter().zip(at) {
                         times[i] = Some(t);
                     }
                 }
                 Ok(Reservation::Busy(again)) => {
+                    // Ask again once a few slots have opened, not for each one.
+                    let again = again.add_millis(REASK_MILLIS);
                     busy.fetch_max(again.millis(), Ordering::Relaxed);
                     return Slots::Defer(again);
                 }

@@ -67,9 +67,16 @@ pub async fn dispatch_defer_gives_back_untouched(store: Arc<dyn Store>) {
     assert_eq!(stored.lease, None);
     assert_eq!(stored.next_attempt_at, at(5));
     // Still the head of its recipient: nothing of R goes before it.
-    assert!(store.lease_due("w1", at(4), 10, LEASE).await.unwrap().is_empty());
+    assert!(store
+        .lease_due("w1", at(4), 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
     let again = store.lease_due("w1", at(5), 10, LEASE).await.unwrap();
-    assert_eq!(again.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(
+        again.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
     assert_eq!(again[0].attempts, 1);
     // A release after a defer still counts as an orderly end of the attempt.
     let retry = Retry::at(at(6), at(5)).reason("graph 500");
@@ -85,27 +92,58 @@ pub async fn pacing_buckets_keep_the_pace(store: Arc<dyn Store>) {
         Reservation::Granted(at) => at,
         Reservation::Busy(t) => panic!("busy until {t}"),
     };
-    let at0 = granted(store.reserve_sends("P/standard", pace, 3, T0, horizon).await.unwrap());
+    let at0 = granted(
+        store
+            .reserve_sends("P/standard", pace, 3, T0, horizon)
+            .await
+            .unwrap(),
+    );
     assert_eq!(at0, [T0, T0, T0.add_millis(10)]);
-    let next = granted(store.reserve_sends("P/standard", pace, 1, T0, horizon).await.unwrap());
+    let next = granted(
+        store
+            .reserve_sends("P/standard", pace, 1, T0, horizon)
+            .await
+            .unwrap(),
+    );
     assert_eq!(next, [T0.add_millis(20)]);
     for expected in [30, 40, 50] {
-        let got = granted(store.reserve_sends("P/standard", pace, 1, T0, horizon).await.unwrap());
+        let got = granted(
+            store
+                .reserve_sends("P/standard", pace, 1, T0, horizon)
+                .await
+                .unwrap(),
+        );
         assert_eq!(got, [T0.add_millis(expected)]);
     }
     // Booked up to 50 ms: the next slot (60 ms) is beyond 50 ms; ask again at 10 ms.
-    let busy = store.reserve_sends("P/standard", pace, 1, T0, horizon).await.unwrap();
+    let busy = store
+        .reserve_sends("P/standard", pace, 1, T0, horizon)
+        .await
+        .unwrap();
     assert_eq!(busy, Reservation::Busy(T0.add_millis(10)));
     let later = granted(
-        store.reserve_sends("P/standard", pace, 1, T0.add_millis(10), horizon).await.unwrap(),
+        store
+            .reserve_sends("P/standard", pace, 1, T0.add_millis(10), horizon)
+            .await
+            .unwrap(),
     );
     assert_eq!(later, [T0.add_millis(60)]);
     // Another bucket is not affected.
-    let media = granted(store.reserve_sends("P/media", pace, 1, T0, horizon).await.unwrap());
+    let media = granted(
+        store
+            .reserve_sends("P/media", pace, 1, T0, horizon)
+            .await
+            .unwrap(),
+    );
     assert_eq!(media, [T0]);
     // After a quiet second, the burst is back.
     let quiet = at(2);
-    let burst = granted(store.reserve_sends("P/standard", pace, 2, quiet, horizon).await.unwrap());
+    let burst = granted(
+        store
+            .reserve_sends("P/standard", pace, 2, quiet, horizon)
+            .await
+            .unwrap(),
+    );
     assert_eq!(burst, [quiet, quiet]);
 }
 

@@ -85,10 +85,16 @@ impl Messenger {
     /// Returns the round's report, or the first error when some message could not be recorded.
     pub async fn dispatch_due(&self, worker: &str, limit: usize) -> Result<DispatchReport, Error> {
         let now = self.now();
+        // No more of a space than its page can send within the pacing horizon (none while it is
+        // known to be booked beyond it).
+        let caps: Vec<(String, usize)> = self
+            .spaces()
+            .map(|s| (s.id.clone(), s.pacing.lease_cap(now)))
+            .collect();
         let leased = self
             .inner
             .store
-            .lease_due(worker, now, limit, self.inner.lease_for)
+            .lease_due_capped(worker, now, limit, self.inner.lease_for, &caps)
             .await?;
         let mut report = DispatchReport {
             leased: leased.len(),
@@ -169,7 +175,10 @@ impl Messenger {
         let id = record.id.clone();
         match self.attempt(record).await {
             Outcome::Settle(settlement) => Finished::Settle(settlement, deadline),
-            Outcome::Defer(until) => match self.record_defer(worker, &space, &id, until, deadline).await {
+            Outcome::Defer(until) => match self
+                .record_defer(worker, &space, &id, until, deadline)
+                .await
+            {
                 Ok(()) => Finished::Deferred,
                 Err(e) => Finished::Unrecorded(e),
             },

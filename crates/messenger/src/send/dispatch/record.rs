@@ -178,9 +178,12 @@ impl Messenger {
         deadline: Deadline,
     ) -> Result<(), Error> {
         let store = &self.inner.store;
-        with_retries("deferring a message to its page's pace", id, deadline, || {
-            store.defer(space, id, worker, until)
-        })
+        with_retries(
+            "deferring a message to its page's pace",
+            id,
+            deadline,
+            || store.defer(space, id, worker, until),
+        )
         .await?;
         if let Ok(space) = self.space(space) {
             space.pacing.was_deferred();
