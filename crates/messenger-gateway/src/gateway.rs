@@ -8,7 +8,7 @@ use std::time::Duration;
 use messenger::sms::TwilioSms;
 use messenger::{Messenger, Space};
 use messenger_graph::{GraphClient, RetryPolicy};
-use messenger_store::Store;
+use messenger_store::{Pace, Store};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -281,7 +281,11 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
         let client = base.for_page(s.page_token.expose()).map_err(graph(&s.id))?;
         let mut space = Space::new(s.id.clone(), s.page_id.clone(), Arc::new(client))
             .customer_matching(s.customer_matching)
-            .window_check(s.window_check);
+            .window_check(s.window_check)
+            .send_rates(
+                Pace::per_second(s.send_rate),
+                Pace::per_second(s.media_send_rate),
+            );
         if let Some(after) = s.fallback_on_outage {
             space = space.fallback_on_outage(after);
         }

@@ -6,7 +6,7 @@
 //! | `http_requests_total` | `route`, `method`, `status` | requests answered (`route` is the path template) |
 //! | `http_request_duration_seconds` | `route`, `method` | latency histogram |
 //! | `messages_accepted_total` | `space`, `kind` (`single`, `batch`) | messages stored for dispatch |
-//! | `dispatch_sends_total` | `outcome` (`sent`, `retrying`, `failed`, `expired`) | ends of send attempts |
+//! | `dispatch_sends_total` | `outcome` (`sent`, `retrying`, `failed`, `expired`, `deferred`) | ends of send attempts; `deferred`: given back untouched because the page's send rate was booked |
 //! | `dispatch_errors_total` | | dispatch rounds that failed (store errors) |
 //! | `dispatch_paused_total` | | pauses because Graph's usage was over the threshold |
 //! | `requests_shed_total` | | requests answered 503 because `server.max_in_flight` were being served |
@@ -18,6 +18,10 @@
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
 //! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
 //! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
+//! | `page_sends_total` | `space`, `page` | Graph sends made for the page by this instance (its rate: sends a second) |
+//! | `page_throttled_total` | `space`, `page` | Graph sends of the page that Meta throttled (613, 4, 17, 32, ...) |
+//! | `page_deferred_total` | `space`, `page` | messages given back to the queue because the page's send bucket was booked |
+//! | `page_bucket_wait_seconds_total` | `space`, `page` | time sends waited for their slot in the page's send bucket |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
 //! | `sender_actions_total` | `action` (`typing_on`, `typing_off`, `mark_seen`), `result` (`sent`, `refused`, `graph_refused`, `graph_unavailable`, `error`) | sender actions asked for through the API: `refused` by the gateway (nobody to address, window closed), `graph_refused` by Graph for the recipient or the request, `graph_unavailable` when Graph throttled or failed |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
@@ -38,6 +42,7 @@ use prometheus_client::registry::Registry;
 type Labels1 = [(&'static str, String); 1];
 type Labels2 = [(&'static str, String); 2];
 type Labels3 = [(&'static str, String); 3];
+type Seconds = Counter<f64, std::sync::atomic::AtomicU64>;
 
 fn latency_histogram() -> Histogram {
     // 1 ms to ~16 s.
@@ -76,6 +81,10 @@ struct Inner {
     page_circuit: Family<Labels2, Gauge>,
     store_failures: Family<Labels2, Counter>,
     sender_actions: Family<Labels2, Counter>,
+    page_sends: Family<Labels2, Counter>,
+    page_throttled: Family<Labels2, Counter>,
+    page_deferred: Family<Labels2, Counter>,
+    page_bucket_wait: Family<Labels2, Seconds>,
 }
 
 impl Default for Metrics {
@@ -202,6 +211,30 @@ impl Metrics {
              graph_refused, graph_unavailable, error)",
             sender_actions.clone(),
         );
+        let page_sends = Family::<Labels2, Counter>::default();
+        registry.register(
+            "page_sends",
+            "Graph sends made for each page by this instance, read at each scrape",
+            page_sends.clone(),
+        );
+        let page_throttled = Family::<Labels2, Counter>::default();
+        registry.register(
+            "page_throttled",
+            "Graph sends of each page that Meta throttled, read at each scrape",
+            page_throttled.clone(),
+        );
+        let page_deferred = Family::<Labels2, Counter>::default();
+        registry.register(
+            "page_deferred",
+            "Messages given back to the queue because their page's send bucket was booked",
+            page_deferred.clone(),
+        );
+        let page_bucket_wait = Family::<Labels2, Seconds>::default();
+        registry.register(
+            "page_bucket_wait_seconds",
+            "Time sends waited for their slot in their page's send bucket",
+            page_bucket_wait.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -223,6 +256,10 @@ impl Metrics {
                 page_circuit,
                 store_failures,
                 sender_actions,
+                page_sends,
+                page_throttled,
+                page_deferred,
+                page_bucket_wait,
             }),
         }
     }
@@ -289,6 +326,7 @@ impl Metrics {
             ("retrying", report.retrying),
             ("failed", report.failed),
             ("expired", report.expired),
+            ("deferred", report.deferred),
         ] {
             if n > 0 {
                 self.inner
@@ -391,6 +429,34 @@ impl Metrics {
         }
     }
 
+    /// Brings a page's pacing counters up to the facade's own (which only grow).
+    pub fn page_pacing(
+        &self,
+        space: &str,
+        page: &str,
+        counts: messenger::send::pacing::PacingCounts,
+    ) {
+        let labels = [("space", space.to_owned()), ("page", page.to_owned())];
+        for (family, total) in [
+            (&self.inner.page_sends, counts.sends),
+            (&self.inner.page_throttled, counts.throttled),
+            (&self.inner.page_deferred, counts.deferred),
+        ] {
+            let counter = family.get_or_create(&labels);
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        }
+        let waited = self.inner.page_bucket_wait.get_or_create(&labels);
+        #[allow(clippy::cast_precision_loss)] // microseconds: exact far beyond a process's life
+        let total = counts.waited_micros as f64 / 1e6;
+        let seen = waited.get();
+        if total > seen {
+            waited.inc_by(total - seen);
+        }
+    }
+
     /// Records Graph's usage for a space.
     pub fn graph_usage(&self, space: &str, percent: u32) {
         self.inner
@@ -413,7 +479,27 @@ mod tests {
             sent: 2,
             ..DispatchReport::default()
         });
+        m.page_pacing(
+            "a",
+            "P",
+            messenger::send::pacing::PacingCounts {
+                sends: 5,
+                throttled: 1,
+                deferred: 2,
+                waited_micros: 1_500_000,
+            },
+        );
         let text = m.render();
+        assert!(
+            text.contains("messenger_gateway_page_sends_total{space=\"a\",page=\"P\"} 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "messenger_gateway_page_bucket_wait_seconds_total{space=\"a\",page=\"P\"} 1.5"
+            ),
+            "{text}"
+        );
         assert!(text.contains(
             "messenger_gateway_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
         ), "{text}");

@@ -13,7 +13,9 @@
 //!   retry hint and the [`Usage`] headers;
 //! - [`RetryPolicy`] and [`RetryingTransport`]: exponential backoff with jitter, bounded by
 //!   attempts and a deadline, retrying only what can succeed later;
-//! - [`Usage`]: Graph's rate-limit usage headers, so a dispatcher slows down before 100 %.
+//! - [`Usage`]: Graph's rate-limit usage headers, so a dispatcher slows down before 100 %;
+//! - [`rates`]: Meta's send rates per page by kind of message (text vs audio and video), as
+//!   data, with the product's defaults below them.
 //!
 //! It depends on the model (`messenger-model`) and HTTP, and must never depend on the store,
 //! the facade (`messenger`) or the gateway: those depend on it.
@@ -45,6 +47,7 @@
 
 mod client;
 mod error;
+pub mod rates;
 mod retry;
 mod transport;
 mod usage;

@@ -10,7 +10,7 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
-    deadlines, dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle,
+    deadlines, dispatch, ingest, messages, outbox, pacing, profiles, quarantine, receipts, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
@@ -129,6 +129,7 @@ settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
 dispatch::impl_dispatch_queue!(
     PostgresStore,
+    Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED",
     lease_plan = "SELECT set_config('enable_bitmapscan', 'off', true), \
                   set_config('enable_sort', 'off', true)"
@@ -145,6 +146,7 @@ deadlines::impl_delivery_deadlines!(
     skip_locked = " FOR UPDATE SKIP LOCKED"
 );
 quarantine::impl_quarantine!(PostgresStore);
+pacing::impl_send_pacing!(PostgresStore);
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 

@@ -13,7 +13,7 @@ use sqlx::{Sqlite, Transaction};
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
-    deadlines, dispatch, ingest, messages, outbox, profiles, quarantine, receipts, settle,
+    deadlines, dispatch, ingest, messages, outbox, pacing, profiles, quarantine, receipts, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
@@ -148,10 +148,11 @@ profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "", claim = None);
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
-dispatch::impl_dispatch_queue!(SqliteStore, skip_locked = "", lease_plan = "");
+dispatch::impl_dispatch_queue!(SqliteStore, Sqlite, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, Sqlite, skip_locked = "");
 ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
 deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
+pacing::impl_send_pacing!(SqliteStore);
 
 receipts::impl_store!(SqliteStore, backend = "sqlite", close = close_pools);

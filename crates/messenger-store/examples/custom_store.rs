@@ -19,9 +19,9 @@ use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
     DeliveryDeadlines, DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageQuery,
     MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox,
-    OutboxEvent, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt,
-    Redemption, Retry, Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError,
-    WebhookInbox, WebhookQueue,
+    OutboxEvent, Pace, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
+    Receipt, Redemption, Reservation, Retry, SendPacing, Settlement, StatusEvents, StatusOutcome,
+    StatusUpdate, Store, StoreError, WebhookInbox, WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -289,6 +289,17 @@ impl DispatchQueue for CountingStore {
         self.inner.release(space, id, worker, retry).await
     }
 
+    async fn defer(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.count("defer");
+        self.inner.defer(space, id, worker, until).await
+    }
+
     async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.count("recover_expired_leases");
         self.inner.recover_expired_leases(now).await
@@ -506,6 +517,23 @@ impl WebhookQueue for CountingStore {
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {
         self.count("webhook_backlog");
         self.inner.webhook_backlog().await
+    }
+}
+
+#[async_trait]
+impl SendPacing for CountingStore {
+    async fn reserve_sends(
+        &self,
+        bucket: &str,
+        pace: Pace,
+        sends: u32,
+        now: Timestamp,
+        horizon: Duration,
+    ) -> Result<Reservation, StoreError> {
+        self.count("reserve_sends");
+        self.inner
+            .reserve_sends(bucket, pace, sends, now, horizon)
+            .await
     }
 }
 

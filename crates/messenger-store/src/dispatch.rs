@@ -20,12 +20,24 @@ pub fn lease_millis(duration: Duration) -> i64 {
         .max(1)
 }
 
+/// The cap of `space` in `caps` ([`DispatchQueue::lease_due_capped`]): `usize::MAX` when it is
+/// not listed.
+pub fn space_cap(caps: &[(String, usize)], space: &str) -> usize {
+    caps.iter()
+        .find(|(s, _)| s == space)
+        .map_or(usize::MAX, |(_, cap)| *cap)
+}
+
 /// Hands due messages to sending workers, across processes.
 #[async_trait]
 pub trait DispatchQueue: Send + Sync {
-    /// Leases up to `limit` due messages (across all spaces, oldest first) to `worker` until
-    /// `now + lease_for`, and counts an attempt on each. Two callers never get the same message
-    /// while its lease runs, and never two messages of one recipient at once.
+    /// Leases up to `limit` due messages to `worker` until `now + lease_for`, and counts an
+    /// attempt on each. Two callers never get the same message while its lease runs, and never
+    /// two messages of one recipient at once.
+    ///
+    /// Spaces take turns: the limit is shared among the spaces that have due messages (each its
+    /// oldest first), and only what some leave unused goes to the others, so a backlog in one
+    /// space never holds back another space's messages.
     async fn lease_due(
         &self,
         worker: &str,
@@ -33,6 +45,23 @@ pub trait DispatchQueue: Send + Sync {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// [`DispatchQueue::lease_due`], with at most `cap` messages of each space listed in `caps`
+    /// (`0`: none), so that a space is not leased beyond what its page can send soon (leasing
+    /// more would only defer them again). Spaces not listed are not capped. A hint: a store that
+    /// cannot cap may lease more (the default does), and the caller then gives the excess back
+    /// ([`DispatchQueue::defer`]).
+    async fn lease_due_capped(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+        caps: &[(String, usize)],
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let _ = caps;
+        self.lease_due(worker, now, limit, lease_for).await
+    }
 
     /// Extends `worker`'s unexpired lease on the message to `until`. Returns `false` when the
     /// worker does not hold it (any more).
@@ -55,6 +84,18 @@ pub trait DispatchQueue: Send + Sync {
         id: &str,
         worker: &str,
         retry: Retry,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a leased message back untouched, due at `until` ([`MessageRecord::defer`]): its
+    /// page's pace could not take it soon, so it waits in the queue rather than in a worker. The
+    /// attempt the lease counted is uncounted and no status changes. Returns `false` (and changes
+    /// nothing) when `worker` does not hold the lease or the message is no longer unsent.
+    async fn defer(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        until: Timestamp,
     ) -> Result<bool, StoreError>;
 
     /// Clears leases that expired before `now` (their holders died or hung), so the messages

@@ -56,6 +56,7 @@ mod listing;
 mod memory;
 mod messages;
 mod outbox;
+mod pacing;
 mod profiles;
 mod quarantine;
 mod receipts;
@@ -76,6 +77,7 @@ pub use listing::{MessagePosition, MessageQuery};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
 pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
+pub use pacing::{Pace, Reservation, SendPacing};
 pub use profiles::{Linked, ProfileQuery, ProfileStore};
 pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};
@@ -87,7 +89,8 @@ pub use record::{
 /// applies the same way, so that a new backend behaves like [`MemoryStore`] and passes the
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
-    pub use crate::dispatch::lease_millis;
+    pub use crate::dispatch::{lease_millis, space_cap};
+    pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};
 }
@@ -105,6 +108,7 @@ pub trait Store:
     + OptinTokens
     + Quarantine
     + DeliveryDeadlines
+    + SendPacing
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

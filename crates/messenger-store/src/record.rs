@@ -356,6 +356,21 @@ impl MessageRecord {
         true
     }
 
+    /// Gives a leased message back untouched, due at `until`: the lease is cleared and the
+    /// attempt it counted is uncounted, so nothing about the message changes but when it is next
+    /// leased (a send held back by its page's pace, [`crate::SendPacing`]). Applies only when
+    /// `worker` holds the lease and the message is unsent. Returns whether it was applied.
+    pub fn defer(&mut self, worker: &str, until: Timestamp) -> bool {
+        let held = self.lease.as_ref().is_some_and(|l| l.holder == worker);
+        if !held || !self.is_unsent() {
+            return false;
+        }
+        self.attempts = self.attempts.saturating_sub(1);
+        self.next_attempt_at = until;
+        self.lease = None;
+        true
+    }
+
     /// Appends a Graph message id unless it is already there. Returns whether it was added.
     pub fn add_graph_message_id(&mut self, mid: &str) -> bool {
         if self.graph_message_ids.iter().any(|m| m == mid) {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use messenger_graph::Transport;
 use messenger_model::EventName;
+use messenger_store::Pace;
 
+use crate::send::pacing::PagePacing;
 use crate::send::page::PageHealth;
 use crate::sms::SmsProvider;
 
@@ -45,6 +47,10 @@ pub struct Space {
     pub fallback_on_outage: Option<std::time::Duration>,
     /// The page's circuit breaker (shared by clones of the space).
     pub health: Arc<PageHealth>,
+    /// The page's send rates and pacing counters (shared by clones of the space); by default
+    /// [`messenger_graph::rates::DEFAULT_SEND_RATE`] and
+    /// [`messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE`].
+    pub pacing: Arc<PagePacing>,
 }
 
 impl fmt::Debug for Space {
@@ -56,6 +62,7 @@ impl fmt::Debug for Space {
             .field("customer_matching", &self.customer_matching)
             .field("window_check", &self.window_check)
             .field("fallback_on_outage", &self.fallback_on_outage)
+            .field("pacing", &self.pacing)
             .finish()
     }
 }
@@ -79,7 +86,27 @@ impl Space {
             subscriptions: None,
             fallback_on_outage: None,
             health: Arc::default(),
+            pacing: Arc::default(),
         }
+    }
+
+    /// Paces the page's Graph sends at `send_rate` a second (text, templates, images, files) and
+    /// `media_send_rate` a second (audio and video), across every instance sharing the store.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use messenger::Space;
+    /// use messenger_graph::{rates::SendKind, GraphClient};
+    /// use messenger_store::Pace;
+    /// let graph = GraphClient::builder().page_access_token("PAGE_TOKEN").build().unwrap();
+    /// let space = Space::new("space-a", "PAGE_ID", Arc::new(graph))
+    ///     .send_rates(Pace::per_second(100), Pace::per_second(5));
+    /// assert_eq!(space.pacing.pace(SendKind::Standard).rate(), 100);
+    /// ```
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn send_rates(mut self, send_rate: Pace, media_send_rate: Pace) -> Self {
+        self.pacing = Arc::new(PagePacing::new(send_rate, media_send_rate));
+        self
     }
 
     /// Lets messages use their next rule once the page's sending has been failing for `after`

@@ -18,6 +18,10 @@ use super::{
 const MIN_TOKEN_KEY_BYTES: usize = 32;
 /// The smallest API or admin key.
 pub(crate) const MIN_API_KEY_CHARS: usize = 16;
+
+/// The highest `send_rate` and `media_send_rate` (Graph sends a second): far above what Meta
+/// allows a page, for tests and simulators.
+const MAX_SEND_RATE: u64 = 1_000_000;
 /// Webhook batches: 1 to 500 events.
 const MAX_WEBHOOK_BATCH: u64 = 500;
 /// Webhook batch window: at most 60 s.
@@ -111,6 +115,27 @@ impl Checker<'_> {
 
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// A page's send rate (`send_rate`, `media_send_rate`): 1 to [`MAX_SEND_RATE`] sends a second.
+fn page_rate(c: &mut Checker<'_>, key: &str, value: Option<i64>, default: u32) -> u32 {
+    match value {
+        None => default,
+        Some(v) if v < 1 => {
+            c.issue(
+                key,
+                format!("{v} is under 1: a page's rate is at least 1 send a second"),
+            );
+            default
+        }
+        Some(v) => match u64::try_from(v) {
+            Ok(v) if v <= MAX_SEND_RATE => to_u32(v),
+            _ => {
+                c.issue(key, format!("{v} is over {MAX_SEND_RATE}"));
+                default
+            }
+        },
+    }
 }
 
 fn to_u32(n: u64) -> u32 {
@@ -499,6 +524,18 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
     if api_burst.is_some() && api_rate.is_none() {
         c.issue(&k("api_burst"), "is set without api_rate: set the rate too");
     }
+    let send_rate = page_rate(
+        c,
+        &k("send_rate"),
+        raw.send_rate,
+        messenger_graph::rates::DEFAULT_SEND_RATE,
+    );
+    let media_send_rate = page_rate(
+        c,
+        &k("media_send_rate"),
+        raw.media_send_rate,
+        messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE,
+    );
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
     Some(SpaceConfig {
@@ -512,6 +549,8 @@ fn space(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
         fallback_on_outage,
         api_rate,
         api_burst,
+        send_rate,
+        media_send_rate,
         webhook,
         sms,
     })

@@ -123,6 +123,8 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "fallback_on_outage_secs" => space.fallback_on_outage_secs = Some(number(value)?),
             "api_rate" => space.api_rate = Some(number(value)?),
             "api_burst" => space.api_burst = Some(number(value)?),
+            "send_rate" => space.send_rate = Some(signed(value)?),
+            "media_send_rate" => space.media_send_rate = Some(signed(value)?),
             _ => return Err(unknown()),
         },
         ["webhook", key] => {
@@ -166,6 +168,13 @@ fn unknown() -> String {
 }
 
 fn number(value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{:?} is not a whole number", shorten(value)))
+}
+
+fn signed(value: &str) -> Result<i64, String> {
     value
         .trim()
         .parse()

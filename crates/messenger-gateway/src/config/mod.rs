@@ -218,6 +218,13 @@ pub struct SpaceConfig {
     /// How many requests may come at once before the rate applies (`api_burst`; default: the
     /// rate).
     pub api_burst: Option<u32>,
+    /// Graph sends a second the page may make for text, templates, images and files, across
+    /// every instance sharing the database (`send_rate`; default
+    /// [`messenger_graph::rates::DEFAULT_SEND_RATE`], 250).
+    pub send_rate: u32,
+    /// Graph sends a second the page may make for audio and video (`media_send_rate`; default
+    /// [`messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE`], 8).
+    pub media_send_rate: u32,
     /// The business's webhook, if events are forwarded.
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.

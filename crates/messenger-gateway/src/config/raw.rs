@@ -97,6 +97,8 @@ pub(crate) struct RawSpace {
     pub fallback_on_outage_secs: Option<u64>,
     pub api_rate: Option<u64>,
     pub api_burst: Option<u64>,
+    pub send_rate: Option<i64>,
+    pub media_send_rate: Option<i64>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
 }

@@ -80,6 +80,9 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         state
             .metrics
             .page_circuit(&space.id, space.health.status(now).state);
+        state
+            .metrics
+            .page_pacing(&space.id, &space.page_id, space.pacing.counts());
     }
     for (queue, depth) in [
         ("dispatch", dispatch),

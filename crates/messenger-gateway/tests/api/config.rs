@@ -380,3 +380,35 @@ fn ops_listener_and_webhook_reading_settings() {
         );
     }
 }
+
+#[test]
+fn send_rates_of_zero_or_below_name_their_keys() {
+    let toml = format!(
+        r#"{BASE}
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys = ["key-a-0123456789abcdef"]
+send_rate = 0
+media_send_rate = -3
+"#
+    );
+    let got = issues(&toml, &[]);
+    assert_eq!(
+        got,
+        [
+            "spaces[0].send_rate: 0 is under 1: a page's rate is at least 1 send a second",
+            "spaces[0].media_send_rate: -3 is under 1: a page's rate is at least 1 send a second",
+        ]
+    );
+    let got = issues(&toml, &[("MESSENGER__SPACES__0__SEND_RATE", "300")]);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].starts_with("spaces[0].media_send_rate"), "{got:#?}");
+    let fixed = toml.replace("send_rate = 0\nmedia_send_rate = -3\n", "send_rate = 100\n");
+    let config = Config::from_toml_str(&fixed, Vec::<(String, String)>::new()).unwrap();
+    assert_eq!(
+        (config.spaces[0].send_rate, config.spaces[0].media_send_rate),
+        (100, messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE)
+    );
+}

@@ -17,6 +17,7 @@ mod listing;
 mod messages;
 mod ops;
 mod optin;
+mod pacing;
 mod page_trouble;
 mod personas;
 mod profiles;

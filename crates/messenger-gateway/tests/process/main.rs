@@ -17,6 +17,8 @@
 //!   lease behind, and a restart sends the rest exactly once.
 //! - [`deadline`]: a Messenger delivery deadline passes while the gateway is down (`kill -9`):
 //!   the restart sends the SMS, once; two processes on PostgreSQL send each deadline's SMS once.
+//! - [`pacing`]: two processes on one PostgreSQL keep one page to its `send_rate` together,
+//!   each message sent once.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //!
 //! Each child's stdout and stderr go to files in the test's temporary directory; their tails
@@ -31,6 +33,7 @@ mod batch_replay;
 mod crash;
 mod deadline;
 mod hash_key;
+mod pacing;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;

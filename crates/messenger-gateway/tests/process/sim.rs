@@ -79,8 +79,24 @@ impl Dispatch {
     }
 }
 
-/// The configuration file: one space on graph-sim, window check off, no webhook.
+/// The page's send rate of the process tests about crashes, sharing and shutdown: far above
+/// anything they send, so that graph-sim's speed is their only limit. Meta's pace is not what
+/// they test; `pacing` sets a real rate.
+pub(crate) const UNPACED: u32 = 1_000_000;
+
+/// The configuration file: one space on graph-sim, window check off, no webhook, the page
+/// [`UNPACED`].
 pub(crate) fn config_toml(sim: &GraphSim, db_url: &str, dispatch: Dispatch) -> String {
+    paced_config_toml(sim, db_url, dispatch, UNPACED)
+}
+
+/// Like [`config_toml`], with the page's `send_rate`.
+pub(crate) fn paced_config_toml(
+    sim: &GraphSim,
+    db_url: &str,
+    dispatch: Dispatch,
+    send_rate: u32,
+) -> String {
     let Dispatch {
         workers,
         batch_size,
@@ -98,16 +114,16 @@ retry_initial_ms = 50
 retry_max_secs = 1
 "#
     );
-    config_with(sim, db_url, &section)
+    config_with(sim, db_url, &section, send_rate)
 }
 
 /// Like [`config_toml`], but with the documented defaults of `[dispatch]` and of the pool
-/// (`database.max_connections` 4): what a new user runs.
+/// (`database.max_connections` 4): what a new user runs (the page [`UNPACED`]).
 pub(crate) fn default_dispatch_toml(sim: &GraphSim, db_url: &str) -> String {
-    config_with(sim, db_url, "")
+    config_with(sim, db_url, "", UNPACED)
 }
 
-fn config_with(sim: &GraphSim, db_url: &str, dispatch_section: &str) -> String {
+fn config_with(sim: &GraphSim, db_url: &str, dispatch_section: &str, send_rate: u32) -> String {
     format!(
         r#"
 [server]
@@ -130,6 +146,7 @@ page_id = "{PAGE}"
 page_token = "{PAGE_TOKEN}"
 keys = ["{KEY}"]
 window_check = false
+send_rate = {send_rate}
 "#,
         sim_url = sim.base_url(),
     )

@@ -12,6 +12,7 @@ pub(crate) mod dispatch;
 pub(crate) mod ingest;
 pub(crate) mod messages;
 pub(crate) mod outbox;
+pub(crate) mod pacing;
 pub(crate) mod profiles;
 pub(crate) mod quarantine;
 pub(crate) mod receipts;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 
 use super::{MemoryStore, State};
-use crate::implementors::{check_receipt_status, lease_millis};
+use crate::implementors::{check_receipt_status, lease_millis, space_cap};
 use crate::{
     DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageQuery, MessageRecord, MessageStore,
     MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
@@ -259,26 +259,56 @@ impl DispatchQueue for MemoryStore {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.lease_due_capped(worker, now, limit, lease_for, &[])
+            .await
+    }
+
+    async fn lease_due_capped(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+        caps: &[(String, usize)],
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut state = self.state()?;
         let expires_at = now.add_millis(lease_millis(lease_for));
-        let mut heads_seen: HashSet<(String, String)> = HashSet::new();
-        let mut due = Vec::new();
+        let mut heads_seen: HashSet<(&str, &str)> = HashSet::new();
+        // Each space's due heads, oldest first, spaces in the order of their oldest.
+        let mut by_space: Vec<(&str, Vec<u64>)> = Vec::new();
         for seq in &state.unsent {
-            if due.len() >= limit {
-                break;
-            }
             let Some(m) = state.messages.get(seq) else {
                 continue;
             };
             // Only the oldest unsent message of a recipient may go.
-            if !heads_seen.insert((m.space.clone(), m.recipient_key.clone())) {
+            if !heads_seen.insert((&m.space, &m.recipient_key)) {
                 continue;
             }
             let free = m.lease.as_ref().is_none_or(|l| l.expires_at <= now);
             if free && m.next_attempt_at <= now {
-                due.push(*seq);
+                let cap = limit.min(space_cap(caps, &m.space));
+                match by_space.iter_mut().find(|(s, _)| *s == m.space) {
+                    Some((_, seqs)) if seqs.len() >= cap => {}
+                    Some((_, seqs)) => seqs.push(*seq),
+                    None if cap > 0 => by_space.push((&m.space, vec![*seq])),
+                    None => {}
+                }
             }
         }
+        // Spaces take turns: each one's oldest, then each one's second oldest, ...
+        let mut due = Vec::new();
+        let mut rank = 0;
+        while due.len() < limit && by_space.iter().any(|(_, seqs)| seqs.len() > rank) {
+            for (_, seqs) in &by_space {
+                if let Some(seq) = seqs.get(rank) {
+                    if due.len() < limit {
+                        due.push(*seq);
+                    }
+                }
+            }
+            rank += 1;
+        }
+        due.sort_unstable();
         let mut leased = Vec::with_capacity(due.len());
         for seq in due {
             if let Some(m) = state.messages.get_mut(&seq) {
@@ -322,6 +352,17 @@ impl DispatchQueue for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut state = self.state()?;
         Ok(state.message_mut(space, id)?.release(worker, retry))
+    }
+
+    async fn defer(
+        &self,
+        space: &str,
+        id: &str,
+        worker: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state()?;
+        Ok(state.message_mut(space, id)?.defer(worker, until))
     }
 
     async fn recover_expired_leases(&self, now: Timestamp) -> Result<u64, StoreError> {

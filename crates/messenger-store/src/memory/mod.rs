@@ -3,6 +3,7 @@
 mod ingest;
 mod messages;
 mod outbox;
+mod pacing;
 mod profiles;
 mod quarantine;
 
@@ -77,6 +78,8 @@ struct State {
     webhooks: ingest::Queue,
     /// Webhook events that could not be applied, oldest first.
     quarantine: Vec<crate::QuarantinedEvent>,
+    /// Send buckets: bucket -> theoretical arrival time in microseconds.
+    send_buckets: HashMap<String, i64>,
 }
 
 impl MemoryStore {

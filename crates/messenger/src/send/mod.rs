@@ -6,6 +6,7 @@ mod accept;
 mod action;
 mod deadline;
 mod dispatch;
+pub mod pacing;
 pub mod page;
 mod rules;
 mod tag;

@@ -7,6 +7,7 @@ mod listing;
 mod messages;
 mod optin;
 mod outbox;
+mod pacing;
 mod profiles;
 mod receipts;
 
@@ -17,6 +18,7 @@ pub use listing::*;
 pub use messages::*;
 pub use optin::*;
 pub use outbox::*;
+pub use pacing::*;
 pub use profiles::*;
 pub use receipts::*;
 
@@ -88,6 +90,18 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("dispatch_concurrent_workers_never_share", |s| {
         Box::pin(dispatch_concurrent_workers_never_share(s))
+    }),
+    ("dispatch_spaces_take_turns", |s| {
+        Box::pin(dispatch_spaces_take_turns(s))
+    }),
+    ("dispatch_defer_gives_back_untouched", |s| {
+        Box::pin(dispatch_defer_gives_back_untouched(s))
+    }),
+    ("pacing_buckets_keep_the_pace", |s| {
+        Box::pin(pacing_buckets_keep_the_pace(s))
+    }),
+    ("pacing_concurrent_reservations_never_overbook", |s| {
+        Box::pin(pacing_concurrent_reservations_never_overbook(s))
     }),
     ("outbox_enqueue_lease_deliver", |s| {
         Box::pin(outbox_enqueue_lease_deliver(s))

@@ -23,6 +23,9 @@ pub(crate) enum Outcome {
     Settle(Box<Settlement>),
     /// Give the message back, to be tried again later.
     Release(Release),
+    /// Give the message back untouched, due at this time: its page's pace could not take it
+    /// soon (nothing was sent, no status changes).
+    Defer(Timestamp),
 }
 
 /// A message given back: what this attempt did is recorded first, then the lease is released.
@@ -175,6 +178,7 @@ impl Messenger {
                 }
             };
             match attempt {
+                Attempt::Deferred(until) => return Ok(Outcome::Defer(until)),
                 Attempt::Sent {
                     sends,
                     psid,

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use messenger_graph::{AttachmentUpload, ErrorKind};
+use messenger_graph::rates::SendKind;
+use messenger_graph::{AttachmentUpload, Blame, ErrorKind};
 use messenger_model::{plan_graph_sends, MessageError, Timestamp};
 use messenger_store::MessageRecord;
 
 use crate::addressing::MessengerAddress;
+use crate::send::pacing::Slots;
 use crate::sms::SmsMessage;
 use crate::{Messenger, Space};
 
@@ -27,6 +29,9 @@ pub(super) enum Attempt {
         at: Timestamp,
         error: MessageError,
     },
+    /// Nothing was sent: the page's send bucket is booked; give the message back untouched, due
+    /// at this time.
+    Deferred(Timestamp),
 }
 
 fn graph_error(e: &messenger_graph::Error) -> MessageError {
@@ -64,6 +69,9 @@ impl Messenger {
     ) -> Attempt {
         let error = graph_error(err);
         let blame = err.kind().blame();
+        if blame == Blame::Pace {
+            space.pacing.was_throttled();
+        }
         let reopens = space
             .health
             .failed(blame, &error.code, err.retry_after(), now);
@@ -123,9 +131,18 @@ impl Messenger {
         };
         // Sends that went out on an earlier attempt are not repeated.
         let done = record.graph_message_ids.len();
+        let kinds: Vec<SendKind> = plan
+            .iter()
+            .skip(done)
+            .map(|p| SendKind::of(&p.request))
+            .collect();
+        let slots = match self.reserve_slots(space, &kinds).await {
+            Slots::Go(slots) => slots,
+            Slots::Defer(until) => return Attempt::Deferred(until),
+        };
         let mut sends = done;
         let mut psid = address.recipient.id.clone();
-        for (part, mut planned) in plan.into_iter().enumerate().skip(done) {
+        for ((part, mut planned), slot) in plan.into_iter().enumerate().skip(done).zip(slots) {
             // Tag the send, so Meta's echo says which message and part it was (a custom body's
             // own metadata is left alone).
             if let Some(message) = planned.request.message.as_mut() {
@@ -149,6 +166,8 @@ impl Messenger {
                     Err(e) => return self.retry_or_reject(space, record, &e, now),
                 }
             }
+            self.wait_for_slot(space, slot).await;
+            space.pacing.sent();
             match space.transport.send(&planned.request).await {
                 Ok(response) => {
                     space.health.succeeded();

@@ -32,6 +32,9 @@ pub struct DispatchReport {
     pub retrying: usize,
     /// Failed on every rule.
     pub failed: usize,
+    /// Given back untouched because their page's send rate could not take them soon; leased
+    /// again when it can (docs/decisions/0011).
+    pub deferred: usize,
     /// Expired before they could be sent.
     pub expired: usize,
     /// Left leased because recording how they ended failed even after retrying (the store was
@@ -58,6 +61,8 @@ enum Finished {
     Settle(Box<Settlement>, record::Deadline),
     /// Recorded by the task itself (released to be retried).
     Recorded(MessageStatus),
+    /// Given back untouched, its page being booked.
+    Deferred,
     /// Recording failed even after retrying; the lease is left to expire.
     Unrecorded(Error),
 }
@@ -80,10 +85,16 @@ impl Messenger {
     /// Returns the round's report, or the first error when some message could not be recorded.
     pub async fn dispatch_due(&self, worker: &str, limit: usize) -> Result<DispatchReport, Error> {
         let now = self.now();
+        // No more of a space than its page can send within the pacing horizon (none while it is
+        // known to be booked beyond it).
+        let caps: Vec<(String, usize)> = self
+            .spaces()
+            .map(|s| (s.id.clone(), s.pacing.lease_cap(now)))
+            .collect();
         let leased = self
             .inner
             .store
-            .lease_due(worker, now, limit, self.inner.lease_for)
+            .lease_due_capped(worker, now, limit, self.inner.lease_for, &caps)
             .await?;
         let mut report = DispatchReport {
             leased: leased.len(),
@@ -106,6 +117,7 @@ impl Messenger {
                 match finished {
                     Ok(Finished::Settle(s, deadline)) => settlements.push((*s, deadline)),
                     Ok(Finished::Recorded(status)) => report.count(status),
+                    Ok(Finished::Deferred) => report.deferred += 1,
                     Ok(Finished::Unrecorded(e)) => {
                         report.unrecorded += 1;
                         first_error.get_or_insert(e);
@@ -135,7 +147,7 @@ impl Messenger {
     }
 
     /// Sends one leased message, rule by rule, and records how it ended; returns the status it
-    /// ends in.
+    /// ends in (`processing` when its page's pace deferred it: it is queued again, untouched).
     pub async fn deliver(
         &self,
         worker: &str,
@@ -143,6 +155,7 @@ impl Messenger {
     ) -> Result<MessageStatus, Error> {
         match self.attempt_and_release(worker, record).await {
             Finished::Recorded(status) => Ok(status),
+            Finished::Deferred => Ok(MessageStatus::Processing),
             Finished::Unrecorded(e) => Err(e),
             Finished::Settle(settlement, deadline) => {
                 let status = settlement.update.status;
@@ -162,6 +175,13 @@ impl Messenger {
         let id = record.id.clone();
         match self.attempt(record).await {
             Outcome::Settle(settlement) => Finished::Settle(settlement, deadline),
+            Outcome::Defer(until) => match self
+                .record_defer(worker, &space, &id, until, deadline)
+                .await
+            {
+                Ok(()) => Finished::Deferred,
+                Err(e) => Finished::Unrecorded(e),
+            },
             Outcome::Release(release) => {
                 match self
                     .record_release(worker, &space, &id, release, deadline)

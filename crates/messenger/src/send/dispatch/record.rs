@@ -167,6 +167,30 @@ impl Messenger {
         Ok(())
     }
 
+    /// Gives a message back untouched, due at `until` (its page is booked), retried until
+    /// `deadline`; counted on the page.
+    pub(super) async fn record_defer(
+        &self,
+        worker: &str,
+        space: &str,
+        id: &str,
+        until: messenger_model::Timestamp,
+        deadline: Deadline,
+    ) -> Result<(), Error> {
+        let store = &self.inner.store;
+        with_retries(
+            "deferring a message to its page's pace",
+            id,
+            deadline,
+            || store.defer(space, id, worker, until),
+        )
+        .await?;
+        if let Ok(space) = self.space(space) {
+            space.pacing.was_deferred();
+        }
+        Ok(())
+    }
+
     /// The event a message whose status just changed produces (`message.sent`,
     /// `message.delivered`, ...), if its space subscribes to it: what the store queues together
     /// with the change ([`Store::settle_and_queue`](messenger_store::Store::settle_and_queue),

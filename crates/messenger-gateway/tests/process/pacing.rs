@@ -1,0 +1,139 @@
+//! Two gateway processes on one PostgreSQL keep one page to its `send_rate` together: with
+//! `send_rate = 100`, graph-sim never sees more than 110 sends in any one-second window, 2,000
+//! messages take 20 s (within 10 %), and each is sent exactly once, in order per recipient.
+
+use std::time::{Duration, Instant};
+
+use crate::child::{GatewayProcess, Workdir};
+use crate::plan::{wait_all_received, Plan, Sends};
+use crate::postgres::TestSchema;
+use crate::sim::{http, metrics_text, paced_config_toml, post_batch, start_sim, Dispatch, PAGE};
+
+/// The most sends among `at` (milliseconds) in any window of one second.
+fn max_in_one_second(at: &mut [i64]) -> usize {
+    at.sort_unstable();
+    let mut most = 0;
+    let mut first = 0;
+    for last in 0..at.len() {
+        while at[last] - at[first] >= 1_000 {
+            first += 1;
+        }
+        most = most.max(last + 1 - first);
+    }
+    most
+}
+
+/// `messenger_gateway_page_sends_total` of the page in a child's metrics.
+async fn page_sends(http: &reqwest::Client, base: &str) -> u64 {
+    let series = format!("messenger_gateway_page_sends_total{{space=\"acme\",page=\"{PAGE}\"}} ");
+    metrics_text(http, base)
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .map_or(0, |v| v.trim().parse().expect("a counter value"))
+}
+
+#[test]
+fn the_window_count_is_the_most_in_any_second() {
+    assert_eq!(max_in_one_second(&mut [0, 999, 1_000, 1_001, 2_500]), 3);
+    assert_eq!(max_in_one_second(&mut [5, 5, 5]), 3);
+    assert_eq!(max_in_one_second(&mut []), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_keep_a_page_to_its_send_rate_together() {
+    // Dropped last: after both processes are gone.
+    let Some(schema) = TestSchema::create().await else {
+        return;
+    };
+    let dir = Workdir::new();
+    let sim = start_sim().await;
+    let dispatch = Dispatch {
+        workers: 2,
+        batch_size: 64,
+        lease_secs: 60,
+    };
+    let config = dir.write(
+        "gateway.toml",
+        &paced_config_toml(&sim, &schema.gateway_url(), dispatch, 100),
+    );
+    let plan = Plan {
+        recipients: 100,
+        per_recipient: 20,
+    };
+    let http = http();
+    let a = GatewayProcess::start(&dir, "a", &config).await;
+    let b = GatewayProcess::start(&dir, "b", &config).await;
+
+    let started = Instant::now();
+    let half = plan.per_recipient / 2;
+    let mut ids = post_batch(&http, &a.base, &plan.requests(0..half)).await;
+    ids.extend(post_batch(&http, &b.base, &plan.requests(half..plan.per_recipient)).await);
+    assert_eq!(ids.len(), plan.total());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(40),
+        wait_all_received(&sim, plan, Duration::from_secs(60)),
+    )
+    .await;
+    if waited.is_err() {
+        let mut at: Vec<i64> = sim.sent_messages().iter().map(|s| s.at_millis).collect();
+        at.sort_unstable();
+        let t0 = at.first().copied().unwrap_or_default();
+        let mut per_second = std::collections::BTreeMap::new();
+        for t in &at {
+            *per_second.entry((t - t0) / 1_000).or_insert(0) += 1;
+        }
+        let ma = metrics_text(&http, &a.base).await;
+        let mb = metrics_text(&http, &b.base).await;
+        let pick = |m: &str| {
+            m.lines()
+                .filter(|l| l.contains("page_") || l.contains("dispatch_sends"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "per second: {per_second:?}\na:\n{}\nb:\n{}",
+            pick(&ma),
+            pick(&mb)
+        );
+    }
+    let drain = started.elapsed();
+
+    let sends = Sends::from_sim(&sim);
+    sends.assert_none_lost(plan);
+    sends.assert_exactly_once();
+    sends.assert_order(plan);
+
+    let mut at: Vec<i64> = sim
+        .sent_messages()
+        .iter()
+        .filter(|s| s.page_id == PAGE)
+        .map(|s| s.at_millis)
+        .collect();
+    let span = at.iter().max().zip(at.iter().min()).map(|(l, f)| l - f);
+    let most = max_in_one_second(&mut at);
+    assert!(most <= 110, "{most} sends in one second at send_rate = 100");
+    // 2,000 sends at 100 a second: 20 s, less the first burst (5).
+    assert!(
+        (18.0..=22.0).contains(&drain.as_secs_f64()),
+        "2,000 messages took {drain:?} at 100 a second"
+    );
+    let by_a = page_sends(&http, &a.base).await;
+    let by_b = page_sends(&http, &b.base).await;
+    assert_eq!(
+        by_a + by_b,
+        2_000,
+        "each send counted once, on the instance that made it"
+    );
+    assert!(
+        by_a > 0 && by_b > 0,
+        "both processes send: {by_a} and {by_b}"
+    );
+    eprintln!(
+        "two processes, send_rate = 100: 2,000 messages in {:.2} s (first to last send {:?} ms), \
+         at most {most} in any second; {by_a} by a, {by_b} by b",
+        drain.as_secs_f64(),
+        span
+    );
+}

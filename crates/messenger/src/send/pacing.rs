@@ -1,0 +1,227 @@
+//! Per-page send pacing: before its Graph sends, a message reserves them from its page's buckets
+//! in the store ([`messenger_store::SendPacing`]), one bucket per page and kind of send
+//! ([`SendKind`]: audio and video against the media rate, the rest against the send rate), and
+//! waits for the times it is given. The buckets live in the store, so every instance sharing it
+//! keeps to one rate together (docs/decisions/0011).
+//!
+//! A message whose page is booked further ahead than [`HORIZON`] does not wait in a worker: it
+//! is given back to the queue untouched ([`messenger_store::DispatchQueue::defer`]), due when
+//! the bucket can take it, and other messages use the worker meanwhile. [`PagePacing`] counts what
+//! happened for the page's metrics.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use messenger_graph::rates::{SendKind, DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RATE};
+use messenger_model::Timestamp;
+use messenger_store::{Pace, Reservation};
+
+use crate::{Messenger, Space};
+
+/// How far ahead a message may book its page's sends and wait for them in its worker; beyond
+/// it the message is deferred.
+pub const HORIZON: Duration = Duration::from_millis(250);
+
+/// How long after a booked bucket could take one more send its messages are tried again: a
+/// quarter of the horizon, so that a lease then finds a quarter of it free rather than one slot.
+const REASK_MILLIS: i64 = 62;
+
+/// The store bucket of `page`'s sends of `kind`.
+pub fn bucket(page: &str, kind: SendKind) -> String {
+    format!("{page}/{}", kind.as_str())
+}
+
+/// The default pace of a page's sends of `kind` (Meta's figures less a margin:
+/// [`messenger_graph::rates`]).
+pub fn default_pace(kind: SendKind) -> Pace {
+    Pace::per_second(match kind {
+        SendKind::Media => DEFAULT_MEDIA_SEND_RATE,
+        _ => DEFAULT_SEND_RATE,
+    })
+}
+
+/// One page's pacing, shared by the clones of its [`Space`]: its paces, when its buckets are
+/// known to be booked (so this process defers without asking the store again), and counters.
+#[derive(Debug)]
+pub struct PagePacing {
+    standard: Pace,
+    media: Pace,
+    /// Per kind (standard, media): booked beyond the horizon until this time (milliseconds).
+    busy_until: [AtomicI64; 2],
+    /// Per kind: the latest slot this process knows the bucket to have booked (milliseconds),
+    /// from the reservations it made (whoever booked the slots before them).
+    frontier: [AtomicI64; 2],
+    sends: AtomicU64,
+    throttled: AtomicU64,
+    deferred: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+impl Default for PagePacing {
+    fn default() -> Self {
+        Self::new(
+            default_pace(SendKind::Standard),
+            default_pace(SendKind::Media),
+        )
+    }
+}
+
+/// A page's pacing counters, for metrics (totals since the process started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacingCounts {
+    /// Graph sends made.
+    pub sends: u64,
+    /// Graph sends that failed because the page was throttled ([`messenger_graph::Blame::Pace`]).
+    pub throttled: u64,
+    /// Messages given back to the queue because the page's bucket was booked.
+    pub deferred: u64,
+    /// Time sends waited for their slot in the page's bucket, in microseconds.
+    pub waited_micros: u64,
+}
+
+impl PagePacing {
+    /// Pacing at `standard` for text, templates, images and files, `media` for audio and video.
+    pub fn new(standard: Pace, media: Pace) -> Self {
+        Self {
+            standard,
+            media,
+            busy_until: [AtomicI64::new(0), AtomicI64::new(0)],
+            frontier: [AtomicI64::new(0), AtomicI64::new(0)],
+            sends: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
+            waited_micros: AtomicU64::new(0),
+        }
+    }
+
+    /// The pace of sends of `kind`.
+    pub fn pace(&self, kind: SendKind) -> Pace {
+        match kind {
+            SendKind::Media => self.media,
+            _ => self.standard,
+        }
+    }
+
+    fn slot(kind: SendKind) -> usize {
+        usize::from(kind == SendKind::Media)
+    }
+
+    /// How many of the page's messages a lease at `now` may take
+    /// ([`messenger_store::DispatchQueue::lease_due_capped`]): what its text bucket (most of its
+    /// sends) can still send within the horizon, as far as this process knows (at least 1);
+    /// none while it knows the bucket to be booked beyond the horizon.
+    pub fn lease_cap(&self, now: Timestamp) -> usize {
+        let slot = Self::slot(SendKind::Standard);
+        if self.busy_until[slot].load(Ordering::Relaxed) > now.millis() {
+            return 0;
+        }
+        let horizon = i64::try_from(HORIZON.as_millis()).unwrap_or(i64::MAX);
+        let start = self.frontier[slot]
+            .load(Ordering::Relaxed)
+            .max(now.millis());
+        let free_ms = now.millis().saturating_add(horizon).saturating_sub(start);
+        let mut cap = u64::try_from(free_ms).unwrap_or(0) * u64::from(self.standard.rate()) / 1_000;
+        if start == now.millis() {
+            cap += u64::from(self.standard.burst());
+        }
+        usize::try_from(cap).unwrap_or(usize::MAX).max(1)
+    }
+
+    /// The counters so far.
+    pub fn counts(&self) -> PacingCounts {
+        PacingCounts {
+            sends: self.sends.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
+            waited_micros: self.waited_micros.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn sent(&self) {
+        self.sends.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn was_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn was_deferred(&self) {
+        self.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn waited(&self, micros: u64) {
+        self.waited_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+/// The times a message's remaining Graph sends may go, in plan order; or when to try it again.
+pub(crate) enum Slots {
+    /// Reserved: one time per send.
+    Go(Vec<Timestamp>),
+    /// The page is booked beyond the horizon (or the store could not say): defer until then.
+    Defer(Timestamp),
+}
+
+impl Messenger {
+    /// Reserves slots for sends of `kinds` (in plan order) from `space`'s page buckets.
+    pub(crate) async fn reserve_slots(&self, space: &Space, kinds: &[SendKind]) -> Slots {
+        let now = self.now();
+        let mut times: Vec<Option<Timestamp>> = vec![None; kinds.len()];
+        for kind in [SendKind::Standard, SendKind::Media] {
+            let positions: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i] == kind).collect();
+            let Ok(count) = u32::try_from(positions.len()) else {
+                return Slots::Defer(now.add_millis(1_000));
+            };
+            if count == 0 {
+                continue;
+            }
+            let busy = &space.pacing.busy_until[PagePacing::slot(kind)];
+            let until = busy.load(Ordering::Relaxed);
+            if until > now.millis() {
+                return Slots::Defer(Timestamp::from_millis(until));
+            }
+            let pace = space.pacing.pace(kind);
+            let reserved = self
+                .inner
+                .store
+                .reserve_sends(&bucket(&space.page_id, kind), pace, count, now, HORIZON)
+                .await;
+            match reserved {
+                Ok(Reservation::Granted(at)) => {
+                    if let Some(last) = at.last() {
+                        space.pacing.frontier[PagePacing::slot(kind)]
+                            .fetch_max(last.millis(), Ordering::Relaxed);
+                    }
+                    for (i, t) in positions.into_iter().zip(at) {
+                        times[i] = Some(t);
+                    }
+                }
+                Ok(Reservation::Busy(again)) => {
+                    // Ask again once a few slots have opened, not for each one.
+                    let again = again.add_millis(REASK_MILLIS);
+                    busy.fetch_max(again.millis(), Ordering::Relaxed);
+                    return Slots::Defer(again);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        space = %space.id,
+                        error = %crate::error::chain(&e),
+                        "reserving the page's sends failed; the message waits a second"
+                    );
+                    return Slots::Defer(now.add_millis(1_000));
+                }
+            }
+        }
+        Slots::Go(times.into_iter().map(|t| t.unwrap_or(now)).collect())
+    }
+
+    /// Waits for a send's slot, counting the wait on the page.
+    pub(crate) async fn wait_for_slot(&self, space: &Space, at: Timestamp) {
+        let wait = at.millis().saturating_sub(self.now().millis());
+        if wait > 0 {
+            let wait = u64::try_from(wait).unwrap_or(0);
+            space.pacing.waited(wait.saturating_mul(1_000));
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    }
+}
