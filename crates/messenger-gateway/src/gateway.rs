@@ -182,7 +182,6 @@ impl GatewayBuilder {
                 forwarder,
                 format!("{}/forwarder", config.server.instance_id),
                 metrics.clone(),
-                config.dispatch.poll_interval,
                 cancel.clone(),
             )));
         }

@@ -16,11 +16,14 @@
 //! | `graph_usage_percent` | `space` | Graph's latest reported rate-limit usage |
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
-//! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
+//! | `forward_errors_total` | | forwarding steps that failed (store errors) |
+//! | `forward_in_flight` | `space` | requests to the space's webhook under way on this instance (at most its `max_in_flight`) |
+//! | `forward_oldest_pending_seconds` | `space` | read from the store at each scrape: age of the space's oldest event not yet delivered (0: none); the forwarding lag |
 //! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +74,8 @@ struct Inner {
     forward_events: Family<Labels1, Counter>,
     forward_posts: Counter,
     forward_errors: Counter,
+    forward_in_flight: Family<Labels1, Gauge>,
+    forward_oldest_pending: Family<Labels1, Gauge<f64, AtomicU64>>,
     queue_depth: Family<Labels1, Gauge>,
     page_circuit: Family<Labels2, Gauge>,
     store_failures: Family<Labels2, Counter>,
@@ -171,6 +176,19 @@ impl Metrics {
             "Forwarding rounds that failed",
             forward_errors.clone(),
         );
+        let forward_in_flight = Family::<Labels1, Gauge>::default();
+        registry.register(
+            "forward_in_flight",
+            "Requests to each space's webhook under way on this instance",
+            forward_in_flight.clone(),
+        );
+        let forward_oldest_pending = Family::<Labels1, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "forward_oldest_pending_seconds",
+            "Age of each space's oldest event not yet delivered to its webhook, read from the \
+             store at each scrape (0: none pending)",
+            forward_oldest_pending.clone(),
+        );
         let queue_depth = Family::<Labels1, Gauge>::default();
         registry.register(
             "queue_depth",
@@ -210,6 +228,8 @@ impl Metrics {
                 forward_events,
                 forward_posts,
                 forward_errors,
+                forward_in_flight,
+                forward_oldest_pending,
                 queue_depth,
                 page_circuit,
                 store_failures,
@@ -353,6 +373,22 @@ impl Metrics {
     /// Records a failed forwarding round.
     pub fn forward_error(&self) {
         self.inner.forward_errors.inc();
+    }
+
+    /// Sets the requests under way to `space`'s webhook.
+    pub fn forward_in_flight(&self, space: &str, requests: usize) {
+        self.inner
+            .forward_in_flight
+            .get_or_create(&[("space", space.to_owned())])
+            .set(i64::try_from(requests).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the age of `space`'s oldest pending event (zero: none).
+    pub fn forward_oldest_pending(&self, space: &str, age: Duration) {
+        self.inner
+            .forward_oldest_pending
+            .get_or_create(&[("space", space.to_owned())])
+            .set(age.as_secs_f64());
     }
 
     /// Records a page's circuit state (1 for the state it is in, 0 for the others).

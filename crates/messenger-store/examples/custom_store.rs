@@ -17,8 +17,8 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageRecord, MessageStore,
-    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, ProfileQuery,
+    DispatchQueue, EventFailure, EventScope, InsertOutcome, Linked, MemoryStore, MessageRecord, MessageStore,
+    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, PendingEvents, ProfileQuery,
     ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Retry,
     Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
     WebhookQueue,
@@ -307,6 +307,25 @@ impl Outbox for CountingStore {
         self.inner
             .lease_due_events(worker, now, limit, lease_for)
             .await
+    }
+
+    async fn lease_due_events_in(
+        &self,
+        scope: &EventScope,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.count("lease_due_events_in");
+        self.inner
+            .lease_due_events_in(scope, worker, now, limit, lease_for)
+            .await
+    }
+
+    async fn pending_by_target(&self) -> Result<Vec<PendingEvents>, StoreError> {
+        self.count("pending_by_target");
+        self.inner.pending_by_target().await
     }
 
     async fn mark_delivered(&self, ids: &[i64], now: Timestamp) -> Result<u64, StoreError> {

@@ -70,7 +70,7 @@ pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox}
 pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
-pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
+pub use outbox::{EventFailure, EventScope, EventState, Outbox, OutboxEvent, PendingEvents};
 pub use profiles::{Linked, ProfileQuery, ProfileStore};
 pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};

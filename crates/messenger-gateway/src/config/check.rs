@@ -568,6 +568,13 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
         }
     };
     let timeout = c.range(&k("timeout_secs"), raw.timeout_secs, 10, 1, 60);
+    let max_in_flight = c.range(
+        &k("max_in_flight"),
+        raw.max_in_flight,
+        messenger::events::DEFAULT_MAX_IN_FLIGHT as u64,
+        1,
+        messenger::events::MAX_IN_FLIGHT as u64,
+    );
     if !url_ok {
         return None;
     }
@@ -579,6 +586,7 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
         batch_window: Duration::from_millis(window),
         retry_schedule: schedule,
         timeout: Duration::from_secs(timeout),
+        max_in_flight: to_usize(max_in_flight),
     })
 }
 

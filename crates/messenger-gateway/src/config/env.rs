@@ -142,6 +142,7 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
                     );
                 }
                 "timeout_secs" => w.timeout_secs = Some(number(value)?),
+                "max_in_flight" => w.max_in_flight = Some(number(value)?),
                 _ => return Err(unknown()),
             }
         }

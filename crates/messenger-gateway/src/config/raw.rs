@@ -112,6 +112,7 @@ pub(crate) struct RawWebhook {
     pub batch_window_ms: Option<u64>,
     pub retry_schedule_secs: Option<Vec<u64>>,
     pub timeout_secs: Option<u64>,
+    pub max_in_flight: Option<u64>,
 }
 
 /// `[spaces.sms]`.

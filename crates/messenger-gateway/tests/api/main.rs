@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod durability;
 mod forward;
+mod forward_isolation;
 mod garbage;
 mod inbound_kinds;
 mod messages;
