@@ -273,6 +273,13 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
             1,
             10_000,
         )),
+        large_batches: to_usize(c.range(
+            "server.large_batches",
+            raw.large_batches,
+            d.large_batches as u64,
+            1,
+            1_000,
+        )),
     };
     let grace = c.range(
         "server.shutdown_grace_secs",

@@ -33,6 +33,7 @@ pub(crate) struct RawServer {
     pub webhook_body_limit: Option<u64>,
     pub webhook_read_timeout_secs: Option<u64>,
     pub webhook_concurrent_reads: Option<u64>,
+    pub large_batches: Option<u64>,
     pub max_in_flight: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub instance_id: Option<String>,

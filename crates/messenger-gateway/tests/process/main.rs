@@ -28,6 +28,7 @@ mod sim;
 mod batch_replay;
 mod crash;
 mod hash_key;
+mod memory;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;
