@@ -16,6 +16,7 @@ mod messages;
 mod ops;
 mod optin;
 mod page_trouble;
+mod page_trouble_scale;
 mod profiles;
 mod quotas;
 mod seeds;
