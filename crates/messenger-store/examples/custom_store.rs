@@ -17,11 +17,11 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DispatchQueue, EventFailure, EventScope, InsertOutcome, Linked, MemoryStore, MessageRecord, MessageStore,
-    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, PendingEvents, ProfileQuery,
-    ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Retry,
-    Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
-    WebhookQueue,
+    DispatchQueue, EventFailure, EventScope, InsertOutcome, Linked, MemoryStore, MessageRecord,
+    MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent,
+    PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
+    Receipt, Redemption, Retry, Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store,
+    StoreError, WebhookInbox, WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.

@@ -75,7 +75,11 @@ async fn a_hanging_webhook_delays_only_its_own_space() {
     for i in 0..EVENTS {
         let a = env
             .sim
-            .post_inbound_text(PAGE_A, &format!("2400000000{:04}", 9000 + i), &format!("a{i}"))
+            .post_inbound_text(
+                PAGE_A,
+                &format!("2400000000{:04}", 9000 + i),
+                &format!("a{i}"),
+            )
             .await
             .unwrap();
         assert_eq!(a, 200);
@@ -119,9 +123,15 @@ async fn a_hanging_webhook_delays_only_its_own_space() {
     );
 
     // A's webhook holds its 4 requests and no more; its lag shows.
-    let m = env.call(Method::GET, "/metrics", None, &[], None).await.text;
+    let m = env
+        .call(Method::GET, "/metrics", None, &[], None)
+        .await
+        .text;
     assert_eq!(
-        metric(&m, &format!("messenger_gateway_forward_in_flight{{space=\"{SPACE_A}\"}}")),
+        metric(
+            &m,
+            &format!("messenger_gateway_forward_in_flight{{space=\"{SPACE_A}\"}}")
+        ),
         4,
         "{m}"
     );

@@ -26,7 +26,13 @@ pub(crate) async fn accepted(env: &Env, space: &str, key: &str, body: &Value) ->
 }
 
 /// The message `id` of `space`, once it is no longer processing or retrying (at most `within`).
-pub(crate) async fn settled_in(env: &Env, space: &str, key: &str, id: &str, within: Duration) -> Value {
+pub(crate) async fn settled_in(
+    env: &Env,
+    space: &str,
+    key: &str,
+    id: &str,
+    within: Duration,
+) -> Value {
     let started = Instant::now();
     loop {
         let m = env

@@ -29,7 +29,11 @@ fn sent_at(env: &Env) -> HashMap<String, i64> {
 
 /// The user `psid` writes to `page` (opens the window).
 async fn writes(env: &Env, page: &str, psid: &str) {
-    let status = env.sim.post_inbound_text(page, psid, "hello").await.unwrap();
+    let status = env
+        .sim
+        .post_inbound_text(page, psid, "hello")
+        .await
+        .unwrap();
     assert_eq!(status, 200);
 }
 
@@ -37,8 +41,12 @@ async fn writes(env: &Env, page: &str, psid: &str) {
 async fn page_a_throttled_for_30_s_while_page_b_sends() {
     const THROTTLE: Duration = Duration::from_secs(30);
     let env = Env::start().await;
-    let psids_a: Vec<String> = (0..5).map(|i| format!("2400000000{:04}", 7100 + i)).collect();
-    let psids_b: Vec<String> = (0..10).map(|i| format!("2400000000{:04}", 7200 + i)).collect();
+    let psids_a: Vec<String> = (0..5)
+        .map(|i| format!("2400000000{:04}", 7100 + i))
+        .collect();
+    let psids_b: Vec<String> = (0..10)
+        .map(|i| format!("2400000000{:04}", 7200 + i))
+        .collect();
     for p in &psids_a {
         writes(&env, PAGE_A, p).await;
     }
@@ -130,7 +138,9 @@ async fn page_a_throttled_for_30_s_while_page_b_sends() {
 async fn meta_failing_60_s_under_500_messages_sends_no_sms() {
     const OUTAGE: Duration = Duration::from_secs(60);
     let env = Env::start().await;
-    let psids: Vec<String> = (0..50).map(|i| format!("2400000000{:04}", 7300 + i)).collect();
+    let psids: Vec<String> = (0..50)
+        .map(|i| format!("2400000000{:04}", 7300 + i))
+        .collect();
     let unavailable = "24000000007399";
     for p in psids.iter().map(String::as_str).chain([unavailable]) {
         writes(&env, PAGE_A, p).await;

@@ -310,7 +310,11 @@ pub async fn outbox_leases_by_target(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         event_ids(&leased),
-        [pair("b1", "default"), pair("x1", "audit"), pair("b2", "default")]
+        [
+            pair("b1", "default"),
+            pair("x1", "audit"),
+            pair("b2", "default")
+        ]
     );
 
     store.mark_delivered(&[first[0].id], now).await.unwrap();
