@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use messenger_model::Timestamp;
-use messenger_store::{EventScope, Store, StoreError};
+use messenger_store::{EventScope, StoreError};
 use reqwest::Url;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -85,25 +85,24 @@ impl Lane {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Leases as many due events as `room` batches hold (less what already waits, at most
-    /// `lease_limit`; nothing with `lease` false) and takes out the batches ready at `now`, at
-    /// most `room`.
+    /// Leases as many due events as `room` batches hold (less what already waits, at most the
+    /// forwarder's `lease_limit`; nothing with `lease` false) and takes out the batches ready at
+    /// `now`, at most `room`.
     async fn step(
         &self,
-        store: &dyn Store,
+        fwd: &Forwarder,
         worker: &str,
         now: Timestamp,
         room: usize,
-        lease_limit: usize,
         lease: bool,
         flush: bool,
     ) -> Result<Step, StoreError> {
         let want = room
             .saturating_mul(self.target.batch_size.max(1))
             .saturating_sub(self.waiting())
-            .min(lease_limit);
+            .min(fwd.lease_limit);
         let leased = if lease && want > 0 {
-            store
+            fwd.store
                 .lease_due_events_in(&self.scope, worker, now, want, self.lease_for())
                 .await?
         } else {
@@ -147,17 +146,7 @@ pub(super) async fn round(
     } else {
         lane.target.max_in_flight
     };
-    let step = lane
-        .step(
-            fwd.store.as_ref(),
-            worker,
-            now,
-            room,
-            fwd.lease_limit,
-            !flush,
-            flush,
-        )
-        .await?;
+    let step = lane.step(fwd, worker, now, room, !flush, flush).await?;
     let mut report = ForwardReport {
         leased: step.leased,
         ..ForwardReport::default()
@@ -207,18 +196,7 @@ pub(super) async fn run(
             let now = Timestamp::now();
             let started = Instant::now();
             let room = max - posts.len();
-            match lane
-                .step(
-                    fwd.store.as_ref(),
-                    &worker,
-                    now,
-                    room,
-                    fwd.lease_limit,
-                    true,
-                    false,
-                )
-                .await
-            {
+            match lane.step(&fwd, &worker, now, room, true, false).await {
                 Ok(step) => {
                     if step.leased > 0 {
                         let leased = ForwardReport {
