@@ -539,7 +539,7 @@ async fn run_keeps_a_hanging_target_to_itself() {
             held.push(socket);
         }
     });
-    let timeout = Duration::from_secs(2);
+    let timeout = Duration::from_secs(5);
     let observer = Arc::new(MostInFlight::default());
     let fwd = h
         .forwarder([
@@ -553,19 +553,22 @@ async fn run_keeps_a_hanging_target_to_itself() {
         ])
         .poll_interval(Duration::from_millis(10))
         .observer(observer.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(fwd.clone().run("w1", async {
-        let _ = stopped.await;
-    }));
     let now = Timestamp::now().millis();
     for i in 0..5 {
         h.enqueue("space-a", &format!("evt-a{i}"), now + i).await;
         h.enqueue("space-b", &format!("evt-b{i}"), now + i).await;
     }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(fwd.clone().run("w1", async {
+        let _ = stopped.await;
+    }));
     // All of space-b's events arrive while space-a's requests hang.
     let started = tokio::time::Instant::now();
     while h.receiver.got().len() < 5 {
-        assert!(started.elapsed() < timeout / 2, "space-b waited for space-a");
+        assert!(
+            started.elapsed() < timeout / 2,
+            "space-b waited for space-a"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(h.receiver.got().iter().all(|r| r.space == "space-b"));
@@ -578,6 +581,9 @@ async fn run_keeps_a_hanging_target_to_itself() {
     // space-a's two requests timed out and are due again; the other three were never leased.
     let pending = h.store.pending_by_target().await.unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
-    assert_eq!((pending[0].space.as_str(), pending[0].count), ("space-a", 5));
+    assert_eq!(
+        (pending[0].space.as_str(), pending[0].count),
+        ("space-a", 5)
+    );
     assert!(observer.1.lock().unwrap().is_empty());
 }
