@@ -48,6 +48,9 @@ fn ten_mb_batch() -> Vec<u8> {
     body
 }
 
+// A measurement: 160 MB of bodies and 80,000 inserts take the machine's CPU and disk for a
+// minute or more, which starves the timed process tests running beside it. Run it alone.
+#[ignore = "a heavy measurement: run alone with `--ignored --nocapture`"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_concurrent_10_mb_batches_keep_rss_bounded() {
     let dir = Workdir::new();
