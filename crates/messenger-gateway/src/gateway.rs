@@ -141,6 +141,7 @@ impl GatewayBuilder {
             verify_token: config.facebook.verify_token.clone(),
             limits: config.server.limits,
             webhook_reads: crate::http::body::UnverifiedReads::new(&config.server.limits),
+            large_batches: crate::http::body::LargeBodies::new(config.server.limits.large_batches),
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
             ingest,
@@ -189,7 +190,6 @@ impl GatewayBuilder {
                 forwarder,
                 format!("{}/forwarder", config.server.instance_id),
                 metrics.clone(),
-                config.dispatch.poll_interval,
                 cancel.clone(),
             )));
         }

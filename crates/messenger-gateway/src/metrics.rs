@@ -16,7 +16,9 @@
 //! | `graph_usage_percent` | `space` | Graph's latest reported rate-limit usage |
 //! | `forward_events_total` | `outcome` (`delivered`, `retried`, `dead`, `dropped`) | events to the business's webhooks |
 //! | `forward_posts_total` | | HTTP requests made to the business's webhooks |
-//! | `forward_errors_total` | | forwarding rounds that failed (store errors) |
+//! | `forward_errors_total` | | forwarding steps that failed (store errors) |
+//! | `forward_in_flight` | `space` | requests to the space's webhook under way on this instance (at most its `max_in_flight`) |
+//! | `forward_oldest_pending_seconds` | `space` | read from the store at each scrape: age of the space's oldest event not yet delivered (0: none); the forwarding lag |
 //! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
 //! | `page_sends_total` | `space`, `page` | Graph sends made for the page by this instance (its rate: sends a second) |
 //! | `page_throttled_total` | `space`, `page` | Graph sends of the page that Meta throttled (613, 4, 17, 32, ...) |
@@ -26,6 +28,7 @@
 //! | `sender_actions_total` | `action` (`typing_on`, `typing_off`, `mark_seen`), `result` (`sent`, `refused`, `graph_refused`, `graph_unavailable`, `error`) | sender actions asked for through the API: `refused` by the gateway (nobody to address, window closed), `graph_refused` by Graph for the recipient or the request, `graph_unavailable` when Graph throttled or failed |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +80,8 @@ struct Inner {
     forward_events: Family<Labels1, Counter>,
     forward_posts: Counter,
     forward_errors: Counter,
+    forward_in_flight: Family<Labels1, Gauge>,
+    forward_oldest_pending: Family<Labels1, Gauge<f64, AtomicU64>>,
     queue_depth: Family<Labels1, Gauge>,
     page_circuit: Family<Labels2, Gauge>,
     store_failures: Family<Labels2, Counter>,
@@ -182,6 +187,19 @@ impl Metrics {
             "Forwarding rounds that failed",
             forward_errors.clone(),
         );
+        let forward_in_flight = Family::<Labels1, Gauge>::default();
+        registry.register(
+            "forward_in_flight",
+            "Requests to each space's webhook under way on this instance",
+            forward_in_flight.clone(),
+        );
+        let forward_oldest_pending = Family::<Labels1, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "forward_oldest_pending_seconds",
+            "Age of each space's oldest event not yet delivered to its webhook, read from the \
+             store at each scrape (0: none pending)",
+            forward_oldest_pending.clone(),
+        );
         let queue_depth = Family::<Labels1, Gauge>::default();
         registry.register(
             "queue_depth",
@@ -252,6 +270,8 @@ impl Metrics {
                 forward_events,
                 forward_posts,
                 forward_errors,
+                forward_in_flight,
+                forward_oldest_pending,
                 queue_depth,
                 page_circuit,
                 store_failures,
@@ -409,6 +429,22 @@ impl Metrics {
     /// Records a failed forwarding round.
     pub fn forward_error(&self) {
         self.inner.forward_errors.inc();
+    }
+
+    /// Sets the requests under way to `space`'s webhook.
+    pub fn forward_in_flight(&self, space: &str, requests: usize) {
+        self.inner
+            .forward_in_flight
+            .get_or_create(&[("space", space.to_owned())])
+            .set(i64::try_from(requests).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the age of `space`'s oldest pending event (zero: none).
+    pub fn forward_oldest_pending(&self, space: &str, age: Duration) {
+        self.inner
+            .forward_oldest_pending
+            .get_or_create(&[("space", space.to_owned())])
+            .set(age.as_secs_f64());
     }
 
     /// Records a page's circuit state (1 for the state it is in, 0 for the others).

@@ -17,11 +17,12 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DeliveryDeadlines, DispatchQueue, EventFailure, InsertOutcome, Linked, MemoryStore, MessageQuery,
-    MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox,
-    OutboxEvent, Pace, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
-    Receipt, Redemption, Reservation, Retry, SendPacing, Settlement, StatusEvents, StatusOutcome,
-    StatusUpdate, Store, StoreError, WebhookInbox, WebhookQueue,
+    DeliveryDeadlines, DispatchQueue, EventFailure, EventScope, InsertOutcome, Linked, MemoryStore,
+    MessageQuery, MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken,
+    OptinTokens, Outbox, OutboxEvent, Pace, PendingEvents, ProfileQuery, ProfileStore, Quarantine,
+    QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retry, SendPacing,
+    Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
+    WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -339,6 +340,25 @@ impl Outbox for CountingStore {
         self.inner
             .lease_due_events(worker, now, limit, lease_for)
             .await
+    }
+
+    async fn lease_due_events_in(
+        &self,
+        scope: &EventScope,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.count("lease_due_events_in");
+        self.inner
+            .lease_due_events_in(scope, worker, now, limit, lease_for)
+            .await
+    }
+
+    async fn pending_by_target(&self) -> Result<Vec<PendingEvents>, StoreError> {
+        self.count("pending_by_target");
+        self.inner.pending_by_target().await
     }
 
     async fn mark_delivered(&self, ids: &[i64], now: Timestamp) -> Result<u64, StoreError> {

@@ -76,7 +76,7 @@ pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use listing::{MessagePosition, MessageQuery};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
-pub use outbox::{EventFailure, EventState, Outbox, OutboxEvent};
+pub use outbox::{EventFailure, EventScope, EventState, Outbox, OutboxEvent, PendingEvents};
 pub use pacing::{Pace, Reservation, SendPacing};
 pub use profiles::{Linked, ProfileQuery, ProfileStore};
 pub use quarantine::{Quarantine, QuarantinedEvent};

@@ -77,6 +77,56 @@ pub enum EventFailure {
     Dead,
 }
 
+/// Which events [`Outbox::lease_due_events_in`] may lease.
+///
+/// ```
+/// use messenger_store::EventScope;
+/// let one = EventScope::Target { space: "acme".into(), target: "default".into() };
+/// assert!(one.contains("acme", "default") && !one.contains("acme", "crm"));
+/// let rest = EventScope::Except(vec![("acme".into(), "default".into())]);
+/// assert!(!rest.contains("acme", "default") && rest.contains("other", "default"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventScope {
+    /// The events of one space queued for one target (a forwarding target's own queue).
+    Target {
+        /// The API space.
+        space: String,
+        /// The target name.
+        target: String,
+    },
+    /// The events of every `(space, target)` pair except those listed (events nobody forwards;
+    /// an empty list means every event).
+    Except(Vec<(String, String)>),
+}
+
+impl EventScope {
+    /// Whether an event of `space` queued for `target` is in the scope.
+    pub fn contains(&self, space: &str, target: &str) -> bool {
+        match self {
+            Self::Target {
+                space: s,
+                target: t,
+            } => s == space && t == target,
+            Self::Except(pairs) => !pairs.iter().any(|(s, t)| s == space && t == target),
+        }
+    }
+}
+
+/// The events waiting for one target: how many, and since when (for metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEvents {
+    /// The API space.
+    pub space: String,
+    /// The target name.
+    pub target: String,
+    /// Pending events (due now or later, leased or not).
+    pub count: u64,
+    /// When the oldest of them was enqueued.
+    pub oldest: Timestamp,
+}
+
 /// The outbox of events for the business's webhook.
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -99,6 +149,23 @@ pub trait Outbox: Send + Sync {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<OutboxEvent>, StoreError>;
+
+    /// [`lease_due_events`](Outbox::lease_due_events) restricted to `scope`: up to `limit`
+    /// pending due events of the scope, oldest first, leased to `worker` until
+    /// `now + lease_for`, an attempt counted on each. A forwarder leases each target's events on
+    /// its own this way, so one target's backlog never stands in front of another's.
+    async fn lease_due_events_in(
+        &self,
+        scope: &EventScope,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<OutboxEvent>, StoreError>;
+
+    /// Per `(space, target)` with pending events: their number and the oldest's creation time,
+    /// ordered by space and target.
+    async fn pending_by_target(&self) -> Result<Vec<PendingEvents>, StoreError>;
 
     /// Marks events delivered (whoever holds them: a delivered event must not be sent again).
     /// Returns how many pending events changed.

@@ -298,6 +298,13 @@ fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfi
             1,
             10_000,
         )),
+        large_batches: to_usize(c.range(
+            "server.large_batches",
+            raw.large_batches,
+            d.large_batches as u64,
+            1,
+            1_000,
+        )),
     };
     let grace = c.range(
         "server.shutdown_grace_secs",
@@ -607,6 +614,13 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
         }
     };
     let timeout = c.range(&k("timeout_secs"), raw.timeout_secs, 10, 1, 60);
+    let max_in_flight = c.range(
+        &k("max_in_flight"),
+        raw.max_in_flight,
+        messenger::events::DEFAULT_MAX_IN_FLIGHT as u64,
+        1,
+        messenger::events::MAX_IN_FLIGHT as u64,
+    );
     if !url_ok {
         return None;
     }
@@ -618,6 +632,7 @@ fn webhook(c: &mut Checker<'_>, key: &str, raw: RawWebhook) -> Option<WebhookCon
         batch_window: Duration::from_millis(window),
         retry_schedule: schedule,
         timeout: Duration::from_secs(timeout),
+        max_in_flight: to_usize(max_in_flight),
     })
 }
 

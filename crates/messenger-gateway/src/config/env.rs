@@ -55,6 +55,7 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "webhook_body_limit" => s.webhook_body_limit = Some(number(value)?),
                 "webhook_read_timeout_secs" => s.webhook_read_timeout_secs = Some(number(value)?),
                 "webhook_concurrent_reads" => s.webhook_concurrent_reads = Some(number(value)?),
+                "large_batches" => s.large_batches = Some(number(value)?),
                 "max_in_flight" => s.max_in_flight = Some(number(value)?),
                 "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
                 "instance_id" => s.instance_id = Some(v),
@@ -144,6 +145,7 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
                     );
                 }
                 "timeout_secs" => w.timeout_secs = Some(number(value)?),
+                "max_in_flight" => w.max_in_flight = Some(number(value)?),
                 _ => return Err(unknown()),
             }
         }

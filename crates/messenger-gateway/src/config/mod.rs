@@ -119,6 +119,11 @@ pub struct BodyLimits {
     /// How many webhook bodies may be read (unverified) at once; past it, 503 at once
     /// (default 64).
     pub webhook_concurrent_reads: usize,
+    /// How many large batch bodies (over 1 MiB, or of unknown length) are handled at once
+    /// (read, parsed, stored); others wait up to 30 s unread, then 503 with `Retry-After: 1`
+    /// (default 2).
+    /// Bounds the memory a flood of large batches can take.
+    pub large_batches: usize,
 }
 
 impl Default for BodyLimits {
@@ -130,6 +135,7 @@ impl Default for BodyLimits {
             webhook: 1024 * 1024,
             webhook_read_timeout: Duration::from_secs(10),
             webhook_concurrent_reads: 64,
+            large_batches: 2,
         }
     }
 }
@@ -251,6 +257,9 @@ pub struct WebhookConfig {
     pub retry_schedule: Vec<Duration>,
     /// Each delivery's timeout, 1 to 60 s (default 10 s).
     pub timeout: Duration,
+    /// Deliveries (POSTs) to this webhook at once per instance, 1 to 256 (default 16); a slow
+    /// or hanging webhook holds only these, never another space's.
+    pub max_in_flight: usize,
 }
 
 /// `[spaces.sms]`: the SMS provider.

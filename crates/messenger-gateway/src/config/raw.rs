@@ -33,6 +33,7 @@ pub(crate) struct RawServer {
     pub webhook_body_limit: Option<u64>,
     pub webhook_read_timeout_secs: Option<u64>,
     pub webhook_concurrent_reads: Option<u64>,
+    pub large_batches: Option<u64>,
     pub max_in_flight: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub instance_id: Option<String>,
@@ -114,6 +115,7 @@ pub(crate) struct RawWebhook {
     pub batch_window_ms: Option<u64>,
     pub retry_schedule_secs: Option<Vec<u64>>,
     pub timeout_secs: Option<u64>,
+    pub max_in_flight: Option<u64>,
 }
 
 /// `[spaces.sms]`.

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::problem::Problem;
 use crate::config::BodyLimits;
@@ -80,6 +80,53 @@ impl UnverifiedReads {
             .with_retry_after(1));
         };
         read_within(headers, body, self.limit, self.timeout).await
+    }
+}
+
+/// Large bodies handled at once: a body declared over [`LARGE_BODY`] bytes, or of unknown
+/// length, takes a permit for as long as its request is handled (read, parsed, stored). A
+/// request waits up to [`LARGE_BODY_WAIT`] for a permit with its body unread (the sender is
+/// held back by TCP, no memory is taken), then is answered 503 with `Retry-After: 1`. So a
+/// flood of 10 MB batches holds at most `permits` of them in memory (docs/performance.md).
+#[derive(Debug, Clone)]
+pub struct LargeBodies {
+    permits: Arc<Semaphore>,
+}
+
+/// Bodies over this many bytes count as large (1 MiB).
+pub const LARGE_BODY: u64 = 1024 * 1024;
+
+/// How long a large body waits for a permit before 503.
+pub const LARGE_BODY_WAIT: Duration = Duration::from_secs(30);
+
+impl LargeBodies {
+    /// At most `permits` large bodies at once (at least 1).
+    pub fn new(permits: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+
+    /// A permit for a body with these headers (`None`: a small body needs none), waiting up to
+    /// [`LARGE_BODY_WAIT`], or 503.
+    pub async fn admit(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<OwnedSemaphorePermit>, Problem> {
+        if declared_length(headers).is_some_and(|n| n <= LARGE_BODY) {
+            return Ok(None);
+        }
+        let permit = Arc::clone(&self.permits).acquire_owned();
+        match tokio::time::timeout(LARGE_BODY_WAIT, permit).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => {
+                tracing::warn!("batch refused: too many large bodies being handled at once");
+                Err(Problem::unavailable(
+                    "too many large batches are being handled at once; retry shortly",
+                )
+                .with_retry_after(1))
+            }
+        }
     }
 }
 

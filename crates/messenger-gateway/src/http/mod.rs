@@ -54,6 +54,8 @@ pub struct Shared {
     pub limits: BodyLimits,
     /// Reads Meta's webhook bodies before their signature is checked (size, time, how many).
     pub webhook_reads: body::UnverifiedReads,
+    /// Large batch bodies handled at once (`server.large_batches`).
+    pub large_batches: body::LargeBodies,
     /// Metrics.
     pub metrics: Metrics,
     /// Signalled when messages are accepted, so an idle dispatch worker wakes at once.

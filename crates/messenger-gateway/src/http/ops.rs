@@ -66,11 +66,12 @@ pub(super) async fn ready(State(state): State<AppState>) -> Response {
 /// now (a depth the store cannot give keeps its last value, and the failure is logged).
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
-    let (dispatch, webhook, events, quarantine) = tokio::join!(
+    let (dispatch, webhook, events, quarantine, pending) = tokio::join!(
         store.unsent_count(),
         store.webhook_backlog(),
         store.event_counts(),
-        store.quarantined_count()
+        store.quarantined_count(),
+        store.pending_by_target()
     );
     state
         .metrics
@@ -83,6 +84,22 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         state
             .metrics
             .page_pacing(&space.id, &space.page_id, space.pacing.counts());
+    }
+    match pending {
+        Ok(pending) => {
+            for space in state.messenger.spaces() {
+                let oldest = pending
+                    .iter()
+                    .find(|p| p.space == space.id && p.target == messenger::DEFAULT_EVENT_TARGET)
+                    .map(|p| p.oldest);
+                let age = oldest.map_or(0, |t| now.millis().saturating_sub(t.millis()));
+                let age = std::time::Duration::from_millis(u64::try_from(age).unwrap_or(0));
+                state.metrics.forward_oldest_pending(&space.id, age);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %messenger::error_chain(&e), "metrics: reading the forwarding lag failed")
+        }
     }
     for (queue, depth) in [
         ("dispatch", dispatch),

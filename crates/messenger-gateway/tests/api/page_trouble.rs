@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 /// A send to `psid` (window open) on Messenger first, SMS second.
-fn with_sms_fallback(psid: &str, text: &str) -> Value {
+pub(crate) fn with_sms_fallback(psid: &str, text: &str) -> Value {
     json!({
         "to": {"fbMessengerId": psid, "phoneNumber": "+447700900321"},
         "body": text,
@@ -19,14 +19,20 @@ fn with_sms_fallback(psid: &str, text: &str) -> Value {
     })
 }
 
-async fn accepted(env: &Env, space: &str, key: &str, body: &Value) -> String {
+pub(crate) async fn accepted(env: &Env, space: &str, key: &str, body: &Value) -> String {
     let a = env.send(space, key, body).await;
     assert_eq!(a.status, 201, "{}", a.text);
     a.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// The message `id` of `space`, once it is no longer processing or retrying (at most `within`).
-async fn settled_in(env: &Env, space: &str, key: &str, id: &str, within: Duration) -> Value {
+pub(crate) async fn settled_in(
+    env: &Env,
+    space: &str,
+    key: &str,
+    id: &str,
+    within: Duration,
+) -> Value {
     let started = Instant::now();
     loop {
         let m = env
@@ -41,7 +47,7 @@ async fn settled_in(env: &Env, space: &str, key: &str, id: &str, within: Duratio
     }
 }
 
-fn trace_text(m: &Value) -> String {
+pub(crate) fn trace_text(m: &Value) -> String {
     m["ruleTrace"]
         .as_array()
         .unwrap()

@@ -148,7 +148,7 @@ impl GatewayProcess {
             .and_then(|c| c.try_wait().expect("waiting for the child"))
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("the child is running").id()
     }
 

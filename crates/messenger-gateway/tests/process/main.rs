@@ -34,6 +34,7 @@ mod crash;
 mod deadline;
 mod hash_key;
 mod pacing;
+mod memory;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;

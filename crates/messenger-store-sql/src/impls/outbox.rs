@@ -65,6 +65,91 @@ macro_rules! impl_outbox {
                     .collect()
             }
 
+            async fn lease_due_events_in(
+                &self,
+                scope: &messenger_store::EventScope,
+                worker: &str,
+                now: messenger_model::Timestamp,
+                limit: usize,
+                lease_for: std::time::Duration,
+            ) -> Result<Vec<messenger_store::OutboxEvent>, messenger_store::StoreError> {
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                let expires_at = now.add_millis(messenger_store::implementors::lease_millis(lease_for));
+                let mut select = sqlx::QueryBuilder::new("UPDATE outbox SET lease_holder = ");
+                select.push_bind(worker);
+                select.push(", lease_expires_at = ");
+                select.push_bind(expires_at.millis());
+                select.push(
+                    ", attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
+                     WHERE state = 'pending' AND next_attempt_at <= ",
+                );
+                select.push_bind(now.millis());
+                select.push(" AND (lease_expires_at IS NULL OR lease_expires_at <= ");
+                select.push_bind(now.millis());
+                select.push(")");
+                match scope {
+                    messenger_store::EventScope::Target { space, target } => {
+                        select.push(" AND space = ");
+                        select.push_bind(space);
+                        select.push(" AND target = ");
+                        select.push_bind(target);
+                    }
+                    messenger_store::EventScope::Except(pairs) => {
+                        if !pairs.is_empty() {
+                            select.push(" AND (space, target) NOT IN (VALUES ");
+                            for (i, (space, target)) in pairs.iter().enumerate() {
+                                select.push(if i == 0 { "(" } else { ", (" });
+                                select.push_bind(space);
+                                select.push(", ");
+                                select.push_bind(target);
+                                select.push(")");
+                            }
+                            select.push(")");
+                        }
+                    }
+                    _ => {
+                        return Err(messenger_store::StoreError::invalid(
+                            "this event scope is not supported by this store",
+                        ))
+                    }
+                }
+                select.push(" ORDER BY id LIMIT ");
+                select.push_bind(crate::rows::to_i64(limit));
+                select.push(concat!($skip, ") RETURNING ", crate::rows::event_columns!()));
+                let mut rows: Vec<crate::rows::EventRow> = select
+                    .build_query_as()
+                    .fetch_all(self.writer())
+                    .await
+                    .map_err(crate::error::db("leasing events"))?;
+                rows.sort_by_key(|r| r.id);
+                rows.into_iter()
+                    .map(crate::rows::EventRow::into_event)
+                    .collect()
+            }
+
+            async fn pending_by_target(
+                &self,
+            ) -> Result<Vec<messenger_store::PendingEvents>, messenger_store::StoreError> {
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT space, target, COUNT(*), MIN(created_at) FROM outbox \
+                     WHERE state = 'pending' GROUP BY space, target ORDER BY space, target",
+                )
+                .fetch_all(self.reader())
+                .await
+                .map_err(crate::error::db("counting pending events by target"))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(space, target, count, oldest)| messenger_store::PendingEvents {
+                        space,
+                        target,
+                        count: u64::try_from(count).unwrap_or(0),
+                        oldest: messenger_model::Timestamp::from_millis(oldest),
+                    })
+                    .collect())
+            }
+
             async fn mark_delivered(
                 &self,
                 ids: &[i64],

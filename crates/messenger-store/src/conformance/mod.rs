@@ -160,6 +160,7 @@ macro_rules! conformance_tests {
             pacing_concurrent_reservations_never_overbook,
             outbox_enqueue_lease_deliver,
             outbox_retry_dead_and_redrive,
+            outbox_leases_by_target,
             inbox_marks_seen_once,
             optin_tokens_expire_and_are_scoped,
             optin_tokens_bind_the_first_user,

@@ -1,5 +1,6 @@
 //! [`Outbox`], [`WebhookInbox`] and [`OptinTokens`] for [`MemoryStore`].
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,8 +9,8 @@ use messenger_model::{EventEnvelope, Timestamp};
 use super::MemoryStore;
 use crate::implementors::lease_millis;
 use crate::{
-    EventFailure, EventState, Lease, OptinToken, OptinTokens, Outbox, OutboxEvent, Redemption,
-    StoreError, TokenBinding, WebhookInbox,
+    EventFailure, EventScope, EventState, Lease, OptinToken, OptinTokens, Outbox, OutboxEvent,
+    PendingEvents, Redemption, StoreError, TokenBinding, WebhookInbox,
 };
 
 #[async_trait]
@@ -55,12 +56,26 @@ impl Outbox for MemoryStore {
         limit: usize,
         lease_for: Duration,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let all = EventScope::Except(Vec::new());
+        self.lease_due_events_in(&all, worker, now, limit, lease_for)
+            .await
+    }
+
+    async fn lease_due_events_in(
+        &self,
+        scope: &EventScope,
+        worker: &str,
+        now: Timestamp,
+        limit: usize,
+        lease_for: Duration,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
         let mut state = self.state()?;
         let expires_at = now.add_millis(lease_millis(lease_for));
         let due = state.events.values_mut().filter(|e| {
             e.state == EventState::Pending
                 && e.next_attempt_at <= now
                 && e.lease.as_ref().is_none_or(|l| l.expires_at <= now)
+                && scope.contains(&e.space, &e.target)
         });
         let mut leased = Vec::new();
         for event in due.take(limit) {
@@ -72,6 +87,31 @@ impl Outbox for MemoryStore {
             leased.push(event.clone());
         }
         Ok(leased)
+    }
+
+    async fn pending_by_target(&self) -> Result<Vec<PendingEvents>, StoreError> {
+        let state = self.state()?;
+        let mut by_target: BTreeMap<(&str, &str), (u64, Timestamp)> = BTreeMap::new();
+        for e in state
+            .events
+            .values()
+            .filter(|e| e.state == EventState::Pending)
+        {
+            let entry = by_target
+                .entry((e.space.as_str(), e.target.as_str()))
+                .or_insert((0, e.created_at));
+            entry.0 += 1;
+            entry.1 = entry.1.min(e.created_at);
+        }
+        Ok(by_target
+            .into_iter()
+            .map(|((space, target), (count, oldest))| PendingEvents {
+                space: space.to_owned(),
+                target: target.to_owned(),
+                count,
+                oldest,
+            })
+            .collect())
     }
 
     async fn mark_delivered(&self, ids: &[i64], _now: Timestamp) -> Result<u64, StoreError> {

@@ -1,37 +1,40 @@
 //! [`Forwarder`]: delivers the outbox's events to each API space's webhook (docs/design.md §6).
 //!
-//! Every round leases due events from the store, groups them by space, batches them per the
-//! space's [`WebhookTarget`], POSTs each batch signed with the space's secret, and records the
-//! outcome: 2xx delivered; 400 dead at once; anything else retried on the target's schedule, then
-//! dead. Dead events are listed with [`Forwarder::dead_letters`] and made pending again with
-//! [`Forwarder::redrive`]. `docs/webhooks.md` is the receiver's side of the contract.
+//! Each space's webhook is a *target* with its own schedule (decision 0014): it leases only its
+//! own due events from the store (oldest first), batches them per its [`WebhookTarget`], and has
+//! at most `max_in_flight` signed POSTs under way; a target whose requests fail pauses its own
+//! leasing for a while. So a receiver that is slow, failing or hanging until its timeout delays
+//! only its own events. Outcomes are recorded per event: 2xx delivered; 400 dead at once;
+//! anything else retried on the target's schedule, then dead. Dead events are listed with
+//! [`Forwarder::dead_letters`] and made pending again with [`Forwarder::redrive`].
+//! `docs/webhooks.md` is the receiver's side of the contract.
 
 mod batch;
+mod delivery;
+mod lane;
 mod post;
 mod target;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt};
-use messenger_model::{EventEnvelope, Timestamp};
-use messenger_store::{EventFailure, OutboxEvent, Store, StoreError};
-use reqwest::{Client, Url};
+use messenger_model::Timestamp;
+use messenger_store::{EventFailure, EventScope, OutboxEvent, Store, StoreError};
+use reqwest::Client;
 
-use self::batch::{Batch, Buffers, Held};
-use self::post::Outcome;
+use self::lane::Lane;
 pub use self::target::{
-    default_retry_schedule, Unrouted, WebhookTarget, MAX_BATCH_SIZE, MAX_BATCH_WINDOW, MAX_TIMEOUT,
+    default_retry_schedule, Unrouted, WebhookTarget, DEFAULT_MAX_IN_FLIGHT, MAX_BATCH_SIZE,
+    MAX_BATCH_WINDOW, MAX_IN_FLIGHT, MAX_TIMEOUT,
 };
 use crate::DEFAULT_EVENT_TARGET;
 
 /// Added to every lease beyond the time the work under it can take.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
-/// The longest pause of [`Forwarder::run`] after failing rounds.
+/// The longest pause of a target (or of the settling of unrouted events) after failures.
 const MAX_ERROR_PAUSE: Duration = Duration::from_secs(30);
 /// `last_error` of events of spaces without a webhook, with [`Unrouted::DeadLetter`].
 const NO_WEBHOOK: &str = "no webhook configured for this space";
@@ -57,10 +60,11 @@ pub enum ForwardError {
     Store(#[from] StoreError),
 }
 
-/// What one round of the [`Forwarder`] did.
+/// What one round (or, in [`Forwarder::run`], one step of one target) of the [`Forwarder`]
+/// did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ForwardReport {
-    /// Events leased from the store in this round.
+    /// Events leased from the store.
     pub leased: usize,
     /// HTTP requests made (one per batch).
     pub posts: usize,
@@ -79,6 +83,7 @@ pub struct ForwardReport {
 
 impl ForwardReport {
     fn add(&mut self, other: Self) {
+        self.leased += other.leased;
         self.posts += other.posts;
         self.delivered += other.delivered;
         self.retried += other.retried;
@@ -87,11 +92,17 @@ impl ForwardReport {
     }
 }
 
-/// A space's target with its parsed URL.
-#[derive(Debug)]
-struct Route {
-    target: WebhookTarget,
-    url: Url,
+/// Hears what [`Forwarder::run`] does, target by target (for metrics). Called from the
+/// forwarder's tasks: keep each call short and never block.
+pub trait ForwardObserver: Send + Sync {
+    /// What one step did: requests to `space`'s target that finished, or events leased; with
+    /// `space` `None`, events of spaces without a webhook that were settled.
+    fn report(&self, space: Option<&str>, report: &ForwardReport);
+    /// A step that failed (the store); the target (or, `None`, the settling of events without
+    /// a webhook) pauses and tries again.
+    fn error(&self, space: Option<&str>, error: &ForwardError);
+    /// The requests now under way to `space`'s target.
+    fn in_flight(&self, space: &str, requests: usize);
 }
 
 /// Delivers the outbox's events to each API space's webhook.
@@ -137,26 +148,25 @@ struct Route {
 pub struct Forwarder {
     store: Arc<dyn Store>,
     client: Client,
-    routes: Arc<HashMap<String, Route>>,
-    buffers: Arc<Mutex<Buffers>>,
+    lanes: Arc<Vec<Arc<Lane>>>,
+    /// The events no target takes: every `(space, default target)` of `lanes` excepted.
+    others: Arc<EventScope>,
     poll_interval: Duration,
     lease_limit: usize,
-    concurrency: usize,
     unrouted: Unrouted,
+    observer: Option<Arc<dyn ForwardObserver>>,
 }
 
 impl fmt::Debug for Forwarder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut spaces: Vec<&String> = self.routes.keys().collect();
-        spaces.sort();
+        let spaces: Vec<&str> = self.lanes.iter().map(|l| l.space.as_str()).collect();
         f.debug_struct("Forwarder")
             .field("store", &self.store.backend())
             .field("spaces", &spaces)
             .field("poll_interval", &self.poll_interval)
             .field("lease_limit", &self.lease_limit)
-            .field("concurrency", &self.concurrency)
             .field("unrouted", &self.unrouted)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,17 +174,24 @@ impl Forwarder {
     /// A forwarder for the events in `store`, posting each space's events to its target
     /// (`targets` is keyed by API space id). Checks every target.
     ///
-    /// Defaults: 64 events leased per round, 16 requests at once, a 500 ms pause when idle,
+    /// Defaults: at most 500 events leased per step of a target, a 500 ms pause when idle,
     /// events of spaces without a target dropped ([`Unrouted::Drop`]).
     pub fn new(
         store: Arc<dyn Store>,
         targets: HashMap<String, WebhookTarget>,
     ) -> Result<Self, ForwardError> {
-        let mut routes = HashMap::with_capacity(targets.len());
+        let mut lanes = Vec::with_capacity(targets.len());
         for (space, target) in targets {
             let url = target.check(&space)?;
-            routes.insert(space, Route { target, url });
+            lanes.push(Arc::new(Lane::new(space, target, url)));
         }
+        lanes.sort_by(|a, b| a.space.cmp(&b.space));
+        let others = EventScope::Except(
+            lanes
+                .iter()
+                .map(|l| (l.space.clone(), DEFAULT_EVENT_TARGET.to_owned()))
+                .collect(),
+        );
         let client = Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
@@ -185,33 +202,26 @@ impl Forwarder {
         Ok(Self {
             store,
             client,
-            routes: Arc::new(routes),
-            buffers: Arc::default(),
+            lanes: Arc::new(lanes),
+            others: Arc::new(others),
             poll_interval: Duration::from_millis(500),
-            lease_limit: 64,
-            concurrency: 16,
+            lease_limit: MAX_BATCH_SIZE,
             unrouted: Unrouted::Drop,
+            observer: None,
         })
     }
 
-    /// How long [`Forwarder::run`] pauses when a round found less than a full lease of work.
+    /// How long a target with nothing to do waits before it looks at the store again.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
     }
 
-    /// How many events one round leases (at least 1).
+    /// How many events one step of one target leases at most (at least 1).
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn lease_limit(mut self, limit: usize) -> Self {
         self.lease_limit = limit.max(1);
-        self
-    }
-
-    /// How many requests one round makes at once (at least 1).
-    #[must_use = "a builder method returns the changed value and does nothing on its own"]
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.concurrency = requests.max(1);
         self
     }
 
@@ -222,87 +232,89 @@ impl Forwarder {
         self
     }
 
-    /// How long events are leased: the longest batch window, plus the longest timeout for each
-    /// wave of concurrent requests a round can need, plus a margin. A worker that dies holding
-    /// events delays them by at most this.
+    /// Tells `observer` what [`run`](Forwarder::run) does, target by target.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn observer(mut self, observer: Arc<dyn ForwardObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The longest lease a target takes on its events: its batch window, plus two of its
+    /// timeouts (a request, and a wait for a free slot), plus a margin. A worker that dies
+    /// holding events delays them by at most this.
     pub fn lease_for(&self) -> Duration {
-        let window = self
-            .routes
-            .values()
-            .filter(|r| r.target.waits())
-            .map(|r| r.target.batch_window)
+        self.lanes
+            .iter()
+            .map(|l| l.lease_for())
             .max()
-            .unwrap_or_default();
-        let timeout = self
-            .routes
-            .values()
-            .map(|r| r.target.timeout)
-            .max()
-            .unwrap_or_default();
-        let waves = self
-            .lease_limit
-            .div_ceil(self.concurrency)
-            .saturating_add(1);
-        let waves = u32::try_from(waves).unwrap_or(u32::MAX);
-        window
-            .saturating_add(timeout.saturating_mul(waves))
-            .saturating_add(LEASE_MARGIN)
+            .unwrap_or(LEASE_MARGIN)
     }
 
-    /// Events held in memory waiting for their batch to fill.
+    /// Events held in memory waiting for their batch to fill (or for a free request slot).
     pub fn waiting(&self) -> usize {
-        self.buffers().waiting()
+        self.lanes.iter().map(|l| l.waiting()).sum()
     }
 
-    /// One round at `now` as `worker`: leases due events, settles those of spaces without a
-    /// target, posts every batch that is ready (full, or its oldest event has waited the
-    /// window) and records each outcome. Events of a filling batch stay leased in memory until
-    /// a later round.
+    /// One round at `now` as `worker`, over every target at once, waiting for its requests:
+    /// settles events of spaces without a target, then each target leases its due events (as
+    /// many as its `max_in_flight` batches hold), posts every batch that is ready (full, or its
+    /// oldest event has waited the window) and records each outcome. Events of a filling batch
+    /// stay leased in memory until a later round. ([`run`](Forwarder::run) does not work in
+    /// rounds: each target runs on its own.)
     pub async fn run_once(
         &self,
         worker: &str,
         now: Timestamp,
     ) -> Result<ForwardReport, ForwardError> {
         let started = Instant::now();
-        let leased = self
-            .store
-            .lease_due_events(worker, now, self.lease_limit, self.lease_for())
-            .await?;
-        let mut report = ForwardReport {
-            leased: leased.len(),
-            ..ForwardReport::default()
-        };
-        let mut routed: HashMap<String, Vec<Held>> = HashMap::new();
-        let mut unrouted = Vec::new();
-        for event in leased {
-            if event.target == DEFAULT_EVENT_TARGET && self.routes.contains_key(&event.space) {
-                routed.entry(event.space.clone()).or_default().push(Held {
-                    event,
-                    worker: worker.to_owned(),
-                });
-            } else {
-                unrouted.push(event);
+        let settled = self.settle_unrouted(worker, now).await;
+        let rounds = futures::future::join_all(
+            self.lanes
+                .iter()
+                .map(|lane| lane::round(self, lane, worker, now, started, false)),
+        )
+        .await;
+        let mut report = ForwardReport::default();
+        let mut first_error = None;
+        for result in std::iter::once(settled).chain(rounds) {
+            match result {
+                Ok(r) => report.add(r),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        let settled = self.settle_unrouted(worker, unrouted, now).await;
-        let sent = self.send(routed, now, started, false).await;
-        report.add(settled?);
-        let sent = sent?;
-        report.add(sent);
-        report.waiting = sent.waiting;
+        if let Some(e) = first_error {
+            return Err(e.into());
+        }
+        report.waiting = self.waiting();
         Ok(report)
     }
 
     /// Posts every event waiting for a batch now, windows notwithstanding (at shutdown, so they
     /// are not left leased until the lease lapses).
     pub async fn flush(&self, now: Timestamp) -> Result<ForwardReport, ForwardError> {
-        self.send(HashMap::new(), now, Instant::now(), true).await
+        let started = Instant::now();
+        let rounds = futures::future::join_all(
+            self.lanes
+                .iter()
+                .map(|lane| lane::round(self, lane, "", now, started, true)),
+        )
+        .await;
+        let mut report = ForwardReport::default();
+        for r in rounds {
+            report.add(r?);
+        }
+        report.waiting = self.waiting();
+        Ok(report)
     }
 
-    /// Runs rounds with the system clock until `shutdown` completes: no pause while rounds
-    /// lease a full [`lease_limit`](Forwarder::lease_limit), the poll interval otherwise, and a
-    /// growing pause (up to 30 s) while the store fails. A round in progress is finished, not
-    /// cancelled; then waiting batches are flushed.
+    /// Runs with the system clock until `shutdown` completes: one task per target, each leasing
+    /// its own events whenever it has a free request slot (no pause while work is waiting, the
+    /// poll interval when idle), with at most its `max_in_flight` requests under way, and a
+    /// growing pause (up to 30 s) of that target alone while its requests fail or the store
+    /// does; plus one task settling events of spaces without a target. At shutdown, requests
+    /// under way are finished, not cancelled, and waiting batches are flushed.
     ///
     /// ```no_run
     /// # async fn f(forwarder: messenger::events::Forwarder) {
@@ -317,38 +329,23 @@ impl Forwarder {
     /// ```
     pub async fn run(self, worker: impl Into<String>, shutdown: impl Future<Output = ()>) {
         let worker = worker.into();
-        let mut shutdown = pin!(shutdown);
-        let mut failures = 0u32;
-        loop {
-            let pause = match self.run_once(&worker, Timestamp::now()).await {
-                Ok(report) if report.leased >= self.lease_limit => Duration::ZERO,
-                Ok(_) => {
-                    failures = 0;
-                    self.poll_interval
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(worker = %worker, error = %crate::error::chain(&e), "webhook forwarding round failed");
-                    self.poll_interval
-                        .saturating_mul(1 << failures.min(6))
-                        .clamp(self.poll_interval, MAX_ERROR_PAUSE.max(self.poll_interval))
-                }
-            };
-            if pause.is_zero() {
-                failures = 0;
-                if shutdown.as_mut().now_or_never().is_some() {
-                    break;
-                }
-                tokio::task::yield_now().await;
-                continue;
-            }
-            tokio::select! {
-                () = shutdown.as_mut() => break,
-                () = tokio::time::sleep(pause) => {}
-            }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        for lane in self.lanes.iter() {
+            tasks.spawn(lane::run(
+                self.clone(),
+                Arc::clone(lane),
+                worker.clone(),
+                stopped.clone(),
+            ));
         }
-        if let Err(e) = self.flush(Timestamp::now()).await {
-            tracing::warn!(worker = %worker, error = %crate::error::chain(&e), "flushing waiting webhook batches failed");
+        tasks.spawn(self.clone().run_unrouted(worker.clone(), stopped));
+        shutdown.await;
+        let _ = stop.send(true);
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(worker = %worker, error = %e, "a webhook forwarding task failed");
+            }
         }
     }
 
@@ -372,19 +369,75 @@ impl Forwarder {
         Ok(self.store.redrive(space, event_id, now).await?)
     }
 
-    fn buffers(&self) -> MutexGuard<'_, Buffers> {
-        // The buffers hold no invariant a panic elsewhere could break halfway.
-        self.buffers.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The pause after `failures` failures in a row: the poll interval doubling, at most 30 s.
+    fn error_pause(&self, failures: u32) -> Duration {
+        self.poll_interval
+            .saturating_mul(1 << failures.min(6))
+            .clamp(self.poll_interval, MAX_ERROR_PAUSE.max(self.poll_interval))
     }
 
-    /// Settles events nobody will deliver, per the [`Unrouted`] policy.
+    fn observe(&self, space: Option<&str>, report: &ForwardReport) {
+        if let Some(o) = &self.observer {
+            o.report(space, report);
+        }
+    }
+
+    fn observe_error(&self, space: Option<&str>, error: &ForwardError) {
+        if let Some(o) = &self.observer {
+            o.error(space, error);
+        }
+    }
+
+    /// Settles events of spaces without a webhook until `stop`, a step every ten poll
+    /// intervals (1 to 60 s; such events are rare: queued before a webhook was removed).
+    async fn run_unrouted(self, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let every = self
+            .poll_interval
+            .saturating_mul(10)
+            .clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut failures = 0u32;
+        while !*stop.borrow() {
+            let pause = match self.settle_unrouted(&worker, Timestamp::now()).await {
+                Ok(report) => {
+                    failures = 0;
+                    if report.leased > 0 {
+                        self.observe(None, &report);
+                    }
+                    if report.leased >= self.lease_limit {
+                        Duration::ZERO
+                    } else {
+                        every
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let e = ForwardError::Store(e);
+                    tracing::warn!(worker = %worker, error = %crate::error::chain(&e), "settling events without a webhook failed");
+                    self.observe_error(None, &e);
+                    self.error_pause(failures).max(every)
+                }
+            };
+            tokio::select! {
+                changed = stop.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Leases events nobody forwards and settles them per the [`Unrouted`] policy.
     async fn settle_unrouted(
         &self,
         worker: &str,
-        events: Vec<OutboxEvent>,
         now: Timestamp,
     ) -> Result<ForwardReport, StoreError> {
-        let mut report = ForwardReport::default();
+        let events = self
+            .store
+            .lease_due_events_in(&self.others, worker, now, self.lease_limit, LEASE_MARGIN)
+            .await?;
+        let mut report = ForwardReport {
+            leased: events.len(),
+            ..ForwardReport::default()
+        };
         if events.is_empty() {
             return Ok(report);
         }
@@ -415,141 +468,6 @@ impl Forwarder {
                 for (space, count) in per_space {
                     tracing::warn!(space, count, "no webhook configured: events dead-lettered");
                 }
-            }
-        }
-        Ok(report)
-    }
-
-    /// Buffers `new`, then posts every ready batch, up to `concurrency` at once.
-    async fn send(
-        &self,
-        new: HashMap<String, Vec<Held>>,
-        now: Timestamp,
-        started: Instant,
-        flush: bool,
-    ) -> Result<ForwardReport, ForwardError> {
-        let (plan, waiting) = {
-            let mut buffers = self.buffers();
-            let plan = buffers.plan(new, |s| self.routes.get(s).map(|r| &r.target), now, flush);
-            (plan, buffers.waiting())
-        };
-        if plan.lapsed > 0 {
-            tracing::warn!(
-                count = plan.lapsed,
-                "leases of events waiting for a batch lapsed; they will be leased again"
-            );
-        }
-        let results: Vec<Result<ForwardReport, StoreError>> = futures::stream::iter(plan.batches)
-            .map(|b| self.deliver(b, now, started))
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut report = ForwardReport {
-            waiting,
-            ..ForwardReport::default()
-        };
-        let mut first_error = None;
-        for result in results {
-            match result {
-                Ok(r) => report.add(r),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e.into()),
-            None => Ok(report),
-        }
-    }
-
-    /// Posts one batch and records the outcome on each of its events.
-    async fn deliver(
-        &self,
-        batch: Batch,
-        now: Timestamp,
-        started: Instant,
-    ) -> Result<ForwardReport, StoreError> {
-        let mut report = ForwardReport::default();
-        let Some(route) = self.routes.get(&batch.space) else {
-            return Ok(report);
-        };
-        let target = &route.target;
-        let space = batch.space.as_str();
-        let sent_at = now.add_millis(elapsed_millis(started));
-        // Post only events whose lease outlasts the request, so nobody else can have them.
-        let must_hold_until = sent_at.add_millis(duration_millis(target.timeout));
-        let (events, lapsing): (Vec<Held>, Vec<Held>) = batch
-            .events
-            .into_iter()
-            .partition(|h| !h.lapsed(must_hold_until));
-        if !lapsing.is_empty() {
-            tracing::warn!(
-                space,
-                count = lapsing.len(),
-                "leases run out before a webhook request could finish; left to be leased again"
-            );
-        }
-        if events.is_empty() {
-            return Ok(report);
-        }
-        let envelopes: Vec<&EventEnvelope> = events.iter().map(|h| &h.event.envelope).collect();
-        let body = if target.batch_size == 1 && envelopes.len() == 1 {
-            serde_json::to_vec(envelopes[0])
-        } else {
-            serde_json::to_vec(&envelopes)
-        };
-        let outcome = match body {
-            Ok(body) => {
-                report.posts = 1;
-                let unix_seconds = sent_at.millis().div_euclid(1000);
-                post::post(&self.client, &route.url, target, body, unix_seconds).await
-            }
-            Err(e) => Outcome::Refused(format!("the event could not be serialized: {e}")),
-        };
-        let done_at = now.add_millis(elapsed_millis(started));
-        match outcome {
-            Outcome::Delivered => {
-                let ids: Vec<i64> = events.iter().map(|h| h.event.id).collect();
-                self.store.mark_delivered(&ids, done_at).await?;
-                report.delivered = ids.len();
-                tracing::debug!(space, count = ids.len(), "events delivered to the webhook");
-            }
-            Outcome::Refused(error) => {
-                for h in &events {
-                    let applied = self
-                        .store
-                        .mark_failed(h.event.id, &h.worker, &error, EventFailure::Dead)
-                        .await?;
-                    report.dead += usize::from(applied);
-                }
-                tracing::warn!(space, count = events.len(), error = %error, "webhook refused events; dead-lettered");
-            }
-            Outcome::Failed(error) => {
-                for h in &events {
-                    let retry = usize::try_from(h.event.attempts.saturating_sub(1))
-                        .ok()
-                        .and_then(|i| target.schedule.get(i));
-                    let failure = match retry {
-                        Some(delay) => {
-                            EventFailure::RetryAt(done_at.add_millis(duration_millis(*delay)))
-                        }
-                        None => EventFailure::Dead,
-                    };
-                    let dead = failure == EventFailure::Dead;
-                    if self
-                        .store
-                        .mark_failed(h.event.id, &h.worker, &error, failure)
-                        .await?
-                    {
-                        if dead {
-                            report.dead += 1;
-                        } else {
-                            report.retried += 1;
-                        }
-                    }
-                }
-                tracing::warn!(space, count = events.len(), error = %error, "webhook delivery failed");
             }
         }
         Ok(report)

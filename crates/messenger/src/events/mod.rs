@@ -4,7 +4,8 @@ mod forward;
 mod signing;
 
 pub use forward::{
-    default_retry_schedule, ForwardError, ForwardReport, Forwarder, Unrouted, WebhookTarget,
-    MAX_BATCH_SIZE, MAX_BATCH_WINDOW, MAX_TIMEOUT,
+    default_retry_schedule, ForwardError, ForwardObserver, ForwardReport, Forwarder, Unrouted,
+    WebhookTarget, DEFAULT_MAX_IN_FLIGHT, MAX_BATCH_SIZE, MAX_BATCH_WINDOW, MAX_IN_FLIGHT,
+    MAX_TIMEOUT,
 };
 pub use signing::{sign_event, EventSignatures};

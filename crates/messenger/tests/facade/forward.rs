@@ -508,3 +508,82 @@ async fn bad_targets_are_refused_without_leaking_the_secret() {
     // The lease covers the timeouts of a round's requests.
     assert!(fwd.lease_for() >= Duration::from_secs(10));
 }
+
+/// Records the most requests in flight per space, and the errors.
+#[derive(Default)]
+struct MostInFlight(Mutex<HashMap<String, usize>>, Mutex<Vec<String>>);
+
+impl messenger::events::ForwardObserver for MostInFlight {
+    fn report(&self, _space: Option<&str>, _report: &ForwardReport) {}
+
+    fn error(&self, _space: Option<&str>, error: &ForwardError) {
+        self.1.lock().unwrap().push(error.to_string());
+    }
+
+    fn in_flight(&self, space: &str, requests: usize) {
+        let mut most = self.0.lock().unwrap();
+        let m = most.entry(space.to_owned()).or_default();
+        *m = (*m).max(requests);
+    }
+}
+
+#[tokio::test]
+async fn run_keeps_a_hanging_target_to_itself() {
+    let h = Harness::start().await;
+    // space-a's webhook accepts connections and never answers.
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}/hook/space-a", hang.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hang.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = Duration::from_secs(5);
+    let observer = Arc::new(MostInFlight::default());
+    let fwd = h
+        .forwarder([
+            (
+                "space-a",
+                WebhookTarget::new(hang_url, SECRET)
+                    .timeout(timeout)
+                    .max_in_flight(2),
+            ),
+            ("space-b", h.target("space-b")),
+        ])
+        .poll_interval(Duration::from_millis(10))
+        .observer(observer.clone());
+    let now = Timestamp::now().millis();
+    for i in 0..5 {
+        h.enqueue("space-a", &format!("evt-a{i}"), now + i).await;
+        h.enqueue("space-b", &format!("evt-b{i}"), now + i).await;
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(fwd.clone().run("w1", async {
+        let _ = stopped.await;
+    }));
+    // All of space-b's events arrive while space-a's requests hang.
+    let started = tokio::time::Instant::now();
+    while h.receiver.got().len() < 5 {
+        assert!(
+            started.elapsed() < timeout / 2,
+            "space-b waited for space-a"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(h.receiver.got().iter().all(|r| r.space == "space-b"));
+    assert_eq!(observer.0.lock().unwrap().get("space-a"), Some(&2));
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap();
+    // space-a's two requests timed out and are due again; the other three were never leased.
+    let pending = h.store.pending_by_target().await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (pending[0].space.as_str(), pending[0].count),
+        ("space-a", 5)
+    );
+    assert!(observer.1.lock().unwrap().is_empty());
+}

@@ -109,6 +109,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("outbox_retry_dead_and_redrive", |s| {
         Box::pin(outbox_retry_dead_and_redrive(s))
     }),
+    ("outbox_leases_by_target", |s| {
+        Box::pin(outbox_leases_by_target(s))
+    }),
     ("inbox_marks_seen_once", |s| {
         Box::pin(inbox_marks_seen_once(s))
     }),

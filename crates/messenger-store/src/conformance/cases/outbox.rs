@@ -7,7 +7,7 @@ use messenger_model::{EventEnvelope, EventName};
 use serde_json::json;
 
 use crate::conformance::{at, T0};
-use crate::{EventFailure, EventState, OptinToken, OutboxEvent, Store, StoreError};
+use crate::{EventFailure, EventScope, EventState, OptinToken, OutboxEvent, Store, StoreError};
 
 const A: &str = "space-a";
 const LEASE: Duration = Duration::from_secs(30);
@@ -268,4 +268,97 @@ pub async fn queue_depths_are_counted(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.event_counts().await.unwrap(), (2, 1));
+}
+
+/// Each target's events are leased on their own, oldest first; `Except` leases the rest; the
+/// pending events are counted per target with the oldest's time.
+pub async fn outbox_leases_by_target(store: Arc<dyn Store>) {
+    let queue = |space: &str, target: &str, id: &str, when: i64| {
+        let store = Arc::clone(&store);
+        let (space, target, id) = (space.to_owned(), target.to_owned(), id.to_owned());
+        async move {
+            let mut e = envelope(&id);
+            e.api_space_id = space;
+            assert!(store.enqueue_event(&target, e, at(when)).await.unwrap());
+        }
+    };
+    queue("space-b", "default", "b1", 0).await;
+    queue(A, "default", "a1", 1).await;
+    queue(A, "audit", "x1", 2).await;
+    queue(A, "default", "a2", 3).await;
+    queue("space-b", "default", "b2", 4).await;
+    queue(A, "default", "a3", 5).await;
+
+    let a = EventScope::Target {
+        space: A.into(),
+        target: "default".into(),
+    };
+    let now = at(10);
+    let first = store
+        .lease_due_events_in(&a, "w1", now, 2, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        event_ids(&first),
+        [pair("a1", "default"), pair("a2", "default")]
+    );
+    assert!(first.iter().all(|e| e.attempts == 1 && e.space == A));
+    let rest = store
+        .lease_due_events_in(&a, "w2", now, 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(event_ids(&rest), [pair("a3", "default")]);
+    assert!(store
+        .lease_due_events_in(&a, "w2", now, 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Everything but space-a's default target: space-b's events and the audit one.
+    let others = EventScope::Except(vec![(A.to_owned(), "default".to_owned())]);
+    let leased = store
+        .lease_due_events_in(&others, "w3", now, 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        event_ids(&leased),
+        [
+            pair("b1", "default"),
+            pair("x1", "audit"),
+            pair("b2", "default")
+        ]
+    );
+
+    store.mark_delivered(&[first[0].id], now).await.unwrap();
+    let pending = store.pending_by_target().await.unwrap();
+    let seen: Vec<(&str, &str, u64, i64)> = pending
+        .iter()
+        .map(|p| {
+            (
+                p.space.as_str(),
+                p.target.as_str(),
+                p.count,
+                p.oldest.millis(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (A, "audit", 1, at(2).millis()),
+            (A, "default", 2, at(3).millis()),
+            ("space-b", "default", 2, at(0).millis()),
+        ]
+    );
+    // A lapsed lease makes a target's event leasable again, within its scope only.
+    let later = now.add_millis(crate::implementors::lease_millis(LEASE));
+    let again = store
+        .lease_due_events_in(&a, "w4", later, 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        event_ids(&again),
+        [pair("a2", "default"), pair("a3", "default")]
+    );
+    assert!(again.iter().all(|e| e.attempts == 2));
 }

@@ -8,8 +8,6 @@
 //! memory here; the lease is long enough to cover the window. If the process dies, the leases
 //! lapse and any instance takes the events again: nothing is lost.
 
-use std::collections::HashMap;
-
 use messenger_model::Timestamp;
 use messenger_store::OutboxEvent;
 
@@ -53,75 +51,56 @@ pub(super) struct Plan {
     pub(super) lapsed: usize,
 }
 
-/// Per-space events waiting for their batch to fill (leased, not yet posted).
-#[derive(Debug, Default)]
-pub(super) struct Buffers {
-    spaces: HashMap<String, Vec<Held>>,
+/// Takes out of `waiting` (one target's leased events) the batches ready at `now`, at most
+/// `room` of them: full batches first, oldest events first; then the partial rest when its
+/// oldest event has waited the target's window since it was queued, or the target does not
+/// wait, or `flush` is set. Events whose lease lapsed by `now` are let go (another worker may
+/// hold them); what is not taken stays in `waiting`.
+pub(super) fn take_ready(
+    waiting: &mut Vec<Held>,
+    space: &str,
+    target: &WebhookTarget,
+    now: Timestamp,
+    flush: bool,
+    room: usize,
+) -> Plan {
+    let mut plan = Plan::default();
+    let before = waiting.len();
+    waiting.retain(|h| !h.lapsed(now));
+    plan.lapsed = before - waiting.len();
+    waiting.sort_by_key(|h| (h.event.created_at, h.event.id));
+    let size = target.batch_size.max(1);
+    let mut taken = 0;
+    while plan.batches.len() < room && waiting.len() - taken >= size {
+        plan.batches.push(Batch {
+            space: space.to_owned(),
+            events: waiting[taken..taken + size].to_vec(),
+        });
+        taken += size;
+    }
+    let rest = &waiting[taken..];
+    if plan.batches.len() < room && !rest.is_empty() {
+        let due = ready_at(rest, target).is_none_or(|at| at <= now);
+        if flush || due {
+            plan.batches.push(Batch {
+                space: space.to_owned(),
+                events: rest.to_vec(),
+            });
+            taken = waiting.len();
+        }
+    }
+    waiting.drain(..taken);
+    plan
 }
 
-impl Buffers {
-    /// Events waiting, across spaces.
-    pub(super) fn waiting(&self) -> usize {
-        self.spaces.values().map(Vec::len).sum()
+/// When the partial batch starting with `events[0]` may go without filling up (`None`: at
+/// once, the target does not wait).
+pub(super) fn ready_at(events: &[Held], target: &WebhookTarget) -> Option<Timestamp> {
+    if !target.waits() {
+        return None;
     }
-
-    /// Adds newly leased events (all of spaces that have a target) and takes out every batch
-    /// that is ready at `now`: full batches at once; the rest when the oldest event has waited
-    /// its space's window since it was queued, or when the target does not wait, or when
-    /// `flush` is set.
-    pub(super) fn plan<'t>(
-        &mut self,
-        new: HashMap<String, Vec<Held>>,
-        target_of: impl Fn(&str) -> Option<&'t WebhookTarget>,
-        now: Timestamp,
-        flush: bool,
-    ) -> Plan {
-        for (space, events) in new {
-            self.spaces.entry(space).or_default().extend(events);
-        }
-        let mut plan = Plan::default();
-        let spaces: Vec<String> = self.spaces.keys().cloned().collect();
-        for space in spaces {
-            let Some(mut events) = self.spaces.remove(&space) else {
-                continue;
-            };
-            let before = events.len();
-            events.retain(|h| !h.lapsed(now));
-            plan.lapsed += before - events.len();
-            let Some(target) = target_of(&space) else {
-                // Not reachable: only routed events are buffered. Post nothing, hold nothing;
-                // the leases lapse and the events are taken again.
-                continue;
-            };
-            events.sort_by_key(|h| (h.event.created_at, h.event.id));
-            let size = target.batch_size.max(1);
-            let mut rest = events.as_slice();
-            while rest.len() >= size {
-                let (batch, tail) = rest.split_at(size);
-                plan.batches.push(Batch {
-                    space: space.clone(),
-                    events: batch.to_vec(),
-                });
-                rest = tail;
-            }
-            let Some(oldest) = rest.first() else {
-                continue;
-            };
-            let ready_at = oldest
-                .event
-                .created_at
-                .add_millis(duration_millis(target.batch_window));
-            if flush || !target.waits() || ready_at <= now {
-                plan.batches.push(Batch {
-                    space: space.clone(),
-                    events: rest.to_vec(),
-                });
-            } else {
-                self.spaces.insert(space, rest.to_vec());
-            }
-        }
-        plan
-    }
+    let oldest = events.iter().map(|h| h.event.created_at).min()?;
+    Some(oldest.add_millis(duration_millis(target.batch_window)))
 }
 
 #[cfg(test)]
@@ -173,108 +152,64 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn waits_until_full_or_window() {
-        let t = targets(3, 1_000);
-        let mut b = Buffers::default();
-        let now = Timestamp::from_millis(100);
-        let p = b.plan(
-            HashMap::from([("a".into(), vec![held(2, "a", 50, 9_999)])]),
-            |_: &str| Some(&t),
-            now,
-            false,
-        );
-        assert!(p.batches.is_empty());
-        assert_eq!(b.waiting(), 1);
-        // A second event, still inside the window: waits.
-        let p = b.plan(
-            HashMap::from([("a".into(), vec![held(1, "a", 40, 9_999)])]),
-            |_: &str| Some(&t),
-            now,
-            false,
-        );
-        assert!(p.batches.is_empty());
-        // A third fills it: one batch, oldest first.
-        let p = b.plan(
-            HashMap::from([("a".into(), vec![held(3, "a", 90, 9_999)])]),
-            |_: &str| Some(&t),
-            now,
-            false,
-        );
-        assert_eq!(ids(&p), vec![vec![1, 2, 3]]);
-        assert_eq!(b.waiting(), 0);
-        // A lone event goes when the oldest has waited the window since it was queued.
-        b.plan(
-            HashMap::from([("a".into(), vec![held(4, "a", 500, 9_999)])]),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(600),
-            false,
-        );
-        assert!(b
-            .plan(
-                HashMap::new(),
-                |_: &str| Some(&t),
-                Timestamp::from_millis(1_499),
-                false
-            )
-            .batches
-            .is_empty());
-        let p = b.plan(
-            HashMap::new(),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(1_500),
-            false,
-        );
-        assert_eq!(ids(&p), vec![vec![4]]);
+    fn take(w: &mut Vec<Held>, t: &WebhookTarget, now: i64, flush: bool, room: usize) -> Plan {
+        take_ready(w, "a", t, Timestamp::from_millis(now), flush, room)
     }
 
     #[test]
-    fn no_window_or_flush_sends_everything_in_chunks() {
-        let mut b = Buffers::default();
+    fn waits_until_full_or_window() {
+        let t = targets(3, 1_000);
+        let mut w = vec![held(2, "a", 50, 9_999)];
+        assert!(take(&mut w, &t, 100, false, 16).batches.is_empty());
+        assert_eq!(w.len(), 1);
+        // A second event, still inside the window: waits.
+        w.push(held(1, "a", 40, 9_999));
+        assert!(take(&mut w, &t, 100, false, 16).batches.is_empty());
+        // A third fills it: one batch, oldest first.
+        w.push(held(3, "a", 90, 9_999));
+        assert_eq!(ids(&take(&mut w, &t, 100, false, 16)), vec![vec![1, 2, 3]]);
+        assert!(w.is_empty());
+        // A lone event goes when the oldest has waited the window since it was queued.
+        w.push(held(4, "a", 500, 9_999));
+        assert_eq!(ready_at(&w, &t), Some(Timestamp::from_millis(1_500)));
+        assert!(take(&mut w, &t, 1_499, false, 16).batches.is_empty());
+        assert_eq!(ids(&take(&mut w, &t, 1_500, false, 16)), vec![vec![4]]);
+    }
+
+    #[test]
+    fn no_window_or_flush_sends_everything_in_chunks_within_the_room() {
         let t0 = targets(3, 0);
         let seven: Vec<Held> = (1..=7).map(|i| held(i, "a", i, 9_999)).collect();
-        let p = b.plan(
-            HashMap::from([("a".into(), seven.clone())]),
-            |_: &str| Some(&t0),
-            Timestamp::from_millis(10),
-            false,
+        let mut w = seven.clone();
+        assert_eq!(ready_at(&w, &t0), None);
+        assert_eq!(
+            ids(&take(&mut w, &t0, 10, false, 16)),
+            vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]
         );
-        assert_eq!(ids(&p), vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+        // Room for two requests: two batches now, the rest stays for later.
+        let mut w = seven.clone();
+        assert_eq!(
+            ids(&take(&mut w, &t0, 10, false, 2)),
+            vec![vec![1, 2, 3], vec![4, 5, 6]]
+        );
+        assert_eq!(ids(&take(&mut w, &t0, 10, false, 2)), vec![vec![7]]);
         let t = targets(3, 60_000);
-        let p = b.plan(
-            HashMap::from([("a".into(), seven)]),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(10),
-            false,
+        let mut w = seven;
+        assert_eq!(
+            ids(&take(&mut w, &t, 10, false, 16)),
+            vec![vec![1, 2, 3], vec![4, 5, 6]]
         );
-        assert_eq!(ids(&p), vec![vec![1, 2, 3], vec![4, 5, 6]]);
-        let p = b.plan(
-            HashMap::new(),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(10),
-            true,
-        );
-        assert_eq!(ids(&p), vec![vec![7]]);
+        assert_eq!(ids(&take(&mut w, &t, 10, true, 16)), vec![vec![7]]);
     }
 
     #[test]
     fn lapsed_leases_are_let_go() {
         let t = targets(3, 60_000);
-        let mut b = Buffers::default();
-        b.plan(
-            HashMap::from([("a".into(), vec![held(1, "a", 0, 100)])]),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(10),
-            false,
-        );
-        let p = b.plan(
-            HashMap::new(),
-            |_: &str| Some(&t),
-            Timestamp::from_millis(100),
-            false,
-        );
+        let mut w = vec![held(1, "a", 0, 100)];
+        assert!(take(&mut w, &t, 10, false, 16).batches.is_empty());
+        let p = take(&mut w, &t, 100, false, 16);
         assert_eq!(p.lapsed, 1);
         assert!(p.batches.is_empty());
-        assert_eq!(b.waiting(), 0);
+        assert!(w.is_empty());
     }
 }

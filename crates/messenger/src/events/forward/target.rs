@@ -16,6 +16,12 @@ pub const MAX_BATCH_WINDOW: Duration = Duration::from_secs(60);
 /// The longest per-request `timeout` a target may ask for.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Deliveries to one target at once (per forwarder) unless it sets its own.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
+
+/// The most deliveries to one target at once a target may ask for.
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// The default retry schedule: 5 s, 5 s, 30 s, 30 s, 1 m, 2 m, 5 m, 10 m, 15 m, 30 m, 1 h, 2 h,
 /// then 4 h five times (17 retries, so 18 attempts in all over about 24 hours).
 ///
@@ -83,6 +89,10 @@ pub struct WebhookTarget {
     pub schedule: Vec<Duration>,
     /// The whole request's timeout (connect, send, answer); at most 60 s.
     pub timeout: Duration,
+    /// How many requests to this target may be under way at once, 1 to [`MAX_IN_FLIGHT`]
+    /// (default [`DEFAULT_MAX_IN_FLIGHT`]). The target has its own schedule: a slow or hanging
+    /// receiver holds only its own requests and delays only its own events.
+    pub max_in_flight: usize,
 }
 
 impl fmt::Debug for WebhookTarget {
@@ -94,6 +104,7 @@ impl fmt::Debug for WebhookTarget {
             .field("batch_window", &self.batch_window)
             .field("schedule", &self.schedule)
             .field("timeout", &self.timeout)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -123,6 +134,7 @@ impl WebhookTarget {
             batch_window: Duration::ZERO,
             schedule: default_retry_schedule(),
             timeout: Duration::from_secs(10),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -145,6 +157,13 @@ impl WebhookTarget {
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many requests to this target may be under way at once.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = requests;
         self
     }
 
@@ -173,6 +192,9 @@ impl WebhookTarget {
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(bad("timeout must be more than 0 and at most 60 s"));
         }
+        if !(1..=MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err(bad("max_in_flight must be 1 to 256"));
+        }
         Ok(url)
     }
 
@@ -185,9 +207,8 @@ impl WebhookTarget {
 /// What happens to an event whose space has no [`WebhookTarget`] (or that was queued for a
 /// target name other than [`DEFAULT_EVENT_TARGET`](crate::DEFAULT_EVENT_TARGET)).
 ///
-/// The facade queues every subscribed event whether or not the space has a webhook, and the
-/// store cannot lease by space, so the forwarder has to settle such events rather than skip
-/// them.
+/// Events can be queued for a space whose webhook was later removed; nobody would ever lease
+/// them, so the forwarder settles them rather than leave them pending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unrouted {
@@ -219,6 +240,8 @@ mod tests {
             ok.clone().batch(10, Duration::from_secs(61)),
             ok.clone().timeout(Duration::ZERO),
             ok.clone().timeout(Duration::from_secs(61)),
+            ok.clone().max_in_flight(0),
+            ok.clone().max_in_flight(257),
             WebhookTarget::new("ftp://example.com/x", "s"),
             WebhookTarget::new("not a url s3cret", "s"),
             WebhookTarget::new("https://example.com/", ""),

@@ -1,0 +1,215 @@
+//! The page-trouble promises of issue 13 at the issue's own scale: a page throttled for 30 s
+//! while another page sends, and Meta failing for 60 s under 500 queued messages. The scaled
+//! down versions are in `page_trouble.rs`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use graph_sim::{Fault, FaultRule, UsageHeaders};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::page_trouble::{accepted, settled_in, trace_text, with_sms_fallback};
+
+fn epoch_millis() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// When graph-sim accepted each text (milliseconds since the epoch), first send only.
+fn sent_at(env: &Env) -> HashMap<String, i64> {
+    let mut at = HashMap::new();
+    for s in env.sim.sent_messages() {
+        if let Some(text) = s.request.message.as_ref().and_then(|m| m.text.clone()) {
+            at.entry(text).or_insert(s.at_millis);
+        }
+    }
+    at
+}
+
+/// The user `psid` writes to `page` (opens the window).
+async fn writes(env: &Env, page: &str, psid: &str) {
+    let status = env
+        .sim
+        .post_inbound_text(page, psid, "hello")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_a_throttled_for_30_s_while_page_b_sends() {
+    const THROTTLE: Duration = Duration::from_secs(30);
+    let env = Env::start().await;
+    let psids_a: Vec<String> = (0..5)
+        .map(|i| format!("2400000000{:04}", 7100 + i))
+        .collect();
+    let psids_b: Vec<String> = (0..10)
+        .map(|i| format!("2400000000{:04}", 7200 + i))
+        .collect();
+    for p in &psids_a {
+        writes(&env, PAGE_A, p).await;
+    }
+    for p in &psids_b {
+        writes(&env, PAGE_B, p).await;
+    }
+    env.webhooks_applied().await;
+    // Page A is throttled (613, no usage headers: the circuit's own pause) for 30 s.
+    for p in &psids_a {
+        env.sim.fault(FaultRule::recipient(
+            p,
+            Fault::RateLimit {
+                code: 613,
+                usage: Some(UsageHeaders::default()),
+            },
+        ));
+    }
+    let mut a_ids = Vec::new();
+    for m in 0..4 {
+        for (r, p) in psids_a.iter().enumerate() {
+            let body = with_sms_fallback(p, &format!("a-r{r}-m{m}"));
+            a_ids.push(accepted(&env, SPACE_A, KEY_A, &body).await);
+        }
+    }
+    // Page B sends throughout, ten messages a second to ten users.
+    let started = Instant::now();
+    let mut b_accepted: HashMap<String, i64> = HashMap::new();
+    let mut i = 0usize;
+    while started.elapsed() < THROTTLE {
+        let text = format!("b-{i}");
+        let body = json!({"to": {"fbMessengerId": psids_b[i % psids_b.len()]}, "body": text,
+                          "rules": ["fbMessenger"]});
+        let before = epoch_millis();
+        accepted(&env, SPACE_B, KEY_B, &body).await;
+        b_accepted.insert(text, before);
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing of page A went out while it was throttled, by Messenger or by SMS.
+    let sent = sent_at(&env);
+    assert!(
+        !sent.keys().any(|t| t.starts_with("a-")),
+        "page A sent while throttled"
+    );
+    assert!(env.sim.sms_messages().is_empty(), "a throttle sent SMS");
+    env.sim.clear_faults();
+
+    // B's send latency (accepted to received by Graph), p99 under 1 s.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let sent = sent_at(&env);
+        if b_accepted.keys().all(|t| sent.contains_key(t)) || Instant::now() > deadline {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut lags: Vec<i64> = b_accepted
+        .iter()
+        .map(|(t, at)| {
+            sent.get(t)
+                .map_or_else(|| panic!("{t} was never sent"), |s| s - at)
+        })
+        .collect();
+    lags.sort_unstable();
+    assert!(lags.len() >= 100, "{} sends of B", lags.len());
+    let p99 = lags[(lags.len() * 99).div_ceil(100) - 1];
+    eprintln!(
+        "page B while page A throttled: {} sends, p50 {} ms, p99 {p99} ms",
+        lags.len(),
+        lags[lags.len() / 2]
+    );
+    assert!(
+        p99 < 1_000,
+        "B's p99 {p99} ms over {} sends (max {:?})",
+        lags.len(),
+        lags.last()
+    );
+
+    // A's messages go by Messenger after the throttle; none by SMS.
+    for id in &a_ids {
+        let m = settled_in(&env, SPACE_A, KEY_A, id, Duration::from_secs(60)).await;
+        assert_eq!(m["status"], "sent", "{m}");
+        assert_eq!(m["channel"], "fbMessenger", "{}", trace_text(&m));
+    }
+    assert!(env.sim.sms_messages().is_empty(), "the throttle sent SMS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_failing_60_s_under_500_messages_sends_no_sms() {
+    const OUTAGE: Duration = Duration::from_secs(60);
+    let env = Env::start().await;
+    let psids: Vec<String> = (0..50)
+        .map(|i| format!("2400000000{:04}", 7300 + i))
+        .collect();
+    let unavailable = "24000000007399";
+    for p in psids.iter().map(String::as_str).chain([unavailable]) {
+        writes(&env, PAGE_A, p).await;
+    }
+    env.webhooks_applied().await;
+    let outage = |env: &Env| {
+        for p in &psids {
+            env.sim
+                .fault(FaultRule::recipient(p, Fault::ServerError { status: 503 }));
+        }
+        env.sim
+            .fault(FaultRule::recipient(unavailable, Fault::UserUnavailable));
+    };
+    outage(&env);
+    // 500 messages, Messenger first and SMS second, ten to each of 50 users, in one batch.
+    let requests: Vec<Value> = (0..10)
+        .flat_map(|m| {
+            psids
+                .iter()
+                .enumerate()
+                .map(move |(r, p)| with_sms_fallback(p, &format!("o-r{r}-m{m}")))
+        })
+        .collect();
+    let answer = env
+        .json(
+            reqwest::Method::POST,
+            &format!("/apispaces/{SPACE_A}/messages/batch"),
+            KEY_A,
+            &Value::from(requests).to_string(),
+        )
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    let ids: Vec<String> = answer
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["messageId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 500);
+    let lost = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(unavailable, "u-1")).await;
+
+    tokio::time::sleep(OUTAGE).await;
+    assert!(
+        env.sim.sms_messages().len() <= 1,
+        "the outage sent SMS: {:?}",
+        env.sim.sms_messages().len()
+    );
+    env.sim.clear_faults();
+    env.sim
+        .fault(FaultRule::recipient(unavailable, Fault::UserUnavailable));
+
+    // Every message goes by Messenger once Meta answers again.
+    let started = Instant::now();
+    for id in &ids {
+        let left = Duration::from_secs(150).saturating_sub(started.elapsed());
+        let m = settled_in(&env, SPACE_A, KEY_A, id, left.max(Duration::from_secs(1))).await;
+        assert_eq!(m["status"], "sent", "{m}");
+        assert_eq!(m["channel"], "fbMessenger", "{}", trace_text(&m));
+    }
+    // The recipient Messenger cannot reach gets the SMS, and its trace says why.
+    let m = settled_in(&env, SPACE_A, KEY_A, &lost, Duration::from_secs(30)).await;
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(m["channel"], "sms", "{}", trace_text(&m));
+    assert!(
+        trace_text(&m).contains("graph.user_unavailable"),
+        "{}",
+        trace_text(&m)
+    );
+    let sms = env.sim.sms_messages();
+    assert_eq!(sms.len(), 1, "only the unreachable recipient's message");
+}
