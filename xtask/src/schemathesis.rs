@@ -1,9 +1,10 @@
 //! `cargo xtask schemathesis`: an independent fuzzer holds the gateway to its OpenAPI document.
 //!
 //! The step makes (once) a Python virtual environment under `target/schemathesis-venv` with a
-//! pinned schemathesis, builds `messenger-gateway`, starts it on a fresh SQLite database with a
-//! test configuration (one space, a known key, Graph and the SMS provider on a closed port: sends
-//! are only accepted, then fail in the background, which fills the dead-letter list), and runs
+//! pinned schemathesis, builds `messenger-gateway` and `graph-sim`, starts graph-sim as Graph and
+//! the gateway on a fresh SQLite database with a test configuration (one space, a known key, the
+//! SMS provider and the business webhook on a closed port: the business's events die, which fills
+//! the dead-letter list), and runs
 //! `st run` over every key-authenticated operation of `docs/openapi.json` with every check, the
 //! stateful phase following the document's links. The hook `xtask/schemathesis/hooks.py` adds
 //! one check: a schema-valid send may be 400 only for a rule the document lists in
@@ -29,12 +30,17 @@ pub(crate) const MAX_EXAMPLES: u32 = 50;
 const SPACE: &str = "st";
 const KEY: &str = "schemathesis-key-0123456789";
 
+/// The page, its token and the app secret graph-sim and the gateway share.
+const PAGE_ID: &str = "1000000001";
+const PAGE_TOKEN: &str = "EAAB-schemathesis-page-token";
+const APP_SECRET: &str = "schemathesis-app-secret";
+
 /// Runs the step from the workspace `root`.
 pub(crate) fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     let venv = root.join("target").join("schemathesis-venv");
     let st = ensure_venv(&venv)?;
-    let gateway = build_gateway(root)?;
+    let (gateway, sim) = build_binaries(root)?;
     let run_dir = root.join("target").join("schemathesis-run");
     if run_dir.exists() {
         std::fs::remove_dir_all(&run_dir)
@@ -42,10 +48,31 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("could not create {}", run_dir.display()))?;
+    let sim_port = free_port()?;
+    let sim_log = std::fs::File::create(run_dir.join("graph-sim.log"))
+        .context("could not create the graph-sim log")?;
+    let sim_child = Command::new(&sim)
+        .args(["--listen", &format!("127.0.0.1:{sim_port}")])
+        .args(["--page", &format!("{PAGE_ID}:{PAGE_TOKEN}")])
+        .args(["--app-secret", APP_SECRET])
+        .stdout(
+            sim_log
+                .try_clone()
+                .context("could not share the graph-sim log")?,
+        )
+        .stderr(sim_log)
+        .spawn()
+        .with_context(|| format!("could not start {}", sim.display()))?;
+    let mut graph = Server(sim_child);
+    wait_until_listening(sim_port, &mut graph.0, Duration::from_secs(30))?;
+
     let port = free_port()?;
     let config = run_dir.join("gateway.toml");
-    std::fs::write(&config, gateway_config(port, &run_dir.join("st.db")))
-        .context("could not write the gateway configuration")?;
+    std::fs::write(
+        &config,
+        gateway_config(port, sim_port, &run_dir.join("st.db")),
+    )
+    .context("could not write the gateway configuration")?;
     let st_config = run_dir.join("schemathesis.toml");
     std::fs::write(&st_config, schemathesis_config(port))
         .context("could not write the schemathesis configuration")?;
@@ -79,6 +106,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("could not start {}", st.display()))?;
     drop(server);
+    drop(graph);
     if !status.success() {
         bail!(
             "schemathesis found disagreements between docs/openapi.json and the gateway ({status})"
@@ -91,7 +119,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Kills the gateway when dropped, whatever happened.
+/// Kills the process (gateway or graph-sim) when dropped, whatever happened.
 struct Server(Child);
 
 impl Drop for Server {
@@ -187,8 +215,9 @@ fn seed() -> String {
     std::env::var("MESSENGER_FUZZ_SEED").unwrap_or_else(|_| "20261130".to_owned())
 }
 
-/// Builds the gateway binary and returns its path in the workspace's target directory.
-fn build_gateway(root: &Path) -> Result<PathBuf> {
+/// Builds the gateway and graph-sim binaries and returns their paths in the workspace's target
+/// directory.
+fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf)> {
     let status = workspace::cargo()
         .args([
             "build",
@@ -196,27 +225,32 @@ fn build_gateway(root: &Path) -> Result<PathBuf> {
             "messenger-gateway",
             "--bin",
             "messenger-gateway",
+            "-p",
+            "graph-sim",
+            "--bin",
+            "graph-sim",
         ])
         .current_dir(root)
         .status()
         .context("could not run cargo build")?;
     if !status.success() {
-        bail!("building messenger-gateway failed ({status})");
+        bail!("building messenger-gateway and graph-sim failed ({status})");
     }
     let metadata = cargo_metadata::MetadataCommand::new()
         .current_dir(root)
         .no_deps()
         .exec()
         .context("cargo metadata failed")?;
-    let binary = metadata
-        .target_directory
-        .as_std_path()
-        .join("debug")
-        .join(format!("messenger-gateway{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        bail!("no gateway binary at {}", binary.display());
-    }
-    Ok(binary)
+    let debug = metadata.target_directory.as_std_path().join("debug");
+    let binary = |name: &str| {
+        let path = debug.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        if path.exists() {
+            Ok(path)
+        } else {
+            Err(anyhow::anyhow!("no {name} binary at {}", path.display()))
+        }
+    };
+    Ok((binary("messenger-gateway")?, binary("graph-sim")?))
 }
 
 /// A port free a moment ago on loopback.
@@ -244,6 +278,25 @@ fn wait_until_healthy(port: u16, child: &mut Child, timeout: Duration) -> Result
     }
 }
 
+/// Polls until `port` accepts a connection, the process exits, or `timeout` passes.
+fn wait_until_listening(port: u16, child: &mut Child, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "graph-sim exited at start ({status}); see target/schemathesis-run/graph-sim.log"
+            );
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("graph-sim did not listen within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn healthz(port: u16) -> std::io::Result<bool> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -253,10 +306,10 @@ fn healthz(port: u16) -> std::io::Result<bool> {
     Ok(answer.starts_with("HTTP/1.1 200"))
 }
 
-/// The gateway's test configuration: one space with a known key, Graph, the SMS provider and
-/// the business webhook on a closed port (sends are accepted, then fail; their events die and
-/// fill the dead-letter list that redrive takes from).
-fn gateway_config(port: u16, db: &Path) -> String {
+/// The gateway's test configuration: one space with a known key, Graph at graph-sim on
+/// `sim_port`, the SMS provider and the business webhook on a closed port (the business's events
+/// die and fill the dead-letter list that redrive takes from).
+fn gateway_config(port: u16, sim_port: u16, db: &Path) -> String {
     format!(
         r#"[server]
 listen = "127.0.0.1:{port}"
@@ -266,10 +319,10 @@ shutdown_grace_secs = 1
 url = "sqlite://{db}?mode=rwc"
 
 [facebook]
-app_secret = "schemathesis-app-secret"
+app_secret = "{APP_SECRET}"
 verify_token = "schemathesis-verify-token"
 token_key = "schemathesis-token-key-0123456789abcdef"
-graph_base_url = "http://127.0.0.1:9"
+graph_base_url = "http://127.0.0.1:{sim_port}"
 
 [dispatch]
 max_attempts = 1
@@ -277,8 +330,8 @@ poll_interval_ms = 50
 
 [[spaces]]
 id = "{SPACE}"
-page_id = "1000000001"
-page_token = "EAAB-schemathesis-page-token"
+page_id = "{PAGE_ID}"
+page_token = "{PAGE_TOKEN}"
 keys = ["{KEY}"]
 customer_matching = true
 window_check = "off"
@@ -301,10 +354,8 @@ from = "+15005550006"
 
 /// The schemathesis configuration: the space fixed, the key sent, every check; the two send
 /// operations may answer 400 to schema-valid data, which the hook holds to the document's
-/// `x-rules-beyond-schema`. The sender action and persona operations call Graph at once, which
-/// is on a closed port here: schema-valid data reaches it and is answered 503
-/// (`/problems/graph-unavailable`, documented), so those statuses are expected (the built-in
-/// server-error check still reports those 503s: Graph is absent from this configuration).
+/// `x-rules-beyond-schema`. The sender action and persona operations call Graph (graph-sim) at
+/// once: Graph may refuse schema-valid data for the recipient or the request (422, documented).
 fn schemathesis_config(port: u16) -> String {
     format!(
         r#"base-url = "http://127.0.0.1:{port}"
@@ -323,7 +374,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 
 [[operations]]
 include-operation-id = ["sendAction", "createPersona", "listPersonas", "deletePersona"]
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422", "429", "502", "503"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422"]
 "#
     )
 }
@@ -334,9 +385,14 @@ mod tests {
 
     #[test]
     fn the_configurations_name_one_space_and_key() {
-        let gw = gateway_config(4321, Path::new("/tmp/x/st.db"));
+        let gw = gateway_config(4321, 4322, Path::new("/tmp/x/st.db"));
         let parsed: toml::Value = toml::from_str(&gw).unwrap();
         assert_eq!(parsed["server"]["listen"].as_str(), Some("127.0.0.1:4321"));
+        assert_eq!(
+            parsed["facebook"]["graph_base_url"].as_str(),
+            Some("http://127.0.0.1:4322")
+        );
+        assert_eq!(parsed["spaces"][0]["page_id"].as_str(), Some(PAGE_ID));
         assert_eq!(parsed["spaces"][0]["id"].as_str(), Some(SPACE));
         assert_eq!(parsed["spaces"][0]["keys"][0].as_str(), Some(KEY));
         let st: toml::Value = toml::from_str(&schemathesis_config(4321)).unwrap();
