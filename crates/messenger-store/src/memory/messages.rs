@@ -10,8 +10,8 @@ use messenger_model::{MessageStatus, RuleTraceEntry, Timestamp};
 use super::{MemoryStore, State};
 use crate::implementors::{check_receipt_status, lease_millis, space_cap};
 use crate::{
-    DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageQuery, MessageRecord, MessageStore,
-    MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
+    DeliveryDeadlines, DispatchQueue, InsertOutcome, Lease, MessageQuery, MessageRecord,
+    MessageStore, MessengerRecipient, NewMessage, Retry, StatusOutcome, StatusUpdate, StoreError,
 };
 
 impl State {

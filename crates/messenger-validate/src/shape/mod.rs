@@ -39,7 +39,12 @@ const TO_STRINGS: &[&str] = &[
 ];
 const PART_FIELDS: &[&str] = &["name", "type", "url", "data", "size", "channels"];
 const CHANNEL_KEYS: &[&str] = &["fbMessenger", "sms"];
-const FB_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag", "personaId", "deliveryTimeout"];
+const FB_OPTION_FIELDS: &[&str] = &[
+    "messagingType",
+    "messageTag",
+    "personaId",
+    "deliveryTimeout",
+];
 const MESSAGING_TYPES: &[&str] = &["RESPONSE", "UPDATE", "MESSAGE_TAG"];
 const SMS_OPTION_FIELDS: &[&str] = &["from", "allowUnicode"];
 
