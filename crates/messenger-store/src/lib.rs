@@ -5,7 +5,9 @@
 //! queue that hands messages to sending workers ([`DispatchQueue`]), the outbox of events for the
 //! business's webhook ([`Outbox`]), Meta's webhook redeliveries ([`WebhookInbox`]), verified
 //! webhook bodies waiting to be applied ([`WebhookQueue`]), Messenger delivery deadlines
-//! ([`DeliveryDeadlines`]), webhook events that could not be
+//! ([`DeliveryDeadlines`]), each page's send buckets shared by every instance ([`SendPacing`]),
+//! a space's messages listed by cursor ([`MessageStore::list_messages`]), webhook events that
+//! could not be
 //! applied ([`Quarantine`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
 //!
