@@ -37,32 +37,10 @@ macro_rules! impl_outbox {
                 limit: usize,
                 lease_for: std::time::Duration,
             ) -> Result<Vec<messenger_store::OutboxEvent>, messenger_store::StoreError> {
-                if limit == 0 {
-                    return Ok(Vec::new());
-                }
-                let expires_at = now.add_millis(messenger_store::implementors::lease_millis(lease_for));
-                let mut rows: Vec<crate::rows::EventRow> = sqlx::query_as(concat!(
-                    "UPDATE outbox SET lease_holder = $1, lease_expires_at = $2, \
-                     attempts = attempts + 1 WHERE id IN (\
-                       SELECT id FROM outbox WHERE state = 'pending' \
-                       AND next_attempt_at <= $3 \
-                       AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
-                       ORDER BY id LIMIT $4",
-                    $skip,
-                    ") RETURNING ",
-                    crate::rows::event_columns!()
-                ))
-                .bind(worker)
-                .bind(expires_at.millis())
-                .bind(now.millis())
-                .bind(crate::rows::to_i64(limit))
-                .fetch_all(self.writer())
-                .await
-                .map_err(crate::error::db("leasing events"))?;
-                rows.sort_by_key(|r| r.id);
-                rows.into_iter()
-                    .map(crate::rows::EventRow::into_event)
-                    .collect()
+                // An empty `Except` list adds no condition: the same select over every event.
+                let all = messenger_store::EventScope::Except(Vec::new());
+                self.lease_due_events_in(&all, worker, now, limit, lease_for)
+                    .await
             }
 
             async fn lease_due_events_in(
