@@ -28,6 +28,7 @@ mod child;
 mod plan;
 mod postgres;
 mod sim;
+mod two_gateways;
 
 mod batch_replay;
 mod crash;

@@ -4,10 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::postgres::TestSchema;
-use crate::sim::{http, metrics_text, paced_config_toml, post_batch, start_sim, Dispatch, PAGE};
+use crate::sim::{http, metrics_text, post_batch, Dispatch, PAGE};
+use crate::two_gateways::TwoGateways;
 
 /// The most sends among `at` (milliseconds) in any window of one second.
 fn max_in_one_second(at: &mut [i64]) -> usize {
@@ -42,28 +41,20 @@ fn the_window_count_is_the_most_in_any_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_keep_a_page_to_its_send_rate_together() {
-    // Dropped last: after both processes are gone.
-    let Some(schema) = TestSchema::create().await else {
-        return;
-    };
-    let dir = Workdir::new();
-    let sim = start_sim().await;
     let dispatch = Dispatch {
         workers: 2,
         batch_size: 64,
         lease_secs: 60,
     };
-    let config = dir.write(
-        "gateway.toml",
-        &paced_config_toml(&sim, &schema.gateway_url(), dispatch, 100),
-    );
+    let Some(two) = TwoGateways::start(dispatch, 100).await else {
+        return;
+    };
+    let (a, b, sim) = (&two.a, &two.b, &two.sim);
     let plan = Plan {
         recipients: 100,
         per_recipient: 20,
     };
     let http = http();
-    let a = GatewayProcess::start(&dir, "a", &config).await;
-    let b = GatewayProcess::start(&dir, "b", &config).await;
 
     let started = Instant::now();
     let half = plan.per_recipient / 2;
@@ -72,7 +63,7 @@ async fn two_processes_keep_a_page_to_its_send_rate_together() {
     assert_eq!(ids.len(), plan.total());
     let waited = tokio::time::timeout(
         Duration::from_secs(40),
-        wait_all_received(&sim, plan, Duration::from_secs(60)),
+        wait_all_received(sim, plan, Duration::from_secs(60)),
     )
     .await;
     if waited.is_err() {
@@ -100,7 +91,7 @@ async fn two_processes_keep_a_page_to_its_send_rate_together() {
     }
     let drain = started.elapsed();
 
-    let sends = Sends::from_sim(&sim);
+    let sends = Sends::from_sim(sim);
     sends.assert_none_lost(plan);
     sends.assert_exactly_once();
     sends.assert_order(plan);

@@ -4,37 +4,27 @@
 
 use std::time::{Duration, Instant};
 
-use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::postgres::TestSchema;
-use crate::sim::{config_toml, http, post_batch, sends_metric, start_sim, wait_all_sent, Dispatch};
+use crate::sim::{http, post_batch, sends_metric, wait_all_sent, Dispatch, UNPACED};
+use crate::two_gateways::TwoGateways;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_send_each_message_once_in_order() {
-    // Dropped last: after both processes are gone.
-    let Some(schema) = TestSchema::create().await else {
-        return;
-    };
-    let dir = Workdir::new();
-    let sim = start_sim().await;
     let dispatch = Dispatch {
         workers: 2,
         batch_size: 16,
         lease_secs: 60,
     };
-    let config = dir.write(
-        "gateway.toml",
-        &config_toml(&sim, &schema.gateway_url(), dispatch),
-    );
+    let Some(two) = TwoGateways::start(dispatch, UNPACED).await else {
+        return;
+    };
+    let (a, b, sim) = (&two.a, &two.b, &two.sim);
     let plan = Plan {
         recipients: 50,
         per_recipient: 20,
     };
     let http = http();
 
-    // One after the other: the first runs the migrations.
-    let a = GatewayProcess::start(&dir, "a", &config).await;
-    let b = GatewayProcess::start(&dir, "b", &config).await;
     assert_ne!(a.instance, b.instance, "each process names its own leases");
 
     // Half through each; the first batch is accepted before the second.
@@ -43,11 +33,11 @@ async fn two_processes_on_one_postgres_send_each_message_once_in_order() {
     let mut ids = post_batch(&http, &a.base, &plan.requests(0..half)).await;
     ids.extend(post_batch(&http, &b.base, &plan.requests(half..plan.per_recipient)).await);
     assert_eq!(ids.len(), plan.total());
-    wait_all_received(&sim, plan, Duration::from_secs(60)).await;
+    wait_all_received(sim, plan, Duration::from_secs(60)).await;
     wait_all_sent(&http, &a.base, &ids, Duration::from_secs(10)).await;
     let drain = started.elapsed();
 
-    let sends = Sends::from_sim(&sim);
+    let sends = Sends::from_sim(sim);
     sends.assert_none_lost(plan);
     sends.assert_exactly_once();
     sends.assert_order(plan);
