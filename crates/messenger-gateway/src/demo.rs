@@ -284,6 +284,7 @@ pub async fn run(data_dir: &std::path::Path) -> Result<(), DemoError> {
         println!("  {} {} (revision {})", e.timestamp, e.name, e.revision);
     }
     print_console(&running);
+    println!("  it closes as the demo ends: run `messenger-gateway demo --serve` to keep it open");
     running.shutdown().await;
     println!("\nDone. Run `messenger-gateway serve --config FILE` for the real thing (docs/configuration.md).");
     Ok(())

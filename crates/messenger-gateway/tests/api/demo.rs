@@ -27,6 +27,7 @@ async fn the_demo_runs_end_to_end() {
         "  SMS provider got 1 SMS for Carol",
         "== 10. Alice reacts to the order message with a heart",
         "  the business hears: \"react\" \"love\" on message",
+        "  it closes as the demo ends: run `messenger-gateway demo --serve` to keep it open",
         "Done.",
     ] {
         assert!(
