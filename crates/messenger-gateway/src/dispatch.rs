@@ -1,4 +1,6 @@
-//! Durable dispatch: `workers` tasks loop over [`Messenger::dispatch_due`], one maintenance
+//! Durable dispatch: `workers` tasks loop over [`Messenger::dispatch_due`] (each with up to
+//! [`ROUNDS_IN_FLIGHT`] rounds under way: a round that outlives [`ROUND_OVERLAP`] is left to finish
+//! while the worker leases the next), one maintenance
 //! task recovers expired leases and purges old records, and one claims passed Messenger
 //! delivery deadlines ([`Messenger::fire_delivery_deadlines`]).
 //!
@@ -8,8 +10,9 @@
 //! accepted message wakes it. When Graph reports a usage above `usage_pause_percent` for a page,
 //! that page alone is paused (its circuit opens, see `messenger::send::page`) until Graph says
 //! access is regained; the other pages keep sending. On shutdown each worker finishes its
-//! current round, so no lease is left behind.
+//! rounds under way, so no lease is left behind.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +24,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::DispatchConfig;
 use crate::metrics::Metrics;
+
+/// How long a worker waits for its round before it leases the next one beside it: a round's
+/// messages may wait up to the pacing horizon for their pages' slots, and Meta takes 100-500 ms
+/// per send, so a worker that waited for each round would lease a few times a second.
+const ROUND_OVERLAP: Duration = Duration::from_millis(50);
+
+/// Rounds of one worker under way at once (each of up to `batch_size` messages).
+const ROUNDS_IN_FLIGHT: usize = 4;
+
+/// What a round answers.
+type RoundResult = Result<messenger::DispatchReport, messenger::Error>;
 
 /// How long seen webhook events, delivered outbox events and such are kept.
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -109,35 +123,90 @@ impl Dispatcher {
     async fn worker(self: Arc<Self>, index: usize) {
         let id = format!("{}/dispatch-{index}", self.instance_id);
         tracing::debug!(worker = %id, "dispatch worker started");
+        // Rounds that outlived ROUND_OVERLAP, oldest first.
+        let mut running: VecDeque<JoinHandle<RoundResult>> = VecDeque::new();
         while !self.cancel.is_cancelled() {
             self.pause_busy_pages();
-            // A round runs to its end even when shutdown begins: its leases are then settled.
-            match self
-                .messenger
-                .dispatch_due(&id, self.config.batch_size)
-                .await
+            while running.front().is_some_and(JoinHandle::is_finished)
+                || running.len() >= ROUNDS_IN_FLIGHT
             {
-                Ok(report) => {
-                    self.metrics.dispatch(&report);
-                    if report.leased > 0 {
-                        tracing::debug!(worker = %id, ?report, "dispatch round");
-                    } else {
-                        tokio::select! {
-                            () = self.wake.notified() => {}
-                            () = tokio::time::sleep(self.config.poll_interval) => {}
-                            () = self.cancel.cancelled() => {}
-                        }
-                    }
-                }
-                Err(e) => {
-                    self.metrics.dispatch_error();
-                    tracing::error!(worker = %id, error = %messenger::error_chain(&e), "dispatch round failed");
-                    self.sleep(self.config.poll_interval.max(Duration::from_secs(1)))
-                        .await;
+                if let Some(round) = running.pop_front() {
+                    self.finish_round(&id, round.await).await;
                 }
             }
+            // A round runs to its end even when shutdown begins: its leases are then settled.
+            let mut round = tokio::spawn({
+                let (messenger, id) = (self.messenger.clone(), id.clone());
+                let limit = self.config.batch_size;
+                async move { messenger.dispatch_due(&id, limit).await }
+            });
+            match tokio::time::timeout(ROUND_OVERLAP, &mut round).await {
+                Ok(joined) => {
+                    if self.finish_round(&id, joined).await == Some(0) {
+                        self.idle(running.is_empty()).await;
+                    }
+                }
+                // Its messages wait for their pages' slots or for Graph: lease the next round
+                // meanwhile.
+                Err(_) => running.push_back(round),
+            }
+        }
+        for round in running {
+            self.finish_round(&id, round.await).await;
         }
         tracing::debug!(worker = %id, "dispatch worker stopped");
+    }
+
+    /// Counts a finished round; returns how many messages it leased (`None`: it failed, and the
+    /// worker has slept a while).
+    async fn finish_round(
+        &self,
+        id: &str,
+        joined: Result<RoundResult, tokio::task::JoinError>,
+    ) -> Option<usize> {
+        match joined {
+            Ok(Ok(report)) => {
+                self.metrics.dispatch(&report);
+                if report.leased > 0 {
+                    tracing::debug!(worker = %id, ?report, "dispatch round");
+                }
+                Some(report.leased)
+            }
+            Ok(Err(e)) => {
+                self.metrics.dispatch_error();
+                tracing::error!(worker = %id, error = %messenger::error_chain(&e), "dispatch round failed");
+                self.sleep(self.config.poll_interval.max(Duration::from_secs(1)))
+                    .await;
+                None
+            }
+            Err(join) => {
+                self.metrics.dispatch_error();
+                tracing::error!(worker = %id, error = %join, "a dispatch round panicked");
+                None
+            }
+        }
+    }
+
+    /// Nothing was due: sleeps until a message is accepted, `poll_interval` passes, or a page
+    /// held back by its pace may be leased again; only a short while when this worker still
+    /// has rounds under way (`alone` false), so it sees to them.
+    async fn idle(&self, alone: bool) {
+        let mut wait = self.config.poll_interval;
+        if !alone {
+            wait = wait.min(ROUND_OVERLAP);
+        }
+        if let Some(reopens) = self.messenger.pacing_reopens_at() {
+            let ms = reopens
+                .millis()
+                .saturating_sub(Timestamp::now().millis())
+                .max(1);
+            wait = wait.min(Duration::from_millis(u64::try_from(ms).unwrap_or(1)));
+        }
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            () = self.cancel.cancelled() => {}
+        }
     }
 
     async fn maintenance(self: Arc<Self>) {

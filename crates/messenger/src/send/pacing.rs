@@ -8,8 +8,14 @@
 //! is given back to the queue untouched ([`messenger_store::DispatchQueue::defer`]), due when
 //! the bucket can take it, and other messages use the worker meanwhile. [`PagePacing`] counts what
 //! happened for the page's metrics.
+//!
+//! The requests of one process for one bucket are coalesced (`coalesce`): those that arrive
+//! while a reservation is in flight go to the store together in the next one.
+
+mod coalesce;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use messenger_graph::rates::{SendKind, DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RATE};
@@ -25,6 +31,10 @@ pub const HORIZON: Duration = Duration::from_millis(250);
 /// How long after a booked bucket could take one more send its messages are tried again: a
 /// quarter of the horizon, so that a lease then finds a quarter of it free rather than one slot.
 const REASK_MILLIS: i64 = 62;
+
+fn horizon_millis() -> i64 {
+    i64::try_from(HORIZON.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// The store bucket of `page`'s sends of `kind`.
 pub fn bucket(page: &str, kind: SendKind) -> String {
@@ -51,6 +61,8 @@ pub struct PagePacing {
     /// Per kind: the latest slot this process knows the bucket to have booked (milliseconds),
     /// from the reservations it made (whoever booked the slots before them).
     frontier: [AtomicI64; 2],
+    /// Per kind: this process's requests waiting for a reservation.
+    queues: [coalesce::Queue; 2],
     sends: AtomicU64,
     throttled: AtomicU64,
     deferred: AtomicU64,
@@ -87,6 +99,7 @@ impl PagePacing {
             media,
             busy_until: [AtomicI64::new(0), AtomicI64::new(0)],
             frontier: [AtomicI64::new(0), AtomicI64::new(0)],
+            queues: Default::default(),
             sends: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             deferred: AtomicU64::new(0),
@@ -108,23 +121,45 @@ impl PagePacing {
 
     /// How many of the page's messages a lease at `now` may take
     /// ([`messenger_store::DispatchQueue::lease_due_capped`]): what its text bucket (most of its
-    /// sends) can still send within the horizon, as far as this process knows (at least 1);
-    /// none while it knows the bucket to be booked beyond the horizon.
+    /// sends) can still send within the horizon, as far as this process knows; none while it
+    /// knows the bucket to be booked through the horizon (its own reservations, or the store's
+    /// answer that it is busy).
     pub fn lease_cap(&self, now: Timestamp) -> usize {
         let slot = Self::slot(SendKind::Standard);
         if self.busy_until[slot].load(Ordering::Relaxed) > now.millis() {
             return 0;
         }
-        let horizon = i64::try_from(HORIZON.as_millis()).unwrap_or(i64::MAX);
         let start = self.frontier[slot]
             .load(Ordering::Relaxed)
             .max(now.millis());
-        let free_ms = now.millis().saturating_add(horizon).saturating_sub(start);
+        let free_ms = now
+            .millis()
+            .saturating_add(horizon_millis())
+            .saturating_sub(start);
         let mut cap = u64::try_from(free_ms).unwrap_or(0) * u64::from(self.standard.rate()) / 1_000;
         if start == now.millis() {
             cap += u64::from(self.standard.burst());
         }
-        usize::try_from(cap).unwrap_or(usize::MAX).max(1)
+        usize::try_from(cap).unwrap_or(usize::MAX)
+    }
+
+    /// When a lease may take the page's messages again, if [`PagePacing::lease_cap`] is 0 at
+    /// `now`: the store's busy time, or when one more send fits in the horizon after this
+    /// process's own reservations.
+    pub fn reopens_at(&self, now: Timestamp) -> Option<Timestamp> {
+        if self.lease_cap(now) > 0 {
+            return None;
+        }
+        let slot = Self::slot(SendKind::Standard);
+        let busy = self.busy_until[slot].load(Ordering::Relaxed);
+        let one_send = i64::from(1_000u32.div_ceil(self.standard.rate().max(1)));
+        let booked = self.frontier[slot]
+            .load(Ordering::Relaxed)
+            .saturating_sub(horizon_millis())
+            .saturating_add(one_send);
+        Some(Timestamp::from_millis(
+            busy.max(booked).max(now.millis() + 1),
+        ))
     }
 
     /// The counters so far.
@@ -180,13 +215,7 @@ impl Messenger {
             if until > now.millis() {
                 return Slots::Defer(Timestamp::from_millis(until));
             }
-            let pace = space.pacing.pace(kind);
-            let reserved = self
-                .inner
-                .store
-                .reserve_sends(&bucket(&space.page_id, kind), pace, count, now, HORIZON)
-                .await;
-            match reserved {
+            match self.reserve_coalesced(space, kind, count).await {
                 Ok(Reservation::Granted(at)) => {
                     if let Some(last) = at.last() {
                         space.pacing.frontier[PagePacing::slot(kind)]
@@ -202,10 +231,10 @@ impl Messenger {
                     busy.fetch_max(again.millis(), Ordering::Relaxed);
                     return Slots::Defer(again);
                 }
-                Err(e) => {
+                Err(error) => {
                     tracing::warn!(
                         space = %space.id,
-                        error = %crate::error::chain(&e),
+                        %error,
                         "reserving the page's sends failed; the message waits a second"
                     );
                     return Slots::Defer(now.add_millis(1_000));
@@ -213,6 +242,47 @@ impl Messenger {
             }
         }
         Slots::Go(times.into_iter().map(|t| t.unwrap_or(now)).collect())
+    }
+
+    /// Reserves `count` sends of `kind` from `space`'s page bucket, together with this process's
+    /// other requests for it that arrive meanwhile (the first request starts a task that makes
+    /// reservations until none waits).
+    async fn reserve_coalesced(
+        &self,
+        space: &Space,
+        kind: SendKind,
+        count: u32,
+    ) -> coalesce::Answer {
+        let (answer, serve) = space.pacing.queues[PagePacing::slot(kind)].join(count);
+        if serve {
+            let this = self.clone();
+            let pacing = Arc::clone(&space.pacing);
+            let bucket = bucket(&space.page_id, kind);
+            tokio::spawn(async move { this.serve_reservations(&pacing, kind, &bucket).await });
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the reservation task ended without answering".to_owned()))
+    }
+
+    /// Makes reservations for the requests waiting for `bucket`, all of them at once, until none
+    /// waits.
+    async fn serve_reservations(&self, pacing: &PagePacing, kind: SendKind, bucket: &str) {
+        let queue = &pacing.queues[PagePacing::slot(kind)];
+        loop {
+            // The round's other messages join before the statement goes.
+            tokio::task::yield_now().await;
+            let Some((waiting, total)) = queue.take() else {
+                return;
+            };
+            let answer = self
+                .inner
+                .store
+                .reserve_sends(bucket, pacing.pace(kind), total, self.now(), HORIZON)
+                .await
+                .map_err(|e| crate::error::chain(&e));
+            coalesce::hand_out(waiting, answer);
+        }
     }
 
     /// Waits for a send's slot, counting the wait on the page.

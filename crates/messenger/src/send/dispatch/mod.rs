@@ -13,7 +13,7 @@ mod attempt;
 mod channel;
 mod record;
 
-use messenger_model::MessageStatus;
+use messenger_model::{MessageStatus, Timestamp};
 use messenger_store::{MessageRecord, Settlement};
 use tokio::task::JoinSet;
 
@@ -144,6 +144,14 @@ impl Messenger {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// The earliest time a page that leasing now leaves out, its pace being booked through the
+    /// horizon, may be leased again; `None` when no page is held back. A worker with nothing to
+    /// lease sleeps no longer than this, so a booked page's backlog resumes on time.
+    pub fn pacing_reopens_at(&self) -> Option<Timestamp> {
+        let now = self.now();
+        self.spaces().filter_map(|s| s.pacing.reopens_at(now)).min()
     }
 
     /// Sends one leased message, rule by rule, and records how it ended; returns the status it
