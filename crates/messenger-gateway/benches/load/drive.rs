@@ -32,7 +32,7 @@ impl Outcome {
         self.latencies_us.extend(other.latencies_us);
     }
 
-    fn record(&mut self, result: Result<u64, String>, latency: Duration) {
+    pub(crate) fn record(&mut self, result: Result<u64, String>, latency: Duration) {
         match result {
             Ok(units) => {
                 self.requests += 1;

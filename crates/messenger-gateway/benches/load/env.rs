@@ -15,8 +15,8 @@ use messenger_gateway::{Gateway, GatewayHandle};
 use crate::{Args, Backend, BoxError};
 
 pub(crate) const APP_SECRET: &str = "load-app-secret";
-const VERIFY_TOKEN: &str = "load-verify-token";
-const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
+pub(crate) const VERIFY_TOKEN: &str = "load-verify-token";
+pub(crate) const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
 pub(crate) const SPACE: &str = "bench";
 pub(crate) const PAGE: &str = "PAGE-BENCH";
 const PAGE_TOKEN: &str = "page-token-bench";
@@ -29,14 +29,14 @@ fn postgres_url() -> String {
 }
 
 /// A fresh database for one scenario.
-struct Database {
-    url: String,
-    schema: Option<String>,
+pub(crate) struct Database {
+    pub url: String,
+    pub schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Database {
-    fn fresh(backend: Backend) -> Result<Self, BoxError> {
+    pub(crate) fn fresh(backend: Backend) -> Result<Self, BoxError> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir()?;
@@ -64,7 +64,7 @@ impl Database {
         }
     }
 
-    async fn drop_schema(&self) {
+    pub(crate) async fn drop_schema(&self) {
         use sqlx::Connection;
         let Some(schema) = &self.schema else { return };
         match sqlx::PgConnection::connect(&self.url).await {

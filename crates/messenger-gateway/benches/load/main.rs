@@ -1,13 +1,15 @@
-//! Load harness (issue 6): sustained messages per second accepted by the gateway and dispatched
-//! to graph-sim, accept latency (p50/p99/max) at a paced rate, Meta webhook ingest, and the peak
-//! RSS, on SQLite and PostgreSQL.
+//! Load harness: sustained messages per second accepted by the gateway and dispatched to
+//! graph-sim, accept latency (p50/p99/max) at a paced rate, Meta webhook ingest, many pages at
+//! Meta's rate beside a flooding space (`pages`, see its module), and the peak RSS, on SQLite
+//! and PostgreSQL.
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
-//!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|receipts|all] \
+//!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|receipts|pages|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
-//!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N]
+//!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N] \
+//!     [--pages N] [--page-rate N] [--probe-rate N] [--flood-api-rate N]
 //! ```
 //!
 //! Everything runs in this one process on one tokio runtime (as many worker threads as cores):
@@ -24,8 +26,13 @@
 //! PostgreSQL: `MESSENGER_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`.
 //! The figures are in docs/performance.md.
 
+// The gateway binary as a child process, shared with the process tests.
+#[allow(dead_code)]
+#[path = "../../tests/process/child.rs"]
+mod child;
 mod drive;
 mod env;
+mod pages;
 mod receipts;
 mod report;
 mod scenarios;
@@ -45,14 +52,16 @@ enum Scenario {
     Paced,
     Webhook,
     Receipts,
+    Pages,
 }
 
-const ALL: [Scenario; 5] = [
+const ALL: [Scenario; 6] = [
     Scenario::Single,
     Scenario::Batch,
     Scenario::Paced,
     Scenario::Webhook,
     Scenario::Receipts,
+    Scenario::Pages,
 ];
 
 /// The command line.
@@ -77,13 +86,22 @@ struct Args {
     messages: u64,
     /// How long graph-sim takes to answer each call (0: at once).
     graph_latency_ms: u64,
+    /// `pages`: paced spaces, each with its own page.
+    pages: usize,
+    /// `pages`: each page's `send_rate`.
+    page_rate: u32,
+    /// `pages`: single messages a second from the probe space.
+    probe_rate: u64,
+    /// `pages`: the flooding space's `api_rate` (none by default).
+    flood_api_rate: Option<u32>,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
-    [--scenario single|batch|paced|webhook|receipts|all] [--seconds N] [--concurrency N] \
+    [--scenario single|batch|paced|webhook|receipts|pages|all] [--seconds N] [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
-    [--messages N] [--graph-latency-ms N]";
+    [--messages N] [--graph-latency-ms N] [--pages N] [--page-rate N] [--probe-rate N] \
+    [--flood-api-rate N]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
@@ -103,6 +121,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         forward: false,
         messages: 20_000,
         graph_latency_ms: 0,
+        pages: 10,
+        page_rate: 250,
+        probe_rate: 10,
+        flood_api_rate: None,
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -114,6 +136,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 .map_err(|_| format!("{v:?} is not a number\n{USAGE}"))
         };
         let size = |v: String| number(v).map(|n| usize::try_from(n).unwrap_or(usize::MAX).max(1));
+        let rate = |v: String| number(v).map(|n| u32::try_from(n).unwrap_or(u32::MAX).max(1));
         match a.as_str() {
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
@@ -132,6 +155,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "paced" => vec![Scenario::Paced],
                     "webhook" => vec![Scenario::Webhook],
                     "receipts" => vec![Scenario::Receipts],
+                    "pages" => vec![Scenario::Pages],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -152,6 +176,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--forward" => args.forward = true,
             "--messages" => args.messages = number(value()?)?.max(1),
             "--graph-latency-ms" => args.graph_latency_ms = number(value()?)?,
+            "--pages" => args.pages = size(value()?)?,
+            "--page-rate" => args.page_rate = rate(value()?)?,
+            "--probe-rate" => args.probe_rate = number(value()?)?.max(1),
+            "--flood-api-rate" => args.flood_api_rate = Some(rate(value()?)?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -175,6 +203,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Paced => scenarios::paced(&args, backend).await?,
                 Scenario::Webhook => scenarios::webhook(&args, backend).await?,
                 Scenario::Receipts => receipts::receipts(&args, backend).await?,
+                Scenario::Pages => pages::pages(&args, backend).await?,
             };
             rows.push(row);
         }
