@@ -36,6 +36,9 @@ mod pages;
 mod receipts;
 mod report;
 mod scenarios;
+// Sends in a one-second window, shared with the process tests.
+#[path = "../../tests/process/window.rs"]
+mod window;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

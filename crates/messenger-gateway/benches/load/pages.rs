@@ -32,6 +32,7 @@ use crate::child::{GatewayProcess, Workdir};
 use crate::drive::{client, closed_loop, open_loop, post, Outcome};
 use crate::env::{Database, APP_SECRET, TOKEN_KEY, VERIFY_TOKEN};
 use crate::report::Row;
+use crate::window::max_in_one_second;
 use crate::{Args, Backend, BoxError};
 
 /// How much more than its rate each paced page is offered.
@@ -211,19 +212,6 @@ fn epoch_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The most among `at` (milliseconds, sorted) in any window of one second.
-fn most_in_one_second(at: &[i64]) -> usize {
-    let mut most = 0;
-    let mut first = 0;
-    for last in 0..at.len() {
-        while at[last] - at[first] >= 1_000 {
-            first += 1;
-        }
-        most = most.max(last + 1 - first);
-    }
-    most
-}
-
 /// One page's figures.
 struct PageRate {
     page: String,
@@ -392,7 +380,6 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
     let window_ms = (ended_ms - started_ms - WARM_UP.as_millis() as i64).max(1);
     let rate_of = |page: &str| {
         let mut times = at.get(page).cloned().unwrap_or_default();
-        times.sort_unstable();
         let counted = times
             .iter()
             .filter(|&&t| t > started_ms + WARM_UP.as_millis() as i64)
@@ -400,7 +387,7 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
         PageRate {
             page: page.to_owned(),
             achieved: counted as f64 * 1000.0 / window_ms as f64,
-            most: most_in_one_second(&times),
+            most: max_in_one_second(&mut times),
         }
     };
     let mut rates: Vec<PageRate> = paced.iter().map(|s| rate_of(&s.page)).collect();

@@ -29,6 +29,7 @@ mod plan;
 mod postgres;
 mod sim;
 mod two_gateways;
+mod window;
 
 mod batch_replay;
 mod crash;

@@ -7,20 +7,7 @@ use std::time::{Duration, Instant};
 use crate::plan::{wait_all_received, Plan, Sends};
 use crate::sim::{http, metrics_text, post_batch, Dispatch, PAGE};
 use crate::two_gateways::TwoGateways;
-
-/// The most sends among `at` (milliseconds) in any window of one second.
-fn max_in_one_second(at: &mut [i64]) -> usize {
-    at.sort_unstable();
-    let mut most = 0;
-    let mut first = 0;
-    for last in 0..at.len() {
-        while at[last] - at[first] >= 1_000 {
-            first += 1;
-        }
-        most = most.max(last + 1 - first);
-    }
-    most
-}
+use crate::window::max_in_one_second;
 
 /// `messenger_gateway_page_sends_total` of the page in a child's metrics.
 async fn page_sends(http: &reqwest::Client, base: &str) -> u64 {
@@ -30,13 +17,6 @@ async fn page_sends(http: &reqwest::Client, base: &str) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix(series.as_str()))
         .map_or(0, |v| v.trim().parse().expect("a counter value"))
-}
-
-#[test]
-fn the_window_count_is_the_most_in_any_second() {
-    assert_eq!(max_in_one_second(&mut [0, 999, 1_000, 1_001, 2_500]), 3);
-    assert_eq!(max_in_one_second(&mut [5, 5, 5]), 3);
-    assert_eq!(max_in_one_second(&mut []), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
