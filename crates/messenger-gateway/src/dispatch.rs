@@ -1,6 +1,7 @@
 //! Durable dispatch: `workers` tasks loop over [`Messenger::dispatch_due`] (each with up to
 //! [`ROUNDS_IN_FLIGHT`] rounds under way: a round that outlives [`ROUND_OVERLAP`] is left to finish
-//! while the worker leases the next), one maintenance
+//! while the worker leases the next; a round that ends lets the worker lease at once), one
+//! maintenance
 //! task recovers expired leases and purges old records, and one claims passed Messenger
 //! delivery deadlines ([`Messenger::fire_delivery_deadlines`]).
 //!
@@ -25,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::DispatchConfig;
 use crate::metrics::Metrics;
 
-/// How long a worker waits for its round before it leases the next one beside it: a round's
-/// messages may wait up to the pacing horizon for their pages' slots, and Meta takes 100-500 ms
-/// per send, so a worker that waited for each round would lease a few times a second.
+/// How long a worker waits for its new round before it leases the next one beside it (sooner
+/// when one of its rounds ends): a round's messages may wait up to the pacing horizon for their
+/// pages' slots, and Meta takes 100-500 ms per send, so a worker that waited for each round would
+/// lease a few times a second.
 const ROUND_OVERLAP: Duration = Duration::from_millis(50);
 
 /// Rounds of one worker under way at once (each of up to `batch_size` messages).
@@ -123,38 +125,84 @@ impl Dispatcher {
     async fn worker(self: Arc<Self>, index: usize) {
         let id = format!("{}/dispatch-{index}", self.instance_id);
         tracing::debug!(worker = %id, "dispatch worker started");
-        // Rounds that outlived ROUND_OVERLAP, oldest first.
+        // This worker's rounds under way, oldest first; each signals `finished` as it ends.
         let mut running: VecDeque<JoinHandle<RoundResult>> = VecDeque::new();
+        let finished = Arc::new(Notify::new());
+        // Whether the last round seen to end took a whole `batch_size`: then more is likely due,
+        // and the next round is leased beside a slow one. A round that took less took all that
+        // was due; the next is leased when it ends, when its recipients' next messages are due.
+        let mut full = false;
         while !self.cancel.is_cancelled() {
             self.pause_busy_pages();
-            while running.front().is_some_and(JoinHandle::is_finished)
-                || running.len() >= ROUNDS_IN_FLIGHT
-            {
-                if let Some(round) = running.pop_front() {
-                    self.finish_round(&id, round.await).await;
+            self.reap(&id, &mut running).await;
+            if running.len() >= ROUNDS_IN_FLIGHT {
+                tokio::select! {
+                    () = finished.notified() => {}
+                    () = self.cancel.cancelled() => {}
                 }
+                continue;
             }
             // A round runs to its end even when shutdown begins: its leases are then settled.
-            let mut round = tokio::spawn({
+            running.push_back(tokio::spawn({
                 let (messenger, id) = (self.messenger.clone(), id.clone());
-                let limit = self.config.batch_size;
-                async move { messenger.dispatch_due(&id, limit).await }
-            });
-            match tokio::time::timeout(ROUND_OVERLAP, &mut round).await {
-                Ok(joined) => {
-                    if self.finish_round(&id, joined).await == Some(0) {
-                        self.idle(running.is_empty()).await;
-                    }
+                let (limit, finished) = (self.config.batch_size, Arc::clone(&finished));
+                async move {
+                    let result = messenger.dispatch_due(&id, limit).await;
+                    finished.notify_one();
+                    result
                 }
-                // Its messages wait for their pages' slots or for Graph: lease the next round
-                // meanwhile.
-                Err(_) => running.push_back(round),
+            }));
+            // Until a round ends, or (after a full round) the new one has run ROUND_OVERLAP:
+            // its messages wait for their pages' slots or for Graph, and the next round is
+            // leased beside it.
+            if full {
+                tokio::select! {
+                    () = finished.notified() => {}
+                    () = tokio::time::sleep(ROUND_OVERLAP) => {}
+                }
+            } else {
+                finished.notified().await;
+            }
+            let (newest, others) = self.reap(&id, &mut running).await;
+            if let Some(leased) = newest {
+                full = leased >= self.config.batch_size;
+            }
+            // Idle only when the new round found nothing and no other round ended meanwhile
+            // (one that did may have made its recipients' next messages due after the lease).
+            if (newest, others) == (Some(0), 0) {
+                self.idle(&finished, running.is_empty()).await;
             }
         }
         for round in running {
             self.finish_round(&id, round.await).await;
         }
         tracing::debug!(worker = %id, "dispatch worker stopped");
+    }
+
+    /// Counts the rounds of `running` that have ended and drops them; returns what the newest
+    /// round leased when it is one of them, and how many of the others ended.
+    async fn reap(
+        &self,
+        id: &str,
+        running: &mut VecDeque<JoinHandle<RoundResult>>,
+    ) -> (Option<usize>, usize) {
+        let newest = running.len().saturating_sub(1);
+        let (mut newest_leased, mut others) = (None, 0);
+        let mut still = VecDeque::with_capacity(running.len());
+        for (i, round) in running.drain(..).enumerate() {
+            if round.is_finished() {
+                let leased = self.finish_round(id, round.await).await;
+                if i == newest {
+                    newest_leased = leased;
+                } else {
+                    others += 1;
+                }
+            } else {
+                still.push_back(round);
+            }
+        }
+        *running = still;
+        (newest_leased, others)
     }
 
     /// Counts a finished round; returns how many messages it leased (`None`: it failed, and the
@@ -187,14 +235,11 @@ impl Dispatcher {
         }
     }
 
-    /// Nothing was due: sleeps until a message is accepted, `poll_interval` passes, or a page
-    /// held back by its pace may be leased again; only a short while when this worker still
-    /// has rounds under way (`alone` false), so it sees to them.
-    async fn idle(&self, alone: bool) {
+    /// Nothing was due: sleeps until a message is accepted, one of this worker's rounds ends
+    /// (`alone` false: some are under way), `poll_interval` passes, or a page held back by its
+    /// pace may be leased again.
+    async fn idle(&self, finished: &Notify, alone: bool) {
         let mut wait = self.config.poll_interval;
-        if !alone {
-            wait = wait.min(ROUND_OVERLAP);
-        }
         if let Some(reopens) = self.messenger.pacing_reopens_at() {
             let ms = reopens
                 .millis()
@@ -204,6 +249,7 @@ impl Dispatcher {
         }
         tokio::select! {
             () = self.wake.notified() => {}
+            () = finished.notified(), if !alone => {}
             () = tokio::time::sleep(wait) => {}
             () = self.cancel.cancelled() => {}
         }
