@@ -141,14 +141,19 @@ pub trait Outbox: Send + Sync {
 
     /// Leases up to `limit` pending due events (oldest first) to `worker` until
     /// `now + lease_for`, counting an attempt on each. Two callers never get the same event while
-    /// its lease runs.
+    /// its lease runs. By default [`lease_due_events_in`](Outbox::lease_due_events_in) with a
+    /// scope of every event (`EventScope::Except` of nothing).
     async fn lease_due_events(
         &self,
         worker: &str,
         now: Timestamp,
         limit: usize,
         lease_for: Duration,
-    ) -> Result<Vec<OutboxEvent>, StoreError>;
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let all = EventScope::Except(Vec::new());
+        self.lease_due_events_in(&all, worker, now, limit, lease_for)
+            .await
+    }
 
     /// [`lease_due_events`](Outbox::lease_due_events) restricted to `scope`: up to `limit`
     /// pending due events of the scope, oldest first, leased to `worker` until

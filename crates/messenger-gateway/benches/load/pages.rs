@@ -31,7 +31,7 @@ use graph_sim::GraphSim;
 use crate::child::{GatewayProcess, Workdir};
 use crate::drive::{client, closed_loop, open_loop, post, Outcome};
 use crate::env::{Database, APP_SECRET, TOKEN_KEY, VERIFY_TOKEN};
-use crate::report::Row;
+use crate::report::{peak_rss_mib_of, Row};
 use crate::window::max_in_one_second;
 use crate::{Args, Backend, BoxError};
 
@@ -186,23 +186,18 @@ async fn metric_sum(http: &reqwest::Client, base: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// `getconf CLK_TCK` (100 on Linux).
+/// `getconf CLK_TCK` (100 on Linux), asked once.
 fn clock_ticks() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
-}
-
-/// The gateway process's peak resident set (`VmHWM`), in MiB.
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 /// Milliseconds since the epoch (graph-sim's clock for `at_millis`).
@@ -352,7 +347,7 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
     let db_cpu_alone = database_cpu_time()
         .saturating_sub(db_cpu_at_start)
         .saturating_sub(db_cpu_load);
-    let rss = peak_rss_mib(pid);
+    let rss = peak_rss_mib_of(&pid.to_string());
     let deferred = metric_sum(&http, &base, "page_deferred").await;
     let waited = metric_sum(&http, &base, "page_bucket_wait_seconds").await;
     drop(gateway);

@@ -23,7 +23,12 @@ pub(crate) struct Row {
 
 /// The process's peak resident set (`VmHWM`), in MiB.
 pub(crate) fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_rss_mib_of("self")
+}
+
+/// The peak resident set (`VmHWM`) of `/proc/{process}` (a pid, or `self`), in MiB.
+pub(crate) fn peak_rss_mib_of(process: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)

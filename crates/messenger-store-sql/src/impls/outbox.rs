@@ -30,19 +30,6 @@ macro_rules! impl_outbox {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn lease_due_events(
-                &self,
-                worker: &str,
-                now: messenger_model::Timestamp,
-                limit: usize,
-                lease_for: std::time::Duration,
-            ) -> Result<Vec<messenger_store::OutboxEvent>, messenger_store::StoreError> {
-                // An empty `Except` list adds no condition: the same select over every event.
-                let all = messenger_store::EventScope::Except(Vec::new());
-                self.lease_due_events_in(&all, worker, now, limit, lease_for)
-                    .await
-            }
-
             async fn lease_due_events_in(
                 &self,
                 scope: &messenger_store::EventScope,

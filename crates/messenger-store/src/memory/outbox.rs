@@ -49,18 +49,6 @@ impl Outbox for MemoryStore {
         Ok(true)
     }
 
-    async fn lease_due_events(
-        &self,
-        worker: &str,
-        now: Timestamp,
-        limit: usize,
-        lease_for: Duration,
-    ) -> Result<Vec<OutboxEvent>, StoreError> {
-        let all = EventScope::Except(Vec::new());
-        self.lease_due_events_in(&all, worker, now, limit, lease_for)
-            .await
-    }
-
     async fn lease_due_events_in(
         &self,
         scope: &EventScope,
