@@ -230,10 +230,13 @@ fn serve(listener: TcpListener, app: axum::Router, cancel: &CancellationToken) -
 
 /// Clears the leases an earlier run of this instance (same `server.instance_id`) held when it
 /// died: nobody will settle them, so the messages need not wait for them to expire. They still
-/// go through the echo check before being sent again. A failure here is logged and left to
-/// lease expiry.
+/// go through the echo check before being sent again. Webhook bodies it held are freed too:
+/// they may carry the very echoes that check waits for, and would otherwise sit out their
+/// 60-second lease while the check's grace runs out. A failure here is logged and left to lease
+/// expiry.
 async fn take_back_own_leases(store: &Arc<dyn Store>, instance_id: &str, metrics: &Metrics) {
-    match store.recover_leases_of(&format!("{instance_id}/")).await {
+    let prefix = format!("{instance_id}/");
+    match store.recover_leases_of(&prefix).await {
         Ok(0) => {}
         Ok(n) => {
             metrics.leases_recovered(n);
@@ -246,6 +249,18 @@ async fn take_back_own_leases(store: &Arc<dyn Store>, instance_id: &str, metrics
         Err(e) => tracing::warn!(
             error = %messenger::error_chain(&e),
             "taking back this instance's leases failed; they will expire"
+        ),
+    }
+    match store.recover_webhook_leases_of(&prefix).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            bodies = n,
+            instance = %instance_id,
+            "took back the webhook bodies an earlier run of this instance was applying"
+        ),
+        Err(e) => tracing::warn!(
+            error = %messenger::error_chain(&e),
+            "taking back this instance's webhook bodies failed; their leases will expire"
         ),
     }
 }

@@ -538,6 +538,16 @@ impl WebhookQueue for CountingStore {
         self.count("webhook_backlog");
         self.inner.webhook_backlog().await
     }
+
+    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.count("oldest_queued_webhook");
+        self.inner.oldest_queued_webhook().await
+    }
+
+    async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
+        self.count("recover_webhook_leases_of");
+        self.inner.recover_webhook_leases_of(holder_prefix).await
+    }
 }
 
 #[async_trait]

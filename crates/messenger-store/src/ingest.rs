@@ -58,4 +58,15 @@ pub trait WebhookQueue: Send + Sync {
 
     /// How many bodies wait (leased or not): the ingest backlog.
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+
+    /// When the oldest body still queued (leased or not) was received; `None` when the queue is
+    /// empty. A send interrupted by a crash waits for Meta's echoes: this says whether echoes
+    /// received so far may still be waiting to be applied.
+    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Clears the leases of bodies whose holder starts with `holder_prefix`, expired or not, and
+    /// returns how many (see `DispatchQueue::recover_leases_of`: an instance calls it when it
+    /// starts, so bodies an earlier run of it held when it died are applied at once, not after
+    /// their lease). An empty prefix is refused ([`StoreError::Invalid`]).
+    async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError>;
 }

@@ -141,6 +141,42 @@ macro_rules! impl_webhook_queue {
                     .map_err(crate::error::db("counting webhook bodies"))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
+
+            async fn oldest_queued_webhook(
+                &self,
+            ) -> Result<Option<messenger_model::Timestamp>, messenger_store::StoreError> {
+                // Ids increase in arrival order: the primary key finds the oldest.
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT received_at FROM webhook_queue ORDER BY id LIMIT 1")
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err(crate::error::db("reading the oldest webhook body"))?;
+                Ok(row.map(|(at,)| messenger_model::Timestamp::from_millis(at)))
+            }
+
+            async fn recover_webhook_leases_of(
+                &self,
+                holder_prefix: &str,
+            ) -> Result<u64, messenger_store::StoreError> {
+                if holder_prefix.is_empty() {
+                    return Err(messenger_store::StoreError::invalid(
+                        "an empty lease holder prefix",
+                    ));
+                }
+                // substr/length rather than LIKE: an instance id may contain % or _.
+                let done = sqlx::query(
+                    "UPDATE webhook_queue SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE lease_holder IS NOT NULL \
+                     AND substr(lease_holder, 1, length($1)) = $1",
+                )
+                .bind(holder_prefix)
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db(
+                    "recovering an instance's own webhook leases",
+                ))?;
+                Ok(done.rows_affected())
+            }
         }
     };
 }

@@ -168,6 +168,7 @@ macro_rules! conformance_tests {
             profile_messenger_id_is_held_once,
             quarantine_keeps_events_once,
             webhook_queue_leases_in_order,
+            webhook_queue_leases_of_an_instance_are_taken_back,
             receipts_settle_and_queue,
             receipts_apply_in_order_with_events,
             receipts_invalid_fail_whole_call,

@@ -110,4 +110,33 @@ impl WebhookQueue for MemoryStore {
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {
         Ok(self.state()?.webhooks.items.len() as u64)
     }
+
+    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .webhooks
+            .items
+            .values()
+            .map(|item| item.webhook.received_at)
+            .min())
+    }
+
+    async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
+        if holder_prefix.is_empty() {
+            return Err(StoreError::invalid("an empty lease holder prefix"));
+        }
+        let mut state = self.state()?;
+        let mut recovered = 0;
+        for item in state.webhooks.items.values_mut() {
+            if item
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.holder.starts_with(holder_prefix))
+            {
+                item.lease = None;
+                recovered += 1;
+            }
+        }
+        Ok(recovered)
+    }
 }

@@ -6,6 +6,7 @@ mod interactions;
 mod process;
 mod signature;
 
+pub(crate) use process::WEBHOOK_LEASE;
 pub use process::{WebhookError, WebhookReport};
 
 pub use signature::{sign_body, verify_signature, verify_subscription, SignatureError};

@@ -125,6 +125,11 @@ fn receipt_of(space: &Space, event: &MessagingEvent, at: Timestamp) -> Option<Re
     }
 }
 
+/// How long an applier holds the bodies it leased. Long, so that a slow round (profiles fetched
+/// from Graph) is not applied twice; a holder that dies frees them only when this runs out (or
+/// when its instance starts again, see `WebhookQueue::recover_webhook_leases_of`).
+pub(crate) const WEBHOOK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Messenger {
     /// Checks `X-Hub-Signature-256` on the raw body, parses it and processes it.
     pub async fn handle_webhook(
@@ -165,7 +170,7 @@ impl Messenger {
         let store = &self.inner.store;
         let now = self.now();
         let leased = store
-            .lease_webhooks(worker, now, limit, std::time::Duration::from_secs(60))
+            .lease_webhooks(worker, now, limit, WEBHOOK_LEASE)
             .await?;
         let mut done = Vec::with_capacity(leased.len());
         let mut bodies: Vec<(&QueuedWebhook, WebhookPayload)> = Vec::with_capacity(leased.len());

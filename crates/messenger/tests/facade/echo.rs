@@ -5,11 +5,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::{body, harness_with, SPACE};
+use crate::common::{body, harness_with, PAGE, SPACE};
 use messenger::send::SendTag;
 use messenger_model::graph::Recipient;
 use messenger_model::{plan_graph_sends, EventName, MessageStatus, Timestamp};
-use messenger_store::DispatchQueue;
+use messenger_store::{DispatchQueue, WebhookQueue};
 use serde_json::json;
 
 const PSID: &str = "24000000002001";
@@ -127,4 +127,63 @@ async fn every_graph_send_carries_its_tag() {
         .as_deref()
         .unwrap();
     assert_eq!(SendTag::parse(metadata), Some(SendTag::new(id, 0)));
+}
+
+/// The echo reached the webhook queue, but the instance applying it died holding its lease: the
+/// message whose wait for echoes is over is given back untouched, not sent, while bodies
+/// received during the wait are still queued; once the body is applied, the send is confirmed.
+#[tokio::test]
+async fn an_echo_held_in_the_webhook_queue_is_waited_for() {
+    let (h, id) = setup(false).await;
+    let leased = h
+        .store
+        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(100))
+        .await
+        .unwrap();
+    let mut plan = plan_graph_sends(&leased[0].request, &Recipient::psid(PSID)).unwrap();
+    let tag = SendTag::new(id.clone(), 0).to_string();
+    plan[0].request.message.as_mut().unwrap().metadata = Some(tag.clone());
+    let transport = h.messenger.space(SPACE).unwrap().transport.clone();
+    transport.send(&plan[0].request).await.unwrap();
+    let mid = h.sim.sent_messages()[0].mid.clone();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let report = h.messenger.dispatch_due("w2", 8).await.unwrap();
+    assert_eq!(report.retrying, 1, "the wait for echoes begins");
+
+    // Meta's echo arrives and is queued; the instance that leased it to apply it dies.
+    let echo = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [{
+        "sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": 1,
+        "message": {"mid": mid, "is_echo": true, "app_id": 1, "metadata": tag},
+    }]}]});
+    h.store
+        .enqueue_webhooks(vec![echo.to_string().into_bytes()], Timestamp::now())
+        .await
+        .unwrap();
+    let held = h
+        .store
+        .lease_webhooks(
+            "dead/webhooks",
+            Timestamp::now(),
+            8,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+
+    // The grace is over, the echo is not applied: the message is deferred, not sent again.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let report = h.messenger.dispatch_due("w2", 8).await.unwrap();
+    assert_eq!((report.leased, report.deferred), (1, 1));
+    assert_eq!(h.sim.sent_messages().len(), 1);
+    assert_eq!(h.message(&id).await.status, MessageStatus::Retrying);
+
+    // The dead instance starts again and takes its bodies back; the echo is applied.
+    assert_eq!(h.store.recover_webhook_leases_of("dead/").await.unwrap(), 1);
+    h.messenger.apply_queued_webhooks("w3", 8).await.unwrap();
+    assert_eq!(h.message(&id).await.status, MessageStatus::Sent);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.dispatch_all().await;
+    assert_eq!(h.sim.sent_messages().len(), 1, "sent exactly once");
+    assert_eq!(h.message(&id).await.graph_message_ids, vec![mid]);
 }

@@ -65,3 +65,54 @@ pub async fn webhook_queue_leases_in_order(store: Arc<dyn Store>) {
         .unwrap()
         .is_empty());
 }
+
+/// The oldest queued body's arrival time is known until it is removed; an instance taking back
+/// its own leases frees only the bodies held under its prefix, and refuses an empty prefix.
+pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn Store>) {
+    assert_eq!(store.oldest_queued_webhook().await.unwrap(), None);
+    let first = store
+        .enqueue_webhooks(vec![b"1".to_vec(), b"2".to_vec()], at(1))
+        .await
+        .unwrap();
+    let later = store
+        .enqueue_webhooks(vec![b"3".to_vec()], at(2))
+        .await
+        .unwrap();
+    assert_eq!(store.oldest_queued_webhook().await.unwrap(), Some(at(1)));
+
+    let lease = Duration::from_secs(60);
+    assert_eq!(
+        store
+            .lease_webhooks("gw-1/webhooks", at(2), 2, lease)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .lease_webhooks("gw-10/webhooks", at(2), 1, lease)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store.recover_webhook_leases_of("").await.is_err(),
+        "an empty prefix would take every instance's leases"
+    );
+    assert_eq!(store.recover_webhook_leases_of("gw-1/").await.unwrap(), 2);
+    assert_eq!(store.recover_webhook_leases_of("gw-1/").await.unwrap(), 0);
+    // The freed bodies are due again at once; gw-10's lease still holds.
+    let again = store
+        .lease_webhooks("gw-1/webhooks", at(3), 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|w| w.id).collect::<Vec<_>>(), first);
+    assert_eq!(again[0].attempts, 2);
+
+    assert_eq!(store.complete_webhooks(&first).await.unwrap(), 2);
+    assert_eq!(store.oldest_queued_webhook().await.unwrap(), Some(at(2)));
+    assert_eq!(store.complete_webhooks(&later).await.unwrap(), 1);
+    assert_eq!(store.oldest_queued_webhook().await.unwrap(), None);
+}

@@ -133,6 +133,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("webhook_queue_leases_in_order", |s| {
         Box::pin(webhook_queue_leases_in_order(s))
     }),
+    ("webhook_queue_leases_of_an_instance_are_taken_back", |s| {
+        Box::pin(webhook_queue_leases_of_an_instance_are_taken_back(s))
+    }),
     ("receipts_settle_and_queue", |s| {
         Box::pin(receipts_settle_and_queue(s))
     }),

@@ -10,11 +10,16 @@ use messenger_store::{MessageRecord, Retry, Settlement, StatusUpdate};
 use super::channel::Attempt;
 use crate::send::page::Admission;
 use crate::send::rules::{trace, RuleDecision};
+use crate::webhook::WEBHOOK_LEASE;
 use crate::{Error, Messenger, Space};
 
 /// How long a message waits before it is tried again after the store failed during its
 /// attempt (before anything was sent, or with what was sent recorded on the release).
 const STORE_RETRY_MILLIS: i64 = 1_000;
+
+/// How soon a message whose echoes may still be queued ([`Messenger::echoes_may_be_queued`])
+/// is looked at again.
+const ECHO_QUEUE_POLL_MILLIS: i64 = 250;
 
 /// How one leased message's attempt ended, before anything is recorded.
 pub(crate) enum Outcome {
@@ -83,6 +88,9 @@ impl Messenger {
                 retry: Retry::at(now.add_millis(grace), now).reason(ECHO_WAIT),
             });
         }
+        if let Some(until) = self.echoes_may_be_queued(&record, now).await {
+            return Outcome::Defer(until);
+        }
         let mut tried = Tried::default();
         match self.try_rules(space, &record, &mut tried, now).await {
             Ok(outcome) => outcome,
@@ -101,6 +109,43 @@ impl Messenger {
                     rule_trace: tried.entries,
                     retry: Retry::at(now.add_millis(STORE_RETRY_MILLIS), now).reason(reason),
                 })
+            }
+        }
+    }
+
+    /// Right after a wait for echoes ([`ECHO_WAIT`]): whether Meta's webhook bodies received
+    /// before the wait ended are still queued, unapplied. One of them may be the echo that
+    /// confirms the interrupted send (an instance that died while applying it holds it for
+    /// [`WEBHOOK_LEASE`]), so the message is given back untouched for a moment ([`Outcome::Defer`])
+    /// rather than sent again. Bounded: once the wait ended more than a webhook lease and a grace
+    /// ago, the message is sent even if old bodies remain (one that cannot be applied is
+    /// retried forever and must not hold messages back for ever).
+    async fn echoes_may_be_queued(
+        &self,
+        record: &MessageRecord,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let wait = record.status_history.last().filter(|c| {
+            c.status == MessageStatus::Retrying && c.reason.as_deref() == Some(ECHO_WAIT)
+        })?;
+        let grace = i64::try_from(self.inner.echo_grace.as_millis()).unwrap_or(i64::MAX);
+        let wait_ended = wait.at.add_millis(grace);
+        let lease = i64::try_from(WEBHOOK_LEASE.as_millis()).unwrap_or(i64::MAX);
+        if now >= wait_ended.add_millis(lease).add_millis(grace) {
+            return None;
+        }
+        match self.inner.store.oldest_queued_webhook().await {
+            Ok(Some(oldest)) if oldest <= wait_ended => {
+                Some(now.add_millis(ECHO_QUEUE_POLL_MILLIS))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(
+                    message = %record.id,
+                    error = %crate::error::chain(&e),
+                    "could not read the webhook queue after a wait for echoes; trying again shortly"
+                );
+                Some(now.add_millis(STORE_RETRY_MILLIS))
             }
         }
     }
