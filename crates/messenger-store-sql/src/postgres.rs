@@ -139,7 +139,11 @@ outbox::impl_outbox!(
     Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED"
 );
-ingest::impl_webhook_queue!(PostgresStore, skip_locked = " FOR UPDATE SKIP LOCKED");
+ingest::impl_webhook_queue!(
+    PostgresStore,
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    contains = "position($2 in body) > 0"
+);
 deadlines::impl_delivery_deadlines!(
     PostgresStore,
     Postgres,

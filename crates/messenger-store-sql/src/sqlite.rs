@@ -150,7 +150,11 @@ settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
 dispatch::impl_dispatch_queue!(SqliteStore, Sqlite, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, Sqlite, skip_locked = "");
-ingest::impl_webhook_queue!(SqliteStore, skip_locked = "");
+ingest::impl_webhook_queue!(
+    SqliteStore,
+    skip_locked = "",
+    contains = "instr(body, $2) > 0"
+);
 deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
 pacing::impl_send_pacing!(SqliteStore);

@@ -539,9 +539,15 @@ impl WebhookQueue for CountingStore {
         self.inner.webhook_backlog().await
     }
 
-    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError> {
-        self.count("oldest_queued_webhook");
-        self.inner.oldest_queued_webhook().await
+    async fn webhook_queued_mentioning(
+        &self,
+        needle: &[u8],
+        received_by: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.count("webhook_queued_mentioning");
+        self.inner
+            .webhook_queued_mentioning(needle, received_by)
+            .await
     }
 
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {

@@ -59,10 +59,16 @@ pub trait WebhookQueue: Send + Sync {
     /// How many bodies wait (leased or not): the ingest backlog.
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
 
-    /// When the oldest body still queued (leased or not) was received; `None` when the queue is
-    /// empty. A send interrupted by a crash waits for Meta's echoes: this says whether echoes
-    /// received so far may still be waiting to be applied.
-    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Whether a body received at or before `received_by` and still queued (leased or not)
+    /// contains `needle`, byte for byte. A send interrupted by a crash waits for Meta's echoes,
+    /// which name the message: this says whether one has arrived and is still waiting to be
+    /// applied (a worker that died holding it keeps it leased for a while). Scans the queue,
+    /// which is short unless the appliers are far behind.
+    async fn webhook_queued_mentioning(
+        &self,
+        needle: &[u8],
+        received_by: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Clears the leases of bodies whose holder starts with `holder_prefix`, expired or not, and
     /// returns how many (see `DispatchQueue::recover_leases_of`: an instance calls it when it

@@ -49,7 +49,8 @@ pub(crate) fn free_port() -> u16 {
 
 /// graph-sim posting Meta's echoes to a gateway on a fixed port, and that gateway's
 /// configuration file (SQLite in `dir`): a killed process and its restart share the port, so
-/// the echoes reach whichever runs.
+/// the echoes reach whichever runs, and the instance id, so the restart takes back at once
+/// what the killed run held (its messages and the webhook bodies it was applying).
 pub(crate) async fn echoing_sim_and_config(
     dir: &crate::child::Workdir,
     dispatch: Dispatch,
@@ -58,7 +59,7 @@ pub(crate) async fn echoing_sim_and_config(
     let sim = start_sim_with_echoes(&format!("http://127.0.0.1:{port}/webhooks/facebook")).await;
     let toml = config_toml(&sim, &dir.sqlite_url("messenger.db"), dispatch).replace(
         "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{port}\""),
+        &format!("listen = \"127.0.0.1:{port}\"\ninstance_id = \"restarted-{port}\""),
     );
     let config = dir.write("gateway.toml", &toml);
     (sim, config)

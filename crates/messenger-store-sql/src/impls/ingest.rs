@@ -4,9 +4,10 @@
 pub(crate) const ENQUEUE_CHUNK: usize = 500;
 
 /// Implements `WebhookQueue` for `$store`; `$skip` is the suffix of the leasing select
-/// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL).
+/// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL), `$contains` the condition "`body` contains the
+/// bytes bound as `$2`".
 macro_rules! impl_webhook_queue {
-    ($store:ty, skip_locked = $skip:literal) => {
+    ($store:ty, skip_locked = $skip:literal, contains = $contains:literal) => {
         #[async_trait::async_trait]
         impl messenger_store::WebhookQueue for $store {
             async fn enqueue_webhooks(
@@ -142,16 +143,25 @@ macro_rules! impl_webhook_queue {
                 Ok(u64::try_from(n).unwrap_or(0))
             }
 
-            async fn oldest_queued_webhook(
+            async fn webhook_queued_mentioning(
                 &self,
-            ) -> Result<Option<messenger_model::Timestamp>, messenger_store::StoreError> {
-                // Ids increase in arrival order: the primary key finds the oldest.
-                let row: Option<(i64,)> =
-                    sqlx::query_as("SELECT received_at FROM webhook_queue ORDER BY id LIMIT 1")
-                        .fetch_optional(self.writer())
-                        .await
-                        .map_err(crate::error::db("reading the oldest webhook body"))?;
-                Ok(row.map(|(at,)| messenger_model::Timestamp::from_millis(at)))
+                needle: &[u8],
+                received_by: messenger_model::Timestamp,
+            ) -> Result<bool, messenger_store::StoreError> {
+                if needle.is_empty() {
+                    return Err(messenger_store::StoreError::invalid("an empty needle"));
+                }
+                let (found,): (bool,) = sqlx::query_as(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_queue WHERE received_at <= $1 AND ",
+                    $contains,
+                    ")"
+                ))
+                .bind(received_by.millis())
+                .bind(needle)
+                .fetch_one(self.reader())
+                .await
+                .map_err(crate::error::db("searching the webhook queue"))?;
+                Ok(found)
             }
 
             async fn recover_webhook_leases_of(

@@ -111,14 +111,19 @@ impl WebhookQueue for MemoryStore {
         Ok(self.state()?.webhooks.items.len() as u64)
     }
 
-    async fn oldest_queued_webhook(&self) -> Result<Option<Timestamp>, StoreError> {
+    async fn webhook_queued_mentioning(
+        &self,
+        needle: &[u8],
+        received_by: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if needle.is_empty() {
+            return Err(StoreError::invalid("an empty needle"));
+        }
         let state = self.state()?;
-        Ok(state
-            .webhooks
-            .items
-            .values()
-            .map(|item| item.webhook.received_at)
-            .min())
+        Ok(state.webhooks.items.values().any(|item| {
+            item.webhook.received_at <= received_by
+                && item.webhook.body.windows(needle.len()).any(|w| w == needle)
+        }))
     }
 
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {

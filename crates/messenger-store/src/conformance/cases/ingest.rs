@@ -66,19 +66,36 @@ pub async fn webhook_queue_leases_in_order(store: Arc<dyn Store>) {
         .is_empty());
 }
 
-/// The oldest queued body's arrival time is known until it is removed; an instance taking back
-/// its own leases frees only the bodies held under its prefix, and refuses an empty prefix.
+/// A queued body is found by what it contains until it is removed, only if it was received by
+/// the time asked; an instance taking back its own leases frees only the bodies held under its
+/// prefix, and refuses an empty prefix.
 pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn Store>) {
-    assert_eq!(store.oldest_queued_webhook().await.unwrap(), None);
+    let echo = |id: &str| format!("{{\"metadata\":\"mx1:{id}:0\"}}").into_bytes();
     let first = store
-        .enqueue_webhooks(vec![b"1".to_vec(), b"2".to_vec()], at(1))
+        .enqueue_webhooks(vec![echo("msg-1"), vec![0, 255, b'm', 0]], at(1))
         .await
         .unwrap();
     let later = store
-        .enqueue_webhooks(vec![b"3".to_vec()], at(2))
+        .enqueue_webhooks(vec![echo("msg-2")], at(2))
         .await
         .unwrap();
-    assert_eq!(store.oldest_queued_webhook().await.unwrap(), Some(at(1)));
+    let mentions = |needle: &'static str, by| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .webhook_queued_mentioning(needle.as_bytes(), by)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(mentions("msg-1", at(1)).await);
+    assert!(
+        !mentions("msg-2", at(1)).await,
+        "received after the time asked"
+    );
+    assert!(mentions("msg-2", at(2)).await);
+    assert!(!mentions("msg-3", at(9)).await);
+    assert!(store.webhook_queued_mentioning(b"", at(9)).await.is_err());
 
     let lease = Duration::from_secs(60);
     assert_eq!(
@@ -98,6 +115,10 @@ pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn S
         1
     );
     assert!(
+        mentions("msg-1", at(2)).await,
+        "a leased body is still queued"
+    );
+    assert!(
         store.recover_webhook_leases_of("").await.is_err(),
         "an empty prefix would take every instance's leases"
     );
@@ -112,7 +133,8 @@ pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn S
     assert_eq!(again[0].attempts, 2);
 
     assert_eq!(store.complete_webhooks(&first).await.unwrap(), 2);
-    assert_eq!(store.oldest_queued_webhook().await.unwrap(), Some(at(2)));
+    assert!(!mentions("msg-1", at(9)).await);
+    assert!(mentions("msg-2", at(9)).await);
     assert_eq!(store.complete_webhooks(&later).await.unwrap(), 1);
-    assert_eq!(store.oldest_queued_webhook().await.unwrap(), None);
+    assert!(!mentions("msg-2", at(9)).await);
 }

@@ -113,13 +113,13 @@ impl Messenger {
         }
     }
 
-    /// Right after a wait for echoes ([`ECHO_WAIT`]): whether Meta's webhook bodies received
-    /// before the wait ended are still queued, unapplied. One of them may be the echo that
-    /// confirms the interrupted send (an instance that died while applying it holds it for
-    /// [`WEBHOOK_LEASE`]), so the message is given back untouched for a moment ([`Outcome::Defer`])
-    /// rather than sent again. Bounded: once the wait ended more than a webhook lease and a grace
-    /// ago, the message is sent even if old bodies remain (one that cannot be applied is
-    /// retried forever and must not hold messages back for ever).
+    /// Right after a wait for echoes ([`ECHO_WAIT`]): whether a webhook body received before
+    /// the wait ended and naming this message (an echo carries the send tag) is still queued,
+    /// unapplied. An instance that died while applying it holds it for [`WEBHOOK_LEASE`]; rather
+    /// than send again, the message is given back untouched for a moment ([`Outcome::Defer`]).
+    /// Bounded: once the wait ended more than a webhook lease and a grace ago, the message is
+    /// sent even if such a body remains (one that cannot be applied is retried for ever and
+    /// must not hold its message back for ever).
     async fn echoes_may_be_queued(
         &self,
         record: &MessageRecord,
@@ -134,16 +134,19 @@ impl Messenger {
         if now >= wait_ended.add_millis(lease).add_millis(grace) {
             return None;
         }
-        match self.inner.store.oldest_queued_webhook().await {
-            Ok(Some(oldest)) if oldest <= wait_ended => {
-                Some(now.add_millis(ECHO_QUEUE_POLL_MILLIS))
-            }
-            Ok(_) => None,
+        let queued = self
+            .inner
+            .store
+            .webhook_queued_mentioning(record.id.as_bytes(), wait_ended)
+            .await;
+        match queued {
+            Ok(true) => Some(now.add_millis(ECHO_QUEUE_POLL_MILLIS)),
+            Ok(false) => None,
             Err(e) => {
                 tracing::warn!(
                     message = %record.id,
                     error = %crate::error::chain(&e),
-                    "could not read the webhook queue after a wait for echoes; trying again shortly"
+                    "could not search the webhook queue after a wait for echoes; trying again shortly"
                 );
                 Some(now.add_millis(STORE_RETRY_MILLIS))
             }
