@@ -32,8 +32,12 @@ use crate::metrics::Metrics;
 /// lease a few times a second.
 const ROUND_OVERLAP: Duration = Duration::from_millis(50);
 
-/// Rounds of one worker under way at once (each of up to `batch_size` messages).
-const ROUNDS_IN_FLIGHT: usize = 4;
+/// Rounds of one worker under way at once (each of up to `batch_size` messages). With Meta
+/// answering in 200 ms, a busy page's message is under way for about half a second (its slot,
+/// the send, the record): ten pages at 250 a second keep over a thousand messages under way, and
+/// four rounds per worker (the default 4 workers x 64) held them 15 % below their rate; eight
+/// keep them at it (docs/performance.md, "The `pages` scenario").
+const ROUNDS_IN_FLIGHT: usize = 8;
 
 /// What a round answers.
 type RoundResult = Result<messenger::DispatchReport, messenger::Error>;

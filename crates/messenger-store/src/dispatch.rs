@@ -20,6 +20,16 @@ pub fn lease_millis(duration: Duration) -> i64 {
         .max(1)
 }
 
+/// Refuses an empty lease holder prefix ([`DispatchQueue::recover_leases_of`],
+/// [`WebhookQueue::recover_webhook_leases_of`](crate::WebhookQueue::recover_webhook_leases_of)):
+/// it would take every instance's leases.
+pub fn check_holder_prefix(holder_prefix: &str) -> Result<(), StoreError> {
+    if holder_prefix.is_empty() {
+        return Err(StoreError::invalid("an empty lease holder prefix"));
+    }
+    Ok(())
+}
+
 /// The cap of `space` in `caps` ([`DispatchQueue::lease_due_capped`]): `usize::MAX` when it is
 /// not listed.
 pub fn space_cap(caps: &[(String, usize)], space: &str) -> usize {

@@ -91,7 +91,7 @@ pub use record::{
 /// applies the same way, so that a new backend behaves like [`MemoryStore`] and passes the
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
-    pub use crate::dispatch::{lease_millis, space_cap};
+    pub use crate::dispatch::{check_holder_prefix, lease_millis, space_cap};
     pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};

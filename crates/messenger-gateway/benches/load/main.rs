@@ -218,7 +218,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         args.max_connections
             .map_or_else(|| "4 (default)".to_owned(), |n| n.to_string()),
         args.workers
-            .map_or_else(|| "2 (default)".to_owned(), |n| n.to_string()),
+            .map_or_else(|| "4 (default)".to_owned(), |n| n.to_string()),
         args.dispatch_batch
             .map_or_else(|| "64 (default)".to_owned(), |n| n.to_string()),
     );

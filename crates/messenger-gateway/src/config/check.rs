@@ -406,7 +406,7 @@ fn facebook(c: &mut Checker<'_>, raw: super::raw::RawFacebook) -> Option<Faceboo
 
 fn dispatch(c: &mut Checker<'_>, raw: super::raw::RawDispatch) -> DispatchConfig {
     DispatchConfig {
-        workers: to_usize(c.range("dispatch.workers", raw.workers, 2, 1, 64)),
+        workers: to_usize(c.range("dispatch.workers", raw.workers, 4, 1, 64)),
         batch_size: to_usize(c.range("dispatch.batch_size", raw.batch_size, 64, 1, 1000)),
         poll_interval: Duration::from_millis(c.range(
             "dispatch.poll_interval_ms",

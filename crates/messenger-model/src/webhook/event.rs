@@ -280,6 +280,8 @@ impl MessagingEvent {
 
     /// A key that is the same for every redelivery of this event and differs between events: the
     /// `mid` for messages and echoes, else the sender, timestamp and kind (as Meta advises).
+    /// Reactions, edits and feedback also name the message they are about (and the reaction's
+    /// action, the edit's count), so two of them by one user in one millisecond differ.
     /// Handovers are keyed by their kind's field, the user (or, for app roles, the page), the new
     /// owner and the timestamp. When Meta gave no timestamp (0), a hash of the event's JSON is
     /// appended, so two such events of one user differ unless they are the same bytes.
@@ -311,9 +313,16 @@ impl MessagingEvent {
                 return format!("read:{}:{}", self.sender_id().unwrap_or("-"), r.watermark)
             }
             EventKind::Referral(_) => "referral",
-            EventKind::Reaction(_) => "reaction",
-            EventKind::Edit(_) => "edit",
-            EventKind::Feedback(_) => "feedback",
+            EventKind::Reaction(r) => {
+                let action = r.action.as_deref().unwrap_or("-");
+                return self.keyed_by_target("reaction", r.mid.as_deref(), action);
+            }
+            EventKind::Edit(e) => {
+                return self.keyed_by_target("edit", e.mid.as_deref(), &e.num_edit.to_string());
+            }
+            EventKind::Feedback(f) => {
+                return self.keyed_by_target("feedback", f.mid.as_deref(), "-");
+            }
             EventKind::Handover(h) => {
                 let who = self.sender_id().or(self.recipient_id()).unwrap_or("-");
                 let owner = h.new_owner_app_id.as_deref().unwrap_or("-");
@@ -321,13 +330,22 @@ impl MessagingEvent {
             }
             EventKind::Unknown => "unknown",
         };
-        let who = self
-            .sender
+        format!("{kind}:{}:{}", self.who(), self.timestamp)
+    }
+
+    /// `kind:who:timestamp:mid:detail`, for the kinds about one of the conversation's messages.
+    fn keyed_by_target(&self, kind: &str, mid: Option<&str>, detail: &str) -> String {
+        let mid = mid.unwrap_or("-");
+        format!("{kind}:{}:{}:{mid}:{detail}", self.who(), self.timestamp)
+    }
+
+    /// Who the event is from: the sender's PSID or user ref, or the opt-in's user ref.
+    fn who(&self) -> &str {
+        self.sender
             .as_ref()
             .and_then(|s| s.id.as_deref().or(s.user_ref.as_deref()))
             .or_else(|| self.optin.as_ref().and_then(|o| o.user_ref.as_deref()))
-            .unwrap_or("-");
-        format!("{kind}:{who}:{}", self.timestamp)
+            .unwrap_or("-")
     }
 }
 

@@ -246,7 +246,10 @@ fn edits_and_response_feedback_are_kinds_of_their_own() {
     assert_eq!(m.text.as_deref(), Some("Hello, is my table ready yet?"));
     assert_eq!(m.num_edit, 1);
     assert!(e.extra.is_empty(), "{:?}", e.extra);
-    assert_eq!(e.dedupe_key(), "edit:24012345678901234:1764400000044");
+    assert_eq!(
+        e.dedupe_key(),
+        "edit:24012345678901234:1764400000044:m_AbCdEf0123456789text:1"
+    );
 
     let feedback = parse("38");
     let e = &feedback.entry[0].messaging[0];
@@ -255,7 +258,47 @@ fn edits_and_response_feedback_are_kinds_of_their_own() {
     };
     assert_eq!(f.mid.as_deref(), Some("m_PageSent0123456789abc"));
     assert_eq!(f.feedback.as_deref(), Some("Good response"));
-    assert_eq!(e.dedupe_key(), "feedback:24012345678901234:1764400000045");
+    assert_eq!(
+        e.dedupe_key(),
+        "feedback:24012345678901234:1764400000045:m_PageSent0123456789abc:-"
+    );
+    // Two of one kind by one user in one millisecond are two events when they are about two
+    // messages (or, for reactions, two actions); a redelivery is the same event.
+    let at_once = |kind: &str, body: serde_json::Value| {
+        let e: messenger_model::webhook::MessagingEvent =
+            serde_json::from_value(json!({"sender": {"id": "U"}, "timestamp": 7, kind: body}))
+                .unwrap();
+        e.dedupe_key()
+    };
+    let good = json!({"mid": "m_1", "feedback": "Good response"});
+    assert_ne!(
+        at_once("response_feedback", good.clone()),
+        at_once(
+            "response_feedback",
+            json!({"mid": "m_2", "feedback": "Bad response"})
+        )
+    );
+    assert_eq!(
+        at_once("response_feedback", good.clone()),
+        at_once("response_feedback", good)
+    );
+    assert_ne!(
+        at_once(
+            "reaction",
+            json!({"mid": "m_1", "action": "react", "emoji": "x"})
+        ),
+        at_once("reaction", json!({"mid": "m_1", "action": "unreact"}))
+    );
+    assert_ne!(
+        at_once(
+            "message_edit",
+            json!({"mid": "m_1", "text": "a", "num_edit": 1})
+        ),
+        at_once(
+            "message_edit",
+            json!({"mid": "m_1", "text": "b", "num_edit": 2})
+        )
+    );
 
     // Lenient like the other kinds: a count as digits, an id as a number.
     let lenient: messenger_model::webhook::MessagingEvent = serde_json::from_value(json!({

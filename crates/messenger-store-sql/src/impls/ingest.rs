@@ -168,11 +168,7 @@ macro_rules! impl_webhook_queue {
                 &self,
                 holder_prefix: &str,
             ) -> Result<u64, messenger_store::StoreError> {
-                if holder_prefix.is_empty() {
-                    return Err(messenger_store::StoreError::invalid(
-                        "an empty lease holder prefix",
-                    ));
-                }
+                messenger_store::implementors::check_holder_prefix(holder_prefix)?;
                 // substr/length rather than LIKE: an instance id may contain % or _.
                 let done = sqlx::query(
                     "UPDATE webhook_queue SET lease_holder = NULL, lease_expires_at = NULL \

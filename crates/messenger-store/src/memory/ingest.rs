@@ -127,9 +127,7 @@ impl WebhookQueue for MemoryStore {
     }
 
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
-        if holder_prefix.is_empty() {
-            return Err(StoreError::invalid("an empty lease holder prefix"));
-        }
+        crate::dispatch::check_holder_prefix(holder_prefix)?;
         let mut state = self.state()?;
         let mut recovered = 0;
         for item in state.webhooks.items.values_mut() {

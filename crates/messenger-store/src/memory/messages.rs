@@ -372,9 +372,7 @@ impl DispatchQueue for MemoryStore {
     }
 
     async fn recover_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
-        if holder_prefix.is_empty() {
-            return Err(StoreError::invalid("an empty lease holder prefix"));
-        }
+        crate::dispatch::check_holder_prefix(holder_prefix)?;
         Ok(clear_unsent_leases(&mut *self.state()?, |l| {
             l.holder.starts_with(holder_prefix)
         }))

@@ -33,6 +33,22 @@ async fn setup(echoes: bool) -> (crate::common::Harness, String) {
     (h, accepted.id)
 }
 
+/// A worker leases the message (for 100 ms) and sends it to Graph, tagged as the pipeline tags
+/// its sends, then dies without recording anything. Returns the tag.
+async fn send_as_a_doomed_worker(h: &crate::common::Harness, id: &str) -> String {
+    let leased = h
+        .store
+        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(100))
+        .await
+        .unwrap();
+    let mut plan = plan_graph_sends(&leased[0].request, &Recipient::psid(PSID)).unwrap();
+    let tag = SendTag::new(id.to_owned(), 0).to_string();
+    plan[0].request.message.as_mut().unwrap().metadata = Some(tag.clone());
+    let transport = h.messenger.space(SPACE).unwrap().transport.clone();
+    transport.send(&plan[0].request).await.unwrap();
+    tag
+}
+
 async fn wait_for_status(h: &crate::common::Harness, id: &str, status: MessageStatus) {
     for _ in 0..300 {
         if h.message(id).await.status == status {
@@ -51,17 +67,7 @@ async fn an_interrupted_send_is_confirmed_by_metas_echo_and_not_sent_again() {
     let (h, id) = setup(true).await;
     // Meta's echo cannot reach us while we are "down".
     h.refuse_webhooks.store(true, Ordering::SeqCst);
-    let leased = h
-        .store
-        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(100))
-        .await
-        .unwrap();
-    // The doomed worker's send, tagged as the pipeline tags it; then it dies.
-    let mut plan = plan_graph_sends(&leased[0].request, &Recipient::psid(PSID)).unwrap();
-    plan[0].request.message.as_mut().unwrap().metadata =
-        Some(SendTag::new(id.clone(), 0).to_string());
-    let transport = h.messenger.space(SPACE).unwrap().transport.clone();
-    transport.send(&plan[0].request).await.unwrap();
+    send_as_a_doomed_worker(&h, &id).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
 
     // The next worker sees an interrupted attempt and waits for echoes instead of sending.
@@ -135,16 +141,7 @@ async fn every_graph_send_carries_its_tag() {
 #[tokio::test]
 async fn an_echo_held_in_the_webhook_queue_is_waited_for() {
     let (h, id) = setup(false).await;
-    let leased = h
-        .store
-        .lease_due("doomed", Timestamp::now(), 1, Duration::from_millis(100))
-        .await
-        .unwrap();
-    let mut plan = plan_graph_sends(&leased[0].request, &Recipient::psid(PSID)).unwrap();
-    let tag = SendTag::new(id.clone(), 0).to_string();
-    plan[0].request.message.as_mut().unwrap().metadata = Some(tag.clone());
-    let transport = h.messenger.space(SPACE).unwrap().transport.clone();
-    transport.send(&plan[0].request).await.unwrap();
+    let tag = send_as_a_doomed_worker(&h, &id).await;
     let mid = h.sim.sent_messages()[0].mid.clone();
     tokio::time::sleep(Duration::from_millis(150)).await;
     let report = h.messenger.dispatch_due("w2", 8).await.unwrap();

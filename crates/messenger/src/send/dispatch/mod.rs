@@ -55,6 +55,10 @@ impl DispatchReport {
     }
 }
 
+/// How long a round waits, after one of its attempts finished, for others to finish and be
+/// recorded in the same group (at most; none when the round has nothing else running).
+const SETTLE_GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// What a spawned attempt hands back to its round.
 enum Finished {
     /// A final status to record with the others that finish at about the same time.
@@ -71,8 +75,9 @@ impl Messenger {
     /// Leases up to `limit` due messages for `worker` and sends them concurrently (the store
     /// hands out at most one message per recipient at a time, so per-recipient order holds).
     ///
-    /// Messages that end (sent, failed, expired) are recorded in groups as they finish: whatever
-    /// has finished when the previous group is recorded goes into one
+    /// Messages that end (sent, failed, expired) are recorded in groups as they finish: what
+    /// finishes within 20 ms of the first (or has finished when the previous group is recorded)
+    /// goes into one
     /// [`settle_and_queue`](messenger_store::Store::settle_and_queue) call, so a sent message is
     /// recorded right after its send and the store sees one transaction per group, not three
     /// per message. A failed recording is retried (alone) until shortly before the lease ends;
@@ -108,9 +113,16 @@ impl Messenger {
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
+            // What finishes within SETTLE_GATHER of the first joins its group: a round's sends
+            // leave at their page's pace, spread over up to a quarter of a second, and each group
+            // is a transaction (a commit, a WAL flush) of its own.
             let mut group = vec![joined];
-            while let Some(more) = tasks.try_join_next() {
-                group.push(more);
+            let until = tokio::time::Instant::now() + SETTLE_GATHER;
+            while !tasks.is_empty() {
+                match tokio::time::timeout_at(until, tasks.join_next()).await {
+                    Ok(Some(more)) => group.push(more),
+                    Ok(None) | Err(_) => break,
+                }
             }
             let mut settlements = Vec::with_capacity(group.len());
             for finished in group {
