@@ -10,9 +10,12 @@
 //! happened for the page's metrics.
 //!
 //! The requests of one process for one bucket are coalesced (`coalesce`): those that arrive
-//! while a reservation is in flight go to the store together in the next one.
+//! while a reservation is in flight go to the store together in the next one. A send that woke
+//! after its slot also passes the process's own gate at the page's pace (`gate`), so sends
+//! delayed together (the process starved of CPU) do not go together.
 
 mod coalesce;
+mod gate;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -63,6 +66,8 @@ pub struct PagePacing {
     frontier: [AtomicI64; 2],
     /// Per kind: this process's requests waiting for a reservation.
     queues: [coalesce::Queue; 2],
+    /// Per kind: this process's spacing of the sends that reached their slot.
+    gates: [gate::IssueGate; 2],
     sends: AtomicU64,
     throttled: AtomicU64,
     deferred: AtomicU64,
@@ -100,6 +105,7 @@ impl PagePacing {
             busy_until: [AtomicI64::new(0), AtomicI64::new(0)],
             frontier: [AtomicI64::new(0), AtomicI64::new(0)],
             queues: Default::default(),
+            gates: Default::default(),
             sends: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             deferred: AtomicU64::new(0),
@@ -286,12 +292,21 @@ impl Messenger {
     }
 
     /// Waits for a send's slot, counting the wait on the page.
-    pub(crate) async fn wait_for_slot(&self, space: &Space, at: Timestamp) {
+    pub(crate) async fn wait_for_slot(&self, space: &Space, kind: SendKind, at: Timestamp) {
         let wait = at.millis().saturating_sub(self.now().millis());
         if wait > 0 {
             let wait = u64::try_from(wait).unwrap_or(0);
             space.pacing.waited(wait.saturating_mul(1_000));
             tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+        // Woken at (or after) the slot: through the process's gate at the page's pace.
+        let now = self.now().millis().saturating_mul(1_000);
+        let slot = at.millis().saturating_mul(1_000);
+        let pacing = &space.pacing;
+        let go = pacing.gates[PagePacing::slot(kind)].pass(slot, now, pacing.pace(kind));
+        if let Ok(held @ 1..) = u64::try_from(go - now) {
+            pacing.waited(held);
+            tokio::time::sleep(Duration::from_micros(held)).await;
         }
     }
 }

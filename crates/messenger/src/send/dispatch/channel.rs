@@ -166,7 +166,8 @@ impl Messenger {
                     Err(e) => return self.retry_or_reject(space, record, &e, now),
                 }
             }
-            self.wait_for_slot(space, slot).await;
+            self.wait_for_slot(space, SendKind::of(&planned.request), slot)
+                .await;
             space.pacing.sent();
             match space.transport.send(&planned.request).await {
                 Ok(response) => {
