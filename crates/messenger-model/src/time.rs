@@ -50,6 +50,18 @@ impl Timestamp {
     pub const fn add_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_add(millis))
     }
+
+    /// This instant moved forward by `duration`, to the millisecond (saturating).
+    ///
+    /// ```
+    /// use messenger_model::Timestamp;
+    /// let t = Timestamp::from_millis(1_000);
+    /// assert_eq!(t.add_duration(std::time::Duration::from_millis(1_500)).millis(), 2_500);
+    /// ```
+    #[must_use = "returns a new timestamp; `self` is unchanged"]
+    pub fn add_duration(self, duration: std::time::Duration) -> Self {
+        self.add_millis(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
+    }
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).

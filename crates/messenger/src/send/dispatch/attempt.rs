@@ -76,7 +76,6 @@ impl Messenger {
             // The previous holder died mid-attempt: a send may have reached Meta without being
             // recorded. Give Meta's echoes (which carry our send tags) time to confirm it before
             // sending again.
-            let grace = i64::try_from(self.inner.echo_grace.as_millis()).unwrap_or(i64::MAX);
             return Outcome::Release(Release {
                 graph_message_ids: Vec::new(),
                 rule_trace: vec![trace(
@@ -85,7 +84,7 @@ impl Messenger {
                     ECHO_WAIT,
                     now,
                 )],
-                retry: Retry::at(now.add_millis(grace), now).reason(ECHO_WAIT),
+                retry: Retry::at(now.add_duration(self.inner.echo_grace), now).reason(ECHO_WAIT),
             });
         }
         if let Some(until) = self.echoes_may_be_queued(&record, now).await {
@@ -128,10 +127,9 @@ impl Messenger {
         let wait = record.status_history.last().filter(|c| {
             c.status == MessageStatus::Retrying && c.reason.as_deref() == Some(ECHO_WAIT)
         })?;
-        let grace = i64::try_from(self.inner.echo_grace.as_millis()).unwrap_or(i64::MAX);
-        let wait_ended = wait.at.add_millis(grace);
-        let lease = i64::try_from(WEBHOOK_LEASE.as_millis()).unwrap_or(i64::MAX);
-        if now >= wait_ended.add_millis(lease).add_millis(grace) {
+        let grace = self.inner.echo_grace;
+        let wait_ended = wait.at.add_duration(grace);
+        if now >= wait_ended.add_duration(WEBHOOK_LEASE).add_duration(grace) {
             return None;
         }
         let queued = self

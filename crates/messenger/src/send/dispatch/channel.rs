@@ -100,7 +100,7 @@ impl Messenger {
             .retry
             .delay_for(record.attempts, err, elapsed)
             .unwrap_or(self.inner.retry.max_backoff.max(Duration::from_secs(1)));
-        let at = now.add_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        let at = now.add_duration(delay);
         Attempt::Retry {
             at: reopens.map_or(at, |r| r.max(at)),
             error: MessageError {
@@ -228,7 +228,7 @@ impl Messenger {
                     .retry
                     .backoff(record.attempts, &mut rand::thread_rng());
                 Attempt::Retry {
-                    at: now.add_millis(i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX)),
+                    at: now.add_duration(backoff),
                     error: MessageError {
                         code: "sms.transient".into(),
                         message: e.to_string(),

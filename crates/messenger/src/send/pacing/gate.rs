@@ -16,7 +16,7 @@ use messenger_store::Pace;
 /// When a send whose slot is `slot` may go, at `now`, given the gate's theoretical arrival time
 /// `tat` (all in microseconds): not before its slot, nor before the pace allows (`tat` less the
 /// burst's tolerance). Returns that time and the gate's next `tat`.
-pub(crate) fn gate(tat: i64, slot: i64, now: i64, pace: Pace) -> (i64, i64) {
+fn gate(tat: i64, slot: i64, now: i64, pace: Pace) -> (i64, i64) {
     let at = slot
         .max(now)
         .max(tat.saturating_sub(pace.tolerance_micros()));
