@@ -42,7 +42,8 @@ const ROUNDS_IN_FLIGHT: usize = 8;
 /// What a round answers.
 type RoundResult = Result<messenger::DispatchReport, messenger::Error>;
 
-/// How long seen webhook events, delivered outbox events and such are kept.
+/// How long delivered outbox events are kept (seen webhook event ids are kept for the dedupe
+/// horizon, `messenger::webhook::DEDUPE_HORIZON`).
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The longest single pause for Graph usage (then usage is looked at again).
@@ -316,7 +317,10 @@ impl Dispatcher {
                 tracing::warn!(error = %messenger::error_chain(&e), "recovering expired leases failed")
             }
         }
-        if let Err(e) = store.purge_seen(before).await {
+        if let Err(e) = store
+            .purge_seen(messenger::webhook::forget_seen_before(now))
+            .await
+        {
             tracing::warn!(error = %messenger::error_chain(&e), "purging seen webhook events failed");
         }
         if let Err(e) = store.purge_expired_optin_tokens(now).await {

@@ -48,7 +48,8 @@ async fn the_handshake_answers_only_the_configured_token() {
 async fn signatures_are_checked_before_anything_else() {
     let env = Env::start().await;
     let body = json!({"object": "page", "entry": [{"id": PAGE_A, "time": 1, "messaging": [{
-        "sender": {"id": "24000000000401"}, "recipient": {"id": PAGE_A}, "timestamp": 1,
+        "sender": {"id": "24000000000401"}, "recipient": {"id": PAGE_A},
+        "timestamp": Timestamp::now().millis(),
         "message": {"mid": "m_forged", "text": "forged"}}]}]})
     .to_string();
     // No signature, a malformed one, a wrong one: 403, and nothing applied.
@@ -111,7 +112,7 @@ async fn signatures_are_checked_before_anything_else() {
         )
         .await;
     assert_eq!(found.json().as_array().unwrap().len(), 1);
-    let metrics = env.call(Method::GET, "/metrics", None, &[], None).await;
+    let metrics = env.call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None).await;
     assert!(
         metrics
             .text

@@ -2,10 +2,14 @@
 //! events.
 
 mod apply;
+mod horizon;
 mod interactions;
 mod process;
 mod signature;
 
+pub use horizon::{
+    forget_seen_before, past_horizon, CLOCK_ALLOWANCE, DEDUPE_HORIZON, REPLAY_REASON,
+};
 pub(crate) use process::WEBHOOK_LEASE;
 pub use process::{WebhookError, WebhookReport};
 

@@ -19,6 +19,7 @@ use messenger_store::{MessengerRecipient, QuarantinedEvent, QueuedWebhook, Recei
 use sha2::{Digest, Sha256};
 
 use super::apply::Occurrence;
+use super::horizon::{past_horizon, REPLAY_REASON};
 use super::{verify_signature, SignatureError};
 use crate::{Error, Messenger, Space};
 
@@ -327,7 +328,8 @@ impl Messenger {
         self.quarantine(events).await
     }
 
-    /// Processes events in order: skips those seen before (one store query for all), gathers
+    /// Processes events in order: skips those seen before (one store query for all), quarantines
+    /// those older than the [dedupe horizon](super::DEDUPE_HORIZON) (replays), gathers
     /// receipts and no-op echoes into runs, and applies anything else alone, after the run
     /// before it.
     async fn process_events(&self, events: Vec<Pending<'_>>) -> Result<WebhookReport, Error> {
@@ -336,9 +338,17 @@ impl Messenger {
         let seen = self.inner.store.seen_among(&keys).await?;
         let mut taken: HashSet<&str> = HashSet::with_capacity(events.len());
         let mut run = Run::default();
+        let now = self.now();
         for p in &events {
             if seen.contains(&p.key) || !taken.insert(p.key.as_str()) {
                 report.duplicates += 1;
+                continue;
+            }
+            if past_horizon(p.seen.at, now) {
+                // Its id may have been forgotten: a captured body posted again.
+                let entry = quarantined_event(p, REPLAY_REASON, now);
+                report.quarantined += self.quarantine(vec![entry]).await?;
+                run.keys.push(p.key.clone());
                 continue;
             }
             if let Some(receipt) = receipt_of(p.space, p.event, p.seen.at) {

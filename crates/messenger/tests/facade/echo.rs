@@ -149,7 +149,8 @@ async fn an_echo_held_in_the_webhook_queue_is_waited_for() {
 
     // Meta's echo arrives and is queued; the instance that leased it to apply it dies.
     let echo = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [{
-        "sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": 1,
+        "sender": {"id": PAGE}, "recipient": {"id": PSID},
+        "timestamp": Timestamp::now().millis(),
         "message": {"mid": mid, "is_echo": true, "app_id": 1, "metadata": tag},
     }]}]});
     h.store

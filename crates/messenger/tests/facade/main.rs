@@ -9,3 +9,4 @@ mod flow;
 mod forward;
 mod inbound_kinds;
 mod receipts;
+mod replay;
