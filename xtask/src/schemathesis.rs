@@ -33,7 +33,7 @@ const KEY: &str = "schemathesis-key-0123456789";
 /// The page, its token and the app secret graph-sim and the gateway share.
 const PAGE_ID: &str = "1000000001";
 const PAGE_TOKEN: &str = "EAAB-schemathesis-page-token";
-const APP_SECRET: &str = "schemathesis-app-secret";
+const APP_SECRET: &str = "5c4e3a2b1d0f9e8d7c6b5a4f3e2d1c0b";
 
 /// Runs the step from the workspace `root`.
 pub(crate) fn run(root: &Path) -> Result<()> {

@@ -56,7 +56,7 @@ listen = "127.0.0.1:0"
 [database]
 {db}
 [facebook]
-app_secret = "bench-app-secret"
+app_secret = "be0c4a1f7d2e9b6358c0a4e1f7b2d9c6"
 verify_token = "bench-verify-token"
 graph_base_url = "http://127.0.0.1:9"
 token_key = "listing bench opt-in token key, thirty-two bytes or more"

@@ -27,7 +27,7 @@ const SPACE: &str = "demo";
 const KEY: &str = "demo-api-key-0123456789";
 const PAGE: &str = "100000000000001";
 const PAGE_TOKEN: &str = "demo-page-token";
-const APP_SECRET: &str = "demo-app-secret";
+const APP_SECRET: &str = "de70a5ec2e7b4f1d9c3a6b8e0f2d4c61";
 const WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const PSID: &str = "2400000000000042";
 /// A customer who writes to the page but never opens Messenger again (step 9).

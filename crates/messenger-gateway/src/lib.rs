@@ -25,8 +25,8 @@
 //!     [database]
 //!     url = "sqlite://./data/messenger.db?mode=rwc"
 //!     [facebook]
-//!     app_secret = "app-secret"
-//!     verify_token = "verify-me"
+//!     app_secret = "0123456789abcdef0123456789abcdef"
+//!     verify_token = "a verify token of 16 or more"
 //!     token_key = "a key of at least thirty-two bytes, shared by instances"
 //!     [[spaces]]
 //!     id = "acme"

@@ -14,7 +14,7 @@ use messenger_gateway::{Gateway, GatewayHandle};
 
 use crate::{Args, Backend, BoxError};
 
-pub(crate) const APP_SECRET: &str = "load-app-secret";
+pub(crate) const APP_SECRET: &str = "5a0e7c3b9f1d2468ace0135792468bdf";
 pub(crate) const VERIFY_TOKEN: &str = "load-verify-token";
 pub(crate) const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
 pub(crate) const SPACE: &str = "bench";

@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use super::raw::RawConfig;
 use super::{
-    BodyLimits, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, FacebookConfig,
-    KeyDigest, Secret, ServerConfig, DEFAULT_DATABASE_URL,
+    BodyLimits, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, KeyDigest,
+    Secret, ServerConfig, DEFAULT_DATABASE_URL,
 };
 
+mod facebook;
 mod space;
 
-/// The smallest opt-in token key.
-const MIN_TOKEN_KEY_BYTES: usize = 32;
 /// The smallest API or admin key.
 pub(crate) const MIN_API_KEY_CHARS: usize = 16;
 
@@ -116,7 +115,7 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
     let mut c = Checker { issues };
     let server = server(&mut c, raw.server);
     let database = database(&mut c, raw.database);
-    let facebook = facebook(&mut c, raw.facebook);
+    let facebook = facebook::facebook(&mut c, raw.facebook);
     let dispatch = dispatch(&mut c, raw.dispatch);
     if raw.spaces.is_empty() {
         c.issue("spaces", "missing: configure at least one [[spaces]]");
@@ -354,54 +353,6 @@ fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig
         schema: raw.schema,
         max_connections,
     }
-}
-
-fn facebook(c: &mut Checker<'_>, raw: super::raw::RawFacebook) -> Option<FacebookConfig> {
-    let app_secret = c.required("facebook.app_secret", raw.app_secret);
-    let verify_token = c.required("facebook.verify_token", raw.verify_token);
-    let token_key = c.required("facebook.token_key", raw.token_key);
-    if let Some(k) = &token_key {
-        if k.len() < MIN_TOKEN_KEY_BYTES {
-            c.issue(
-                "facebook.token_key",
-                format!(
-                    "is {} bytes; use at least {MIN_TOKEN_KEY_BYTES} random bytes",
-                    k.len()
-                ),
-            );
-        }
-    }
-    let graph_base_url = raw
-        .graph_base_url
-        .unwrap_or_else(|| messenger_graph::DEFAULT_BASE_URL.to_owned());
-    c.http_url("facebook.graph_base_url", &graph_base_url);
-    let graph_version = raw
-        .graph_version
-        .unwrap_or_else(|| messenger_graph::DEFAULT_GRAPH_VERSION.to_owned());
-    let version_ok = graph_version
-        .strip_prefix('v')
-        .and_then(|r| r.split_once('.'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|x| x.is_ascii_digit())
-                && b.bytes().all(|x| x.is_ascii_digit())
-        });
-    if !version_ok {
-        c.issue(
-            "facebook.graph_version",
-            format!("{graph_version:?} is not of the form v26.0"),
-        );
-    }
-    let ttl_days = c.range("facebook.token_ttl_days", raw.token_ttl_days, 30, 1, 365);
-    Some(FacebookConfig {
-        app_secret: Secret::new(app_secret?),
-        verify_token: Secret::new(verify_token?),
-        graph_base_url,
-        graph_version,
-        token_key: Secret::new(token_key?),
-        token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
-    })
 }
 
 fn dispatch(c: &mut Checker<'_>, raw: super::raw::RawDispatch) -> DispatchConfig {

@@ -10,8 +10,8 @@
 //! use messenger_gateway::config::Config;
 //! let toml = r#"
 //!     [facebook]
-//!     app_secret = "app-secret"
-//!     verify_token = "verify-me"
+//!     app_secret = "0123456789abcdef0123456789abcdef"
+//!     verify_token = "a verify token of 16 or more"
 //!     token_key = "a key of at least thirty-two bytes, shared by instances"
 //!
 //!     [[spaces]]

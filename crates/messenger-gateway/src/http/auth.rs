@@ -199,8 +199,8 @@ mod tests {
     fn keys_and_their_digests_both_open_their_space() {
         let toml = r#"
             [facebook]
-            app_secret = "s"
-            verify_token = "v"
+            app_secret = "0123456789abcdef0123456789abcdef"
+            verify_token = "verify-token-0123456789"
             token_key = "a key of at least thirty-two bytes, shared by instances"
             [[spaces]]
             id = "plain"

@@ -2,7 +2,7 @@
 
 use messenger_gateway::config::{Config, ConfigError};
 
-use crate::harness::config_toml;
+use crate::harness::{config_toml, APP_SECRET};
 
 fn issues(toml: &str, env: &[(&str, &str)]) -> Vec<String> {
     let vars = env
@@ -21,8 +21,8 @@ fn issues(toml: &str, env: &[(&str, &str)]) -> Vec<String> {
 
 const BASE: &str = r#"
 [facebook]
-app_secret = "app-secret"
-verify_token = "verify"
+app_secret = "0123456789abcdef0123456789abcdef"
+verify_token = "a verify token of 16 or more"
 token_key = "a key of at least thirty-two bytes, shared"
 "#;
 
@@ -154,7 +154,7 @@ fn environment_overrides_fill_and_fix_the_file() {
         "hook-secret",
         "page-token-a",
         "acme-key-0123456789abcdef",
-        "app-secret",
+        APP_SECRET,
     ] {
         assert!(!debug.contains(secret), "{secret} in {debug}");
     }
@@ -411,4 +411,71 @@ media_send_rate = -3
         (config.spaces[0].send_rate, config.spaces[0].media_send_rate),
         (100, messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE)
     );
+}
+
+#[test]
+fn weak_facebook_secrets_name_their_keys_never_their_values() {
+    let spaces = r#"
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys = ["key-a-0123456789abcdef"]
+"#;
+    let with = |secret: &str, token: &str| {
+        format!(
+            "[facebook]\napp_secret = \"{secret}\"\nverify_token = \"{token}\"\n\
+             token_key = \"a key of at least thirty-two bytes, shared\"\n{spaces}"
+        )
+    };
+    for (secret, token, want) in [
+        (
+            "s",
+            "a verify token of 16 or more",
+            "facebook.app_secret: is not an app secret",
+        ),
+        (
+            "0123456789abcdef0123456789abcdeX",
+            "a verify token of 16 or more",
+            "facebook.app_secret: is not an app secret",
+        ),
+        (
+            "0123456789abcdef0123456789abcdef0",
+            "a verify token of 16 or more",
+            "facebook.app_secret: is not an app secret",
+        ),
+        (
+            "0123456789abcdef0123456789abcdef",
+            "v",
+            "facebook.verify_token: is 1 characters",
+        ),
+        (
+            "0123456789abcdef0123456789abcdef",
+            "fifteen-chars-x",
+            "facebook.verify_token: is 15 characters",
+        ),
+    ] {
+        let got = issues(&with(secret, token), &[]);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(got[0].starts_with(want), "{want} in {got:#?}");
+        for value in [secret, token].into_iter().filter(|v| v.len() >= 8) {
+            assert!(!got[0].contains(value), "a secret in {got:#?}");
+        }
+        assert!(
+            got[0].contains("16") || got[0].contains("32 hex"),
+            "{got:?}"
+        );
+    }
+    // Through the environment too.
+    let toml = with(
+        "0123456789abcdef0123456789abcdef",
+        "a verify token of 16 or more",
+    );
+    let got = issues(&toml, &[("MESSENGER__FACEBOOK__APP_SECRET", "top-secret")]);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].starts_with("facebook.app_secret: "), "{got:?}");
+    assert!(!got[0].contains("top-secret"), "{got:?}");
+    // Upper-case hex and a 16-character token are what Meta and the rule allow.
+    let ok = with("0123456789ABCDEF0123456789ABCDEF", "sixteen-chars-xx");
+    assert!(Config::from_toml_str(&ok, std::iter::empty()).is_ok());
 }

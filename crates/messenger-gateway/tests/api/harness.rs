@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
 
-pub(crate) const APP_SECRET: &str = "app-secret-for-tests";
+pub(crate) const APP_SECRET: &str = "3f9c2a7e5b1d4086c8e2f0a9b7d6c5e4";
 pub(crate) const VERIFY_TOKEN: &str = "verify-token-for-tests";
 pub(crate) const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use graph_sim::GraphSim;
 use serde_json::Value;
 
-pub(crate) const APP_SECRET: &str = "app-secret-for-process-tests";
+pub(crate) const APP_SECRET: &str = "8d41f0c2b9e7a6355e1c0f9a8b7d2e64";
 pub(crate) const VERIFY_TOKEN: &str = "verify-token-for-process-tests";
 pub(crate) const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
 pub(crate) const SPACE: &str = "acme";
