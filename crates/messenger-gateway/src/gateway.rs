@@ -138,29 +138,48 @@ impl GatewayBuilder {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
             admin: AdminKeys::new(&config.server.admin_keys, &config.server.admin_keys_sha256),
+            metrics_readers: AdminKeys::new(
+                &[
+                    config.server.metrics_keys.as_slice(),
+                    config.server.admin_keys.as_slice(),
+                ]
+                .concat(),
+                &config.server.admin_keys_sha256,
+            ),
             verify_token: config.facebook.verify_token.clone(),
             limits: config.server.limits,
             webhook_reads: crate::http::body::UnverifiedReads::new(&config.server.limits),
-            large_batches: crate::http::body::LargeBodies::new(config.server.limits.large_batches),
+            large_batches: crate::http::body::LargeBodies::new(
+                config.server.limits.large_batches,
+                config.server.limits.space_large_batches,
+                config.spaces.iter().map(|s| s.id.as_str()),
+            ),
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
             ingest,
             quotas: crate::http::quota::ApiQuotas::new(&config.spaces),
-            in_flight: crate::http::quota::InFlight::new(config.server.max_in_flight),
+            in_flight: crate::http::quota::InFlight::new(
+                config.server.max_in_flight,
+                config.server.space_max_in_flight,
+                &config.spaces,
+            ),
             live: live.clone(),
         });
+        let connections = &config.server.connections;
+        let serve = |listener, role| {
+            crate::listener::serve(
+                listener,
+                router_for(state.clone(), role),
+                connections,
+                metrics.clone(),
+                &cancel,
+            )
+        };
         let (server, ops_server) = match ops_listener {
-            None => (
-                serve(listener, router_for(state, ListenerRole::Only), &cancel),
-                None,
-            ),
+            None => (serve(listener, ListenerRole::Only), None),
             Some(ops) => (
-                serve(
-                    listener,
-                    router_for(state.clone(), ListenerRole::Main),
-                    &cancel,
-                ),
-                Some(serve(ops, router_for(state, ListenerRole::Ops), &cancel)),
+                serve(listener, ListenerRole::Main),
+                Some(serve(ops, ListenerRole::Ops)),
             ),
         };
         let mut tasks = Dispatcher {
@@ -213,19 +232,6 @@ impl GatewayBuilder {
             grace: config.server.shutdown_grace,
         })
     }
-}
-
-/// Serves `app` on `listener` until `cancel`, then finishes the open requests.
-fn serve(listener: TcpListener, app: axum::Router, cancel: &CancellationToken) -> JoinHandle<()> {
-    let cancel = cancel.clone();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(cancel.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %messenger::error_chain(&e), "the HTTP server stopped with an error");
-        }
-    })
 }
 
 /// Clears the leases an earlier run of this instance (same `server.instance_id`) held when it

@@ -53,6 +53,7 @@ mod forward;
 mod gateway;
 pub mod http;
 pub mod inbound;
+pub mod listener;
 pub mod metrics;
 
 pub use database::open_store;

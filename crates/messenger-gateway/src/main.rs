@@ -186,6 +186,10 @@ fn main() -> ExitCode {
     #[cfg(not(feature = "demo"))]
     let level = "info";
     init_logs(cli.log_format, level);
+    // Every client connection is a file descriptor: take what the hard limit allows.
+    if !matches!(cli.command, Command::Migrate { .. }) {
+        messenger_gateway::listener::raise_open_file_limit();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

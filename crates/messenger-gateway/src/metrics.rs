@@ -3,8 +3,11 @@
 //!
 //! | metric | labels | what |
 //! |---|---|---|
-//! | `http_requests_total` | `route`, `method`, `status` | requests answered (`route` is the path template) |
+//! | `http_requests_total` | `route`, `method`, `status` | requests answered (`route` is the path template or `unmatched`; `method` a standard method or `other`: never the client's own text) |
 //! | `http_request_duration_seconds` | `route`, `method` | latency histogram |
+//! | `connections_open` | | client connections open on this instance's listeners |
+//! | `connections_refused_total` | `reason` (`total`, `per_client`) | connections answered 503 and closed at a cap (`server.max_connections`, `server.max_connections_per_client`) |
+//! | `connections_closed_total` | `reason` (`header_timeout`, `idle_timeout`) | connections the gateway closed by a timer |
 //! | `messages_accepted_total` | `space`, `kind` (`single`, `batch`) | messages stored for dispatch |
 //! | `dispatch_sends_total` | `outcome` (`sent`, `retrying`, `failed`, `expired`, `deferred`) | ends of send attempts; `deferred`: given back untouched because the page's send rate was booked |
 //! | `dispatch_errors_total` | | dispatch rounds that failed (store errors) |
@@ -32,6 +35,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use messenger::events::ForwardReport;
 use messenger::webhook::WebhookReport;
 use messenger::DispatchReport;
@@ -41,6 +45,30 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+/// The label of a request's method: one of the nine standard methods, or `other`. A client can
+/// send any token as a method; a label made of it would be a new series per request.
+///
+/// ```
+/// use axum::http::Method;
+/// use messenger_gateway::metrics::method_label;
+/// assert_eq!(method_label(&Method::PATCH), "PATCH");
+/// assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+/// ```
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
 
 type Labels1 = [(&'static str, String); 1];
 type Labels2 = [(&'static str, String); 2];
@@ -66,6 +94,9 @@ impl std::fmt::Debug for Metrics {
 
 struct Inner {
     registry: Registry,
+    connections_open: Gauge,
+    connections_refused: Family<Labels1, Counter>,
+    connections_closed: Family<Labels1, Counter>,
     http_requests: Family<Labels3, Counter>,
     http_duration: Family<Labels2, Histogram>,
     accepted: Family<Labels2, Counter>,
@@ -114,6 +145,24 @@ impl Metrics {
             "http_request_duration_seconds",
             "HTTP request latency, by route template and method",
             http_duration.clone(),
+        );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open on this instance's listeners",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<Labels1, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections answered 503 and closed at a cap, by reason (total, per_client)",
+            connections_refused.clone(),
+        );
+        let connections_closed = Family::<Labels1, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections closed by a timer, by reason (header_timeout, idle_timeout)",
+            connections_closed.clone(),
         );
         let accepted = Family::<Labels2, Counter>::default();
         registry.register(
@@ -256,6 +305,9 @@ impl Metrics {
         Self {
             inner: Arc::new(Inner {
                 registry,
+                connections_open,
+                connections_refused,
+                connections_closed,
                 http_requests,
                 http_duration,
                 accepted,
@@ -315,8 +367,10 @@ impl Metrics {
         out
     }
 
-    /// Records an answered request.
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Records an answered request. `route` must come from the route table (a template) or be
+    /// `unmatched`; the method is labelled by [`method_label`].
+    pub fn http_request(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
+        let method = method_label(method);
         self.inner
             .http_requests
             .get_or_create(&[
@@ -329,6 +383,32 @@ impl Metrics {
             .http_duration
             .get_or_create(&[("route", route.to_owned()), ("method", method.to_owned())])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A client connection was taken.
+    pub fn connection_opened(&self) {
+        self.inner.connections_open.inc();
+    }
+
+    /// A client connection ended.
+    pub fn connection_ended(&self) {
+        self.inner.connections_open.dec();
+    }
+
+    /// A connection was refused at a cap (`total`, `per_client`).
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.inner
+            .connections_refused
+            .get_or_create(&[("reason", reason.to_owned())])
+            .inc();
+    }
+
+    /// A connection was closed by a timer (`header_timeout`, `idle_timeout`).
+    pub fn connection_closed(&self, reason: &'static str) {
+        self.inner
+            .connections_closed
+            .get_or_create(&[("reason", reason.to_owned())])
+            .inc();
     }
 
     /// Records accepted messages.
@@ -509,7 +589,7 @@ mod tests {
     #[test]
     fn renders_prometheus_text() {
         let m = Metrics::new();
-        m.http_request("/healthz", "GET", 200, Duration::from_millis(3));
+        m.http_request("/healthz", &Method::GET, 200, Duration::from_millis(3));
         m.dispatch(&DispatchReport {
             leased: 2,
             sent: 2,

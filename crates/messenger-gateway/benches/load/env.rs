@@ -15,6 +15,8 @@ use messenger_gateway::{Gateway, GatewayHandle};
 use crate::{Args, Backend, BoxError};
 
 pub(crate) const APP_SECRET: &str = "5a0e7c3b9f1d2468ace0135792468bdf";
+/// The key the harness scrapes `/metrics` with (`server.metrics_keys`).
+pub(crate) const METRICS_KEY: &str = "metrics-key-0123456789abcdef";
 pub(crate) const VERIFY_TOKEN: &str = "load-verify-token";
 pub(crate) const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
 pub(crate) const SPACE: &str = "bench";

@@ -30,7 +30,7 @@ use graph_sim::GraphSim;
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::drive::{client, closed_loop, open_loop, post, Outcome};
-use crate::env::{Database, APP_SECRET, TOKEN_KEY, VERIFY_TOKEN};
+use crate::env::{Database, APP_SECRET, METRICS_KEY, TOKEN_KEY, VERIFY_TOKEN};
 use crate::report::{peak_rss_mib_of, Row};
 use crate::window::max_in_one_second;
 use crate::{Args, Backend, BoxError};
@@ -99,6 +99,7 @@ fn config_toml(args: &Args, sim: &GraphSim, db: &Database, spaces: &[Space]) -> 
 [server]
 listen = "127.0.0.1:0"
 shutdown_grace_secs = 5
+metrics_keys = ["{METRICS_KEY}"]
 
 [database]
 url = "{url}"
@@ -175,7 +176,12 @@ fn database_cpu_time() -> Duration {
 
 /// The sum over every page of a counter of the gateway's `/metrics` (`name` without `_total`).
 async fn metric_sum(http: &reqwest::Client, base: &str, name: &str) -> f64 {
-    let text = match http.get(format!("{base}/metrics")).send().await {
+    let text = match http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_KEY)
+        .send()
+        .await
+    {
         Ok(res) => res.text().await.unwrap_or_default(),
         Err(_) => return f64::NAN,
     };

@@ -3,16 +3,16 @@
 //! settings are checked in [`space`]; whether spaces clash with each other, here.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::raw::RawConfig;
 use super::{
-    BodyLimits, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, KeyDigest,
-    Secret, ServerConfig, DEFAULT_DATABASE_URL,
+    Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DispatchConfig, KeyDigest, Secret,
+    DEFAULT_DATABASE_URL,
 };
 
 mod facebook;
+mod server;
 mod space;
 
 /// The smallest API or admin key.
@@ -113,7 +113,7 @@ fn to_u32(n: u64) -> u32 {
 /// Checks everything; `None` when something required could not be made.
 pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
     let mut c = Checker { issues };
-    let server = server(&mut c, raw.server);
+    let server = server::server(&mut c, raw.server);
     let database = database(&mut c, raw.database);
     let facebook = facebook::facebook(&mut c, raw.facebook);
     let dispatch = dispatch(&mut c, raw.dispatch);
@@ -178,140 +178,6 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
         dispatch,
         spaces,
     })
-}
-
-fn server(c: &mut Checker<'_>, raw: super::raw::RawServer) -> Option<ServerConfig> {
-    let listen = match raw
-        .listen
-        .as_deref()
-        .unwrap_or("0.0.0.0:8080")
-        .parse::<SocketAddr>()
-    {
-        Ok(a) => Some(a),
-        Err(_) => {
-            c.issue(
-                "server.listen",
-                "is not an address and port like 0.0.0.0:8080",
-            );
-            None
-        }
-    };
-    let ops_listen = match raw.ops_listen.as_deref().map(str::parse::<SocketAddr>) {
-        None => None,
-        Some(Ok(a)) => {
-            if listen == Some(a) && a.port() != 0 {
-                c.issue("server.ops_listen", "is the same address as server.listen");
-            }
-            Some(a)
-        }
-        Some(Err(_)) => {
-            c.issue(
-                "server.ops_listen",
-                "is not an address and port like 127.0.0.1:9090",
-            );
-            None
-        }
-    };
-    let admin_keys = c.plain_keys(
-        "server.admin_keys",
-        "an admin key",
-        raw.admin_keys.unwrap_or_default(),
-    );
-    let admin_keys_sha256 = c.key_digests(
-        "server.admin_keys_sha256",
-        raw.admin_keys_sha256.unwrap_or_default(),
-    );
-    let d = BodyLimits::default();
-    let max = 1 << 30;
-    let limits = BodyLimits {
-        message: to_usize(c.range(
-            "server.message_body_limit",
-            raw.message_body_limit,
-            d.message as u64,
-            1024,
-            max,
-        )),
-        batch: to_usize(c.range(
-            "server.batch_body_limit",
-            raw.batch_body_limit,
-            d.batch as u64,
-            1024,
-            max,
-        )),
-        profile: to_usize(c.range(
-            "server.profile_body_limit",
-            raw.profile_body_limit,
-            d.profile as u64,
-            1024,
-            max,
-        )),
-        webhook: to_usize(c.range(
-            "server.webhook_body_limit",
-            raw.webhook_body_limit,
-            d.webhook as u64,
-            1024,
-            max,
-        )),
-        webhook_read_timeout: Duration::from_secs(c.range(
-            "server.webhook_read_timeout_secs",
-            raw.webhook_read_timeout_secs,
-            d.webhook_read_timeout.as_secs(),
-            1,
-            300,
-        )),
-        webhook_concurrent_reads: to_usize(c.range(
-            "server.webhook_concurrent_reads",
-            raw.webhook_concurrent_reads,
-            d.webhook_concurrent_reads as u64,
-            1,
-            10_000,
-        )),
-        large_batches: to_usize(c.range(
-            "server.large_batches",
-            raw.large_batches,
-            d.large_batches as u64,
-            1,
-            1_000,
-        )),
-    };
-    let grace = c.range(
-        "server.shutdown_grace_secs",
-        raw.shutdown_grace_secs,
-        30,
-        0,
-        3600,
-    );
-    let instance_id = match raw.instance_id {
-        Some(id) if id.trim().is_empty() || id.len() > 64 => {
-            c.issue("server.instance_id", "must be 1 to 64 characters");
-            random_instance_id()
-        }
-        Some(id) => id,
-        None => random_instance_id(),
-    };
-    Some(ServerConfig {
-        listen: listen?,
-        ops_listen,
-        admin_keys,
-        admin_keys_sha256,
-        limits,
-        max_in_flight: to_usize(c.range(
-            "server.max_in_flight",
-            raw.max_in_flight,
-            1024,
-            1,
-            1_000_000,
-        )),
-        shutdown_grace: Duration::from_secs(grace),
-        instance_id,
-    })
-}
-
-/// `gw-` and 8 hex digits from the clock and the process id: distinct enough for lease holders.
-fn random_instance_id() -> String {
-    use sha2::{Digest, Sha256};
-    let seed = format!("{:?}:{}", std::time::SystemTime::now(), std::process::id());
-    format!("gw-{}", &hex::encode(Sha256::digest(seed.as_bytes()))[..8])
 }
 
 fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig {

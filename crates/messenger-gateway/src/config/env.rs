@@ -55,8 +55,28 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "webhook_body_limit" => s.webhook_body_limit = Some(number(value)?),
                 "webhook_read_timeout_secs" => s.webhook_read_timeout_secs = Some(number(value)?),
                 "webhook_concurrent_reads" => s.webhook_concurrent_reads = Some(number(value)?),
+                "webhook_reads_per_client" => s.webhook_reads_per_client = Some(number(value)?),
+                "webhook_first_byte_timeout_ms" => {
+                    s.webhook_first_byte_timeout_ms = Some(number(value)?);
+                }
                 "large_batches" => s.large_batches = Some(number(value)?),
+                "space_large_batches" => s.space_large_batches = Some(number(value)?),
                 "max_in_flight" => s.max_in_flight = Some(number(value)?),
+                "space_max_in_flight" => s.space_max_in_flight = Some(number(value)?),
+                "metrics_keys" => s.metrics_keys = Some(list(value)),
+                "header_read_timeout_secs" => s.header_read_timeout_secs = Some(number(value)?),
+                "idle_timeout_secs" => s.idle_timeout_secs = Some(number(value)?),
+                "http2_keep_alive_interval_secs" => {
+                    s.http2_keep_alive_interval_secs = Some(number(value)?);
+                }
+                "http2_max_concurrent_streams" => {
+                    s.http2_max_concurrent_streams = Some(number(value)?);
+                }
+                "max_connections" => s.max_connections = Some(number(value)?),
+                "max_connections_per_client" => {
+                    s.max_connections_per_client = Some(number(value)?);
+                }
+                "trusted_proxies" => s.trusted_proxies = Some(list(value)),
                 "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
                 "instance_id" => s.instance_id = Some(v),
                 _ => return Err(unknown()),

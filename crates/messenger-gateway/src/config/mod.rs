@@ -93,12 +93,66 @@ pub struct ServerConfig {
     pub admin_keys_sha256: Vec<KeyDigest>,
     /// Body size limits per kind of route.
     pub limits: BodyLimits,
-    /// Requests served at once; past it, 503 with `Retry-After` (default 1024).
+    /// Keys that may read `/metrics` on the main listener (besides the admin keys), when there
+    /// is no `ops_listen`. Without `ops_listen`, `/metrics` needs one of these or an admin key.
+    pub metrics_keys: Vec<Secret>,
+    /// API requests served at once, all spaces together (the console and admin routes
+    /// included; Meta's webhook and the probes not: the webhook has its own reading places,
+    /// [`BodyLimits::webhook_concurrent_reads`]); past it, 503 with `Retry-After`
+    /// (default 1024).
     pub max_in_flight: usize,
+    /// API requests of one space served at once; past it, that space gets 503 with
+    /// `Retry-After` while the others are served (default 256).
+    pub space_max_in_flight: usize,
+    /// Connections: timers, caps, who counts as a proxy.
+    pub connections: ConnectionLimits,
     /// How long shutdown waits for requests and workers (default 30 s).
     pub shutdown_grace: Duration,
     /// This instance's name in lease holders and logs (default: a random one).
     pub instance_id: String,
+}
+
+/// How the listener treats connections before, between and beside requests (docs/operations.md,
+/// "Exposure").
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionLimits {
+    /// How long a client may take to send a request's headers, from its first byte (or from
+    /// the connection's start, for its first request); past it the connection is closed
+    /// (default 10 s).
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request, or an HTTP/2
+    /// connection stay without a stream; past it the connection is closed (default 60 s).
+    pub idle_timeout: Duration,
+    /// HTTP/2: how often the gateway pings a connection; one that does not answer within the
+    /// same time is closed (default 20 s).
+    pub http2_keep_alive_interval: Duration,
+    /// HTTP/2: streams one connection may have open at once (default 100).
+    pub http2_max_concurrent_streams: u32,
+    /// Connections open at once; past it, new ones get a 503 and are closed while those open
+    /// are served (default 4096; lowered to what the open-file limit allows).
+    pub max_connections: usize,
+    /// Connections open at once from one client address (default 256). Connections from a
+    /// trusted proxy are not counted per address: the proxy speaks for many clients.
+    pub max_connections_per_client: usize,
+    /// Networks of the proxies in front of the gateway: a request from one of them is
+    /// attributed to the address its `X-Forwarded-For` names (default: none, the peer is the
+    /// client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            http2_keep_alive_interval: Duration::from_secs(20),
+            http2_max_concurrent_streams: 100,
+            max_connections: 4096,
+            max_connections_per_client: 256,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// Largest request bodies, in bytes (a larger body gets 413), and how Meta's webhook bodies are
@@ -117,13 +171,21 @@ pub struct BodyLimits {
     /// How long a webhook body may take to arrive, in total, before 408 (default 10 s).
     pub webhook_read_timeout: Duration,
     /// How many webhook bodies may be read (unverified) at once; past it, 503 at once
-    /// (default 64).
+    /// (default 64). A read takes its place when the body's first byte arrives.
     pub webhook_concurrent_reads: usize,
+    /// How many of those one client address may hold (default 8), so no address can take
+    /// every place.
+    pub webhook_reads_per_client: usize,
+    /// How long a webhook body's first byte may take after the headers, before 408; the wait
+    /// holds no reading place (default 2 s).
+    pub webhook_first_byte_timeout: Duration,
     /// How many large batch bodies (over 1 MiB, or of unknown length) are handled at once
     /// (read, parsed, stored); others wait up to 30 s unread, then 503 with `Retry-After: 1`
     /// (default 2).
     /// Bounds the memory a flood of large batches can take.
     pub large_batches: usize,
+    /// How many of those one space may have at once (default 1).
+    pub space_large_batches: usize,
 }
 
 impl Default for BodyLimits {
@@ -135,7 +197,10 @@ impl Default for BodyLimits {
             webhook: 1024 * 1024,
             webhook_read_timeout: Duration::from_secs(10),
             webhook_concurrent_reads: 64,
+            webhook_reads_per_client: 8,
+            webhook_first_byte_timeout: Duration::from_secs(2),
             large_batches: 2,
+            space_large_batches: 1,
         }
     }
 }

@@ -2,7 +2,9 @@
 //! the gateway itself so that malformed JSON is answered with its line and column (400). axum's
 //! `Json` extractor is never used: its rejections are not problem+json.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -47,31 +49,68 @@ pub async fn read_within(
 }
 
 /// Reading Meta's webhook bodies, which anyone can post, before their signature is checked:
-/// a `Content-Length` over the limit is 413 at once; at most `webhook_concurrent_reads` bodies
-/// are read at a time (past it, 503 with `Retry-After: 1` at once, without reading); a body
-/// must arrive whole within `webhook_read_timeout` (408) and within the limit (413).
+///
+/// - a `Content-Length` over the limit is 413 at once;
+/// - the body's first byte must come within `webhook_first_byte_timeout` (408); the wait holds
+///   no reading place, so connections that declare a body and send nothing shut nobody out;
+/// - then the read takes one of `webhook_concurrent_reads` places, and one of the
+///   `webhook_reads_per_client` places of its client address (past either, 503 with
+///   `Retry-After: 1` at once): one address can never hold more than its share;
+/// - the body must arrive whole within `webhook_read_timeout` (408) and within the limit (413).
 #[derive(Debug, Clone)]
 pub struct UnverifiedReads {
     permits: Arc<Semaphore>,
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_client: usize,
     limit: usize,
+    first_byte: Duration,
     timeout: Duration,
 }
 
 impl UnverifiedReads {
-    /// The reader for `limits` (`webhook`, `webhook_read_timeout`, `webhook_concurrent_reads`).
+    /// The reader for `limits` (`webhook`, `webhook_read_timeout`, `webhook_first_byte_timeout`,
+    /// `webhook_concurrent_reads`, `webhook_reads_per_client`).
     pub fn new(limits: &BodyLimits) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limits.webhook_concurrent_reads.max(1))),
+            per_client: Arc::default(),
+            max_per_client: limits.webhook_reads_per_client.max(1),
             limit: limits.webhook,
+            first_byte: limits.webhook_first_byte_timeout,
             timeout: limits.webhook_read_timeout,
         }
     }
 
-    /// Reads one body under the limits above.
-    pub async fn read(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
-        if declared_length(headers).is_some_and(|n| n > self.limit as u64) {
+    /// Reads one body of `client` (`None`: not known, counted as one client) under the limits
+    /// above.
+    pub async fn read(
+        &self,
+        client: Option<IpAddr>,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, Problem> {
+        let declared = declared_length(headers);
+        if declared.is_some_and(|n| n > self.limit as u64) {
             return Err(Problem::too_large(self.limit));
         }
+        let started = tokio::time::Instant::now();
+        let mut stream = body.into_data_stream();
+        let first = match tokio::time::timeout(self.first_byte, stream.next()).await {
+            Ok(first) => first,
+            Err(_) => {
+                tracing::debug!("webhook refused: no body byte within the first-byte timeout");
+                return Err(Problem::request_timeout(self.first_byte));
+            }
+        };
+        let client = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let Some(_client_place) = self.take_client_place(client) else {
+            tracing::warn!("webhook refused: this client address holds its share of reads");
+            return Err(Problem::unavailable(
+                "this address has its maximum of webhook bodies being read at once; retry \
+                 shortly",
+            )
+            .with_retry_after(1));
+        };
         let Ok(_permit) = self.permits.try_acquire() else {
             tracing::warn!("webhook refused: too many bodies being read at once");
             return Err(Problem::unavailable(
@@ -79,18 +118,62 @@ impl UnverifiedReads {
             )
             .with_retry_after(1));
         };
-        read_within(headers, body, self.limit, self.timeout).await
+        let rest = self.timeout.saturating_sub(started.elapsed());
+        let read = read_stream(declared, first, stream, self.limit);
+        match tokio::time::timeout(rest, read).await {
+            Ok(read) => read,
+            Err(_) => Err(Problem::request_timeout(self.timeout)),
+        }
+    }
+
+    fn take_client_place(&self, client: IpAddr) -> Option<ClientPlace> {
+        let mut held = self
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = held.entry(client).or_insert(0);
+        if *n >= self.max_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientPlace {
+            held: Arc::clone(&self.per_client),
+            client,
+        })
+    }
+}
+
+/// One client's reading place; dropping it frees it.
+struct ClientPlace {
+    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl Drop for ClientPlace {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.client);
+            }
+        }
     }
 }
 
 /// Large bodies handled at once: a body declared over [`LARGE_BODY`] bytes, or of unknown
-/// length, takes a permit for as long as its request is handled (read, parsed, stored). A
-/// request waits up to [`LARGE_BODY_WAIT`] for a permit with its body unread (the sender is
-/// held back by TCP, no memory is taken), then is answered 503 with `Retry-After: 1`. So a
-/// flood of 10 MB batches holds at most `permits` of them in memory (docs/performance.md).
+/// length, takes a permit of its space (`server.space_large_batches`) and one of the process
+/// (`server.large_batches`) for as long as its request is handled (read, parsed, stored). A
+/// request waits up to [`LARGE_BODY_WAIT`] for them with its body unread (the sender is held
+/// back by TCP, no memory is taken), then is answered 503 with `Retry-After: 1`. So a flood of
+/// 10 MB batches holds at most `permits` of them in memory (docs/performance.md), and one
+/// space's flood leaves the other spaces room.
 #[derive(Debug, Clone)]
 pub struct LargeBodies {
     permits: Arc<Semaphore>,
+    per_space: Arc<HashMap<String, Arc<Semaphore>>>,
+    /// For a space not configured (not reached: access is checked first).
+    other_space: Arc<Semaphore>,
 }
 
 /// Bodies over this many bytes count as large (1 MiB).
@@ -99,25 +182,54 @@ pub const LARGE_BODY: u64 = 1024 * 1024;
 /// How long a large body waits for a permit before 503.
 pub const LARGE_BODY_WAIT: Duration = Duration::from_secs(30);
 
+/// The permits a large body holds while it is handled.
+#[derive(Debug)]
+pub struct LargePermit {
+    _space: OwnedSemaphorePermit,
+    _process: OwnedSemaphorePermit,
+}
+
 impl LargeBodies {
-    /// At most `permits` large bodies at once (at least 1).
-    pub fn new(permits: usize) -> Self {
+    /// At most `permits` large bodies at once (at least 1), `per_space` of them for one of
+    /// `spaces`.
+    pub fn new<'a>(
+        permits: usize,
+        per_space: usize,
+        spaces: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let share = || Arc::new(Semaphore::new(per_space.max(1)));
         Self {
             permits: Arc::new(Semaphore::new(permits.max(1))),
+            per_space: Arc::new(
+                spaces
+                    .into_iter()
+                    .map(|s| (s.to_owned(), share()))
+                    .collect(),
+            ),
+            other_space: share(),
         }
     }
 
-    /// A permit for a body with these headers (`None`: a small body needs none), waiting up to
-    /// [`LARGE_BODY_WAIT`], or 503.
+    /// The permits for a body of `space` with these headers (`None`: a small body needs none),
+    /// waiting up to [`LARGE_BODY_WAIT`] for both, or 503.
     pub async fn admit(
         &self,
+        space: &str,
         headers: &HeaderMap,
-    ) -> Result<Option<OwnedSemaphorePermit>, Problem> {
+    ) -> Result<Option<LargePermit>, Problem> {
         if declared_length(headers).is_some_and(|n| n <= LARGE_BODY) {
             return Ok(None);
         }
-        let permit = Arc::clone(&self.permits).acquire_owned();
-        match tokio::time::timeout(LARGE_BODY_WAIT, permit).await {
+        let own = Arc::clone(self.per_space.get(space).unwrap_or(&self.other_space));
+        let both = async {
+            let space = own.acquire_owned().await?;
+            let process = Arc::clone(&self.permits).acquire_owned().await?;
+            Ok::<_, tokio::sync::AcquireError>(LargePermit {
+                _space: space,
+                _process: process,
+            })
+        };
+        match tokio::time::timeout(LARGE_BODY_WAIT, both).await {
             Ok(Ok(permit)) => Ok(Some(permit)),
             _ => {
                 tracing::warn!("batch refused: too many large bodies being handled at once");
@@ -145,9 +257,21 @@ fn initial_capacity(declared: Option<u64>, limit: usize) -> usize {
 }
 
 async fn read_all(declared: Option<u64>, body: Body, limit: usize) -> Result<Bytes, Problem> {
-    let mut buf = BytesMut::with_capacity(initial_capacity(declared, limit));
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    let first = stream.next().await;
+    read_stream(declared, first, stream, limit).await
+}
+
+/// Reads a body whose first chunk (`None`: it was empty) is already taken from `stream`.
+async fn read_stream(
+    declared: Option<u64>,
+    first: Option<Result<Bytes, axum::Error>>,
+    mut stream: axum::body::BodyDataStream,
+    limit: usize,
+) -> Result<Bytes, Problem> {
+    let mut buf = BytesMut::with_capacity(initial_capacity(declared, limit));
+    let mut next = first;
+    while let Some(chunk) = next.take() {
         let chunk = chunk.map_err(|e| {
             tracing::debug!(error = %messenger::error_chain(&e), "reading a request body failed");
             Problem::bad_request("body.unreadable", "the request body could not be read")
@@ -156,6 +280,7 @@ async fn read_all(declared: Option<u64>, body: Body, limit: usize) -> Result<Byt
             return Err(Problem::too_large(limit));
         }
         buf.extend_from_slice(&chunk);
+        next = stream.next().await;
     }
     Ok(buf.freeze())
 }

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use messenger::webhook::{verify_subscription, WebhookError};
 use serde_json::Value;
 
@@ -13,6 +14,7 @@ use super::auth::SpaceAccess;
 use super::body::json_body;
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
+use crate::listener::client::ClientAddr;
 
 /// The longest profile id the state service takes.
 const MAX_PROFILE_ID: usize = 256;
@@ -139,10 +141,12 @@ pub(super) async fn handshake(
 /// Meta redelivers; redeliveries are recognised when applied.
 pub(super) async fn receive(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let bytes = state.webhook_reads.read(&headers, body).await?;
+    let client = client.map(|Extension(ClientAddr(ip))| ip);
+    let bytes = state.webhook_reads.read(client, &headers, body).await?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());

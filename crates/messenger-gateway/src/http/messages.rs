@@ -103,7 +103,7 @@ pub(super) async fn send_batch(
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
     // Held until the answer: the body, its parsed form and the stored batch all count.
-    let _large = state.large_batches.admit(&headers).await?;
+    let _large = state.large_batches.admit(&access.space, &headers).await?;
     let (bytes, value) = json_body(&headers, body, state.limits.batch).await?;
     let hash = hex::encode(Sha256::digest(&bytes));
     let idempotency = key.map(|key| Idempotency {

@@ -48,6 +48,9 @@ pub struct Shared {
     pub keys: ApiKeys,
     /// The admin keys of the operations routes that change or reveal data.
     pub admin: admin::AdminKeys,
+    /// Who may read `/metrics` on a listener that also serves the API (no `ops_listen`): the
+    /// metrics keys and the admin keys.
+    pub metrics_readers: admin::AdminKeys,
     /// Meta's handshake token.
     pub verify_token: Secret,
     /// Body limits.
@@ -363,6 +366,8 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
     }
 }
 
+pub use ops::METRICS_CLOSED_CODE;
+
 /// The code of the problem answered for a path no route matches.
 pub const UNKNOWN_ROUTE_CODE: &str = "route.unknown";
 
@@ -376,19 +381,39 @@ async fn wrong_method() -> Problem {
     Problem::method_not_allowed(None)
 }
 
+/// The most characters of a client's own token (its method) a log line carries.
+pub const MAX_LOGGED_TOKEN: usize = 32;
+
+/// `token` cut to [`MAX_LOGGED_TOKEN`] characters, marked with `...` when cut.
+///
+/// ```
+/// use messenger_gateway::http::bounded_token;
+/// assert_eq!(bounded_token("GET"), "GET");
+/// assert_eq!(bounded_token(&"X".repeat(4000)).len(), 35);
+/// ```
+pub fn bounded_token(token: &str) -> String {
+    match token.char_indices().nth(MAX_LOGGED_TOKEN) {
+        None => token.to_owned(),
+        Some((cut, _)) => format!("{}...", &token[..cut]),
+    }
+}
+
 /// Counts, times and logs every request by its route template (never the raw URI: queries
-/// can carry tokens).
+/// can carry tokens) and its method (a standard one, or `other` in the metrics; cut to
+/// [`MAX_LOGGED_TOKEN`] characters in the log).
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    secure_headers(&mut response);
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.http_request(&route, &method, status, elapsed);
+    let method = bounded_token(method.as_str());
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     // Probes and scrapes come every few seconds: keep them out of the info log.
     if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") && status < 400 {
@@ -397,6 +422,28 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         tracing::info!(target: "messenger_gateway::http", %method, %route, status, latency_ms, "request");
     }
     response
+}
+
+/// Headers every answer carries: `X-Content-Type-Options: nosniff`, and on JSON answers (API,
+/// problems, the console's data) `Cache-Control: no-store`, so no cache between the client and
+/// the gateway keeps a space's data.
+fn secure_headers(response: &mut Response) {
+    use axum::http::{header, HeaderValue};
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+        });
+    if json {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// The router for `state` with every route (one listener).
@@ -408,7 +455,15 @@ pub fn router(state: AppState) -> Router {
 pub fn router_for(state: AppState, role: ListenerRole) -> Router {
     let mut router = Router::new();
     for r in ROUTES.iter().filter(|r| r.listener.served_by(role)) {
-        router = router.route(r.path, method_router(r));
+        let mut methods = method_router(r);
+        // On the public listener, the metrics name every space and page and their volumes.
+        if r.endpoint == Endpoint::Metrics && role == ListenerRole::Only {
+            methods = methods.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                ops::metrics_access,
+            ));
+        }
+        router = router.route(r.path, methods);
     }
     // The console is where the API is: on the main listener (decision 0013).
     if role != ListenerRole::Ops {

@@ -130,6 +130,40 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     r
 }
 
+/// The code of the 403 answered for `/metrics` on the public listener when no key may read it.
+pub const METRICS_CLOSED_CODE: &str = "metrics.closed";
+
+/// `/metrics` on a listener that also serves the API (no `server.ops_listen`): only with
+/// `Authorization: Bearer <key>`, the key being one of `server.metrics_keys` or an admin key
+/// (Prometheus: `authorization: {credentials: <key>}` in the scrape config). With none
+/// configured, 403 naming the keys to set.
+pub(super) async fn metrics_access(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !state.metrics_readers.is_configured() {
+        let detail = "the metrics are closed on this listener: set server.metrics_keys (or \
+                      server.admin_keys) and scrape with Authorization: Bearer <key>, or serve \
+                      them on server.ops_listen";
+        return Problem::forbidden(detail)
+            .with_errors(vec![super::problem::ProblemError::new(
+                "",
+                METRICS_CLOSED_CODE,
+                detail,
+            )])
+            .into_response();
+    }
+    let key = match super::auth::bearer(request.headers()) {
+        Ok(key) => key,
+        Err(problem) => return problem.into_response(),
+    };
+    if !state.metrics_readers.accepts(key) {
+        return Problem::forbidden("the key may not read the metrics").into_response();
+    }
+    next.run(request).await
+}
+
 /// `GET /openapi.json`.
 pub(super) async fn openapi() -> Response {
     let mut r = (StatusCode::OK, OPENAPI_JSON).into_response();

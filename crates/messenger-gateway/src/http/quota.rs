@@ -1,7 +1,8 @@
 //! What one caller may ask of the gateway: each API space's request rate (a token bucket,
 //! `spaces[].api_rate` per second up to `spaces[].api_burst`; every request costs one, and each
-//! message of a batch one more), answered 429 with `Retry-After` past it; and a cap on the
-//! requests being served at once (`server.max_in_flight`), shed with 503 and `Retry-After`.
+//! message of a batch one more), answered 429 with `Retry-After` past it; and caps on the
+//! requests being served at once (in all, per space, and Meta's webhook apart: [`InFlight`]),
+//! shed with 503 and `Retry-After`.
 //!
 //! The buckets are per instance: with N instances behind a balancer a space gets up to N times
 //! its rate.
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::problem::Problem;
 use super::AppState;
@@ -93,39 +94,120 @@ impl ApiQuotas {
     }
 }
 
-/// The requests being served, capped.
+/// The requests being served, capped so that no one caller can shut the others out: the API
+/// as a whole (`server.max_in_flight`), and each space (`server.space_max_in_flight`) within
+/// it. Meta's webhook is not counted here: its bodies have their own reading places
+/// ([`super::body::UnverifiedReads`]), taken only once a body's first byte arrives, so that
+/// connections which declare a body and send nothing hold no place at all. Probes and scrapes
+/// are never capped.
 #[derive(Debug, Clone)]
 pub struct InFlight {
+    api: Share,
+    spaces: Arc<HashMap<String, Share>>,
+    /// Paths naming no configured space share one space's share (they are refused before
+    /// their body is read, but must not take the API's).
+    unknown_space: Share,
+}
+
+/// One cap.
+#[derive(Debug, Clone)]
+struct Share {
     permits: Arc<Semaphore>,
     max: usize,
 }
 
-impl InFlight {
-    /// At most `max` requests at once.
-    pub fn new(max: usize) -> Self {
+impl Share {
+    fn new(max: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(max)),
-            max,
+            permits: Arc::new(Semaphore::new(max.max(1))),
+            max: max.max(1),
         }
+    }
+
+    fn take(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.permits).try_acquire_owned().ok()
     }
 }
 
-/// Serves the request if fewer than `server.max_in_flight` are being served, else 503 with
-/// `Retry-After: 1` at once. Probes and scrapes are always served.
-pub async fn shed(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
-        return next.run(request).await;
+/// Who a request's in-flight place is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope<'a> {
+    /// `/healthz`, `/readyz`, `/metrics`, and Meta's webhook (`/webhooks/facebook`, the
+    /// handshake and the events): not capped here.
+    Uncapped,
+    /// `/apispaces/{space}/...`.
+    Space(&'a str),
+    /// Everything else: the console, admin routes, the API's description.
+    Api,
+}
+
+fn scope_of(path: &str) -> Scope<'_> {
+    match path {
+        "/healthz" | "/readyz" | "/metrics" | "/webhooks/facebook" => Scope::Uncapped,
+        _ => match path.strip_prefix("/apispaces/") {
+            Some(rest) => Scope::Space(rest.split('/').next().unwrap_or_default()),
+            None => Scope::Api,
+        },
     }
-    let Ok(_permit) = state.in_flight.permits.clone().try_acquire_owned() else {
-        state.metrics.shed();
-        return Problem::unavailable(format!(
-            "the gateway is serving its maximum of {} requests; retry in a second",
-            state.in_flight.max
-        ))
-        .with_retry_after(1)
-        .into_response();
-    };
-    next.run(request).await
+}
+
+impl InFlight {
+    /// At most `api` API requests at once, `space` of them for one of `spaces`.
+    pub fn new(api: usize, space: usize, spaces: &[SpaceConfig]) -> Self {
+        Self {
+            api: Share::new(api),
+            spaces: Arc::new(
+                spaces
+                    .iter()
+                    .map(|s| (s.id.clone(), Share::new(space)))
+                    .collect(),
+            ),
+            unknown_space: Share::new(space),
+        }
+    }
+
+    /// The places a request to `path` takes, or the 503 answering it.
+    fn admit(&self, path: &str) -> Result<Vec<OwnedSemaphorePermit>, Problem> {
+        let full = |what: String| {
+            Problem::unavailable(format!("{what}; retry in a second")).with_retry_after(1)
+        };
+        match scope_of(path) {
+            Scope::Uncapped => Ok(Vec::new()),
+            Scope::Space(space) => {
+                let share = self.spaces.get(space).unwrap_or(&self.unknown_space);
+                let own = share.take().ok_or_else(|| {
+                    full(format!(
+                        "this API space has its maximum of {} requests being served at once",
+                        share.max
+                    ))
+                })?;
+                let api = self.take_api().map_err(full)?;
+                Ok(vec![own, api])
+            }
+            Scope::Api => self.take_api().map(|p| vec![p]).map_err(full),
+        }
+    }
+
+    fn take_api(&self) -> Result<OwnedSemaphorePermit, String> {
+        self.api.take().ok_or_else(|| {
+            format!(
+                "the gateway is serving its maximum of {} requests",
+                self.api.max
+            )
+        })
+    }
+}
+
+/// Serves the request if its scope has room (see [`InFlight`]), else 503 with `Retry-After: 1`
+/// at once. The places are held until the answer is made.
+pub async fn shed(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match state.in_flight.admit(request.uri().path()) {
+        Ok(_places) => next.run(request).await,
+        Err(problem) => {
+            state.metrics.shed();
+            problem.into_response()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +235,30 @@ mod tests {
         let later = t0 + Duration::from_secs(10);
         assert!(b.take(5000.0, later).is_ok());
         assert!(b.take(1.0, later).is_err());
+    }
+
+    #[test]
+    fn each_space_and_the_webhook_have_their_own_share() {
+        assert_eq!(scope_of("/healthz"), Scope::Uncapped);
+        assert_eq!(scope_of("/webhooks/facebook"), Scope::Uncapped);
+        assert_eq!(scope_of("/webhooks/facebook/quarantine"), Scope::Api);
+        assert_eq!(scope_of("/apispaces/acme/messages"), Scope::Space("acme"));
+        assert_eq!(scope_of("/console/api/messages"), Scope::Api);
+        let spaces: Vec<SpaceConfig> = Vec::new();
+        let f = InFlight::new(4, 2, &spaces);
+        // An unknown space takes its own share, then the API's.
+        let a1 = f.admit("/apispaces/x/messages").unwrap();
+        let _a2 = f.admit("/apispaces/x/messages").unwrap();
+        assert_eq!(f.admit("/apispaces/x/messages").unwrap_err().status, 503);
+        // Two places of the API's four are left for the rest; the webhook is not counted.
+        let _c = f.admit("/console").unwrap();
+        let _w: Vec<_> = (0..10)
+            .map(|_| f.admit("/webhooks/facebook").unwrap())
+            .collect();
+        let _d = f.admit("/openapi.json").unwrap();
+        assert_eq!(f.admit("/openapi.json").unwrap_err().status, 503);
+        assert!(f.admit("/healthz").is_ok(), "probes are never capped");
+        drop(a1);
+        assert!(f.admit("/openapi.json").is_ok());
     }
 }

@@ -29,7 +29,7 @@ fn send_bodies(env: &Env) -> Vec<Value> {
 }
 
 async fn metrics(env: &Env) -> String {
-    env.call(Method::GET, "/metrics", None, &[], None)
+    env.call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text
 }

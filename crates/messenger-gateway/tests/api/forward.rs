@@ -88,7 +88,7 @@ async fn events_reach_the_business_signed() {
     );
     assert_eq!(receiver.events().len(), 2);
     let m = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     assert!(
@@ -117,7 +117,7 @@ async fn refused_events_are_dead_until_redriven() {
     let event_id = dead[0]["eventId"].as_str().unwrap().to_owned();
     // The dead letter shows in the queue depths, read from the store at the scrape.
     let m = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     assert!(

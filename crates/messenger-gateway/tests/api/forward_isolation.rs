@@ -123,7 +123,7 @@ async fn a_hanging_webhook_delays_only_its_own_space() {
 
     // A's webhook holds its 4 requests and no more; its lag shows.
     let m = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     assert_eq!(

@@ -36,6 +36,9 @@ pub(crate) const PAGE_C: &str = "9007199254740993";
 pub(crate) const PAGE_TOKEN_C: &str = "page-token-c";
 pub(crate) const KEY_C: &str = "initech-key-0123456789abcdef";
 
+/// The key the tests scrape `/metrics` with (`server.metrics_keys`).
+pub(crate) const METRICS_KEY: &str = "metrics-key-0123456789abcdef";
+
 pub(crate) const SMS_SID: &str = "AC00000000000000000000000000000001";
 pub(crate) const SMS_TOKEN: &str = "sms-auth-token";
 
@@ -109,6 +112,7 @@ listen = "127.0.0.1:0"
 message_body_limit = 65536
 batch_body_limit = 10485760
 shutdown_grace_secs = 5
+metrics_keys = ["{METRICS_KEY}"]
 
 [database]
 url = "{db_url}"

@@ -10,6 +10,7 @@ mod config;
 mod deadline;
 mod demo;
 mod durability;
+mod exposure;
 mod forward;
 mod forward_isolation;
 mod garbage;

@@ -16,7 +16,9 @@ async fn health_readiness_metrics() {
     let r = env.call(Method::GET, "/readyz", None, &[], None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["store"], "sqlite");
-    let m = env.call(Method::GET, "/metrics", None, &[], None).await;
+    let m = env
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
+        .await;
     assert_eq!(m.status, 200);
     assert!(m.text.contains(
         "messenger_gateway_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"} 1"

@@ -132,7 +132,7 @@ async fn a_page_keeps_to_its_rates_and_its_metrics_say_so() {
     assert!(took < Duration::from_secs(5), "{took:?}");
 
     let text = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     let labels = format!("{{space=\"{SPACE_A}\",page=\"{PAGE_A}\"}}");

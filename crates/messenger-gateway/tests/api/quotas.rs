@@ -86,7 +86,7 @@ async fn past_max_in_flight_requests_are_shed_with_503() {
         200
     );
     let metrics = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     assert!(

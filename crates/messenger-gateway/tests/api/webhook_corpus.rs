@@ -17,7 +17,7 @@ const RESULTS: [&str; 4] = ["applied", "duplicate", "ignored", "quarantined"];
 /// `webhook_events_total` by result.
 async fn event_counts(env: &Env) -> BTreeMap<&'static str, u64> {
     let text = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     RESULTS
@@ -141,7 +141,7 @@ async fn every_signed_body_is_answered_200_and_applied_or_quarantined() {
     assert_eq!(delete(key.to_owned()).await, 204);
     assert_eq!(delete(key.to_owned()).await, 404);
     let metrics = env
-        .call(Method::GET, "/metrics", None, &[], None)
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
         .await
         .text;
     assert_eq!(

@@ -1,6 +1,8 @@
 //! Reading `POST /webhooks/facebook` bodies before the signature is checked, over raw TCP:
 //! a body that arrives too slowly is 408, a `Content-Length` over the limit is 413 at once, and
 //! past `server.webhook_concurrent_reads` bodies being read, 503 with `Retry-After: 1` at once.
+//! A body whose first byte does not come holds no reading place, and one address holds at most
+//! `server.webhook_reads_per_client`, so keyless clients cannot keep Meta's deliveries out.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,7 +145,11 @@ async fn a_declared_gigabyte_is_413_at_once() {
 
 #[tokio::test]
 async fn past_the_concurrent_reads_webhooks_are_503_at_once() {
-    let env = Env::start_configured("webhook_concurrent_reads = 2", "").await;
+    let env = Env::start_configured(
+        "webhook_concurrent_reads = 2\nwebhook_first_byte_timeout_ms = 500",
+        "",
+    )
+    .await;
     // A complete body with a wrong signature: 403 while there is room to read it.
     let probe = |content_length: u64, body: &'static [u8]| {
         let env = &env;
@@ -181,9 +187,9 @@ async fn past_the_concurrent_reads_webhooks_are_503_at_once() {
         busy.headers.get("content-type").map(String::as_str),
         Some("application/problem+json")
     );
-    // Answered without reading: a request that never sends its body still gets 503 at once.
+    // A request that never sends its body holds no place: 408 after the first-byte timeout.
     let mut unsent = open_post(&env, 100).await;
-    assert_eq!(read_answer(&mut unsent).await.status, 503);
+    assert_eq!(read_answer(&mut unsent).await.status, 408);
     // The places free up when the slow bodies go away.
     drop(holders);
     let mut freed = false;
@@ -195,4 +201,78 @@ async fn past_the_concurrent_reads_webhooks_are_503_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(freed, "the places were not freed");
+}
+
+/// Opens a webhook POST from `from` declaring `length` bytes, sending `first` of them.
+async fn open_post_from(env: &Env, from: &str, length: usize, first: &[u8]) -> TcpStream {
+    let mut stream = crate::exposure::connect_from(env, from).await;
+    let head = format!(
+        "POST /webhooks/facebook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         X-Hub-Signature-256: {WRONG_SIGNATURE}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn connections_that_declare_a_body_and_send_nothing_keep_nobody_out() {
+    // The documented defaults: 64 reading places, 2 s for the first byte, 10 s for the body.
+    let env = Env::start().await;
+    let mut silent = Vec::new();
+    for i in 0..200 {
+        silent.push(open_post_from(&env, &format!("127.0.0.{}", 2 + i % 50), 100, b"").await);
+    }
+    // Meta's delivery is answered while all 200 are open and silent.
+    assert_eq!(crate::exposure::post_signed_delivery(&env).await, 200);
+    // They were still open: each is answered 408 now (no body byte came), none was served.
+    for s in &mut silent[..5] {
+        assert_eq!(read_answer(s).await.status, 408);
+    }
+}
+
+#[tokio::test]
+async fn one_address_never_holds_more_than_its_share_of_reads() {
+    let env = Env::start_configured(
+        "webhook_concurrent_reads = 16\nwebhook_reads_per_client = 4\n\
+         webhook_read_timeout_secs = 120",
+        "",
+    )
+    .await;
+    // One address starts 20 bodies, sending a byte of each: 4 are being read (they answer
+    // nothing until their body ends), the other 16 are refused at once.
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..20 {
+        let mut s = open_post_from(&env, "127.0.0.2", 100, b"{").await;
+        let refused = Arc::clone(&refused);
+        readers.push(tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            // Waits for the first byte of an answer, however long.
+            let _ = s.peek(&mut byte).await;
+            let a = read_answer(&mut s).await;
+            assert_eq!(a.status, 503, "{}", a.body);
+            assert_eq!(a.headers.get("retry-after").map(String::as_str), Some("1"));
+            refused.fetch_add(1, Ordering::SeqCst);
+        }));
+    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while refused.load(Ordering::SeqCst) < 16 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("16 refused");
+    // Another address, and Meta, still have places.
+    let mut other = open_post_from(&env, "127.0.0.3", 2, b"{}").await;
+    assert_eq!(read_answer(&mut other).await.status, 403);
+    assert_eq!(crate::exposure::post_signed_delivery(&env).await, 200);
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        16,
+        "the address keeps 4 places"
+    );
+    for r in readers {
+        r.abort();
+    }
 }

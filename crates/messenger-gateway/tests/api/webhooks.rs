@@ -112,7 +112,9 @@ async fn signatures_are_checked_before_anything_else() {
         )
         .await;
     assert_eq!(found.json().as_array().unwrap().len(), 1);
-    let metrics = env.call(Method::GET, "/metrics", None, &[], None).await;
+    let metrics = env
+        .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
+        .await;
     assert!(
         metrics
             .text

@@ -14,6 +14,8 @@ pub(crate) const SPACE: &str = "acme";
 pub(crate) const PAGE: &str = "1029384756";
 pub(crate) const PAGE_TOKEN: &str = "page-token-for-process-tests";
 pub(crate) const KEY: &str = "acme-key-0123456789abcdef";
+/// The key the tests scrape `/metrics` with (`server.metrics_keys`).
+pub(crate) const METRICS_KEY: &str = "metrics-key-0123456789abcdef";
 
 /// A simulator for the one page, checking `appsecret_proof`, with the messaging window not
 /// enforced (the space's window check is off too, so sends need no earlier inbound message).
@@ -131,6 +133,7 @@ fn config_with(sim: &GraphSim, db_url: &str, dispatch_section: &str, send_rate: 
 listen = "127.0.0.1:0"
 batch_body_limit = 10485760
 shutdown_grace_secs = 20
+metrics_keys = ["{METRICS_KEY}"]
 
 [database]
 url = "{db_url}"
@@ -270,6 +273,7 @@ pub(crate) async fn sends_metric(http: &reqwest::Client, base: &str) -> u64 {
 /// The child's `GET /metrics` text.
 pub(crate) async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
     http.get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_KEY)
         .send()
         .await
         .expect("GET /metrics")
