@@ -132,8 +132,9 @@ pub struct ConnectionLimits {
     /// Connections open at once; past it, new ones get a 503 and are closed while those open
     /// are served (default 4096; lowered to what the open-file limit allows).
     pub max_connections: usize,
-    /// Connections open at once from one client address (default 256). Connections from a
-    /// trusted proxy are not counted per address: the proxy speaks for many clients.
+    /// Connections open at once from one client address (default 256; never more than a
+    /// quarter of `max_connections`). Connections from a trusted proxy are not counted per
+    /// address: the proxy speaks for many clients.
     pub max_connections_per_client: usize,
     /// Networks of the proxies in front of the gateway: a request from one of them is
     /// attributed to the address its `X-Forwarded-For` names (default: none, the peer is the

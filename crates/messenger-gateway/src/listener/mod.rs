@@ -47,7 +47,7 @@ pub use open_files::{open_file_limit, raise_open_file_limit};
 
 /// Refusals being written at once; past it, a refused connection is closed without an answer
 /// (a flood must not cost more than it is refused for).
-const MAX_REFUSALS_UNDER_WAY: usize = 256;
+const MAX_REFUSALS_UNDER_WAY: usize = 64;
 
 /// How long a refusal may take to be written and its connection drained.
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
@@ -79,6 +79,13 @@ pub fn effective_max_connections(configured: usize) -> usize {
     }
 }
 
+/// The per-address cap under a total of `total`: `configured`, but never more than a quarter of
+/// the total, so that one address cannot fill the listener (with the open-file limit at 256 the
+/// total is 192 and one address gets 48).
+pub fn per_client_cap(configured: usize, total: usize) -> usize {
+    configured.min((total / 4).max(1))
+}
+
 /// Serves `app` on `listener` under `limits` until `cancel`; then stops accepting, closes idle
 /// connections and lets the requests under way finish. The handle ends when every connection
 /// has.
@@ -89,9 +96,10 @@ pub fn serve(
     metrics: Metrics,
     cancel: &CancellationToken,
 ) -> JoinHandle<()> {
+    let total = effective_max_connections(limits.max_connections);
     let admission = Admission::new(
-        effective_max_connections(limits.max_connections),
-        limits.max_connections_per_client,
+        total,
+        per_client_cap(limits.max_connections_per_client, total),
         limits.trusted_proxies.clone(),
     );
     let settings = Arc::new(Settings {

@@ -9,72 +9,15 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 use crate::harness::*;
+use crate::raw_tcp::{body_json, read_one_answer, read_until_closed};
 
 /// Connects to the gateway from `from` (an address of 127.0.0.0/8).
 pub(crate) async fn connect_from(env: &Env, from: &str) -> TcpStream {
-    let addr: std::net::SocketAddr = env.base.trim_start_matches("http://").parse().unwrap();
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{from}:0").parse().unwrap())
-        .expect("binding a loopback address");
-    socket.connect(addr).await.expect("connecting")
-}
-
-/// Reads until the peer closes (or `cap` passes: the test then fails). Returns what was read.
-pub(crate) async fn read_until_closed(stream: &mut TcpStream, cap: Duration) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(cap, async {
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await
-    .expect("the gateway closed the connection");
-    out
-}
-
-/// Reads one whole answer (head and `Content-Length` body) as text, within `cap`.
-pub(crate) async fn read_one_answer(stream: &mut TcpStream, cap: Duration) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(cap, async {
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map_or(0, |v| v.trim().parse().unwrap());
-                if buf.len() >= end + 4 + length {
-                    break;
-                }
-            }
-            let n = stream.read(&mut chunk).await.unwrap_or(0);
-            assert!(
-                n > 0,
-                "closed before a whole answer: {:?}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    })
-    .await
-    .expect("an answer");
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// The body of a raw answer, as JSON.
-pub(crate) fn body_json(answer: &str) -> serde_json::Value {
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+    crate::raw_tcp::connect_from(&env.base, from).await
 }
 
 /// A signed Meta delivery receipt for page A: what Meta posts.
@@ -198,7 +141,7 @@ async fn slow_and_idle_connections_are_closed_by_their_timers() {
 #[tokio::test]
 async fn connections_past_a_cap_are_refused_with_a_problem_and_the_rest_served() {
     let env =
-        Env::start_configured("max_connections = 6\nmax_connections_per_client = 3", "").await;
+        Env::start_configured("max_connections = 12\nmax_connections_per_client = 3", "").await;
     let cap = Duration::from_secs(30);
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -214,11 +157,13 @@ async fn connections_past_a_cap_are_refused_with_a_problem_and_the_rest_served()
         body_json(&answer)["errors"][0]["code"],
         "connections.per_client"
     );
-    // Another address is served; three more fill the listener.
-    for _ in 0..3 {
-        held.push(connect_from(&env, "127.0.0.3").await);
+    // Other addresses are served; nine more connections fill the listener.
+    for from in ["127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+        for _ in 0..3 {
+            held.push(connect_from(&env, from).await);
+        }
     }
-    let mut over = connect_from(&env, "127.0.0.4").await;
+    let mut over = connect_from(&env, "127.0.0.6").await;
     let answer = String::from_utf8(read_until_closed(&mut over, cap).await).unwrap();
     assert_eq!(body_json(&answer)["errors"][0]["code"], "connections.total");
     // The connections in progress are untouched: one of them is served.
@@ -235,7 +180,7 @@ async fn connections_past_a_cap_are_refused_with_a_problem_and_the_rest_served()
     drop(held);
     let mut served = false;
     for _ in 0..100 {
-        let mut s = connect_from(&env, "127.0.0.4").await;
+        let mut s = connect_from(&env, "127.0.0.6").await;
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();

@@ -2,6 +2,8 @@
 //! in a temporary directory. One test binary (linking is the slow part of a build).
 
 mod harness;
+#[path = "../common/raw_tcp.rs"]
+mod raw_tcp;
 
 mod actions;
 mod admin;

@@ -99,11 +99,31 @@ impl GatewayProcess {
     /// Starts `messenger-gateway --log-format json serve --config CONFIG` with its stdout and
     /// stderr in `{label}.stdout` / `{label}.stderr` of `dir`, and waits until it serves.
     pub(crate) async fn start(dir: &Workdir, label: &str, config: &Path) -> Self {
+        Self::start_with_file_limit(dir, label, config, None).await
+    }
+
+    /// [`GatewayProcess::start`], with the child's open-file limit (soft and hard) set to
+    /// `nofile` first (by util-linux's `prlimit`, which then runs the gateway itself).
+    pub(crate) async fn start_with_file_limit(
+        dir: &Workdir,
+        label: &str,
+        config: &Path,
+        nofile: Option<u64>,
+    ) -> Self {
         let stdout_path = dir.path().join(format!("{label}.stdout"));
         let stderr_path = dir.path().join(format!("{label}.stderr"));
         let stdout = File::create(&stdout_path).expect("creating the stdout log");
         let stderr = File::create(&stderr_path).expect("creating the stderr log");
-        let child = Command::new(env!("CARGO_BIN_EXE_messenger-gateway"))
+        let binary = env!("CARGO_BIN_EXE_messenger-gateway");
+        let mut command = match nofile {
+            None => Command::new(binary),
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(binary);
+                c
+            }
+        };
+        let child = command
             .args(["--log-format", "json", "serve", "--config"])
             .arg(config)
             // The per-request lines would only slow the child down.

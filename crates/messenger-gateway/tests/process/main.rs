@@ -20,13 +20,20 @@
 //! - [`pacing`]: two processes on one PostgreSQL keep one page to its `send_rate` together,
 //!   each message sent once.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
+//! - [`hostile`]: what a client without a key can do to the public listener (invented methods,
+//!   idle and half-sent connections under a low file limit, silent webhook bodies, one tenant's
+//!   slow bodies, oversized requests): the gateway keeps answering Meta and the probes.
 //!
 //! Each child's stdout and stderr go to files in the test's temporary directory; their tails
 //! are printed when a test fails. A child is always killed when its guard is dropped.
 
 mod child;
+// Shared with the api tests, which use all of it; this binary uses a part.
 mod plan;
 mod postgres;
+#[allow(dead_code)]
+#[path = "../common/raw_tcp.rs"]
+mod raw_tcp;
 mod sim;
 mod two_gateways;
 mod window;
@@ -35,6 +42,7 @@ mod batch_replay;
 mod crash;
 mod deadline;
 mod hash_key;
+mod hostile;
 mod memory;
 mod pacing;
 mod shared_queue;

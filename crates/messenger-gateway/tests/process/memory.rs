@@ -17,7 +17,7 @@ const CONCURRENT: usize = 16;
 const BOUND_MB: u64 = 400;
 
 /// A field of `/proc/<pid>/status` in kB (`VmHWM`: peak RSS; `VmRSS`: now).
-fn status_kb(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
     status
         .lines()
