@@ -2,7 +2,7 @@
 //! pass over the string and never allocates unless it reports.
 
 use crate::limits::{PHONE_MAX_DIGITS, PHONE_MIN_DIGITS, URL_SCHEMES};
-use crate::report::Report;
+use crate::report::{truncate, Report};
 use crate::ViolationCode;
 
 /// Checks an absolute http(s) URL: `url.invalid` when it is not `scheme://host...` or holds
@@ -35,7 +35,8 @@ pub(crate) fn check_url(report: &mut Report, pointer: impl Into<String>, url: &s
             ViolationCode::UrlScheme,
             pointer,
             format!(
-                "URL scheme {scheme:?} is not allowed: Meta fetches and opens only {} URLs",
+                "URL scheme {:?} is not allowed: Meta fetches and opens only {} URLs",
+                truncate(scheme),
                 URL_SCHEMES.join(" and ")
             ),
             Some(url),

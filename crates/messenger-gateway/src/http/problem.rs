@@ -7,8 +7,28 @@ use messenger_model::ModelError;
 use messenger_validate::Violation;
 use serde::Serialize;
 
+mod graph;
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// At most this many entries of `errors[]` are answered; how many more there were is the
+/// member `moreErrors`. A request with thousands of bad fields gets a bounded answer.
+pub const MAX_LISTED_ERRORS: usize = 10;
+
+/// Longest `detail`, in characters (longer ones are cut and end with `…`).
+const MAX_DETAIL_CHARS: usize = 480;
+/// Longest `errors[].message`, in characters.
+const MAX_MESSAGE_CHARS: usize = 240;
+/// Longest `errors[].path`, in characters (a pointer through a huge key is cut, with `…`).
+const MAX_PATH_CHARS: usize = 200;
+/// Longest `errors[].code`, in characters.
+const MAX_CODE_CHARS: usize = 64;
+/// Longest string member added with [`Problem::with_extension`], in characters.
+const MAX_EXTENSION_CHARS: usize = 256;
+/// At most this many characters of a caller-supplied value are quoted in a message
+/// ([`shorten`]).
+pub const MAX_QUOTED_CHARS: usize = 64;
 
 /// One entry of a problem's `errors[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,7 +87,8 @@ pub struct Problem {
     pub status: u16,
     /// What happened this time.
     pub detail: String,
-    /// Each thing wrong, when there are several or they have a place in the body.
+    /// Each thing wrong, when there are several or they have a place in the body. At most
+    /// [`MAX_LISTED_ERRORS`] are answered, and the member `moreErrors` counts the others.
     pub errors: Vec<ProblemError>,
     /// Members of this kind of problem beyond RFC 9457's (`profileId` of a taken Messenger ID).
     #[serde(flatten)]
@@ -336,25 +357,53 @@ impl Problem {
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
+
+    /// This problem cut to a bounded size, as it is answered: at most [`MAX_LISTED_ERRORS`]
+    /// entries (the rest counted in `moreErrors`), and every text (the detail, each entry's
+    /// path, code and message, string members) cut to a bounded length, so whatever a client
+    /// sent, the answer is a few kilobytes.
+    #[must_use = "returns the bounded problem"]
+    pub fn bounded(mut self) -> Self {
+        cut_in_place(&mut self.detail, MAX_DETAIL_CHARS);
+        if self.errors.len() > MAX_LISTED_ERRORS {
+            let more = self.errors.len() - MAX_LISTED_ERRORS;
+            self.errors.truncate(MAX_LISTED_ERRORS);
+            self = self.with_extension("moreErrors", more);
+        }
+        for e in &mut self.errors {
+            cut_in_place(&mut e.path, MAX_PATH_CHARS);
+            cut_in_place(&mut e.code, MAX_CODE_CHARS);
+            cut_in_place(&mut e.message, MAX_MESSAGE_CHARS);
+        }
+        if let Some(map) = self.extensions.as_mut() {
+            for value in map.values_mut() {
+                if let serde_json::Value::String(s) = value {
+                    cut_in_place(s, MAX_EXTENSION_CHARS);
+                }
+            }
+        }
+        self
+    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
+        let problem = self.bounded();
+        let status = problem.status();
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if self.www_authenticate {
+        if problem.www_authenticate {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"messenger-gateway\""),
             );
         }
-        if let Some(allow) = self.allow {
+        if let Some(allow) = problem.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = problem.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
@@ -425,7 +474,7 @@ impl From<messenger::Error> for Problem {
             }
             Error::Graph(e) => Self::graph(&e),
             Error::UnknownSpace(space) => {
-                Self::not_found(format!("there is no API space {space:?}"))
+                Self::not_found(format!("there is no API space {:?}", shorten(&space)))
             }
             Error::Store(e) => Self::from(e),
             other => {
@@ -473,80 +522,6 @@ impl From<messenger_store::StoreError> for Problem {
     }
 }
 
-impl Problem {
-    /// A Graph call made for the caller failed: what Graph said (its code, subcode, message and
-    /// `fbtrace_id`, never a token), with the status of whose trouble it is:
-    ///
-    /// - the recipient or the request ([`Blame::Recipient`], [`Blame::Request`]): 422
-    ///   `/problems/graph-refused`;
-    /// - the page sends too fast ([`Blame::Pace`]): 429 `/problems/graph-throttled`, with
-    ///   `Retry-After` when Graph said when;
-    /// - the page's credentials ([`Blame::Credentials`]): 502 `/problems/graph-credentials`;
-    /// - Meta failing ([`Blame::Platform`]): 503 `/problems/graph-unavailable`.
-    ///
-    /// `errors[0].code` is `graph.<kind>` (`graph.user_unavailable`, `graph.outside_window`,
-    /// ...); `graphCode`, `graphSubcode` and `fbtraceId` are members when Graph answered with its
-    /// error object.
-    ///
-    /// [`Blame::Recipient`]: messenger_graph::Blame::Recipient
-    /// [`Blame::Request`]: messenger_graph::Blame::Request
-    /// [`Blame::Pace`]: messenger_graph::Blame::Pace
-    /// [`Blame::Credentials`]: messenger_graph::Blame::Credentials
-    /// [`Blame::Platform`]: messenger_graph::Blame::Platform
-    pub fn graph(e: &messenger_graph::Error) -> Self {
-        use messenger_graph::Blame;
-        let kind = e.kind();
-        let (status, type_, title) = match kind.blame() {
-            Blame::Pace => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "/problems/graph-throttled",
-                "Graph throttles the page",
-            ),
-            Blame::Credentials => (
-                StatusCode::BAD_GATEWAY,
-                "/problems/graph-credentials",
-                "Graph refused the page's credentials",
-            ),
-            Blame::Platform => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "/problems/graph-unavailable",
-                "Graph is unavailable",
-            ),
-            _ => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "/problems/graph-refused",
-                "Graph refused the call",
-            ),
-        };
-        if status.is_server_error() {
-            tracing::warn!(error = %messenger::error_chain(e), "Graph call failed");
-        }
-        let said = e.to_string();
-        let mut problem =
-            Self::new(status, type_, title, format!("Graph answered: {said}")).with_errors(vec![
-                ProblemError::new("", format!("graph.{}", kind.as_str()), said),
-            ]);
-        if let Some(g) = e.graph_error() {
-            problem = problem.with_extension("graphCode", g.code);
-            if let Some(sub) = g.error_subcode {
-                problem = problem.with_extension("graphSubcode", sub);
-            }
-            if let Some(trace) = &g.fbtrace_id {
-                problem = problem.with_extension("fbtraceId", trace.clone());
-            }
-        }
-        let retry = e
-            .retry_after()
-            .map(|d| u32::try_from(d.as_secs().max(1)).unwrap_or(u32::MAX));
-        match (status, retry) {
-            (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE, Some(s)) => {
-                problem.with_retry_after(s)
-            }
-            _ => problem,
-        }
-    }
-}
-
 /// A JSON pointer to the top-level member `key` (`~` and `/` escaped).
 pub(crate) fn pointer_of(key: &str) -> String {
     format!("/{}", key.replace('~', "~0").replace('/', "~1"))
@@ -573,7 +548,29 @@ fn summary(errors: &[ProblemError]) -> String {
     }
 }
 
-/// At most 64 characters of a caller-supplied value, for messages.
+/// At most [`MAX_QUOTED_CHARS`] characters of a caller-supplied value, for messages (with `…`
+/// when cut). Every message that quotes what a client sent quotes it through this.
 pub(crate) fn shorten(s: &str) -> String {
-    s.chars().take(64).collect()
+    cut(s, MAX_QUOTED_CHARS)
+}
+
+/// `s` cut to `max` characters, ending with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    let mut out = s.to_owned();
+    cut_in_place(&mut out, max);
+    out
+}
+
+/// Cuts `s` to `max` characters in place, ending with `…` when cut (the `…` is the last of the
+/// `max`).
+fn cut_in_place(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    if let Some((at, _)) = s.char_indices().nth(max.saturating_sub(1)) {
+        if s[at..].chars().nth(1).is_some() {
+            s.truncate(at);
+            s.push('…');
+        }
+    }
 }

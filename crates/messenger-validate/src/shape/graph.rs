@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::json::{array, number, one_of, required, required_array, string, type_error};
-use crate::report::{child, index, Report};
+use crate::report::{child, index, truncate, Report};
 use crate::ViolationCode;
 
 const CONTENT_TYPES: &[&str] = &["text", "user_phone_number", "user_email"];
@@ -132,7 +132,8 @@ fn check_template(report: &mut Report, t: &Map<String, Value>, at: &str) {
             ViolationCode::FieldEnum,
             child(at, "template_type"),
             format!(
-                "template_type {kind:?} is not supported: this product sends {} templates",
+                "template_type {:?} is not supported: this product sends {} templates",
+                truncate(kind),
                 TEMPLATE_TYPES.join(", ")
             ),
             Some(kind),
@@ -242,7 +243,8 @@ fn check_buttons(report: &mut Report, buttons: Option<&[Value]>, at: &str) {
                 ViolationCode::FieldEnum,
                 child(at, "type"),
                 format!(
-                    "button type {other:?} is not supported: this product sends {} buttons",
+                    "button type {:?} is not supported: this product sends {} buttons",
+                    truncate(other),
                     BUTTON_TYPES.join(", ")
                 ),
                 Some(other),

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::report::{child, Report};
+use crate::report::{child, truncate, Report};
 use crate::ViolationCode;
 
 /// `a string`, `an object`, ... for messages.
@@ -64,7 +64,8 @@ pub(super) fn unknown_keys(
                 ViolationCode::FieldUnknown,
                 child(at, key),
                 format!(
-                    "unknown field {key:?}{hint}; {what} takes {}",
+                    "unknown field {:?}{hint}; {what} takes {}",
+                    truncate(key),
                     known.join(", ")
                 ),
                 Some(key),

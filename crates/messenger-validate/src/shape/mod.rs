@@ -11,7 +11,7 @@ mod json;
 use messenger_model::{Channel, Timestamp};
 use serde_json::{Map, Value};
 
-use crate::report::{child, index, Report};
+use crate::report::{child, index, truncate, Report};
 use crate::ViolationCode;
 use json::{array, boolean, one_of, string, type_error, u64_field, unknown_keys};
 
@@ -114,7 +114,10 @@ fn check_part(report: &mut Report, v: &Value, at: &str) {
             Value::String(s) => report.push(
                 ViolationCode::PartChannelUnknown,
                 index(&at, i),
-                format!("unknown channel {s:?}: parts can be meant for fbMessenger or sms"),
+                format!(
+                    "unknown channel {:?}: parts can be meant for fbMessenger or sms",
+                    truncate(s)
+                ),
                 Some(s),
             ),
             other => type_error(report, &index(&at, i), "a string (a channel id)", other),
@@ -205,7 +208,8 @@ fn check_rules(report: &mut Report, root: &Map<String, Value>) {
                 ViolationCode::RulesUnknown,
                 index("/rules", i),
                 format!(
-                    "unknown channel {s:?}: this product sends on {}",
+                    "unknown channel {:?}: this product sends on {}",
+                    truncate(s),
                     Channel::ALL.map(Channel::as_str).join(" and ")
                 ),
                 Some(s),
