@@ -1,4 +1,4 @@
-//! Listing a space's messages with 1,000,000 stored (issue 15): the HTTP answer time (p50, p99,
+//! Listing a space's messages with 1,000,000 stored: the HTTP answer time (p50, p99,
 //! max) of `GET /apispaces/{space}/messages` for an unfiltered first page, filtered first pages
 //! (a rare status, one recipient, a time window) and a page ~99% deep by cursor, on SQLite and
 //! PostgreSQL.

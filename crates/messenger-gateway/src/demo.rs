@@ -532,7 +532,7 @@ async fn walk(d: &mut Demo) -> Result<(), DemoError> {
     deadline_and_reaction(d, &mid).await
 }
 
-/// Issue 14's steps: a delivery deadline that sends the SMS, and a reaction reaching the
+/// The later steps: a delivery deadline that sends the SMS, and a reaction reaching the
 /// business.
 async fn deadline_and_reaction(d: &mut Demo, alice_mid: &str) -> Result<(), DemoError> {
     use reqwest::Method;

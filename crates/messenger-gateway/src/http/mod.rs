@@ -140,7 +140,7 @@ pub enum Endpoint {
     ListPersonas,
     /// Delete a persona.
     DeletePersona,
-    /// List a space's messages, newest first (issue 15).
+    /// List a space's messages, newest first.
     ListMessages,
 }
 
@@ -308,7 +308,7 @@ pub const ROUTES: &[Route] = &[
         "/webhooks/facebook/quarantine/{key}",
         Endpoint::DeleteQuarantined,
     ),
-    // Sender actions and personas (issue 14, point 3).
+    // Sender actions and personas.
     route(
         Method::POST,
         "/apispaces/{space}/channels/facebook/actions",

@@ -1,4 +1,4 @@
-//! Issue 14, point 1: a delivery deadline. With `channelOptions.fbMessenger.deliveryTimeout`, a
+//! A delivery deadline. With `channelOptions.fbMessenger.deliveryTimeout`, a
 //! message Messenger has not reported delivered in time is sent by the next rule (SMS here);
 //! one delivered in time is not; a late Messenger receipt is still reported.
 

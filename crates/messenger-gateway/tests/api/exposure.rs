@@ -354,3 +354,39 @@ async fn hypers_own_refusals_are_problem_documents() {
     let p = own.problem(400);
     assert_ne!(p["errors"][0]["code"], "request.malformed");
 }
+
+#[tokio::test]
+async fn cleartext_http2_is_served_and_closed_when_idle() {
+    let env = Env::start_configured("idle_timeout_secs = 2", "").await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let answer = h2
+        .get(format!("{}/healthz", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+    assert_eq!(answer.status().as_u16(), 200);
+    // The HTTP/2 connection stays open while idle for less than the idle timeout, then the
+    // gateway closes it: only the scrapes' own connection is left.
+    let open = || async {
+        let text = env
+            .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
+            .await
+            .text;
+        metric(&text, "messenger_gateway_connections_open")
+    };
+    assert!(open().await >= 2, "the HTTP/2 connection and the scrape's");
+    let mut closed = false;
+    for _ in 0..300 {
+        if open().await == 1 {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the idle HTTP/2 connection was not closed");
+    drop(h2);
+}

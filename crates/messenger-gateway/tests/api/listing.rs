@@ -1,4 +1,4 @@
-//! `GET /apispaces/{space}/messages` (issue 15): filters, cursor pages stable under inserts,
+//! `GET /apispaces/{space}/messages`: filters, cursor pages stable under inserts,
 //! bad queries answered 400 naming the parameter, space isolation, admin keys; and the
 //! console's own JSON reads.
 

@@ -1,4 +1,4 @@
-//! The page-trouble promises of issue 13 at the issue's own scale: a page throttled for 30 s
+//! The page-trouble promises at the scale they were made for: a page throttled for 30 s
 //! while another page sends, and Meta failing for 60 s under 500 queued messages. The scaled
 //! down versions are in `page_trouble.rs`.
 

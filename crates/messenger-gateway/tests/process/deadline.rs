@@ -1,4 +1,4 @@
-//! Issue 14, point 1, through the real binary: a Messenger delivery deadline lives in the store.
+//! Through the real binary: a Messenger delivery deadline lives in the store.
 //! A gateway killed between the Messenger send and the deadline still sends the SMS after its
 //! restart, once; two processes on one PostgreSQL send each SMS once.
 

@@ -1,4 +1,4 @@
-//! Memory under a flood (issue 13, point 7): 16 concurrent batch bodies of about 10 MB with one
+//! Memory under a flood: 16 concurrent batch bodies of about 10 MB with one
 //! key against the real binary; its peak RSS (`VmHWM`) stays under a bound. The figure is in
 //! docs/performance.md.
 
