@@ -19,6 +19,7 @@
 //! API (they are not in the OpenAPI document and may change with the console).
 
 pub mod live;
+pub mod picture;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -60,6 +61,18 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The console pages' Content-Security-Policy: everything from the gateway's own origin, and
+/// images from there and from Meta's picture hosts only ([`picture::img_src`]).
+static CONTENT_SECURITY_POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    let policy = format!(
+        "default-src 'self'; img-src {}; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'",
+        picture::img_src()
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+});
+
 /// An embedded asset with its type and the headers that keep the page to its own origin.
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut r = (StatusCode::OK, body).into_response();
@@ -67,10 +80,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' https: data:; object-src 'none'; \
-             base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        ),
+        CONTENT_SECURITY_POLICY.clone(),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

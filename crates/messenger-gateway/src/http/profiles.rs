@@ -18,6 +18,9 @@ use super::auth::{PathParams, SpaceAccess, SpaceRead};
 use super::body::json_body;
 use super::problem::{json_type, shorten, Problem, ProblemError};
 use super::AppState;
+use crate::console::picture::{
+    check_picture_url, PictureRefusal, LOOKASIDE_HOST, MAX_PICTURE_URL_CHARS, PICTURE_DOMAINS,
+};
 
 /// The string fields of a profile.
 const STRING_FIELDS: [&str; 6] = [
@@ -43,6 +46,36 @@ const FACEBOOK_FIELDS: [(&str, bool); 6] = [
 fn phone_ok(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
     (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The entry for a `facebook.profilePic` that is not a picture on Meta's hosts.
+fn picture_error(pointer: String, why: PictureRefusal) -> ProblemError {
+    let hosts = format!(
+        "{LOOKASIDE_HOST} or a host under {}",
+        PICTURE_DOMAINS.map(|d| format!(".{d}")).join(" or ")
+    );
+    match why {
+        PictureRefusal::Scheme => ProblemError::new(
+            pointer,
+            "url.scheme",
+            format!(
+                "facebook.profilePic must be an https URL of a picture on Meta's hosts ({hosts})"
+            ),
+        ),
+        PictureRefusal::TooLong => ProblemError::new(
+            pointer,
+            "field.length",
+            format!("facebook.profilePic takes at most {MAX_PICTURE_URL_CHARS} characters"),
+        ),
+        PictureRefusal::Host => ProblemError::new(
+            pointer,
+            "url.host",
+            format!(
+                "facebook.profilePic must be a picture on Meta's hosts ({hosts}), as Graph's \
+                 profile_pic is, without credentials or a port"
+            ),
+        ),
+    }
 }
 
 /// Checks a profile body and makes it a [`Profile`] with the path's id.
@@ -107,6 +140,10 @@ fn profile_from_body(id: &str, body: Value) -> Result<Profile, Problem> {
                                     json_type(value)
                                 ),
                             ));
+                        } else if let (true, Value::String(url)) = (name == "profilePic", value) {
+                            if let Err(why) = check_picture_url(url) {
+                                errors.push(picture_error(pointer, why));
+                            }
                         }
                     }
                 }

@@ -26,6 +26,7 @@ mod pacing;
 mod page_trouble;
 mod page_trouble_scale;
 mod personas;
+mod profile_pictures;
 mod profiles;
 mod quotas;
 mod seeds;
