@@ -98,6 +98,9 @@ pub enum ViolationCode {
     PhoneInvalid,
     /// No channel of `rules` can address `to` (`to.unaddressable`).
     ToUnaddressable,
+    /// An id longer than [`crate::limits::ID_MAX_CHARS`] (`field.length`): `to.profileId`,
+    /// `to.fbMessengerId`.
+    FieldLength,
     /// `expiresOn` that is not RFC 3339 (`expires_on.invalid`).
     ExpiresOnInvalid,
     /// A message tag Meta never had (`tag.unknown`).
@@ -125,7 +128,7 @@ pub enum ViolationCode {
 
 impl ViolationCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ViolationCode; 55] = [
+    pub const ALL: [ViolationCode; 56] = [
         Self::FieldUnknown,
         Self::FieldType,
         Self::FieldRequired,
@@ -170,6 +173,7 @@ impl ViolationCode {
         Self::RulesRepeated,
         Self::PhoneInvalid,
         Self::ToUnaddressable,
+        Self::FieldLength,
         Self::ExpiresOnInvalid,
         Self::TagUnknown,
         Self::TagRetired,
@@ -230,6 +234,7 @@ impl ViolationCode {
             Self::RulesRepeated => "rules.repeated",
             Self::PhoneInvalid => "phone.invalid",
             Self::ToUnaddressable => "to.unaddressable",
+            Self::FieldLength => "field.length",
             Self::ExpiresOnInvalid => "expires_on.invalid",
             Self::TagUnknown => "tag.unknown",
             Self::TagRetired => "tag.retired",

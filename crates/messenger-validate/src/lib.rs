@@ -56,6 +56,7 @@
 
 mod error;
 mod format;
+mod id;
 pub mod limits;
 mod message;
 mod persona;
@@ -71,6 +72,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use error::{ValidateError, Violation, ViolationCode, Violations};
+pub use id::check_id_at;
 pub use persona::check_persona_id_at;
 pub use tags::{check_tag, TagInfo, TagStatus};
 pub use window::{check_messenger_window, check_window, Policy, Window};

@@ -64,6 +64,11 @@ pub const DELIVERY_TIMEOUT_MIN_SECS: u64 = 1;
 /// `deliveryTimeout`: the longest wait, in seconds (7 days).
 pub const DELIVERY_TIMEOUT_MAX_SECS: u64 = 604_800;
 
+/// The longest id a client names, in characters: a profile id, a Messenger id (PSID), and in
+/// the gateway every id in a path, a query or a body (event ids, quarantine keys, message ids).
+/// Longer ones are refused (`field.length`), never stored.
+pub const ID_MAX_CHARS: usize = 256;
+
 /// Validation stops listing after this many violations (bad input of any size stays cheap).
 pub const MAX_VIOLATIONS: usize = 100;
 

@@ -241,6 +241,14 @@ fn check_to(report: &mut Report, req: &SendRequest, policy: &Policy) {
     if let Some(n) = &to.mobile_number {
         check_phone(report, "/to/mobileNumber", n, false);
     }
+    for (pointer, id) in [
+        ("/to/profileId", &to.profile_id),
+        ("/to/fbMessengerId", &to.fb_messenger_id),
+    ] {
+        if let Some(Err(v)) = id.as_deref().map(|id| crate::check_id_at(id, pointer)) {
+            report.add(v);
+        }
+    }
     if req.rules.is_empty() {
         return;
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::SpaceAccess;
 use super::body::json_body;
-use super::problem::{json_type, pointer_of, shorten, Problem, ProblemError};
+use super::problem::{body_id_error, json_type, pointer_of, shorten, Problem, ProblemError};
 use super::AppState;
 
 /// The fields of an action request.
@@ -163,6 +163,11 @@ fn check_to(to: Map<String, Value>, errors: &mut Vec<ProblemError>) -> Option<To
                 "field.type",
                 format!("to.{key} must be a string, not {}", json_type(other)),
             )),
+        }
+    }
+    for key in ["profileId", "fbMessengerId"] {
+        if let Some(Value::String(id)) = to.get(key) {
+            errors.extend(body_id_error(&format!("/to/{key}"), id));
         }
     }
     for key in ["phoneNumber", "mobileNumber"] {

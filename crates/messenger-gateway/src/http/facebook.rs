@@ -16,8 +16,8 @@ use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
 use crate::listener::client::ClientAddr;
 
-/// The longest profile id the state service takes.
-const MAX_PROFILE_ID: usize = 256;
+/// The longest profile id the state service takes: the cap of every id a client names.
+const MAX_PROFILE_ID: usize = messenger_validate::limits::ID_MAX_CHARS;
 
 fn text(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();

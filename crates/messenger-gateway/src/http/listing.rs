@@ -20,7 +20,7 @@ use messenger_store::{MessagePosition, MessageQuery, MessageRecord};
 use serde_json::Value;
 
 use super::auth::SpaceRead;
-use super::problem::{shorten, Problem, ProblemError};
+use super::problem::{query_id_error, shorten, Problem, ProblemError};
 use super::profiles::NEXT_CURSOR;
 use super::AppState;
 
@@ -113,6 +113,9 @@ fn parse(query: Option<&str>) -> Result<MessageQuery, Problem> {
                     ),
                 )),
             },
+            "profileId" | "fbMessengerId" if query_id_error(&name, &value).is_some() => {
+                errors.extend(query_id_error(&name, &value));
+            }
             "profileId" => key("profileId", "profile:"),
             "fbMessengerId" => key("fbMessengerId", "fb:"),
             "phoneNumber" => key("phoneNumber", "tel:"),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{PathParams, SpaceAccess, SpaceRead};
 use super::body::json_body;
-use super::problem::{shorten, Problem};
+use super::problem::{path_id, shorten, Problem};
 use super::AppState;
 
 /// The most requests in one batch (docs/design.md §3).
@@ -171,7 +171,7 @@ pub(super) async fn get(
     access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let id = params.get("id")?;
+    let id = path_id(&params, "id")?;
     match state.messenger.message(&access.space, id).await? {
         Some(resource) => Ok(Json(resource).into_response()),
         None => Err(Problem::not_found(format!(

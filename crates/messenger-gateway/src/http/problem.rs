@@ -8,6 +8,9 @@ use messenger_validate::Violation;
 use serde::Serialize;
 
 mod graph;
+mod ids;
+
+pub(crate) use ids::{body_id_error, path_id, query_id_error};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";

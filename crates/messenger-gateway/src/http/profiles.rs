@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use super::auth::{PathParams, SpaceAccess, SpaceRead};
 use super::body::json_body;
-use super::problem::{json_type, shorten, Problem, ProblemError};
+use super::problem::{
+    body_id_error, json_type, path_id, query_id_error, shorten, Problem, ProblemError,
+};
 use super::AppState;
 use crate::console::picture::{
     check_picture_url, PictureRefusal, LOOKASIDE_HOST, MAX_PICTURE_URL_CHARS, PICTURE_DOMAINS,
@@ -96,6 +98,11 @@ fn profile_from_body(id: &str, body: Value) -> Result<Profile, Problem> {
                 "field.type",
                 format!("{field} must be a string, not {}", json_type(other)),
             )),
+        }
+    }
+    for field in ["id", "fbMessengerId"] {
+        if let Some(Value::String(id)) = map.get(field) {
+            errors.extend(body_id_error(&format!("/{field}"), id));
         }
     }
     if let Some(Value::String(phone)) = map.get("phoneNumber") {
@@ -180,7 +187,7 @@ async fn profile_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Profile, Problem> {
-    let id = params.get("profileId")?.to_owned();
+    let id = path_id(params, "profileId")?.to_owned();
     let (_, value) = json_body(headers, body, state.limits.profile).await?;
     profile_from_body(&id, value)
 }
@@ -191,7 +198,7 @@ pub(super) async fn get(
     access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let id = params.get("profileId")?;
+    let id = path_id(&params, "profileId")?;
     match state
         .messenger
         .store()
@@ -260,7 +267,7 @@ pub(super) async fn delete(
     access: SpaceAccess,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let id = params.get("profileId")?;
+    let id = path_id(&params, "profileId")?;
     if state
         .messenger
         .store()
@@ -302,7 +309,10 @@ pub(super) async fn find(
     let mut errors = Vec::new();
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
-            "fbMessengerId" => q.fb_messenger_id = Some(value.into_owned()),
+            "fbMessengerId" => match query_id_error("fbMessengerId", &value) {
+                Some(e) => errors.push(e),
+                None => q.fb_messenger_id = Some(value.into_owned()),
+            },
             "phoneNumber" => q.phone_number = Some(value.into_owned()),
             "limit" => match value.parse::<usize>() {
                 Ok(n) if (1..=ProfileQuery::MAX_LIMIT).contains(&n) => q.limit = n,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::admin::AdminAccess;
 use super::auth::PathParams;
-use super::problem::{shorten, Problem};
+use super::problem::{path_id, shorten, Problem};
 use super::webhooks::limit_query;
 use super::AppState;
 
@@ -53,7 +53,7 @@ pub(super) async fn delete(
     _admin: AdminAccess,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let key = params.get("key")?;
+    let key = path_id(&params, "key")?;
     if state.messenger.store().delete_quarantined(key).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -9,7 +9,7 @@ use messenger_store::OutboxEvent;
 use serde_json::{json, Value};
 
 use super::auth::{PathParams, SpaceRead};
-use super::problem::{shorten, Problem, ProblemError};
+use super::problem::{path_id, shorten, Problem, ProblemError};
 use super::AppState;
 
 /// The default and largest page of a list (dead events, quarantined events).
@@ -75,7 +75,7 @@ pub(super) async fn redrive(
     access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let event_id = params.get("eventId")?;
+    let event_id = path_id(&params, "eventId")?;
     let now = messenger_model::Timestamp::now();
     let n = state
         .messenger

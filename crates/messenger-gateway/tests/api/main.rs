@@ -17,6 +17,7 @@ mod exposure;
 mod forward;
 mod forward_isolation;
 mod garbage;
+mod id_caps;
 mod inbound_kinds;
 mod listing;
 mod messages;

@@ -498,6 +498,16 @@ pub(crate) fn cases() -> Vec<Case> {
             tagged(Some("MESSAGE_TAG"), Some("HUMAN_AGENT")),
         ),
         case(
+            "field.length",
+            r(json!({"to": {"profileId": "p".repeat(257)}})),
+            r(json!({"to": {"profileId": "p".repeat(256)}})),
+        ),
+        case(
+            "field.length",
+            r(json!({"to": {"fbMessengerId": "1".repeat(257)}})),
+            r(json!({"to": {"fbMessengerId": "1".repeat(256)}})),
+        ),
+        case(
             "persona_id.invalid",
             r(json!({"channelOptions": {"fbMessenger": {"personaId": "alex"}}})),
             r(json!({"channelOptions": {"fbMessenger": {"personaId": "1234567890123456"}}})),
