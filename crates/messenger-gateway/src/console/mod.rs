@@ -1,4 +1,4 @@
-//! The operator console (issue 15, decision 0013): a few pages the gateway serves at
+//! The operator console (decision 0013): a few pages the gateway serves at
 //! `/console` on its main listener, every asset embedded in the binary (no CDN, no external
 //! font), and the JSON reads only the console needs.
 //!
@@ -176,7 +176,7 @@ async fn profile(
     access: SpaceRead,
     params: PathParams,
 ) -> Result<Response, Problem> {
-    let id = params.get("profileId")?;
+    let id = crate::http::problem::path_id(&params, "profileId")?;
     let store = state.messenger.store();
     let Some(profile) = store.get_profile(&access.space, id).await? else {
         return Err(Problem::not_found(format!(
