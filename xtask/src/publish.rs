@@ -10,7 +10,9 @@
 //! rather than on crates.io.
 //!
 //! Before packaging, xtask checks what would make cargo fail in a confusing
-//! way (see [`problems`]). Real publishing is not automated: it is
+//! way (see [`problems`]), what crates.io and docs.rs need of each manifest
+//! (see `crates_io`: no placeholder `repository`, readme, keywords, …) and
+//! that each package holds the licence texts and its readme. Real publishing is not automated: it is
 //! irreversible, so xtask prints the order and the `cargo publish` command to
 //! run by hand.
 
@@ -23,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use cargo_metadata::{DependencyKind, Metadata};
 use semver::VersionReq;
 
-use crate::workspace;
+use crate::{crates_io, workspace};
 
 /// The publishable workspace crates, each after the crates it depends on
 /// (normal and build dependencies; dev-dependencies do not order).
@@ -155,6 +157,24 @@ pub(crate) fn run(root: &Path, dry_run: bool) -> Result<()> {
         );
     }
 
+    let mut unready = Vec::new();
+    for name in &order {
+        let package = workspace::member(&metadata, name)?;
+        for problem in crates_io::manifest_problems(package) {
+            unready.push(format!("{name}: {problem}"));
+        }
+    }
+    if !unready.is_empty() {
+        for problem in &unready {
+            println!("{problem}");
+        }
+        bail!(
+            "{} problem(s) in the manifests of publishable crates (crates.io and docs.rs need \
+             these); fix them first",
+            unready.len()
+        );
+    }
+
     let packages: Vec<String> = order.iter().map(|name| format!("-p {name}")).collect();
     if !dry_run {
         bail!(
@@ -166,6 +186,13 @@ pub(crate) fn run(root: &Path, dry_run: bool) -> Result<()> {
             packages.join(" ")
         );
     }
+    for name in &order {
+        crates_io::check_packaged_files(root, workspace::member(&metadata, name)?)?;
+    }
+    println!(
+        "every package holds {} and its readme",
+        crates_io::LICENSE_FILES.join(", ")
+    );
     package_all(root, &order, &[])
 }
 
@@ -327,6 +354,21 @@ mod tests {
         let ws = TestWorkspace::two_crates();
         let err = run(ws.path(), false).unwrap_err().to_string();
         assert!(err.contains("cargo publish -p alpha -p beta\n"), "{err}");
+    }
+
+    #[test]
+    fn a_placeholder_repository_or_a_missing_readme_is_refused() {
+        let ws = TestWorkspace::two_crates();
+        let manifest = ws.read("crates/alpha/Cargo.toml").replace(
+            "description = \"a\"\n",
+            "description = \"a\"\nrepository = \"https://github.com/example/alpha\"\n",
+        );
+        ws.write("crates/alpha/Cargo.toml", &manifest);
+        std::fs::remove_file(ws.join("crates/beta/README.md")).unwrap();
+        for dry_run in [true, false] {
+            let err = run(ws.path(), dry_run).unwrap_err().to_string();
+            assert!(err.contains("2 problem(s) in the manifests"), "{err}");
+        }
     }
 
     #[test]

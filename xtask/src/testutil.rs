@@ -41,7 +41,7 @@ members = ["crates/alpha", "crates/beta", "crates/tool"]
 
 [workspace.package]
 edition = "2021"
-license = "MIT"
+license = "MIT OR Apache-2.0"
 
 [workspace.dependencies]
 # Workspace crates (path + version).
@@ -52,7 +52,7 @@ beta = { path = "crates/beta", version = "0.1.0" }
         ws.write(
             "crates/alpha/Cargo.toml",
             "[package]\nname = \"alpha\"\nversion = \"0.1.0\"\ndescription = \"a\"\n\
-             edition.workspace = true\nlicense.workspace = true\n",
+             edition.workspace = true\nlicense.workspace = true\nreadme = \"README.md\"\ndocumentation = \"https://docs.rs/alpha\"\nkeywords = [\"test\"]\ncategories = [\"development-tools\"]\n\n[package.metadata.docs.rs]\nall-features = true\nrustdoc-args = [\"--cfg\", \"docsrs\"]\n",
         );
         ws.write(
             "crates/alpha/src/lib.rs",
@@ -65,7 +65,7 @@ beta = { path = "crates/beta", version = "0.1.0" }
         ws.write(
             "crates/beta/Cargo.toml",
             "[package]\nname = \"beta\"\nversion = \"0.1.0\"\ndescription = \"b\"\n\
-             edition.workspace = true\nlicense.workspace = true\n\n\
+             edition.workspace = true\nlicense.workspace = true\nreadme = \"README.md\"\ndocumentation = \"https://docs.rs/beta\"\nkeywords = [\"test\"]\ncategories = [\"development-tools\"]\n\n[package.metadata.docs.rs]\nall-features = true\nrustdoc-args = [\"--cfg\", \"docsrs\"]\n\n\
              [dependencies]\nalpha.workspace = true\n\n\
              [dev-dependencies]\nalpha = { path = \"../alpha\", version = \"0.1.0\" }\n",
         );
@@ -87,6 +87,14 @@ beta = { path = "crates/beta", version = "0.1.0" }
             "crates/tool/CHANGELOG.md",
             "# Changelog\n\n## [Unreleased]\n\n- Something.\n",
         );
+        for krate in ["alpha", "beta"] {
+            ws.write(
+                &format!("crates/{krate}/README.md"),
+                &format!("# {krate}\n"),
+            );
+            ws.write(&format!("crates/{krate}/LICENSE-MIT"), "MIT\n");
+            ws.write(&format!("crates/{krate}/LICENSE-APACHE"), "Apache-2.0\n");
+        }
         ws.write(".gitignore", "/target\n");
         let status = workspace::cargo()
             .args(["generate-lockfile", "--offline", "--manifest-path"])

@@ -15,7 +15,9 @@
 //!   attempts and a deadline, retrying only what can succeed later;
 //! - [`Usage`]: Graph's rate-limit usage headers, so a dispatcher slows down before 100 %;
 //! - [`rates`]: Meta's send rates per page by kind of message (text vs audio and video), as
-//!   data, with the product's defaults below them.
+//!   data, with the product's defaults below them;
+//! - `StubTransport` (feature `stub`): a transport that reaches no network and records what it
+//!   was asked, for examples and tests of code built on [`Transport`].
 //!
 //! It depends on the model (`messenger-model`) and HTTP, and must never depend on the store,
 //! the facade (`messenger`) or the gateway: those depend on it.
@@ -45,10 +47,14 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod client;
 mod error;
 pub mod rates;
 mod retry;
+#[cfg(feature = "stub")]
+mod stub;
 mod transport;
 mod usage;
 
@@ -62,8 +68,15 @@ pub use error::{
     OUTSIDE_WINDOW_SUBCODES,
 };
 pub use retry::{Jitter, RetryPolicy, RetryingTransport};
+#[cfg(feature = "stub")]
+pub use stub::StubTransport;
 pub use transport::{AttachmentType, AttachmentUpload, Transport, MAX_ATTACHMENT_BYTES};
 pub use usage::{
     BusinessUseCaseUsage, Usage, UsageFigures, APP_USAGE_HEADER, BUSINESS_USE_CASE_USAGE_HEADER,
     PAGE_USAGE_HEADER,
 };
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

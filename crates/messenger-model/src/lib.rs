@@ -50,3 +50,8 @@ pub use status::{
     MessageError, MessageResource, MessageStatus, RuleOutcome, RuleTraceEntry, StatusChange,
 };
 pub use time::Timestamp;
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -42,6 +42,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Without a backend nothing maps sqlx errors.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 mod error;
@@ -288,3 +290,8 @@ mod tests {
         }
     }
 }
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -49,6 +49,8 @@
 //! # }).unwrap();
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod deadlines;
 mod dispatch;
 mod error;
@@ -65,6 +67,7 @@ mod receipts;
 mod record;
 
 #[cfg(any(test, feature = "conformance"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 
 use async_trait::async_trait;
@@ -156,3 +159,8 @@ pub trait Store:
         receipts::apply_one_by_one(self, receipts, events, seen, now).await
     }
 }
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -184,3 +184,8 @@ pub fn validate_graph_message(msg: &Message, pointer_prefix: &str) -> Vec<Violat
     message::check_message(&mut report, msg, pointer_prefix);
     report.finish()
 }
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,31 +9,24 @@
 //!
 //! The entry point is [`Messenger`], built with [`Messenger::builder`] from a store (any
 //! `messenger_store::Store`), a Graph transport (any `messenger_graph::Transport`) and the
-//! page. Here Graph is graph-sim on loopback and the store is in memory
-//! (`examples/embedded.rs` goes on to Meta's signed webhooks):
+//! page. Here Graph is `messenger_graph::StubTransport` (feature `stub` of `messenger-graph`:
+//! no network, every call answered as a success and recorded) and the store is in memory;
+//! `examples/embedded.rs` does the same against a simulated Graph over HTTP, with Meta's signed
+//! webhooks:
 //!
 //! ```
 //! use std::sync::Arc;
-//! use messenger::Messenger;
-//! use messenger_graph::GraphClient;
+//! use messenger::{webhook, Messenger};
+//! use messenger_graph::StubTransport;
 //! use messenger_model::{MessageStatus, Timestamp};
 //! use messenger_store::MemoryStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let sim = graph_sim::GraphSim::builder()
-//!     .page("PAGE_ID", "PAGE_TOKEN")
-//!     .app_secret("APP_SECRET")
-//!     .start()
-//!     .await?;
-//! let graph = GraphClient::builder()
-//!     .base_url(sim.base_url())
-//!     .page_access_token("PAGE_TOKEN")
-//!     .app_secret("APP_SECRET")
-//!     .build()?;
+//! let graph = Arc::new(StubTransport::new());
 //! let messenger = Messenger::builder()
 //!     .store(Arc::new(MemoryStore::new()))
-//!     .transport(Arc::new(graph))
+//!     .transport(graph.clone())
 //!     .page_id("PAGE_ID")
 //!     .app_secret("APP_SECRET")
 //!     .token_key(b"opt-in token key of at least 32 bytes".to_vec())
@@ -45,7 +38,7 @@
 //!         "sender": {"id": "24000000000001"}, "recipient": {"id": "PAGE_ID"},
 //!         "timestamp": Timestamp::now().millis(),
 //!         "message": {"mid": "m_1", "text": "Where is my order?"}}]}]}))?;
-//! let signature = graph_sim::hub_signature_256("APP_SECRET", &inbound);
+//! let signature = webhook::sign_body("APP_SECRET", &inbound);
 //! messenger.handle_webhook(&inbound, Some(&signature)).await?;
 //!
 //! // Accept a send request (stored before this returns), then let a worker send it.
@@ -58,8 +51,7 @@
 //! messenger.dispatch_due("worker-1", 16).await?;
 //! let message = messenger.message("default", &accepted.id).await?.ok_or("stored")?;
 //! assert_eq!(message.status, MessageStatus::Sent);
-//! assert_eq!(sim.sent_messages().len(), 1);
-//! # sim.shutdown().await;
+//! assert_eq!(graph.sent().len(), 1);
 //! # Ok(())
 //! # }
 //! ```
@@ -81,3 +73,8 @@ pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
 pub use send::{Accepted, AcceptedBatch, ActionSent, DispatchReport, Idempotency, RuleDecision};
 pub use space::Space;
+
+/// The crate README, whose example runs as a doctest (the README is what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
