@@ -34,6 +34,19 @@ impl Step {
     }
 }
 
+/// The clippy run of CI: every target, warnings denied, and the lint that holds the code to the
+/// declared `rust-version` named explicitly (`check-msrv` runs the same, so it is a cache hit).
+pub(crate) const CLIPPY: &[&str] = &[
+    "clippy",
+    "--workspace",
+    "--all-targets",
+    "--",
+    "-D",
+    "warnings",
+    "-D",
+    "clippy::incompatible_msrv",
+];
+
 /// The CI steps, in order. The first failure stops the run.
 pub(crate) const STEPS: &[Step] = &[
     Step {
@@ -44,15 +57,19 @@ pub(crate) const STEPS: &[Step] = &[
         args: &["xtask", "check-layers"],
         env: &[],
     },
+    // Every file a document or doc comment cites is in the repository.
     Step {
-        args: &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        args: &["xtask", "check-links"],
+        env: &[],
+    },
+    Step {
+        args: CLIPPY,
+        env: &[],
+    },
+    // The declared rust-version holds: no locked dependency needs a newer Rust, no std item
+    // newer than it is used (clippy::incompatible_msrv; the same clippy run as above, so a cache hit).
+    Step {
+        args: &["xtask", "check-msrv"],
         env: &[],
     },
     // Each SQL backend alone (features of messenger-store-sql and the gateway), and no trace
@@ -112,9 +129,16 @@ pub(crate) const STEPS: &[Step] = &[
         args: &["xtask", "schemathesis"],
         env: &[],
     },
+    // The release archive: one `dist`-profile build, then unpacked in a fresh directory and
+    // served with its example configuration until /readyz answers.
     Step {
-        args: &["doc", "--workspace", "--no-deps"],
-        env: &[("RUSTDOCFLAGS", "-D warnings")],
+        args: &["xtask", "dist", "--check"],
+        env: &[],
+    },
+    // The documentation as docs.rs builds it (every feature, `--cfg docsrs`), warnings denied.
+    Step {
+        args: &["xtask", "docs"],
+        env: &[],
     },
 ];
 
@@ -195,7 +219,9 @@ mod tests {
             [
                 "cargo fmt --all --check",
                 "cargo xtask check-layers",
-                "cargo clippy --workspace --all-targets -- -D warnings",
+                "cargo xtask check-links",
+                "cargo clippy --workspace --all-targets -- -D warnings -D clippy::incompatible_msrv",
+                "cargo xtask check-msrv",
                 "cargo check -p messenger-store-sql --no-default-features --features sqlite",
                 "cargo check -p messenger-store-sql --no-default-features --features postgres",
                 "cargo check -p messenger-gateway --no-default-features --features sqlite",
@@ -204,7 +230,8 @@ mod tests {
                 "cargo test --workspace",
                 "cargo xtask examples",
                 "cargo xtask schemathesis",
-                "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+                "cargo xtask dist --check",
+                "cargo xtask docs",
             ]
         );
     }

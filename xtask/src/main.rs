@@ -10,12 +10,21 @@
 //!   crate in dependency order.
 //! - `cargo xtask check-layers` fails when a crate depends on a layer above
 //!   it or an I/O-free crate pulls in an I/O crate.
+//! - `cargo xtask check-links` fails when a document or doc comment cites a
+//!   path that is not in the repository (part of `ci`).
+//! - `cargo xtask check-msrv` fails when a locked dependency declares a
+//!   `rust-version` above the workspace's, or clippy's `incompatible_msrv`
+//!   finds a std item stabilised after it (part of `ci`).
 //! - `cargo xtask check-backends` fails when a one-backend build of
 //!   `messenger-store-sql` compiles the other backend's driver.
 //! - `cargo xtask examples` runs every example (none needs the network) and
 //!   fails when one exits non-zero; `ci` calls it.
 //! - `cargo xtask schemathesis` runs a pinned schemathesis against the
 //!   gateway with `docs/openapi.json` (part of `ci`).
+//! - `cargo xtask dist [--check]` builds the gateway's release archive under
+//!   `target/artefacts` (and with `--check` serves from it unpacked; part of `ci`).
+//! - `cargo xtask docs` builds the documentation as docs.rs would (every
+//!   feature, `--cfg docsrs`), warnings denied (part of `ci`).
 //! - `cargo xtask browser` installs Debian's `chromium` and `chromium-driver`
 //!   when `/usr/bin/chromedriver` is missing, for the console's browser test
 //!   (part of `ci`, before the tests).
@@ -25,8 +34,13 @@
 mod backends;
 mod browser;
 mod ci;
+mod crates_io;
+mod dist;
+mod docs;
 mod examples;
 mod layers;
+mod links;
+mod msrv;
 mod publish;
 mod release;
 mod schemathesis;
@@ -76,6 +90,11 @@ enum Command {
     /// Fail when a crate depends on a layer above it, or an I/O-free crate
     /// pulls in an I/O crate.
     CheckLayers,
+    /// Fail when a document or doc comment cites a file that is not in the repository.
+    CheckLinks,
+    /// Fail when a dependency in Cargo.lock needs a newer Rust than the workspace's
+    /// `rust-version`, or the code uses a std item stabilised after it.
+    CheckMsrv,
     /// Fail when a `messenger-store-sql` build with one backend feature
     /// compiles the other backend's database driver.
     CheckBackends,
@@ -85,6 +104,17 @@ enum Command {
     /// Start the gateway on a temporary database and fuzz it with a pinned
     /// schemathesis against docs/openapi.json (every check, stateful links).
     Schemathesis,
+    /// Build the gateway's release archive (binary without debug information, example
+    /// configuration, systemd unit, operator README, licences) under target/artefacts.
+    Dist {
+        /// Then unpack it in a fresh directory, serve with the example configuration and
+        /// wait for /readyz.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the documentation as docs.rs would (every feature, `--cfg docsrs`), warnings
+    /// denied.
+    Docs,
     /// Install headless Chromium and chromedriver (Debian packages) when
     /// /usr/bin/chromedriver is missing, for the console's browser test.
     Browser,
@@ -110,10 +140,14 @@ fn main() -> Result<()> {
         }
         Command::Publish { dry_run } => publish::run(&root, dry_run),
         Command::CheckLayers => layers::run(&root),
+        Command::CheckMsrv => msrv::run(&root),
+        Command::CheckLinks => links::run(&root),
         Command::CheckBackends => backends::run(&root),
         Command::Examples => examples::run(&root),
         Command::Schemathesis => schemathesis::run(&root),
         Command::Browser => browser::run(),
+        Command::Docs => docs::run(&root),
+        Command::Dist { check } => dist::run(&root, check),
     }
 }
 

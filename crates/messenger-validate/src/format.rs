@@ -128,7 +128,7 @@ pub(crate) fn check_phone(
 /// of 4, no whitespace), or `None` when `s` is not that.
 pub(crate) fn base64_decoded_len(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();

@@ -203,7 +203,7 @@ pub(crate) async fn run(live: Live, messenger: Messenger, cancel: CancellationTo
         }
         let now = Timestamp::now();
         live.sample(|s| messenger.status_counts(s), now);
-        if n % QUEUE_EVERY == 0 {
+        if n.is_multiple_of(QUEUE_EVERY) {
             if let Some(d) = read_depths(&messenger, now).await {
                 live.push_depths(d);
             }
