@@ -2,8 +2,8 @@
 //! the change is one line here (and the table in `docs/validation.md`).
 //!
 //! Lengths are counted in Unicode scalar values (Rust `char`s), which is how Meta words its
-//! limits ("characters"). Sources: Meta's Send API reference and template references, collected
-//! in `reference/messenger-platform.md`.
+//! limits ("characters"). Sources: Meta's Send API reference and template references, as
+//! summarised in `docs/validation.md`.
 
 /// Messenger text (`message.text`, a `body` sent to Messenger, a `text/*` part): characters.
 pub const TEXT_MAX_CHARS: usize = 2000;

@@ -1,10 +1,10 @@
 //! Meta's message tag policy as data: every tag Meta has had, whether it is accepted today, since
 //! when it is retired, and what to do instead.
 //!
-//! Sources (see `reference/messenger-platform.md` and `docs/validation.md`): Meta's Message Tags
-//! page and Send API reference; the 2020 retirement in ker0x/messenger #142 and
-//! theopenconversationkit/tock #701; the 2026 retirement in emes30/facebook_messenger #9
-//! (2026-02-10) and chatwoot/chatwoot #14674 (2026-04-27).
+//! Sources (summarised in `docs/validation.md`, the product's account of Meta's rules): Meta's
+//! Message Tags page and Send API reference; the 2020 and 2026 retirements as other Messenger
+//! client libraries reported them when Graph began refusing the tags (2026-02-10 and
+//! 2026-04-27 for the latest).
 
 use crate::limits::DAY_MS;
 use crate::report::truncate;
