@@ -19,8 +19,9 @@
 //! let _app: Router = Router::new().route("/ops/quarantine", get(quarantine)).with_state(keys);
 //! ```
 //!
-//! Answers: no admin key configured: 403 (`admin.disabled`); no `Authorization` or not
-//! `Bearer`: 401 with `WWW-Authenticate: Bearer`; a key that is not an admin key: 403. Keys are
+//! Answers: no `Authorization` or not `Bearer`: 401 with `WWW-Authenticate: Bearer`, whether or
+//! not admin keys are configured; a key when no admin key is configured: 403
+//! (`admin.disabled`); a key that is not an admin key: 403. Keys are
 //! compared as SHA-256 digests in constant time, like the API keys.
 
 use std::sync::Arc;
@@ -93,6 +94,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let keys = AdminKeys::from_ref(state);
+        // Credentials first: a request without them is 401 whatever the configuration, as
+        // the document says of every admin route.
+        let key = bearer(&parts.headers)?;
         if !keys.is_configured() {
             let detail = "admin routes are closed: no admin key is configured \
                           (set server.admin_keys or server.admin_keys_sha256)";
@@ -104,7 +108,6 @@ where
                 )]),
             );
         }
-        let key = bearer(&parts.headers)?;
         if keys.accepts(key) {
             Ok(Self)
         } else {

@@ -241,10 +241,25 @@ pub(super) async fn list(
     if !errors.is_empty() {
         return Err(Problem::bad_request_entries(errors));
     }
-    let page = state
+    let page = match state
         .messenger
         .personas(&access.space, cursor.as_deref(), limit)
-        .await?;
+        .await
+    {
+        // Graph refuses a cursor it did not make ("Invalid after cursor"): the cursor came
+        // from the client, not from a Next-Cursor of this API, so it is the client's error.
+        Err(messenger::Error::Graph(e))
+            if cursor.is_some() && e.kind() == ErrorKind::InvalidParameter =>
+        {
+            return Err(Problem::bad_request_entries(vec![ProblemError::new(
+                "",
+                "query.cursor",
+                "cursor is not one this API gave: pass the Next-Cursor header of the previous \
+                 page as it is",
+            )]));
+        }
+        other => other?,
+    };
     let body: Vec<Value> = page.data.iter().map(persona_json).collect();
     let mut response = Json(body).into_response();
     if let Some(next) = page

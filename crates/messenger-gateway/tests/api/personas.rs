@@ -158,6 +158,13 @@ async fn bad_persona_requests_name_the_field() {
             .all(|r| !r.path.contains("personas")),
         "nothing reached Graph"
     );
+    // A well-formed cursor this API never gave: Graph refuses it ("Invalid after cursor"),
+    // and the client hears 400 naming the cursor, not Graph's 422.
+    let p = env
+        .get(&format!("{}?cursor=0", path(SPACE_A)), KEY_A)
+        .await
+        .problem(400);
+    assert_eq!(p["errors"][0]["code"], "query.cursor", "{p}");
 }
 
 #[tokio::test]
