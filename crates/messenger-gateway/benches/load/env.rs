@@ -82,7 +82,8 @@ impl Database {
     }
 }
 
-/// The business's webhook: answers 200 to every POST and counts the events by name.
+/// The business's webhook: answers 200 to every POST (after `latency`) and counts the events by
+/// name.
 pub(crate) struct Receiver {
     pub url: String,
     counts: Arc<Mutex<HashMap<String, u64>>>,
@@ -90,10 +91,19 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     async fn start() -> Result<Self, BoxError> {
+        Self::start_answering_in(Duration::ZERO).await
+    }
+
+    /// A receiver that answers each POST `latency` after it arrived, as a business's server
+    /// that does work before answering.
+    pub(crate) async fn start_answering_in(latency: Duration) -> Result<Self, BoxError> {
         async fn receive(
-            State(counts): State<Arc<Mutex<HashMap<String, u64>>>>,
+            State((counts, latency)): State<(Arc<Mutex<HashMap<String, u64>>>, Duration)>,
             body: axum::body::Bytes,
         ) -> axum::http::StatusCode {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             let events = match value {
                 serde_json::Value::Array(events) => events,
@@ -111,7 +121,7 @@ impl Receiver {
         let url = format!("http://{}/events", listener.local_addr()?);
         let app = axum::Router::new()
             .route("/events", axum::routing::post(receive))
-            .with_state(Arc::clone(&counts));
+            .with_state((Arc::clone(&counts), latency));
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(Self { url, counts })
     }

@@ -1,15 +1,18 @@
 //! Load harness: sustained messages per second accepted by the gateway and dispatched to
 //! graph-sim, accept latency (p50/p99/max) at a paced rate, Meta webhook ingest, many pages at
-//! Meta's rate beside a flooding space (`pages`, see its module), and the peak RSS, on SQLite
-//! and PostgreSQL.
+//! Meta's rate beside a flooding space (`pages`, see its module), whether forwarding keeps up with
+//! a page sending at its rate (`forwarding`, see its module; not in `all`), and the peak RSS, on
+//! SQLite and PostgreSQL.
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
-//!     [--backend sqlite|postgres|both] [--scenario single|batch|paced|webhook|receipts|pages|all] \
+//!     [--backend sqlite|postgres|both] \
+//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
 //!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N] \
-//!     [--pages N] [--page-rate N] [--probe-rate N] [--flood-api-rate N]
+//!     [--pages N] [--page-rate N] [--probe-rate N] [--flood-api-rate N] \
+//!     [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]
 //! ```
 //!
 //! Everything runs in this one process on one tokio runtime (as many worker threads as cores):
@@ -32,6 +35,7 @@
 mod child;
 mod drive;
 mod env;
+mod forwarding;
 mod pages;
 mod receipts;
 mod report;
@@ -56,6 +60,7 @@ enum Scenario {
     Webhook,
     Receipts,
     Pages,
+    Forwarding,
 }
 
 const ALL: [Scenario; 6] = [
@@ -97,14 +102,21 @@ struct Args {
     probe_rate: u64,
     /// `pages`: the flooding space's `api_rate` (none by default).
     flood_api_rate: Option<u32>,
+    /// `forwarding`: how long the business's webhook takes to answer.
+    receiver_latency_ms: u64,
+    /// `forwarding`: the webhook's `batch_size` (the forwarder's default when not given).
+    forward_batch: Option<usize>,
+    /// `forwarding`: the webhook's `max_in_flight` (the forwarder's default when not given).
+    forward_in_flight: Option<usize>,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
-    [--scenario single|batch|paced|webhook|receipts|pages|all] [--seconds N] [--concurrency N] \
+    [--scenario single|batch|paced|webhook|receipts|pages|forwarding|all] [--seconds N] \
+    [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
     [--messages N] [--graph-latency-ms N] [--pages N] [--page-rate N] [--probe-rate N] \
-    [--flood-api-rate N]";
+    [--flood-api-rate N] [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
@@ -128,6 +140,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         page_rate: 250,
         probe_rate: 10,
         flood_api_rate: None,
+        receiver_latency_ms: 0,
+        forward_batch: None,
+        forward_in_flight: None,
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -159,6 +174,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "webhook" => vec![Scenario::Webhook],
                     "receipts" => vec![Scenario::Receipts],
                     "pages" => vec![Scenario::Pages],
+                    "forwarding" => vec![Scenario::Forwarding],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -183,6 +199,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--page-rate" => args.page_rate = rate(value()?)?,
             "--probe-rate" => args.probe_rate = number(value()?)?.max(1),
             "--flood-api-rate" => args.flood_api_rate = Some(rate(value()?)?),
+            "--receiver-latency-ms" => args.receiver_latency_ms = number(value()?)?,
+            "--forward-batch" => args.forward_batch = Some(size(value()?)?),
+            "--forward-in-flight" => args.forward_in_flight = Some(size(value()?)?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -207,6 +226,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Webhook => scenarios::webhook(&args, backend).await?,
                 Scenario::Receipts => receipts::receipts(&args, backend).await?,
                 Scenario::Pages => pages::pages(&args, backend).await?,
+                Scenario::Forwarding => forwarding::forwarding(&args, backend).await?,
             };
             rows.push(row);
         }

@@ -325,8 +325,9 @@ pub struct WebhookConfig {
     pub retry_schedule: Vec<Duration>,
     /// Each delivery's timeout, 1 to 60 s (default 10 s).
     pub timeout: Duration,
-    /// Deliveries (POSTs) to this webhook at once per instance, 1 to 256 (default 16); a slow
-    /// or hanging webhook holds only these, never another space's.
+    /// The most deliveries (POSTs) to this webhook at once per instance, 1 to 256 (default
+    /// 128; the forwarder starts at 8 and grows toward it while events wait); a slow or hanging
+    /// webhook holds only these, never another space's.
     pub max_in_flight: usize,
 }
 

@@ -10,6 +10,7 @@
 //! `docs/webhooks.md` is the receiver's side of the contract.
 
 mod batch;
+mod concurrency;
 mod delivery;
 mod lane;
 mod post;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::batch::{self, Batch, Held};
+use super::concurrency::Concurrency;
 use super::delivery::{self, Delivery};
 use super::target::WebhookTarget;
 use super::{ForwardError, ForwardReport, Forwarder, LEASE_MARGIN};
@@ -176,10 +177,9 @@ pub(super) async fn run(
     worker: String,
     mut stop: watch::Receiver<bool>,
 ) {
-    let max = lane.target.max_in_flight.max(1);
-    // Lease again at once when at most this many requests are under way (so leases come in
-    // chunks), else at the next poll while a slot is free.
-    let low_water = max / 2;
+    let mut concurrency = Concurrency::new(lane.target.max_in_flight);
+    // Whether more events were due than the last step could take (the limit may grow).
+    let mut backlogged = false;
     let mut last_step: Option<Instant> = None;
     let mut posts: JoinSet<Result<Delivery, StoreError>> = JoinSet::new();
     let mut pause_until: Option<Instant> = None;
@@ -188,6 +188,10 @@ pub(super) async fn run(
         if *stop.borrow() {
             break;
         }
+        let max = concurrency.limit();
+        // Lease again at once when at most this many requests are under way (so leases come
+        // in chunks), else at the next poll while a slot is free.
+        let low_water = max / 2;
         let mut wait = fwd.poll_interval;
         let paused = pause_until.is_some_and(|until| Instant::now() < until);
         let polled = last_step.is_none_or(|at| at.elapsed() >= fwd.poll_interval);
@@ -195,7 +199,7 @@ pub(super) async fn run(
             last_step = Some(Instant::now());
             let now = Timestamp::now();
             let started = Instant::now();
-            let room = max - posts.len();
+            let room = max.saturating_sub(posts.len());
             match lane.step(&fwd, &worker, now, room, true, false).await {
                 Ok(step) => {
                     if step.leased > 0 {
@@ -215,6 +219,7 @@ pub(super) async fn run(
                             started,
                         ));
                     }
+                    backlogged = step.full || lane.waiting() > 0;
                     if step.full {
                         wait = Duration::ZERO;
                     }
@@ -247,7 +252,12 @@ pub(super) async fn run(
         }
         tokio::select! {
             Some(done) = posts.join_next(), if !posts.is_empty() => {
-                settle(&fwd, &lane, done, &mut failures, &mut pause_until);
+                let ok = settle(&fwd, &lane, done, &mut failures, &mut pause_until);
+                if ok {
+                    concurrency.succeeded(backlogged);
+                } else {
+                    concurrency.failed();
+                }
                 set_in_flight(&fwd, &lane, posts.len());
             }
             () = tokio::time::sleep(wait), if !wait.is_zero() => {}
@@ -275,14 +285,14 @@ fn set_in_flight(fwd: &Forwarder, lane: &Lane, requests: usize) {
 }
 
 /// Takes in a finished request: reports it, and grows the lane's pause while its receiver
-/// fails (any delivery resets it).
+/// fails (any delivery resets it). Whether the receiver answered (anything but a failure).
 fn settle(
     fwd: &Forwarder,
     lane: &Lane,
     done: Result<Result<Delivery, StoreError>, tokio::task::JoinError>,
     failures: &mut u32,
     pause_until: &mut Option<Instant>,
-) {
+) -> bool {
     match done {
         Ok(Ok(d)) => {
             fwd.observe(Some(&lane.space), &d.report);
@@ -293,6 +303,7 @@ fn settle(
                 *failures = 0;
                 *pause_until = None;
             }
+            !d.failed
         }
         Ok(Err(e)) => {
             *failures = failures.saturating_add(1);
@@ -300,9 +311,12 @@ fn settle(
             let e = ForwardError::Store(e);
             tracing::warn!(space = %lane.space, error = %crate::error::chain(&e), "recording a webhook delivery failed");
             fwd.observe_error(Some(&lane.space), &e);
+            // The store's trouble, not the receiver's: the limit stays.
+            true
         }
         Err(e) => {
             tracing::error!(space = %lane.space, error = %e, "a webhook delivery task failed");
+            true
         }
     }
 }
