@@ -82,6 +82,9 @@ impl Database {
     }
 }
 
+/// Events received, by name.
+type Counts = Arc<Mutex<HashMap<String, u64>>>;
+
 /// The business's webhook: answers 200 to every POST (after `latency`) and counts the events by
 /// name.
 pub(crate) struct Receiver {
@@ -98,7 +101,7 @@ impl Receiver {
     /// that does work before answering.
     pub(crate) async fn start_answering_in(latency: Duration) -> Result<Self, BoxError> {
         async fn receive(
-            State((counts, latency)): State<(Arc<Mutex<HashMap<String, u64>>>, Duration)>,
+            State((counts, latency)): State<(Counts, Duration)>,
             body: axum::body::Bytes,
         ) -> axum::http::StatusCode {
             if !latency.is_zero() {
