@@ -21,7 +21,7 @@ pub(crate) const VERIFY_TOKEN: &str = "load-verify-token";
 pub(crate) const TOKEN_KEY: &str = "load harness opt-in token key, thirty-two bytes or more";
 pub(crate) const SPACE: &str = "bench";
 pub(crate) const PAGE: &str = "PAGE-BENCH";
-const PAGE_TOKEN: &str = "page-token-bench";
+pub(crate) const PAGE_TOKEN: &str = "page-token-bench";
 pub(crate) const KEY: &str = "bench-key-0123456789abcdef";
 
 /// The PostgreSQL server: `MESSENGER_TEST_POSTGRES_URL`, as the store's tests.
@@ -145,7 +145,9 @@ impl Receiver {
     }
 }
 
-fn config_toml(args: &Args, sim_url: &str, db: &Database, forward: Option<&str>) -> String {
+/// The gateway's configuration: one space on [`PAGE`], the `[dispatch]` defaults unless `args`
+/// set them, `space_extra` appended to the space (its rates, its webhook section).
+pub(crate) fn config_toml(args: &Args, sim_url: &str, db: &Database, space_extra: &str) -> String {
     let mut database = format!("url = \"{}\"\n", db.url);
     if let Some(schema) = &db.schema {
         database.push_str(&format!("schema = \"{schema}\"\n"));
@@ -182,11 +184,22 @@ page_id = "{PAGE}"
 page_token = "{PAGE_TOKEN}"
 keys = ["{KEY}"]
 window_check = false
-{webhook}"#,
-        webhook = forward.map_or_else(String::new, |url| format!(
-            "\n[spaces.webhook]\nurl = \"{url}\"\nsecret = \"load-webhook-secret\"\nbatch_size = 100\nbatch_window_ms = 50\n"
-        ))
+{space_extra}"#
     )
+}
+
+/// The `[spaces.webhook]` section for the receiver at `url`: `batch` events a POST (within
+/// 50 ms) and at most `in_flight` requests, each the forwarder's default when `None`.
+pub(crate) fn webhook_section(url: &str, batch: Option<usize>, in_flight: Option<usize>) -> String {
+    let mut section =
+        format!("\n[spaces.webhook]\nurl = \"{url}\"\nsecret = \"load-webhook-secret\"\n");
+    if let Some(b) = batch {
+        section.push_str(&format!("batch_size = {b}\nbatch_window_ms = 50\n"));
+    }
+    if let Some(n) = in_flight {
+        section.push_str(&format!("max_in_flight = {n}\n"));
+    }
+    section
 }
 
 /// How the dispatch backlog drained once the load stopped.
@@ -255,7 +268,9 @@ impl Env {
                 args,
                 sim.base_url(),
                 &db,
-                receiver.as_ref().map(|r| r.url.as_str()),
+                &receiver
+                    .as_ref()
+                    .map_or_else(String::new, |r| webhook_section(&r.url, Some(100), None)),
             ),
             std::iter::empty(),
         )?;

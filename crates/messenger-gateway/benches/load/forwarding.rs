@@ -17,52 +17,14 @@ use messenger_gateway::config::Config;
 use messenger_gateway::Gateway;
 
 use crate::drive::{client, open_loop, post};
-use crate::env::{Database, Receiver, APP_SECRET, KEY, PAGE, SPACE, TOKEN_KEY, VERIFY_TOKEN};
+use crate::env::{
+    config_toml, webhook_section, Database, Receiver, APP_SECRET, KEY, PAGE, PAGE_TOKEN, SPACE,
+};
 use crate::report::{peak_rss_mib, Row};
 use crate::scenarios::{auth, send_body};
 use crate::{Args, Backend, BoxError};
 
-const PAGE_TOKEN: &str = "page-token-forwarding";
 const EVENTS: [&str; 3] = ["message.sent", "message.delivered", "message.read"];
-
-fn config_toml(args: &Args, sim_url: &str, db: &Database, receiver: &str) -> String {
-    let database = match &db.schema {
-        Some(schema) => format!("url = \"{}\"\nschema = \"{schema}\"\n", db.url),
-        None => format!("url = \"{}\"\n", db.url),
-    };
-    let mut webhook = format!("url = \"{receiver}\"\nsecret = \"load-webhook-secret\"\n");
-    if let Some(b) = args.forward_batch {
-        webhook.push_str(&format!("batch_size = {b}\nbatch_window_ms = 50\n"));
-    }
-    if let Some(n) = args.forward_in_flight {
-        webhook.push_str(&format!("max_in_flight = {n}\n"));
-    }
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-
-[database]
-{database}
-[facebook]
-app_secret = "{APP_SECRET}"
-verify_token = "{VERIFY_TOKEN}"
-graph_base_url = "{sim_url}"
-token_key = "{TOKEN_KEY}"
-
-[[spaces]]
-id = "{SPACE}"
-page_id = "{PAGE}"
-page_token = "{PAGE_TOKEN}"
-keys = ["{KEY}"]
-window_check = false
-send_rate = {rate}
-
-[spaces.webhook]
-{webhook}"#,
-        rate = args.page_rate,
-    )
-}
 
 /// The age of the space's oldest event not yet delivered, in seconds (0: none).
 async fn oldest_pending(store: &Arc<dyn messenger_store::Store>) -> Option<f64> {
@@ -95,7 +57,16 @@ pub(crate) async fn forwarding(args: &Args, backend: Backend) -> Result<Row, Box
         .await?;
     let db = Database::fresh(backend)?;
     let config = Config::from_toml_str(
-        &config_toml(args, sim.base_url(), &db, &receiver.url),
+        &config_toml(
+            args,
+            sim.base_url(),
+            &db,
+            &format!(
+                "send_rate = {}\n{}",
+                args.page_rate,
+                webhook_section(&receiver.url, args.forward_batch, args.forward_in_flight)
+            ),
+        ),
         std::iter::empty(),
     )?;
     let gateway = Gateway::builder(config).listener(listener).start().await?;
@@ -155,34 +126,6 @@ pub(crate) async fn forwarding(args: &Args, backend: Backend) -> Result<Row, Box
     }
     for e in EVENTS {
         eprintln!("forwarding: {e}: {} received", receiver.count(e));
-    }
-    if std::env::var_os("FORWARDING_DEBUG").is_some() {
-        let http = client(1)?;
-        for status in ["sent", "delivered"] {
-            let list: serde_json::Value = http
-                .get(format!(
-                    "{base}/apispaces/{SPACE}/messages?status={status}&limit=3"
-                ))
-                .bearer_auth(KEY)
-                .send()
-                .await?
-                .json()
-                .await?;
-            eprintln!("forwarding: status {status}: {list}");
-            if let Some(id) = list["messages"][0]["id"]
-                .as_str()
-                .or(list["items"][0]["id"].as_str())
-            {
-                let one: serde_json::Value = http
-                    .get(format!("{base}/apispaces/{SPACE}/messages/{id}"))
-                    .bearer_auth(KEY)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                eprintln!("forwarding: {one}");
-            }
-        }
     }
     sampling.cancel();
     let _ = sampler.await;
