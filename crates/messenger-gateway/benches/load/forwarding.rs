@@ -18,7 +18,7 @@ use messenger_gateway::Gateway;
 
 use crate::drive::{client, open_loop, post};
 use crate::env::{
-    config_toml, webhook_section, Database, Receiver, APP_SECRET, KEY, PAGE, PAGE_TOKEN, SPACE,
+    config_toml, webhook_section, Database, Receiver, APP_SECRET, PAGE, PAGE_TOKEN, SPACE,
 };
 use crate::report::{peak_rss_mib, Row};
 use crate::scenarios::{auth, send_body};
