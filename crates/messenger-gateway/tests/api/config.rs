@@ -479,3 +479,44 @@ keys = ["key-a-0123456789abcdef"]
     let ok = with("0123456789ABCDEF0123456789ABCDEF", "sixteen-chars-xx");
     assert!(Config::from_toml_str(&ok, std::iter::empty()).is_ok());
 }
+
+#[test]
+fn listener_settings_name_their_keys() {
+    let toml = format!(
+        r#"
+[server]
+max_in_flight = 100
+space_max_in_flight = 200
+large_batches = 2
+space_large_batches = 3
+webhook_concurrent_reads = 4
+webhook_reads_per_client = 5
+header_read_timeout_secs = 0
+idle_timeout_secs = 999999
+trusted_proxies = ["10.0.0.0/8", "proxy.internal"]
+metrics_keys = ["short"]
+{BASE}
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "page-token-a"
+keys = ["key-a-0123456789abcdef"]
+"#
+    );
+    let got = issues(&toml, &[("MESSENGER__SERVER__MAX_CONNECTIONS", "0")]);
+    for expected in [
+        "server.space_max_in_flight: 200 is over server.max_in_flight (100)",
+        "server.space_large_batches: 3 is over server.large_batches (2)",
+        "server.webhook_reads_per_client: 5 is over server.webhook_concurrent_reads (4)",
+        "server.header_read_timeout_secs: 0 is under 1",
+        "server.idle_timeout_secs: 999999 is over 3600",
+        "server.trusted_proxies[1]: is not an address or a network",
+        "server.metrics_keys[0]: a metrics key must be at least 16",
+        "server.max_connections: 0 is under 1",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(expected)),
+            "no {expected:?} in {got:#?}"
+        );
+    }
+}

@@ -78,22 +78,11 @@ pub(super) fn server(c: &mut Checker<'_>, mut raw: RawServer) -> Option<ServerCo
         1,
         1_000_000,
     ));
-    let space_max_in_flight = to_usize(c.range(
-        "server.space_max_in_flight",
-        raw.space_max_in_flight,
-        256.min(max_in_flight as u64),
-        1,
-        1_000_000,
-    ));
-    if space_max_in_flight > max_in_flight {
-        c.issue(
-            "server.space_max_in_flight",
-            format!(
-                "{space_max_in_flight} is over server.max_in_flight ({max_in_flight}): one \
-                 space's share cannot be more than all of them"
-            ),
-        );
-    }
+    let space_max_in_flight = share(
+        c,
+        ("server.space_max_in_flight", raw.space_max_in_flight, 256),
+        ("server.max_in_flight", max_in_flight),
+    );
     let connections = connection_limits(c, &mut raw);
     Some(ServerConfig {
         listen: listen?,
@@ -139,22 +128,15 @@ fn body_limits(c: &mut Checker<'_>, raw: &RawServer) -> BodyLimits {
         1,
         10_000,
     ));
-    let webhook_reads_per_client = to_usize(c.range(
-        "server.webhook_reads_per_client",
-        raw.webhook_reads_per_client,
-        (d.webhook_reads_per_client as u64).min(webhook_concurrent_reads as u64),
-        1,
-        10_000,
-    ));
-    if webhook_reads_per_client > webhook_concurrent_reads {
-        c.issue(
+    let webhook_reads_per_client = share(
+        c,
+        (
             "server.webhook_reads_per_client",
-            format!(
-                "{webhook_reads_per_client} is over server.webhook_concurrent_reads \
-                 ({webhook_concurrent_reads})"
-            ),
-        );
-    }
+            raw.webhook_reads_per_client,
+            d.webhook_reads_per_client,
+        ),
+        ("server.webhook_concurrent_reads", webhook_concurrent_reads),
+    );
     let large_batches = to_usize(c.range(
         "server.large_batches",
         raw.large_batches,
@@ -162,19 +144,15 @@ fn body_limits(c: &mut Checker<'_>, raw: &RawServer) -> BodyLimits {
         1,
         1_000,
     ));
-    let space_large_batches = to_usize(c.range(
-        "server.space_large_batches",
-        raw.space_large_batches,
-        (d.space_large_batches as u64).min(large_batches as u64),
-        1,
-        1_000,
-    ));
-    if space_large_batches > large_batches {
-        c.issue(
+    let space_large_batches = share(
+        c,
+        (
             "server.space_large_batches",
-            format!("{space_large_batches} is over server.large_batches ({large_batches})"),
-        );
-    }
+            raw.space_large_batches,
+            d.space_large_batches,
+        ),
+        ("server.large_batches", large_batches),
+    );
     BodyLimits {
         message,
         batch,
@@ -199,6 +177,23 @@ fn body_limits(c: &mut Checker<'_>, raw: &RawServer) -> BodyLimits {
         large_batches,
         space_large_batches,
     }
+}
+
+/// A share of a whole (one space's, one address's): `(key, value, default)`, at least 1 and at
+/// most the whole `(key, value)`; the default is cut to the whole.
+fn share(
+    c: &mut Checker<'_>,
+    (key, value, default): (&str, Option<u64>, usize),
+    (whole_key, whole): (&str, usize),
+) -> usize {
+    let n = to_usize(c.range(key, value, default.min(whole) as u64, 1, 1_000_000));
+    if n > whole {
+        c.issue(
+            key,
+            format!("{n} is over {whole_key} ({whole}): a share cannot be more than the whole"),
+        );
+    }
+    n
 }
 
 fn connection_limits(c: &mut Checker<'_>, raw: &mut RawServer) -> ConnectionLimits {
