@@ -15,6 +15,10 @@
 //!     [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]
 //! ```
 //!
+//! The dispatcher's scenarios (`single`, `batch`, `paced`, `webhook`, `receipts`) lift their
+//! page's `send_rate` to 1,000,000 a second, so they measure dispatch rather than the page's
+//! pace; `pages` and `forwarding` keep pages at Meta's rate.
+//!
 //! Everything runs in this one process on one tokio runtime (as many worker threads as cores):
 //! graph-sim (not recording: `record_requests(false)`), the gateway (`Gateway::builder` with a
 //! configuration like an operator's: a SQLite file in a temporary directory, or PostgreSQL in a
