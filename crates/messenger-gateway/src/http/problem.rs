@@ -30,7 +30,7 @@ const MAX_CODE_CHARS: usize = 64;
 /// Longest string member added with [`Problem::with_extension`], in characters.
 const MAX_EXTENSION_CHARS: usize = 256;
 /// At most this many characters of a caller-supplied value are quoted in a message
-/// ([`shorten`]).
+/// (`shorten`).
 pub const MAX_QUOTED_CHARS: usize = 64;
 
 /// One entry of a problem's `errors[]`.
