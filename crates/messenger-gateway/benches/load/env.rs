@@ -171,6 +171,7 @@ pub(crate) fn config_toml(args: &Args, sim_url: &str, db: &Database, space_extra
 [server]
 listen = "127.0.0.1:0"
 shutdown_grace_secs = 10
+metrics_keys = ["{METRICS_KEY}"]
 
 [database]
 {database}

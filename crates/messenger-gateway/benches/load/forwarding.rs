@@ -18,7 +18,8 @@ use messenger_gateway::Gateway;
 
 use crate::drive::{client, open_loop, post};
 use crate::env::{
-    config_toml, webhook_section, Database, Receiver, APP_SECRET, PAGE, PAGE_TOKEN, SPACE,
+    config_toml, webhook_section, Database, Receiver, APP_SECRET, METRICS_KEY, PAGE, PAGE_TOKEN,
+    SPACE,
 };
 use crate::report::{peak_rss_mib, Row};
 use crate::scenarios::{auth, send_body};
@@ -126,6 +127,22 @@ pub(crate) async fn forwarding(args: &Args, backend: Backend) -> Result<Row, Box
     }
     for e in EVENTS {
         eprintln!("forwarding: {e}: {} received", receiver.count(e));
+    }
+    // What the gateway answered Meta (graph-sim does not redeliver a refused body, as Meta
+    // would), and what it did with the events.
+    if let Ok(res) = client(1)?
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_KEY)
+        .send()
+        .await
+    {
+        let text = res.text().await.unwrap_or_default();
+        for line in text.lines().filter(|l| {
+            l.starts_with("messenger_gateway_http_requests_total{route=\"/webhooks/facebook\"")
+                || l.starts_with("messenger_gateway_webhook_events_total")
+        }) {
+            eprintln!("forwarding: {line}");
+        }
     }
     sampling.cancel();
     let _ = sampler.await;
