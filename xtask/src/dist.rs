@@ -19,12 +19,13 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::server::Server;
 use crate::workspace;
 
 /// The largest binary the archive may hold: 30 MB.
@@ -251,16 +252,6 @@ fn serve_from(fresh: &Path, tarball: &Path) -> Result<()> {
         tarball.file_name().unwrap_or_default().to_string_lossy()
     );
     Ok(())
-}
-
-/// Kills the process when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The HTTP status of `GET path` on loopback `port`.

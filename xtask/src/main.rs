@@ -44,6 +44,7 @@ mod msrv;
 mod publish;
 mod release;
 mod schemathesis;
+mod server;
 #[cfg(test)]
 mod testutil;
 mod workspace;

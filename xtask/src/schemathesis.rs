@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::server::Server;
 use crate::workspace;
 
 /// The schemathesis release the step installs (exact: a new release can find new things).
@@ -119,16 +120,6 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Kills the process (gateway or graph-sim) when dropped, whatever happened.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The `st` of the venv, creating the venv and installing the pinned release when needed.
