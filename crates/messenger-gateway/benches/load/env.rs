@@ -193,6 +193,20 @@ window_check = false
     )
 }
 
+/// The checked configuration of [`config_toml`] with the page at `send_rate` and `webhook` (a
+/// [`webhook_section`], or nothing).
+pub(crate) fn gateway_config(
+    args: &Args,
+    sim: &GraphSim,
+    db: &Database,
+    send_rate: u32,
+    webhook: &str,
+) -> Result<Config, BoxError> {
+    let extra = format!("send_rate = {send_rate}\n{webhook}");
+    let toml = config_toml(args, sim.base_url(), db, &extra);
+    Ok(Config::from_toml_str(&toml, std::iter::empty())?)
+}
+
 /// The `[spaces.webhook]` section for the receiver at `url`: `batch` events a POST (within
 /// 50 ms) and at most `in_flight` requests, each the forwarder's default when `None`.
 pub(crate) fn webhook_section(url: &str, batch: Option<usize>, in_flight: Option<usize>) -> String {
@@ -268,20 +282,10 @@ impl Env {
             }));
         }
         let db = Database::fresh(backend)?;
-        let config = Config::from_toml_str(
-            &config_toml(
-                args,
-                sim.base_url(),
-                &db,
-                &format!(
-                    "send_rate = {UNPACED}\n{}",
-                    receiver
-                        .as_ref()
-                        .map_or_else(String::new, |r| webhook_section(&r.url, Some(100), None))
-                ),
-            ),
-            std::iter::empty(),
-        )?;
+        let webhook = receiver
+            .as_ref()
+            .map_or_else(String::new, |r| webhook_section(&r.url, Some(100), None));
+        let config = gateway_config(args, &sim, &db, UNPACED, &webhook)?;
         let gateway = match Gateway::builder(config).start().await {
             Ok(g) => g,
             Err(e) => {

@@ -13,12 +13,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use graph_sim::{AutoReceipts, GraphSim};
-use messenger_gateway::config::Config;
 use messenger_gateway::Gateway;
 
 use crate::drive::{client, open_loop, post};
 use crate::env::{
-    config_toml, webhook_section, Database, Receiver, APP_SECRET, METRICS_KEY, PAGE, PAGE_TOKEN,
+    gateway_config, webhook_section, Database, Receiver, APP_SECRET, METRICS_KEY, PAGE, PAGE_TOKEN,
     SPACE,
 };
 use crate::report::{peak_rss_mib, Row};
@@ -57,19 +56,8 @@ pub(crate) async fn forwarding(args: &Args, backend: Backend) -> Result<Row, Box
         .start()
         .await?;
     let db = Database::fresh(backend)?;
-    let config = Config::from_toml_str(
-        &config_toml(
-            args,
-            sim.base_url(),
-            &db,
-            &format!(
-                "send_rate = {}\n{}",
-                args.page_rate,
-                webhook_section(&receiver.url, args.forward_batch, args.forward_in_flight)
-            ),
-        ),
-        std::iter::empty(),
-    )?;
+    let webhook = webhook_section(&receiver.url, args.forward_batch, args.forward_in_flight);
+    let config = gateway_config(args, &sim, &db, args.page_rate, &webhook)?;
     let gateway = Gateway::builder(config).listener(listener).start().await?;
     let store = Arc::clone(gateway.messenger().store());
 
