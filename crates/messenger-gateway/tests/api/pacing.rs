@@ -90,11 +90,9 @@ async fn a_page_keeps_to_its_rates_and_its_metrics_say_so() {
             })
         })
         .collect();
-    let started = Instant::now();
     post_batch(&env, SPACE_A, KEY_A, &videos).await;
     post_batch(&env, SPACE_A, KEY_A, &texts).await;
     wait_for_sends(&env, PAGE_A, 44, Duration::from_secs(10)).await;
-    let took = started.elapsed();
 
     let sent = env.sim.sent_messages();
     let times_of = |video: bool| {
@@ -129,7 +127,6 @@ async fn a_page_keeps_to_its_rates_and_its_metrics_say_so() {
         text_at[39] - video_at[0] < 3_500,
         "texts wait for their own rate only"
     );
-    assert!(took < Duration::from_secs(5), "{took:?}");
 
     let text = env
         .call(Method::GET, "/metrics", Some(METRICS_KEY), &[], None)
