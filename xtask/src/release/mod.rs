@@ -20,6 +20,7 @@
 //! changelog moves and the tag is created.
 
 pub(crate) mod changelog;
+mod drafts;
 pub(crate) mod git;
 pub(crate) mod manifest;
 pub(crate) mod version;
@@ -27,16 +28,17 @@ pub(crate) mod version;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cargo_metadata::Metadata;
+use cargo_metadata::{Metadata, Package};
 use semver::Version;
 use time::Date;
 
 use crate::workspace;
+use drafts::Drafts;
 use git::Git;
 use version::Bump;
 
@@ -133,12 +135,6 @@ impl Plan {
     }
 }
 
-/// A file being edited during planning.
-struct Draft {
-    contents: String,
-    changes: Vec<String>,
-}
-
 /// Computes the release of `options.crates` in the workspace described by
 /// `metadata`, reading the files but writing nothing.
 ///
@@ -150,7 +146,6 @@ pub(crate) fn plan(
     options: &Options,
     tag_exists: impl Fn(&str) -> Result<bool>,
 ) -> Result<Plan> {
-    let root = metadata.workspace_root.as_std_path();
     let mut seen = BTreeSet::new();
     for name in &options.crates {
         if !seen.insert(name.as_str()) {
@@ -161,38 +156,10 @@ pub(crate) fn plan(
         bail!("name at least one crate to release");
     }
 
-    // Every manifest that may depend on a released crate, read once.
-    let mut drafts: BTreeMap<PathBuf, Draft> = BTreeMap::new();
-    let mut manifests: Vec<PathBuf> = vec![root.join("Cargo.toml")];
-    manifests.extend(
-        workspace::members(metadata)
-            .iter()
-            .map(|p| p.manifest_path.clone().into_std_path_buf()),
-    );
-    for path in manifests {
-        if drafts.contains_key(&path) {
-            continue;
-        }
-        let contents =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        drafts.insert(
-            path,
-            Draft {
-                contents,
-                changes: Vec::new(),
-            },
-        );
-    }
-
+    let mut drafts = Drafts::load(metadata)?;
     let mut crates = Vec::new();
     for name in &options.crates {
-        let package = workspace::member(metadata, name)?;
-        if !workspace::is_publishable(package) {
-            bail!(
-                "`{name}` has `publish = false` in {} and cannot be released",
-                workspace::relative(root, package.manifest_path.as_std_path()).display()
-            );
-        }
+        let package = releasable(metadata, name)?;
         let new = match &options.bump {
             // The first release of a crate ships the version it already has.
             Bump::Exact(version)
@@ -204,36 +171,11 @@ pub(crate) fn plan(
                 .apply(&package.version)
                 .with_context(|| format!("cannot bump `{name}`"))?,
         };
+        let old = drafts.set_package_version(package, &new)?;
 
-        let manifest_path = package.manifest_path.clone().into_std_path_buf();
-        let draft = drafts
-            .get_mut(&manifest_path)
-            .context("internal error: member manifest not loaded")?;
-        let (contents, old) = manifest::set_package_version(&draft.contents, &new)
-            .with_context(|| format!("updating {}", manifest_path.display()))?;
-        if old != package.version {
-            bail!(
-                "{} says version {old} but cargo metadata says {}",
-                manifest_path.display(),
-                package.version
-            );
-        }
-        if old != new {
-            draft.contents = contents;
-            draft
-                .changes
-                .push(format!("[package] version: \"{old}\" -> \"{new}\""));
-        }
-
-        let changelog_path = manifest_path.with_file_name("CHANGELOG.md");
-        let relative_changelog = workspace::relative(root, &changelog_path);
-        let text = fs::read_to_string(&changelog_path).with_context(|| {
-            format!(
-                "`{name}` has no changelog at {}: create it with a `{}` section",
-                relative_changelog.display(),
-                changelog::UNRELEASED_HEADING
-            )
-        })?;
+        let changelog_path = changelog_path(package);
+        let text = read_changelog(&drafts, name, &changelog_path)?;
+        let relative_changelog = workspace::relative(drafts.root(), &changelog_path);
         let released = changelog::release(&text, &new, options.date).with_context(|| {
             format!(
                 "`{name}` has no changelog entry in {}",
@@ -247,13 +189,7 @@ pub(crate) fn plan(
                 .lines()
                 .map(|line| format!("| {line}")),
         );
-        drafts.insert(
-            changelog_path,
-            Draft {
-                contents: released,
-                changes,
-            },
-        );
+        drafts.replace(changelog_path, released, changes);
 
         crates.push(CrateRelease {
             name: name.clone(),
@@ -262,32 +198,54 @@ pub(crate) fn plan(
             new,
         });
     }
+    drafts.update_requirements(&crates)?;
+    finish_plan(metadata, crates, drafts)
+}
 
-    for release in &crates {
-        for (path, draft) in drafts.iter_mut() {
-            if path.extension().is_none_or(|ext| ext != "toml") {
-                continue;
-            }
-            let (contents, changes) =
-                manifest::set_dependency_requirements(&draft.contents, &release.name, &release.new)
-                    .with_context(|| format!("updating {}", path.display()))?;
-            draft.contents = contents;
-            draft
-                .changes
-                .extend(changes.iter().map(ToString::to_string));
-        }
+/// The workspace member `name`, refused when it has `publish = false`.
+pub(crate) fn releasable<'a>(metadata: &'a Metadata, name: &str) -> Result<&'a Package> {
+    let package = workspace::member(metadata, name)?;
+    if !workspace::is_publishable(package) {
+        bail!(
+            "`{name}` has `publish = false` in {} and cannot be released",
+            workspace::relative(
+                metadata.workspace_root.as_std_path(),
+                package.manifest_path.as_std_path()
+            )
+            .display()
+        );
     }
+    Ok(package)
+}
 
-    let files = drafts
-        .into_iter()
-        .filter(|(_, draft)| !draft.changes.is_empty())
-        .map(|(path, draft)| FileChange {
-            path: workspace::relative(root, &path),
-            contents: draft.contents,
-            changes: draft.changes,
-        })
-        .collect();
+/// Where `package`'s changelog is: `CHANGELOG.md` beside its manifest.
+pub(crate) fn changelog_path(package: &Package) -> PathBuf {
+    package
+        .manifest_path
+        .as_std_path()
+        .with_file_name("CHANGELOG.md")
+}
 
+/// Reads the changelog of the crate `name` at `path`, with a message saying
+/// how to create one when it is missing.
+pub(crate) fn read_changelog(drafts: &Drafts, name: &str, path: &Path) -> Result<String> {
+    fs::read_to_string(path).with_context(|| {
+        format!(
+            "`{name}` has no changelog at {}: create it with a `{}` section",
+            workspace::relative(drafts.root(), path).display(),
+            changelog::UNRELEASED_HEADING
+        )
+    })
+}
+
+/// The plan of releasing `crates` once `drafts` hold every edit: the files,
+/// the commit message and the notes on dependents left behind.
+pub(crate) fn finish_plan(
+    metadata: &Metadata,
+    crates: Vec<CrateRelease>,
+    drafts: Drafts,
+) -> Result<Plan> {
+    let files = drafts.into_files();
     let commit_message = format!(
         "release: {}",
         crates
@@ -356,18 +314,25 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<Plan> {
         return Ok(plan);
     }
 
+    apply(&workspace_root, &git, &plan)?;
+    Ok(plan)
+}
+
+/// Carries out `plan` in the workspace at `root`: writes the files, lets
+/// cargo refresh `Cargo.lock`, commits and tags.
+pub(crate) fn apply(root: &Path, git: &Git, plan: &Plan) -> Result<()> {
     for file in &plan.files {
-        let path = workspace_root.join(&file.path);
+        let path = root.join(&file.path);
         fs::write(&path, &file.contents).with_context(|| format!("writing {}", path.display()))?;
     }
     // Any cargo command that resolves the workspace rewrites the lock file
     // with the new member versions.
-    workspace::metadata(&workspace_root).context(
+    workspace::metadata(root).context(
         "the edited workspace does not load; undo with `git checkout -- .` and report this",
     )?;
     let mut paths: Vec<PathBuf> = plan.files.iter().map(|f| f.path.clone()).collect();
     let lock = PathBuf::from("Cargo.lock");
-    if workspace_root.join(&lock).exists() && git.is_tracked(&lock)? {
+    if root.join(&lock).exists() && git.is_tracked(&lock)? {
         paths.push(lock);
     }
     git.add(&paths)?;
@@ -385,5 +350,5 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<Plan> {
             .join(", ")
     );
     println!("next: `cargo xtask publish --dry-run`, then push with `git push --follow-tags`");
-    Ok(plan)
+    Ok(())
 }
