@@ -5,7 +5,9 @@
 //! - `cargo xtask ci` runs the CI checks; `.ci/run` calls it, so it is the
 //!   single definition of CI.
 //! - `cargo xtask release <crate>... <major|minor|patch|X.Y.Z>` bumps
-//!   versions, moves changelog entries, commits and tags.
+//!   versions, moves changelog entries, commits and tags; with no crate
+//!   named, it plans the release of every crate changed since its last tag
+//!   and its dependents (API checked), carried out with `--execute`.
 //! - `cargo xtask publish --dry-run` packages and verifies every publishable
 //!   crate in dependency order.
 //! - `cargo xtask check-layers` fails when a crate depends on a layer above
@@ -69,17 +71,25 @@ enum Command {
     /// examples, schemathesis and doc, stopping at the first failure.
     Ci,
     /// Bump crate versions, update the requirements on them, move their
-    /// changelog entries, then commit and tag.
+    /// changelog entries, then commit and tag. With no crate named: plan the
+    /// release of every crate changed since its last tag and of its
+    /// dependents, check their APIs, and with `--execute` carry it out.
     Release {
-        /// The crates to release.
-        #[arg(required = true, num_args = 1.., value_name = "CRATE")]
-        crates: Vec<String>,
-        /// `major`, `minor`, `patch` or an exact version `X.Y.Z`.
-        #[arg(required = true, value_name = "major|minor|patch|X.Y.Z")]
-        bump: Bump,
-        /// Print the plan and change nothing.
-        #[arg(long)]
+        /// The crates to release, then `major`, `minor`, `patch` or an exact
+        /// version `X.Y.Z`; nothing for the changed crates.
+        #[arg(value_name = "CRATE... BUMP")]
+        args: Vec<String>,
+        /// With no crate named: the bump of every crate released, instead of
+        /// the level read from its commits.
+        #[arg(long, value_name = "LEVEL", value_parser = ["patch", "minor", "major"])]
+        level: Option<String>,
+        /// With crates named: print the plan and change nothing (a release
+        /// of the changed crates only prints its plan unless `--execute`).
+        #[arg(long, conflicts_with = "execute")]
         dry_run: bool,
+        /// With no crate named: carry the plan out (commit and tags).
+        #[arg(long)]
+        execute: bool,
     },
     /// Package and verify every publishable crate in dependency order
     /// (only `--dry-run` is automated).
@@ -127,18 +137,31 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Ci => ci::run(&root),
         Command::Release {
-            crates,
-            bump,
+            args,
+            level,
             dry_run,
-        } => {
-            let options = release::Options {
-                crates,
-                bump,
-                dry_run,
-                date: OffsetDateTime::now_utc().date(),
-            };
-            release::run(&root, &options).map(drop)
-        }
+            execute,
+        } => match release_request(args, level, execute)? {
+            ReleaseRequest::Named { crates, bump } => {
+                let options = release::Options {
+                    crates,
+                    bump,
+                    dry_run,
+                    date: OffsetDateTime::now_utc().date(),
+                };
+                release::run(&root, &options).map(drop)
+            }
+            ReleaseRequest::Changed { level } => {
+                let options = release::changed::ChangedOptions {
+                    level,
+                    execute,
+                    date: OffsetDateTime::now_utc().date(),
+                    check_api: true,
+                    api_target_dir: None,
+                };
+                release::changed::run(&root, &options).map(drop)
+            }
+        },
         Command::Publish { dry_run } => publish::run(&root, dry_run),
         Command::CheckLayers => layers::run(&root),
         Command::CheckMsrv => msrv::run(&root),
@@ -152,6 +175,43 @@ fn main() -> Result<()> {
     }
 }
 
+/// What `cargo xtask release` was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+enum ReleaseRequest {
+    /// Release these crates with this bump.
+    Named { crates: Vec<String>, bump: Bump },
+    /// Release the changed crates, at `level` when given.
+    Changed { level: Option<Bump> },
+}
+
+/// Reads the release arguments: crates then a bump, or nothing (with
+/// `--level` and `--execute` only then).
+fn release_request(
+    args: Vec<String>,
+    level: Option<String>,
+    execute: bool,
+) -> Result<ReleaseRequest> {
+    let Some((bump, crates)) = args.split_last() else {
+        let level = level.map(|l| l.parse()).transpose()?;
+        return Ok(ReleaseRequest::Changed { level });
+    };
+    if crates.is_empty() {
+        anyhow::bail!(
+            "name the crates, then the bump (`cargo xtask release a b minor`), or nothing to release the changed crates"
+        );
+    }
+    if level.is_some() || execute {
+        anyhow::bail!(
+            "--level and --execute go with a release of the changed crates (no crate named); \
+             a release of named crates takes its bump after them and runs unless --dry-run"
+        );
+    }
+    Ok(ReleaseRequest::Named {
+        crates: crates.to_vec(),
+        bump: bump.parse()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,31 +222,60 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn request(argv: &[&str]) -> Result<ReleaseRequest> {
+        let cli = Cli::try_parse_from(argv)?;
+        match cli.command {
+            Command::Release {
+                args,
+                level,
+                execute,
+                ..
+            } => release_request(args, level, execute),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
     #[test]
     fn release_takes_crates_then_the_bump() {
         let cli =
             Cli::try_parse_from(["xtask", "release", "a", "b", "minor", "--dry-run"]).unwrap();
-        match cli.command {
-            Command::Release {
-                crates,
-                bump,
-                dry_run,
-            } => {
-                assert_eq!(crates, ["a", "b"]);
-                assert_eq!(bump, Bump::Minor);
-                assert!(dry_run);
-            }
-            other => panic!("parsed as {other:?}"),
-        }
-        let cli = Cli::try_parse_from(["xtask", "release", "a", "1.2.3"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Release {
+            Command::Release { dry_run: true, .. }
+        ));
+        assert_eq!(
+            request(&["xtask", "release", "a", "b", "minor", "--dry-run"]).unwrap(),
+            ReleaseRequest::Named {
+                crates: vec!["a".into(), "b".into()],
+                bump: Bump::Minor
+            }
+        );
+        assert!(matches!(
+            request(&["xtask", "release", "a", "1.2.3"]).unwrap(),
+            ReleaseRequest::Named {
                 bump: Bump::Exact(_),
                 ..
             }
         ));
-        assert!(Cli::try_parse_from(["xtask", "release", "minor"]).is_err());
-        assert!(Cli::try_parse_from(["xtask", "release", "a", "sideways"]).is_err());
+        assert!(request(&["xtask", "release", "minor"]).is_err());
+        assert!(request(&["xtask", "release", "a", "sideways"]).is_err());
+        assert!(request(&["xtask", "release", "a", "minor", "--execute"]).is_err());
+        assert!(request(&["xtask", "release", "a", "minor", "--level", "major"]).is_err());
+    }
+
+    #[test]
+    fn release_without_crates_releases_the_changed_ones() {
+        assert_eq!(
+            request(&["xtask", "release"]).unwrap(),
+            ReleaseRequest::Changed { level: None }
+        );
+        assert_eq!(
+            request(&["xtask", "release", "--level", "major", "--execute"]).unwrap(),
+            ReleaseRequest::Changed {
+                level: Some(Bump::Major)
+            }
+        );
+        assert!(request(&["xtask", "release", "--level", "1.2.3"]).is_err());
+        assert!(request(&["xtask", "release", "--execute", "--dry-run"]).is_err());
     }
 }

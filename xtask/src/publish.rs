@@ -30,20 +30,7 @@ use crate::{crates_io, workspace};
 /// The publishable workspace crates, each after the crates it depends on
 /// (normal and build dependencies; dev-dependencies do not order).
 pub(crate) fn order(metadata: &Metadata) -> Result<Vec<String>> {
-    let publishable: BTreeSet<String> = workspace::members(metadata)
-        .into_iter()
-        .filter(|p| workspace::is_publishable(p))
-        .map(|p| p.name.clone())
-        .collect();
-    let graph: BTreeMap<String, BTreeSet<String>> = workspace::member_graph(metadata)?
-        .into_iter()
-        .filter(|(name, _)| publishable.contains(name))
-        .map(|(name, deps)| {
-            let deps = deps.intersection(&publishable).cloned().collect();
-            (name, deps)
-        })
-        .collect();
-    workspace::topological_order(&graph)
+    workspace::topological_order(&workspace::publishable_graph(metadata)?)
 }
 
 /// Dependency declarations between workspace crates that would make

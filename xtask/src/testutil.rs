@@ -95,24 +95,84 @@ beta = { path = "crates/beta", version = "0.1.0" }
             ws.write(&format!("crates/{krate}/LICENSE-MIT"), "MIT\n");
             ws.write(&format!("crates/{krate}/LICENSE-APACHE"), "Apache-2.0\n");
         }
-        ws.write(".gitignore", "/target\n");
+        ws.commit_initial();
+        ws
+    }
+
+    /// A workspace of three published crates at 0.1.0, each tagged
+    /// `<crate>-v0.1.0` on the first commit: `a` (`pub fn one`), `b`
+    /// depending on `a` through `[workspace.dependencies]` (`pub fn two`),
+    /// and `c` on its own (`pub fn three`). Their changelogs have an empty
+    /// `## [Unreleased]` section above `## [0.1.0]`.
+    pub(crate) fn three_crates() -> Self {
+        let ws = Self::empty();
+        ws.write(
+            "Cargo.toml",
+            r#"[workspace]
+resolver = "2"
+members = ["crates/a", "crates/b", "crates/c"]
+
+[workspace.package]
+edition = "2021"
+license = "MIT OR Apache-2.0"
+
+[workspace.dependencies]
+a = { path = "crates/a", version = "0.1.0" }
+"#,
+        );
+        for (name, deps, body) in [
+            ("a", "", "/// One.\npub fn one() -> u32 {\n    1\n}\n"),
+            (
+                "b",
+                "\n[dependencies]\na.workspace = true\n",
+                "/// Two.\npub fn two() -> u32 {\n    a::one() + 1\n}\n",
+            ),
+            ("c", "", "/// Three.\npub fn three() -> u32 {\n    3\n}\n"),
+        ] {
+            ws.write(
+                &format!("crates/{name}/Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"{name}\"\n\
+                     edition.workspace = true\nlicense.workspace = true\n{deps}"
+                ),
+            );
+            ws.write(
+                &format!("crates/{name}/src/lib.rs"),
+                &format!("//! Crate {name}.\n\n{body}"),
+            );
+            ws.write(
+                &format!("crates/{name}/CHANGELOG.md"),
+                "# Changelog\n\n## [Unreleased]\n\n## [0.1.0] - 2024-01-01\n\n- Initial release.\n",
+            );
+        }
+        ws.commit_initial();
+        for name in ["a", "b", "c"] {
+            let tag = format!("{name}-v0.1.0");
+            ws.git(&["tag", "--annotate", &tag, "-m", &tag]);
+        }
+        ws
+    }
+
+    /// Ignores `/target`, writes the lock file, makes the directory a git
+    /// repository and commits everything as `initial`.
+    fn commit_initial(&self) {
+        self.write(".gitignore", "/target\n");
         let status = workspace::cargo()
             .args(["generate-lockfile", "--offline", "--manifest-path"])
-            .arg(ws.path().join("Cargo.toml"))
+            .arg(self.path().join("Cargo.toml"))
             .status()
             .expect("run cargo generate-lockfile");
         assert!(status.success(), "cargo generate-lockfile failed");
-        ws.git(&["init", "--quiet"]);
+        self.git(&["init", "--quiet"]);
         for (key, value) in [
             ("user.name", "xtask test"),
             ("user.email", "xtask@example.invalid"),
             ("commit.gpgsign", "false"),
             ("tag.gpgsign", "false"),
         ] {
-            ws.git(&["config", key, value]);
+            self.git(&["config", key, value]);
         }
-        ws.commit_all("initial");
-        ws
+        self.commit_all("initial");
     }
 
     /// The workspace root.
@@ -151,6 +211,21 @@ beta = { path = "crates/beta", version = "0.1.0" }
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("UTF-8 git output")
+    }
+
+    /// Every tracked file's contents, the `HEAD` commit and the tags: equal
+    /// before and after something that must change nothing.
+    pub(crate) fn snapshot(&self) -> (Vec<(String, String)>, String, String) {
+        let files = self
+            .git(&["ls-files"])
+            .lines()
+            .map(|path| (path.to_string(), self.read(path)))
+            .collect();
+        (
+            files,
+            self.git(&["rev-parse", "HEAD"]),
+            self.git(&["tag", "--list"]),
+        )
     }
 
     /// Stages and commits everything.

@@ -108,6 +108,25 @@ pub(crate) fn member_graph(metadata: &Metadata) -> Result<BTreeMap<String, BTree
     Ok(graph)
 }
 
+/// [`member_graph`] restricted to the publishable members: each publishable
+/// crate with the publishable crates it depends on (normal and build
+/// dependencies).
+pub(crate) fn publishable_graph(metadata: &Metadata) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let publishable: BTreeSet<String> = members(metadata)
+        .into_iter()
+        .filter(|p| is_publishable(p))
+        .map(|p| p.name.clone())
+        .collect();
+    Ok(member_graph(metadata)?
+        .into_iter()
+        .filter(|(name, _)| publishable.contains(name))
+        .map(|(name, deps)| {
+            let deps = deps.intersection(&publishable).cloned().collect();
+            (name, deps)
+        })
+        .collect())
+}
+
 /// Orders `graph`'s nodes so every node comes after the nodes it depends on
 /// (ties broken by name, so the order is stable). Fails on a cycle.
 pub(crate) fn topological_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<String>> {

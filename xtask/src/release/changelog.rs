@@ -7,6 +7,8 @@ use semver::Version;
 use time::macros::format_description;
 use time::Date;
 
+use super::git::Commit;
+
 /// The heading under which unreleased changes are collected.
 pub(crate) const UNRELEASED_HEADING: &str = "## [Unreleased]";
 
@@ -81,25 +83,73 @@ pub(crate) fn release_heading(version: &Version, date: Date) -> Result<String> {
 /// Fails when there is no unreleased section or it has no entries: a release
 /// without a changelog entry is refused.
 pub(crate) fn release(text: &str, version: &Version, date: Date) -> Result<String> {
-    let section = find_unreleased(text)?;
-    let entries = text[section.body_start..section.body_end].trim();
+    let entries = unreleased_entries(text)?;
     if entries.is_empty() {
         bail!("the `{UNRELEASED_HEADING}` section is empty: add a changelog entry first");
     }
+    release_with(text, version, date, entries)
+}
+
+/// Replaces the unreleased entries of `text` with a section for `version`
+/// released on `date` holding `entries`, leaving an empty
+/// `## [Unreleased]` above it.
+pub(crate) fn release_with(
+    text: &str,
+    version: &Version,
+    date: Date,
+    entries: &str,
+) -> Result<String> {
+    let section = find_unreleased(text)?;
     let rest = &text[section.body_end..];
-    let mut out = String::with_capacity(text.len() + 64);
+    let mut out = String::with_capacity(text.len() + entries.len() + 64);
     out.push_str(&text[..section.heading_start]);
     out.push_str(UNRELEASED_HEADING);
     out.push_str("\n\n");
     out.push_str(&release_heading(version, date)?);
     out.push_str("\n\n");
-    out.push_str(entries);
+    out.push_str(entries.trim());
     out.push('\n');
     if !rest.is_empty() {
         out.push('\n');
         out.push_str(rest);
     }
     Ok(out)
+}
+
+/// The entries of a section written by a release of the changed crates:
+/// the hand-written unreleased entries as they are, then `### Commits` (one
+/// line a commit that touched the crate: its subject and short hash, oldest
+/// first), then `### Dependencies` (one line a workspace dependency released
+/// with it). Subsections without lines are left out.
+pub(crate) fn generated_entries(
+    hand_written: &str,
+    commits: &[Commit],
+    dependencies: &[(String, Version)],
+) -> String {
+    let mut parts = Vec::new();
+    let hand_written = hand_written.trim();
+    if !hand_written.is_empty() {
+        parts.push(hand_written.to_string());
+    }
+    if !commits.is_empty() {
+        let mut part = String::from("### Commits\n");
+        for commit in commits {
+            part.push_str(&format!(
+                "\n- {} ({})",
+                commit.subject.trim(),
+                commit.short_hash()
+            ));
+        }
+        parts.push(part);
+    }
+    if !dependencies.is_empty() {
+        let mut part = String::from("### Dependencies\n");
+        for (name, version) in dependencies {
+            part.push_str(&format!("\n- Requires `{name}` {version}."));
+        }
+        parts.push(part);
+    }
+    parts.join("\n\n")
 }
 
 #[cfg(test)]
@@ -142,6 +192,42 @@ mod tests {
         assert!(err.to_string().contains("empty"), "{err}");
         let missing = "# Changelog\n\n## [0.1.0] - 2024-01-02\n- x\n";
         assert!(release(missing, &v("0.2.0"), date!(2024 - 05 - 01)).is_err());
+    }
+
+    #[test]
+    fn generated_entries_keep_the_hand_written_ones_then_list_commits_and_dependencies() {
+        let commits = [
+            Commit {
+                hash: "1234567890".into(),
+                subject: "a: two ".into(),
+                body: String::new(),
+            },
+            Commit {
+                hash: "abcdef0123".into(),
+                subject: "a feat: three".into(),
+                body: "why".into(),
+            },
+        ];
+        let entries = generated_entries(
+            "\n- Added `two`.\n",
+            &commits,
+            &[("alpha".into(), v("0.2.0"))],
+        );
+        assert_eq!(
+            entries,
+            "- Added `two`.\n\n### Commits\n\n- a: two (1234567)\n- a feat: three (abcdef0)\n\n\
+             ### Dependencies\n\n- Requires `alpha` 0.2.0."
+        );
+        assert_eq!(generated_entries("", &[], &[]), "");
+        let text = "# Changelog\n\n## [Unreleased]\n\n- Added `two`.\n\n## [0.1.0] - 2024-01-02\n\n- Initial.\n";
+        let released = release_with(text, &v("0.1.1"), date!(2024 - 05 - 01), &entries).unwrap();
+        assert_eq!(
+            released,
+            format!(
+                "# Changelog\n\n## [Unreleased]\n\n## [0.1.1] - 2024-05-01\n\n{entries}\n\n\
+                 ## [0.1.0] - 2024-01-02\n\n- Initial.\n"
+            )
+        );
     }
 
     #[test]

@@ -5,6 +5,24 @@ use std::process::{Command, Output};
 
 use anyhow::{bail, Context, Result};
 
+/// One commit, as a release reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Commit {
+    /// The full hash.
+    pub hash: String,
+    /// The first line of the message.
+    pub subject: String,
+    /// The rest of the message, trimmed.
+    pub body: String,
+}
+
+impl Commit {
+    /// The hash abbreviated to seven characters.
+    pub(crate) fn short_hash(&self) -> &str {
+        &self.hash[..self.hash.len().min(7)]
+    }
+}
+
 /// A git working tree.
 #[derive(Debug, Clone)]
 pub(crate) struct Git {
@@ -107,6 +125,68 @@ impl Git {
     pub(crate) fn tag(&self, name: &str, message: &str) -> Result<()> {
         self.run(&["tag", "--annotate", name, "-m", message])
             .map(drop)
+    }
+
+    /// The tags matching the glob `pattern` that `HEAD` contains.
+    pub(crate) fn merged_tags(&self, pattern: &str) -> Result<Vec<String>> {
+        Ok(self
+            .run(&["tag", "--list", "--merged", "HEAD", pattern])?
+            .lines()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// The commits after `since` (a tag; every commit when `None`) up to
+    /// `HEAD` that touch `pathspecs`, oldest first.
+    pub(crate) fn log(&self, since: Option<&str>, pathspecs: &[String]) -> Result<Vec<Commit>> {
+        let range = match since {
+            Some(since) => format!("{since}..HEAD"),
+            None => "HEAD".to_string(),
+        };
+        let mut args = vec![
+            "log",
+            "--reverse",
+            "--format=%H%x1f%s%x1f%b%x1e",
+            range.as_str(),
+            "--",
+        ];
+        args.extend(pathspecs.iter().map(String::as_str));
+        let out = self.run(&args)?;
+        let mut commits = Vec::new();
+        for record in out.split('\x1e') {
+            let record = record.trim_start_matches('\n');
+            if record.trim().is_empty() {
+                continue;
+            }
+            let mut fields = record.splitn(3, '\x1f');
+            let (Some(hash), Some(subject)) = (fields.next(), fields.next()) else {
+                bail!("unexpected `git log` output: {record:?}");
+            };
+            commits.push(Commit {
+                hash: hash.to_string(),
+                subject: subject.to_string(),
+                body: fields.next().unwrap_or_default().trim().to_string(),
+            });
+        }
+        Ok(commits)
+    }
+
+    /// Checks `rev` out, detached, in a new working tree at `dir`.
+    pub(crate) fn add_worktree(&self, dir: &Path, rev: &str) -> Result<()> {
+        let dir = dir.to_str().context("non-UTF-8 path")?;
+        self.run(&["worktree", "add", "--quiet", "--detach", dir, rev])
+            .map(drop)
+    }
+
+    /// Removes the working tree at `dir` made by [`Git::add_worktree`].
+    pub(crate) fn remove_worktree(&self, dir: &Path) -> Result<()> {
+        let dir = dir.to_str().context("non-UTF-8 path")?;
+        self.run(&["worktree", "remove", "--force", dir]).map(drop)
+    }
+
+    /// Forgets working trees whose directory is gone.
+    pub(crate) fn prune_worktrees(&self) -> Result<()> {
+        self.run(&["worktree", "prune"]).map(drop)
     }
 
     /// The subject line of the `HEAD` commit.

@@ -1,6 +1,7 @@
-//! `cargo xtask release <crate>... <major|minor|patch|X.Y.Z> [--dry-run]`.
+//! `cargo xtask release <crate>... <major|minor|patch|X.Y.Z> [--dry-run]`;
+//! with no crate named, the release of every changed crate ([`changed`]).
 //!
-//! A release, for each named crate:
+//! A release of named crates, for each of them:
 //!
 //! 1. bumps `version` in `[package]` of its `Cargo.toml`;
 //! 2. points every path dependency on it that carries a version requirement
@@ -19,9 +20,12 @@
 //! (`cargo xtask release messenger-model 0.1.0`): the version stays, the
 //! changelog moves and the tag is created.
 
+mod api;
+pub(crate) mod changed;
 pub(crate) mod changelog;
 mod drafts;
 pub(crate) mod git;
+mod history;
 pub(crate) mod manifest;
 pub(crate) mod version;
 
@@ -289,18 +293,7 @@ fn dependents_left_behind(metadata: &Metadata, crates: &[CrateRelease]) -> Resul
 /// Runs a release in the workspace at `root` (see the module docs) and
 /// returns what it did (or, with `dry_run`, would do).
 pub(crate) fn run(root: &Path, options: &Options) -> Result<Plan> {
-    let root = root
-        .canonicalize()
-        .with_context(|| format!("no workspace at {}", root.display()))?;
-    let git = Git::new(&root);
-    git.ensure_repository()?;
-    if let Err(dirty) = git.ensure_clean() {
-        if !options.dry_run {
-            return Err(dirty.context("refusing to release"));
-        }
-        eprintln!("warning: {dirty:#}\n(a real release would refuse to run)");
-    }
-
+    let (root, git) = open(root, !options.dry_run)?;
     let metadata = workspace::metadata(&root)?;
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let plan = plan(&metadata, options, |tag| git.tag_exists(tag))?;
@@ -316,6 +309,24 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<Plan> {
 
     apply(&workspace_root, &git, &plan)?;
     Ok(plan)
+}
+
+/// The git working tree of the workspace at `root` (canonical), refused when
+/// it is dirty and `refuse_dirty`; a dirty tree is otherwise only a warning,
+/// as a plan that changes nothing may be computed from it.
+pub(crate) fn open(root: &Path, refuse_dirty: bool) -> Result<(PathBuf, Git)> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("no workspace at {}", root.display()))?;
+    let git = Git::new(&root);
+    git.ensure_repository()?;
+    if let Err(dirty) = git.ensure_clean() {
+        if refuse_dirty {
+            return Err(dirty.context("refusing to release"));
+        }
+        eprintln!("warning: {dirty:#}\n(a real release would refuse to run)");
+    }
+    Ok((root, git))
 }
 
 /// Carries out `plan` in the workspace at `root`: writes the files, lets

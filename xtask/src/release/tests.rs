@@ -14,20 +14,6 @@ fn options(crates: &[&str], bump: &str, dry_run: bool) -> Options {
     }
 }
 
-/// Every tracked file's contents, the HEAD commit and the tags.
-fn snapshot(ws: &TestWorkspace) -> (Vec<(String, String)>, String, String) {
-    let files = ws
-        .git(&["ls-files"])
-        .lines()
-        .map(|path| (path.to_string(), ws.read(path)))
-        .collect();
-    (
-        files,
-        ws.git(&["rev-parse", "HEAD"]),
-        ws.git(&["tag", "--list"]),
-    )
-}
-
 fn error_of(ws: &TestWorkspace, options: &Options) -> String {
     let err = run(ws.path(), options).expect_err("the release should be refused");
     format!("{err:#}")
@@ -156,9 +142,9 @@ fn several_crates_share_one_commit_and_get_one_tag_each() {
 #[test]
 fn dry_run_changes_nothing() {
     let ws = TestWorkspace::two_crates();
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     let plan = run(ws.path(), &options(&["alpha"], "patch", true)).unwrap();
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
     assert_eq!(ws.git(&["status", "--porcelain"]), "");
 
     assert_eq!(plan.commit_message, "release: alpha 0.1.1");
@@ -191,26 +177,26 @@ fn dry_run_changes_nothing() {
 fn a_dirty_tree_is_refused_but_can_be_previewed() {
     let ws = TestWorkspace::two_crates();
     ws.write("crates/alpha/src/extra.rs", "// work in progress\n");
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     let err = error_of(&ws, &options(&["alpha"], "minor", false));
     assert!(err.contains("dirty"), "{err}");
     assert!(err.contains("crates/alpha/src/extra.rs"), "{err}");
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 
     run(ws.path(), &options(&["alpha"], "minor", true)).unwrap();
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 }
 
 #[test]
 fn a_crate_without_changelog_entries_is_refused() {
     let ws = TestWorkspace::two_crates();
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     // beta's Unreleased section is empty; alpha's entry must not be released
     // alone either.
     let err = error_of(&ws, &options(&["alpha", "beta"], "patch", false));
     assert!(err.contains("`beta` has no changelog entry"), "{err}");
     assert!(err.contains("crates/beta/CHANGELOG.md"), "{err}");
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 
     // The dry run refuses too: it checks what the release would check.
     assert!(run(ws.path(), &options(&["beta"], "patch", true)).is_err());
@@ -221,31 +207,31 @@ fn a_crate_without_a_changelog_is_refused() {
     let ws = TestWorkspace::two_crates();
     ws.git(&["rm", "--quiet", "crates/alpha/CHANGELOG.md"]);
     ws.commit_all("drop the changelog");
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     let err = error_of(&ws, &options(&["alpha"], "patch", false));
     assert!(err.contains("`alpha` has no changelog"), "{err}");
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 }
 
 #[test]
 fn unpublishable_unknown_and_repeated_crates_are_refused() {
     let ws = TestWorkspace::two_crates();
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     let err = error_of(&ws, &options(&["tool"], "patch", false));
     assert!(err.contains("`tool` has `publish = false`"), "{err}");
     let err = error_of(&ws, &options(&["gamma"], "patch", false));
     assert!(err.contains("`gamma` is not a workspace member"), "{err}");
     let err = error_of(&ws, &options(&["alpha", "alpha"], "patch", false));
     assert!(err.contains("named twice"), "{err}");
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 }
 
 #[test]
 fn an_existing_tag_is_refused() {
     let ws = TestWorkspace::two_crates();
     ws.git(&["tag", "alpha-v0.1.1"]);
-    let before = snapshot(&ws);
+    let before = ws.snapshot();
     let err = error_of(&ws, &options(&["alpha"], "patch", false));
     assert!(err.contains("tag alpha-v0.1.1 already exists"), "{err}");
-    assert_eq!(snapshot(&ws), before);
+    assert_eq!(ws.snapshot(), before);
 }
