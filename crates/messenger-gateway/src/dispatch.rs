@@ -329,5 +329,9 @@ impl Dispatcher {
         if let Err(e) = store.purge_delivered(before).await {
             tracing::warn!(error = %messenger::error_chain(&e), "purging delivered events failed");
         }
+        let held_since = now.add_millis(-messenger_store::HOLD_FOR_MILLIS);
+        if let Err(e) = store.purge_held_receipts(held_since).await {
+            tracing::warn!(error = %messenger::error_chain(&e), "purging held receipts failed");
+        }
     }
 }

@@ -10,7 +10,8 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
-    deadlines, dispatch, ingest, messages, outbox, pacing, profiles, quarantine, receipts, settle,
+    deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
+    settle,
 };
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
@@ -127,6 +128,7 @@ profiles::impl_profile_store!(
 messages::impl_message_store!(PostgresStore, Postgres, lock = " FOR UPDATE");
 settle::impl_settle!(PostgresStore, Postgres, lock = " FOR UPDATE");
 receipts::impl_receipts!(PostgresStore, Postgres, lock = " FOR UPDATE");
+held::impl_held_receipts!(PostgresStore, Postgres);
 dispatch::impl_dispatch_queue!(
     PostgresStore,
     Postgres,

@@ -13,7 +13,8 @@ use sqlx::{Sqlite, Transaction};
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
-    deadlines, dispatch, ingest, messages, outbox, pacing, profiles, quarantine, receipts, settle,
+    deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
+    settle,
 };
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
@@ -148,6 +149,7 @@ profiles::impl_profile_store!(SqliteStore, Sqlite, lock = "", claim = None);
 messages::impl_message_store!(SqliteStore, Sqlite, lock = "");
 settle::impl_settle!(SqliteStore, Sqlite, lock = "");
 receipts::impl_receipts!(SqliteStore, Sqlite, lock = "");
+held::impl_held_receipts!(SqliteStore, Sqlite);
 dispatch::impl_dispatch_queue!(SqliteStore, Sqlite, skip_locked = "", lease_plan = "");
 outbox::impl_outbox!(SqliteStore, Sqlite, skip_locked = "");
 ingest::impl_webhook_queue!(

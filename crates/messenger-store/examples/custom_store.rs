@@ -17,12 +17,12 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DeliveryDeadlines, DispatchQueue, EventFailure, EventScope, InsertOutcome, Linked, MemoryStore,
-    MessageQuery, MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken,
-    OptinTokens, Outbox, OutboxEvent, Pace, PendingEvents, ProfileQuery, ProfileStore, Quarantine,
-    QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retry, SendPacing,
-    Settlement, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, WebhookInbox,
-    WebhookQueue,
+    DeliveryDeadlines, DispatchQueue, EventFailure, EventScope, HeldReceipt, HeldReceipts,
+    InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord, MessageStore,
+    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, Pace,
+    PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
+    Receipt, Redemption, Reservation, Retry, SendPacing, Settlement, StatusEvents, StatusOutcome,
+    StatusUpdate, Store, StoreError, WebhookInbox, WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -570,6 +570,33 @@ impl SendPacing for CountingStore {
         self.inner
             .reserve_sends(bucket, pace, sends, now, horizon)
             .await
+    }
+}
+
+#[async_trait]
+impl HeldReceipts for CountingStore {
+    async fn hold_receipt(
+        &self,
+        space: &str,
+        recipient: &MessengerRecipient,
+        held: &[HeldReceipt],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.count("hold_receipt");
+        self.inner.hold_receipt(space, recipient, held, now).await
+    }
+
+    async fn held_receipts_for(
+        &self,
+        message: &MessageRecord,
+    ) -> Result<Vec<HeldReceipt>, StoreError> {
+        self.count("held_receipts_for");
+        self.inner.held_receipts_for(message).await
+    }
+
+    async fn purge_held_receipts(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.count("purge_held_receipts");
+        self.inner.purge_held_receipts(before).await
     }
 }
 

@@ -8,7 +8,8 @@
 //! ([`DeliveryDeadlines`]), each page's send buckets shared by every instance ([`SendPacing`]),
 //! a space's messages listed by cursor ([`MessageStore::list_messages`]), webhook events that
 //! could not be
-//! applied ([`Quarantine`]) and opt-in tokens ([`OptinTokens`]). [`Store`] combines them, so the
+//! applied ([`Quarantine`]), opt-in tokens ([`OptinTokens`]) and receipts that arrived before
+//! the send they cover was recorded ([`HeldReceipts`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
 //!
 //! This crate holds the traits, the rules every store applies (status transitions on
@@ -54,6 +55,7 @@
 mod deadlines;
 mod dispatch;
 mod error;
+mod held;
 mod inbox;
 mod ingest;
 mod listing;
@@ -76,6 +78,7 @@ use messenger_model::Timestamp;
 pub use deadlines::DeliveryDeadlines;
 pub use dispatch::DispatchQueue;
 pub use error::StoreError;
+pub use held::{HeldReceipt, HeldReceipts, HOLD_FOR_MILLIS};
 pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
 pub use ingest::{QueuedWebhook, WebhookQueue};
 pub use listing::{MessagePosition, MessageQuery};
@@ -95,6 +98,7 @@ pub use record::{
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
     pub use crate::dispatch::{check_holder_prefix, lease_millis, space_cap};
+    pub use crate::held::{apply_held, held_from, held_updates};
     pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};
@@ -114,6 +118,7 @@ pub trait Store:
     + Quarantine
     + DeliveryDeadlines
     + SendPacing
+    + HeldReceipts
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -128,7 +133,12 @@ pub trait Store:
     /// [`MessageStore::settle_messages`], and for every settlement whose status change applied,
     /// the event `events` gives for the changed message queued in the outbox (due at `now`).
     ///
-    /// The durable stores do both in one transaction, so a status change is never committed
+    /// A settlement that makes a message `sent` on Messenger also applies the receipts held for
+    /// it ([`HeldReceipts`]: they arrived before the send was recorded), each change with its
+    /// event, after the `sent` event. The returned outcomes show the messages as the settlements
+    /// left them.
+    ///
+    /// The durable stores do it all in one transaction, so a status change is never committed
     /// without its event. This default settles, then queues, one operation at a time.
     async fn settle_and_queue(
         &self,
@@ -144,7 +154,9 @@ pub trait Store:
     /// queues the event `events` gives for each status change (a message changed twice gets two),
     /// and marks the `seen` keys ([`WebhookInbox::mark_seen`]). Returns the changed messages, as
     /// each change left them, in the order of the changes. An invalid receipt
-    /// ([`Receipt::validate`]) fails the call before anything is applied.
+    /// ([`Receipt::validate`]) fails the call before anything is applied. Every receipt is
+    /// also held ([`HeldReceipts`]): its watermark, and the mids no message carries yet, wait
+    /// for sends recorded after it.
     ///
     /// The durable stores do it all in one transaction with a handful of statements, however many
     /// receipts: this is how the webhook applier keeps up with Meta's receipts. This default

@@ -11,7 +11,7 @@
 
 use messenger_model::{EventEnvelope, MessageStatus, Timestamp};
 
-use crate::implementors::check_receipt_status;
+use crate::implementors::{check_receipt_status, held_from, held_updates};
 use crate::{
     MessageRecord, MessengerRecipient, Settlement, StatusOutcome, StatusUpdate, Store, StoreError,
 };
@@ -139,6 +139,7 @@ pub(crate) async fn settle_then_queue<S: Store + ?Sized>(
     let outcomes = store.settle_messages(settlements).await?;
     for outcome in outcomes.iter().filter(|o| o.applied) {
         queue(store, events(&outcome.message), now).await?;
+        apply_held_one_by_one(store, &outcome.message, events, now).await?;
     }
     Ok(outcomes)
 }
@@ -158,8 +159,10 @@ pub(crate) async fn apply_one_by_one<S: Store + ?Sized>(
     }
     let mut changed = Vec::new();
     for receipt in receipts {
+        let mut unknown = Vec::new();
         for mid in &receipt.mids {
             let Some(message) = store.find_by_graph_message_id(&receipt.space, mid).await? else {
+                unknown.push(mid.clone());
                 continue;
             };
             let outcome = store
@@ -183,11 +186,38 @@ pub(crate) async fn apply_one_by_one<S: Store + ?Sized>(
             queue(store, events(&message), now).await?;
             changed.push(message);
         }
+        let held = held_from(&receipt, &unknown);
+        store
+            .hold_receipt(&receipt.space, &receipt.recipient, &held, now)
+            .await?;
     }
     for key in seen {
         store.mark_seen(key, now).await?;
     }
     Ok(changed)
+}
+
+/// Applies the receipts held for `message`, just settled, with the single operations, queueing
+/// each change's event.
+async fn apply_held_one_by_one<S: Store + ?Sized>(
+    store: &S,
+    message: &MessageRecord,
+    events: &StatusEvents<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let held = store.held_receipts_for(message).await?;
+    if held.is_empty() {
+        return Ok(());
+    }
+    for update in held_updates(message, &held) {
+        let outcome = store
+            .update_status(&message.space, &message.id, update)
+            .await?;
+        if outcome.applied {
+            queue(store, events(&outcome.message), now).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn queue<S: Store + ?Sized>(

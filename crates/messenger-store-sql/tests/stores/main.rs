@@ -9,6 +9,8 @@ mod support;
 mod postgres_conformance;
 #[cfg(feature = "postgres")]
 mod postgres_instances;
+#[cfg(feature = "postgres")]
+mod postgres_receipt_race;
 #[cfg(feature = "sqlite")]
 mod sqlite_conformance;
 #[cfg(feature = "sqlite")]

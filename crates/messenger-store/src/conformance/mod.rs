@@ -172,6 +172,8 @@ macro_rules! conformance_tests {
             receipts_settle_and_queue,
             receipts_apply_in_order_with_events,
             receipts_invalid_fail_whole_call,
+            receipts_before_the_send_are_held,
+            held_receipts_are_purged,
             inbox_seen_among,
             queue_depths_are_counted,
             deadlines_set_cleared_and_claimed_once,

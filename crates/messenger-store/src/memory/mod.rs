@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: every trait of the crate, in process memory.
 
+mod held;
 mod ingest;
 mod messages;
 mod outbox;
@@ -80,6 +81,8 @@ struct State {
     quarantine: Vec<crate::QuarantinedEvent>,
     /// Send buckets: bucket -> theoretical arrival time in microseconds.
     send_buckets: HashMap<String, i64>,
+    /// Receipts held for sends recorded after them.
+    held: held::Held,
 }
 
 impl MemoryStore {

@@ -2,6 +2,7 @@
 
 mod deadlines;
 mod dispatch;
+mod held;
 mod ingest;
 mod listing;
 mod messages;
@@ -13,6 +14,7 @@ mod receipts;
 
 pub use deadlines::*;
 pub use dispatch::*;
+pub use held::*;
 pub use ingest::*;
 pub use listing::*;
 pub use messages::*;
@@ -144,6 +146,12 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("receipts_invalid_fail_whole_call", |s| {
         Box::pin(receipts_invalid_fail_whole_call(s))
+    }),
+    ("receipts_before_the_send_are_held", |s| {
+        Box::pin(receipts_before_the_send_are_held(s))
+    }),
+    ("held_receipts_are_purged", |s| {
+        Box::pin(held_receipts_are_purged(s))
     }),
     ("inbox_seen_among", |s| Box::pin(inbox_seen_among(s))),
     ("queue_depths_are_counted", |s| {

@@ -13,11 +13,11 @@ use crate::{
     StoreError,
 };
 
-const A: &str = "space-a";
+pub(super) const A: &str = "space-a";
 
 /// The rule the facade hands the store, in miniature: one event per status change, named by
 /// message and status, none for `processing`/`retrying`.
-fn status_event(message: &MessageRecord) -> Option<QueuedEvent> {
+pub(super) fn status_event(message: &MessageRecord) -> Option<QueuedEvent> {
     let name = match message.status {
         MessageStatus::Sent => EventName::MessageSent,
         MessageStatus::Delivered => EventName::MessageDelivered,
@@ -39,7 +39,7 @@ fn status_event(message: &MessageRecord) -> Option<QueuedEvent> {
 }
 
 /// Every event id queued so far, in queue order.
-async fn queued_event_ids(store: &Arc<dyn Store>) -> Vec<String> {
+pub(super) async fn queued_event_ids(store: &Arc<dyn Store>) -> Vec<String> {
     store
         .lease_due_events("reader", at(100), 1000, Duration::from_secs(60))
         .await
@@ -62,7 +62,7 @@ async fn sent(store: &Arc<dyn Store>, psid: &str, sent_secs: i64, mid: &str) -> 
     id
 }
 
-async fn status(store: &Arc<dyn Store>, id: &str) -> MessageStatus {
+pub(super) async fn status(store: &Arc<dyn Store>, id: &str) -> MessageStatus {
     store.get_message(A, id).await.unwrap().unwrap().status
 }
 

@@ -229,6 +229,7 @@ impl Messenger {
                     sends,
                     psid,
                     provider_id,
+                    at,
                 } => {
                     let by = provider_id
                         .map(|id| format!("; provider message id {id}"))
@@ -240,8 +241,7 @@ impl Messenger {
                         format!("sent ({} send{plural}{by})", sends.max(1)),
                         now,
                     ));
-                    let mut update =
-                        StatusUpdate::new(MessageStatus::Sent, self.now()).channel(channel);
+                    let mut update = StatusUpdate::new(MessageStatus::Sent, at).channel(channel);
                     if let (Channel::FbMessenger, Some(psid)) = (channel, psid) {
                         update = update.sent_to(space.page_id.clone(), psid);
                     }

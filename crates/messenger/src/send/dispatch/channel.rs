@@ -23,6 +23,10 @@ pub(super) enum Attempt {
         psid: Option<String>,
         /// The SMS provider's message id, kept in the rule trace for reconciliation.
         provider_id: Option<String>,
+        /// When it was sent: the start of its last request. Meta can accept a send, and post a
+        /// receipt whose watermark covers it, before its answer reaches us; a watermark is
+        /// never earlier than the request that made the message.
+        at: Timestamp,
     },
     Rejected(MessageError),
     Retry {
@@ -142,6 +146,7 @@ impl Messenger {
         };
         let mut sends = done;
         let mut psid = address.recipient.id.clone();
+        let mut last_request = now;
         for ((part, mut planned), slot) in plan.into_iter().enumerate().skip(done).zip(slots) {
             // Tag the send, so Meta's echo says which message and part it was (a custom body's
             // own metadata is left alone).
@@ -169,6 +174,7 @@ impl Messenger {
             self.wait_for_slot(space, SendKind::of(&planned.request), slot)
                 .await;
             space.pacing.sent();
+            last_request = self.now();
             match space.transport.send(&planned.request).await {
                 Ok(response) => {
                     space.health.succeeded();
@@ -187,6 +193,7 @@ impl Messenger {
             sends,
             psid,
             provider_id: None,
+            at: last_request,
         }
     }
 
@@ -216,11 +223,13 @@ impl Messenger {
             from,
             body: text,
         };
+        let started = self.now();
         match provider.send(&message).await {
             Ok(receipt) => Attempt::Sent {
                 sends: 1,
                 psid: None,
                 provider_id: Some(receipt.provider_id),
+                at: started,
             },
             Err(e) if e.is_retryable() && record.attempts < self.inner.retry.max_attempts => {
                 let backoff = self
