@@ -26,7 +26,7 @@ pub(crate) fn compare(old: &Surface, new: &Surface) -> Differences {
             if !before.parent.as_deref().is_some_and(removed) {
                 differences
                     .breaking
-                    .push(format!("removed {} {key}", before.kind));
+                    .push(format!("removed {}", describe(key, before)));
             }
             continue;
         };
@@ -49,6 +49,10 @@ pub(crate) fn compare(old: &Surface, new: &Surface) -> Differences {
             Some(_) => item.required,
             None => false,
         };
+        // The items of a new type are new with it.
+        if item.parent.as_deref().is_some_and(|p| !old.contains_key(p)) {
+            continue;
+        }
         match parent {
             Some((name, parent_item, _)) if breaks => {
                 let why = if item.required {
@@ -61,10 +65,19 @@ pub(crate) fn compare(old: &Surface, new: &Surface) -> Differences {
                     item.kind, parent_item.kind
                 ));
             }
-            _ => differences.added.push(format!("{} {key}", item.kind)),
+            _ => differences.added.push(describe(key, item)),
         }
     }
     differences
+}
+
+/// `function a::one`; a trait impl's key says what it is already.
+fn describe(key: &str, item: &Item) -> String {
+    if key.starts_with("impl ") {
+        key.to_string()
+    } else {
+        format!("{} {key}", item.kind)
+    }
 }
 
 /// What breaks when `before` becomes `after`, if anything.
@@ -141,6 +154,9 @@ mod tests {
             ("a::two", item("function", "fn(u64) -> u32")),
             ("a::K", item("static", "u32")),
             ("a::three", item("function", "fn()")),
+            ("a::U", exhaustive("struct", false)),
+            ("a::U::new", child("method", "fn() -> Self", "a::U")),
+            ("impl Clone for a::U", child("trait impl", "", "a::U")),
         ]);
         let differences = compare(&old, &new);
         assert_eq!(
@@ -152,7 +168,17 @@ mod tests {
                 "function a::two changed: `fn(u32) -> u32` -> `fn(u64) -> u32`",
             ]
         );
-        assert_eq!(differences.added, ["function a::three"]);
+        assert_eq!(differences.added, ["struct a::U", "function a::three"]);
+        let old = surface(&[("a::U", exhaustive("struct", false))]);
+        let new = surface(&[
+            ("a::U", exhaustive("struct", false)),
+            ("impl Clone for a::U", child("trait impl", "", "a::U")),
+        ]);
+        assert_eq!(compare(&old, &new).added, ["impl Clone for a::U"]);
+        assert_eq!(
+            compare(&new, &old).breaking,
+            ["removed impl Clone for a::U"]
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! The current API is built from the working tree, the baseline from the
 //! last release's tag checked out in a temporary `git worktree`, both with
-//! every feature, into `<target>/release-api`. [`diff::compare`] lists what
+//! every feature, into `<target>/release-api/current` and
+//! `<target>/release-api/baseline` (a new checkout is newer than anything
+//! built before, so the baseline is always rebuilt from it). [`diff::compare`] lists what
 //! breaks; a breaking change under a bump that does not allow one refuses
 //! the release.
 //!
@@ -70,15 +72,20 @@ pub(crate) fn check(
         return Ok(Verdict::NotChecked("no library target".to_string()));
     };
     let name = package.name.as_str();
-    let current = rustdoc::build(root, name, &lib.name, target_dir)
+    let current = rustdoc::build(root, name, &lib.name, &target_dir.join("current"))
         .with_context(|| format!("building the API of {name} from the working tree"))?;
     let worktree = rustdoc::Worktree::check_out(
         git,
         &baseline.tag,
         target_dir.join("worktrees").join(&baseline.tag),
     )?;
-    let old = rustdoc::build(worktree.path(), name, &lib.name, target_dir)
-        .with_context(|| format!("building the API of {name} at {}", baseline.tag))?;
+    let old = rustdoc::build(
+        worktree.path(),
+        name,
+        &lib.name,
+        &target_dir.join("baseline"),
+    )
+    .with_context(|| format!("building the API of {name} at {}", baseline.tag))?;
     drop(worktree);
     let differences = diff::compare(&surface::read(&old)?, &surface::read(&current)?);
     Ok(Verdict::Compared {

@@ -16,9 +16,12 @@ use crate::workspace;
 /// Builds the rustdoc JSON of the package `package` (library target
 /// `lib_name`) of the workspace at `workspace_dir`, into `target_dir`.
 ///
-/// The JSON file is removed first, so cargo writes it again even when the
-/// build is fresh: current and baseline builds share `target_dir` (and its
-/// compiled dependencies) and write the same file name.
+/// The JSON file is removed first, so cargo always writes it again.
+///
+/// Current and baseline builds need target directories of their own: cargo
+/// names a workspace member's artefacts by its path relative to the
+/// workspace root and judges them fresh by modification times, so a
+/// dependency built from a worktree could pass for the working tree's.
 pub(crate) fn build(
     workspace_dir: &Path,
     package: &str,

@@ -12,7 +12,8 @@
 //!    whose current version has no tag yet (a first release, or a version
 //!    set by hand) is released at that version.
 //! 3. Its changelog section holds its `## [Unreleased]` entries, the
-//!    commits and the dependencies released with it.
+//!    commits and the dependencies released with it; before a crate's first
+//!    tag, its commits are listed only when it has no such entries.
 //! 4. Its public API is compared with its last release ([`super::api`]); a
 //!    breaking change under a bump that does not allow one is refused,
 //!    naming the item.
@@ -244,12 +245,15 @@ pub(crate) fn plan(
             .collect();
         let path = super::changelog_path(candidate.package);
         let text = super::read_changelog(&drafts, &release.name, &path)?;
-        let entries = changelog::generated_entries(
-            changelog::unreleased_entries(&text)
-                .with_context(|| format!("reading {}", path.display()))?,
-            &candidate.commits,
-            &dependencies,
-        );
+        let hand_written = changelog::unreleased_entries(&text)
+            .with_context(|| format!("reading {}", path.display()))?;
+        // Before the first tag, the whole history is not news: the
+        // hand-written entries speak for it when there are any.
+        let commits = match &candidate.last {
+            None if !hand_written.is_empty() => &[][..],
+            _ => &candidate.commits[..],
+        };
+        let entries = changelog::generated_entries(hand_written, commits, &dependencies);
         if entries.is_empty() {
             bail!("`{}` has nothing to write in its changelog", release.name);
         }

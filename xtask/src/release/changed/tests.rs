@@ -96,6 +96,11 @@ fn execute_writes_the_changelogs_commits_tags_and_checks_the_api() {
         "crates/a/CHANGELOG.md",
         "# Changelog\n\n## [Unreleased]\n\n- Added `four`.\n\n## [0.1.0] - 2024-01-01\n\n- Initial release.\n",
     );
+    // b's current API is built against the current a, which has `four`.
+    ws.write(
+        "crates/b/src/lib.rs",
+        "//! Crate b.\n\n/// Two.\npub fn two() -> u32 {\n    a::four() - 2\n}\n",
+    );
     change_a(
         &ws,
         "\n/// Four.\npub fn four() -> u32 {\n    4\n}\n",
@@ -141,9 +146,17 @@ fn execute_writes_the_changelogs_commits_tags_and_checks_the_api() {
              - c!: a file ({c_hash})\n\n## [0.1.0] - 2024-01-01\n\n- Initial release.\n"
         )
     );
-    assert!(ws
-        .read("crates/b/CHANGELOG.md")
-        .contains("## [0.1.1] - 2024-05-01\n\n### Dependencies\n\n- Requires `a` 0.2.0.\n"));
+    assert!(ws.read("crates/b/CHANGELOG.md").contains(&format!(
+        "## [0.1.1] - 2024-05-01\n\n### Commits\n\n- a feat: four ({a_hash})\n\n\
+         ### Dependencies\n\n- Requires `a` 0.2.0.\n"
+    )));
+    assert_eq!(
+        plan.changes[2].reasons,
+        [
+            "1 commit since b-v0.1.0 (level: fix)",
+            "depends on a (0.1.0 -> 0.2.0)"
+        ]
+    );
     assert!(ws
         .read("Cargo.toml")
         .contains("a = { path = \"crates/a\", version = \"0.2.0\" }"));
@@ -222,6 +235,18 @@ fn untagged_crates_are_released_at_their_version_and_a_dirty_tree_is_refused() {
     assert!(plan.changes[0]
         .section
         .starts_with("## [0.1.0] - 2024-05-01\n\n### Commits\n\n- initial ("));
+
+    // With hand-written entries, a first release does not list the history.
+    ws.write(
+        "crates/c/CHANGELOG.md",
+        "# Changelog\n\n## [Unreleased]\n\n- Initial release.\n",
+    );
+    ws.commit_all("c: first entry");
+    let plan = run(ws.path(), &options(false, false, &ws)).unwrap();
+    assert_eq!(
+        plan.changes[0].section,
+        "## [0.1.0] - 2024-05-01\n\n- Initial release."
+    );
 
     ws.write("crates/c/src/lib.rs", "//! Work in progress.\n");
     let err = run(ws.path(), &options(true, false, &ws)).unwrap_err();
