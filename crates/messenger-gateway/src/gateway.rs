@@ -134,6 +134,7 @@ impl GatewayBuilder {
         let (ingest, committer) =
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
         let live = crate::console::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
+        let backlogs = crate::backlog::Backlogs::new(&config.spaces);
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
@@ -164,6 +165,7 @@ impl GatewayBuilder {
                 &config.spaces,
             ),
             live: live.clone(),
+            backlogs: backlogs.clone(),
         });
         let connections = &config.server.connections;
         let serve = |listener, role| {
@@ -192,6 +194,11 @@ impl GatewayBuilder {
         }
         .spawn();
         tasks.push(committer);
+        tasks.push(tokio::spawn(crate::backlog::run(
+            backlogs,
+            messenger.clone(),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(crate::console::live::run(
             live,
             messenger.clone(),

@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backlog;
 pub mod config;
 pub mod console;
 mod database;

@@ -315,6 +315,11 @@ impl DispatchQueue for CountingStore {
         self.count("unsent_count");
         self.inner.unsent_count().await
     }
+
+    async fn unsent_by_space(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.count("unsent_by_space");
+        self.inner.unsent_by_space().await
+    }
 }
 
 #[async_trait]

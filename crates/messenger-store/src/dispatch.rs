@@ -127,4 +127,9 @@ pub trait DispatchQueue: Send + Sync {
     /// (`processing` or `retrying`): the depth of the dispatch queue, for metrics. Costs a count
     /// over the unsent messages, so call it per scrape, not per message.
     async fn unsent_count(&self) -> Result<u64, StoreError>;
+
+    /// [`DispatchQueue::unsent_count`] per space: `(space, unsent)` for every space with at
+    /// least one, in space order. What bounds a space's backlog; the same cost as
+    /// `unsent_count`, so call it on a timer, not per request.
+    async fn unsent_by_space(&self) -> Result<Vec<(String, u64)>, StoreError>;
 }

@@ -146,6 +146,7 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "api_burst" => space.api_burst = Some(number(value)?),
             "send_rate" => space.send_rate = Some(signed(value)?),
             "media_send_rate" => space.media_send_rate = Some(signed(value)?),
+            "max_backlog_secs" => space.max_backlog_secs = Some(number(value)?),
             _ => return Err(unknown()),
         },
         ["webhook", key] => {

@@ -46,6 +46,10 @@ pub use secret::{DatabaseUrl, KeyDigest, Secret};
 /// The database used when none is configured: a SQLite file under `./data` (created).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/messenger.db?mode=rwc";
 
+/// A space's default `max_backlog_secs`: an hour of its page's send rate (900,000 messages at
+/// 250 a second), room for a campaign, never an unbounded queue (decision 0017).
+pub const DEFAULT_MAX_BACKLOG_SECS: u64 = 3_600;
+
 /// Whether `key` may be an API or admin key: at least 16 visible ASCII characters (no spaces).
 /// Keys given as digests (`keys_sha256`) should be made from such keys too
 /// (`messenger-gateway hash-key` refuses others).
@@ -299,6 +303,11 @@ pub struct SpaceConfig {
     /// Graph sends a second the page may make for audio and video (`media_send_rate`; default
     /// [`messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE`], 8).
     pub media_send_rate: u32,
+    /// How far behind the space's sending may fall, in seconds of its page's `send_rate`
+    /// (`max_backlog_secs`, 1 to 86,400; default [`DEFAULT_MAX_BACKLOG_SECS`], an hour): a send
+    /// that would leave more unsent messages than that is refused with 429 and a `Retry-After`
+    /// saying when there will be room (decision 0017).
+    pub max_backlog: Duration,
     /// The business's webhook, if events are forwarded.
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.

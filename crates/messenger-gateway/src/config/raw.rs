@@ -112,6 +112,7 @@ pub(crate) struct RawSpace {
     pub api_burst: Option<u64>,
     pub send_rate: Option<i64>,
     pub media_send_rate: Option<i64>,
+    pub max_backlog_secs: Option<u64>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
 }

@@ -45,6 +45,59 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
     }
 }
 
+/// Room in the space's backlog for messages being accepted: given back unless kept (a failed
+/// request, or a replay that stored nothing).
+struct Room<'a> {
+    state: &'a AppState,
+    space: &'a str,
+    count: u64,
+    kept: bool,
+}
+
+impl<'a> Room<'a> {
+    /// Takes room for `count` messages, or refuses: 429 with `Retry-After` while the backlog is
+    /// full; 400 for a batch larger than the whole backlog, which never fits.
+    fn take(state: &'a AppState, space: &'a str, count: usize) -> Result<Self, Problem> {
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        match state.backlogs.admit(space, count) {
+            Ok(()) => Ok(Self {
+                state,
+                space,
+                count,
+                kept: false,
+            }),
+            Err(full) if count > full.cap => Err(Problem::invalid(
+                "",
+                "batch.over_backlog",
+                format!(
+                    "this batch of {count} is larger than the space's whole backlog ({} messages: \
+                     max_backlog_secs at {} a second): split it",
+                    full.cap, full.rate
+                ),
+            )),
+            Err(full) => Err(Problem::too_many_requests(format!(
+                "this API space's backlog is full: {} messages wait to be sent, at most {} \
+                     ({} a second for max_backlog_secs); retry in {} s",
+                full.unsent, full.cap, full.rate, full.retry_after_secs
+            ))
+            .with_retry_after(full.retry_after_secs)),
+        }
+    }
+
+    /// Keeps the room when the messages were stored.
+    fn keep(mut self, stored: bool) {
+        self.kept = stored;
+    }
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.state.backlogs.release(self.space, self.count);
+        }
+    }
+}
+
 fn location(space: &str, id: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("/apispaces/{space}/messages/{id}")).ok()
 }
@@ -66,10 +119,12 @@ pub(super) async fn send(
         key,
         body_hash: &hash,
     });
+    let room = Room::take(&state, &access.space, 1)?;
     let accepted = state
         .messenger
         .accept(&access.space, &value, idempotency)
         .await?;
+    room.keep(!accepted.replayed);
     if !accepted.replayed {
         state.metrics.accepted(&access.space, "single", 1);
         state.live.accepted(&access.space, 1);
@@ -138,10 +193,12 @@ pub(super) async fn send_batch(
     state
         .quotas
         .charge(&access.space, requests.len().saturating_sub(1))?;
+    let room = Room::take(&state, &access.space, requests.len())?;
     let accepted = state
         .messenger
         .accept_batch(&access.space, &requests, idempotency)
         .await?;
+    room.keep(!accepted.replayed);
     if !accepted.replayed {
         state
             .metrics

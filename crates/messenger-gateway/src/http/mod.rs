@@ -69,6 +69,8 @@ pub struct Shared {
     pub quotas: quota::ApiQuotas,
     /// The requests being served, capped.
     pub in_flight: quota::InFlight,
+    /// Each space's bound on unsent messages.
+    pub backlogs: crate::backlog::Backlogs,
     /// The console's live figures.
     pub live: crate::console::Live,
 }

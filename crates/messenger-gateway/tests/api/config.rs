@@ -1,5 +1,7 @@
 //! A bad configuration stops start-up with every problem named by its key; secrets never show.
 
+use std::time::Duration;
+
 use messenger_gateway::config::{Config, ConfigError};
 
 use crate::harness::{config_toml, APP_SECRET};
@@ -411,6 +413,28 @@ media_send_rate = -3
         (config.spaces[0].send_rate, config.spaces[0].media_send_rate),
         (100, messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE)
     );
+    // The backlog bound: an hour by default, named when out of range, set by the environment.
+    assert_eq!(
+        config.spaces[0].max_backlog,
+        Duration::from_secs(messenger_gateway::config::DEFAULT_MAX_BACKLOG_SECS)
+    );
+    let over = fixed.replace(
+        "send_rate = 100\n",
+        "send_rate = 100\nmax_backlog_secs = 0\n",
+    );
+    assert_eq!(
+        issues(&over, &[]),
+        ["spaces[0].max_backlog_secs: 0 is under 1"]
+    );
+    let config = Config::from_toml_str(
+        &fixed,
+        [(
+            "MESSENGER__SPACES__0__MAX_BACKLOG_SECS".to_owned(),
+            "60".to_owned(),
+        )],
+    )
+    .unwrap();
+    assert_eq!(config.spaces[0].max_backlog, Duration::from_secs(60));
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod raw_tcp;
 mod actions;
 mod admin;
 mod auth;
+mod backlog;
 mod bounded_problems;
 mod config;
 mod deadline;

@@ -273,6 +273,22 @@ macro_rules! impl_dispatch_queue {
                 .map_err(crate::error::db("counting unsent messages"))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
+
+            async fn unsent_by_space(
+                &self,
+            ) -> Result<Vec<(String, u64)>, messenger_store::StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT space, COUNT(*) FROM messages \
+                     WHERE status IN ('processing', 'retrying') GROUP BY space ORDER BY space",
+                )
+                .fetch_all(self.reader())
+                .await
+                .map_err(crate::error::db("counting unsent messages per space"))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(space, n)| (space, u64::try_from(n).unwrap_or(0)))
+                    .collect())
+            }
         }
     };
 }

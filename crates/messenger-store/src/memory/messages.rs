@@ -381,6 +381,19 @@ impl DispatchQueue for MemoryStore {
     async fn unsent_count(&self) -> Result<u64, StoreError> {
         Ok(self.state()?.unsent.len() as u64)
     }
+
+    async fn unsent_by_space(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let state = self.state()?;
+        let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for m in state
+            .unsent
+            .iter()
+            .filter_map(|seq| state.messages.get(seq))
+        {
+            *counts.entry(m.space.as_str()).or_default() += 1;
+        }
+        Ok(counts.into_iter().map(|(s, n)| (s.to_owned(), n)).collect())
+    }
 }
 
 /// Clears the leases of unsent messages that `which` picks; returns how many.

@@ -107,6 +107,13 @@ pub(super) fn check(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<Spa
         raw.media_send_rate,
         messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE,
     );
+    let max_backlog = Duration::from_secs(c.range(
+        &k("max_backlog_secs"),
+        raw.max_backlog_secs,
+        crate::config::DEFAULT_MAX_BACKLOG_SECS,
+        1,
+        86_400,
+    ));
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
     Some(SpaceConfig {
@@ -122,6 +129,7 @@ pub(super) fn check(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<Spa
         api_burst,
         send_rate,
         media_send_rate,
+        max_backlog,
         webhook,
         sms,
     })

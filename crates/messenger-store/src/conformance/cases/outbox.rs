@@ -244,6 +244,10 @@ pub async fn queue_depths_are_counted(store: Arc<dyn Store>) {
         store.insert_message(m).await.unwrap();
     }
     assert_eq!(store.unsent_count().await.unwrap(), 3);
+    assert_eq!(
+        store.unsent_by_space().await.unwrap(),
+        [(A.to_owned(), 2), ("space-b".to_owned(), 1)]
+    );
     let sent = crate::StatusUpdate::new(MessageStatus::Sent, at(1)).sent_to("page-1", "1");
     store.update_status(A, &ids[0].1, sent).await.unwrap();
     let failed = crate::StatusUpdate::new(MessageStatus::Failed, at(1));
@@ -252,6 +256,7 @@ pub async fn queue_depths_are_counted(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.unsent_count().await.unwrap(), 1);
+    assert_eq!(store.unsent_by_space().await.unwrap(), [(A.to_owned(), 1)]);
 
     for id in ["e-1", "e-2", "e-3"] {
         store
