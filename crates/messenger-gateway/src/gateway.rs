@@ -290,6 +290,7 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
         .base_url(&fb.graph_base_url)
         .version(&fb.graph_version)
         .app_secret(fb.app_secret.expose())
+        .http2_prior_knowledge(fb.graph_http2_prior_knowledge)
         .build()
         .map_err(graph("*"))?;
     let mut builder = Messenger::builder()

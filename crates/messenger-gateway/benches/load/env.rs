@@ -159,6 +159,7 @@ pub(crate) fn config_toml(args: &Args, sim_url: &str, db: &Database, space_extra
     if let Some(n) = args.max_connections {
         database.push_str(&format!("max_connections = {n}\n"));
     }
+    let http2 = args.graph_http2;
     let mut dispatch = String::new();
     if let Some(w) = args.workers {
         dispatch.push_str(&format!("workers = {w}\n"));
@@ -179,6 +180,7 @@ metrics_keys = ["{METRICS_KEY}"]
 app_secret = "{APP_SECRET}"
 verify_token = "{VERIFY_TOKEN}"
 graph_base_url = "{sim_url}"
+graph_http2_prior_knowledge = {http2}
 token_key = "{TOKEN_KEY}"
 
 [dispatch]

@@ -98,6 +98,8 @@ struct Args {
     messages: u64,
     /// How long graph-sim takes to answer each call (0: at once).
     graph_latency_ms: u64,
+    /// Speak HTTP/2 to graph-sim (prior knowledge), as the gateway does to Graph over https.
+    graph_http2: bool,
     /// `pages`: paced spaces, each with its own page.
     pages: usize,
     /// `pages`: each page's `send_rate`.
@@ -119,7 +121,7 @@ const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
     [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
-    [--messages N] [--graph-latency-ms N] [--pages N] [--page-rate N] [--probe-rate N] \
+    [--messages N] [--graph-latency-ms N] [--graph-http2] [--pages N] [--page-rate N] [--probe-rate N] \
     [--flood-api-rate N] [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -140,6 +142,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         forward: false,
         messages: 20_000,
         graph_latency_ms: 0,
+        graph_http2: false,
         pages: 10,
         page_rate: 250,
         probe_rate: 10,
@@ -199,6 +202,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--forward" => args.forward = true,
             "--messages" => args.messages = number(value()?)?.max(1),
             "--graph-latency-ms" => args.graph_latency_ms = number(value()?)?,
+            "--graph-http2" => args.graph_http2 = true,
             "--pages" => args.pages = size(value()?)?,
             "--page-rate" => args.page_rate = rate(value()?)?,
             "--probe-rate" => args.probe_rate = number(value()?)?.max(1),
@@ -237,8 +241,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
     report::print_table(&rows);
     println!(
-        "Graph latency {} ms; pool {} connections; dispatch {} workers x {} messages",
+        "Graph latency {} ms over HTTP/{}; pool {} connections; dispatch {} workers x {} messages",
         args.graph_latency_ms,
+        if args.graph_http2 { "2" } else { "1.1" },
         args.max_connections
             .map_or_else(|| "4 (default)".to_owned(), |n| n.to_string()),
         args.workers

@@ -92,6 +92,9 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "verify_token" => f.verify_token = Some(v),
                 "graph_base_url" => f.graph_base_url = Some(v),
                 "graph_version" => f.graph_version = Some(v),
+                "graph_http2_prior_knowledge" => {
+                    f.graph_http2_prior_knowledge = Some(boolean(value)?);
+                }
                 "token_key" => f.token_key = Some(v),
                 "token_ttl_days" => f.token_ttl_days = Some(number(value)?),
                 _ => return Err(unknown()),

@@ -235,6 +235,10 @@ pub struct FacebookConfig {
     pub graph_base_url: String,
     /// The Graph version (default: messenger-graph's current one).
     pub graph_version: String,
+    /// Speak HTTP/2 to Graph from the first byte (`graph_http2_prior_knowledge`, default
+    /// false): for a plaintext `http://` Graph that serves HTTP/2, such as graph-sim. Over
+    /// `https`, Graph negotiates HTTP/2 by itself and every send is a stream on one connection.
+    pub graph_http2_prior_knowledge: bool,
     /// The key opt-in (`data-ref`) tokens are signed with; every instance needs the same one.
     pub token_key: Secret,
     /// How long an opt-in token is valid (default 30 days).

@@ -68,6 +68,7 @@ pub(crate) struct RawFacebook {
     pub verify_token: Option<String>,
     pub graph_base_url: Option<String>,
     pub graph_version: Option<String>,
+    pub graph_http2_prior_knowledge: Option<bool>,
     pub token_key: Option<String>,
     pub token_ttl_days: Option<u64>,
 }

@@ -52,6 +52,7 @@ pub struct GraphClientBuilder {
     connect_timeout: Duration,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: Option<usize>,
+    http2_prior_knowledge: bool,
     user_agent: String,
 }
 
@@ -66,6 +67,7 @@ impl Default for GraphClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             pool_idle_timeout: None,
             pool_max_idle_per_host: None,
+            http2_prior_knowledge: false,
             user_agent: concat!("messenger-graph/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -149,6 +151,16 @@ impl GraphClientBuilder {
         self
     }
 
+    /// Speaks HTTP/2 from the first byte, without negotiating it (default: off). Over `https`,
+    /// Graph (`graph.facebook.com`) negotiates HTTP/2 by itself, and every request to it is a
+    /// stream on one shared connection; a plaintext `http://` Graph that serves HTTP/2, such as
+    /// graph-sim, needs this to get the same, instead of one connection per request under way.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
+        self.http2_prior_knowledge = on;
+        self
+    }
+
     /// The `User-Agent` header (default `messenger-graph/<version>`).
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -180,6 +192,9 @@ impl GraphClientBuilder {
         }
         if let Some(max) = self.pool_max_idle_per_host {
             http = http.pool_max_idle_per_host(max);
+        }
+        if self.http2_prior_knowledge {
+            http = http.http2_prior_knowledge();
         }
         let http = http.build().map_err(|e| Error::Config {
             reason: format!("building the HTTP client: {}", e.without_url()),

@@ -89,6 +89,7 @@ pub(super) fn facebook(
         verify_token: Secret::new(verify_token?),
         graph_base_url,
         graph_version,
+        graph_http2_prior_knowledge: raw.graph_http2_prior_knowledge.unwrap_or(false),
         token_key: Secret::new(token_key?),
         token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
     })
