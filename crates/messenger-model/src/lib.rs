@@ -33,6 +33,7 @@ mod event;
 pub mod graph;
 mod mapping;
 mod profile;
+mod rule_trace;
 mod send;
 mod status;
 mod time;
@@ -42,13 +43,12 @@ pub use error::ModelError;
 pub use event::{EventEnvelope, EventName};
 pub use mapping::{is_text_mime, part_is_for, plan_graph_sends, InlineUpload, PlannedSend};
 pub use profile::{FacebookProfile, Profile, UserProfile};
+pub use rule_trace::{RuleCause, RuleOutcome, RuleTraceEntry};
 pub use send::{
     Channel, ChannelOptions, CustomBody, FbMessengerOptions, MessagePart, SendRequest, SmsOptions,
     To,
 };
-pub use status::{
-    MessageError, MessageResource, MessageStatus, RuleOutcome, RuleTraceEntry, StatusChange,
-};
+pub use status::{MessageError, MessageResource, MessageStatus, StatusChange};
 pub use time::Timestamp;
 
 /// The crate README, whose example runs as a doctest (the README is what crates.io shows).

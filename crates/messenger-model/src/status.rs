@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Channel, Timestamp};
+use crate::{Channel, RuleTraceEntry, Timestamp};
 
 /// Where a message is in its life.
 ///
@@ -100,32 +100,6 @@ pub struct StatusChange {
     /// Why, when there is something to say (an error, a watermark).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// What happened to one rule (channel) of a send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleOutcome {
-    /// The channel could not be used (no address, policy forbids it now).
-    Skipped,
-    /// The channel refused the message permanently; the next rule was tried.
-    Failed,
-    /// The message went out on this channel.
-    Used,
-}
-
-/// One step of a message's rule trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuleTraceEntry {
-    /// The channel considered.
-    pub channel: Channel,
-    /// What happened.
-    pub outcome: RuleOutcome,
-    /// Why, in words a developer can act on.
-    pub reason: String,
-    /// When.
-    pub at: Timestamp,
 }
 
 /// Why a message failed, as the API reports it.

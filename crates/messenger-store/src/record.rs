@@ -5,7 +5,7 @@
 //! same.
 
 use messenger_model::{
-    Channel, MessageError, MessageResource, MessageStatus, RuleOutcome, RuleTraceEntry,
+    Channel, MessageError, MessageResource, MessageStatus, RuleCause, RuleOutcome, RuleTraceEntry,
     SendRequest, StatusChange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
@@ -289,8 +289,9 @@ impl MessageRecord {
     /// Claims a passed delivery deadline: a message still `sent` (no `delivery` or `read`
     /// receipt covered it) whose [`MessageRecord::delivery_deadline`] is at or before `now`
     /// goes back to the dispatch queue as `retrying`, due at once, with the reason in its status
-    /// history and a failed Messenger entry in its rule trace ("no delivery receipt within N
-    /// s"), so its next attempt starts at the rule after Messenger. This is the one way a
+    /// history ("no delivery receipt within N s") and a failed Messenger entry in its rule trace
+    /// whose cause is [`RuleCause::DeliveryDeadlineMissed`], from which the facade starts its
+    /// next attempt at the rule after Messenger. This is the one way a
     /// message leaves `sent` for an unsent status. The deadline is cleared either way once it
     /// has passed. Returns whether the message was reopened.
     pub fn miss_delivery_deadline(&mut self, now: Timestamp) -> bool {
@@ -301,37 +302,23 @@ impl MessageRecord {
         if self.status != MessageStatus::Sent || self.channel != Some(Channel::FbMessenger) {
             return false;
         }
-        let reason = missed_deadline_reason(self.request.delivery_timeout_secs().unwrap_or(0));
+        let secs = self.request.delivery_timeout_secs().unwrap_or(0);
         self.status = MessageStatus::Retrying;
         self.status_history.push(StatusChange {
             status: MessageStatus::Retrying,
             at: now,
-            reason: Some(reason.clone()),
+            reason: Some(missed_deadline_reason(secs)),
         });
-        self.rule_trace.push(RuleTraceEntry {
-            channel: Channel::FbMessenger,
-            outcome: RuleOutcome::Failed,
-            reason,
-            at: now,
-        });
+        self.rule_trace.push(RuleTraceEntry::new(
+            Channel::FbMessenger,
+            RuleOutcome::Failed,
+            RuleCause::DeliveryDeadlineMissed,
+            &format!("{secs} s"),
+            now,
+        ));
         self.next_attempt_at = now;
         self.lease = None;
         true
-    }
-
-    /// Whether Messenger missed this message's delivery deadline (it was reopened by
-    /// [`MessageRecord::miss_delivery_deadline`]): its next attempt uses the rules after
-    /// `fbMessenger`.
-    pub fn missed_delivery_deadline(&self) -> bool {
-        let Some(secs) = self.request.delivery_timeout_secs() else {
-            return false;
-        };
-        let reason = missed_deadline_reason(secs);
-        self.rule_trace.iter().any(|e| {
-            e.channel == Channel::FbMessenger
-                && e.outcome == RuleOutcome::Failed
-                && e.reason == reason
-        })
     }
 
     /// Puts a leased message back as `retrying`, to be leased again at `retry.at`. Applies only
@@ -411,7 +398,7 @@ impl MessageRecord {
     }
 }
 
-/// The reason a missed delivery deadline gives, in the status history and the rule trace.
+/// The reason a missed delivery deadline gives in the status history.
 pub fn missed_deadline_reason(timeout_secs: u64) -> String {
     format!("no delivery receipt within {timeout_secs} s")
 }

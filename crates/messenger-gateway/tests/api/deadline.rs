@@ -95,7 +95,7 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
             (
                 e["channel"].as_str().unwrap().to_owned(),
                 e["outcome"].as_str().unwrap().to_owned(),
-                e["reason"].as_str().unwrap().to_owned(),
+                e["cause"].as_str().unwrap().to_owned(),
             )
         })
         .collect();
@@ -108,7 +108,7 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
             trace[1].1.as_str(),
             trace[1].2.as_str()
         ),
-        ("fbMessenger", "failed", "no delivery receipt within 1 s")
+        ("fbMessenger", "failed", "delivery_deadline_missed")
     );
     assert_eq!((trace[2].0.as_str(), trace[2].1.as_str()), ("sms", "used"));
     let history: Vec<&str> = m["statusHistory"]

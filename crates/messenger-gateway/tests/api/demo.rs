@@ -23,7 +23,7 @@ async fn the_demo_runs_end_to_end() {
         "== 9. Carol never opens Messenger: the SMS goes after a 2 s delivery deadline",
         "  sent on \"fbMessenger\"; no delivery receipt comes...",
         "  2 s later, sent again on \"sms\"",
-        "  rule \"fbMessenger\": \"failed\" (\"no delivery receipt within 2 s\")",
+        "  rule \"fbMessenger\": \"failed\" (\"no delivery receipt within the deliveryTimeout: 2 s\")",
         "  SMS provider got 1 SMS for Carol",
         "== 10. Alice reacts to the order message with a heart",
         "  the business hears: \"react\" \"love\" on message",

@@ -50,7 +50,10 @@ pub(crate) fn trace_text(m: &Value) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| format!("{} {} {}", t["channel"], t["outcome"], t["reason"]))
+        .map(|t| {
+            let (channel, outcome) = (&t["channel"], &t["outcome"]);
+            format!("{channel} {outcome} {} {}", t["cause"], t["reason"])
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -123,6 +126,11 @@ async fn a_recipient_messenger_cannot_reach_gets_the_sms() {
     let m = settled_in(&env, SPACE_A, KEY_A, &id).await;
     assert_eq!(m["status"], "sent");
     assert_eq!(m["channel"], "sms");
+    assert!(
+        trace_text(&m).contains("\"fbMessenger\" \"failed\" \"recipient_error\""),
+        "{}",
+        trace_text(&m)
+    );
     assert!(
         trace_text(&m).contains("graph.user_unavailable"),
         "{}",

@@ -96,9 +96,9 @@ async fn assert_one_sms_each(sim: &GraphSim, n: usize, timeout: Duration) {
     }
 }
 
-/// Each message: sent by SMS after "no delivery receipt within N s", once.
+/// Each message: sent by SMS after one missed delivery deadline of N s.
 async fn assert_traces(http: &reqwest::Client, base: &str, ids: &[String], secs: u64) {
-    let missed = format!("no delivery receipt within {secs} s");
+    let missed = format!("no delivery receipt within the deliveryTimeout: {secs} s");
     for id in ids {
         let m = get_message(http, base, id).await;
         assert_eq!(m["status"], "sent", "{m}");
@@ -106,7 +106,7 @@ async fn assert_traces(http: &reqwest::Client, base: &str, ids: &[String], secs:
         let trace = m["ruleTrace"].as_array().expect("a rule trace");
         let misses = trace
             .iter()
-            .filter(|e| e["reason"] == missed.as_str())
+            .filter(|e| e["cause"] == "delivery_deadline_missed" && e["reason"] == missed.as_str())
             .count();
         assert_eq!(misses, 1, "{m}");
         assert_eq!(trace.last().expect("an entry")["channel"], "sms", "{m}");

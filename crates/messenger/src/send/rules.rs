@@ -1,6 +1,7 @@
-//! Channel rules: whether a channel can take a message now, and the trace of that decision.
+//! Channel rules: whether a channel can take a message now (what follows a rule's turn is
+//! [`super::fallback`]'s to say).
 
-use messenger_model::{Channel, Profile, RuleOutcome, RuleTraceEntry, SendRequest, Timestamp};
+use messenger_model::{Channel, Profile, SendRequest, Timestamp};
 use messenger_validate::{check_messenger_window, Violation, ViolationCode, Window};
 
 use crate::addressing::{resolve_messenger, resolve_sms, MessengerAddress, SmsAddress};
@@ -92,20 +93,5 @@ impl Messenger {
                 Ok(RuleDecision::Sms(address, text))
             }
         }
-    }
-}
-
-/// A rule-trace entry.
-pub(crate) fn trace(
-    channel: Channel,
-    outcome: RuleOutcome,
-    reason: impl Into<String>,
-    at: Timestamp,
-) -> RuleTraceEntry {
-    RuleTraceEntry {
-        channel,
-        outcome,
-        reason: reason.into(),
-        at,
     }
 }

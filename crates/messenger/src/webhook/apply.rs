@@ -243,10 +243,11 @@ impl Messenger {
             .reason("confirmed by Meta's message echo");
         let settlement = Settlement::new(space.id.clone(), message.id, update)
             .graph_message_ids([mid])
-            .rule_trace(vec![crate::send::trace(
+            .rule_trace(vec![messenger_model::RuleTraceEntry::new(
                 messenger_model::Channel::FbMessenger,
                 messenger_model::RuleOutcome::Used,
-                "sent: confirmed by Meta's message echo",
+                messenger_model::RuleCause::EchoConfirmed,
+                "",
                 now,
             )]);
         store

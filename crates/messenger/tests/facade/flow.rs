@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::common::{body, harness, PAGE, SPACE};
 use graph_sim::{Fault, FaultRule};
 use messenger::Error;
-use messenger_model::{EventName, MessageStatus, Profile, RuleOutcome, Timestamp, UserProfile};
+use messenger_model::{
+    EventName, MessageStatus, Profile, RuleCause, RuleOutcome, Timestamp, UserProfile,
+};
 use messenger_store::ProfileStore;
 use serde_json::json;
 
@@ -161,19 +163,19 @@ async fn a_send_to_a_profile_without_psid_falls_back_to_sms() {
     let outcomes: Vec<_> = msg
         .rule_trace
         .iter()
-        .map(|t| (t.channel.as_str(), t.outcome))
+        .map(|t| (t.channel.as_str(), t.outcome, t.cause))
         .collect();
     assert_eq!(
         outcomes,
         vec![
-            ("fbMessenger", RuleOutcome::Skipped),
-            ("sms", RuleOutcome::Used)
+            ("fbMessenger", RuleOutcome::Skipped, RuleCause::NoAddress),
+            ("sms", RuleOutcome::Used, RuleCause::Sent)
         ]
     );
     // The provider's message id is kept, for reconciliation with its logs and receipts.
     let used = &msg.rule_trace[1].reason;
     assert!(
-        used.ends_with(&format!("provider message id {})", sms[0].sid)),
+        used.ends_with(&format!("provider message id {}", sms[0].sid)),
         "{used}"
     );
 }
@@ -242,6 +244,7 @@ async fn a_closed_window_refuses_without_a_next_rule_and_skips_to_sms_with_one()
     h.dispatch_all().await;
     assert_eq!(h.sim.sms_messages().len(), 1);
     let msg = h.message(&accepted.id).await;
+    assert_eq!(msg.rule_trace[0].cause, RuleCause::WindowClosed);
     assert!(
         msg.rule_trace[0].reason.contains("window"),
         "{}",
@@ -395,6 +398,7 @@ async fn user_unavailable_falls_through_and_transient_errors_retry() {
     let msg = h.message(&a.id).await;
     assert_eq!(msg.status, MessageStatus::Sent);
     assert_eq!(msg.rule_trace[0].outcome, RuleOutcome::Failed);
+    assert_eq!(msg.rule_trace[0].cause, RuleCause::RecipientError);
     assert!(msg.rule_trace[0].reason.contains("graph.user_unavailable"));
     assert_eq!(h.sim.sms_messages().len(), 1);
 
@@ -415,6 +419,43 @@ async fn user_unavailable_falls_through_and_transient_errors_retry() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     h.dispatch_all().await;
     assert_eq!(h.message(&b.id).await.status, MessageStatus::Sent);
+}
+
+/// The outage rule: with `fallback_on_outage` set, Messenger's failing page hands the message
+/// to its next rule once it has failed that long (here at once); the trace says so by its cause.
+#[tokio::test]
+async fn an_outage_past_fallback_on_outage_hands_the_message_to_sms() {
+    let h = harness(|s| s.window_check(false).fallback_on_outage(Duration::ZERO)).await;
+    h.sim
+        .fault(FaultRule::recipient("24000000001009", Fault::ServerError { status: 503 }).times(1));
+    let a = h
+        .messenger
+        .accept(
+            SPACE,
+            &body(
+                json!({"fbMessengerId": "24000000001009", "mobileNumber": "+447700900129"}),
+                &["fbMessenger", "sms"],
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    h.dispatch_all().await;
+    let msg = h.message(&a.id).await;
+    assert_eq!(msg.status, MessageStatus::Sent);
+    let trace: Vec<_> = msg
+        .rule_trace
+        .iter()
+        .map(|t| (t.channel.as_str(), t.outcome, t.cause))
+        .collect();
+    assert_eq!(
+        trace,
+        [
+            ("fbMessenger", RuleOutcome::Failed, RuleCause::Outage),
+            ("sms", RuleOutcome::Used, RuleCause::Sent)
+        ]
+    );
+    assert_eq!(h.sim.sms_messages().len(), 1);
 }
 
 #[tokio::test]

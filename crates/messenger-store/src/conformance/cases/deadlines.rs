@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use messenger_model::{Channel, MessageStatus, RuleOutcome, SendRequest, To};
+use messenger_model::{Channel, MessageStatus, RuleCause, RuleOutcome, SendRequest, To};
 
 use crate::conformance::{at, T0};
 use crate::{MessengerRecipient, NewMessage, Receipt, Settlement, StatusUpdate, Store};
@@ -85,11 +85,17 @@ pub async fn deadlines_set_cleared_and_claimed_once(store: Arc<dyn Store>) {
     );
     let trace = record.rule_trace.last().unwrap();
     assert_eq!(
-        (trace.channel, trace.outcome, trace.reason.as_str()),
+        (
+            trace.channel,
+            trace.outcome,
+            trace.cause,
+            trace.reason.as_str()
+        ),
         (
             Channel::FbMessenger,
             RuleOutcome::Failed,
-            "no delivery receipt within 60 s"
+            RuleCause::DeliveryDeadlineMissed,
+            "no delivery receipt within the deliveryTimeout: 60 s"
         )
     );
     assert!(store

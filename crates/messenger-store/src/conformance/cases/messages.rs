@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use messenger_model::{
-    Channel, MessageError, MessageStatus, RuleOutcome, RuleTraceEntry, SendRequest, To,
+    Channel, MessageError, MessageStatus, RuleCause, RuleOutcome, RuleTraceEntry, SendRequest, To,
 };
 use serde_json::json;
 
@@ -240,26 +240,36 @@ pub async fn message_trace_and_graph_ids(store: Arc<dyn Store>) {
     let m = message(A, "psid:1", "hi");
     let id = m.id.clone();
     store.insert_message(m).await.unwrap();
-    let entry = |channel, outcome, reason: &str, secs| RuleTraceEntry {
-        channel,
-        outcome,
-        reason: reason.into(),
-        at: at(secs),
+    let entry = |channel, outcome, cause, detail: &str, secs| {
+        RuleTraceEntry::new(channel, outcome, cause, detail, at(secs))
     };
     let first = vec![
         entry(
             Channel::FbMessenger,
             RuleOutcome::Skipped,
+            RuleCause::WindowClosed,
             "24-hour window closed",
             1,
         ),
-        entry(Channel::Sms, RuleOutcome::Failed, "provider refused", 2),
+        entry(
+            Channel::Sms,
+            RuleOutcome::Failed,
+            RuleCause::RecipientError,
+            "provider refused",
+            2,
+        ),
     ];
     store
         .append_rule_trace(A, &id, first.clone())
         .await
         .unwrap();
-    let last = entry(Channel::FbMessenger, RuleOutcome::Used, "sent", 3);
+    let last = entry(
+        Channel::FbMessenger,
+        RuleOutcome::Used,
+        RuleCause::Sent,
+        "",
+        3,
+    );
     store
         .append_rule_trace(A, &id, vec![last.clone()])
         .await
@@ -384,11 +394,8 @@ pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(leased.len(), 2);
-    let entry = |outcome, reason: &str| RuleTraceEntry {
-        channel: Channel::FbMessenger,
-        outcome,
-        reason: reason.into(),
-        at: at(2),
+    let entry = |outcome, cause, detail: &str| {
+        RuleTraceEntry::new(Channel::FbMessenger, outcome, cause, detail, at(2))
     };
     let error = MessageError {
         code: "graph.invalid_recipient".into(),
@@ -404,13 +411,17 @@ pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
                     .sent_to("PAGE", "1"),
             )
             .graph_message_ids(["mid.s1", "mid.s2"])
-            .rule_trace(vec![entry(RuleOutcome::Used, "sent (2 sends)")]),
+            .rule_trace(vec![entry(RuleOutcome::Used, RuleCause::Sent, "2 sends")]),
             Settlement::new(
                 A,
                 &id2,
                 StatusUpdate::new(MessageStatus::Failed, at(2)).error(error.clone()),
             )
-            .rule_trace(vec![entry(RuleOutcome::Failed, "no such user")]),
+            .rule_trace(vec![entry(
+                RuleOutcome::Failed,
+                RuleCause::RecipientError,
+                "no such user",
+            )]),
         ])
         .await
         .unwrap();
@@ -425,7 +436,7 @@ pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
     assert_eq!(sent.graph_message_ids, ["mid.s1", "mid.s2"]);
     assert_eq!(
         sent.rule_trace,
-        [entry(RuleOutcome::Used, "sent (2 sends)")]
+        [entry(RuleOutcome::Used, RuleCause::Sent, "2 sends")]
     );
     assert_eq!(sent.sent_at, Some(at(2)));
     assert_eq!(sent.channel, Some(Channel::FbMessenger));
@@ -449,7 +460,11 @@ pub async fn message_settle_records_everything(store: Arc<dyn Store>) {
             StatusUpdate::new(MessageStatus::Processing, at(3)),
         )
         .graph_message_ids(["mid.s2", "mid.s3"])
-        .rule_trace(vec![entry(RuleOutcome::Skipped, "late")])])
+        .rule_trace(vec![entry(
+            RuleOutcome::Skipped,
+            RuleCause::NoAddress,
+            "late",
+        )])])
         .await
         .unwrap();
     assert!(!again[0].applied);

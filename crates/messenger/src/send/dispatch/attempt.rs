@@ -3,13 +3,15 @@
 //! attempt ends in an [`Outcome`] that [`super::record`] writes, with retries.
 
 use messenger_model::{
-    Channel, MessageError, MessageStatus, Profile, RuleOutcome, RuleTraceEntry, Timestamp,
+    Channel, MessageError, MessageStatus, Profile, RuleCause, RuleOutcome, RuleTraceEntry,
+    StatusChange, Timestamp,
 };
 use messenger_store::{MessageRecord, Retry, Settlement, StatusUpdate};
 
 use super::channel::Attempt;
+use crate::send::fallback::{self, Then, Turn};
 use crate::send::page::Admission;
-use crate::send::rules::{trace, RuleDecision};
+use crate::send::rules::RuleDecision;
 use crate::webhook::WEBHOOK_LEASE;
 use crate::{Error, Messenger, Space};
 
@@ -76,15 +78,18 @@ impl Messenger {
             // The previous holder died mid-attempt: a send may have reached Meta without being
             // recorded. Give Meta's echoes (which carry our send tags) time to confirm it before
             // sending again.
+            let wait = RuleTraceEntry::new(
+                Channel::FbMessenger,
+                RuleOutcome::Skipped,
+                RuleCause::EchoWait,
+                "",
+                now,
+            );
             return Outcome::Release(Release {
                 graph_message_ids: Vec::new(),
-                rule_trace: vec![trace(
-                    Channel::FbMessenger,
-                    RuleOutcome::Skipped,
-                    ECHO_WAIT,
-                    now,
-                )],
-                retry: Retry::at(now.add_duration(self.inner.echo_grace), now).reason(ECHO_WAIT),
+                retry: Retry::at(now.add_duration(self.inner.echo_grace), now)
+                    .reason(wait.reason.clone()),
+                rule_trace: vec![wait],
             });
         }
         if let Some(until) = self.echoes_may_be_queued(&record, now).await {
@@ -112,7 +117,7 @@ impl Messenger {
         }
     }
 
-    /// Right after a wait for echoes ([`ECHO_WAIT`]): whether a webhook body received before
+    /// Right after a wait for echoes ([`RuleCause::EchoWait`]): whether a webhook body received before
     /// the wait ended and naming this message (an echo carries the send tag) is still queued,
     /// unapplied. An instance that died while applying it holds it for [`WEBHOOK_LEASE`]; rather
     /// than send again, the message is given back untouched for a moment ([`Outcome::Defer`]).
@@ -124,9 +129,10 @@ impl Messenger {
         record: &MessageRecord,
         now: Timestamp,
     ) -> Option<Timestamp> {
-        let wait = record.status_history.last().filter(|c| {
-            c.status == MessageStatus::Retrying && c.reason.as_deref() == Some(ECHO_WAIT)
-        })?;
+        let wait = record
+            .status_history
+            .last()
+            .filter(|change| is_echo_wait(record, change))?;
         let grace = self.inner.echo_grace;
         let wait_ended = wait.at.add_duration(grace);
         if now >= wait_ended.add_duration(WEBHOOK_LEASE).add_duration(grace) {
@@ -151,8 +157,9 @@ impl Messenger {
         }
     }
 
-    /// Each rule in order: skipped, sent (the end), rejected (the next rule), or to be retried
-    /// (the end, for now). Only reads the store.
+    /// Each rule in order ([`fallback::rules_to_try`]), each turn's cause deciding what follows
+    /// ([`fallback::after`]): the end (sent), the same rule later (released), or the next rule;
+    /// when none is left the message fails. Only reads the store.
     async fn try_rules(
         &self,
         space: &Space,
@@ -165,135 +172,131 @@ impl Messenger {
             None => None,
         };
         let mut last_error = None;
-        // After Messenger missed its delivery deadline, the attempt starts at the rule after it.
-        let start = if record.missed_delivery_deadline() {
-            record
-                .request
-                .rules
-                .iter()
-                .position(|c| *c == Channel::FbMessenger)
-                .map_or(0, |i| i + 1)
-        } else {
-            0
-        };
-        for &channel in record.request.rules.iter().skip(start) {
-            let decision = self
-                .check_rule(space, &record.request, profile.as_ref(), channel, now)
-                .await?;
-            let attempt = match decision {
-                RuleDecision::Skip(v) => {
-                    tried
-                        .entries
-                        .push(trace(channel, RuleOutcome::Skipped, v.message, now));
-                    continue;
-                }
-                RuleDecision::Messenger(address) => match space.health.admit(now) {
-                    Admission::Go => {
-                        self.send_messenger(space, record, &address, &mut tried.mids, now)
-                            .await
-                    }
-                    Admission::Wait { until, reason } => {
-                        let outage = space
-                            .fallback_on_outage
-                            .zip(space.health.failing_for(now))
-                            .filter(|(after, failing)| failing >= after);
-                        if let Some((after, _)) = outage {
-                            tried.entries.push(trace(
-                                channel,
-                                RuleOutcome::Skipped,
-                                format!(
-                                    "Messenger has been failing for the page for over {} s: {reason}",
-                                    after.as_secs()
-                                ),
-                                now,
-                            ));
-                            continue;
-                        }
-                        Attempt::Retry {
-                            at: until,
-                            error: MessageError {
-                                code: "page.paused".into(),
-                                message: reason,
-                            },
-                        }
-                    }
-                },
-                RuleDecision::Sms(address, text) => {
-                    self.send_sms(space, record, &address.number, text, now)
-                        .await
-                }
-            };
-            match attempt {
+        for &channel in fallback::rules_to_try(&record.request.rules, &record.rule_trace) {
+            let turn = match self
+                .take_turn(space, record, profile.as_ref(), channel, tried, now)
+                .await?
+            {
+                Attempt::Ended(turn) => turn,
                 Attempt::Deferred(until) => return Ok(Outcome::Defer(until)),
-                Attempt::Sent {
-                    sends,
-                    psid,
-                    provider_id,
-                    at,
-                } => {
-                    let by = provider_id
-                        .map(|id| format!("; provider message id {id}"))
-                        .unwrap_or_default();
-                    let plural = if sends > 1 { "s" } else { "" };
-                    tried.entries.push(trace(
-                        channel,
-                        RuleOutcome::Used,
-                        format!("sent ({} send{plural}{by})", sends.max(1)),
-                        now,
-                    ));
-                    let mut update = StatusUpdate::new(MessageStatus::Sent, at).channel(channel);
-                    if let (Channel::FbMessenger, Some(psid)) = (channel, psid) {
-                        update = update.sent_to(space.page_id.clone(), psid);
-                    }
-                    return Ok(Outcome::Settle(Box::new(
-                        Settlement::new(record.space.clone(), record.id.clone(), update)
-                            .graph_message_ids(std::mem::take(&mut tried.mids))
-                            .rule_trace(std::mem::take(&mut tried.entries)),
-                    )));
-                }
-                Attempt::Rejected(error) => {
-                    tried.entries.push(trace(
-                        channel,
-                        RuleOutcome::Failed,
-                        format!("{}: {}", error.code, error.message),
-                        now,
-                    ));
-                    last_error = Some(error);
-                }
-                Attempt::Retry { at, error } => {
-                    tried.entries.push(trace(
-                        channel,
-                        RuleOutcome::Failed,
-                        format!("{} (will retry at {at})", error.code),
-                        now,
-                    ));
-                    let retry = Retry::at(at, now)
-                        .reason(error.message.clone())
-                        .error(error);
-                    return Ok(Outcome::Release(Release {
-                        graph_message_ids: std::mem::take(&mut tried.mids),
-                        rule_trace: std::mem::take(&mut tried.entries),
-                        retry,
-                    }));
-                }
+            };
+            tried.entries.push(turn.entry(channel, now));
+            match fallback::after(turn.cause) {
+                Then::Done => return Ok(sent(space, record, channel, turn, tried, now)),
+                Then::Wait => return Ok(release(tried, turn, now)),
+                Then::NextRule => last_error = turn.error.or(last_error),
             }
         }
-        let error = last_error.unwrap_or_else(|| MessageError {
-            code: "rules.exhausted".into(),
-            message:
-                "no rule could deliver the message: every channel was skipped (see the rule trace)"
-                    .into(),
-        });
-        Ok(Outcome::Settle(Box::new(
-            Settlement::new(
-                record.space.clone(),
-                record.id.clone(),
-                StatusUpdate::new(MessageStatus::Failed, now).error(error),
-            )
+        Ok(exhausted(record, tried, last_error, now))
+    }
+
+    /// One rule's turn: whether `channel` can take the message now, and the send when it can.
+    /// Messenger's turn goes through the page's circuit and the outage rule.
+    async fn take_turn(
+        &self,
+        space: &Space,
+        record: &MessageRecord,
+        profile: Option<&Profile>,
+        channel: Channel,
+        tried: &mut Tried,
+        now: Timestamp,
+    ) -> Result<Attempt, Error> {
+        let decision = self
+            .check_rule(space, &record.request, profile, channel, now)
+            .await?;
+        Ok(match decision {
+            RuleDecision::Skip(v) => Turn::skipped(fallback::skip_cause(v.code), v.message).into(),
+            RuleDecision::Messenger(address) => {
+                let (attempt, sent) = match space.health.admit(now) {
+                    Admission::Go => {
+                        let mids = &mut tried.mids;
+                        let sent = self.send_messenger(space, record, &address, mids, now);
+                        (sent.await, true)
+                    }
+                    Admission::Wait { until, reason } => {
+                        let error = MessageError {
+                            code: "page.paused".into(),
+                            message: reason,
+                        };
+                        (Turn::trouble(until, error).into(), false)
+                    }
+                };
+                match attempt {
+                    Attempt::Ended(turn) => {
+                        let failing_for = space.health.failing_for(now);
+                        let outage = space.fallback_on_outage;
+                        fallback::after_page_trouble(turn, outage, failing_for, sent).into()
+                    }
+                    deferred => deferred,
+                }
+            }
+            RuleDecision::Sms(address, text) => {
+                let turn = self.send_sms(space, record, &address.number, text, now);
+                turn.await.into()
+            }
+        })
+    }
+}
+
+/// The message went out on `channel` (to the turn's PSID on Messenger, at the start of its last
+/// request): settled as sent with what this attempt did.
+fn sent(
+    space: &Space,
+    record: &MessageRecord,
+    channel: Channel,
+    turn: Turn,
+    tried: &mut Tried,
+    now: Timestamp,
+) -> Outcome {
+    let at = turn.sent_at.unwrap_or(now);
+    let mut update = StatusUpdate::new(MessageStatus::Sent, at).channel(channel);
+    if let (Channel::FbMessenger, Some(psid)) = (channel, turn.psid) {
+        update = update.sent_to(space.page_id.clone(), psid);
+    }
+    Outcome::Settle(Box::new(
+        Settlement::new(record.space.clone(), record.id.clone(), update)
             .graph_message_ids(std::mem::take(&mut tried.mids))
             .rule_trace(std::mem::take(&mut tried.entries)),
-        )))
+    ))
+}
+
+/// The same rule later: the message is given back with what this attempt did, due when `turn`
+/// says.
+fn release(tried: &mut Tried, turn: Turn, now: Timestamp) -> Outcome {
+    let mut retry = Retry::at(turn.retry_at.unwrap_or(now), now);
+    if let Some(error) = turn.error {
+        retry = retry.reason(error.message.clone()).error(error);
     }
+    Outcome::Release(Release {
+        graph_message_ids: std::mem::take(&mut tried.mids),
+        rule_trace: std::mem::take(&mut tried.entries),
+        retry,
+    })
+}
+
+/// No rule is left: the message fails with the last rule's error (or `rules.exhausted` when
+/// every rule was skipped).
+fn exhausted(
+    record: &MessageRecord,
+    tried: &mut Tried,
+    last_error: Option<MessageError>,
+    now: Timestamp,
+) -> Outcome {
+    let error = last_error.unwrap_or_else(|| MessageError {
+        code: "rules.exhausted".into(),
+        message:
+            "no rule could deliver the message: every channel was skipped (see the rule trace)"
+                .into(),
+    });
+    Outcome::Settle(Box::new(
+        Settlement::new(
+            record.space.clone(),
+            record.id.clone(),
+            StatusUpdate::new(MessageStatus::Failed, now).error(error),
+        )
+        .graph_message_ids(std::mem::take(&mut tried.mids))
+        .rule_trace(std::mem::take(&mut tried.entries)),
+    ))
 }
 
 /// A final status for `record`, with nothing sent.
@@ -301,9 +304,16 @@ fn settle(record: MessageRecord, update: StatusUpdate) -> Outcome {
     Outcome::Settle(Box::new(Settlement::new(record.space, record.id, update)))
 }
 
-/// Why a message waits after an interrupted attempt (also how such waits are counted).
-const ECHO_WAIT: &str =
-    "the previous attempt was interrupted; waiting for Meta's message echoes before sending again";
+/// Whether `change` is a release to wait for echoes ([`RuleCause::EchoWait`]): a `retrying`
+/// status entered together with an echo-wait rule-trace entry (the release writes both with the
+/// same time; a trace entry whose release was never recorded does not count).
+fn is_echo_wait(record: &MessageRecord, change: &StatusChange) -> bool {
+    change.status == MessageStatus::Retrying
+        && record
+            .rule_trace
+            .iter()
+            .any(|e| e.cause == RuleCause::EchoWait && e.at == change.at)
+}
 
 /// Whether an earlier lease of `record` ended without its holder recording anything (it died)
 /// and that has not been waited for yet: every lease counts an attempt, every orderly release
@@ -314,9 +324,7 @@ fn was_interrupted(record: &MessageRecord) -> bool {
         .iter()
         .filter(|c| c.status == MessageStatus::Retrying);
     let releases = retrying.clone().count();
-    let waits = retrying
-        .filter(|c| c.reason.as_deref() == Some(ECHO_WAIT))
-        .count();
+    let waits = retrying.filter(|c| is_echo_wait(record, c)).count();
     let died = (record.attempts as usize).saturating_sub(1 + releases);
     died > waits
 }

@@ -1,5 +1,6 @@
 //! Sending on one channel: Messenger (the message's Graph sends, with attachment uploads) or
-//! SMS, and how a failure there ends the channel's attempt (retry later, or try the next rule).
+//! SMS, and the [`Turn`] each ends in (sent, refused, or the channel's trouble); what follows
+//! from it is [`fallback`](crate::send::fallback)'s to say.
 
 use std::time::Duration;
 
@@ -7,35 +8,29 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use messenger_graph::rates::SendKind;
 use messenger_graph::{AttachmentUpload, Blame, ErrorKind};
-use messenger_model::{plan_graph_sends, MessageError, Timestamp};
+use messenger_model::{plan_graph_sends, MessageError, RuleCause, Timestamp};
 use messenger_store::MessageRecord;
 
 use crate::addressing::MessengerAddress;
+use crate::send::fallback::Turn;
 use crate::send::pacing::Slots;
 use crate::sms::SmsMessage;
 use crate::{Messenger, Space};
 
-/// How one channel attempt ended.
+/// How one channel attempt ended: a turn of the rule, or nothing done.
 pub(super) enum Attempt {
-    Sent {
-        /// How many sends the message took (Graph message ids, or the SMS).
-        sends: usize,
-        psid: Option<String>,
-        /// The SMS provider's message id, kept in the rule trace for reconciliation.
-        provider_id: Option<String>,
-        /// When it was sent: the start of its last request. Meta can accept a send, and post a
-        /// receipt whose watermark covers it, before its answer reaches us; a watermark is
-        /// never earlier than the request that made the message.
-        at: Timestamp,
-    },
-    Rejected(MessageError),
-    Retry {
-        at: Timestamp,
-        error: MessageError,
-    },
+    /// The rule's turn ended (sent, refused, or to be retried); [`fallback::after`](crate::send::fallback::after) says what
+    /// follows.
+    Ended(Turn),
     /// Nothing was sent: the page's send bucket is booked; give the message back untouched, due
     /// at this time.
     Deferred(Timestamp),
+}
+
+impl From<Turn> for Attempt {
+    fn from(turn: Turn) -> Self {
+        Self::Ended(turn)
+    }
 }
 
 fn graph_error(e: &messenger_graph::Error) -> MessageError {
@@ -56,21 +51,20 @@ fn graph_error(e: &messenger_graph::Error) -> MessageError {
 }
 
 impl Messenger {
-    /// How a Graph failure ends the Messenger attempt.
+    /// How a Graph failure ends the Messenger turn.
     ///
     /// Only the recipient or the request are reasons to try the next rule
-    /// ([`messenger_graph::Blame`]): a
-    /// failure of the page (throttled, its token, Meta down) is recorded on the page's circuit,
-    /// and the message waits for the page to recover, retrying for as long as it has (until its
-    /// `expiresOn`), unless the space lets messages use their next rule after the page has been
-    /// failing for `fallback_on_outage`.
-    pub(super) fn retry_or_reject(
+    /// ([`messenger_graph::Blame`], decision 0010): a failure of the page (throttled, its token,
+    /// Meta down) is recorded on the page's circuit, and the message waits for the page to
+    /// recover, retrying for as long as it has (until its `expiresOn`); the outage rule
+    /// ([`after_page_trouble`](crate::send::fallback::after_page_trouble)) may hand it on instead.
+    pub(super) fn after_graph_failure(
         &self,
         space: &Space,
         record: &MessageRecord,
         err: &messenger_graph::Error,
         now: Timestamp,
-    ) -> Attempt {
+    ) -> Turn {
         let error = graph_error(err);
         let blame = err.kind().blame();
         if blame == Blame::Pace {
@@ -80,19 +74,7 @@ impl Messenger {
             .health
             .failed(blame, &error.code, err.retry_after(), now);
         if blame.next_rule_may_help() {
-            return Attempt::Rejected(error);
-        }
-        if let Some(after) = space.fallback_on_outage {
-            if space.health.failing_for(now).is_some_and(|d| d >= after) {
-                return Attempt::Rejected(MessageError {
-                    code: error.code,
-                    message: format!(
-                        "{} (Messenger has been failing for the page for over {} s: next rule)",
-                        error.message,
-                        after.as_secs()
-                    ),
-                });
-            }
+            return Turn::refused(RuleCause::RecipientError, error);
         }
         let elapsed = Duration::from_millis(
             u64::try_from(now.millis().saturating_sub(record.created_at.millis())).unwrap_or(0),
@@ -105,13 +87,13 @@ impl Messenger {
             .delay_for(record.attempts, err, elapsed)
             .unwrap_or(self.inner.retry.max_backoff.max(Duration::from_secs(1)));
         let at = now.add_duration(delay);
-        Attempt::Retry {
-            at: reopens.map_or(at, |r| r.max(at)),
-            error: MessageError {
+        Turn::trouble(
+            reopens.map_or(at, |r| r.max(at)),
+            MessageError {
                 code: error.code,
                 message: format!("{} (the page's trouble: {})", error.message, blame.as_str()),
             },
-        }
+        )
     }
 
     /// Sends the message's Graph sends that an earlier attempt did not, pushing each new Graph
@@ -127,10 +109,11 @@ impl Messenger {
         let plan = match plan_graph_sends(&record.request, &address.recipient) {
             Ok(plan) => plan,
             Err(e) => {
-                return Attempt::Rejected(MessageError {
+                let error = MessageError {
                     code: "content.missing_for_channel".into(),
                     message: e.to_string(),
-                })
+                };
+                return Turn::refused(RuleCause::NoContent, error).into();
             }
         };
         // Sends that went out on an earlier attempt are not repeated.
@@ -157,10 +140,11 @@ impl Messenger {
             }
             if let Some(upload) = planned.upload.take() {
                 let Ok(data) = STANDARD.decode(upload.data_base64.as_bytes()) else {
-                    return Attempt::Rejected(MessageError {
+                    let error = MessageError {
                         code: "part.data_not_base64".into(),
                         message: format!("messageParts[{}].data is not base64", upload.part_index),
-                    });
+                    };
+                    return Turn::refused(RuleCause::RecipientError, error).into();
                 };
                 match space
                     .transport
@@ -168,7 +152,7 @@ impl Messenger {
                     .await
                 {
                     Ok(id) => planned.set_attachment_id(id),
-                    Err(e) => return self.retry_or_reject(space, record, &e, now),
+                    Err(e) => return self.after_graph_failure(space, record, &e, now).into(),
                 }
             }
             self.wait_for_slot(space, SendKind::of(&planned.request), slot)
@@ -186,17 +170,13 @@ impl Messenger {
                         psid = response.recipient_id;
                     }
                 }
-                Err(e) => return self.retry_or_reject(space, record, &e, now),
+                Err(e) => return self.after_graph_failure(space, record, &e, now).into(),
             }
         }
-        Attempt::Sent {
-            sends,
-            psid,
-            provider_id: None,
-            at: last_request,
-        }
+        Turn::sent(sends, psid, None, last_request).into()
     }
 
+    /// Sends `text` to `number` by the space's SMS provider.
     pub(super) async fn send_sms(
         &self,
         space: &Space,
@@ -204,12 +184,13 @@ impl Messenger {
         number: &str,
         text: String,
         now: Timestamp,
-    ) -> Attempt {
+    ) -> Turn {
         let Some(provider) = &space.sms else {
-            return Attempt::Rejected(MessageError {
+            let error = MessageError {
                 code: "sms.not_configured".into(),
                 message: "the space has no SMS provider".into(),
-            });
+            };
+            return Turn::refused(RuleCause::NotConfigured, error);
         };
         let from = record
             .request
@@ -225,29 +206,25 @@ impl Messenger {
         };
         let started = self.now();
         match provider.send(&message).await {
-            Ok(receipt) => Attempt::Sent {
-                sends: 1,
-                psid: None,
-                provider_id: Some(receipt.provider_id),
-                at: started,
-            },
+            Ok(receipt) => Turn::sent(1, None, Some(receipt.provider_id), started),
             Err(e) if e.is_retryable() && record.attempts < self.inner.retry.max_attempts => {
                 let backoff = self
                     .inner
                     .retry
                     .backoff(record.attempts, &mut rand::thread_rng());
-                Attempt::Retry {
-                    at: now.add_duration(backoff),
-                    error: MessageError {
-                        code: "sms.transient".into(),
-                        message: e.to_string(),
-                    },
-                }
+                let error = MessageError {
+                    code: "sms.transient".into(),
+                    message: e.to_string(),
+                };
+                Turn::trouble(now.add_duration(backoff), error)
             }
-            Err(e) => Attempt::Rejected(MessageError {
-                code: "sms.rejected".into(),
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                let error = MessageError {
+                    code: "sms.rejected".into(),
+                    message: e.to_string(),
+                };
+                Turn::refused(RuleCause::RecipientError, error)
+            }
         }
     }
 }

@@ -1,0 +1,105 @@
+//! Rule traces stored before causes were kept (entries without `cause`) still load, in both
+//! backends: each entry reads as `unrecorded` with its reason as it was written.
+
+use messenger_model::{Channel, RuleCause, RuleOutcome, SendRequest, Timestamp, To};
+use messenger_store::{MessageStore, NewMessage};
+
+const SPACE: &str = "space-legacy";
+
+/// A rule trace as an older version wrote it.
+const LEGACY_TRACE: &str = r#"[{"channel":"fbMessenger","outcome":"failed","reason":"no delivery receipt within 300 s","at":"2026-01-01T00:00:00.000Z"},{"channel":"sms","outcome":"used","reason":"sent (1 send; provider message id SM1)","at":"2026-01-01T00:00:01.000Z"}]"#;
+
+fn message() -> NewMessage {
+    let req = SendRequest::new(To::fb_messenger_id("psid-1")).body("hi");
+    NewMessage::new(SPACE, "psid:psid-1", req, Timestamp::from_millis(1_000))
+}
+
+/// The message `id` as read back after its trace was overwritten with [`LEGACY_TRACE`].
+async fn assert_legacy_trace_loads(store: &dyn MessageStore, id: &str) {
+    let record = store
+        .get_message(SPACE, id)
+        .await
+        .expect("a trace without causes loads")
+        .expect("the message");
+    let trace: Vec<_> = record
+        .rule_trace
+        .iter()
+        .map(|e| (e.channel, e.outcome, e.cause, e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        trace,
+        [
+            (
+                Channel::FbMessenger,
+                RuleOutcome::Failed,
+                RuleCause::Unrecorded,
+                "no delivery receipt within 300 s"
+            ),
+            (
+                Channel::Sms,
+                RuleOutcome::Used,
+                RuleCause::Unrecorded,
+                "sent (1 send; provider message id SM1)"
+            ),
+        ]
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_loads_traces_without_causes() {
+    use messenger_store_sql::{SqlOptions, SqliteStore};
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = SqliteStore::connect(&url, &SqlOptions::default())
+        .await
+        .expect("SQLite opens");
+    let id = store
+        .insert_message(message())
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE messages SET rule_trace = ? WHERE id = ?")
+        .bind(LEGACY_TRACE)
+        .bind(&id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_legacy_trace_loads(&store, &id).await;
+    store.close_pools().await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_loads_traces_without_causes() {
+    use crate::support::postgres::{store_in_fresh_schema, url, SchemaGuard};
+    use messenger_store_sql::SqlOptions;
+    use sqlx::Connection;
+
+    let Some((store, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
+        return;
+    };
+    let _guard = SchemaGuard(schema.clone());
+    let id = store
+        .insert_message(message())
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    let mut conn = sqlx::PgConnection::connect(&url()).await.unwrap();
+    let update = format!("UPDATE \"{schema}\".messages SET rule_trace = $1 WHERE id = $2");
+    sqlx::query(&update)
+        .bind(LEGACY_TRACE)
+        .bind(&id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_legacy_trace_loads(&store, &id).await;
+    store.close_pool().await;
+}
