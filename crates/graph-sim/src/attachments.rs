@@ -18,7 +18,8 @@ use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::graph_rules::MAX_ATTACHMENT_BYTES;
 use crate::records::Upload;
-use crate::sim::{lock, SimState};
+use crate::state::SimState;
+use crate::sync::lock;
 
 /// The largest request body read: the largest file plus room for the other parts.
 const MAX_BODY_BYTES: usize = MAX_ATTACHMENT_BYTES + 64 * 1024;
@@ -61,7 +62,7 @@ pub(crate) async fn upload(
         Ok(b) => b,
         Err(_) => {
             state.record(&parts.method, &parts.uri, &parts.headers, &Bytes::new());
-            return too_large().into_response_with(&state);
+            return too_large().into_response_with(&state.ids);
         }
     };
     state.record(&parts.method, &parts.uri, &parts.headers, &bytes);
@@ -75,7 +76,7 @@ pub(crate) async fn upload(
             state.faults.add_usage(&mut r);
             r
         }
-        Err(f) => f.into_response_with(&state),
+        Err(f) => f.into_response_with(&state.ids),
     }
 }
 
@@ -107,7 +108,7 @@ async fn upload_inner(
         .appsecret_proof
         .as_deref()
         .or(form.appsecret_proof.as_deref());
-    let page_id = authenticate(state, token, proof, node)?;
+    let page_id = authenticate(&state.config.tokens, token, proof, node)?;
 
     let Some(message) = form.message else {
         return Err(GraphFailure::param(
@@ -149,7 +150,7 @@ async fn upload_inner(
         return Err(f);
     }
 
-    let attachment_id = state.new_numeric_id();
+    let attachment_id = state.ids.new_numeric_id();
     lock(&state.attachment_ids).insert(attachment_id.clone());
     let (filename, content_type, len) = match form.file {
         Some(f) => (f.filename, f.content_type, f.len),

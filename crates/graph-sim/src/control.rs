@@ -32,7 +32,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::faults::{Fault, FaultRule, FaultScope};
-use crate::sim::{lock, SimState};
+use crate::state::SimState;
+use crate::sync::lock;
 use crate::webhook::{event_from_user, payload_of, post_payload};
 
 type St = State<Arc<SimState>>;
@@ -146,7 +147,7 @@ async fn post_and_answer(
 async fn inbound(State(state): St, Json(req): Json<UserEvent>) -> Response {
     let mut event = event_from_user(&req.page_id, &req.psid);
     event.message = Some(InboundMessage {
-        mid: Some(state.new_mid()),
+        mid: Some(state.ids.new_mid()),
         text: Some(req.text.unwrap_or_default()),
         ..InboundMessage::default()
     });

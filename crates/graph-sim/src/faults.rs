@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::graph_api::{oauth_failure, FailureBody, GraphFailure};
-use crate::sim::lock;
+use crate::sync::lock;
 
 /// Who a fault applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]

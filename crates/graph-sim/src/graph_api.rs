@@ -5,7 +5,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use messenger_model::graph::{GraphError, GraphErrorBody};
 
-use crate::sim::SimState;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::ids::Ids;
+
+/// A page's token, as the simulator checks it.
+#[derive(Debug)]
+pub(crate) struct PageAuth {
+    pub(crate) page_id: Arc<str>,
+    /// The `appsecret_proof` expected with this token, when an app secret is configured.
+    pub(crate) proof: Option<String>,
+}
 
 /// A Graph error answer: status, error object and extra headers (usage headers, ...).
 #[derive(Debug, Clone)]
@@ -70,12 +81,12 @@ impl GraphFailure {
         self
     }
 
-    /// The answer, with a fresh `fbtrace_id` from `state`.
-    pub(crate) fn into_response_with(self, state: &SimState) -> Response {
+    /// The answer, with a fresh `fbtrace_id` from `ids`.
+    pub(crate) fn into_response_with(self, ids: &Ids) -> Response {
         let body = match *self.body {
             FailureBody::Graph(mut error) => {
                 if error.fbtrace_id.is_none() {
-                    error.fbtrace_id = Some(state.fbtrace_id());
+                    error.fbtrace_id = Some(ids.fbtrace_id());
                 }
                 serde_json::to_vec(&GraphErrorBody { error }).unwrap_or_default()
             }
@@ -192,17 +203,17 @@ pub(crate) fn token_of<'a>(
 ///
 /// `node` is the path's node (`me` or a page id): a page id must be the token's page.
 pub(crate) fn authenticate(
-    state: &SimState,
+    tokens: &HashMap<String, PageAuth>,
     token: Option<&str>,
     proof: Option<&str>,
     node: &str,
-) -> Result<std::sync::Arc<str>, GraphFailure> {
+) -> Result<Arc<str>, GraphFailure> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(oauth_failure(
             "An active access token must be used to query information about the current user.",
         ));
     };
-    let Some(page) = state.config.tokens.get(token) else {
+    let Some(page) = tokens.get(token) else {
         return Err(oauth_failure(
             "Invalid OAuth access token - Cannot parse access token",
         ));

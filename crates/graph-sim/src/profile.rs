@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
-use crate::sim::{lock, SimState};
+use crate::state::SimState;
+use crate::sync::lock;
 
 /// The fields a PSID node has.
 pub const PROFILE_FIELDS: &[&str] = &[
@@ -48,7 +49,7 @@ pub(crate) async fn get_node(
             state.faults.add_usage(&mut r);
             r
         }
-        Err(f) => f.into_response_with(&state),
+        Err(f) => f.into_response_with(&state.ids),
     }
 }
 
@@ -64,7 +65,12 @@ async fn get_inner(
     }
     let query = QueryParams::parse(uri.query());
     let token = token_of(&query, headers, None);
-    let page_id = authenticate(state, token, query.appsecret_proof.as_deref(), "me")?;
+    let page_id = authenticate(
+        &state.config.tokens,
+        token,
+        query.appsecret_proof.as_deref(),
+        "me",
+    )?;
     if node == "me" || node == &*page_id {
         let mut page = Map::new();
         page.insert("name".into(), Value::String(format!("Page {page_id}")));

@@ -1,7 +1,9 @@
-//! What the simulator keeps for inspection: requests, accepted sends and uploads.
+//! What the simulator keeps for inspection: requests, accepted sends and uploads, SMS and
+//! webhook posts.
 
 use bytes::Bytes;
 use messenger_model::graph::{GraphSendRequest, Recipient, SenderAction};
+use messenger_model::webhook::WebhookPayload;
 use messenger_model::Timestamp;
 
 /// One HTTP request the simulator received, kept for inspection.
@@ -88,4 +90,45 @@ pub struct Upload {
     pub url: Option<String>,
     /// Whether `is_reusable` was set.
     pub is_reusable: bool,
+}
+
+/// An SMS the Messages API accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsMessage {
+    /// `SM` and 32 hex digits.
+    pub sid: String,
+    /// The account that sent it.
+    pub account_sid: String,
+    /// The recipient, as given.
+    pub to: String,
+    /// The sender number or alphanumeric ID, if given.
+    pub from: Option<String>,
+    /// The messaging service, if given instead of (or with) `From`.
+    pub messaging_service_sid: Option<String>,
+    /// The text.
+    pub body: String,
+    /// How many SMS segments the text takes (GSM-7 or UCS-2).
+    pub num_segments: u32,
+    /// Where status callbacks go, if asked for.
+    pub status_callback: Option<String>,
+    /// When it was accepted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+/// One webhook post the simulator made, and what the receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPost {
+    /// The raw body posted.
+    pub body: Bytes,
+    /// The receiver's HTTP status; `None` when it could not be reached.
+    pub status: Option<u16>,
+    /// When it was posted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+impl WebhookPost {
+    /// The body parsed as Meta's payload.
+    pub fn payload(&self) -> Option<WebhookPayload> {
+        WebhookPayload::from_json(&self.body).ok()
+    }
 }

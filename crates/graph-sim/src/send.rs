@@ -16,8 +16,10 @@ use serde::Serialize;
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::graph_rules::{self, WireSend};
+use crate::handle::GraphSim;
 use crate::records::{SentAction, SentMessage};
-use crate::sim::{lock, SimState};
+use crate::state::SimState;
+use crate::sync::lock;
 
 /// The success answer.
 #[derive(Serialize)]
@@ -99,7 +101,7 @@ pub(crate) async fn send(
         }
         Err(f) => {
             tracing::debug!(path = uri.path(), "send refused");
-            f.into_response_with(&state)
+            f.into_response_with(&state.ids)
         }
     }
 }
@@ -123,7 +125,7 @@ async fn send_inner(
     };
     let token = token_of(&query, headers, body_token);
     let proof = query.appsecret_proof.as_deref().or(body_proof);
-    let page_id = authenticate(state, token, proof, node)?;
+    let page_id = authenticate(&state.config.tokens, token, proof, node)?;
     let request = graph_rules::check_send(parsed?, &state.config.accepted_tags)?;
     check_attachment_id(state, &request)?;
     if let Some(persona) = &request.persona_id {
@@ -170,7 +172,7 @@ async fn send_inner(
         ));
     }
 
-    let mid = state.new_mid();
+    let mid = state.ids.new_mid();
     let attachment_id = reusable_attachment_id(state, &request);
     let answer = SendAnswer {
         recipient_id: &recipient_id,
@@ -233,7 +235,7 @@ fn reusable_attachment_id(state: &SimState, request: &GraphSendRequest) -> Optio
     if payload.is_reusable != Some(true) || payload.url.is_none() {
         return None;
     }
-    let id = state.new_numeric_id();
+    let id = state.ids.new_numeric_id();
     lock(&state.attachment_ids).insert(id.clone());
     Some(id)
 }
@@ -254,6 +256,14 @@ fn resolve_recipient(page_id: &str, r: &Recipient) -> String {
         return synthetic_psid(page_id, "token", t);
     }
     String::new()
+}
+
+impl GraphSim {
+    /// The PSID the simulator answers for a phone-number recipient of `page_id` (customer
+    /// matching). Stable across runs.
+    pub fn psid_for_phone(page_id: &str, phone_number: &str) -> String {
+        synthetic_psid(page_id, "phone", &normalize_phone(phone_number))
+    }
 }
 
 /// A phone number reduced to `+` and digits.
@@ -284,7 +294,7 @@ pub(crate) async fn fallback(
 ) -> Response {
     state.record(&method, &uri, &headers, &body);
     tracing::debug!(%method, path = uri.path(), "unknown path");
-    graph_api::unknown_path(uri.path()).into_response_with(&state)
+    graph_api::unknown_path(uri.path()).into_response_with(&state.ids)
 }
 
 #[cfg(test)]

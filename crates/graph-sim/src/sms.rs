@@ -20,33 +20,12 @@ use serde_json::{json, Value};
 
 use crate::faults::Fault;
 use crate::graph_api::{self, constant_time_eq};
-use crate::sim::{lock, SimState};
+pub use crate::records::SmsMessage;
+use crate::state::SimState;
+use crate::sync::lock;
 
 /// Twilio's limit on a message body (characters).
 pub const MAX_SMS_BODY_CHARS: usize = 1600;
-
-/// An SMS the Messages API accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsMessage {
-    /// `SM` and 32 hex digits.
-    pub sid: String,
-    /// The account that sent it.
-    pub account_sid: String,
-    /// The recipient, as given.
-    pub to: String,
-    /// The sender number or alphanumeric ID, if given.
-    pub from: Option<String>,
-    /// The messaging service, if given instead of (or with) `From`.
-    pub messaging_service_sid: Option<String>,
-    /// The text.
-    pub body: String,
-    /// How many SMS segments the text takes (GSM-7 or UCS-2).
-    pub num_segments: u32,
-    /// Where status callbacks go, if asked for.
-    pub status_callback: Option<String>,
-    /// When it was accepted (milliseconds since the epoch).
-    pub at_millis: i64,
-}
 
 /// A Twilio error answer.
 fn twilio_error(status: StatusCode, code: u32, message: impl Into<String>) -> Response {
@@ -323,7 +302,7 @@ pub(crate) async fn create_message(
     }
 
     let message = SmsMessage {
-        sid: format!("SM{}", state.new_hex32()),
+        sid: format!("SM{}", state.ids.new_hex32()),
         account_sid,
         to,
         from: from.clone(),

@@ -14,27 +14,12 @@ use messenger_model::webhook::{
 };
 use messenger_model::Timestamp;
 
+use crate::handle::GraphSim;
+use crate::records::WebhookPost;
 use crate::signature::{hub_signature_256, hub_signature_sha1};
-use crate::sim::{lock, AutoReceipts, GraphSim, SimState};
+use crate::state::{AutoReceipts, SimState};
+use crate::sync::lock;
 use crate::SimError;
-
-/// One webhook post the simulator made, and what the receiver answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookPost {
-    /// The raw body posted.
-    pub body: Bytes,
-    /// The receiver's HTTP status; `None` when it could not be reached.
-    pub status: Option<u16>,
-    /// When it was posted (milliseconds since the epoch).
-    pub at_millis: i64,
-}
-
-impl WebhookPost {
-    /// The body parsed as Meta's payload.
-    pub fn payload(&self) -> Option<WebhookPayload> {
-        WebhookPayload::from_json(&self.body).ok()
-    }
-}
 
 /// An event from `psid` to `page_id`, now.
 pub(crate) fn event_from_user(page_id: &str, psid: &str) -> MessagingEvent {
@@ -187,7 +172,7 @@ impl GraphSim {
         mut message: InboundMessage,
     ) -> Result<u16, SimError> {
         if message.mid.is_none() {
-            message.mid = Some(self.state.new_mid());
+            message.mid = Some(self.state.ids.new_mid());
         }
         let mut event = event_from_user(page_id, psid);
         event.message = Some(message);
@@ -204,7 +189,7 @@ impl GraphSim {
     ) -> Result<u16, SimError> {
         let mut event = event_from_user(page_id, psid);
         event.postback = Some(Postback {
-            mid: Some(self.state.new_mid()),
+            mid: Some(self.state.ids.new_mid()),
             title: Some(title.to_owned()),
             payload: Some(payload.to_owned()),
             referral: None,
@@ -341,7 +326,7 @@ impl GraphSim {
     ) -> Result<u16, SimError> {
         let mut event = event_from_user(page_id, psid);
         event.message = Some(InboundMessage {
-            mid: Some(self.state.new_mid()),
+            mid: Some(self.state.ids.new_mid()),
             text: Some(text.to_owned()),
             ..InboundMessage::default()
         });

@@ -14,7 +14,7 @@ use messenger_model::graph::{GraphSendRequest, MessagingType};
 
 use crate::faults::{graph_failure, Fault};
 use crate::graph_api::GraphFailure;
-use crate::sim::lock;
+use crate::sync::lock;
 
 /// The standard messaging window: 24 hours after the user's last message.
 pub const STANDARD_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;

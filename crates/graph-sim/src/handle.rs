@@ -1,0 +1,171 @@
+//! A running simulator ([`GraphSim`]): its address, what it recorded, and the knobs a test turns
+//! while it runs (faults, profiles, the window, receipts). Meta-side posts are in
+//! [`crate::webhook`].
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use messenger_model::graph::Persona;
+use messenger_model::UserProfile;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::faults::{FaultRule, UsageHeaders};
+use crate::records::{RecordedRequest, SentAction, SentMessage, SmsMessage, Upload, WebhookPost};
+use crate::state::SimState;
+use crate::sync::lock;
+
+/// A running simulator. Dropping it stops the server; [`GraphSim::shutdown`] also waits for it.
+pub struct GraphSim {
+    pub(crate) state: Arc<SimState>,
+    addr: SocketAddr,
+    base_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for GraphSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphSim")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphSim {
+    /// The handle of a simulator serving `state` at `addr` on `task`, stopped by `shutdown`.
+    pub(crate) fn new(
+        state: Arc<SimState>,
+        addr: SocketAddr,
+        shutdown: oneshot::Sender<()>,
+        task: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            state,
+            addr,
+            base_url: format!("http://{addr}"),
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: point the Graph client (and the SMS client) here.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request received so far (empty when recording is off).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// Every message the Send API accepted, in order (empty when recording is off).
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        self.state.sent_snapshot()
+    }
+
+    /// How many messages the Send API accepted (counted even when recording is off).
+    pub fn sent_count(&self) -> u64 {
+        self.state.sent_count.load(Ordering::Relaxed)
+    }
+
+    /// Adds a fault rule (after the existing ones).
+    pub fn fault(&self, rule: FaultRule) {
+        self.state.faults.add(rule);
+    }
+
+    /// Sends these usage headers (`X-App-Usage`, `X-Page-Usage`, `X-Business-Use-Case-Usage`)
+    /// with every successful Graph answer, as Graph does when an app nears its limits; `None`
+    /// stops them. Rate-limit faults still carry their own.
+    pub fn set_usage_headers(&self, usage: Option<UsageHeaders>) {
+        self.state.faults.set_usage(usage);
+    }
+
+    /// The user `psid` never opens Messenger: auto receipts ([`AutoReceipts`]) post no delivery
+    /// and no read for sends to them (echoes still come; `post_delivery` still works).
+    pub fn never_deliver_to(&self, psid: impl Into<String>) {
+        lock(&self.state.never_delivered).insert(psid.into());
+    }
+
+    /// Undoes [`GraphSim::never_deliver_to`]: later sends to `psid` get auto receipts again.
+    pub fn deliver_to(&self, psid: &str) {
+        lock(&self.state.never_delivered).remove(psid);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// Sets what `GET /{psid}` answers for `psid`.
+    pub fn set_user_profile(&self, psid: impl Into<String>, profile: UserProfile) {
+        lock(&self.state.profiles).insert(psid.into(), profile);
+    }
+
+    /// Sets when `psid` last wrote to `page_id` (milliseconds since the epoch), for the window
+    /// check of [`GraphSimBuilder::enforce_window`]; may move it backwards.
+    pub fn set_last_inbound(&self, page_id: &str, psid: &str, at_millis: i64) {
+        self.state.window.set_inbound(page_id, psid, at_millis);
+    }
+
+    /// Every sender action the Send API accepted, in order (empty when recording is off).
+    pub fn sender_actions(&self) -> Vec<SentAction> {
+        lock(&self.state.actions).clone()
+    }
+
+    /// The personas of `page_id`, in the order they were created.
+    pub fn personas(&self, page_id: &str) -> Vec<Persona> {
+        self.state.personas.of_page(page_id)
+    }
+
+    /// Every attachment uploaded so far.
+    pub fn uploads(&self) -> Vec<Upload> {
+        lock(&self.state.uploads).clone()
+    }
+
+    /// Every SMS the Twilio API accepted.
+    pub fn sms_messages(&self) -> Vec<SmsMessage> {
+        lock(&self.state.sms).clone()
+    }
+
+    /// Every webhook post made so far (by the `post_*` methods and auto receipts), with the
+    /// receiver's answer (empty when recording is off).
+    pub fn webhook_posts(&self) -> Vec<WebhookPost> {
+        lock(&self.state.webhook_posts).clone()
+    }
+
+    /// Forgets recorded requests, sent messages and actions, uploads, SMS and webhook posts (the
+    /// counter in [`GraphSim::sent_count`] too). Faults, profiles and personas stay.
+    pub fn reset_records(&self) {
+        lock(&self.state.requests).clear();
+        lock(&self.state.sent).clear();
+        lock(&self.state.actions).clear();
+        lock(&self.state.uploads).clear();
+        lock(&self.state.sms).clear();
+        lock(&self.state.webhook_posts).clear();
+        self.state.sent_count.store(0, Ordering::Relaxed);
+    }
+
+    /// Stops accepting connections and waits (at most 5 s) for open requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
