@@ -133,7 +133,7 @@ impl GatewayBuilder {
         let webhooks_queued = Arc::new(Notify::new());
         let (ingest, committer) =
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
-        let live = crate::console::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
+        let live = crate::live::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
         let backlogs = crate::backlog::Backlogs::new(&config.spaces);
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
@@ -171,7 +171,7 @@ impl GatewayBuilder {
         let serve = |listener, role| {
             crate::listener::serve(
                 listener,
-                router_for(state.clone(), role),
+                router_for(state.clone(), role, crate::console::router_for(role)),
                 connections,
                 metrics.clone(),
                 &cancel,
@@ -199,7 +199,7 @@ impl GatewayBuilder {
             messenger.clone(),
             cancel.clone(),
         )));
-        tasks.push(tokio::spawn(crate::console::live::run(
+        tasks.push(tokio::spawn(crate::live::run(
             live,
             messenger.clone(),
             cancel.clone(),

@@ -43,6 +43,7 @@
 //! ```
 
 pub mod backlog;
+pub mod client;
 pub mod config;
 pub mod console;
 mod database;
@@ -55,7 +56,9 @@ mod gateway;
 pub mod http;
 pub mod inbound;
 pub mod listener;
+pub mod live;
 pub mod metrics;
+pub mod picture;
 
 pub use database::open_store;
 pub use error::GatewayError;

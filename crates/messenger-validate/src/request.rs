@@ -9,11 +9,9 @@ use crate::limits::{
     ATTACHMENT_MAX_BYTES, DELIVERY_TIMEOUT_MAX_SECS, DELIVERY_TIMEOUT_MIN_SECS, TEXT_MAX_CHARS,
 };
 use crate::report::{index, longer_than, Report};
-use crate::tags::check_tag_at;
-use crate::{Policy, Violation, ViolationCode};
+use crate::tags::{check_tag_at, tag_missing, TAG_POINTER};
+use crate::{Policy, ViolationCode};
 
-/// Where the tag lives in a request.
-pub(crate) const TAG_POINTER: &str = "/channelOptions/fbMessenger/messageTag";
 /// Where the messaging type lives in a request.
 pub(crate) const TYPE_POINTER: &str = "/channelOptions/fbMessenger/messagingType";
 /// Where the persona lives in a request.
@@ -22,18 +20,6 @@ pub(crate) const PERSONA_POINTER: &str = "/channelOptions/fbMessenger/personaId"
 pub(crate) const DELIVERY_TIMEOUT_POINTER: &str = "/channelOptions/fbMessenger/deliveryTimeout";
 /// Where the Messenger custom body lives in a request.
 pub(crate) const CUSTOM_BODY_POINTER: &str = "/customBody/fbMessenger";
-
-/// `MESSAGE_TAG` without a tag.
-pub(crate) fn tag_missing() -> Violation {
-    Violation {
-        code: ViolationCode::TagMissing,
-        pointer: TAG_POINTER.to_owned(),
-        message: "messagingType MESSAGE_TAG needs a messageTag (Meta accepts HUMAN_AGENT: a \
-                  person replying within 7 days of the user's last message)"
-            .to_owned(),
-        value: None,
-    }
-}
 
 /// Whether Messenger may receive this request's content: it is in `rules`, or `rules` is empty
 /// (already a violation; the content is then checked as if it were, to report everything).

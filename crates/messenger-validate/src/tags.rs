@@ -10,6 +10,21 @@ use crate::limits::DAY_MS;
 use crate::report::truncate;
 use crate::{Violation, ViolationCode};
 
+/// Where the tag lives in a request.
+pub(crate) const TAG_POINTER: &str = "/channelOptions/fbMessenger/messageTag";
+
+/// `MESSAGE_TAG` without a tag.
+pub(crate) fn tag_missing() -> Violation {
+    Violation {
+        code: ViolationCode::TagMissing,
+        pointer: TAG_POINTER.to_owned(),
+        message: "messagingType MESSAGE_TAG needs a messageTag (Meta accepts HUMAN_AGENT: a \
+                  person replying within 7 days of the user's last message)"
+            .to_owned(),
+        value: None,
+    }
+}
+
 /// Whether Meta accepts a tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagStatus {
@@ -128,7 +143,7 @@ pub fn active() -> impl Iterator<Item = &'static TagInfo> {
 /// assert_eq!(check_tag("SOMETHING").unwrap_err().code, ViolationCode::TagUnknown);
 /// ```
 pub fn check_tag(tag: &str) -> Result<&'static TagInfo, Violation> {
-    check_tag_at(tag, crate::request::TAG_POINTER)
+    check_tag_at(tag, TAG_POINTER)
 }
 
 pub(crate) fn check_tag_at(tag: &str, pointer: &str) -> Result<&'static TagInfo, Violation> {

@@ -5,8 +5,8 @@ use messenger_model::graph::MessagingType;
 use messenger_model::{FbMessengerOptions, SendRequest, Timestamp};
 
 use crate::limits::{DAY_MS, HOUR_MS, STANDARD_WINDOW_HOURS};
-use crate::request::{TAG_POINTER, TYPE_POINTER};
-use crate::tags::check_tag_at;
+use crate::request::TYPE_POINTER;
+use crate::tags::{check_tag_at, tag_missing, TAG_POINTER};
 use crate::{Violation, ViolationCode};
 
 /// What the caller knows about the recipient's standard messaging window.
@@ -143,7 +143,7 @@ pub fn check_messenger_window(
         });
     }
     let Some(tag) = tag.filter(|t| !t.is_empty()) else {
-        return Err(crate::request::tag_missing());
+        return Err(tag_missing());
     };
     let info = check_tag_at(tag, TAG_POINTER)?;
     let Some(max_age) = info.max_age_ms() else {

@@ -64,6 +64,7 @@ mod facade;
 pub mod optin;
 mod personas;
 pub mod send;
+mod send_tag;
 pub mod sms;
 mod space;
 pub mod webhook;

@@ -182,7 +182,7 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
 
 fn database(c: &mut Checker<'_>, raw: super::raw::RawDatabase) -> DatabaseConfig {
     let url = DatabaseUrl::new(raw.url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
-    if let Err(problem) = crate::database::check_backend(url.expose()) {
+    if let Err(problem) = super::check_backend(url.expose()) {
         c.issue("database.url", problem);
     }
     if let Some(schema) = &raw.schema {

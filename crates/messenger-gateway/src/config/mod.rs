@@ -28,6 +28,7 @@
 //! assert!(err.to_string().contains("spaces[0].page_id: missing"));
 //! ```
 
+mod backend;
 mod check;
 mod env;
 mod raw;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use messenger_model::EventName;
 
+pub(crate) use backend::check_backend;
 pub use env::ENV_PREFIX;
 pub use secret::{DatabaseUrl, KeyDigest, Secret};
 

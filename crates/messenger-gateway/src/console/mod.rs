@@ -13,13 +13,10 @@
 //! - `GET /console/api/spaces/{space}/profiles/{profileId}`: a profile with its Messenger link
 //!   on the space's page, the last inbound message and whether the 24-hour window is open;
 //! - `GET /console/api/spaces/{space}/live`: the last 15 minutes of the space's figures
-//!   ([`live`]).
+//!   ([`crate::live`]).
 //!
 //! Nothing is stored on the server for a session. These routes are not part of the public
 //! API (they are not in the OpenAPI document and may change with the console).
-
-pub mod live;
-pub mod picture;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -31,8 +28,8 @@ use serde_json::{json, Value};
 
 use crate::http::auth::{PathParams, SpaceRead};
 use crate::http::problem::Problem;
-use crate::http::AppState;
-pub use live::Live;
+use crate::http::{AppState, ListenerRole};
+use crate::{live, picture};
 
 /// The page shell.
 const INDEX_HTML: &str = include_str!("assets/index.html");
@@ -45,7 +42,17 @@ const CONSOLE_CSS: &str = include_str!("assets/console.css");
 /// message.
 const WINDOW_MILLIS: i64 = 24 * 3600 * 1000;
 
-/// The console's routes, for the main listener.
+/// The console's routes for a listener of `role`: on the main listener, where the API is
+/// (docs/decisions/0013); none on the ops listener.
+pub fn router_for(role: ListenerRole) -> Router<AppState> {
+    if role == ListenerRole::Ops {
+        Router::new()
+    } else {
+        router()
+    }
+}
+
+/// The console's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(page))
@@ -62,7 +69,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The console pages' Content-Security-Policy: everything from the gateway's own origin, and
-/// images from there and from Meta's picture hosts only ([`picture::img_src`]).
+/// images from there and from Meta's picture hosts only ([`crate::picture::img_src`]).
 static CONTENT_SECURITY_POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
     let policy = format!(
         "default-src 'self'; img-src {}; object-src 'none'; base-uri 'none'; \

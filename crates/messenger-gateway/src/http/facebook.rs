@@ -14,7 +14,7 @@ use super::auth::SpaceAccess;
 use super::body::json_body;
 use super::problem::{shorten, Problem, ProblemError};
 use super::AppState;
-use crate::listener::client::ClientAddr;
+use crate::client::ClientAddr;
 
 /// The longest profile id the state service takes: the cap of every id a client names.
 const MAX_PROFILE_ID: usize = messenger_validate::limits::ID_MAX_CHARS;

@@ -72,7 +72,7 @@ pub struct Shared {
     /// Each space's bound on unsent messages.
     pub backlogs: crate::backlog::Backlogs,
     /// The console's live figures.
-    pub live: crate::console::Live,
+    pub live: crate::live::Live,
 }
 
 impl std::ops::Deref for AppState {
@@ -448,13 +448,9 @@ fn secure_headers(response: &mut Response) {
     }
 }
 
-/// The router for `state` with every route (one listener).
-pub fn router(state: AppState) -> Router {
-    router_for(state, ListenerRole::Only)
-}
-
-/// The router of a listener of `role`: the routes of [`ROUTES`] it serves.
-pub fn router_for(state: AppState, role: ListenerRole) -> Router {
+/// The router of a listener of `role`: the routes of [`ROUTES`] it serves, and `beside` (the
+/// console's pages on the main listener), all under the same shedding and request log.
+pub fn router_for(state: AppState, role: ListenerRole, beside: Router<AppState>) -> Router {
     let mut router = Router::new();
     for r in ROUTES.iter().filter(|r| r.listener.served_by(role)) {
         let mut methods = method_router(r);
@@ -467,11 +463,8 @@ pub fn router_for(state: AppState, role: ListenerRole) -> Router {
         }
         router = router.route(r.path, methods);
     }
-    // The console is where the API is: on the main listener (decision 0013).
-    if role != ListenerRole::Ops {
-        router = router.merge(crate::console::router());
-    }
     router
+        .merge(beside)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), quota::shed))

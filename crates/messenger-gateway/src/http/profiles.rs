@@ -20,7 +20,7 @@ use super::problem::{
     body_id_error, json_type, path_id, query_id_error, shorten, Problem, ProblemError,
 };
 use super::AppState;
-use crate::console::picture::{
+use crate::picture::{
     check_picture_url, PictureRefusal, LOOKASIDE_HOST, MAX_PICTURE_URL_CHARS, PICTURE_DOMAINS,
 };
 

@@ -11,7 +11,6 @@
 //! document format.
 
 pub mod admission;
-pub mod client;
 pub mod connection;
 mod open_files;
 
@@ -36,11 +35,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::client::{canonical, client_of, ClientAddr};
 use crate::config::ConnectionLimits;
 use crate::http::problem::{Problem, ProblemError};
 use crate::metrics::Metrics;
 use admission::{Admission, Refusal};
-use client::{canonical, client_of, ClientAddr};
 use connection::{raw_response, Activity, Expiry, Serving, Watched};
 
 pub use open_files::{open_file_limit, raise_open_file_limit};

@@ -10,10 +10,9 @@ mod fallback;
 pub mod pacing;
 pub mod page;
 mod rules;
-mod tag;
 
+pub use crate::send_tag::SendTag;
 pub use accept::{Accepted, AcceptedBatch, Idempotency};
 pub use action::{action_name, parse_action, ActionSent};
 pub use dispatch::DispatchReport;
 pub use rules::RuleDecision;
-pub use tag::SendTag;

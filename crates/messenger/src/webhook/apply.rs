@@ -9,7 +9,7 @@ use messenger_store::{MessageRecord, Redemption, Settlement, StatusUpdate};
 use serde_json::{json, Value};
 
 use crate::optin::TokenError;
-use crate::send::SendTag;
+use crate::send_tag::SendTag;
 use crate::{Error, Messenger, Space};
 
 /// When an event happened, and whether it came in `standby` (another app owns the thread).

@@ -135,7 +135,7 @@ impl Messenger {
             // own metadata is left alone).
             if let Some(message) = planned.request.message.as_mut() {
                 message.metadata.get_or_insert_with(|| {
-                    crate::send::SendTag::new(record.id.clone(), part).to_string()
+                    crate::send_tag::SendTag::new(record.id.clone(), part).to_string()
                 });
             }
             if let Some(upload) = planned.upload.take() {

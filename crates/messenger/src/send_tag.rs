@@ -1,5 +1,5 @@
-//! The tag the pipeline puts in each Graph send's `message.metadata`, so Meta's message echo
-//! says which message and part it was.
+//! The tag a send puts in each Graph send's `message.metadata`, so Meta's message echo says
+//! which message and part it was: written by dispatch, read by the webhook's echo handling.
 
 /// `mc1:<message id>:<part index>`.
 #[derive(Debug, Clone, PartialEq, Eq)]

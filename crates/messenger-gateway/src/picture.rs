@@ -31,7 +31,7 @@ pub enum PictureRefusal {
 /// [`PICTURE_DOMAINS`], without credentials or a port other than 443.
 ///
 /// ```
-/// use messenger_gateway::console::picture::{check_picture_url, PictureRefusal};
+/// use messenger_gateway::picture::{check_picture_url, PictureRefusal};
 ///
 /// assert_eq!(check_picture_url("https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=1"), Ok(()));
 /// assert_eq!(check_picture_url("https://scontent-lhr8-1.xx.fbcdn.net/v/t1.jpg"), Ok(()));
@@ -76,7 +76,7 @@ pub fn is_meta_picture_url(url: &str) -> bool {
 /// The sources of the console's `img-src`: its own origin and Meta's picture hosts.
 ///
 /// ```
-/// let src = messenger_gateway::console::picture::img_src();
+/// let src = messenger_gateway::picture::img_src();
 /// assert_eq!(src, "'self' https://platform-lookaside.fbsbx.com https://*.fbcdn.net https://*.fbsbx.com");
 /// ```
 pub fn img_src() -> String {
