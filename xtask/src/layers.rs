@@ -43,6 +43,9 @@ pub(crate) const LAYERS: &[(&str, Role)] = &[
     ("messenger", Role::Layer(4)),
     ("messenger-gateway", Role::Layer(5)),
     ("graph-sim", Role::Tool(&["messenger-model"])),
+    // Dev-only: what the tests share (PostgreSQL test schemas, the skip rule outside CI);
+    // depends on no workspace crate, and no crate may use it but as a dev-dependency.
+    ("messenger-test-support", Role::Tool(&[])),
     ("xtask", Role::Tool(&[])),
 ];
 

@@ -20,7 +20,9 @@ use messenger_store_sql::SqlOptions;
 use messenger_store_sql::{SqliteStore, Synchronous};
 use tokio::runtime::Runtime;
 
+// The tests' PostgreSQL stores; the bench uses a part of them.
 #[cfg(feature = "postgres")]
+#[allow(dead_code)]
 #[path = "../tests/stores/support/postgres.rs"]
 mod postgres_support;
 
@@ -208,9 +210,9 @@ fn benches(c: &mut Criterion) {
         };
         match rt.block_on(postgres_support::store_in_fresh_schema(options)) {
             Some((store, schema)) => {
-                let _guard = postgres_support::SchemaGuard(schema);
                 bench(c, &rt, "postgres", Arc::new(store.clone()));
                 rt.block_on(store.close_pool());
+                drop(schema);
             }
             None => eprintln!("PostgreSQL benchmarks skipped"),
         }

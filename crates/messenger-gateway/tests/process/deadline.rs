@@ -9,11 +9,11 @@ use graph_sim::GraphSim;
 use serde_json::{json, Value};
 
 use crate::child::{GatewayProcess, Workdir};
-use crate::postgres::TestSchema;
 use crate::sim::{
     config_toml, get_message, http, post_batch, wait_all_sent, Dispatch, APP_SECRET, PAGE,
     PAGE_TOKEN,
 };
+use messenger_test_support::postgres::TestSchema;
 
 const SMS_SID: &str = "AC00000000000000000000000000000014";
 const SMS_TOKEN: &str = "sms-auth-token-for-process-tests";
@@ -147,14 +147,14 @@ async fn a_gateway_killed_before_the_deadline_sends_the_sms_after_restart_once()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_send_each_deadline_sms_once() {
-    let Some(schema) = TestSchema::create().await else {
+    let Some(schema) = TestSchema::create("gw_process").await else {
         return;
     };
     let dir = Workdir::new();
     let sim = start_sim_with_sms().await;
     let config = dir.write(
         "gateway.toml",
-        &config_with_sms(&sim, &schema.gateway_url()),
+        &config_with_sms(&sim, &schema.url_with_search_path()),
     );
     let http = http();
     const N: usize = 40;

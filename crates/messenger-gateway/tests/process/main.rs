@@ -30,7 +30,6 @@
 mod child;
 // Shared with the api tests, which use all of it; this binary uses a part.
 mod plan;
-mod postgres;
 #[allow(dead_code)]
 #[path = "../common/raw_tcp.rs"]
 mod raw_tcp;

@@ -20,11 +20,11 @@ use graph_sim::{Fault, FaultRule, GraphSim};
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::postgres::TestSchema;
 use crate::sim::{
     default_dispatch_toml, free_port, http, post_batch, start_sim_with_echoes, wait_all_sent,
     wait_until, PAGE,
 };
+use messenger_test_support::postgres::TestSchema;
 
 /// How long graph-sim takes to answer each call: Meta's lower bound.
 const GRAPH_LATENCY: Duration = Duration::from_millis(100);
@@ -102,14 +102,14 @@ async fn two_processes_on_postgres_with_a_25ms_graph_send_each_message_once_in_o
 }
 
 async fn two_processes_send_each_message_once(latency: Duration) {
-    let Some(schema) = TestSchema::create().await else {
+    let Some(schema) = TestSchema::create("gw_process").await else {
         return;
     };
     let dir = Workdir::new();
     let port = free_port();
     let sim = slow_sim_posting_to(port, latency).await;
-    let config_a = window_checked_config(&dir, &sim, port, &schema.gateway_url());
-    let config_b = window_checked_config(&dir, &sim, 0, &schema.gateway_url());
+    let config_a = window_checked_config(&dir, &sim, port, &schema.url_with_search_path());
+    let config_b = window_checked_config(&dir, &sim, 0, &schema.url_with_search_path());
     let plan = Plan {
         recipients: 50,
         per_recipient: 20,
@@ -159,13 +159,13 @@ async fn two_processes_send_each_message_once(latency: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_graph_speed_a_batch_is_answered_at_once_and_sigterm_leaves_no_lease() {
-    let Some(schema) = TestSchema::create().await else {
+    let Some(schema) = TestSchema::create("gw_process").await else {
         return;
     };
     let dir = Workdir::new();
     let port = free_port();
     let sim = slow_sim_posting_to(port, GRAPH_LATENCY).await;
-    let config = window_checked_config(&dir, &sim, port, &schema.gateway_url());
+    let config = window_checked_config(&dir, &sim, port, &schema.url_with_search_path());
     let plan = Plan {
         recipients: 50,
         per_recipient: 22,

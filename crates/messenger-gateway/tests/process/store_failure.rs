@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::plan::{wait_all_received, Plan, Sends};
-use crate::postgres::TestSchema;
 use crate::sim::{default_dispatch_toml, http, metrics_text, post_batch, start_sim, wait_all_sent};
+use messenger_test_support::postgres::TestSchema;
 
 /// How many "mark sent" updates the database refuses.
 const FAILURES: i64 = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_whose_recording_fails_are_recorded_by_retrying_not_sent_again() {
-    let Some(schema) = TestSchema::create().await else {
+    let Some(schema) = TestSchema::create("gw_process").await else {
         return;
     };
     let dir = Workdir::new();
@@ -25,7 +25,7 @@ async fn sends_whose_recording_fails_are_recorded_by_retrying_not_sent_again() {
     }));
     let config = dir.write(
         "gateway.toml",
-        &default_dispatch_toml(&sim, &schema.gateway_url()),
+        &default_dispatch_toml(&sim, &schema.url_with_search_path()),
     );
     // Started first: its migrations create the table the trigger goes on.
     let gateway = GatewayProcess::start(&dir, "gateway", &config).await;

@@ -4,8 +4,8 @@
 use graph_sim::GraphSim;
 
 use crate::child::{GatewayProcess, Workdir};
-use crate::postgres::TestSchema;
 use crate::sim::{paced_config_toml, start_sim, Dispatch};
+use messenger_test_support::postgres::TestSchema;
 
 /// Two `serve` children, `a` and `b`, with one configuration file on a fresh schema of the
 /// test PostgreSQL, and the graph-sim they send to.
@@ -32,12 +32,12 @@ impl TwoGateways {
     /// other, so that the first runs the migrations. `None` when the test PostgreSQL is not
     /// reachable outside CI (after [`TestSchema::create`]'s loud message).
     pub(crate) async fn start(dispatch: Dispatch, send_rate: u32) -> Option<Self> {
-        let schema = TestSchema::create().await?;
+        let schema = TestSchema::create("gw_process").await?;
         let dir = Workdir::new();
         let sim = start_sim().await;
         let config = dir.write(
             "gateway.toml",
-            &paced_config_toml(&sim, &schema.gateway_url(), dispatch, send_rate),
+            &paced_config_toml(&sim, &schema.url_with_search_path(), dispatch, send_rate),
         );
         let a = GatewayProcess::start(&dir, "a", &config).await;
         let b = GatewayProcess::start(&dir, "b", &config).await;

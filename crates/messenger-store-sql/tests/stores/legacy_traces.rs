@@ -77,22 +77,26 @@ async fn sqlite_loads_traces_without_causes() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_loads_traces_without_causes() {
-    use crate::support::postgres::{store_in_fresh_schema, url, SchemaGuard};
+    use crate::support::postgres::store_in_fresh_schema;
     use messenger_store_sql::SqlOptions;
     use sqlx::Connection;
 
     let Some((store, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let _guard = SchemaGuard(schema.clone());
     let id = store
         .insert_message(message())
         .await
         .unwrap()
         .id()
         .to_owned();
-    let mut conn = sqlx::PgConnection::connect(&url()).await.unwrap();
-    let update = format!("UPDATE \"{schema}\".messages SET rule_trace = $1 WHERE id = $2");
+    let mut conn = sqlx::PgConnection::connect(schema.server_url())
+        .await
+        .unwrap();
+    let update = format!(
+        "UPDATE \"{}\".messages SET rule_trace = $1 WHERE id = $2",
+        schema.name()
+    );
     sqlx::query(&update)
         .bind(LEGACY_TRACE)
         .bind(&id)

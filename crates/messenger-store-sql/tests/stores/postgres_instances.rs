@@ -6,10 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::postgres::{store_in_fresh_schema, url, SchemaGuard};
+use crate::support::postgres::{in_schema, store_in_fresh_schema};
 use messenger_model::{MessageStatus, SendRequest, Timestamp, To};
 use messenger_store::{DispatchQueue, MessageStore, NewMessage, StatusUpdate};
 use messenger_store_sql::{PostgresStore, SqlOptions};
+use messenger_test_support::postgres::TestSchema;
 
 const SPACE: &str = "space-load";
 const NOW: Timestamp = Timestamp::from_millis(1_767_225_600_000);
@@ -21,12 +22,9 @@ fn message(recipient: usize, i: usize) -> NewMessage {
 }
 
 /// A second instance on the same schema (its own pool, as another gateway process has).
-async fn second_instance(schema: &str) -> PostgresStore {
-    let options = SqlOptions {
-        postgres_schema: Some(schema.to_owned()),
-        ..SqlOptions::default()
-    };
-    PostgresStore::connect(&url(), &options)
+async fn second_instance(schema: &TestSchema) -> PostgresStore {
+    let options = in_schema(schema, SqlOptions::default());
+    PostgresStore::connect(schema.server_url(), &options)
         .await
         .expect("the second instance connects")
 }
@@ -49,7 +47,6 @@ async fn two_instances_never_lease_the_same_message() {
     let Some((first, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let _guard = SchemaGuard(schema.clone());
     let second = second_instance(&schema).await;
     // One message per recipient: every message is due at once.
     let ids = insert_all(&first, (0..TOTAL).map(|i| message(i, i)).collect()).await;
@@ -105,7 +102,6 @@ async fn two_instances_keep_each_recipients_order() {
     let Some((first, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let _guard = SchemaGuard(schema.clone());
     let second = second_instance(&schema).await;
     let messages = (0..RECIPIENTS * PER_RECIPIENT)
         .map(|i| message(i % RECIPIENTS, i))
@@ -179,7 +175,6 @@ async fn a_reconnected_instance_holds_every_committed_message() {
     let Some((store, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let _guard = SchemaGuard(schema.clone());
     let mut ids = Vec::new();
     for i in 0..20 {
         let o = store.insert_message(message(i, i)).await.expect("insert");

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::postgres::{store_in_fresh_schema, url, SchemaGuard};
+use crate::support::postgres::{in_schema, store_in_fresh_schema};
 use messenger_model::{
     Channel, EventEnvelope, EventName, MessageStatus, SendRequest, Timestamp, To,
 };
@@ -45,12 +45,8 @@ async fn receipts_racing_their_sends_are_never_lost() {
     let Some((sender, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let _guard = SchemaGuard(schema.clone());
-    let options = SqlOptions {
-        postgres_schema: Some(schema.clone()),
-        ..SqlOptions::default()
-    };
-    let receiver = PostgresStore::connect(&url(), &options)
+    let options = in_schema(&schema, SqlOptions::default());
+    let receiver = PostgresStore::connect(schema.server_url(), &options)
         .await
         .expect("the second instance connects");
     // Recipients shared by several messages, so receipts and sends meet on the same rows.
