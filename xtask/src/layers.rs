@@ -6,6 +6,9 @@
 //! [`IO_FREE`] must not pull any of [`IO_CRATES`] into their normal
 //! dependency closure.
 //!
+//! Inside the crates of [`modules::ACYCLIC_MODULES`], the top-level modules
+//! must not import one another in a circle ([`modules`]).
+//!
 //! Only normal and build dependencies count: tests and benches may use any
 //! crate as a dev-dependency. The closure comes from the `resolve` graph of
 //! `cargo metadata`, where features are unified across the whole workspace,
@@ -20,6 +23,8 @@ use anyhow::{bail, Context, Result};
 use cargo_metadata::{DependencyKind, Metadata};
 
 use crate::workspace;
+
+mod modules;
 
 /// Where a crate sits in the layering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,17 +313,54 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let graph = Graph::from_metadata(&metadata)?;
     let violations = check(&graph, &Rules::workspace());
     let members = workspace::members(&metadata).len();
-    if violations.is_empty() {
-        println!("check-layers: {members} workspace crates respect the layer table");
-        return Ok(());
-    }
     for violation in &violations {
         println!("{violation}");
     }
-    bail!(
-        "{} layering violation(s); the layer table is in xtask/src/layers.rs and docs/releasing.md",
-        violations.len()
-    )
+    let circles = module_circles(&metadata)?;
+    for (krate, path) in &circles {
+        println!(
+            "{krate}: modules import each other in a circle: {}",
+            path.join(" -> ")
+        );
+    }
+    if !violations.is_empty() {
+        bail!(
+            "{} layering violation(s); the layer table is in xtask/src/layers.rs and docs/releasing.md",
+            violations.len()
+        );
+    }
+    if !circles.is_empty() {
+        bail!(
+            "{} circle(s) between top-level modules; move what both use into a module below them, \
+             or invert the dependency",
+            circles.len()
+        );
+    }
+    println!(
+        "check-layers: {members} workspace crates respect the layer table; no circles between the \
+         top-level modules of {}",
+        modules::ACYCLIC_MODULES.join(", ")
+    );
+    Ok(())
+}
+
+/// Each circle between the top-level modules of the crates of [`modules::ACYCLIC_MODULES`],
+/// with its crate.
+fn module_circles(metadata: &Metadata) -> Result<Vec<(String, Vec<String>)>> {
+    let mut circles = Vec::new();
+    for name in modules::ACYCLIC_MODULES {
+        let package = workspace::member(metadata, name)?;
+        let src = package
+            .manifest_path
+            .parent()
+            .context("a manifest has a directory")?
+            .join("src");
+        let graph = modules::module_graph(src.as_std_path())?;
+        for path in modules::cycles(&graph) {
+            circles.push((name.to_string(), path));
+        }
+    }
+    Ok(circles)
 }
 
 #[cfg(test)]
@@ -380,6 +422,17 @@ mod tests {
                 "{krate} is in the table but not in the workspace"
             );
         }
+    }
+
+    /// The crates that must have no module circles have none.
+    #[test]
+    fn this_workspace_has_no_module_circles() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask sits in the workspace root");
+        let metadata = workspace::metadata(root).expect("cargo metadata");
+        let circles = module_circles(&metadata).expect("the module graphs");
+        assert!(circles.is_empty(), "{circles:#?}");
     }
 
     #[test]
