@@ -1,16 +1,14 @@
 //! Meta's side of webhooks: posts verified by a tiny axum receiver that checks
 //! `X-Hub-Signature-256` on the raw body, as the product's endpoint must.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{post_json, send_url, text_to, PAGE, TOKEN};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{post_json, send_url, text_to, PAGE, TOKEN};
 use graph_sim::{AutoReceipts, GraphSim};
 use hmac::{Hmac, Mac};
 use messenger_model::webhook::{EventKind, WebhookPayload};

@@ -1,8 +1,6 @@
 //! Attachment upload and the user profile API over real HTTP.
 
-mod common;
-
-use common::{answer, post_json, send_url, PAGE, TOKEN};
+use crate::common::{answer, post_json, send_url, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use messenger_model::UserProfile;
 use reqwest::multipart::{Form, Part};

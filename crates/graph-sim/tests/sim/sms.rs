@@ -1,14 +1,12 @@
 //! Twilio's Messages API over real HTTP: success shape, validation, auth, faults, callbacks.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{answer, Answer};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use common::{answer, Answer};
 use graph_sim::{AutoReceipts, Fault, FaultRule, GraphSim};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";

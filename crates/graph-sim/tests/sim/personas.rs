@@ -1,8 +1,6 @@
 //! Sender actions and personas: what the simulator takes and refuses, as Graph does.
 
-mod common;
-
-use common::{answer, post_json, send_url, PAGE, TOKEN};
+use crate::common::{answer, post_json, send_url, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use messenger_model::graph::SenderAction;
 use serde_json::json;
@@ -30,11 +28,11 @@ async fn create(sim: &GraphSim, name: &str) -> String {
     a.json["id"].as_str().unwrap().to_owned()
 }
 
-async fn get(url: &str) -> common::Answer {
+async fn get(url: &str) -> crate::common::Answer {
     answer(reqwest::Client::new().get(url).send().await.unwrap()).await
 }
 
-async fn delete(url: &str) -> common::Answer {
+async fn delete(url: &str) -> crate::common::Answer {
     answer(reqwest::Client::new().delete(url).send().await.unwrap()).await
 }
 

@@ -1,8 +1,6 @@
 //! The messaging window, when the simulator enforces it.
 
-mod common;
-
-use common::{post_json, send_url, text_to, PAGE, TOKEN};
+use crate::common::{post_json, send_url, text_to, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use messenger_model::Timestamp;
 use serde_json::json;

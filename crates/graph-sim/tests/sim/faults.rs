@@ -1,10 +1,8 @@
 //! Scripted faults over real HTTP: each kind's status, body and headers; scopes and counts.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{post_json, send_url, text_to, Answer, PAGE, TOKEN};
+use crate::common::{post_json, send_url, text_to, Answer, PAGE, TOKEN};
 use graph_sim::{Fault, FaultRule, FaultScope, GraphSim, UsageHeaders};
 use serde_json::json;
 

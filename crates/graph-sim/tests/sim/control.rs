@@ -1,13 +1,11 @@
 //! The `/_sim/` control API, as a script drives a simulator running as a process.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{answer, post_json, send_url, text_to, PAGE, TOKEN};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use common::{answer, post_json, send_url, text_to, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use serde_json::json;
 

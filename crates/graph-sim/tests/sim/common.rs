@@ -1,5 +1,4 @@
 //! Shared helpers for the integration tests: a reqwest client and JSON posting.
-#![allow(dead_code)]
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;

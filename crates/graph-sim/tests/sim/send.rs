@@ -1,11 +1,9 @@
 //! The Send API over real HTTP: tokens, appsecret_proof, Graph's request checks, answers and
 //! what the simulator records.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{answer, post_json, send_url, text_to, PAGE, TOKEN};
+use crate::common::{answer, post_json, send_url, text_to, PAGE, TOKEN};
 use graph_sim::GraphSim;
 use serde_json::json;
 
