@@ -36,7 +36,7 @@ pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
 /// chain of only trusted hops names its leftmost.
 ///
 /// ```
-/// use messenger_gateway::listener::client::client_of;
+/// use messenger_gateway::client::client_of;
 /// use axum::http::{HeaderMap, HeaderValue};
 /// let proxies = ["10.0.0.0/8".parse().unwrap()];
 /// let mut h = HeaderMap::new();
