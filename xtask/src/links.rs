@@ -8,6 +8,11 @@
 //!   `crates/…`, `reference/…`) or name a Markdown file: from the root, else from the file's
 //!   crate, else from the file's directory.
 //!
+//! The code map, [`CODE_MAP`], is held to more: every path in backticks there (a word with a `/`
+//! or a file name with an extension such as `attempt.rs`) must exist, resolved from the root,
+//! else from the crate of its `### \`crate\`` section (its directory or its `src/`), else,
+//! outside a crate's section, as the end of some file's path.
+//!
 //! Paths holding a placeholder (`<crate>`, `*`, `{…}`, `…`) are skipped. The SQL migrations are
 //! not read: an applied migration cannot change (sqlx checksums it), whatever its comments say.
 
@@ -34,6 +39,14 @@ const ROOTS: &[&str] = &[
     "tests/",
     "src/",
     "migrations/",
+];
+
+/// The code map, whose every backticked path must exist ([`code_map_paths`]).
+pub(crate) const CODE_MAP: &str = "docs/architecture.md";
+
+/// The extensions that make a backticked word a file name in [`CODE_MAP`].
+const FILE_EXTENSIONS: &[&str] = &[
+    "rs", "toml", "json", "md", "sql", "sh", "js", "css", "html", "yml", "yaml", "png",
 ];
 
 /// One citation that does not resolve.
@@ -66,6 +79,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         let text =
             std::fs::read_to_string(root.join(file)).with_context(|| format!("reading {file}"))?;
         broken.extend(check_text(root, file, &text, kind, &present));
+        if file == CODE_MAP {
+            broken.extend(check_code_map(file, &text, &present));
+        }
     }
     if !broken.is_empty() {
         for b in &broken {
@@ -158,6 +174,91 @@ pub(crate) fn check_text(
         }
     }
     broken
+}
+
+/// The paths of the code map `text` (the contents of `file`) that are not in the repository:
+/// each backticked path ([`code_map_paths`]) resolved from the root, else from the crate of the
+/// `### \`crate\`` section it is in (`crates/<crate>/` or `crates/<crate>/src/`; `xtask/`), else,
+/// outside a crate's section, as the end of some file's path (`hostile.rs`).
+pub(crate) fn check_code_map(file: &str, text: &str, present: &BTreeSet<String>) -> Vec<Broken> {
+    let exists = |path: &str| {
+        let path = path.trim_end_matches('/');
+        present.contains(path)
+            || present
+                .range(format!("{path}/")..)
+                .next()
+                .is_some_and(|p| p.starts_with(&format!("{path}/")))
+    };
+    let mut broken = Vec::new();
+    let mut section_crate: Option<String> = None;
+    for (index, line) in text.lines().enumerate() {
+        if line.starts_with("## ") {
+            section_crate = None;
+        }
+        if let Some(heading) = line.strip_prefix("### ") {
+            section_crate = heading
+                .trim()
+                .strip_prefix('`')
+                .and_then(|h| h.strip_suffix('`'))
+                .map(|name| {
+                    if name == "xtask" {
+                        "xtask".to_owned()
+                    } else {
+                        format!("crates/{name}")
+                    }
+                })
+                .filter(|dir| exists(&format!("{dir}/Cargo.toml")));
+        }
+        for path in code_map_paths(line) {
+            let found = exists(&path)
+                || match &section_crate {
+                    Some(dir) => {
+                        exists(&format!("{dir}/{path}")) || exists(&format!("{dir}/src/{path}"))
+                    }
+                    None => {
+                        let tail = format!("/{}", path.trim_end_matches('/'));
+                        present
+                            .iter()
+                            .any(|p| p.ends_with(&tail) || p.contains(&format!("{tail}/")))
+                    }
+                };
+            if !found {
+                broken.push(Broken {
+                    file: file.to_owned(),
+                    line: index + 1,
+                    target: path,
+                });
+            }
+        }
+    }
+    broken
+}
+
+/// The words in backticks on `line` that name a file or directory: a relative path with a `/`
+/// (`send/dispatch/`, `config/env.rs`) or a file name with a known extension (`attempt.rs`).
+/// Route paths (`/metrics`), media types (`application/problem+json`), URLs and placeholders are
+/// not paths.
+pub(crate) fn code_map_paths(line: &str) -> Vec<String> {
+    line.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.trim().trim_end_matches([',', '.', ':', ';']))
+        .filter(|s| !s.is_empty() && !s.contains("://") && !s.contains(char::is_whitespace))
+        .filter(|s| !placeholder(s) && !s.contains(['(', ')', '+', '@', '"', '\'']))
+        .filter(|s| {
+            let name = s
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            let file = name
+                .rsplit_once('.')
+                .is_some_and(|(stem, ext)| !stem.is_empty() && FILE_EXTENSIONS.contains(&ext));
+            let dir = s.ends_with('/') && s.len() > 1;
+            file || dir
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether `path` (relative to `root`, maybe with `..`) is a file or directory of the repository.
@@ -307,6 +408,60 @@ mod tests {
             (broken[0].line, broken[0].target.as_str()),
             (3, "docs/none.md")
         );
+    }
+
+    #[test]
+    fn code_map_paths_are_file_and_directory_names() {
+        assert_eq!(
+            code_map_paths(
+                "`send/accept.rs`, `attempt.rs`, `send/dispatch/`, `/metrics`, \
+                 `application/problem+json`, `Cargo.toml`, `Messenger::accept`, `a.b`, `<x>/y.rs`"
+            ),
+            [
+                "send/accept.rs",
+                "attempt.rs",
+                "send/dispatch/",
+                "Cargo.toml"
+            ]
+        );
+    }
+
+    #[test]
+    fn code_map_paths_resolve_from_their_crate_section() {
+        let present: BTreeSet<String> = [
+            "crates/k/Cargo.toml",
+            "crates/k/src/send/accept.rs",
+            "crates/k/tests/api/main.rs",
+            "crates/other/src/hostile.rs",
+            "docs/a.md",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let map = "# Map\n`docs/a.md` and `hostile.rs`\n### `k`\n`send/accept.rs`, `tests/api/`, \
+                   `send/gone.rs`\n`hostile.rs` is not in k\n## Testing\n`hostile.rs`, `nowhere.rs`\n";
+        let broken: Vec<(usize, String)> = check_code_map("docs/architecture.md", map, &present)
+            .into_iter()
+            .map(|b| (b.line, b.target))
+            .collect();
+        assert_eq!(
+            broken,
+            [
+                (4, "send/gone.rs".to_owned()),
+                (5, "hostile.rs".to_owned()),
+                (7, "nowhere.rs".to_owned())
+            ]
+        );
+    }
+
+    /// Every path the real code map names exists.
+    #[test]
+    fn the_code_map_names_only_existing_paths() {
+        let root = crate::workspace::project_root();
+        let present: BTreeSet<String> = repository_files(&root).unwrap().into_iter().collect();
+        let text = std::fs::read_to_string(root.join(CODE_MAP)).unwrap();
+        let broken = check_code_map(CODE_MAP, &text, &present);
+        assert!(broken.is_empty(), "{broken:#?}");
     }
 
     #[test]
