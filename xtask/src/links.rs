@@ -10,7 +10,7 @@
 //!
 //! The code map, [`CODE_MAP`], is held to more: every path in backticks there (a word with a `/`
 //! or a file name with an extension such as `attempt.rs`) must exist, resolved from the root,
-//! else from the crate of its `### \`crate\`` section (its directory or its `src/`), else,
+//! else from the crate whose name heads its `###` section (the crate's directory or its `src/`), else,
 //! outside a crate's section, as the end of some file's path.
 //!
 //! Paths holding a placeholder (`<crate>`, `*`, `{…}`, `…`) are skipped. The SQL migrations are
@@ -178,7 +178,8 @@ pub(crate) fn check_text(
 
 /// The paths of the code map `text` (the contents of `file`) that are not in the repository:
 /// each backticked path ([`code_map_paths`]) resolved from the root, else from the crate of the
-/// `### \`crate\`` section it is in (`crates/<crate>/` or `crates/<crate>/src/`; `xtask/`), else,
+/// `###` section it is in, headed by a crate's name in backticks (the crate's directory or its
+/// `src/`; `xtask/`), else,
 /// outside a crate's section, as the end of some file's path (`hostile.rs`).
 pub(crate) fn check_code_map(file: &str, text: &str, present: &BTreeSet<String>) -> Vec<Broken> {
     let exists = |path: &str| {

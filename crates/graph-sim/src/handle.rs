@@ -88,7 +88,7 @@ impl GraphSim {
         self.state.faults.set_usage(usage);
     }
 
-    /// The user `psid` never opens Messenger: auto receipts ([`AutoReceipts`]) post no delivery
+    /// The user `psid` never opens Messenger: auto receipts ([`AutoReceipts`](crate::AutoReceipts)) post no delivery
     /// and no read for sends to them (echoes still come; `post_delivery` still works).
     pub fn never_deliver_to(&self, psid: impl Into<String>) {
         lock(&self.state.never_delivered).insert(psid.into());
@@ -110,7 +110,7 @@ impl GraphSim {
     }
 
     /// Sets when `psid` last wrote to `page_id` (milliseconds since the epoch), for the window
-    /// check of [`GraphSimBuilder::enforce_window`]; may move it backwards.
+    /// check of [`GraphSimBuilder::enforce_window`](crate::GraphSimBuilder::enforce_window); may move it backwards.
     pub fn set_last_inbound(&self, page_id: &str, psid: &str, at_millis: i64) {
         self.state.window.set_inbound(page_id, psid, at_millis);
     }

@@ -1,5 +1,5 @@
 //! Personas, kept per page while the simulator runs: Graph's limits on them and the book of
-//! every page's personas (the endpoints are [`crate::persona_api`]). A send's `persona_id` must
+//! every page's personas (the endpoints are in `persona_api.rs`). A send's `persona_id` must
 //! name a persona of the sending page.
 
 use messenger_model::graph::Persona;

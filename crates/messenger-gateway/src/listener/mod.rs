@@ -4,8 +4,9 @@
 //! 503 and closing them; closes a connection whose headers take longer than
 //! `server.header_read_timeout_secs` or that stays idle `server.idle_timeout_secs`
 //! ([`connection`]); speaks HTTP/1.1 and cleartext HTTP/2 with keep-alive pings and a cap on
-//! streams; tells each request who its client is ([`client`]); and answers hyper's own refusals
-//! (431, 414, 400) as problem documents. docs/operations.md, "Exposure", is the operator's view.
+//! streams; tells each request who its client is ([`crate::client`]); and answers hyper's own
+//! refusals (431, 414, 400) as problem documents. docs/operations.md, "Exposure", is the
+//! operator's view.
 //!
 //! This module must not depend on the HTTP routes beyond the router it serves and the problem
 //! document format.
