@@ -252,6 +252,9 @@ fn the_send_schema_matches_the_model_and_the_validator() {
         "persona_id.invalid",
     ];
     let codes: BTreeSet<&str> = ViolationCode::ALL.iter().map(|c| c.as_str()).collect();
+    // Rules the gateway itself answers with a violation, beyond messenger-validate's: a batch
+    // larger than the space's whole backlog (`http/messages.rs`, decision 0017).
+    let gateway_codes = ["batch.over_backlog"];
     for op in [
         "/apispaces/{space}/messages",
         "/apispaces/{space}/messages/batch",
@@ -271,10 +274,13 @@ fn the_send_schema_matches_the_model_and_the_validator() {
                 code
             })
             .collect();
-        let unknown: Vec<_> = listed.difference(&codes).collect();
+        let unknown: Vec<_> = listed
+            .difference(&codes)
+            .filter(|c| !gateway_codes.contains(*c))
+            .collect();
         assert!(
             unknown.is_empty(),
-            "{op}: not codes of messenger-validate: {unknown:?}"
+            "{op}: not codes of messenger-validate or the gateway: {unknown:?}"
         );
         let unsaid: Vec<_> = codes
             .iter()
