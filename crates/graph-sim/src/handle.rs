@@ -76,6 +76,18 @@ impl GraphSim {
         self.state.sent_count.load(Ordering::Relaxed)
     }
 
+    /// Connections accepted since the start: with HTTP/1.1, one for each request a client had
+    /// under way at once; with HTTP/2 (the sim serves both, and h2c by prior knowledge), a
+    /// client can keep all of them on one.
+    pub fn connections_accepted(&self) -> u64 {
+        self.state.connections.accepted_count()
+    }
+
+    /// The most requests the sim was answering at once since the start (every route).
+    pub fn max_requests_in_flight(&self) -> u64 {
+        self.state.connections.max_in_flight()
+    }
+
     /// Adds a fault rule (after the existing ones).
     pub fn fault(&self, rule: FaultRule) {
         self.state.faults.add(rule);

@@ -132,3 +132,48 @@ impl WebhookPost {
         WebhookPayload::from_json(&self.body).ok()
     }
 }
+
+/// Connections accepted and requests being answered: see
+/// [`GraphSim::connections_accepted`](crate::GraphSim::connections_accepted).
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionStats {
+    accepted: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicU64,
+    max_in_flight: std::sync::atomic::AtomicU64,
+}
+
+impl ConnectionStats {
+    /// Counts an accepted connection.
+    pub(crate) fn accepted(&self) {
+        self.accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn accepted_count(&self) -> u64 {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn max_in_flight(&self) -> u64 {
+        self.max_in_flight
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a request being answered until the guard is dropped.
+    pub(crate) fn request(&self) -> Answering<'_> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = self.in_flight.fetch_add(1, Relaxed) + 1;
+        self.max_in_flight.fetch_max(now, Relaxed);
+        Answering(self)
+    }
+}
+
+/// A request being answered: see [`ConnectionStats::request`].
+pub(crate) struct Answering<'a>(&'a ConnectionStats);
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}

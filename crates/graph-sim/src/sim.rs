@@ -180,11 +180,13 @@ impl GraphSimBuilder {
         let state = Arc::new(self.into_state(addr)?);
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        let counting = Arc::clone(&state);
         let task = tokio::spawn(async move {
             use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
+            let listener = listener.tap_io(move |tcp| {
                 // Small request/response pairs: never wait for Nagle.
                 let _ = tcp.set_nodelay(true);
+                counting.connections.accepted();
             });
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -236,6 +238,7 @@ impl GraphSimBuilder {
             },
             ids: Ids::new(addr),
             sent_count: AtomicU64::new(0),
+            connections: crate::records::ConnectionStats::default(),
             faults: FaultBook::default(),
             window: WindowBook::new(self.enforce_window),
             requests: Mutex::new(Vec::new()),
@@ -287,5 +290,19 @@ fn router(state: Arc<SimState>) -> Router {
         )
         .merge(control::routes())
         .fallback(send::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_in_flight,
+        ))
         .with_state(state)
+}
+
+/// Counts the requests being answered (every route), keeping the most at once.
+async fn count_in_flight(
+    axum::extract::State(state): axum::extract::State<Arc<SimState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _answering = state.connections.request();
+    next.run(request).await
 }

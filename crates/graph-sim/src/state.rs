@@ -50,6 +50,9 @@ pub(crate) struct SimState {
     /// Where its ids come from.
     pub(crate) ids: Ids,
     pub(crate) sent_count: AtomicU64,
+    /// Connections accepted, and requests being answered now and at most at once: how a client
+    /// spreads its requests over connections (HTTP/1.1: one each; HTTP/2: many per connection).
+    pub(crate) connections: super::records::ConnectionStats,
     pub(crate) faults: FaultBook,
     pub(crate) window: WindowBook,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,

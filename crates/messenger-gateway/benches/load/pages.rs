@@ -393,6 +393,8 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
     };
     let mut rates: Vec<PageRate> = paced.iter().map(|s| rate_of(&s.page)).collect();
     rates.push(rate_of(&flood.page));
+    let connections = sim.connections_accepted();
+    let most_at_once = sim.max_requests_in_flight();
     sim.shutdown().await;
     db.drop_schema().await;
 
@@ -423,7 +425,8 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
          {:.2} s for {} sends in {} s of dispatch alone ({} per message); PostgreSQL processes' \
          CPU {:.2} s during the load ({} per dispatched message), {:.2} s in dispatch alone ({} per \
          message); {deferred} messages deferred because their page was booked, sends waited \
-         {waited:.1} s in all for their slot",
+         {waited:.1} s in all for their slot; Graph over HTTP/{}: {connections} connections \
+         opened, at most {most_at_once} requests under way at once ({:.1} per connection)",
         paced.len(),
         args.page_rate,
         worst * 100.0,
@@ -448,6 +451,8 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
         per_message(db_cpu_load, sent_load),
         db_cpu_alone.as_secs_f64(),
         per_message(db_cpu_alone, sent_alone),
+        if args.graph_http2 { "2" } else { "1.1" },
+        most_at_once as f64 / connections.max(1) as f64,
     );
     Ok(Row {
         backend,

@@ -5,5 +5,6 @@ mod common;
 
 mod client;
 mod errors;
+mod http2;
 mod personas;
 mod retry;
