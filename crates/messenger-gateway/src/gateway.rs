@@ -291,6 +291,7 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
         .version(&fb.graph_version)
         .app_secret(fb.app_secret.expose())
         .http2_prior_knowledge(fb.graph_http2_prior_knowledge)
+        .connections(fb.graph_connections)
         .build()
         .map_err(graph("*"))?;
     let mut builder = Messenger::builder()

@@ -1,13 +1,15 @@
 //! Load harness: sustained messages per second accepted by the gateway and dispatched to
 //! graph-sim, accept latency (p50/p99/max) at a paced rate, Meta webhook ingest, many pages at
 //! Meta's rate beside a flooding space (`pages`, see its module), whether forwarding keeps up with
-//! a page sending at its rate (`forwarding`, see its module; not in `all`), and the peak RSS, on
+//! a page sending at its rate (`forwarding`, see its module; not in `all`), the real binary's
+//! peak RSS under 16 concurrent 10 MB batches (`memory`, see its module; not in `all`), and the
+//! peak RSS, on
 //! SQLite and PostgreSQL.
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
 //!     [--backend sqlite|postgres|both] \
-//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|all] \
+//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
 //!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N] \
@@ -40,6 +42,7 @@ mod child;
 mod drive;
 mod env;
 mod forwarding;
+mod memory;
 mod pages;
 mod receipts;
 mod report;
@@ -65,6 +68,7 @@ enum Scenario {
     Receipts,
     Pages,
     Forwarding,
+    Memory,
 }
 
 const ALL: [Scenario; 6] = [
@@ -182,6 +186,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "receipts" => vec![Scenario::Receipts],
                     "pages" => vec![Scenario::Pages],
                     "forwarding" => vec![Scenario::Forwarding],
+                    "memory" => vec![Scenario::Memory],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -235,6 +240,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Receipts => receipts::receipts(&args, backend).await?,
                 Scenario::Pages => pages::pages(&args, backend).await?,
                 Scenario::Forwarding => forwarding::forwarding(&args, backend).await?,
+                Scenario::Memory => memory::memory(&args, backend).await?,
             };
             rows.push(row);
         }

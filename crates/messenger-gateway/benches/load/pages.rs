@@ -47,14 +47,14 @@ const FEEDS_PER_SECOND: u64 = 10;
 
 /// A space of the scenario: its id, page, page token and API key.
 #[derive(Debug, Clone)]
-struct Space {
-    id: String,
-    page: String,
-    key: String,
+pub(crate) struct Space {
+    pub(crate) id: String,
+    pub(crate) page: String,
+    pub(crate) key: String,
 }
 
 impl Space {
-    fn new(id: &str) -> Self {
+    pub(crate) fn new(id: &str) -> Self {
         Self {
             id: id.to_owned(),
             page: format!("PAGE-{}", id.to_uppercase()),
@@ -62,11 +62,11 @@ impl Space {
         }
     }
 
-    fn token(&self) -> String {
+    pub(crate) fn token(&self) -> String {
         format!("page-token-{}", self.id)
     }
 
-    fn messages_url(&self, base: &str, batch: bool) -> String {
+    pub(crate) fn messages_url(&self, base: &str, batch: bool) -> String {
         let tail = if batch { "/batch" } else { "" };
         format!("{base}/apispaces/{}/messages{tail}", self.id)
     }
@@ -93,13 +93,16 @@ fn batch(space: u64, first: u64, size: u64) -> String {
     format!("[{}]", items.join(","))
 }
 
-fn config_toml(args: &Args, sim: &GraphSim, db: &Database, spaces: &[Space]) -> String {
+pub(crate) fn config_toml(args: &Args, sim: &GraphSim, db: &Database, spaces: &[Space]) -> String {
     let mut out = format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 shutdown_grace_secs = 5
 metrics_keys = ["{METRICS_KEY}"]
+# The load generator is one address: let it hold what 40 pages' feeds need.
+max_connections = 16384
+max_connections_per_client = 4096
 
 [database]
 url = "{url}"
@@ -108,6 +111,7 @@ url = "{url}"
 app_secret = "{APP_SECRET}"
 verify_token = "{VERIFY_TOKEN}"
 graph_base_url = "{sim}"
+graph_http2_prior_knowledge = {http2}
 token_key = "{TOKEN_KEY}"
 
 [dispatch]
@@ -121,6 +125,7 @@ token_key = "{TOKEN_KEY}"
             .max_connections
             .map_or_else(String::new, |n| format!("max_connections = {n}\n")),
         sim = sim.base_url(),
+        http2 = args.graph_http2,
         workers = args
             .workers
             .map_or_else(String::new, |n| format!("workers = {n}\n")),

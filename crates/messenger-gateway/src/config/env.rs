@@ -92,6 +92,7 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "verify_token" => f.verify_token = Some(v),
                 "graph_base_url" => f.graph_base_url = Some(v),
                 "graph_version" => f.graph_version = Some(v),
+                "graph_connections" => f.graph_connections = Some(number(value)?),
                 "graph_http2_prior_knowledge" => {
                     f.graph_http2_prior_knowledge = Some(boolean(value)?);
                 }

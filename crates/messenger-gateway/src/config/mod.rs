@@ -241,6 +241,10 @@ pub struct FacebookConfig {
     /// false): for a plaintext `http://` Graph that serves HTTP/2, such as graph-sim. Over
     /// `https`, Graph negotiates HTTP/2 by itself and every send is a stream on one connection.
     pub graph_http2_prior_knowledge: bool,
+    /// Connections to Graph that sends spread over (`graph_connections`, 1 to 64; default
+    /// [`messenger_graph::DEFAULT_CONNECTIONS`], 8): over HTTP/2 each carries at most the
+    /// streams Graph allows at once, so this bounds sends a second at Graph's latency.
+    pub graph_connections: usize,
     /// The key opt-in (`data-ref`) tokens are signed with; every instance needs the same one.
     pub token_key: Secret,
     /// How long an opt-in token is valid (default 30 days).

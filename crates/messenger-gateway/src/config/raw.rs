@@ -69,6 +69,7 @@ pub(crate) struct RawFacebook {
     pub graph_base_url: Option<String>,
     pub graph_version: Option<String>,
     pub graph_http2_prior_knowledge: Option<bool>,
+    pub graph_connections: Option<u64>,
     pub token_key: Option<String>,
     pub token_ttl_days: Option<u64>,
 }

@@ -9,7 +9,7 @@ use graph_sim::{Fault, FaultRule, UsageHeaders};
 use serde_json::{json, Value};
 
 use crate::harness::*;
-use crate::page_trouble::{accepted, settled_in, trace_text, with_sms_fallback};
+use crate::page_trouble::{accepted, settled_in, trace_text, with_sms_fallback, HANG_GUARD};
 
 fn epoch_millis() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
@@ -85,45 +85,36 @@ async fn page_a_throttled_for_30_s_while_page_b_sends() {
         i += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Every message of page B goes out while page A is still throttled: B never waits for A.
+    // (How long B's sends take under a busy page is a figure of the load harness's `pages`
+    // scenario; here only the order is asserted, with a cap that guards against hanging.)
+    let sent = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            let sent = sent_at(&env);
+            if b_accepted.keys().all(|t| sent.contains_key(t)) {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("page B's messages are sent while page A is throttled");
+    assert!(b_accepted.len() >= 100, "{} sends of B", b_accepted.len());
     // Nothing of page A went out while it was throttled, by Messenger or by SMS.
-    let sent = sent_at(&env);
     assert!(
         !sent.keys().any(|t| t.starts_with("a-")),
         "page A sent while throttled"
     );
     assert!(env.sim.sms_messages().is_empty(), "a throttle sent SMS");
-    env.sim.clear_faults();
-
-    // B's send latency (accepted to received by Graph), p99 under 1 s.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let sent = loop {
-        let sent = sent_at(&env);
-        if b_accepted.keys().all(|t| sent.contains_key(t)) || Instant::now() > deadline {
-            break sent;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let mut lags: Vec<i64> = b_accepted
-        .iter()
-        .map(|(t, at)| {
-            sent.get(t)
-                .map_or_else(|| panic!("{t} was never sent"), |s| s - at)
-        })
-        .collect();
+    let mut lags: Vec<i64> = b_accepted.iter().map(|(t, at)| sent[t] - at).collect();
     lags.sort_unstable();
-    assert!(lags.len() >= 100, "{} sends of B", lags.len());
-    let p99 = lags[(lags.len() * 99).div_ceil(100) - 1];
     eprintln!(
-        "page B while page A throttled: {} sends, p50 {} ms, p99 {p99} ms",
+        "page B while page A throttled: {} sends, p50 {} ms, max {} ms",
         lags.len(),
-        lags[lags.len() / 2]
+        lags[lags.len() / 2],
+        lags[lags.len() - 1]
     );
-    assert!(
-        p99 < 1_000,
-        "B's p99 {p99} ms over {} sends (max {:?})",
-        lags.len(),
-        lags.last()
-    );
+    env.sim.clear_faults();
 
     // A's messages go by Messenger after the throttle; none by SMS.
     for id in &a_ids {

@@ -238,3 +238,13 @@ fn started_line(stderr: &Path) -> Option<(String, String)> {
             ))
         })
 }
+
+/// A field of `/proc/<pid>/status` in kB (`VmHWM`: peak RSS; `VmRSS`: now).
+pub(crate) fn status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::child::status_kb;
 use crate::child::{GatewayProcess, Workdir};
-use crate::memory::status_kb;
 use crate::raw_tcp::{body_json, connect_from, read_until_closed};
 use crate::sim::{default_dispatch_toml, http, metrics_text, start_sim, APP_SECRET, KEY, PAGE};
 

@@ -42,7 +42,6 @@ mod crash;
 mod deadline;
 mod hash_key;
 mod hostile;
-mod memory;
 mod pacing;
 mod shared_queue;
 mod shutdown;

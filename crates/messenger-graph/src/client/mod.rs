@@ -21,8 +21,8 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 pub use builder::{
-    GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRAPH_VERSION,
-    DEFAULT_TIMEOUT,
+    GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
 };
 pub use persona::MAX_PERSONAS_PER_PAGE;
 pub use profile::USER_PROFILE_FIELDS;
@@ -65,12 +65,24 @@ pub struct GraphClient {
 
 /// What all pages share: the HTTP client (pool), the API root, the app secret's HMAC key.
 struct Shared {
-    http: reqwest::Client,
+    /// Independent HTTP clients, used in turn: each keeps its own connection to Graph, so over
+    /// HTTP/2 the sends under way spread over this many connections ([`GraphClientBuilder::connections`]).
+    http: Vec<reqwest::Client>,
+    /// The next of `http` to use.
+    next: std::sync::atomic::AtomicUsize,
     /// `{base}/{version}/`
     api_root: Url,
     base_url: String,
     version: String,
     proof_key: Option<HmacSha256>,
+}
+
+impl Shared {
+    /// The HTTP client for the next request: each of them in turn.
+    fn http(&self) -> &reqwest::Client {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.http[i % self.http.len()]
+    }
 }
 
 /// One page's credentials, with everything derived from them computed once.

@@ -38,7 +38,7 @@ impl GraphClient {
         })?;
         let request = self
             .shared
-            .http
+            .http()
             .post(self.page_url(page, &["me", "personas"])?)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
@@ -63,7 +63,7 @@ impl GraphClient {
                 query.append_pair("after", after);
             }
         }
-        let request = self.shared.http.get(url);
+        let request = self.shared.http().get(url);
         self.execute(page, request).await
     }
 
@@ -72,7 +72,10 @@ impl GraphClient {
     pub async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
         let page = self.page()?;
         check_persona_id(persona_id)?;
-        let request = self.shared.http.delete(self.page_url(page, &[persona_id])?);
+        let request = self
+            .shared
+            .http()
+            .delete(self.page_url(page, &[persona_id])?);
         let answer: SuccessResponse = self.execute(page, request).await?;
         if answer.success {
             Ok(())

@@ -38,7 +38,7 @@ impl GraphClient {
                 query.append_pair("appsecret_proof", proof);
             }
         }
-        let request = self.shared.http.get(url);
+        let request = self.shared.http().get(url);
         self.execute(page, request).await
     }
 }

@@ -56,7 +56,7 @@ impl GraphClient {
         })?;
         let request = self
             .shared
-            .http
+            .http()
             .post(page.messages_url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);

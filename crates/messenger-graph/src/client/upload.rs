@@ -40,7 +40,7 @@ impl GraphClient {
         let form = Form::new().text("message", message).part("filedata", file);
         let request = self
             .shared
-            .http
+            .http()
             .post(page.attachments_url.clone())
             .multipart(form);
         let answer: AttachmentUploadResponse = self.execute(page, request).await?;

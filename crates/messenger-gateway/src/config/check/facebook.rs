@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::super::{FacebookConfig, Secret};
-use super::Checker;
+use super::{to_usize, Checker};
 
 /// The smallest opt-in token key.
 const MIN_TOKEN_KEY_BYTES: usize = 32;
@@ -90,6 +90,13 @@ pub(super) fn facebook(
         graph_base_url,
         graph_version,
         graph_http2_prior_knowledge: raw.graph_http2_prior_knowledge.unwrap_or(false),
+        graph_connections: to_usize(c.range(
+            "facebook.graph_connections",
+            raw.graph_connections,
+            messenger_graph::DEFAULT_CONNECTIONS as u64,
+            1,
+            messenger_graph::MAX_CONNECTIONS as u64,
+        )),
         token_key: Secret::new(token_key?),
         token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
     })
