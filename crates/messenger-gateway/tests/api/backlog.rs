@@ -61,13 +61,7 @@ async fn a_full_backlog_refuses_with_429_until_the_page_has_sent() {
     let p = never.problem(400);
     assert_eq!(p["errors"][0]["code"], "batch.over_backlog", "{p}");
     // Another space has its own backlog.
-    let status = env
-        .sim
-        .post_inbound_text(PAGE_B, "24000000000952", "hello")
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-    env.webhooks_applied().await;
+    env.inbound_to(PAGE_B, "24000000000952", "hello").await;
     let b = env
         .send(
             SPACE_B,

@@ -52,13 +52,7 @@ async fn events_reach_the_business_signed() {
     // Space B has no webhook: an inbound message and a send there queue no event at all. The
     // store says so (nothing pending; had B's events been queued, they would be pending or,
     // once the forwarder dropped them, counted as dropped), not a pause.
-    let status = env
-        .sim
-        .post_inbound_text(PAGE_B, "24000000000503", "hello B")
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-    env.webhooks_applied().await;
+    env.inbound_to(PAGE_B, "24000000000503", "hello B").await;
     let b = env
         .send(
             SPACE_B,

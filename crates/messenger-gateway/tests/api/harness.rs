@@ -320,11 +320,12 @@ impl Env {
 
     /// The user `psid` writes to page A (opens the window).
     pub(crate) async fn inbound(&self, psid: &str) {
-        let status = self
-            .sim
-            .post_inbound_text(PAGE_A, psid, "hello")
-            .await
-            .unwrap();
+        self.inbound_to(PAGE_A, psid, "hello").await;
+    }
+
+    /// The user `psid` writes `text` to `page`, and the gateway has applied it.
+    pub(crate) async fn inbound_to(&self, page: &str, psid: &str, text: &str) {
+        let status = self.sim.post_inbound_text(page, psid, text).await.unwrap();
         assert_eq!(status, 200);
         self.webhooks_applied().await;
     }

@@ -7,38 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::postgres::{in_schema, store_in_fresh_schema};
-use messenger_model::{
-    Channel, EventEnvelope, EventName, MessageStatus, SendRequest, Timestamp, To,
-};
+use messenger_model::{Channel, MessageStatus, SendRequest, Timestamp, To};
+use messenger_store::conformance::cases::status_event;
 use messenger_store::{
-    MessageRecord, MessageStore, MessengerRecipient, NewMessage, QueuedEvent, Receipt, Settlement,
-    StatusUpdate, Store,
+    MessageStore, MessengerRecipient, NewMessage, Receipt, Settlement, StatusUpdate, Store,
 };
 use messenger_store_sql::{PostgresStore, SqlOptions};
 
 const SPACE: &str = "space-race";
 const NOW: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 const PAIRS: usize = 400;
-
-fn event(message: &MessageRecord) -> Option<QueuedEvent> {
-    let name = match message.status {
-        MessageStatus::Sent => EventName::MessageSent,
-        MessageStatus::Delivered => EventName::MessageDelivered,
-        MessageStatus::Read => EventName::MessageRead,
-        _ => return None,
-    };
-    Some(QueuedEvent {
-        target: "default".into(),
-        envelope: EventEnvelope {
-            event_id: format!("{}.{}", message.id, message.status),
-            api_space_id: message.space.clone(),
-            name,
-            payload: serde_json::json!({}),
-            revision: message.revision(),
-            timestamp: NOW,
-        },
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_racing_their_sends_are_never_lost() {
@@ -85,8 +63,8 @@ async fn receipts_racing_their_sends_are_never_lost() {
             ];
             // Which runs first is left to the scheduler: both orders and overlaps happen.
             let (settled, applied) = tokio::join!(
-                sender.settle_and_queue(vec![settle], &event, sent_at),
-                receiver.apply_receipts(receipts, &event, &[], sent_at),
+                sender.settle_and_queue(vec![settle], &status_event, sent_at),
+                receiver.apply_receipts(receipts, &status_event, &[], sent_at),
             );
             settled.expect("settle");
             applied.expect("receipts");

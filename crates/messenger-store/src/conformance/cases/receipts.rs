@@ -16,8 +16,8 @@ use crate::{
 pub(super) const A: &str = "space-a";
 
 /// The rule the facade hands the store, in miniature: one event per status change, named by
-/// message and status, none for `processing`/`retrying`.
-pub(super) fn status_event(message: &MessageRecord) -> Option<QueuedEvent> {
+/// message and status (event id `<message id>.<status>`), none for `processing`/`retrying`.
+pub fn status_event(message: &MessageRecord) -> Option<QueuedEvent> {
     let name = match message.status {
         MessageStatus::Sent => EventName::MessageSent,
         MessageStatus::Delivered => EventName::MessageDelivered,
