@@ -143,4 +143,9 @@ pub struct MessageResource {
     pub conversation_id: Option<String>,
     /// When the message was accepted.
     pub created_at: Timestamp,
+    /// `true` when its content (body, parts, custom body, recipient, metadata, the error's
+    /// text) was removed after its retention period; ids, statuses and times stay. Absent
+    /// (false) while the message is whole.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
 }

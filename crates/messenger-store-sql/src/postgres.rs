@@ -11,7 +11,7 @@ use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
     deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
-    settle,
+    retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
@@ -153,6 +153,7 @@ deadlines::impl_delivery_deadlines!(
 );
 quarantine::impl_quarantine!(PostgresStore);
 pacing::impl_send_pacing!(PostgresStore);
+retention::impl_retention!(PostgresStore, Postgres, skip_locked = " FOR UPDATE SKIP LOCKED");
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 

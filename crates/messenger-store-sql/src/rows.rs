@@ -21,7 +21,7 @@ macro_rules! message_columns {
         "seq, id, space, recipient_key, request, idempotency_key, request_hash, status, \
          status_history, rule_trace, graph_message_ids, channel, error, created_at, sent_at, \
          sent_page_id, sent_psid, next_attempt_at, attempts, lease_holder, lease_expires_at, \
-         delivery_deadline"
+         delivery_deadline, redacted_at"
     };
 }
 pub(crate) use message_columns;
@@ -85,6 +85,7 @@ pub(crate) struct MessageRow {
     pub lease_holder: Option<String>,
     pub lease_expires_at: Option<i64>,
     pub delivery_deadline: Option<i64>,
+    pub redacted_at: Option<i64>,
 }
 
 impl MessageRow {
@@ -133,6 +134,7 @@ impl MessageRow {
             attempts: to_u32(self.attempts),
             lease: lease(self.lease_holder, self.lease_expires_at),
             delivery_deadline: self.delivery_deadline.map(Timestamp::from_millis),
+            redacted_at: self.redacted_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -153,13 +155,16 @@ pub(crate) struct MessageState {
     pub lease_holder: Option<String>,
     pub lease_expires_at: Option<i64>,
     pub delivery_deadline: Option<i64>,
+    /// [`MessageRecord::settled_at`]: what content and row retention run from.
+    pub settled_at: Option<i64>,
 }
 
-/// Writes a [`MessageState`]: binds `$1..$14` in field order, `$15` the id.
+/// Writes a [`MessageState`]: binds `$1..$15` in field order, `$16` the id.
 pub(crate) const UPDATE_MESSAGE_STATE: &str = "UPDATE messages SET status = $1, \
      status_history = $2, rule_trace = $3, graph_message_ids = $4, channel = $5, error = $6, \
      sent_at = $7, sent_page_id = $8, sent_psid = $9, next_attempt_at = $10, attempts = $11, \
-     lease_holder = $12, lease_expires_at = $13, delivery_deadline = $14 WHERE id = $15";
+     lease_holder = $12, lease_expires_at = $13, delivery_deadline = $14, settled_at = $15 \
+     WHERE id = $16";
 
 impl MessageState {
     pub(crate) fn of(m: &MessageRecord) -> Result<Self, StoreError> {
@@ -182,6 +187,7 @@ impl MessageState {
             lease_holder: m.lease.as_ref().map(|l| l.holder.clone()),
             lease_expires_at: m.lease.as_ref().map(|l| l.expires_at.millis()),
             delivery_deadline: m.delivery_deadline.map(Timestamp::millis),
+            settled_at: m.settled_at().map(Timestamp::millis),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::impls::{
     deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
-    settle,
+    retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};
@@ -160,5 +160,6 @@ ingest::impl_webhook_queue!(
 deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
 pacing::impl_send_pacing!(SqliteStore);
+retention::impl_retention!(SqliteStore, Sqlite, skip_locked = "");
 
 receipts::impl_store!(SqliteStore, backend = "sqlite", close = close_pools);

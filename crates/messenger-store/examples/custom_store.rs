@@ -21,8 +21,9 @@ use messenger_store::{
     InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord, MessageStore,
     MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, Pace,
     PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
-    Receipt, Redemption, Reservation, Retry, SendPacing, Settlement, StatusEvents, StatusOutcome,
-    StatusUpdate, Store, StoreError, WebhookInbox, WebhookQueue,
+    Receipt, Redemption, Reservation, Retention, Retry, SendPacing, Settlement, SpaceScope,
+    StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, StoreTable, WebhookInbox,
+    WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -575,6 +576,75 @@ impl SendPacing for CountingStore {
         self.inner
             .reserve_sends(bucket, pace, sends, now, horizon)
             .await
+    }
+}
+
+#[async_trait]
+impl Retention for CountingStore {
+    async fn redact_messages(
+        &self,
+        scope: &SpaceScope,
+        settled_before: Timestamp,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.count("redact_messages");
+        self.inner
+            .redact_messages(scope, settled_before, now, limit)
+            .await
+    }
+
+    async fn purge_messages(
+        &self,
+        scope: &SpaceScope,
+        settled_before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.count("purge_messages");
+        self.inner.purge_messages(scope, settled_before, limit).await
+    }
+
+    async fn forget_idempotency_keys(
+        &self,
+        scope: &SpaceScope,
+        created_before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.count("forget_idempotency_keys");
+        self.inner
+            .forget_idempotency_keys(scope, created_before, limit)
+            .await
+    }
+
+    async fn purge_dead_events(
+        &self,
+        scope: &SpaceScope,
+        created_before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.count("purge_dead_events");
+        self.inner
+            .purge_dead_events(scope, created_before, limit)
+            .await
+    }
+
+    async fn purge_quarantined(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError> {
+        self.count("purge_quarantined");
+        self.inner.purge_quarantined(before, limit).await
+    }
+
+    async fn purge_inbound_window(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.count("purge_inbound_window");
+        self.inner.purge_inbound_window(before, limit).await
+    }
+
+    async fn oldest_rows(&self) -> Result<Vec<(StoreTable, Timestamp)>, StoreError> {
+        self.count("oldest_rows");
+        self.inner.oldest_rows().await
     }
 }
 

@@ -9,7 +9,8 @@
 //! a space's messages listed by cursor ([`MessageStore::list_messages`]), webhook events that
 //! could not be
 //! applied ([`Quarantine`]), opt-in tokens ([`OptinTokens`]) and receipts that arrived before
-//! the send they cover was recorded ([`HeldReceipts`]). [`Store`] combines them, so the
+//! the send they cover was recorded ([`HeldReceipts`]); what is past its retention is redacted or
+//! purged ([`Retention`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
 //!
 //! This crate holds the traits, the rules every store applies (status transitions on
@@ -67,6 +68,7 @@ mod profiles;
 mod quarantine;
 mod receipts;
 mod record;
+mod retention;
 
 #[cfg(any(test, feature = "conformance"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
@@ -91,7 +93,9 @@ pub use quarantine::{Quarantine, QuarantinedEvent};
 pub use receipts::{QueuedEvent, Receipt, StatusEvents};
 pub use record::{
     IdempotencyKey, Lease, MessageRecord, MessengerRecipient, Retry, StatusOutcome, StatusUpdate,
+    REDACTED,
 };
+pub use retention::{Retention, SpaceScope, StoreTable, MAX_RETENTION_BATCH};
 
 /// Helpers for implementors of the store traits: the checks and conversions every backend
 /// applies the same way, so that a new backend behaves like [`MemoryStore`] and passes the
@@ -102,6 +106,7 @@ pub mod implementors {
     pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};
+    pub use crate::retention::{check_batch, purgeable, redactable};
 }
 
 /// All of the store traits in one object: what the pipeline and the gateway take as
@@ -119,6 +124,7 @@ pub trait Store:
     + DeliveryDeadlines
     + SendPacing
     + HeldReceipts
+    + Retention
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

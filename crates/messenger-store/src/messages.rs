@@ -109,6 +109,7 @@ impl NewMessage {
             attempts: 0,
             lease: None,
             delivery_deadline: None,
+            redacted_at: None,
         }
     }
 }

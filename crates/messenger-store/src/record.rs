@@ -95,6 +95,9 @@ pub struct MessageRecord {
     /// is sent on Messenger, cleared by a receipt that moves it to `delivered` or `read`, and
     /// claimed once when it passes ([`MessageRecord::miss_delivery_deadline`]).
     pub delivery_deadline: Option<Timestamp>,
+    /// When its content was redacted after its retention ([`MessageRecord::redact`]); `None`
+    /// while it is whole.
+    pub redacted_at: Option<Timestamp>,
 }
 
 /// What a status change brings along.
@@ -381,6 +384,44 @@ impl MessageRecord {
             && self.status.can_become(status)
     }
 
+    /// When the message last changed status after it left the queue: the time its content
+    /// retention runs from. `None` while it is unsent (`processing` or `retrying`).
+    pub fn settled_at(&self) -> Option<Timestamp> {
+        if self.is_unsent() {
+            return None;
+        }
+        self.status_history.last().map(|c| c.at)
+    }
+
+    /// Redacts the message's content at `now`: the request keeps only its rules and
+    /// `expiresOn` (body, title, parts, channel options, custom body, recipient, metadata and
+    /// conversation id go), the recipient key becomes `redacted`, the Messenger user it went to
+    /// and the error's text (which may quote Graph) are removed, and each rule-trace entry's
+    /// reason is its cause's summary. The id, status, status history, rule trace entries
+    /// (channel, outcome, cause, time), Graph message ids, channel, error code and times stay.
+    /// Redacting twice changes nothing.
+    pub fn redact(&mut self, now: Timestamp) {
+        if self.redacted_at.is_some() {
+            return;
+        }
+        self.request = SendRequest {
+            rules: std::mem::take(&mut self.request.rules),
+            expires_on: self.request.expires_on,
+            ..SendRequest::default()
+        };
+        self.recipient_key = REDACTED.to_owned();
+        self.sent_to = None;
+        if let Some(error) = &mut self.error {
+            error.message = REDACTED.to_owned();
+        }
+        // The trace keeps each entry's cause; its words lose their detail (which may quote
+        // Graph or name the recipient).
+        for entry in &mut self.rule_trace {
+            entry.reason = entry.cause.reason("");
+        }
+        self.redacted_at = Some(now);
+    }
+
     /// The API's view of the message (`GET /apispaces/{space}/messages/{id}`).
     pub fn to_resource(&self) -> MessageResource {
         MessageResource {
@@ -394,9 +435,13 @@ impl MessageRecord {
             metadata: self.request.metadata.clone(),
             conversation_id: self.request.conversation_id.clone(),
             created_at: self.created_at,
+            redacted: self.redacted_at.is_some(),
         }
     }
 }
+
+/// What a redacted message's recipient key and error text say.
+pub const REDACTED: &str = "redacted";
 
 /// The reason a missed delivery deadline gives in the status history.
 pub fn missed_deadline_reason(timeout_secs: u64) -> String {

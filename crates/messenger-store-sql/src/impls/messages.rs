@@ -49,6 +49,7 @@ macro_rules! impl_message_store {
                     .bind(s.lease_holder)
                     .bind(s.lease_expires_at)
                     .bind(s.delivery_deadline)
+                    .bind(s.settled_at)
                     .bind(&m.id)
                     .execute(&mut **tx)
                     .await

@@ -17,4 +17,5 @@ pub(crate) mod pacing;
 pub(crate) mod profiles;
 pub(crate) mod quarantine;
 pub(crate) mod receipts;
+pub(crate) mod retention;
 pub(crate) mod settle;

@@ -15,7 +15,7 @@ pub(crate) const SETTLE_CHUNK: usize = 500;
 /// between head and tail. Both backends take `WITH ... UPDATE ... FROM`.
 pub(crate) const UPDATE_STATES_HEAD: &str = "WITH v (id, status, status_history, rule_trace, \
      graph_message_ids, channel, error, sent_at, sent_page_id, sent_psid, next_attempt_at, \
-     attempts, lease_holder, lease_expires_at, delivery_deadline) AS (";
+     attempts, lease_holder, lease_expires_at, delivery_deadline, settled_at) AS (";
 
 /// See [`UPDATE_STATES_HEAD`]. The ids follow again as a list, closed by `)`: the join alone
 /// leaves PostgreSQL to estimate how many rows match, and with statistics taken while the table
@@ -27,7 +27,7 @@ pub(crate) const UPDATE_STATES_TAIL: &str = ") UPDATE messages SET status = v.st
      sent_at = v.sent_at, sent_page_id = v.sent_page_id, sent_psid = v.sent_psid, \
      next_attempt_at = v.next_attempt_at, attempts = v.attempts, \
      lease_holder = v.lease_holder, lease_expires_at = v.lease_expires_at, \
-     delivery_deadline = v.delivery_deadline \
+     delivery_deadline = v.delivery_deadline, settled_at = v.settled_at \
      FROM v WHERE messages.id = v.id AND messages.id IN (";
 
 /// Implements `settle_all` (the body of `settle_messages`) for `$store` (database `$db`);
@@ -170,7 +170,8 @@ macro_rules! impl_settle {
                         .push_bind(s.attempts)
                         .push_bind(s.lease_holder)
                         .push_bind(s.lease_expires_at)
-                        .push_bind(s.delivery_deadline);
+                        .push_bind(s.delivery_deadline)
+                        .push_bind(s.settled_at);
                 });
                 update.push(crate::impls::settle::UPDATE_STATES_TAIL);
                 let mut ids = update.separated(", ");

@@ -179,7 +179,10 @@ macro_rules! conformance_tests {
             deadlines_set_cleared_and_claimed_once,
             deadlines_concurrent_claimers_fire_once,
             message_listing_newest_first,
-            message_listing_stable_under_inserts
+            message_listing_stable_under_inserts,
+            retention_redacts_content_keeps_statuses,
+            retention_purges_messages_and_keys,
+            retention_purges_dead_quarantine_inbound
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -17,6 +17,15 @@ pub(super) struct Held {
 
 type WatermarkKey = (String, String, String, MessageStatus);
 
+impl Held {
+    /// When the oldest receipt still held was held.
+    pub(super) fn oldest(&self) -> Option<Timestamp> {
+        let mids = self.mids.values().map(|(_, at)| *at);
+        mids.chain(self.watermarks.values().map(|(_, _, at)| *at))
+            .min()
+    }
+}
+
 fn watermark_key(space: &str, to: &MessengerRecipient, status: MessageStatus) -> WatermarkKey {
     (space.into(), to.page_id.clone(), to.psid.clone(), status)
 }

@@ -7,6 +7,7 @@ mod outbox;
 mod pacing;
 mod profiles;
 mod quarantine;
+mod retention;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -11,6 +11,7 @@ mod outbox;
 mod pacing;
 mod profiles;
 mod receipts;
+mod retention;
 
 pub use deadlines::*;
 pub use dispatch::*;
@@ -23,6 +24,7 @@ pub use outbox::*;
 pub use pacing::*;
 pub use profiles::*;
 pub use receipts::*;
+pub use retention::*;
 
 use super::Case;
 
@@ -168,5 +170,14 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("message_listing_stable_under_inserts", |s| {
         Box::pin(message_listing_stable_under_inserts(s))
+    }),
+    ("retention_redacts_content_keeps_statuses", |s| {
+        Box::pin(retention_redacts_content_keeps_statuses(s))
+    }),
+    ("retention_purges_messages_and_keys", |s| {
+        Box::pin(retention_purges_messages_and_keys(s))
+    }),
+    ("retention_purges_dead_quarantine_inbound", |s| {
+        Box::pin(retention_purges_dead_quarantine_inbound(s))
     }),
 ];
