@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::DispatchConfig;
 use crate::metrics::Metrics;
+use crate::retention::RetentionPolicy;
 
 /// How long a worker waits for its new round before it leases the next one beside it (sooner
 /// when one of its rounds ends): a round's messages may wait up to the pacing horizon for their
@@ -41,10 +42,6 @@ const ROUNDS_IN_FLIGHT: usize = 8;
 
 /// What a round answers.
 type RoundResult = Result<messenger::DispatchReport, messenger::Error>;
-
-/// How long delivered outbox events are kept (seen webhook event ids are kept for the dedupe
-/// horizon, `messenger::webhook::DEDUPE_HORIZON`).
-const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The longest single pause for Graph usage (then usage is looked at again).
 const MAX_USAGE_PAUSE: Duration = Duration::from_secs(60);
@@ -67,6 +64,8 @@ pub(crate) struct Dispatcher {
     pub wake: Arc<Notify>,
     pub cancel: CancellationToken,
     pub instance_id: String,
+    /// What the housekeeping round purges ([`crate::retention`]).
+    pub retention: RetentionPolicy,
 }
 
 impl Dispatcher {
@@ -301,12 +300,10 @@ impl Dispatcher {
         }
     }
 
-    /// Recovers expired leases and purges what is no longer needed.
+    /// Recovers expired leases and holds every table to its retention.
     async fn tidy(&self) {
         let store = self.messenger.store();
         let now = Timestamp::now();
-        let retention = i64::try_from(RETENTION.as_millis()).unwrap_or(i64::MAX);
-        let before = now.add_millis(-retention);
         match store.recover_expired_leases(now).await {
             Ok(0) => {}
             Ok(n) => {
@@ -317,21 +314,7 @@ impl Dispatcher {
                 tracing::warn!(error = %messenger::error_chain(&e), "recovering expired leases failed")
             }
         }
-        if let Err(e) = store
-            .purge_seen(messenger::webhook::forget_seen_before(now))
-            .await
-        {
-            tracing::warn!(error = %messenger::error_chain(&e), "purging seen webhook events failed");
-        }
-        if let Err(e) = store.purge_expired_optin_tokens(now).await {
-            tracing::warn!(error = %messenger::error_chain(&e), "purging expired opt-in tokens failed");
-        }
-        if let Err(e) = store.purge_delivered(before).await {
-            tracing::warn!(error = %messenger::error_chain(&e), "purging delivered events failed");
-        }
-        let held_since = now.add_millis(-messenger_store::HOLD_FOR_MILLIS);
-        if let Err(e) = store.purge_held_receipts(held_since).await {
-            tracing::warn!(error = %messenger::error_chain(&e), "purging held receipts failed");
-        }
+        let report = self.retention.run(store, now).await;
+        self.metrics.retention(&report, now);
     }
 }

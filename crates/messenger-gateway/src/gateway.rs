@@ -191,6 +191,7 @@ impl GatewayBuilder {
             wake,
             cancel: cancel.clone(),
             instance_id: config.server.instance_id.clone(),
+            retention: crate::retention::RetentionPolicy::new(&config),
         }
         .spawn();
         tasks.push(committer);

@@ -59,6 +59,7 @@ pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod picture;
+pub mod retention;
 
 pub use database::open_store;
 pub use error::GatewayError;

@@ -153,7 +153,11 @@ deadlines::impl_delivery_deadlines!(
 );
 quarantine::impl_quarantine!(PostgresStore);
 pacing::impl_send_pacing!(PostgresStore);
-retention::impl_retention!(PostgresStore, Postgres, skip_locked = " FOR UPDATE SKIP LOCKED");
+retention::impl_retention!(
+    PostgresStore,
+    Postgres,
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+);
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);
 

@@ -601,7 +601,9 @@ impl Retention for CountingStore {
         limit: usize,
     ) -> Result<u64, StoreError> {
         self.count("purge_messages");
-        self.inner.purge_messages(scope, settled_before, limit).await
+        self.inner
+            .purge_messages(scope, settled_before, limit)
+            .await
     }
 
     async fn forget_idempotency_keys(

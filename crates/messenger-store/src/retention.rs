@@ -145,8 +145,11 @@ pub trait Retention: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     /// Deletes up to `limit` last-inbound times (the 24-hour window) older than `before`.
-    async fn purge_inbound_window(&self, before: Timestamp, limit: usize)
-        -> Result<u64, StoreError>;
+    async fn purge_inbound_window(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError>;
 
     /// The time of the oldest row of each table that has rows, in [`StoreTable::ALL`] order:
     /// for the append-only `messages` and `outbox`, the first row's acceptance or enqueueing

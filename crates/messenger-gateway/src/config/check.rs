@@ -18,12 +18,12 @@ mod space;
 /// The smallest API or admin key.
 pub(crate) const MIN_API_KEY_CHARS: usize = 16;
 
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     issues: &'a mut Vec<ConfigIssue>,
 }
 
 impl Checker<'_> {
-    fn issue(&mut self, key: &str, problem: impl Into<String>) {
+    pub(crate) fn issue(&mut self, key: &str, problem: impl Into<String>) {
         self.issues.push(ConfigIssue::new(key, problem));
     }
 
@@ -43,7 +43,14 @@ impl Checker<'_> {
     }
 
     /// A number in `min..=max`, or `default`.
-    fn range(&mut self, key: &str, value: Option<u64>, default: u64, min: u64, max: u64) -> u64 {
+    pub(crate) fn range(
+        &mut self,
+        key: &str,
+        value: Option<u64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
         match value {
             None => default,
             Some(v) if v < min => {
@@ -106,7 +113,7 @@ fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-fn to_u32(n: u64) -> u32 {
+pub(crate) fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
@@ -117,6 +124,7 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
     let database = database(&mut c, raw.database);
     let facebook = facebook::facebook(&mut c, raw.facebook);
     let dispatch = dispatch(&mut c, raw.dispatch);
+    let retention = super::retention::retention(&mut c, raw.retention);
     if raw.spaces.is_empty() {
         c.issue("spaces", "missing: configure at least one [[spaces]]");
     }
@@ -124,7 +132,7 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
     let (mut ids, mut pages, mut keys) = (HashSet::new(), HashSet::new(), HashSet::new());
     for (i, raw_space) in raw.spaces.into_iter().enumerate() {
         let key = format!("spaces[{i}]");
-        if let Some(s) = space::check(&mut c, &key, raw_space) {
+        if let Some(s) = space::check(&mut c, &key, raw_space, &retention.defaults) {
             if !ids.insert(s.id.clone()) {
                 c.issue(
                     &format!("{key}.id"),
@@ -177,6 +185,7 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
         facebook: facebook?,
         dispatch,
         spaces,
+        retention,
     })
 }
 

@@ -4,7 +4,7 @@
 //! `docs/configuration.md`; an unknown `MESSENGER__` variable is an error, so a typo does not
 //! pass silently.
 
-use super::raw::{RawConfig, RawSms, RawSpace, RawSwitch, RawWebhook};
+use super::raw::{RawConfig, RawRetention, RawSms, RawSpace, RawSwitch, RawWebhook};
 use super::ConfigIssue;
 
 /// The prefix of every override.
@@ -117,6 +117,7 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 _ => return Err(unknown()),
             }
         }
+        ["retention", key] => retention_key(&mut raw.retention, key, value)?,
         ["spaces", index, rest @ ..] => {
             let index: usize = index
                 .parse()
@@ -153,6 +154,10 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
             "max_backlog_secs" => space.max_backlog_secs = Some(number(value)?),
             _ => return Err(unknown()),
         },
+        ["retention", key] => {
+            let r = space.retention.get_or_insert_with(RawRetention::default);
+            retention_key(r, key, value)?;
+        }
         ["webhook", key] => {
             let w = space.webhook.get_or_insert_with(RawWebhook::default);
             match *key {
@@ -187,6 +192,23 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
         }
         _ => return Err(unknown()),
     }
+    Ok(())
+}
+
+/// A key of `[retention]` or `[spaces.retention]` (which of them a space may set is checked
+/// with the rest of the configuration).
+fn retention_key(r: &mut RawRetention, key: &str, value: &str) -> Result<(), String> {
+    let field = match key {
+        "message_content_days" => &mut r.message_content_days,
+        "messages_days" => &mut r.messages_days,
+        "idempotency_keys_days" => &mut r.idempotency_keys_days,
+        "dead_letters_days" => &mut r.dead_letters_days,
+        "quarantine_days" => &mut r.quarantine_days,
+        "delivered_events_days" => &mut r.delivered_events_days,
+        "batch_size" => &mut r.batch_size,
+        _ => return Err(unknown()),
+    };
+    *field = Some(number(value)?);
     Ok(())
 }
 

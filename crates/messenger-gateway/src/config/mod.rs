@@ -32,6 +32,7 @@ mod backend;
 mod check;
 mod env;
 mod raw;
+mod retention;
 mod secret;
 
 use std::fmt;
@@ -43,6 +44,7 @@ use messenger_model::EventName;
 
 pub(crate) use backend::check_backend;
 pub use env::ENV_PREFIX;
+pub use retention::{RetentionConfig, SpaceRetention};
 pub use secret::{DatabaseUrl, KeyDigest, Secret};
 
 /// The database used when none is configured: a SQLite file under `./data` (created).
@@ -80,6 +82,8 @@ pub struct Config {
     pub dispatch: DispatchConfig,
     /// `[[spaces]]`: the API spaces (at least one).
     pub spaces: Vec<SpaceConfig>,
+    /// `[retention]`: how long what grows with traffic is kept.
+    pub retention: RetentionConfig,
 }
 
 /// `[server]`.
@@ -318,6 +322,9 @@ pub struct SpaceConfig {
     /// that would leave more unsent messages than that is refused with 429 and a `Retry-After`
     /// saying when there will be room (decision 0017).
     pub max_backlog: Duration,
+    /// How long the space's messages, their content, idempotency keys and dead events are kept
+    /// (`[spaces.retention]`, each key defaulting to `[retention]`'s).
+    pub retention: SpaceRetention,
     /// The business's webhook, if events are forwarded.
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.

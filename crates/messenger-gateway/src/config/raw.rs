@@ -16,7 +16,22 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub dispatch: RawDispatch,
     #[serde(default)]
+    pub retention: RawRetention,
+    #[serde(default)]
     pub spaces: Vec<RawSpace>,
+}
+
+/// `[retention]`, and a space's `[spaces.retention]` (which takes only the per-space keys).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetention {
+    pub message_content_days: Option<u64>,
+    pub messages_days: Option<u64>,
+    pub idempotency_keys_days: Option<u64>,
+    pub dead_letters_days: Option<u64>,
+    pub quarantine_days: Option<u64>,
+    pub delivered_events_days: Option<u64>,
+    pub batch_size: Option<u64>,
 }
 
 /// `[server]`.
@@ -115,6 +130,7 @@ pub(crate) struct RawSpace {
     pub send_rate: Option<i64>,
     pub media_send_rate: Option<i64>,
     pub max_backlog_secs: Option<u64>,
+    pub retention: Option<RawRetention>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
 }

@@ -29,6 +29,8 @@
 //! | `page_bucket_wait_seconds_total` | `space`, `page` | time sends waited for their slot in the page's send bucket |
 //! | `store_failures_total` | `operation`, `kind` (`unavailable`, `backend`) | SQL store operations that failed, by the operation the error names (`leasing messages`, `starting a transaction`, ...): read at each scrape from the store's own count, so failures that were retried and then succeeded count too |
 //! | `sender_actions_total` | `action` (`typing_on`, `typing_off`, `mark_seen`), `result` (`sent`, `refused`, `graph_refused`, `graph_unavailable`, `error`) | sender actions asked for through the API: `refused` by the gateway (nobody to address, window closed), `graph_refused` by Graph for the recipient or the request, `graph_unavailable` when Graph throttled or failed |
+//! | `retention_rows_total` | `table` (`messages`, `outbox`, `seen_events`, `optin_tokens`, `webhook_quarantine`, `held_receipts`, `inbound_window`), `action` (`redacted`, `deleted`, `key_forgotten`) | rows past their retention (docs/store.md, "Retention"): messages whose content was redacted, rows deleted, idempotency keys forgotten |
+//! | `store_oldest_row_seconds` | `table` (as above) | age of each table's oldest row, as of this instance's last housekeeping round (0: empty) |
 //! | `queue_depth` | `queue` (`dispatch`, `webhook`, `webhook_quarantine`, `forward`, `forward_dead`) | read from the store at each scrape: messages not yet sent, Meta webhook bodies not yet applied, quarantined Meta events, events not yet delivered, dead events |
 
 mod dispatch;
@@ -36,9 +38,11 @@ mod events;
 mod http;
 mod labels;
 mod pages;
+mod retention;
 mod store;
 
 pub use labels::method_label;
+pub use retention::RetentionAction;
 
 use std::sync::Arc;
 
@@ -63,7 +67,8 @@ fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str
 /// Each group of families lives with the methods that record it: `http` (requests,
 /// connections, shedding), `dispatch` (accepted messages, send attempts, sender actions),
 /// `events` (Meta's webhooks, forwarding), `pages` (circuits, pacing, Graph usage) and
-/// `store` (queue depths, store failures).
+/// `store` (queue depths, store failures) and `retention` (rows past their retention, each
+/// table's oldest row).
 #[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Inner>,
@@ -82,6 +87,7 @@ struct Inner {
     events: events::Events,
     pages: pages::Pages,
     store: store::Store,
+    retention: retention::Retention,
 }
 
 impl Default for Metrics {
@@ -99,6 +105,7 @@ impl Metrics {
         let events = events::Events::register(&mut registry);
         let pages = pages::Pages::register(&mut registry);
         let store = store::Store::register(&mut registry);
+        let retention = retention::Retention::register(&mut registry);
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -107,6 +114,7 @@ impl Metrics {
                 events,
                 pages,
                 store,
+                retention,
             }),
         }
     }

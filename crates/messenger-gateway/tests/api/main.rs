@@ -31,6 +31,7 @@ mod personas;
 mod profile_pictures;
 mod profiles;
 mod quotas;
+mod retention;
 mod seeds;
 mod webhook_corpus;
 mod webhook_reads;

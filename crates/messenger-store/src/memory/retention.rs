@@ -64,7 +64,9 @@ impl Retention for MemoryStore {
                 .by_time
                 .remove(&(m.space.clone(), m.created_at, m.id.clone()));
             if let Some(k) = &m.idempotency {
-                state.by_idempotency.remove(&(m.space.clone(), k.key.clone()));
+                state
+                    .by_idempotency
+                    .remove(&(m.space.clone(), k.key.clone()));
             }
             for mid in &m.graph_message_ids {
                 state.by_mid.remove(&(m.space.clone(), mid.clone()));

@@ -43,7 +43,12 @@ fn page_rate(c: &mut Checker<'_>, key: &str, value: Option<i64>, default: u32) -
 
 /// Checks the space `raw` (configured as `key`, e.g. `spaces[0]`), its webhook and SMS
 /// included; `None` when something required could not be made.
-pub(super) fn check(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<SpaceConfig> {
+pub(super) fn check(
+    c: &mut Checker<'_>,
+    key: &str,
+    raw: RawSpace,
+    retention: &crate::config::SpaceRetention,
+) -> Option<SpaceConfig> {
     let k = |field: &str| format!("{key}.{field}");
     let id = c.required(&k("id"), raw.id);
     if let Some(id) = &id {
@@ -114,6 +119,8 @@ pub(super) fn check(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<Spa
         1,
         86_400,
     ));
+    let retention =
+        crate::config::retention::space_section(c, &k("retention"), raw.retention, retention);
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
     Some(SpaceConfig {
@@ -130,6 +137,7 @@ pub(super) fn check(c: &mut Checker<'_>, key: &str, raw: RawSpace) -> Option<Spa
         send_rate,
         media_send_rate,
         max_backlog,
+        retention,
         webhook,
         sms,
     })

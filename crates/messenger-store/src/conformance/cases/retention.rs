@@ -48,7 +48,13 @@ async fn status(store: &Arc<dyn Store>, space: &str, id: &str, status: MessageSt
             message: "Graph said: user +447700900123 unavailable".into(),
         });
     }
-    assert!(store.update_status(space, id, update).await.unwrap().applied);
+    assert!(
+        store
+            .update_status(space, id, update)
+            .await
+            .unwrap()
+            .applied
+    );
 }
 
 /// Content is redacted the longest settled first, in batches of the limit, only in the scope,
@@ -69,12 +75,33 @@ pub async fn retention_redacts_content_keeps_statuses(store: Arc<dyn Store>) {
     let scope = SpaceScope::Except(vec![B.into()]);
     let before = at(50);
     let now = at(1_000);
-    assert_eq!(store.redact_messages(&scope, before, now, 1).await.unwrap(), 1);
+    assert_eq!(
+        store.redact_messages(&scope, before, now, 1).await.unwrap(),
+        1
+    );
     let f = store.get_message(A, &failed).await.unwrap().unwrap();
     assert_eq!(f.redacted_at, Some(now), "the longest settled goes first");
-    assert!(store.get_message(A, &read).await.unwrap().unwrap().redacted_at.is_none());
-    assert_eq!(store.redact_messages(&scope, before, now, 10).await.unwrap(), 1);
-    assert_eq!(store.redact_messages(&scope, before, now, 10).await.unwrap(), 0);
+    assert!(store
+        .get_message(A, &read)
+        .await
+        .unwrap()
+        .unwrap()
+        .redacted_at
+        .is_none());
+    assert_eq!(
+        store
+            .redact_messages(&scope, before, now, 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .redact_messages(&scope, before, now, 10)
+            .await
+            .unwrap(),
+        0
+    );
 
     let r = store.get_message(A, &read).await.unwrap().unwrap();
     assert_eq!(r.redacted_at, Some(now));
@@ -88,7 +115,11 @@ pub async fn retention_redacts_content_keeps_statuses(store: Arc<dyn Store>) {
     let statuses: Vec<_> = r.status_history.iter().map(|c| c.status).collect();
     assert_eq!(
         statuses,
-        [MessageStatus::Processing, MessageStatus::Sent, MessageStatus::Read]
+        [
+            MessageStatus::Processing,
+            MessageStatus::Sent,
+            MessageStatus::Read
+        ]
     );
     assert_eq!(r.graph_message_ids, [format!("m_{read}")]);
     assert_eq!(r.channel, Some(Channel::FbMessenger));
@@ -97,7 +128,9 @@ pub async fn retention_redacts_content_keeps_statuses(store: Arc<dyn Store>) {
     let resource = r.to_resource();
     assert!(resource.redacted);
     assert_eq!(resource.metadata, None);
-    let found = store.find_by_graph_message_id(A, &format!("m_{read}")).await;
+    let found = store
+        .find_by_graph_message_id(A, &format!("m_{read}"))
+        .await;
     assert_eq!(found.unwrap().map(|m| m.id), Some(read.clone()));
 
     let f = store.get_message(A, &failed).await.unwrap().unwrap();
@@ -112,7 +145,13 @@ pub async fn retention_redacts_content_keeps_statuses(store: Arc<dyn Store>) {
         assert!(!m.to_resource().redacted);
     }
     let only_b = SpaceScope::Only(B.into());
-    assert_eq!(store.redact_messages(&only_b, before, now, 10).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .redact_messages(&only_b, before, now, 10)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(store.redact_messages(&scope, before, now, 0).await.is_err());
 }
 
@@ -131,24 +170,60 @@ pub async fn retention_purges_messages_and_keys(store: Arc<dyn Store>) {
     assert_eq!(store.purge_messages(&scope, at(50), 10).await.unwrap(), 1);
     assert!(store.get_message(A, &old).await.unwrap().is_none());
     let mid = format!("m_{old}");
-    assert!(store.find_by_graph_message_id(A, &mid).await.unwrap().is_none());
+    assert!(store
+        .find_by_graph_message_id(A, &mid)
+        .await
+        .unwrap()
+        .is_none());
     for (space, id) in [(A, &newer), (A, &unsent), (B, &other)] {
-        assert!(store.get_message(space, id).await.unwrap().is_some(), "{id} kept");
+        assert!(
+            store.get_message(space, id).await.unwrap().is_some(),
+            "{id} kept"
+        );
     }
     assert_eq!(store.purge_messages(&scope, at(50), 10).await.unwrap(), 0);
 
     // Keys: the message stays, its key goes; the same key then stores a new message.
     let all = SpaceScope::Except(Vec::new());
-    assert_eq!(store.forget_idempotency_keys(&all, T0, 10).await.unwrap(), 0);
-    assert_eq!(store.forget_idempotency_keys(&scope, at(1), 1).await.unwrap(), 1);
-    assert_eq!(store.forget_idempotency_keys(&scope, at(1), 10).await.unwrap(), 1);
-    assert_eq!(store.forget_idempotency_keys(&scope, at(1), 10).await.unwrap(), 0);
+    assert_eq!(
+        store.forget_idempotency_keys(&all, T0, 10).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .forget_idempotency_keys(&scope, at(1), 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .forget_idempotency_keys(&scope, at(1), 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .forget_idempotency_keys(&scope, at(1), 10)
+            .await
+            .unwrap(),
+        0
+    );
     let kept = store.get_message(A, &newer).await.unwrap().unwrap();
     assert_eq!(kept.idempotency, None);
-    let again = NewMessage::new(A, "psid:2", SendRequest::new(To::fb_messenger_id("2")), at(2))
-        .idempotency("key-2", "hash");
+    let again = NewMessage::new(
+        A,
+        "psid:2",
+        SendRequest::new(To::fb_messenger_id("2")),
+        at(2),
+    )
+    .idempotency("key-2", "hash");
     let outcome = store.insert_message(again).await.unwrap();
-    assert!(matches!(outcome, InsertOutcome::Inserted { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, InsertOutcome::Inserted { .. }),
+        "{outcome:?}"
+    );
     let b = store.get_message(B, &other).await.unwrap().unwrap();
     assert!(b.idempotency.is_some(), "another space keeps its keys");
 }
@@ -185,7 +260,10 @@ pub async fn retention_purges_dead_quarantine_inbound(store: Arc<dyn Store>) {
     }
     let scope = SpaceScope::Except(vec![B.into()]);
     // e2 is pending and e4 too recent: only e1 goes.
-    assert_eq!(store.purge_dead_events(&scope, at(50), 10).await.unwrap(), 1);
+    assert_eq!(
+        store.purge_dead_events(&scope, at(50), 10).await.unwrap(),
+        1
+    );
     let dead: Vec<_> = store.list_dead(A, 10).await.unwrap();
     let ids: Vec<&str> = dead.iter().map(|e| e.envelope.event_id.as_str()).collect();
     assert_eq!(ids, ["e4"]);
@@ -206,17 +284,35 @@ pub async fn retention_purges_dead_quarantine_inbound(store: Arc<dyn Store>) {
     assert_eq!(store.purge_quarantined(at(50), 1).await.unwrap(), 1);
     assert_eq!(store.purge_quarantined(at(50), 10).await.unwrap(), 1);
     let left: Vec<_> = store.list_quarantined(10).await.unwrap();
-    assert_eq!(left.iter().map(|q| q.key.as_str()).collect::<Vec<_>>(), ["q3"]);
+    assert_eq!(
+        left.iter().map(|q| q.key.as_str()).collect::<Vec<_>>(),
+        ["q3"]
+    );
 
     store.record_inbound(A, "page-1", "1", at(1)).await.unwrap();
-    store.record_inbound(A, "page-1", "2", at(100)).await.unwrap();
+    store
+        .record_inbound(A, "page-1", "2", at(100))
+        .await
+        .unwrap();
     assert_eq!(store.purge_inbound_window(at(50), 10).await.unwrap(), 1);
     assert_eq!(store.last_inbound(A, "page-1", "1").await.unwrap(), None);
-    assert_eq!(store.last_inbound(A, "page-1", "2").await.unwrap(), Some(at(100)));
+    assert_eq!(
+        store.last_inbound(A, "page-1", "2").await.unwrap(),
+        Some(at(100))
+    );
 
     let oldest = store.oldest_rows().await.unwrap();
-    let find = |t: StoreTable| oldest.iter().find(|(table, _)| *table == t).map(|(_, at)| *at);
-    assert_eq!(find(StoreTable::Outbox), Some(at(2)), "the first enqueued left: e2");
+    let find = |t: StoreTable| {
+        oldest
+            .iter()
+            .find(|(table, _)| *table == t)
+            .map(|(_, at)| *at)
+    };
+    assert_eq!(
+        find(StoreTable::Outbox),
+        Some(at(2)),
+        "the first enqueued left: e2"
+    );
     assert_eq!(find(StoreTable::WebhookQuarantine), Some(at(100)));
     assert_eq!(find(StoreTable::InboundWindow), Some(at(100)));
     assert_eq!(find(StoreTable::Messages), None, "no messages");
