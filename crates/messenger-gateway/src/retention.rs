@@ -5,9 +5,10 @@
 //! Every instance runs it after recovering leases, every `dispatch.recover_interval`. Each step
 //! is a store call over at most `retention.batch_size` rows in one short transaction, repeated
 //! while a call takes a full batch, up to [`MAX_BATCHES`] calls a step per round (the rest waits
-//! for the next round), so a backlog of expired rows never holds the write lock for long: on
-//! SQLite, sends queue for the writer between two batches at most; on PostgreSQL the batches
-//! are taken `FOR UPDATE SKIP LOCKED`, so instances purging at once take different rows.
+//! for the next round), resting after each full batch as long as it took, so a backlog of
+//! expired rows never holds the write lock for long nor most of the time: on SQLite, a send
+//! waits for one batch at most; on PostgreSQL the batches are taken `FOR UPDATE SKIP LOCKED`,
+//! so instances purging at once take different rows.
 //!
 //! Spaces with their own limits are purged one by one; every other space together with the
 //! defaults (a space removed from the configuration keeps the defaults too).
@@ -19,6 +20,9 @@ use messenger_store::{SpaceScope, Store, StoreError, StoreTable};
 
 use crate::config::{Config, RetentionConfig, SpaceRetention};
 use crate::metrics::RetentionAction;
+
+/// The longest rest between two batches of a step.
+const MAX_REST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Store calls per step and round at most (with the default batch of 1000, 100,000 rows).
 pub const MAX_BATCHES: usize = 100;
@@ -218,14 +222,16 @@ impl Pass {
     {
         let mut total = 0;
         for _ in 0..MAX_BATCHES {
+            let started = std::time::Instant::now();
             match call().await {
                 Ok(n) => {
                     total += n;
                     if n < self.batch as u64 {
                         break;
                     }
-                    // Let a waiting send have the writer between two batches.
-                    tokio::task::yield_now().await;
+                    // Rest as long as the batch took (at most a second): the purge has the
+                    // writer at most half the time, and sends waiting for it go first.
+                    tokio::time::sleep(started.elapsed().min(MAX_REST)).await;
                 }
                 Err(e) => {
                     self.failed(what, &e);

@@ -167,6 +167,9 @@ pub(crate) fn config_toml(args: &Args, sim_url: &str, db: &Database, space_extra
     if let Some(b) = args.dispatch_batch {
         dispatch.push_str(&format!("batch_size = {b}\n"));
     }
+    if let Some(secs) = args.recover_interval_secs {
+        dispatch.push_str(&format!("recover_interval_secs = {secs}\n"));
+    }
     format!(
         r#"
 [server]
@@ -253,7 +256,7 @@ pub(crate) struct Env {
     pub receiver: Option<Receiver>,
     pub gateway: GatewayHandle,
     pub base: String,
-    db: Database,
+    pub db: Database,
 }
 
 impl Env {

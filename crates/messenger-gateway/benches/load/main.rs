@@ -2,14 +2,14 @@
 //! graph-sim, accept latency (p50/p99/max) at a paced rate, Meta webhook ingest, many pages at
 //! Meta's rate beside a flooding space (`pages`, see its module), whether forwarding keeps up with
 //! a page sending at its rate (`forwarding`, see its module; not in `all`), the real binary's
-//! peak RSS under 16 concurrent 10 MB batches (`memory`, see its module; not in `all`), and the
-//! peak RSS, on
-//! SQLite and PostgreSQL.
+//! peak RSS under 16 concurrent 10 MB batches (`memory`, see its module; not in `all`), dispatch
+//! beside a purge of many expired messages (`retention`, see its module; not in `all`), and the
+//! peak RSS, on SQLite and PostgreSQL.
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
 //!     [--backend sqlite|postgres|both] \
-//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|all] \
+//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
 //!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N] \
@@ -46,6 +46,7 @@ mod memory;
 mod pages;
 mod receipts;
 mod report;
+mod retention;
 mod scenarios;
 // Sends in a one-second window, shared with the process tests.
 #[path = "../../tests/process/window.rs"]
@@ -69,6 +70,7 @@ enum Scenario {
     Pages,
     Forwarding,
     Memory,
+    Retention,
 }
 
 const ALL: [Scenario; 6] = [
@@ -118,10 +120,13 @@ struct Args {
     forward_batch: Option<usize>,
     /// `forwarding`: the webhook's `max_in_flight` (the forwarder's default when not given).
     forward_in_flight: Option<usize>,
+    /// `dispatch.recover_interval_secs` (the default when not given; `retention` holds the
+    /// gateway's own housekeeping off with an hour).
+    recover_interval_secs: Option<u64>,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
-    [--scenario single|batch|paced|webhook|receipts|pages|forwarding|all] [--seconds N] \
+    [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|all] [--seconds N] \
     [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
@@ -154,6 +159,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         receiver_latency_ms: 0,
         forward_batch: None,
         forward_in_flight: None,
+        recover_interval_secs: None,
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -187,6 +193,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "pages" => vec![Scenario::Pages],
                     "forwarding" => vec![Scenario::Forwarding],
                     "memory" => vec![Scenario::Memory],
+                    "retention" => vec![Scenario::Retention],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -241,6 +248,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Pages => pages::pages(&args, backend).await?,
                 Scenario::Forwarding => forwarding::forwarding(&args, backend).await?,
                 Scenario::Memory => memory::memory(&args, backend).await?,
+                Scenario::Retention => {
+                    rows.extend(retention::retention(&args, backend).await?);
+                    continue;
+                }
             };
             rows.push(row);
         }
