@@ -19,13 +19,34 @@ use messenger_model::Timestamp;
 use messenger_store::{SpaceScope, Store, StoreError, StoreTable};
 
 use crate::config::{Config, RetentionConfig, SpaceRetention};
-use crate::metrics::RetentionAction;
 
 /// The longest rest between two batches of a step.
 const MAX_REST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Store calls per step and round at most (with the default batch of 1000, 100,000 rows).
 pub const MAX_BATCHES: usize = 100;
+
+/// What a retention pass did to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionAction {
+    /// Its content was removed; the row stays (messages).
+    Redacted,
+    /// The row was deleted.
+    Deleted,
+    /// A key on it was forgotten (a message's idempotency key).
+    KeyForgotten,
+}
+
+impl RetentionAction {
+    /// The action's metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redacted => "redacted",
+            Self::Deleted => "deleted",
+            Self::KeyForgotten => "key_forgotten",
+        }
+    }
+}
 
 /// What one pass did: rows per table and action, the steps that failed, and each table's
 /// oldest row afterwards.

@@ -13,8 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use messenger_gateway::metrics::RetentionAction;
-use messenger_gateway::retention::RetentionPolicy;
+use messenger_gateway::retention::{RetentionAction, RetentionPolicy};
 use messenger_model::{Channel, MessageStatus, SendRequest, Timestamp, To};
 use messenger_store::{MessageQuery, NewMessage, Settlement, StatusUpdate, Store};
 

@@ -42,7 +42,6 @@ mod retention;
 mod store;
 
 pub use labels::method_label;
-pub use retention::RetentionAction;
 
 use std::sync::Arc;
 

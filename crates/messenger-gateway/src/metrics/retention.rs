@@ -12,28 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::{registered, Labels1, Labels2, Metrics};
-use crate::retention::RetentionReport;
-
-/// What a retention pass did to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetentionAction {
-    /// Its content was removed; the row stays (messages).
-    Redacted,
-    /// The row was deleted.
-    Deleted,
-    /// A key on it was forgotten (a message's idempotency key).
-    KeyForgotten,
-}
-
-impl RetentionAction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Redacted => "redacted",
-            Self::Deleted => "deleted",
-            Self::KeyForgotten => "key_forgotten",
-        }
-    }
-}
+use crate::retention::{RetentionAction, RetentionReport};
 
 /// The retention families.
 pub(super) struct Retention {

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use messenger_gateway::config::Config;
-use messenger_gateway::metrics::RetentionAction;
-use messenger_gateway::retention::RetentionPolicy;
+use messenger_gateway::retention::{RetentionAction, RetentionPolicy};
 use messenger_model::Timestamp;
 use serde_json::{json, Value};
 
