@@ -12,6 +12,8 @@ mod postgres_conformance;
 mod postgres_instances;
 #[cfg(feature = "postgres")]
 mod postgres_receipt_race;
+#[cfg(feature = "postgres")]
+mod postgres_retention;
 #[cfg(feature = "sqlite")]
 mod sqlite_conformance;
 #[cfg(feature = "sqlite")]
