@@ -396,9 +396,10 @@ impl MessageRecord {
     /// Redacts the message's content at `now`: the request keeps only its rules and
     /// `expiresOn` (body, title, parts, channel options, custom body, recipient, metadata and
     /// conversation id go), the recipient key becomes `redacted`, the Messenger user it went to
-    /// and the error's text (which may quote Graph) are removed, and each rule-trace entry's
-    /// reason is its cause's summary. The id, status, status history, rule trace entries
-    /// (channel, outcome, cause, time), Graph message ids, channel, error code and times stay.
+    /// and the error's text and the status history's reasons (which may quote Graph) are
+    /// removed, and each rule-trace entry's reason is its cause's summary. The id, status,
+    /// status history (each status and its time), rule trace entries (channel, outcome, cause,
+    /// time), Graph message ids, channel, error code and times stay.
     /// Redacting twice changes nothing.
     pub fn redact(&mut self, now: Timestamp) {
         if self.redacted_at.is_some() {
@@ -418,6 +419,10 @@ impl MessageRecord {
         // Graph or name the recipient).
         for entry in &mut self.rule_trace {
             entry.reason = entry.cause.reason("");
+        }
+        // A status's reason may quote Graph too (a retry's error): the status and its time stay.
+        for change in &mut self.status_history {
+            change.reason = None;
         }
         self.redacted_at = Some(now);
     }

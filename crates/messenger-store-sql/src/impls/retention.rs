@@ -93,13 +93,15 @@ macro_rules! impl_retention {
                         .transpose()?;
                     sqlx::query(
                         "UPDATE messages SET request = $1, recipient_key = $2, \
-                         sent_page_id = NULL, sent_psid = NULL, error = $3, redacted_at = $4 \
-                         WHERE id = $5",
+                         sent_page_id = NULL, sent_psid = NULL, error = $3, redacted_at = $4, \
+                         status_history = $5, rule_trace = $6 WHERE id = $7",
                     )
                     .bind(crate::rows::to_json("message request", &m.request)?)
                     .bind(&m.recipient_key)
                     .bind(error)
                     .bind(now.millis())
+                    .bind(crate::rows::to_json("status history", &m.status_history)?)
+                    .bind(crate::rows::to_json("rule trace", &m.rule_trace)?)
                     .bind(&m.id)
                     .execute(&mut **tx)
                     .await

@@ -43,6 +43,7 @@ async fn sent(store: &Arc<dyn Store>, space: &str, id: &str, psid: &str, secs: i
 async fn status(store: &Arc<dyn Store>, space: &str, id: &str, status: MessageStatus, secs: i64) {
     let mut update = StatusUpdate::new(status, at(secs));
     if status == MessageStatus::Failed {
+        update = update.reason("Graph said: (#100) +447700900123 cannot be reached");
         update = update.error(MessageError {
             code: "graph.user_unavailable".into(),
             message: "Graph said: user +447700900123 unavailable".into(),
@@ -134,6 +135,12 @@ pub async fn retention_redacts_content_keeps_statuses(store: Arc<dyn Store>) {
     assert_eq!(found.unwrap().map(|m| m.id), Some(read.clone()));
 
     let f = store.get_message(A, &failed).await.unwrap().unwrap();
+    assert_eq!(f.status, MessageStatus::Failed);
+    assert!(
+        f.status_history.iter().all(|c| c.reason.is_none()),
+        "reasons removed: {:?}",
+        f.status_history
+    );
     let error = f.error.expect("the error stays");
     assert_eq!(error.code, "graph.user_unavailable");
     assert_eq!(error.message, REDACTED);
