@@ -33,6 +33,16 @@ macro_rules! impl_retention {
                 }
             }
 
+            /// Ends a batch's select: the oldest `limit` rows by `order`, locked (skipping rows
+            /// another transaction holds) where the backend locks rows.
+            fn push_batch(q: &mut sqlx::QueryBuilder<'_, $db>, order: &str, limit: usize) {
+                q.push(" ORDER BY ")
+                    .push(order)
+                    .push(" LIMIT ")
+                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .push($skip_locked);
+            }
+
             /// Runs `q` (a complete statement) in its own write transaction; rows affected.
             async fn retention_statement(
                 &self,
@@ -74,9 +84,7 @@ macro_rules! impl_retention {
                 ));
                 q.push_bind(settled_before.millis());
                 Self::push_space_scope(&mut q, scope);
-                q.push(" ORDER BY settled_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked);
+                Self::push_batch(&mut q, "settled_at", limit);
                 let rows: Vec<crate::rows::MessageRow> = q
                     .build_query_as()
                     .fetch_all(&mut **tx)
@@ -121,9 +129,7 @@ macro_rules! impl_retention {
                 );
                 q.push_bind(settled_before.millis());
                 Self::push_space_scope(&mut q, scope);
-                q.push(" ORDER BY settled_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked);
+                Self::push_batch(&mut q, "settled_at", limit);
                 let rows: Vec<(i64, String)> = q
                     .build_query_as()
                     .fetch_all(&mut **tx)
@@ -199,10 +205,8 @@ macro_rules! impl_retention {
                 );
                 q.push_bind(created_before.millis());
                 Self::push_space_scope(&mut q, scope);
-                q.push(" ORDER BY created_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked)
-                    .push(")");
+                Self::push_batch(&mut q, "created_at", limit);
+                q.push(")");
                 self.retention_statement(q, "forgetting idempotency keys").await
             }
 
@@ -219,10 +223,8 @@ macro_rules! impl_retention {
                 );
                 q.push_bind(created_before.millis());
                 Self::push_space_scope(&mut q, scope);
-                q.push(" ORDER BY created_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked)
-                    .push(")");
+                Self::push_batch(&mut q, "created_at", limit);
+                q.push(")");
                 self.retention_statement(q, "purging dead events").await
             }
 
@@ -237,10 +239,8 @@ macro_rules! impl_retention {
                      FROM webhook_quarantine WHERE quarantined_at < ",
                 );
                 q.push_bind(quarantined_before.millis());
-                q.push(" ORDER BY quarantined_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked)
-                    .push(")");
+                Self::push_batch(&mut q, "quarantined_at", limit);
+                q.push(")");
                 self.retention_statement(q, "purging quarantined events").await
             }
 
@@ -255,10 +255,8 @@ macro_rules! impl_retention {
                      (SELECT space, page_id, psid FROM inbound_window WHERE last_inbound_at < ",
                 );
                 q.push_bind(before.millis());
-                q.push(" ORDER BY last_inbound_at LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .push($skip_locked)
-                    .push(")");
+                Self::push_batch(&mut q, "last_inbound_at", limit);
+                q.push(")");
                 self.retention_statement(q, "purging last-inbound times").await
             }
 
