@@ -50,6 +50,8 @@ mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod group;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod health;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod impls;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -63,7 +65,7 @@ use std::time::Duration;
 
 use messenger_store::{Store, StoreError};
 
-pub use error::{failure_counts, ErrorKind, FailureCount};
+pub use error::{failure_counts, ErrorKind, FailureCount, Outage};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]

@@ -9,6 +9,7 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
+use crate::health::WriteHealth;
 use crate::impls::{
     deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
     retention, settle,
@@ -39,6 +40,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     pool: PgPool,
     inserts: Arc<GroupCommit<NewMessageRow, InsertOutcome>>,
+    health: Arc<WriteHealth>,
 }
 
 /// Whether `name` is a schema name we can put in SQL unquoted-safe form.
@@ -84,6 +86,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             inserts: Arc::default(),
+            health: Arc::default(),
         })
     }
 
@@ -101,14 +104,26 @@ impl PostgresStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(db("starting a transaction"))
+        self.pool.begin().await.map_err(|e| {
+            let e = db("starting a transaction")(e);
+            self.health.note_failure("starting a transaction", &e);
+            e
+        })
     }
 
-    async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
-        tx.commit().await.map_err(db("committing"))
+    /// Commits; a failure marks the store's writes failing, a commit marks them going through.
+    async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        match tx.commit().await {
+            Ok(()) => {
+                self.health.note_success();
+                Ok(())
+            }
+            Err(e) => {
+                let e = db("committing")(e);
+                self.health.note_failure("committing", &e);
+                Err(e)
+            }
+        }
     }
 
     /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is

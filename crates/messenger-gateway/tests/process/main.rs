@@ -19,6 +19,9 @@
 //!   the restart sends the SMS, once; two processes on PostgreSQL send each deadline's SMS once.
 //! - [`pacing`]: two processes on one PostgreSQL keep one page to its `send_rate` together,
 //!   each message sent once.
+//! - [`disk_full`]: SQLite on a 12 MB tmpfs that fills up: 503 with `Retry-After` and `/readyz`
+//!   naming the full disk, then, once space returns, every accepted message sent once without a
+//!   restart.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //! - [`hostile`]: what a client without a key can do to the public listener (invented methods,
 //!   idle and half-sent connections under a low file limit, silent webhook bodies, one tenant's
@@ -34,12 +37,14 @@ mod plan;
 #[path = "../common/raw_tcp.rs"]
 mod raw_tcp;
 mod sim;
+mod small_disk;
 mod two_gateways;
 mod window;
 
 mod batch_replay;
 mod crash;
 mod deadline;
+mod disk_full;
 mod hash_key;
 mod hostile;
 mod pacing;

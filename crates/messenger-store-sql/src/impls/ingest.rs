@@ -44,7 +44,7 @@ macro_rules! impl_webhook_queue {
                         }
                     }
                 }
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(ids)
             }
 
