@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use messenger_gateway::config::{key_is_acceptable, Config, KeyDigest};
-use messenger_gateway::{open_store, Gateway, GatewayError};
+use messenger_gateway::{lock_database, open_store, Gateway, GatewayError};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -161,6 +161,8 @@ async fn run(command: Command) -> Result<(), GatewayError> {
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");
+            // Not beside a running gateway on the same SQLite file.
+            let _lock = lock_database(&config)?;
             let store = open_store(&config.database)
                 .await
                 .map_err(GatewayError::Store)?;

@@ -5,6 +5,9 @@
 //! - [`crash`]: `kill -9` in the middle of a 2,000-message batch on SQLite; after a restart
 //!   every accepted message is sent, in order per recipient, and only messages that were in
 //!   flight at the kill are sent twice (Meta's Send API has no idempotency key).
+//! - [`owner`]: the README's defaults (no `instance_id`): `kill -9` mid-batch, and the restart
+//!   takes back every lease of the SQLite file it owns at once; a second process on the same
+//!   file is refused at start.
 //! - [`batch_replay`]: a batch retried with its `Idempotency-Key` after `kill -9` right after
 //!   its 202: the replay answers the first response and no message is sent twice.
 //! - [`shared_queue`]: two processes on one PostgreSQL share the queue; each message is sent
@@ -47,6 +50,7 @@ mod deadline;
 mod disk_full;
 mod hash_key;
 mod hostile;
+mod owner;
 mod pacing;
 mod shared_queue;
 mod shutdown;

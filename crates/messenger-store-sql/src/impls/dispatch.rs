@@ -264,6 +264,17 @@ macro_rules! impl_dispatch_queue {
                 Ok(done.rows_affected())
             }
 
+            async fn recover_all_leases(&self) -> Result<u64, messenger_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE messages SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE status IN ('processing', 'retrying') AND lease_holder IS NOT NULL",
+                )
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("recovering every lease"))?;
+                Ok(done.rows_affected())
+            }
+
             async fn unsent_count(&self) -> Result<u64, messenger_store::StoreError> {
                 let (n,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM messages WHERE status IN ('processing', 'retrying')",
