@@ -139,9 +139,9 @@ impl GatewayProcess {
                 c
             }
         };
-        if let Some(cwd) = cwd {
-            command.current_dir(cwd);
-        }
+        // Relative paths of the configuration (the default `./data`: the SQLite file, the
+        // instance id on PostgreSQL) land in the test's directory.
+        command.current_dir(cwd.unwrap_or(dir.path()));
         let child = command
             .args(["--log-format", "json", "serve", "--config"])
             .arg(config)
