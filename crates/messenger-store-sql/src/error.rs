@@ -87,10 +87,14 @@ pub enum Outage {
     /// server (`pg_terminate_backend`, a restart: SQLSTATE class 08, 57P01-57P03), the pool
     /// closed.
     Unreachable,
-    /// The database is busy: SQLite's lock wait ran out (`SQLITE_BUSY`, `SQLITE_LOCKED`), no
-    /// pooled connection became free in time, or PostgreSQL gave up on a lock, a serialization
-    /// or its connection slots (40001, 40P01, 55P03, 57014, 53200, 53300).
+    /// The database is busy: SQLite's lock wait ran out (`SQLITE_BUSY`, `SQLITE_LOCKED`), or
+    /// PostgreSQL gave up on a lock, a serialization or its connection slots (40001, 40P01,
+    /// 55P03, 57014, 53200, 53300).
     Busy,
+    /// No connection was had within the pool's acquire timeout: every pooled connection stayed
+    /// busy, or new ones could not be opened (the pool retries a refused connection until then,
+    /// so the two look alike; `ping` tells them apart).
+    NoConnection,
     /// The disk failed a read or a write, or the file cannot be opened or written
     /// (`SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_READONLY`, `SQLITE_NOMEM`; PostgreSQL's
     /// `io_error`, 58030).
@@ -99,12 +103,13 @@ pub enum Outage {
 
 impl Outage {
     /// A stable name, as a metric label or a problem's `cause`: `full`, `unreachable`, `busy`,
-    /// `io`.
+    /// `no-connection`, `io`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Full => "full",
             Self::Unreachable => "unreachable",
             Self::Busy => "busy",
+            Self::NoConnection => "no-connection",
             Self::Io => "io",
         }
     }
@@ -115,6 +120,9 @@ impl Outage {
             Self::Full => "the database or disk is full",
             Self::Unreachable => "the database cannot be reached",
             Self::Busy => "the database is busy",
+            Self::NoConnection => {
+                "no database connection in time (the database is unreachable or overloaded)"
+            }
             Self::Io => "the database's disk failed a read or a write",
         }
     }
@@ -125,7 +133,7 @@ impl Outage {
     pub fn retry_after(self) -> std::time::Duration {
         std::time::Duration::from_secs(match self {
             Self::Full | Self::Io => 10,
-            Self::Unreachable => 5,
+            Self::Unreachable | Self::NoConnection => 5,
             Self::Busy => 1,
         })
     }
@@ -181,7 +189,7 @@ fn classify(e: &sqlx::Error) -> Class {
         sqlx::Error::Database(db) => {
             database_outage(db.as_ref()).map_or(Class::Refused, Class::Outage)
         }
-        sqlx::Error::PoolTimedOut => Class::Outage(Outage::Busy),
+        sqlx::Error::PoolTimedOut => Class::Outage(Outage::NoConnection),
         sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Io(_)
@@ -275,7 +283,7 @@ mod tests {
     fn outages_are_unavailable_and_name_their_cause() {
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         for (e, outage) in [
-            (sqlx::Error::PoolTimedOut, Outage::Busy),
+            (sqlx::Error::PoolTimedOut, Outage::NoConnection),
             (sqlx::Error::Io(refused), Outage::Unreachable),
             (sqlx::Error::PoolClosed, Outage::Unreachable),
         ] {

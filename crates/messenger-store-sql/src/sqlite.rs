@@ -171,6 +171,17 @@ impl SqliteStore {
         Ok(tx)
     }
 
+    /// Whether writes go through (reads may work while they fail: a full disk), then whether
+    /// the file answers.
+    async fn ping_store(&self) -> Result<(), StoreError> {
+        self.health.check()?;
+        sqlx::query("SELECT 1")
+            .execute(self.reader())
+            .await
+            .map_err(db("pinging sqlite"))?;
+        Ok(())
+    }
+
     /// Rows the writer connection has changed since it opened (SQLite's `total_changes()`).
     async fn total_changes(tx: &mut Transaction<'static, Sqlite>) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT total_changes()")

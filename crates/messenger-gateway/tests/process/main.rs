@@ -16,6 +16,9 @@
 //!   the accept path while dispatch is busy, SIGTERM, and a restart taking its own leases back.
 //! - [`store_failure`]: PostgreSQL refusing to record sends: recorded by retrying, never sent
 //!   twice.
+//! - [`pg_outage`]: PostgreSQL's connections cut (`pg_terminate_backend`) and PostgreSQL
+//!   unreachable for 30 s (a TCP proxy the test stops): 503 with `Retry-After` meanwhile,
+//!   `/readyz` says why, nothing accepted is lost or sent twice, sending resumes.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
 //! - [`deadline`]: a Messenger delivery deadline passes while the gateway is down (`kill -9`):
@@ -35,6 +38,7 @@
 
 mod child;
 // Shared with the api tests, which use all of it; this binary uses a part.
+mod pg_proxy;
 mod plan;
 #[allow(dead_code)]
 #[path = "../common/raw_tcp.rs"]
@@ -52,6 +56,7 @@ mod hash_key;
 mod hostile;
 mod owner;
 mod pacing;
+mod pg_outage;
 mod shared_queue;
 mod shutdown;
 mod slow_graph;

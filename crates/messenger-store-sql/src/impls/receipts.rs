@@ -380,13 +380,7 @@ macro_rules! impl_store {
             }
 
             async fn ping(&self) -> Result<(), messenger_store::StoreError> {
-                // Reads may work while writes fail (SQLite on a full disk): say so first.
-                self.health.check()?;
-                sqlx::query("SELECT 1")
-                    .execute(self.reader())
-                    .await
-                    .map_err(crate::error::db(concat!("pinging ", $backend)))?;
-                Ok(())
+                self.ping_store().await
             }
 
             async fn close(&self) {
