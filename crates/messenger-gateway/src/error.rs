@@ -60,6 +60,15 @@ pub enum GatewayError {
         #[source]
         source: std::io::Error,
     },
+    /// A backup or a restore could not be made.
+    #[error("{what}")]
+    Backup {
+        /// What could not be done, naming the files.
+        what: String,
+        /// The store's error, when there is one.
+        #[source]
+        source: Option<messenger_store::StoreError>,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {

@@ -43,6 +43,7 @@
 //! ```
 
 pub mod backlog;
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod console;

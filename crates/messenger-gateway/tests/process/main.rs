@@ -8,6 +8,9 @@
 //! - [`owner`]: the README's defaults (no `instance_id`): `kill -9` mid-batch, and the restart
 //!   takes back every lease of the SQLite file it owns at once; a second process on the same
 //!   file is refused at start.
+//! - [`backup`]: `messenger-gateway backup` while the gateway serves, `restore` into a fresh
+//!   directory after a disaster: every message accepted before the backup is there, and each
+//!   is sent once.
 //! - [`batch_replay`]: a batch retried with its `Idempotency-Key` after `kill -9` right after
 //!   its 202: the replay answers the first response and no message is sent twice.
 //! - [`shared_queue`]: two processes on one PostgreSQL share the queue; each message is sent
@@ -48,6 +51,7 @@ mod small_disk;
 mod two_gateways;
 mod window;
 
+mod backup;
 mod batch_replay;
 mod crash;
 mod deadline;
