@@ -21,7 +21,8 @@
 //!   twice.
 //! - [`pg_outage`]: PostgreSQL's connections cut (`pg_terminate_backend`) and PostgreSQL
 //!   unreachable for 30 s (a TCP proxy the test stops): 503 with `Retry-After` meanwhile,
-//!   `/readyz` says why, nothing accepted is lost or sent twice, sending resumes.
+//!   `/readyz` says why, nothing accepted is lost or sent twice, sending resumes; and an
+//!   instance without `instance_id` on PostgreSQL keeps its id across `kill -9`.
 //! - [`shutdown`]: SIGTERM while dispatching; the process exits 0 within seconds, leaves no
 //!   lease behind, and a restart sends the rest exactly once.
 //! - [`deadline`]: a Messenger delivery deadline passes while the gateway is down (`kill -9`):

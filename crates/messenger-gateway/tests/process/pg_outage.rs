@@ -266,3 +266,65 @@ async fn postgres_unreachable_for_30_s_is_503_and_sending_resumes_when_it_return
         ready_in.as_secs_f64(),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_without_an_id_on_postgres_keeps_its_own_and_resumes_at_once_after_kill_9() {
+    let Some(schema) = TestSchema::create("gw_process").await else {
+        return;
+    };
+    let dir = Workdir::new();
+    // No instance_id: the instance keeps one in ./data (the test's directory).
+    let (sim, config) = sim_and_config(&dir, &schema.url_with_search_path()).await;
+    let plan = Plan {
+        recipients: 40,
+        per_recipient: 25,
+    };
+    let http = http();
+    let mut gateway = GatewayProcess::start(&dir, "1-killed", &config).await;
+    let first_id = gateway.instance.clone();
+    let ids =
+        crate::sim::post_batch(&http, &gateway.base, &plan.requests(0..plan.per_recipient)).await;
+    wait_until("200 sends before the kill", HANG_GUARD, || {
+        sim.sent_count() >= 200
+    })
+    .await;
+    gateway.kill9();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let at_kill = sim.sent_count();
+    assert!(
+        at_kill < u64::try_from(plan.total()).expect("a count"),
+        "everything was sent before the kill: the test proves nothing"
+    );
+
+    let restarted = Instant::now();
+    let gateway = GatewayProcess::start(&dir, "2-restarted", &config).await;
+    assert_eq!(gateway.instance, first_id, "the same id after the restart");
+    wait_until("a send after the restart", HANG_GUARD, || {
+        sim.sent_count() > at_kill
+    })
+    .await;
+    let first_send = restarted.elapsed();
+    wait_all_received(&sim, plan, HANG_GUARD).await;
+    let drained = restarted.elapsed();
+    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
+    let sends = Sends::from_sim(&sim);
+    sends.assert_none_lost(plan);
+    sends.assert_exactly_once();
+    sends.assert_order(plan);
+    let log = gateway.log();
+    assert!(
+        log.contains("kept in server.state_dir")
+            && log.contains("took back the leases an earlier run of this instance held"),
+        "{log}"
+    );
+    let kept = std::fs::read_to_string(dir.path().join("data/instance-0")).expect("the slot");
+    assert_eq!(kept.trim(), first_id);
+    eprintln!(
+        "PostgreSQL, no instance_id: kill -9 after {at_kill} of {} sends; the restart kept id \
+         {first_id}, sent again {:.1} s after it began and had sent all in {:.1} s (lease 60 s); \
+         none sent twice",
+        plan.total(),
+        first_send.as_secs_f64(),
+        drained.as_secs_f64()
+    );
+}
