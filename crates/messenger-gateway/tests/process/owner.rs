@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use graph_sim::GraphSim;
 
 use crate::child::{run_to_exit, GatewayProcess, Workdir};
-use crate::plan::{wait_all_received, Plan, Sends};
+use crate::plan::Plan;
 use crate::sim::{
-    free_port, http, post_batch, start_sim_with_echoes, wait_all_sent, wait_until, APP_SECRET, KEY,
-    PAGE, PAGE_TOKEN, SPACE, TOKEN_KEY, VERIFY_TOKEN,
+    assert_all_sent_once, free_port, http, post_batch, start_sim_with_echoes, wait_until,
+    APP_SECRET, KEY, PAGE, PAGE_TOKEN, SPACE, TOKEN_KEY, VERIFY_TOKEN,
 };
 
 /// A cap on each wait, against a hang only: well above the default lease (60 s), which is
@@ -87,14 +87,8 @@ async fn kill_9_on_the_defaults_resumes_at_once_and_sends_each_message_once() {
     })
     .await;
     let first_send = restarted.elapsed();
-    wait_all_received(&sim, plan, HANG_GUARD).await;
-    let drained = restarted.elapsed();
-    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
-
-    let sends = Sends::from_sim(&sim);
-    sends.assert_none_lost(plan);
-    sends.assert_order(plan);
-    sends.assert_exactly_once();
+    let drained =
+        first_send + assert_all_sent_once(&sim, &http, &gateway.base, &ids, plan, HANG_GUARD).await;
     let log = gateway.log();
     assert!(
         log.contains("took back the leases of the SQLite file it owns"),

@@ -19,9 +19,9 @@ use graph_sim::{Fault, FaultRule, GraphSim};
 use crate::child::{GatewayProcess, Workdir};
 use crate::disk_full::{ids, post_keyed_batch, readyz};
 use crate::pg_proxy::PgProxy;
-use crate::plan::{wait_all_received, Plan, Sends};
+use crate::plan::Plan;
 use crate::sim::{
-    default_dispatch_toml, free_port, http, start_sim_with_echoes, wait_all_sent, wait_until,
+    assert_all_sent_once, default_dispatch_toml, free_port, http, start_sim_with_echoes, wait_until,
 };
 use messenger_test_support::postgres::TestSchema;
 
@@ -144,12 +144,7 @@ async fn every_gateway_connection_cut_loses_nothing_and_sends_each_message_once(
     })
     .await;
     let resumed = last_cut.elapsed();
-    wait_all_received(&sim, plan, HANG_GUARD).await;
-    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
-    let sends = Sends::from_sim(&sim);
-    sends.assert_none_lost(plan);
-    sends.assert_exactly_once();
-    sends.assert_order(plan);
+    assert_all_sent_once(&sim, &http, &gateway.base, &ids, plan, HANG_GUARD).await;
     let (status, _, body) = readyz(&http, &gateway.base).await;
     assert_eq!(status, 200, "{body}");
     eprintln!(
@@ -247,12 +242,7 @@ async fn postgres_unreachable_for_30_s_is_503_and_sending_resumes_when_it_return
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ready_in = up.elapsed();
-    wait_all_received(&sim, plan, HANG_GUARD).await;
-    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
-    let sends = Sends::from_sim(&sim);
-    sends.assert_none_lost(plan);
-    sends.assert_exactly_once();
-    sends.assert_order(plan);
+    assert_all_sent_once(&sim, &http, &gateway.base, &ids, plan, HANG_GUARD).await;
     eprintln!(
         "PostgreSQL unreachable for {:.0} s after {at_down} of {} sends (sends during it: {}): \
          a batch was refused 503 in {:.1} s; once it returned, a batch was accepted in {:.1} s, \
@@ -304,13 +294,8 @@ async fn an_instance_without_an_id_on_postgres_keeps_its_own_and_resumes_at_once
     })
     .await;
     let first_send = restarted.elapsed();
-    wait_all_received(&sim, plan, HANG_GUARD).await;
-    let drained = restarted.elapsed();
-    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
-    let sends = Sends::from_sim(&sim);
-    sends.assert_none_lost(plan);
-    sends.assert_exactly_once();
-    sends.assert_order(plan);
+    let drained =
+        first_send + assert_all_sent_once(&sim, &http, &gateway.base, &ids, plan, HANG_GUARD).await;
     let log = gateway.log();
     assert!(
         log.contains("kept in server.state_dir")
