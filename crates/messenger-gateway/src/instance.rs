@@ -1,5 +1,5 @@
 //! Who this gateway instance is: its name in the store's lease holders, and what it owns while
-//! it runs (decision 0017).
+//! it runs (decision 0018).
 //!
 //! - On SQLite, one gateway owns the database file: it holds an advisory lock (`flock`) on
 //!   `<database>.lock` beside the file for its whole life, and a second process on the same file

@@ -119,7 +119,7 @@ pub struct ServerConfig {
     /// How long shutdown waits for requests and workers (default 30 s).
     pub shutdown_grace: Duration,
     /// This instance's name in lease holders and logs, when configured. Without one the gateway
-    /// finds its own when it starts (decision 0017): on SQLite a random one (the process owns
+    /// finds its own when it starts (decision 0018): on SQLite a random one (the process owns
     /// the file, so every lease in it is its own), on PostgreSQL a stable one kept in
     /// [`ServerConfig::state_dir`].
     pub instance_id: Option<String>,

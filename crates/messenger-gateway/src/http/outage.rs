@@ -1,10 +1,10 @@
 //! A store that cannot serve now, as the API answers it: 503 `/problems/unavailable` naming the
-//! cause, with `Retry-After` (decision 0017).
+//! cause, with `Retry-After` (decision 0018).
 
 use super::problem::Problem;
 
 impl Problem {
-    /// A 503 for a store that cannot serve now (decision 0017): the detail names the cause (a
+    /// A 503 for a store that cannot serve now (decision 0018): the detail names the cause (a
     /// full disk, an unreachable database: words of the store's own, never a path or a URL),
     /// with `Retry-After` from the cause (5 s when the store names none) and the cause's name as
     /// `cause`.

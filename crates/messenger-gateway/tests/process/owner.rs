@@ -1,4 +1,4 @@
-//! One gateway owns its SQLite file (decision 0017): a crash on the README's defaults (no
+//! One gateway owns its SQLite file (decision 0018): a crash on the README's defaults (no
 //! `instance_id`, the default `./data/messenger.db`, the default `[dispatch]`) resumes at once,
 //! because the restarted process takes back every lease in the file it owns; and a second
 //! process on the same file is refused at start, naming the file and the holder.
