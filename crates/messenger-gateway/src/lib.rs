@@ -43,6 +43,7 @@
 //! ```
 
 pub mod backlog;
+#[cfg(feature = "sqlite")]
 pub mod backup;
 pub mod client;
 pub mod config;

@@ -50,6 +50,7 @@ enum Command {
         config: PathBuf,
     },
     /// Write a consistent copy of the SQLite database to a new file, while the gateway serves.
+    #[cfg(feature = "sqlite")]
     Backup {
         /// The TOML configuration file (its `database.url` names the database).
         #[arg(long)]
@@ -60,6 +61,7 @@ enum Command {
     },
     /// Put a copy made by `backup` in place as the SQLite database (which must not exist; no
     /// gateway may run on it meanwhile).
+    #[cfg(feature = "sqlite")]
     Restore {
         /// The TOML configuration file (its `database.url` names where the copy goes).
         #[arg(long)]
@@ -179,6 +181,7 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             messenger_gateway::demo::run(&data_dir).await
         }
         .map_err(|e| GatewayError::Demo(Box::new(e))),
+        #[cfg(feature = "sqlite")]
         Command::Backup { config, to } => {
             let config = Config::load(&config)?;
             let report = messenger_gateway::backup::backup(&config, &to).await?;
@@ -191,6 +194,7 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             );
             Ok(())
         }
+        #[cfg(feature = "sqlite")]
         Command::Restore { config, from } => {
             let config = Config::load(&config)?;
             let report = messenger_gateway::backup::restore(&config, &from).await?;
@@ -234,10 +238,11 @@ fn main() -> ExitCode {
     let level = "info";
     init_logs(cli.log_format, level);
     // Every client connection is a file descriptor: take what the hard limit allows.
-    if !matches!(
-        cli.command,
-        Command::Migrate { .. } | Command::Backup { .. } | Command::Restore { .. }
-    ) {
+    #[cfg(feature = "demo")]
+    let serves = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    #[cfg(not(feature = "demo"))]
+    let serves = matches!(cli.command, Command::Serve { .. });
+    if serves {
         messenger_gateway::listener::raise_open_file_limit();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

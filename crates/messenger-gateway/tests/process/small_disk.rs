@@ -4,20 +4,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use messenger_test_support::ci::skip_or_fail;
 use std::process::Command;
-
-/// Whether a missing facility must fail the test (in CI) rather than skip it.
-pub(crate) fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Says on the process's own stderr that the running test was skipped, and why (libtest hides
-/// what a passing test prints).
-pub(crate) fn report_skip(why: &str) {
-    let test = std::thread::current().name().unwrap_or("a test").to_owned();
-    let line = format!("skipped {test}: {why}; set CI=true to fail instead\n");
-    let _ = std::io::stderr().write_all(line.as_bytes());
-}
 
 /// A mounted tmpfs of a fixed size.
 pub(crate) struct SmallDisk {
@@ -42,11 +31,10 @@ impl SmallDisk {
                     Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
                     Err(e) => e.to_string(),
                 };
-                assert!(
-                    !required(),
-                    "a {megabytes} MB tmpfs is required when CI=true (run as root): {why}"
+                skip_or_fail(
+                    "tmpfs",
+                    &format!("cannot mount a {megabytes} MB tmpfs (run as root): {why}"),
                 );
-                report_skip(&format!("cannot mount a tmpfs ({why})"));
                 None
             }
         }
