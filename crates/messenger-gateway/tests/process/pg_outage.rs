@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use graph_sim::{Fault, FaultRule, GraphSim};
+use messenger_test_support::postgres::TestSchema;
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::disk_full::{ids, post_keyed_batch, readyz};
@@ -23,7 +24,6 @@ use crate::plan::Plan;
 use crate::sim::{
     assert_all_sent_once, default_dispatch_toml, free_port, http, start_sim_with_echoes, wait_until,
 };
-use messenger_test_support::postgres::TestSchema;
 
 /// A cap on each wait, against a hang only.
 const HANG_GUARD: Duration = Duration::from_secs(180);
