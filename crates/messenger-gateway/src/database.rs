@@ -42,14 +42,21 @@ pub async fn open_store(db: &DatabaseConfig) -> Result<Arc<dyn Store>, StoreErro
 /// The directory of a SQLite URL's file (`sqlite://./data/messenger.db?mode=rwc` ->
 /// `./data`), if it has one to create.
 fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let file = sqlite_file(url)?;
+    let parent = file.parent()?;
+    (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+}
+
+/// The file of a SQLite URL (`sqlite://./data/messenger.db?mode=rwc` ->
+/// `./data/messenger.db`), unless it names an in-memory database (`:memory:`, `mode=memory`).
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
         return None;
     }
-    let parent = Path::new(path).parent()?;
-    (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+    Some(Path::new(path).to_path_buf())
 }
 
 #[cfg(test)]
@@ -69,6 +76,12 @@ mod tests {
         assert_eq!(sqlite_dir("sqlite::memory:"), None);
         assert_eq!(sqlite_dir("sqlite://m.db"), None);
         assert_eq!(sqlite_dir("postgres://db/m"), None);
+        assert_eq!(
+            sqlite_file("sqlite://./data/messenger.db?mode=rwc"),
+            Some("./data/messenger.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite:m.db"), Some("m.db".into()));
+        assert_eq!(sqlite_file("sqlite://m.db?mode=memory&cache=shared"), None);
     }
 
     #[cfg(not(feature = "postgres"))]

@@ -37,6 +37,38 @@ pub enum GatewayError {
     /// A space's webhook could not be configured.
     #[error("cannot configure the webhook forwarder")]
     Forward(#[source] messenger::events::ForwardError),
+    /// The SQLite database is another process's: one gateway owns a SQLite file while it runs.
+    #[error(
+        "the SQLite database {} is in use by another messenger-gateway process{}: one gateway \
+         owns a SQLite file (stop it first, or run several instances on PostgreSQL)",
+        path.display(),
+        holder.map(|pid| format!(" (process {pid})")).unwrap_or_default()
+    )]
+    DatabaseInUse {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The holder's process id, as it wrote it in the lock file.
+        holder: Option<u32>,
+    },
+    /// The gateway's own files (the database's lock, the instance id in `server.state_dir`)
+    /// could not be read or written.
+    #[error("cannot keep the gateway's state in {}", path.display())]
+    State {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A backup or a restore could not be made.
+    #[error("{what}")]
+    Backup {
+        /// What could not be done, naming the files.
+        what: String,
+        /// The store's error, when there is one.
+        #[source]
+        source: Option<messenger_store::StoreError>,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {

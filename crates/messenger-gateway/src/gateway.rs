@@ -20,6 +20,7 @@ use crate::dispatch::Dispatcher;
 use crate::http::admin::AdminKeys;
 use crate::http::auth::ApiKeys;
 use crate::http::{router_for, AppState, ListenerRole, Shared};
+use crate::instance::{Instance, TakeBack};
 use crate::metrics::Metrics;
 use crate::GatewayError;
 
@@ -89,11 +90,17 @@ impl GatewayBuilder {
     /// Starts everything.
     pub async fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
-        let store = match self.store {
-            Some(s) => s,
-            None => open_store(&config.database)
-                .await
-                .map_err(GatewayError::Store)?,
+        // What this process owns comes first: a second process on the same SQLite file is
+        // refused before it touches the file.
+        let (instance, store) = match self.store {
+            Some(s) => (Instance::for_supplied_store(&config), s),
+            None => {
+                let instance = Instance::claim(&config)?;
+                let store = open_store(&config.database)
+                    .await
+                    .map_err(GatewayError::Store)?;
+                (instance, store)
+            }
         };
         let messenger = build_messenger(&config, Arc::clone(&store))?;
         let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
@@ -127,7 +134,7 @@ impl GatewayBuilder {
             None => None,
         };
         let metrics = Metrics::new();
-        take_back_own_leases(&store, &config.server.instance_id, &metrics).await;
+        take_back_leases(&store, &instance, &metrics).await;
         let wake = Arc::new(Notify::new());
         let cancel = CancellationToken::new();
         let webhooks_queued = Arc::new(Notify::new());
@@ -190,7 +197,7 @@ impl GatewayBuilder {
             config: config.dispatch.clone(),
             wake,
             cancel: cancel.clone(),
-            instance_id: config.server.instance_id.clone(),
+            instance_id: instance.id.clone(),
             retention: crate::retention::RetentionPolicy::new(&config),
         }
         .spawn();
@@ -208,14 +215,14 @@ impl GatewayBuilder {
         tasks.push(tokio::spawn(crate::inbound::run_applier(
             messenger.clone(),
             metrics.clone(),
-            format!("{}/webhooks", config.server.instance_id),
+            format!("{}/webhooks", instance.id),
             webhooks_queued,
             cancel.clone(),
         )));
         if let Some(forwarder) = forwarder {
             tasks.push(tokio::spawn(crate::forward::run(
                 forwarder,
-                format!("{}/forwarder", config.server.instance_id),
+                format!("{}/forwarder", instance.id),
                 metrics.clone(),
                 cancel.clone(),
             )));
@@ -226,7 +233,8 @@ impl GatewayBuilder {
             store = store.backend(),
             spaces = config.spaces.len(),
             workers = config.dispatch.workers,
-            instance = %config.server.instance_id,
+            instance = %instance.id,
+            instance_origin = instance.origin,
             "gateway started"
         );
         Ok(GatewayHandle {
@@ -238,43 +246,54 @@ impl GatewayBuilder {
             servers: [Some(server), ops_server].into_iter().flatten().collect(),
             tasks,
             grace: config.server.shutdown_grace,
+            instance,
         })
     }
 }
 
-/// Clears the leases an earlier run of this instance (same `server.instance_id`) held when it
-/// died: nobody will settle them, so the messages need not wait for them to expire. They still
-/// go through the echo check before being sent again. Webhook bodies it held are freed too:
-/// they may carry the very echoes that check waits for, and would otherwise sit out their
-/// 60-second lease while the check's grace runs out. A failure here is logged and left to lease
-/// expiry.
-async fn take_back_own_leases(store: &Arc<dyn Store>, instance_id: &str, metrics: &Metrics) {
-    let prefix = format!("{instance_id}/");
-    match store.recover_leases_of(&prefix).await {
+/// Clears the leases an earlier run of this instance held when it died: every lease when it
+/// owns the store (its SQLite file), else those held under its id. Nobody will settle them, so
+/// the messages need not wait for them to expire. They still go through the echo check before
+/// being sent again. Webhook bodies it held are freed too: they may carry the very echoes that
+/// check waits for, and would otherwise sit out their 60-second lease while the check's grace
+/// runs out. A failure here is logged and left to lease expiry.
+async fn take_back_leases(store: &Arc<dyn Store>, instance: &Instance, metrics: &Metrics) {
+    let prefix = format!("{}/", instance.id);
+    let (messages, bodies) = match instance.take_back {
+        TakeBack::Every => (
+            store.recover_all_leases().await,
+            store.recover_all_webhook_leases().await,
+        ),
+        TakeBack::Own => (
+            store.recover_leases_of(&prefix).await,
+            store.recover_webhook_leases_of(&prefix).await,
+        ),
+    };
+    let whose = match instance.take_back {
+        TakeBack::Every => "the leases of the SQLite file it owns (all of them)",
+        TakeBack::Own => "the leases an earlier run of this instance held",
+    };
+    match messages {
         Ok(0) => {}
         Ok(n) => {
             metrics.leases_recovered(n);
-            tracing::info!(
-                leases = n,
-                instance = %instance_id,
-                "took back the leases an earlier run of this instance held"
-            );
+            tracing::info!(leases = n, instance = %instance.id, "took back {whose}");
         }
         Err(e) => tracing::warn!(
             error = %messenger::error_chain(&e),
-            "taking back this instance's leases failed; they will expire"
+            "taking back {whose} failed; they will expire"
         ),
     }
-    match store.recover_webhook_leases_of(&prefix).await {
+    match bodies {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             bodies = n,
-            instance = %instance_id,
-            "took back the webhook bodies an earlier run of this instance was applying"
+            instance = %instance.id,
+            "took back the webhook bodies being applied when the store's last holder died"
         ),
         Err(e) => tracing::warn!(
             error = %messenger::error_chain(&e),
-            "taking back this instance's webhook bodies failed; their leases will expire"
+            "taking back webhook bodies failed; their leases will expire"
         ),
     }
 }
@@ -360,6 +379,9 @@ pub struct GatewayHandle {
     servers: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     grace: Duration,
+    /// The locks this process holds (its SQLite file, its instance id): released once the
+    /// store is closed.
+    instance: Instance,
 }
 
 impl std::fmt::Debug for GatewayHandle {
@@ -398,6 +420,7 @@ impl GatewayHandle {
             }
         }
         self.store.close().await;
+        drop(self.instance);
         tracing::info!("gateway stopped");
     }
 }

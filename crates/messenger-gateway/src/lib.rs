@@ -43,6 +43,8 @@
 //! ```
 
 pub mod backlog;
+#[cfg(feature = "sqlite")]
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod console;
@@ -55,6 +57,7 @@ mod forward;
 mod gateway;
 pub mod http;
 pub mod inbound;
+mod instance;
 pub mod listener;
 pub mod live;
 pub mod metrics;
@@ -64,3 +67,4 @@ pub mod retention;
 pub use database::open_store;
 pub use error::GatewayError;
 pub use gateway::{Gateway, GatewayBuilder, GatewayHandle};
+pub use instance::{lock_database, DatabaseLock};

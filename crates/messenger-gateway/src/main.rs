@@ -3,6 +3,8 @@
 //! - `messenger-gateway serve --config FILE [--log-format json]`: serve until SIGTERM/SIGINT,
 //!   then shut down gracefully.
 //! - `messenger-gateway migrate --config FILE`: create or upgrade the database schema, then exit.
+//! - `messenger-gateway backup --config FILE --to PATH`: a consistent copy of the SQLite
+//!   database, while the gateway serves; `restore --config FILE --from PATH` puts one in place.
 //! - `messenger-gateway demo`: the whole product with simulated Meta, SMS provider and business.
 //! - `messenger-gateway hash-key < key`: the SHA-256 digest of a key, for `keys_sha256` and
 //!   `server.admin_keys_sha256`.
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use messenger_gateway::config::{key_is_acceptable, Config, KeyDigest};
-use messenger_gateway::{open_store, Gateway, GatewayError};
+use messenger_gateway::{lock_database, open_store, Gateway, GatewayError};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -46,6 +48,27 @@ enum Command {
         /// The TOML configuration file.
         #[arg(long)]
         config: PathBuf,
+    },
+    /// Write a consistent copy of the SQLite database to a new file, while the gateway serves.
+    #[cfg(feature = "sqlite")]
+    Backup {
+        /// The TOML configuration file (its `database.url` names the database).
+        #[arg(long)]
+        config: PathBuf,
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a copy made by `backup` in place as the SQLite database (which must not exist; no
+    /// gateway may run on it meanwhile).
+    #[cfg(feature = "sqlite")]
+    Restore {
+        /// The TOML configuration file (its `database.url` names where the copy goes).
+        #[arg(long)]
+        config: PathBuf,
+        /// The copy to restore.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Read a key from stdin (one trailing newline is dropped) and print its SHA-256 digest in
     /// lowercase hex, for `keys_sha256` and `server.admin_keys_sha256`.
@@ -158,9 +181,37 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             messenger_gateway::demo::run(&data_dir).await
         }
         .map_err(|e| GatewayError::Demo(Box::new(e))),
+        #[cfg(feature = "sqlite")]
+        Command::Backup { config, to } => {
+            let config = Config::load(&config)?;
+            let report = messenger_gateway::backup::backup(&config, &to).await?;
+            tracing::info!(
+                to = %to.display(),
+                bytes = report.bytes,
+                messages = report.messages,
+                unsent = report.unsent,
+                "backup written"
+            );
+            Ok(())
+        }
+        #[cfg(feature = "sqlite")]
+        Command::Restore { config, from } => {
+            let config = Config::load(&config)?;
+            let report = messenger_gateway::backup::restore(&config, &from).await?;
+            tracing::info!(
+                from = %from.display(),
+                bytes = report.bytes,
+                messages = report.messages,
+                unsent = report.unsent,
+                "backup restored; start the gateway on it"
+            );
+            Ok(())
+        }
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");
+            // Not beside a running gateway on the same SQLite file.
+            let _lock = lock_database(&config)?;
             let store = open_store(&config.database)
                 .await
                 .map_err(GatewayError::Store)?;
@@ -187,7 +238,11 @@ fn main() -> ExitCode {
     let level = "info";
     init_logs(cli.log_format, level);
     // Every client connection is a file descriptor: take what the hard limit allows.
-    if !matches!(cli.command, Command::Migrate { .. }) {
+    #[cfg(feature = "demo")]
+    let serves = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    #[cfg(not(feature = "demo"))]
+    let serves = matches!(cli.command, Command::Serve { .. });
+    if serves {
         messenger_gateway::listener::raise_open_file_limit();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

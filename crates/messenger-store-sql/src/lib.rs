@@ -45,10 +45,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Without a backend nothing maps sqlx errors.
+#[cfg(feature = "sqlite")]
+mod backup;
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod group;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod health;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod impls;
 #[cfg(feature = "postgres")]
@@ -63,7 +67,9 @@ use std::time::Duration;
 
 use messenger_store::{Store, StoreError};
 
-pub use error::{failure_counts, ErrorKind, FailureCount};
+#[cfg(feature = "sqlite")]
+pub use backup::{backup_sqlite, check_sqlite_copy, CopyReport};
+pub use error::{failure_counts, ErrorKind, FailureCount, Outage};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]

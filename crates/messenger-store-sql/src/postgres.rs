@@ -7,14 +7,18 @@ use messenger_store::{InsertOutcome, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
-use crate::error::{db, migrate_error};
+use crate::error::{db, migrate_error, Outage, OutageMark};
 use crate::group::GroupCommit;
+use crate::health::WriteHealth;
 use crate::impls::{
     deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
     retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
+
+/// How long a ping waits for a pooled connection, then for a connection of its own.
+const PING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -39,6 +43,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     pool: PgPool,
     inserts: Arc<GroupCommit<NewMessageRow, InsertOutcome>>,
+    health: Arc<WriteHealth>,
 }
 
 /// Whether `name` is a schema name we can put in SQL unquoted-safe form.
@@ -84,6 +89,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             inserts: Arc::default(),
+            health: Arc::default(),
         })
     }
 
@@ -101,14 +107,59 @@ impl PostgresStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(db("starting a transaction"))
+        self.pool.begin().await.map_err(|e| {
+            let e = db("starting a transaction")(e);
+            self.health.note_failure("starting a transaction", &e);
+            e
+        })
     }
 
-    async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
-        tx.commit().await.map_err(db("committing"))
+    /// Whether the server answers (through the pool, or, when the pool has no connection to
+    /// give within [`PING_WAIT`], on a connection of its own: refused means unreachable, a
+    /// connection means the pool is busy), then whether writes go through.
+    async fn ping_store(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(PING_WAIT, self.pool.acquire()).await {
+            Ok(Ok(mut conn)) => {
+                sqlx::query("SELECT 1")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db("pinging postgres"))?;
+            }
+            Ok(Err(e)) if !matches!(e, sqlx::Error::PoolTimedOut) => {
+                return Err(db("pinging postgres")(e));
+            }
+            _ => {
+                let options = self.pool.connect_options();
+                let direct = tokio::time::timeout(PING_WAIT, PgConnection::connect_with(&options));
+                return Err(match direct.await {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                        db("pinging postgres")(sqlx::Error::PoolTimedOut)
+                    }
+                    Ok(Err(e)) => db("pinging postgres")(e),
+                    Err(_) => StoreError::Unavailable {
+                        message: format!("pinging postgres: {}", Outage::Unreachable),
+                        source: Some(Box::new(OutageMark(Outage::Unreachable))),
+                    },
+                });
+            }
+        }
+        self.health.check()
+    }
+
+    /// Commits; a failure marks the store's writes failing, a commit marks them going through.
+    async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        match tx.commit().await {
+            Ok(()) => {
+                self.health.note_success();
+                Ok(())
+            }
+            Err(e) => {
+                let e = db("committing")(e);
+                self.health.note_failure("committing", &e);
+                Err(e)
+            }
+        }
     }
 
     /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is

@@ -1,6 +1,7 @@
 //! [`SqliteStore`]: the embedded store, one SQLite file in WAL mode.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,10 +9,11 @@ use messenger_store::{InsertOutcome, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
+use crate::health::WriteHealth;
 use crate::impls::{
     deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
     retention, settle,
@@ -34,6 +36,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// returns. It may be lost if the machine loses power before the next checkpoint; choose
 /// [`Synchronous::Full`] (an fsync per commit) when that matters more than throughput.
 ///
+/// A write that fails (a full disk, an I/O error, a lock wait that ran out) leaves no connection
+/// inside a transaction: a connection that comes back to its pool still in one is closed and
+/// replaced, so the next write starts afresh and succeeds once the cause is gone. Until a write
+/// that stores something goes through again, [`ping`](messenger_store::Store::ping) fails
+/// naming the cause (reads still work, so a bare `SELECT 1` would not tell).
+///
 /// ```
 /// use messenger_model::Profile;
 /// use messenger_store::ProfileStore;
@@ -53,6 +61,25 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     inserts: Arc<GroupCommit<NewMessageRow, InsertOutcome>>,
+    health: Arc<WriteHealth>,
+    /// `total_changes()` of the writer connection when the running write transaction began (one
+    /// writer connection: one write transaction at a time), to tell a commit that stored
+    /// something from one that changed nothing.
+    changes_at_begin: Arc<AtomicI64>,
+}
+
+/// Whether a connection coming back to its pool may be used again: not when it is still
+/// inside a transaction. sqlx counts a transaction as open after a `COMMIT` that failed (a
+/// full disk), and its rollback on drop fails when SQLite already rolled back; such a
+/// connection would refuse every later `BEGIN`, so it is closed and the pool opens another.
+async fn leaves_no_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    // Through the connection's worker, after the rollback a dropped transaction queued.
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("a SQLite connection was left inside a transaction; replacing it");
+    }
+    Ok(clean)
 }
 
 fn is_memory(url: &str) -> bool {
@@ -90,6 +117,7 @@ impl SqliteStore {
                 Some(Duration::from_secs(600))
             })
             .max_lifetime(None)
+            .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
             .connect_with(connect.clone())
             .await
             .map_err(db("opening the SQLite database"))?;
@@ -100,6 +128,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
+                .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
                 .connect_with(connect)
                 .await
                 .map_err(db("opening the SQLite database for reading"))?
@@ -109,6 +138,8 @@ impl SqliteStore {
             writer,
             reader,
             inserts: Arc::default(),
+            health: Arc::default(),
+            changes_at_begin: Arc::default(),
         })
     }
 
@@ -127,14 +158,56 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("starting a write transaction"))
+        let mut tx = match self.writer.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = db("starting a write transaction")(e);
+                self.health.note_failure("starting a write transaction", &e);
+                return Err(e);
+            }
+        };
+        let changes = Self::total_changes(&mut tx).await?;
+        self.changes_at_begin.store(changes, Ordering::Relaxed);
+        Ok(tx)
     }
 
-    async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
-        tx.commit().await.map_err(db("committing"))
+    /// Whether writes go through (reads may work while they fail: a full disk), then whether
+    /// the file answers.
+    async fn ping_store(&self) -> Result<(), StoreError> {
+        self.health.check()?;
+        sqlx::query("SELECT 1")
+            .execute(self.reader())
+            .await
+            .map_err(db("pinging sqlite"))?;
+        Ok(())
+    }
+
+    /// Rows the writer connection has changed since it opened (SQLite's `total_changes()`).
+    async fn total_changes(tx: &mut Transaction<'static, Sqlite>) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db("counting changes"))
+    }
+
+    /// Commits; a failure marks the store's writes failing, and a commit that stored something
+    /// marks them going through again.
+    async fn commit(&self, mut tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        let changes = Self::total_changes(&mut tx).await?;
+        let stored = changes > self.changes_at_begin.load(Ordering::Relaxed);
+        match tx.commit().await {
+            Ok(()) => {
+                if stored {
+                    self.health.note_success();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = db("committing")(e);
+                self.health.note_failure("committing", &e);
+                Err(e)
+            }
+        }
     }
 
     /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is

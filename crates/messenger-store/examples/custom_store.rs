@@ -312,6 +312,11 @@ impl DispatchQueue for CountingStore {
         self.inner.recover_leases_of(holder_prefix).await
     }
 
+    async fn recover_all_leases(&self) -> Result<u64, StoreError> {
+        self.count("recover_all_leases");
+        self.inner.recover_all_leases().await
+    }
+
     async fn unsent_count(&self) -> Result<u64, StoreError> {
         self.count("unsent_count");
         self.inner.unsent_count().await
@@ -559,6 +564,11 @@ impl WebhookQueue for CountingStore {
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
         self.count("recover_webhook_leases_of");
         self.inner.recover_webhook_leases_of(holder_prefix).await
+    }
+
+    async fn recover_all_webhook_leases(&self) -> Result<u64, StoreError> {
+        self.count("recover_all_webhook_leases");
+        self.inner.recover_all_webhook_leases().await
     }
 }
 

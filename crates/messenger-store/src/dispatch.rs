@@ -123,6 +123,13 @@ pub trait DispatchQueue: Send + Sync {
     /// leases.
     async fn recover_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError>;
 
+    /// Clears the lease of every unsent message, expired or not, whoever holds it, and returns
+    /// how many. Only for a store that one process owns while it runs (a gateway holding its
+    /// SQLite file's lock): when that process starts, every lease in the store was taken by an
+    /// earlier run of it that died. As with [`DispatchQueue::recover_leases_of`], the attempts
+    /// stay counted, so each message first waits for Meta's echoes.
+    async fn recover_all_leases(&self) -> Result<u64, StoreError>;
+
     /// How many messages (every space) are accepted and not yet in a final status
     /// (`processing` or `retrying`): the depth of the dispatch queue, for metrics. Costs a count
     /// over the unsent messages, so call it per scrape, not per message.

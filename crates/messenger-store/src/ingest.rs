@@ -75,4 +75,8 @@ pub trait WebhookQueue: Send + Sync {
     /// starts, so bodies an earlier run of it held when it died are applied at once, not after
     /// their lease). An empty prefix is refused ([`StoreError::Invalid`]).
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError>;
+
+    /// Clears the lease of every body, whoever holds it, and returns how many: for a store one
+    /// process owns, when it starts (see `DispatchQueue::recover_all_leases`).
+    async fn recover_all_webhook_leases(&self) -> Result<u64, StoreError>;
 }

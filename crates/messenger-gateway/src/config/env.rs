@@ -79,6 +79,7 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "trusted_proxies" => s.trusted_proxies = Some(list(value)),
                 "shutdown_grace_secs" => s.shutdown_grace_secs = Some(number(value)?),
                 "instance_id" => s.instance_id = Some(v),
+                "state_dir" => s.state_dir = Some(v),
                 _ => return Err(unknown()),
             }
         }

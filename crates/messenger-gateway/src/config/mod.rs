@@ -118,8 +118,14 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// How long shutdown waits for requests and workers (default 30 s).
     pub shutdown_grace: Duration,
-    /// This instance's name in lease holders and logs (default: a random one).
-    pub instance_id: String,
+    /// This instance's name in lease holders and logs, when configured. Without one the gateway
+    /// finds its own when it starts (decision 0018): on SQLite a random one (the process owns
+    /// the file, so every lease in it is its own), on PostgreSQL a stable one kept in
+    /// [`ServerConfig::state_dir`].
+    pub instance_id: Option<String>,
+    /// Where the gateway keeps its own state (on PostgreSQL without `instance_id`: its stable
+    /// instance id; default `./data`, beside the default SQLite database).
+    pub state_dir: std::path::PathBuf,
 }
 
 /// How the listener treats connections before, between and beside requests (docs/operations.md,

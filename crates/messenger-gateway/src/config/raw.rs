@@ -64,6 +64,7 @@ pub(crate) struct RawServer {
     pub trusted_proxies: Option<Vec<String>>,
     pub shutdown_grace_secs: Option<u64>,
     pub instance_id: Option<String>,
+    pub state_dir: Option<String>,
 }
 
 /// `[database]`.

@@ -10,6 +10,7 @@ mod facebook;
 mod listing;
 mod messages;
 mod ops;
+mod outage;
 mod personas;
 pub mod problem;
 mod profiles;

@@ -42,22 +42,41 @@ fn paused_pages(state: &AppState) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `GET /readyz`: 200 when the store answers, 503 otherwise. The body lists the pages whose
-/// sending is paused (`pages`): the gateway is still ready, since other pages send and every
-/// request is still accepted.
+/// How long `/readyz` waits for the store: a database that does not answer within this is not
+/// ready (its pool would otherwise keep the probe waiting for a connection).
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: 200 when the store answers and its writes go through, 503 otherwise, naming
+/// the cause (a full disk, an unreachable database) with `Retry-After`. The body lists the pages
+/// whose sending is paused (`pages`): the gateway is still ready, since other pages send and
+/// every request is still accepted.
 pub(super) async fn ready(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
-    match store.ping().await {
-        Ok(()) => Json(json!({
+    let pinged = tokio::time::timeout(READY_WAIT, store.ping()).await;
+    match pinged {
+        Ok(Ok(())) => Json(json!({
             "status": "ready",
             "store": store.backend(),
             "pausedPages": paused_pages(&state),
         }))
         .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %messenger::error_chain(&e), "readiness: the store does not answer");
-            Problem::unavailable(format!("the {} store does not answer", store.backend()))
-                .into_response()
+        Ok(Err(e)) => {
+            tracing::warn!(error = %messenger::error_chain(&e), "readiness: the store cannot serve");
+            Problem::store_outage(&e, "it does not answer", |cause, _| {
+                format!("the {} store cannot serve: {cause}", store.backend())
+            })
+            .into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the store did not answer in time");
+            Problem::unavailable(format!(
+                "the {} store did not answer within {} s",
+                store.backend(),
+                READY_WAIT.as_secs()
+            ))
+            .with_retry_after(5)
+            .with_extension("cause", messenger_store_sql::Outage::Unreachable.as_str())
+            .into_response()
         }
     }
 }

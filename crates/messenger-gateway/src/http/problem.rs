@@ -515,7 +515,7 @@ impl From<messenger_store::StoreError> for Problem {
             .with_extension("profileId", profile_id),
             e if e.is_transient() => {
                 tracing::error!(error = %messenger::error_chain(&e), "store unavailable");
-                Self::unavailable("the store is unavailable; retry later")
+                Self::store_unavailable(&e)
             }
             e => {
                 tracing::error!(error = %messenger::error_chain(&e), "store error");

@@ -544,3 +544,44 @@ keys = ["key-a-0123456789abcdef"]
         );
     }
 }
+
+#[test]
+fn instance_id_and_state_dir() {
+    let base = config_toml("http://127.0.0.1:1", "memory://", "");
+    let config = Config::from_toml_str(&base, std::iter::empty()).unwrap();
+    assert_eq!(
+        config.server.instance_id, None,
+        "found at start when not set"
+    );
+    assert_eq!(config.server.state_dir, std::path::PathBuf::from("./data"));
+    let config = Config::from_toml_str(
+        &base,
+        [
+            ("MESSENGER__SERVER__INSTANCE_ID", "gw-7"),
+            ("MESSENGER__SERVER__STATE_DIR", "/var/lib/messenger-gateway"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap();
+    assert_eq!(config.server.instance_id.as_deref(), Some("gw-7"));
+    assert_eq!(
+        config.server.state_dir,
+        std::path::PathBuf::from("/var/lib/messenger-gateway")
+    );
+    let got = issues(
+        &base,
+        &[
+            ("MESSENGER__SERVER__INSTANCE_ID", " "),
+            ("MESSENGER__SERVER__STATE_DIR", ""),
+        ],
+    );
+    for want in [
+        "server.instance_id: must be 1 to 64 characters",
+        "server.state_dir: must be a directory path",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} in {got:#?}"
+        );
+    }
+}

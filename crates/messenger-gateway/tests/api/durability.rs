@@ -44,9 +44,34 @@ async fn a_message_accepted_before_a_restart_is_sent_after_it() {
 }
 
 #[tokio::test]
+async fn a_second_gateway_on_the_same_sqlite_file_is_refused() {
+    let env = Env::start().await;
+    match env.try_another_instance().await {
+        Err(e @ messenger_gateway::GatewayError::DatabaseInUse { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("messenger.db is in use by another messenger-gateway process")
+                    && text.contains(&format!("(process {})", std::process::id())),
+                "{text}"
+            );
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("two gateways own one SQLite file"),
+    }
+    // The first one serves on.
+    let ready = env
+        .http
+        .get(format!("{}/readyz", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
 async fn two_instances_send_each_message_once_and_in_order() {
     let env = Env::start().await;
-    let second = env.another_instance().await;
+    let second = env.instance_sharing_the_store().await;
     env.inbound("24000000000602").await;
     let n = 40;
     for i in 0..n {

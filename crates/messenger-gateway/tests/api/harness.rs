@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 
 use graph_sim::GraphSim;
 use messenger_gateway::config::Config;
-use messenger_gateway::{Gateway, GatewayHandle};
+use messenger_gateway::{Gateway, GatewayError, GatewayHandle};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
@@ -349,10 +349,39 @@ impl Env {
         panic!("queued webhook bodies were not applied within 5 s");
     }
 
-    /// Another gateway instance on the same database and simulator (its own address).
+    /// Another gateway instance on the same database and simulator (its own address), once the
+    /// first has stopped: one gateway owns a SQLite file.
     pub(crate) async fn another_instance(&self) -> GatewayHandle {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         start_gateway(&self.toml, listener).await
+    }
+
+    /// Another gateway instance beside the running one (its own address and dispatchers) on
+    /// the running one's store, as instances share a PostgreSQL database.
+    pub(crate) async fn instance_sharing_the_store(&self) -> GatewayHandle {
+        let store = self
+            .gateway
+            .as_ref()
+            .expect("a running gateway")
+            .messenger()
+            .store()
+            .clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = Config::from_toml_str(&self.toml, std::iter::empty()).unwrap();
+        Gateway::builder(config)
+            .listener(listener)
+            .store(store)
+            .start()
+            .await
+            .unwrap()
+    }
+
+    /// Starts another gateway on the running one's configuration (and so its SQLite file):
+    /// what that answers.
+    pub(crate) async fn try_another_instance(&self) -> Result<GatewayHandle, GatewayError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = Config::from_toml_str(&self.toml, std::iter::empty()).unwrap();
+        Gateway::builder(config).listener(listener).start().await
     }
 
     /// Stops the gateway and starts a new one on the same database (a restart).

@@ -99,7 +99,13 @@ impl GatewayProcess {
     /// Starts `messenger-gateway --log-format json serve --config CONFIG` with its stdout and
     /// stderr in `{label}.stdout` / `{label}.stderr` of `dir`, and waits until it serves.
     pub(crate) async fn start(dir: &Workdir, label: &str, config: &Path) -> Self {
-        Self::start_with_file_limit(dir, label, config, None).await
+        Self::spawn(dir, label, config, None, None).await
+    }
+
+    /// [`GatewayProcess::start`] in the working directory `cwd`, where the configuration's
+    /// relative paths (the default `./data`) are.
+    pub(crate) async fn start_in(dir: &Workdir, label: &str, config: &Path, cwd: &Path) -> Self {
+        Self::spawn(dir, label, config, None, Some(cwd)).await
     }
 
     /// [`GatewayProcess::start`], with the child's open-file limit (soft and hard) set to
@@ -109,6 +115,16 @@ impl GatewayProcess {
         label: &str,
         config: &Path,
         nofile: Option<u64>,
+    ) -> Self {
+        Self::spawn(dir, label, config, nofile, None).await
+    }
+
+    async fn spawn(
+        dir: &Workdir,
+        label: &str,
+        config: &Path,
+        nofile: Option<u64>,
+        cwd: Option<&Path>,
     ) -> Self {
         let stdout_path = dir.path().join(format!("{label}.stdout"));
         let stderr_path = dir.path().join(format!("{label}.stderr"));
@@ -123,6 +139,9 @@ impl GatewayProcess {
                 c
             }
         };
+        // Relative paths of the configuration (the default `./data`: the SQLite file, the
+        // instance id on PostgreSQL) land in the test's directory.
+        command.current_dir(cwd.unwrap_or(dir.path()));
         let child = command
             .args(["--log-format", "json", "serve", "--config"])
             .arg(config)
@@ -220,6 +239,49 @@ impl Drop for GatewayProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Runs `messenger-gateway --log-format json ARGS` in `cwd` until it exits (a command that ends by
+/// itself: `migrate`, `backup`, a `serve` that is refused); returns its exit status and stderr.
+/// Panics if it runs longer than `cap` (a guard against a hang only).
+pub(crate) async fn run_to_exit(
+    dir: &Workdir,
+    label: &str,
+    args: &[&std::ffi::OsStr],
+    cwd: &Path,
+    cap: Duration,
+) -> (ExitStatus, String) {
+    let stderr_path = dir.path().join(format!("{label}.stderr"));
+    let stderr = File::create(&stderr_path).expect("creating the stderr log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_messenger-gateway"))
+        .args(["--log-format", "json"])
+        .args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "info")
+        .env_remove("MESSENGER__DATABASE__URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .expect("spawning the messenger-gateway binary");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            return (
+                status,
+                std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+            );
+        }
+        if started.elapsed() > cap {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{label}: still running after {cap:?}:\n{}",
+                tail(&stderr_path, TAIL_LINES)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

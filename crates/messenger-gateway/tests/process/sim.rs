@@ -249,6 +249,27 @@ pub(crate) async fn wait_all_sent(
     }
 }
 
+/// Waits until graph-sim has every message of `plan` and the gateway at `base` says each of
+/// `ids` is sent (each wait capped by `cap`, against a hang only), then asserts that none was
+/// lost, each was sent exactly once, and each recipient's in acceptance order. Returns how long
+/// graph-sim took to have them all.
+pub(crate) async fn assert_all_sent_once(
+    sim: &GraphSim,
+    http: &reqwest::Client,
+    base: &str,
+    ids: &[String],
+    plan: crate::plan::Plan,
+    cap: Duration,
+) -> Duration {
+    let received = crate::plan::wait_all_received(sim, plan, cap).await;
+    wait_all_sent(http, base, ids, cap).await;
+    let sends = crate::plan::Sends::from_sim(sim);
+    sends.assert_none_lost(plan);
+    sends.assert_exactly_once();
+    sends.assert_order(plan);
+    received
+}
+
 /// Waits until `done()` holds, polling every 5 ms; panics with `what` at `timeout`.
 pub(crate) async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();

@@ -49,7 +49,7 @@ macro_rules! impl_delivery_deadlines {
                     Ok(reopened)
                 }
                 .await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
         }
     };

@@ -158,7 +158,7 @@ macro_rules! impl_dispatch_queue {
                     Ok(rows)
                 }
                 .await;
-                let mut rows = Self::finish(tx, result).await?;
+                let mut rows = self.finish(tx, result).await?;
                 rows.sort_by_key(|r| r.seq);
                 rows.into_iter()
                     .map(crate::rows::MessageRow::into_record)
@@ -209,7 +209,7 @@ macro_rules! impl_dispatch_queue {
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::error::db("extending a lease"))?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(true)
             }
 
@@ -227,7 +227,7 @@ macro_rules! impl_dispatch_queue {
                     return Ok(false);
                 }
                 Self::save_message_state(&mut tx, &message).await?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(true)
             }
 
@@ -261,6 +261,17 @@ macro_rules! impl_dispatch_queue {
                 .execute(self.writer())
                 .await
                 .map_err(crate::error::db("recovering an instance's own leases"))?;
+                Ok(done.rows_affected())
+            }
+
+            async fn recover_all_leases(&self) -> Result<u64, messenger_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE messages SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE status IN ('processing', 'retrying') AND lease_holder IS NOT NULL",
+                )
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("recovering every lease"))?;
                 Ok(done.rows_affected())
             }
 

@@ -138,7 +138,7 @@ macro_rules! impl_held_receipts {
                     Self::hold_mids_in(&mut tx, &mids, now).await
                 }
                 .await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             async fn held_receipts_for(
@@ -190,7 +190,7 @@ macro_rules! impl_held_receipts {
                     Ok(purged)
                 }
                 .await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
         }
 

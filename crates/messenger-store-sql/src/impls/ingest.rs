@@ -44,7 +44,7 @@ macro_rules! impl_webhook_queue {
                         }
                     }
                 }
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(ids)
             }
 
@@ -181,6 +181,17 @@ macro_rules! impl_webhook_queue {
                 .map_err(crate::error::db(
                     "recovering an instance's own webhook leases",
                 ))?;
+                Ok(done.rows_affected())
+            }
+
+            async fn recover_all_webhook_leases(&self) -> Result<u64, messenger_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE webhook_queue SET lease_holder = NULL, lease_expires_at = NULL \
+                     WHERE lease_holder IS NOT NULL",
+                )
+                .execute(self.writer())
+                .await
+                .map_err(crate::error::db("recovering every webhook lease"))?;
                 Ok(done.rows_affected())
             }
         }

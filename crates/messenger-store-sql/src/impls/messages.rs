@@ -108,16 +108,7 @@ macro_rules! impl_message_store {
                     }
                     (None, _) => Ok(Vec::new()),
                 };
-                match inserted {
-                    Ok(outcomes) => {
-                        Self::commit(tx).await?;
-                        Ok(outcomes)
-                    }
-                    Err(e) => {
-                        Self::rollback(tx).await?;
-                        Err(e)
-                    }
-                }
+                self.finish(tx, inserted).await
             }
 
             /// Inserts a group of single messages (see [`crate::group`]) in one transaction;
@@ -397,7 +388,7 @@ macro_rules! impl_message_store {
                 let applied = message.apply_status(update);
                 if applied {
                     Self::save_message_state(&mut tx, &message).await?;
-                    Self::commit(tx).await?;
+                    self.commit(tx).await?;
                 } else {
                     Self::rollback(tx).await?;
                 }
@@ -417,7 +408,7 @@ macro_rules! impl_message_store {
                 }
                 message.rule_trace.extend(entries);
                 Self::save_message_state(&mut tx, &message).await?;
-                Self::commit(tx).await
+                self.commit(tx).await
             }
 
             async fn add_graph_message_id(
@@ -435,7 +426,7 @@ macro_rules! impl_message_store {
                 if message.add_graph_message_id(mid) {
                     Self::save_message_state(&mut tx, &message).await?;
                 }
-                Self::commit(tx).await
+                self.commit(tx).await
             }
 
             async fn settle_messages(
@@ -482,7 +473,7 @@ macro_rules! impl_message_store {
                         changed.push(message);
                     }
                 }
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(changed)
             }
         }

@@ -136,7 +136,7 @@ macro_rules! impl_outbox {
                     .map_err(crate::error::db("marking an event delivered"))?
                     .rows_affected();
                 }
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(changed)
             }
 

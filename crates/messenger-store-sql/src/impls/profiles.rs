@@ -152,7 +152,7 @@ macro_rules! impl_profile_store {
                     return Err(e);
                 }
                 Self::save_profile(&mut tx, space, &profile).await?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(profile)
             }
 
@@ -168,7 +168,7 @@ macro_rules! impl_profile_store {
                     return Err(e);
                 }
                 Self::save_profile(&mut tx, space, &profile).await?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(profile)
             }
 
@@ -191,7 +191,7 @@ macro_rules! impl_profile_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::error::db("deleting a profile's links"))?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -328,7 +328,7 @@ macro_rules! impl_profile_store {
                 let mut profile = Self::ensure_profile_locked(&mut tx, space, profile_id).await?;
                 profile.fb_messenger_id = Some(psid.to_owned());
                 Self::save_profile(&mut tx, space, &profile).await?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(messenger_store::Linked {
                     profile,
                     moved_from: previous.or_else(|| holders.into_iter().next()),
@@ -350,7 +350,7 @@ macro_rules! impl_profile_store {
                 };
                 profile.facebook = Some(facebook);
                 Self::save_profile(&mut tx, space, &profile).await?;
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(Some(profile))
             }
 

@@ -55,7 +55,7 @@ macro_rules! impl_quarantine {
                     .map_err(crate::error::db("quarantining a webhook event"))?
                     .rows_affected();
                 }
-                Self::commit(tx).await?;
+                self.commit(tx).await?;
                 Ok(added)
             }
 

@@ -24,15 +24,19 @@ macro_rules! impl_receipts {
             /// statement's, not the rollback's). Every multi-statement write of this crate's
             /// batch paths (settle, lease, receipts) ends this way.
             async fn finish<T>(
+                &self,
                 tx: sqlx::Transaction<'static, $db>,
                 result: Result<T, messenger_store::StoreError>,
             ) -> Result<T, messenger_store::StoreError> {
                 match result {
                     Ok(value) => {
-                        Self::commit(tx).await?;
+                        self.commit(tx).await?;
                         Ok(value)
                     }
                     Err(e) => {
+                        // A statement may fail for the same outage as a commit (SQLite spilling
+                        // to a full disk, a connection cut mid-transaction).
+                        self.health.note_failure("writing", &e);
                         if let Err(rollback) = Self::rollback(tx).await {
                             tracing::warn!(error = %rollback, "rolling back after an error failed");
                         }
@@ -77,7 +81,7 @@ macro_rules! impl_receipts {
                     Ok(outcomes)
                 }
                 .await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             async fn apply_receipts_all(
@@ -103,7 +107,7 @@ macro_rules! impl_receipts {
                     Ok(changed)
                 }
                 .await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             /// Applies the receipts in `tx` and holds them for sends recorded later (see
@@ -376,11 +380,7 @@ macro_rules! impl_store {
             }
 
             async fn ping(&self) -> Result<(), messenger_store::StoreError> {
-                sqlx::query("SELECT 1")
-                    .execute(self.reader())
-                    .await
-                    .map_err(crate::error::db(concat!("pinging ", $backend)))?;
-                Ok(())
+                self.ping_store().await
             }
 
             async fn close(&self) {

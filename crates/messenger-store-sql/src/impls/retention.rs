@@ -54,7 +54,7 @@ macro_rules! impl_retention {
                 let result = done
                     .map(|d| d.rows_affected())
                     .map_err(crate::error::db(what));
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             /// The oldest time in a one-column query's answer (`None`: no rows).
@@ -176,7 +176,7 @@ macro_rules! impl_retention {
                 messenger_store::implementors::check_batch(limit)?;
                 let mut tx = self.begin_write().await?;
                 let result = Self::redact_in(&mut tx, scope, settled_before, now, limit).await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             async fn purge_messages(
@@ -188,7 +188,7 @@ macro_rules! impl_retention {
                 messenger_store::implementors::check_batch(limit)?;
                 let mut tx = self.begin_write().await?;
                 let result = Self::purge_messages_in(&mut tx, scope, settled_before, limit).await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             async fn forget_idempotency_keys(

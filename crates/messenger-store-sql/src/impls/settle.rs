@@ -45,7 +45,7 @@ macro_rules! impl_settle {
                 }
                 let mut tx = self.begin_write().await?;
                 let result = Self::settle_in(&mut tx, settlements).await;
-                Self::finish(tx, result).await
+                self.finish(tx, result).await
             }
 
             async fn settle_in(

@@ -128,14 +128,21 @@ impl WebhookQueue for MemoryStore {
 
     async fn recover_webhook_leases_of(&self, holder_prefix: &str) -> Result<u64, StoreError> {
         crate::dispatch::check_holder_prefix(holder_prefix)?;
+        self.clear_webhook_leases(|holder| holder.starts_with(holder_prefix))
+    }
+
+    async fn recover_all_webhook_leases(&self) -> Result<u64, StoreError> {
+        self.clear_webhook_leases(|_| true)
+    }
+}
+
+impl MemoryStore {
+    /// Clears the leases of the bodies whose holder `which` picks; returns how many.
+    fn clear_webhook_leases(&self, which: impl Fn(&str) -> bool) -> Result<u64, StoreError> {
         let mut state = self.state()?;
         let mut recovered = 0;
         for item in state.webhooks.items.values_mut() {
-            if item
-                .lease
-                .as_ref()
-                .is_some_and(|l| l.holder.starts_with(holder_prefix))
-            {
+            if item.lease.as_ref().is_some_and(|l| which(&l.holder)) {
                 item.lease = None;
                 recovered += 1;
             }

@@ -378,6 +378,10 @@ impl DispatchQueue for MemoryStore {
         }))
     }
 
+    async fn recover_all_leases(&self) -> Result<u64, StoreError> {
+        Ok(clear_unsent_leases(&mut *self.state()?, |_| true))
+    }
+
     async fn unsent_count(&self) -> Result<u64, StoreError> {
         Ok(self.state()?.unsent.len() as u64)
     }

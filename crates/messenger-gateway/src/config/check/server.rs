@@ -66,10 +66,17 @@ pub(super) fn server(c: &mut Checker<'_>, mut raw: RawServer) -> Option<ServerCo
     let instance_id = match raw.instance_id.take() {
         Some(id) if id.trim().is_empty() || id.len() > 64 => {
             c.issue("server.instance_id", "must be 1 to 64 characters");
-            random_instance_id()
+            None
         }
-        Some(id) => id,
-        None => random_instance_id(),
+        other => other,
+    };
+    let state_dir = match raw.state_dir.take() {
+        Some(dir) if dir.trim().is_empty() => {
+            c.issue("server.state_dir", "must be a directory path");
+            std::path::PathBuf::from("./data")
+        }
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from("./data"),
     };
     let max_in_flight = to_usize(c.range(
         "server.max_in_flight",
@@ -96,6 +103,7 @@ pub(super) fn server(c: &mut Checker<'_>, mut raw: RawServer) -> Option<ServerCo
         connections,
         shutdown_grace: Duration::from_secs(grace),
         instance_id,
+        state_dir,
     })
 }
 
@@ -275,13 +283,6 @@ fn parse_network(text: &str) -> Option<ipnet::IpNet> {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// `gw-` and 8 hex digits from the clock and the process id: distinct enough for lease holders.
-fn random_instance_id() -> String {
-    use sha2::{Digest, Sha256};
-    let seed = format!("{:?}:{}", std::time::SystemTime::now(), std::process::id());
-    format!("gw-{}", &hex::encode(Sha256::digest(seed.as_bytes()))[..8])
 }
 
 #[cfg(test)]

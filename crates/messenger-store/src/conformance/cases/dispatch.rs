@@ -177,7 +177,7 @@ pub async fn dispatch_release_requires_holder(store: Arc<dyn Store>) {
 
 /// An instance restarted under its name takes back the leases its dead run held (not
 /// another instance's, not one whose name merely starts the same), before they expire; the
-/// attempt stays counted.
+/// attempt stays counted. A process that owns its store takes back every lease.
 pub async fn dispatch_instance_takes_back_its_own_leases(store: Arc<dyn Store>) {
     let mine = insert(&store, message(A, "R1", "1")).await;
     let also_mine = insert(&store, message(A, "R2", "1")).await;
@@ -209,7 +209,7 @@ pub async fn dispatch_instance_takes_back_its_own_leases(store: Arc<dyn Store>) 
         .lease_due("gw-1/dispatch-0", at(1), 10, LEASE)
         .await
         .unwrap();
-    assert_eq!(ids(&again), [mine, also_mine]);
+    assert_eq!(ids(&again), [mine.clone(), also_mine.clone()]);
     assert!(again.iter().all(|m| m.attempts == 2));
     for id in [&theirs, &similar] {
         let m = store.get_message(A, id).await.unwrap().unwrap();
@@ -217,6 +217,21 @@ pub async fn dispatch_instance_takes_back_its_own_leases(store: Arc<dyn Store>) 
     }
     let m = store.get_message(A, &sent).await.unwrap().unwrap();
     assert_eq!(m.status, MessageStatus::Sent);
+
+    // A store one process owns: every lease is its own, whoever's name it carries.
+    assert_eq!(store.recover_all_leases().await.unwrap(), 4);
+    assert_eq!(store.recover_all_leases().await.unwrap(), 0);
+    let all = store
+        .lease_due("gw-3/dispatch-0", at(2), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(ids(&all), [mine, also_mine, theirs, similar]);
+    let m = store.get_message(A, &sent).await.unwrap().unwrap();
+    assert_eq!(
+        m.status,
+        MessageStatus::Sent,
+        "a sent message is not touched"
+    );
 }
 
 /// A lease whose holder died lapses: the message is leased again (or recovered), and the old

@@ -68,7 +68,7 @@ pub async fn webhook_queue_leases_in_order(store: Arc<dyn Store>) {
 
 /// A queued body is found by what it contains until it is removed, only if it was received by
 /// the time asked; an instance taking back its own leases frees only the bodies held under its
-/// prefix, and refuses an empty prefix.
+/// prefix, and refuses an empty prefix; taking back every lease frees them all.
 pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn Store>) {
     let echo = |id: &str| format!("{{\"metadata\":\"mx1:{id}:0\"}}").into_bytes();
     let first = store
@@ -137,4 +137,28 @@ pub async fn webhook_queue_leases_of_an_instance_are_taken_back(store: Arc<dyn S
     assert!(mentions("msg-2", at(9)).await);
     assert_eq!(store.complete_webhooks(&later).await.unwrap(), 1);
     assert!(!mentions("msg-2", at(9)).await);
+
+    // A store one process owns: every lease is its own, whoever's name it carries.
+    let queued = store
+        .enqueue_webhooks(vec![echo("msg-3"), echo("msg-4")], at(10))
+        .await
+        .unwrap();
+    for (holder, n) in [("gw-4/webhooks", 1), ("other/webhooks", 1)] {
+        let held = store
+            .lease_webhooks(holder, at(10), n, lease)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), n);
+    }
+    assert_eq!(store.recover_all_webhook_leases().await.unwrap(), 2);
+    assert_eq!(store.recover_all_webhook_leases().await.unwrap(), 0);
+    let again = store
+        .lease_webhooks("gw-5/webhooks", at(11), 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|w| w.id).collect::<Vec<_>>(),
+        queued,
+        "due again at once"
+    );
 }
