@@ -209,8 +209,12 @@ impl Env {
             sim,
             gateway: Some(gateway),
             base: format!("http://{addr}"),
+            // Idle connections are dropped before the gateway's 60 s idle timer closes them, as
+            // any client of a keep-alive server should: reusing one the server is closing at
+            // that moment fails the request (hyper's IncompleteMessage).
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .pool_idle_timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
             toml,

@@ -160,6 +160,9 @@ send_rate = {send_rate}
 pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
+        // Under the gateway's 60 s idle timer, so a pooled connection is never reused just as
+        // the gateway closes it.
+        .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .expect("an HTTP client")
 }
