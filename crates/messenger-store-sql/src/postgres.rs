@@ -84,6 +84,7 @@ impl PostgresStore {
             .connect_with(connect)
             .await
             .map_err(db("connecting to PostgreSQL"))?;
+        crate::reworded::repair_postgres(&pool, &MIGRATOR).await?;
         MIGRATOR.run(&pool).await.map_err(migrate_error)?;
         tracing::info!(schema = ?options.postgres_schema, "PostgreSQL store ready");
         Ok(Self {

@@ -121,6 +121,7 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(db("opening the SQLite database"))?;
+        crate::reworded::repair_sqlite(&writer, &MIGRATOR).await?;
         MIGRATOR.run(&writer).await.map_err(migrate_error)?;
         let reader = if memory {
             writer.clone()

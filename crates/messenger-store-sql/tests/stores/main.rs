@@ -14,6 +14,8 @@ mod postgres_instances;
 mod postgres_receipt_race;
 #[cfg(feature = "postgres")]
 mod postgres_retention;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod reworded_migrations;
 #[cfg(feature = "sqlite")]
 mod sqlite_conformance;
 #[cfg(feature = "sqlite")]
