@@ -64,8 +64,8 @@ pub use client::{
     MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
 };
 pub use error::{
-    Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, BUSINESS_USE_CASE_LIMIT_CODES,
-    OUTSIDE_WINDOW_SUBCODES,
+    Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, TokenProblem,
+    BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WINDOW_SUBCODES, TOKEN_ERROR_CODES, TOKEN_SUBCODES,
 };
 pub use retry::{Jitter, RetryPolicy, RetryingTransport};
 #[cfg(feature = "stub")]

@@ -1,6 +1,8 @@
 //! The crate's one error type, classified by what the sender should do about it.
 
 mod classify;
+mod table;
+mod token;
 
 use std::fmt;
 use std::time::Duration;
@@ -8,7 +10,9 @@ use std::time::Duration;
 use messenger_model::graph::GraphError;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-pub use classify::{Blame, ErrorKind, BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WINDOW_SUBCODES};
+pub use classify::{Blame, ErrorKind};
+pub use table::{BUSINESS_USE_CASE_LIMIT_CODES, OUTSIDE_WINDOW_SUBCODES, TOKEN_ERROR_CODES};
+pub use token::{TokenProblem, TOKEN_SUBCODES};
 
 use crate::Usage;
 

@@ -4,7 +4,7 @@
 //! Graph failures that are the page's (throttling, its token, Meta's outages: see
 //! [`messenger_graph::Blame`]) open the page's circuit: its messages wait, without calling
 //! Graph, until the circuit half-opens and one attempt probes it. A success closes it. A
-//! throttle or a credentials error opens it at once; outages after [`OPEN_AFTER`] failures in a
+//! throttle, a restriction of the page or a credentials error opens it at once; outages after [`OPEN_AFTER`] failures in a
 //! row. Other pages are not affected. The state is per process: each gateway instance learns a
 //! page's trouble from its own calls (and from Graph's usage headers).
 
@@ -159,7 +159,7 @@ impl PageHealth {
         s.reason = Some(reason.to_owned());
         s.blame = Some(blame);
         let open_now = s.probing.is_some()
-            || matches!(blame, Blame::Pace | Blame::Credentials)
+            || matches!(blame, Blame::Pace | Blame::Credentials | Blame::Restricted)
             || s.failures >= OPEN_AFTER;
         s.probing = None;
         if !open_now {

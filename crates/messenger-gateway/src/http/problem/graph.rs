@@ -11,8 +11,9 @@ impl Problem {
     ///
     /// - the recipient or the request ([`Blame::Recipient`], [`Blame::Request`]): 422
     ///   `/problems/graph-refused`;
-    /// - the page sends too fast ([`Blame::Pace`]): 429 `/problems/graph-throttled`, with
-    ///   `Retry-After` when Graph said when;
+    /// - the page sends too fast ([`Blame::Pace`]), or Meta restricted its sending for a while
+    ///   ([`Blame::Restricted`]): 429 `/problems/graph-throttled`, with `Retry-After` when Graph
+    ///   said when;
     /// - the page's credentials ([`Blame::Credentials`]): 502 `/problems/graph-credentials`;
     /// - Meta failing ([`Blame::Platform`]): 503 `/problems/graph-unavailable`.
     ///
@@ -23,13 +24,14 @@ impl Problem {
     /// [`Blame::Recipient`]: messenger_graph::Blame::Recipient
     /// [`Blame::Request`]: messenger_graph::Blame::Request
     /// [`Blame::Pace`]: messenger_graph::Blame::Pace
+    /// [`Blame::Restricted`]: messenger_graph::Blame::Restricted
     /// [`Blame::Credentials`]: messenger_graph::Blame::Credentials
     /// [`Blame::Platform`]: messenger_graph::Blame::Platform
     pub fn graph(e: &messenger_graph::Error) -> Self {
         use messenger_graph::Blame;
         let kind = e.kind();
         let (status, type_, title) = match kind.blame() {
-            Blame::Pace => (
+            Blame::Pace | Blame::Restricted => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "/problems/graph-throttled",
                 "Graph throttles the page",

@@ -42,6 +42,7 @@ fn graph_error(e: &messenger_graph::Error) -> MessageError {
         ErrorKind::InvalidParameter => "graph.invalid_parameter",
         ErrorKind::Auth => "graph.auth",
         ErrorKind::Transient => "graph.transient",
+        ErrorKind::PageRestricted => "graph.page_restricted",
         _ => "graph.permanent",
     };
     MessageError {
