@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test module uses a part of the harness
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -153,6 +153,34 @@ impl Harness {
 
     pub(crate) async fn message(&self, id: &str) -> messenger_store::MessageRecord {
         self.store.get_message(SPACE, id).await.unwrap().unwrap()
+    }
+}
+
+/// A clock the test moves by hand, for the facade (`MessengerBuilder::clock`) and for the times
+/// the test hands the store: a wait for a lease or the echo grace to run out is a step of the
+/// test, not a sleep that a busy machine could stretch or a fast one cut short.
+#[derive(Clone)]
+pub(crate) struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock that reads the system's time until it is moved.
+    pub(crate) fn starting_now() -> Self {
+        Self(Arc::new(AtomicI64::new(Timestamp::now().millis())))
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        let by = i64::try_from(by.as_millis()).expect("a test's step fits");
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+
+    /// The clock as the facade takes it.
+    pub(crate) fn as_clock(&self) -> messenger::Clock {
+        let millis = self.0.clone();
+        Arc::new(move || Timestamp::from_millis(millis.load(Ordering::SeqCst)))
     }
 }
 
