@@ -8,6 +8,8 @@
 //! checksum that matches neither is left alone, so sqlx still refuses a migration whose SQL
 //! really changed.
 
+use std::future::Future;
+
 use sqlx::migrate::Migrator;
 
 use messenger_store::StoreError;
@@ -53,13 +55,33 @@ fn repairs<'m>(
     })
 }
 
-fn log_repair(version: i64, rows: u64) {
-    if rows > 0 {
-        tracing::info!(
-            version,
-            "recorded checksum of a reworded migration brought up to date"
-        );
+/// When the migrations table exists (`exists`), runs `update(version, released, current)` for
+/// every rewording of one backend, logging each recorded checksum it brought up to date.
+async fn bring_up_to_date<F, Fut>(
+    migrator: &Migrator,
+    released: impl Fn(&Reworded) -> &'static str,
+    exists: impl Future<Output = Result<bool, sqlx::Error>>,
+    update: F,
+) -> Result<(), StoreError>
+where
+    F: Fn(i64, Vec<u8>, Vec<u8>) -> Fut,
+    Fut: Future<Output = Result<u64, sqlx::Error>>,
+{
+    if !exists.await.map_err(db("reading the applied migrations"))? {
+        return Ok(());
     }
+    for (version, released, current) in repairs(migrator, released) {
+        let rows = update(version, released, current.to_vec())
+            .await
+            .map_err(db("updating a reworded migration's checksum"))?;
+        if rows > 0 {
+            tracing::info!(
+                version,
+                "recorded checksum of a reworded migration brought up to date"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Brings the recorded checksums of reworded migrations up to date in a SQLite database.
@@ -68,26 +90,25 @@ pub(crate) async fn repair_sqlite(
     pool: &sqlx::SqlitePool,
     migrator: &Migrator,
 ) -> Result<(), StoreError> {
-    let table: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    let exists = async {
+        let sql =
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+        let table: Option<String> = sqlx::query_scalar(sql).fetch_optional(pool).await?;
+        Ok(table.is_some())
+    };
+    bring_up_to_date(
+        migrator,
+        |r| r.sqlite,
+        exists,
+        |version, released, current| async move {
+            let repair = sqlx::query(REPAIR)
+                .bind(current)
+                .bind(version)
+                .bind(released);
+            Ok(repair.execute(pool).await?.rows_affected())
+        },
     )
-    .fetch_optional(pool)
     .await
-    .map_err(db("reading the applied migrations"))?;
-    if table.is_none() {
-        return Ok(());
-    }
-    for (version, released, current) in repairs(migrator, |r| r.sqlite) {
-        let done = sqlx::query(REPAIR)
-            .bind(current)
-            .bind(version)
-            .bind(released)
-            .execute(pool)
-            .await
-            .map_err(db("updating a reworded migration's checksum"))?;
-        log_repair(version, done.rows_affected());
-    }
-    Ok(())
 }
 
 /// Brings the recorded checksums of reworded migrations up to date in a PostgreSQL schema (the
@@ -97,24 +118,21 @@ pub(crate) async fn repair_postgres(
     pool: &sqlx::PgPool,
     migrator: &Migrator,
 ) -> Result<(), StoreError> {
-    let table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await
-        .map_err(db("reading the applied migrations"))?;
-    if !table {
-        return Ok(());
-    }
-    for (version, released, current) in repairs(migrator, |r| r.postgres) {
-        let done = sqlx::query(REPAIR)
-            .bind(current)
-            .bind(version)
-            .bind(released)
-            .execute(pool)
-            .await
-            .map_err(db("updating a reworded migration's checksum"))?;
-        log_repair(version, done.rows_affected());
-    }
-    Ok(())
+    let sql = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+    let exists = sqlx::query_scalar::<_, bool>(sql).fetch_one(pool);
+    bring_up_to_date(
+        migrator,
+        |r| r.postgres,
+        exists,
+        |version, released, current| async move {
+            let repair = sqlx::query(REPAIR)
+                .bind(current)
+                .bind(version)
+                .bind(released);
+            Ok(repair.execute(pool).await?.rows_affected())
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! - [`ci`]: the rule for a test whose service (PostgreSQL, a browser driver) is missing: fail
 //!   under `CI=true`, otherwise skip it and say so on the process's stderr;
 //! - [`postgres`]: a fresh schema of the test PostgreSQL per test ([`postgres::TestSchema`]),
-//!   dropped at the end even when the test panics.
+//!   dropped at the end even when the test panics;
+//! - [`wait`]: waiting for a state, with a guard against hanging that is never a measure.
 //!
 //! ```no_run
 //! # async fn f() {
@@ -20,3 +21,4 @@
 
 pub mod ci;
 pub mod postgres;
+pub mod wait;

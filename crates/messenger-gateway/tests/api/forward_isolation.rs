@@ -97,7 +97,7 @@ async fn a_hanging_webhook_delays_only_its_own_space() {
     }
     // Every event of B arrives while A's webhook still hangs (the order is what is asserted;
     // the cap only guards against hanging, and the lag is printed as a figure).
-    tokio::time::timeout(crate::page_trouble::HANG_GUARD, async {
+    tokio::time::timeout(messenger_test_support::wait::HANG_GUARD, async {
         while arrivals.0.lock().unwrap().len() < EVENTS {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

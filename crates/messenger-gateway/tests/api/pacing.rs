@@ -2,7 +2,7 @@
 //! `media_send_rate` (audio and video), its metrics say what it sent and waited, and a backlog
 //! of 100,000 messages in one space does not delay another space's message.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use messenger_model::{Channel, SendRequest, Timestamp, To};
 use messenger_store::NewMessage;
@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use messenger_test_support::wait;
 
 /// Space `key`'s settings with `extra` lines added (the space's own keys, before its tables).
 fn with_space_settings(toml: String, key: &str, extra: &str) -> String {
@@ -56,16 +57,15 @@ async fn post_batch(env: &Env, space: &str, key: &str, requests: &[Value]) {
     assert_eq!(a.status, 202, "{}", a.text);
 }
 
-async fn wait_for_sends(env: &Env, page: &str, n: usize, within: Duration) {
-    let started = Instant::now();
-    while send_times(env, page).len() < n {
-        assert!(
-            started.elapsed() < within,
-            "{} of {n} sends in {within:?}",
-            send_times(env, page).len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn wait_for_sends(env: &Env, page: &str, n: usize) {
+    let what = format!("{n} sends of {page}");
+    wait::until(&what, Duration::from_millis(20), || async {
+        match send_times(env, page).len() {
+            sent if sent >= n => Ok(()),
+            sent => Err(format!("{sent} sends")),
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +92,7 @@ async fn a_page_keeps_to_its_rates_and_its_metrics_say_so() {
         .collect();
     post_batch(&env, SPACE_A, KEY_A, &videos).await;
     post_batch(&env, SPACE_A, KEY_A, &texts).await;
-    wait_for_sends(&env, PAGE_A, 44, Duration::from_secs(10)).await;
+    wait_for_sends(&env, PAGE_A, 44).await;
 
     let sent = env.sim.sent_messages();
     let times_of = |video: bool| {
@@ -198,7 +198,7 @@ async fn a_backlog_in_one_space_does_not_delay_another_space() {
         store.insert_messages(batch).await.unwrap();
     }
     // Space A is sending its backlog (at its page's rate, 250 a second).
-    wait_for_sends(&env, PAGE_A, 100, Duration::from_secs(10)).await;
+    wait_for_sends(&env, PAGE_A, 100).await;
 
     let posted = Timestamp::now();
     let a = env
@@ -210,7 +210,7 @@ async fn a_backlog_in_one_space_does_not_delay_another_space() {
         .await;
     assert_eq!(a.status, 201, "{}", a.text);
     let answered = Timestamp::now().millis() - posted.millis();
-    wait_for_sends(&env, PAGE_B, 1, Duration::from_secs(5)).await;
+    wait_for_sends(&env, PAGE_B, 1).await;
     let sent_at = send_times(&env, PAGE_B)[0];
     let waited = sent_at - posted.millis();
     assert!(

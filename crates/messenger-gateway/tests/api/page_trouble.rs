@@ -2,9 +2,10 @@
 //! Meta failing, a throttled page or an expired token make messages wait (never an SMS), while a
 //! recipient Messenger cannot reach gets the SMS.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use graph_sim::{Fault, FaultRule, UsageHeaders};
+use messenger_test_support::wait;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -25,24 +26,17 @@ pub(crate) async fn accepted(env: &Env, space: &str, key: &str, body: &Value) ->
     a.json()["id"].as_str().unwrap().to_owned()
 }
 
-/// How long a wait for a state may last before the test gives up: a guard against hanging, far
-/// beyond what any state here takes (the figures are in the load harness).
-pub(crate) const HANG_GUARD: Duration = Duration::from_secs(120);
-
 /// The message `id` of `space`, once it is no longer processing or retrying.
 pub(crate) async fn settled_in(env: &Env, space: &str, key: &str, id: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let m = env
-            .get(&format!("/apispaces/{space}/messages/{id}"), key)
-            .await
-            .json();
-        if !matches!(m["status"].as_str(), Some("processing" | "retrying")) {
-            return m;
+    let path = format!("/apispaces/{space}/messages/{id}");
+    wait::until("the message settles", Duration::from_millis(50), || async {
+        let m = env.get(&path, key).await.json();
+        match m["status"].as_str() {
+            Some("processing" | "retrying") => Err(m.to_string()),
+            _ => Ok(m),
         }
-        assert!(started.elapsed() < HANG_GUARD, "never settled: {m}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 pub(crate) fn trace_text(m: &Value) -> String {
@@ -80,20 +74,23 @@ async fn meta_failing_delays_messages_and_never_sends_them_by_sms() {
         );
     }
     // While the circuit is open, /readyz names the page and its trouble.
-    let started = Instant::now();
-    loop {
-        let ready = env
-            .call(Method::GET, "/readyz", None, &[], None)
-            .await
-            .json();
-        if let Some(p) = ready["pausedPages"].as_array().and_then(|p| p.first()) {
-            assert_eq!(p["space"], SPACE_A);
-            assert_eq!(p["trouble"], "platform");
-            break;
-        }
-        assert!(started.elapsed() < HANG_GUARD, "never paused: {ready}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let paused = wait::until(
+        "/readyz names a paused page",
+        Duration::from_millis(20),
+        || async {
+            let ready = env
+                .call(Method::GET, "/readyz", None, &[], None)
+                .await
+                .json();
+            match ready["pausedPages"].as_array().and_then(|p| p.first()) {
+                Some(page) => Ok(page.clone()),
+                None => Err(ready.to_string()),
+            }
+        },
+    )
+    .await;
+    assert_eq!(paused["space"], SPACE_A);
+    assert_eq!(paused["trouble"], "platform");
     tokio::time::sleep(Duration::from_secs(6)).await;
     for id in &ids {
         let m = env
@@ -167,18 +164,20 @@ async fn a_throttled_page_waits_alone() {
     let a = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(psid_a, "a1")).await;
     let a_second = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(psid_a, "a2")).await;
     // Wait for the throttle to be met, then page B sends at once.
-    let started = Instant::now();
-    loop {
-        let m = env
-            .get(&format!("/apispaces/{SPACE_A}/messages/{a}"), KEY_A)
-            .await
-            .json();
-        if m["status"] == "retrying" {
-            break;
-        }
-        assert!(started.elapsed() < HANG_GUARD, "never retrying: {m}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let path = format!("/apispaces/{SPACE_A}/messages/{a}");
+    wait::until(
+        "page A's message retrying",
+        Duration::from_millis(20),
+        || async {
+            let m = env.get(&path, KEY_A).await.json();
+            if m["status"] == "retrying" {
+                Ok(())
+            } else {
+                Err(m.to_string())
+            }
+        },
+    )
+    .await;
     let b = accepted(
         &env,
         SPACE_B,

@@ -9,7 +9,8 @@ use graph_sim::{Fault, FaultRule, UsageHeaders};
 use serde_json::{json, Value};
 
 use crate::harness::*;
-use crate::page_trouble::{accepted, settled_in, trace_text, with_sms_fallback, HANG_GUARD};
+use crate::page_trouble::{accepted, settled_in, trace_text, with_sms_fallback};
+use messenger_test_support::wait::HANG_GUARD;
 
 fn epoch_millis() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();

@@ -14,6 +14,7 @@ use messenger::events::{ForwardError, ForwardReport, Forwarder, Unrouted, Webhoo
 use messenger::DEFAULT_EVENT_TARGET;
 use messenger_model::{EventEnvelope, EventName, Timestamp};
 use messenger_store::{MemoryStore, Outbox, Store};
+use messenger_test_support::wait;
 use serde_json::{json, Value};
 
 const SECRET: &str = "webhook-secret-1";
@@ -562,25 +563,33 @@ async fn run_keeps_a_hanging_target_to_itself() {
     let task = tokio::spawn(fwd.clone().run("w1", async {
         let _ = stopped.await;
     }));
-    // All of space-b's events arrive while space-a's requests hang.
-    let started = tokio::time::Instant::now();
-    while h.receiver.got().len() < 5 {
-        assert!(
-            started.elapsed() < timeout / 2,
-            "space-b waited for space-a"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // All of space-b's events arrive while space-a's requests hang: none of them has timed out
+    // (which the observer would have heard as an error) when the last of space-b's is in.
+    let every = Duration::from_millis(10);
+    wait::until("space-b's five events", every, || async {
+        match h.receiver.got().len() {
+            5.. => Ok(()),
+            got => Err(format!("{got} received")),
+        }
+    })
+    .await;
+    assert!(
+        observer.1.lock().unwrap().is_empty(),
+        "space-b waited for space-a's requests to time out"
+    );
     assert!(h.receiver.got().iter().all(|r| r.space == "space-b"));
     // space-a fills its two slots (the second POST may start after space-b is done) and no more.
-    while observer.0.lock().unwrap().get("space-a") != Some(&2) {
-        assert!(
-            started.elapsed() < timeout / 2,
-            "space-a's slots: {:?}",
-            observer.0.lock().unwrap().get("space-a")
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait::until("space-a's two slots taken", every, || async {
+        match observer.0.lock().unwrap().get("space-a") {
+            Some(2) => Ok(()),
+            slots => Err(format!("{slots:?}")),
+        }
+    })
+    .await;
+    assert!(
+        observer.1.lock().unwrap().is_empty(),
+        "space-a's requests timed out early"
+    );
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), task)
         .await
