@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a child may take to log "gateway started".
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use messenger_test_support::wait;
 
 /// Lines of each log printed when a test fails.
 const TAIL_LINES: usize = 40;
@@ -159,26 +158,24 @@ impl GatewayProcess {
             instance: String::new(),
             stderr: stderr_path,
         };
-        let started = Instant::now();
-        loop {
-            if let Some((addr, instance)) = started_line(&process.stderr) {
-                process.base = format!("http://{addr}");
-                process.instance = instance;
-                return process;
+        let what = format!("{label}: the gateway serving");
+        let (addr, instance) = wait::until(&what, Duration::from_millis(20), || {
+            let started = started_line(&process.stderr);
+            if started.is_none() {
+                if let Some(status) = process.try_wait() {
+                    panic!(
+                        "{label}: the gateway exited with {status} before serving:\n{}",
+                        tail(&process.stderr, TAIL_LINES)
+                    );
+                }
             }
-            if let Some(status) = process.try_wait() {
-                panic!(
-                    "{label}: the gateway exited with {status} before serving:\n{}",
-                    tail(&process.stderr, TAIL_LINES)
-                );
-            }
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "{label}: the gateway did not start within {START_TIMEOUT:?}:\n{}",
-                tail(&process.stderr, TAIL_LINES)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            let log = tail(&process.stderr, TAIL_LINES);
+            async move { started.ok_or(log) }
+        })
+        .await;
+        process.base = format!("http://{addr}");
+        process.instance = instance;
+        process
     }
 
     fn try_wait(&mut self) -> Option<ExitStatus> {

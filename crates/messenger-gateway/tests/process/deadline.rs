@@ -3,7 +3,7 @@
 //! restart, once; two processes on one PostgreSQL send each SMS once.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use graph_sim::GraphSim;
 use serde_json::{json, Value};
@@ -14,6 +14,10 @@ use crate::sim::{
     PAGE_TOKEN,
 };
 use messenger_test_support::postgres::TestSchema;
+use messenger_test_support::wait::{self, HANG_GUARD};
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
 
 const SMS_SID: &str = "AC00000000000000000000000000000014";
 const SMS_TOKEN: &str = "sms-auth-token-for-process-tests";
@@ -70,21 +74,47 @@ fn sms_per_number(sim: &GraphSim) -> HashMap<String, usize> {
     counts
 }
 
-/// Waits until `n` SMS were sent (panics at `timeout`), then a little longer, and checks that
-/// each of the `n` numbers got exactly one.
-async fn assert_one_sms_each(sim: &GraphSim, n: usize, timeout: Duration) {
-    let started = Instant::now();
-    while sim.sms_messages().len() < n {
-        assert!(
-            started.elapsed() < timeout,
-            "{} of {n} SMS after {timeout:?}",
-            sim.sms_messages().len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Long enough for a second claim of any deadline to show.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let counts = sms_per_number(sim);
+/// The number a witness message falls back to (no customer has it).
+const WITNESS: &str = "+447700999999";
+
+/// Waits until `n` SMS were sent to customers, then until the deadline pass has gone past one
+/// more deadline (a witness message with a 1 s deadline, sent now, gets its SMS: deadlines fire
+/// in the order they fall, so any second claim of an earlier one would have been made), and
+/// checks that each of the `n` numbers got exactly one.
+async fn assert_one_sms_each(sim: &GraphSim, http: &reqwest::Client, base: &str, n: usize) {
+    let customers = || {
+        sim.sms_messages()
+            .iter()
+            .filter(|s| s.to != WITNESS)
+            .count()
+    };
+    wait::until("an SMS to every customer", POLL, || {
+        let sent = customers();
+        async move {
+            if sent >= n {
+                Ok(())
+            } else {
+                Err(format!("{sent} of {n} SMS"))
+            }
+        }
+    })
+    .await;
+    let mut witness = timed_requests(1, 1);
+    witness[0]["to"] = json!({"fbMessengerId": "25000000009999", "mobileNumber": WITNESS});
+    post_batch(http, base, &witness).await;
+    wait::until("the witness's SMS", POLL, || {
+        let sent = sim.sms_messages().iter().any(|s| s.to == WITNESS);
+        async move {
+            if sent {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        }
+    })
+    .await;
+    let mut counts = sms_per_number(sim);
+    assert_eq!(counts.remove(WITNESS), Some(1), "the witness: {counts:?}");
     assert_eq!(counts.len(), n, "{counts:?}");
     for i in 0..n {
         assert_eq!(
@@ -127,7 +157,7 @@ async fn a_gateway_killed_before_the_deadline_sends_the_sms_after_restart_once()
 
     let mut gateway = GatewayProcess::start(&dir, "first", &config).await;
     let ids = post_batch(&http, &gateway.base, &timed_requests(N, SECS)).await;
-    wait_all_sent(&http, &gateway.base, &ids, Duration::from_secs(10)).await;
+    wait_all_sent(&http, &gateway.base, &ids, HANG_GUARD).await;
     assert_eq!(sim.sent_messages().len(), N);
     gateway.kill9();
 
@@ -136,12 +166,12 @@ async fn a_gateway_killed_before_the_deadline_sends_the_sms_after_restart_once()
     assert!(sim.sms_messages().is_empty());
 
     let restarted = GatewayProcess::start(&dir, "restarted", &config).await;
-    assert_one_sms_each(&sim, N, Duration::from_secs(15)).await;
+    assert_one_sms_each(&sim, &http, &restarted.base, N).await;
     assert_traces(&http, &restarted.base, &ids, SECS).await;
     assert_eq!(
         sim.sent_messages().len(),
-        N,
-        "Messenger is not sent to again"
+        N + 1,
+        "Messenger is not sent to again (the witness's one send besides)"
     );
 }
 
@@ -165,20 +195,20 @@ async fn two_processes_on_one_postgres_send_each_deadline_sms_once() {
     let mut ids = post_batch(&http, &a.base, &timed_requests(N / 2, SECS)).await;
     let second: Vec<Value> = timed_requests(N, SECS).split_off(N / 2);
     ids.extend(post_batch(&http, &b.base, &second).await);
-    wait_all_sent(&http, &a.base, &ids, Duration::from_secs(10)).await;
-    assert_one_sms_each(&sim, N, Duration::from_secs(20)).await;
+    wait_all_sent(&http, &a.base, &ids, HANG_GUARD).await;
+    assert_one_sms_each(&sim, &http, &a.base, N).await;
     assert_traces(&http, &b.base, &ids, SECS).await;
     assert_eq!(
         sim.sent_messages().len(),
-        N,
-        "Messenger is not sent to again"
+        N + 1,
+        "Messenger is not sent to again (the witness's one send besides)"
     );
     let claims = |p: &GatewayProcess| p.log().matches("no delivery receipt in time").count();
     let (by_a, by_b) = (claims(&a), claims(&b));
     assert_eq!(
         by_a + by_b,
-        N,
-        "each deadline claimed once: {by_a} + {by_b}"
+        N + 1,
+        "each deadline (and the witness's) claimed once: {by_a} + {by_b}"
     );
     eprintln!("two processes on PostgreSQL: {N} deadlines, claimed {by_a} by a and {by_b} by b");
 }

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use graph_sim::{Fault, FaultRule};
+use messenger_test_support::wait::{self, HANG_GUARD};
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -20,8 +21,8 @@ use crate::small_disk::SmallDisk;
 const RECIPIENTS: usize = 100;
 /// The most batches posted while filling the disk: far more than 1 MB can hold.
 const MAX_BATCHES: usize = 400;
-/// A cap on each wait, against a hang only.
-const HANG_GUARD: Duration = Duration::from_secs(120);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// What the gateway answered a batch.
 pub(crate) struct Answer {
@@ -171,25 +172,20 @@ async fn a_full_disk_is_503_until_space_returns_then_every_accepted_message_is_s
     )
     .await;
     assert_full(&answer);
-    let started = Instant::now();
-    loop {
-        let (status, retry_after, body) = readyz(&http, &gateway.base).await;
-        if status == 503 && body["cause"] == "full" {
-            assert!(retry_after.is_some(), "/readyz 503 without Retry-After");
-            assert!(
-                body["detail"]
-                    .as_str()
-                    .is_some_and(|d| d.contains("disk is full")),
-                "{body}"
-            );
-            break;
+    let (retry_after, body) = wait::until("/readyz says the disk is full", POLL, || async {
+        match readyz(&http, &gateway.base).await {
+            (503, retry_after, body) if body["cause"] == "full" => Ok((retry_after, body)),
+            (status, _, body) => Err(format!("{status} {body}")),
         }
-        assert!(
-            started.elapsed() < HANG_GUARD,
-            "/readyz never said the disk is full: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert!(retry_after.is_some(), "/readyz 503 without Retry-After");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("disk is full")),
+        "{body}"
+    );
 
     // Space returns, Graph too: the same process takes the refused batches and sends it all.
     std::fs::remove_file(&filler).expect("removing the filler");
@@ -199,30 +195,28 @@ async fn a_full_disk_is_503_until_space_returns_then_every_accepted_message_is_s
     let mut first_accept = None;
     for &b in &refused {
         let requests = plan_of(batches).requests(b..b + 1);
-        loop {
-            let answer =
-                post_keyed_batch(&http, &gateway.base, &format!("batch-{b}"), &requests).await;
+        let what = format!("batch {b} accepted after space returned");
+        let key = format!("batch-{b}");
+        let answer = wait::until(&what, POLL, || async {
+            let answer = post_keyed_batch(&http, &gateway.base, &key, &requests).await;
             match answer.status {
-                202 => {
-                    first_accept.get_or_insert_with(|| freed.elapsed());
-                    accepted.push((b, ids(&answer)));
-                    break;
-                }
-                503 => assert!(
-                    freed.elapsed() < HANG_GUARD,
-                    "batch {b} still refused after space returned: {}",
-                    answer.body
-                ),
+                202 => Ok(answer),
+                503 => Err(answer.body),
                 other => panic!("batch {b}: {other} after space returned: {}", answer.body),
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        })
+        .await;
+        first_accept.get_or_insert_with(|| freed.elapsed());
+        accepted.push((b, ids(&answer)));
     }
     // A write that stored something went through: ready again.
-    while readyz(&http, &gateway.base).await.0 != 200 {
-        assert!(freed.elapsed() < HANG_GUARD, "/readyz never ready again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait::until("/readyz ready again", POLL, || async {
+        match readyz(&http, &gateway.base).await {
+            (200, _, _) => Ok(()),
+            (status, _, body) => Err(format!("{status} {body}")),
+        }
+    })
+    .await;
     let ready_again = freed.elapsed();
     let plan = plan_of(batches);
     let all_ids: Vec<String> = accepted.iter().flat_map(|(_, ids)| ids.clone()).collect();

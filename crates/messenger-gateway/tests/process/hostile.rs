@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use messenger_test_support::wait;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -92,19 +93,18 @@ impl Target {
             .map_or(0, |v| v.trim().parse().unwrap_or(0))
     }
 
-    /// Waits (at most a minute: a guard against hanging) until the gateway has closed what the
+    /// Waits (with the guard against hanging) until the gateway has closed what the
     /// attack left open.
     async fn wait_until_closed(&self) {
-        let started = Instant::now();
-        // The scrape's own connection is one.
-        while self.open_connections().await > 1 {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the attack's connections were not closed: {} open",
-                self.open_connections().await
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let what = "the attack's connections closed";
+        wait::until(what, Duration::from_millis(200), || async {
+            // The scrape's own connection is one.
+            match self.open_connections().await {
+                open if open <= 1 => Ok(()),
+                open => Err(format!("{open} open")),
+            }
+        })
+        .await;
     }
 
     /// Prints the figures of `attack`.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use graph_sim::{Fault, FaultRule, GraphSim};
 use messenger_test_support::postgres::TestSchema;
+use messenger_test_support::wait;
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::disk_full::{ids, post_keyed_batch, readyz};
@@ -27,6 +28,8 @@ use crate::sim::{
 
 /// A cap on each wait, against a hang only.
 const HANG_GUARD: Duration = Duration::from_secs(180);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// What the clients were answered.
 #[derive(Default)]
@@ -46,14 +49,11 @@ async fn post_until_accepted(
     answers: &Answers,
 ) -> Vec<String> {
     let requests = plan.requests(m..m + 1);
-    let started = Instant::now();
-    loop {
-        let answer = post_keyed_batch(http, base, &format!("batch-{m}"), &requests).await;
+    let (what, key) = (format!("batch {m} accepted"), format!("batch-{m}"));
+    let answer = wait::until_within(HANG_GUARD, &what, POLL, || async {
+        let answer = post_keyed_batch(http, base, &key, &requests).await;
         match answer.status {
-            202 => {
-                answers.accepted.fetch_add(1, Ordering::Relaxed);
-                return ids(&answer);
-            }
+            202 => Ok(answer),
             503 => {
                 answers.refused.fetch_add(1, Ordering::Relaxed);
                 assert!(
@@ -61,16 +61,14 @@ async fn post_until_accepted(
                     "a 503 without Retry-After: {}",
                     answer.body
                 );
-                assert!(
-                    started.elapsed() < HANG_GUARD,
-                    "batch {m} still refused: {}",
-                    answer.body
-                );
+                Err(answer.body)
             }
             other => panic!("batch {m}: {other}: {}", answer.body),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    answers.accepted.fetch_add(1, Ordering::Relaxed);
+    ids(&answer)
 }
 
 /// graph-sim posting echoes to a gateway on a fixed port, answering in 20 ms, and the
@@ -212,15 +210,17 @@ async fn postgres_unreachable_for_30_s_is_503_and_sending_resumes_when_it_return
         "{problem}"
     );
     // /readyz says the database cannot be reached.
-    loop {
-        let (status, retry_after, body) = readyz(&http, &gateway.base).await;
-        if status == 503 && body["cause"] == "unreachable" {
-            assert!(retry_after.is_some(), "{body}");
-            break;
+    let what = "/readyz says the database is unreachable";
+    wait::until_within(HANG_GUARD, what, POLL, || async {
+        match readyz(&http, &gateway.base).await {
+            (503, retry_after, body) if body["cause"] == "unreachable" => {
+                assert!(retry_after.is_some(), "{body}");
+                Ok(())
+            }
+            (status, _, body) => Err(format!("{status} {body}")),
         }
-        assert!(down.elapsed() < HANG_GUARD, "/readyz: {status} {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let remaining = Duration::from_secs(30).saturating_sub(down.elapsed());
     tokio::time::sleep(remaining).await;
     let stalled_at = sim.sent_count();
@@ -234,13 +234,13 @@ async fn postgres_unreachable_for_30_s_is_503_and_sending_resumes_when_it_return
     })
     .await;
     let resumed_in = up.elapsed();
-    loop {
-        if readyz(&http, &gateway.base).await.0 == 200 {
-            break;
+    wait::until_within(HANG_GUARD, "/readyz ready again", POLL, || async {
+        match readyz(&http, &gateway.base).await {
+            (200, _, _) => Ok(()),
+            (status, _, body) => Err(format!("{status} {body}")),
         }
-        assert!(up.elapsed() < HANG_GUARD, "/readyz never ready again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let ready_in = up.elapsed();
     assert_all_sent_once(&sim, &http, &gateway.base, &ids, plan, HANG_GUARD).await;
     eprintln!(

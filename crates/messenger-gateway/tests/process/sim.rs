@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use graph_sim::GraphSim;
+use messenger_test_support::wait;
 use serde_json::Value;
 
 pub(crate) const APP_SECRET: &str = "8d41f0c2b9e7a6355e1c0f9a8b7d2e64";
@@ -273,16 +274,20 @@ pub(crate) async fn assert_all_sent_once(
     received
 }
 
-/// Waits until `done()` holds, polling every 5 ms; panics with `what` at `timeout`.
+/// Waits until `done()` holds, polling every 5 ms; panics with `what` at `timeout` (a guard
+/// against hanging).
 pub(crate) async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait::until_within(timeout, what, Duration::from_millis(5), || {
+        let held = done();
+        async move {
+            if held {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        }
+    })
+    .await;
 }
 
 /// The child's `messenger_gateway_dispatch_sends_total{outcome="sent"}`.

@@ -25,6 +25,7 @@ use crate::sim::{
     wait_until, PAGE,
 };
 use messenger_test_support::postgres::TestSchema;
+use messenger_test_support::wait;
 
 /// How long graph-sim takes to answer each call: Meta's lower bound.
 const GRAPH_LATENCY: Duration = Duration::from_millis(100);
@@ -78,15 +79,15 @@ async fn open_windows(sim: &GraphSim, plan: Plan, schema: &TestSchema) {
             .expect("posting an inbound message");
         assert_eq!(status, 200, "the gateway took the inbound message");
     }
-    let started = Instant::now();
     let expected = i64::try_from(plan.recipients).expect("a count");
-    while schema.count("SELECT COUNT(*) FROM inbound_window").await < expected {
-        assert!(
-            started.elapsed() < HANG,
-            "the inbound messages were not applied"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "the inbound messages applied";
+    wait::until_within(HANG, what, Duration::from_millis(50), || async {
+        match schema.count("SELECT COUNT(*) FROM inbound_window").await {
+            applied if applied >= expected => Ok(()),
+            applied => Err(format!("{applied} of {expected} windows open")),
+        }
+    })
+    .await;
 }
 
 /// The least time `plan` can take: each recipient's messages leave one after the other.
