@@ -16,6 +16,8 @@ pub(crate) struct PageAuth {
     pub(crate) page_id: Arc<str>,
     /// The `appsecret_proof` expected with this token, when an app secret is configured.
     pub(crate) proof: Option<String>,
+    /// Whether it works, its expiry and permissions ([`crate::connection`]).
+    pub(crate) state: crate::connection::TokenState,
 }
 
 /// A Graph error answer: status, error object and extra headers (usage headers, ...).
@@ -125,18 +127,13 @@ pub(crate) fn json_with_status(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// Whether `segment` is a Graph version (`v19.0`, `v21.0`, ...).
+/// Whether `segment` is a Graph version Graph serves (`v21.0`, ... up to the newest,
+/// [`messenger_model::graph::NEWEST_GRAPH_VERSION`]): an expired version is answered by the
+/// oldest one still served, as Graph does; a version newer than the newest does not exist.
 pub(crate) fn is_version(segment: &str) -> bool {
-    let Some(rest) = segment.strip_prefix('v') else {
-        return false;
-    };
-    let mut parts = rest.splitn(2, '.');
-    let major = parts.next().unwrap_or("");
-    let minor = parts.next().unwrap_or("");
-    !major.is_empty()
-        && !minor.is_empty()
-        && major.bytes().all(|b| b.is_ascii_digit())
-        && minor.bytes().all(|b| b.is_ascii_digit())
+    use messenger_model::graph::{parse_graph_version, NEWEST_GRAPH_VERSION};
+    let newest = parse_graph_version(NEWEST_GRAPH_VERSION);
+    parse_graph_version(segment).is_some_and(|v| Some(v) <= newest)
 }
 
 /// Graph's answer to a path it does not know.
@@ -218,6 +215,9 @@ pub(crate) fn authenticate(
             "Invalid OAuth access token - Cannot parse access token",
         ));
     };
+    if let Some(revoked) = page.state.failure() {
+        return Err(revoked);
+    }
     if let Some(expected) = &page.proof {
         match proof {
             None | Some("") => {
@@ -273,6 +273,8 @@ mod tests {
     fn versions() {
         assert!(is_version("v19.0"));
         assert!(is_version("v2.11"));
+        assert!(is_version("v27.0"));
+        assert!(!is_version("v28.0"));
         assert!(!is_version("v19"));
         assert!(!is_version("19.0"));
         assert!(!is_version("v19.x"));

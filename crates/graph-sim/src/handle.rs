@@ -111,6 +111,59 @@ impl GraphSim {
         lock(&self.state.never_delivered).remove(psid);
     }
 
+    /// Revokes `token`: every Graph call made with it answers error 190 with `subcode` (458
+    /// app removed, 459 checkpoint, 460 password changed, 463 expired, 464 unconfirmed, 467
+    /// invalid, 492 no role on the page; `None`: no subcode), and `debug_token` says it is not
+    /// valid, why. Returns whether the token is known.
+    pub fn revoke_token(&self, token: &str, subcode: Option<i64>) -> bool {
+        self.token_state(token).map(|t| t.revoke(subcode)).is_some()
+    }
+
+    /// Makes a revoked `token` work again (the user passed the checkpoint, say).
+    pub fn restore_token(&self, token: &str) -> bool {
+        self.token_state(token).map(|t| t.restore()).is_some()
+    }
+
+    /// Sets when `token` expires, in seconds since the epoch (`0`: never, the default), as
+    /// `debug_token` reports it.
+    pub fn set_token_expiry(&self, token: &str, expires_at_secs: i64) -> bool {
+        self.token_state(token)
+            .map(|t| t.set_expires_at(expires_at_secs))
+            .is_some()
+    }
+
+    /// Sets `token`'s permissions, as `debug_token` reports them (default
+    /// [`crate::connection::DEFAULT_SCOPES`]).
+    pub fn set_token_scopes<I, S>(&self, token: &str, scopes: I) -> bool
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = scopes.into_iter().map(Into::into).collect();
+        self.token_state(token)
+            .map(|t| t.set_scopes(scopes))
+            .is_some()
+    }
+
+    /// The webhook fields the app is subscribed to for `page_id` (none until it subscribes).
+    pub fn subscribed_fields(&self, page_id: &str) -> Vec<String> {
+        self.state.subscriptions.of(page_id)
+    }
+
+    /// Sets the webhook fields the app is subscribed to for `page_id`, as if it had subscribed.
+    pub fn set_subscribed_fields<I, S>(&self, page_id: &str, fields: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let fields = fields.into_iter().map(Into::into).collect();
+        self.state.subscriptions.set(page_id, fields);
+    }
+
+    fn token_state(&self, token: &str) -> Option<&crate::connection::TokenState> {
+        self.state.config.tokens.get(token).map(|p| &p.state)
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.state.faults.clear();

@@ -7,6 +7,9 @@
 //!   `appsecret_proof` checks, Graph's request checks ([`graph_rules`]) and Graph's error bodies;
 //! - attachment upload (`POST /v{N}/me/message_attachments`, 25 MB limit);
 //! - the user profile API (`GET /v{N}/{psid}?fields=...`);
+//! - the page's connection ([`connection`]): `debug_token` (each token valid, or revoked with
+//!   one of error 190's subcodes, its expiry and permissions) and the app's webhook subscription
+//!   (`GET`/`POST /v{N}/{page-id}/subscribed_apps`);
 //! - sender actions (typing on/off, mark seen) and the page's personas
 //!   (`/v{N}/me/personas`, `DELETE /v{N}/{persona-id}`), a send's `persona_id` checked against
 //!   them ([`personas`]);
@@ -48,6 +51,7 @@
 //! ```
 
 mod attachments;
+pub mod connection;
 pub mod control;
 mod error;
 mod faults;

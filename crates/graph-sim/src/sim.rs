@@ -19,7 +19,9 @@ use crate::ids::Ids;
 use crate::personas::PersonaBook;
 use crate::state::{AutoReceipts, Config, SimState};
 use crate::window::WindowBook;
-use crate::{attachments, control, persona_api, profile, send, signature, sms, SimError};
+use crate::{
+    attachments, connection, control, persona_api, profile, send, signature, sms, SimError,
+};
 
 /// Configures and starts a [`GraphSim`].
 ///
@@ -39,6 +41,7 @@ use crate::{attachments, control, persona_api, profile, send, signature, sms, Si
 pub struct GraphSimBuilder {
     pages: Vec<(String, String)>,
     app_secret: Option<String>,
+    app_id: String,
     webhook_url: Option<String>,
     auto_receipts: Option<AutoReceipts>,
     echoes: bool,
@@ -77,6 +80,7 @@ impl Default for GraphSimBuilder {
         Self {
             pages: Vec::new(),
             app_secret: None,
+            app_id: crate::connection::DEFAULT_APP_ID.to_owned(),
             webhook_url: None,
             auto_receipts: None,
             echoes: false,
@@ -104,6 +108,13 @@ impl GraphSimBuilder {
     /// webhook posts are signed with it.
     pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
         self.app_secret = Some(secret.into());
+        self
+    }
+
+    /// The app's id (default [`crate::connection::DEFAULT_APP_ID`]): `debug_token` is asked
+    /// with `{app_id}|{app_secret}`, and `subscribed_apps` names it.
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = app_id.into();
         self
     }
 
@@ -216,6 +227,7 @@ impl GraphSimBuilder {
                     PageAuth {
                         page_id: Arc::from(page.as_str()),
                         proof: proof_for(token),
+                        state: crate::connection::TokenState::default(),
                     },
                 )
             })
@@ -229,6 +241,7 @@ impl GraphSimBuilder {
             config: Config {
                 tokens,
                 app_secret: self.app_secret,
+                app_id: self.app_id,
                 webhook_url: self.webhook_url,
                 auto_receipts: self.auto_receipts,
                 echoes: self.echoes,
@@ -251,6 +264,7 @@ impl GraphSimBuilder {
             sms: Mutex::new(Vec::new()),
             webhook_posts: Mutex::new(Vec::new()),
             never_delivered: Mutex::new(HashSet::new()),
+            subscriptions: crate::connection::Subscriptions::default(),
             http,
         })
     }
@@ -268,6 +282,11 @@ impl GraphSim {
 fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/{version}/{node}/messages", post(send::send))
+        .route("/{version}/debug_token", get(connection::debug_token))
+        .route(
+            "/{version}/{node}/subscribed_apps",
+            get(connection::subscribed_apps).post(connection::subscribe_app),
+        )
         .route(
             "/{version}/{node}/message_attachments",
             post(attachments::upload).layer(DefaultBodyLimit::disable()),

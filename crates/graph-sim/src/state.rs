@@ -33,6 +33,8 @@ pub(crate) struct Config {
     /// Token -> page.
     pub(crate) tokens: HashMap<String, PageAuth>,
     pub(crate) app_secret: Option<String>,
+    /// The app's id: `debug_token`'s app token is `{app_id}|{app_secret}`.
+    pub(crate) app_id: String,
     pub(crate) webhook_url: Option<String>,
     pub(crate) auto_receipts: Option<AutoReceipts>,
     /// Post a message echo (`is_echo`, with the message's `metadata`) after each send.
@@ -70,6 +72,8 @@ pub(crate) struct SimState {
     /// PSIDs whose phone never reports a delivery or read (auto receipts skip them): a customer
     /// who does not open Messenger.
     pub(crate) never_delivered: Mutex<HashSet<String>>,
+    /// Each page's webhook fields the app is subscribed to.
+    pub(crate) subscriptions: crate::connection::Subscriptions,
     pub(crate) http: reqwest::Client,
 }
 

@@ -59,9 +59,9 @@ mod transport;
 mod usage;
 
 pub use client::{
-    GraphClient, GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECTIONS,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
-    MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
+    app_access_token, GraphClient, GraphClientBuilder, PageIdentity, DEFAULT_BASE_URL,
+    DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT,
+    MAX_CONNECTIONS, MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
 };
 pub use error::{
     Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, TokenProblem,

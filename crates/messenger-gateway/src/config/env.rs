@@ -99,6 +99,8 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 }
                 "token_key" => f.token_key = Some(v),
                 "token_ttl_days" => f.token_ttl_days = Some(number(value)?),
+                "app_id" => f.app_id = Some(v),
+                "token_check_secs" => f.token_check_secs = Some(number(value)?),
                 _ => return Err(unknown()),
             }
         }

@@ -259,6 +259,13 @@ pub struct FacebookConfig {
     pub token_key: Secret,
     /// How long an opt-in token is valid (default 30 days).
     pub token_ttl: Duration,
+    /// The app's id (`app_id`, digits), for Graph's `debug_token`: with it the token checks
+    /// report each page token's expiry and permissions; without it they only check that the
+    /// token works (`GET /me`).
+    pub app_id: Option<String>,
+    /// How often each page's token is checked (`token_check_secs`, 1 to 86,400; default 3600);
+    /// a page waiting for new credentials is checked every `min(this, 60 s)`.
+    pub token_check: Duration,
 }
 
 /// `[dispatch]`.

@@ -88,6 +88,8 @@ pub(crate) struct RawFacebook {
     pub graph_connections: Option<u64>,
     pub token_key: Option<String>,
     pub token_ttl_days: Option<u64>,
+    pub app_id: Option<String>,
+    pub token_check_secs: Option<u64>,
 }
 
 /// `[dispatch]`.

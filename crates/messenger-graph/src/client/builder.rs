@@ -14,8 +14,9 @@ use crate::Error;
 /// Where Graph is.
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
 
-/// The Graph API version the client calls unless told otherwise: the current one as of late
-/// 2026 (v26.0, released 2026-07-29). One constant, so an upgrade is a one-line change.
+/// The Graph API version the client calls unless told otherwise: v26.0 (released 2026-07-29),
+/// although v27.0 is newer (decision 0021 says why). One constant, so an upgrade is a one-line
+/// change; the versions the product knows are `messenger_model::graph::GRAPH_VERSIONS`.
 pub const DEFAULT_GRAPH_VERSION: &str = "v26.0";
 
 /// Default time for a whole request (connect, send, answer).

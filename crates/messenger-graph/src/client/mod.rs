@@ -1,6 +1,7 @@
 //! [`GraphClient`]: the [`Transport`] over HTTP, on one pooled reqwest client.
 
 mod builder;
+mod connection;
 mod persona;
 mod profile;
 mod send;
@@ -24,6 +25,7 @@ pub use builder::{
     GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
 };
+pub use connection::{app_access_token, PageIdentity};
 pub use persona::MAX_PERSONAS_PER_PAGE;
 pub use profile::USER_PROFILE_FIELDS;
 
@@ -89,6 +91,8 @@ impl Shared {
 struct PageAuth {
     /// `Bearer <token>`, marked sensitive.
     authorization: HeaderValue,
+    /// The token itself, for `debug_token`'s `input_token` (never shown).
+    token: String,
     /// `.../me/messages[?appsecret_proof=...]`
     messages_url: Url,
     /// `.../me/message_attachments[?appsecret_proof=...]`
@@ -127,6 +131,7 @@ impl PageAuth {
         };
         Ok(Self {
             authorization,
+            token: token.to_owned(),
             messages_url: endpoint("me/messages")?,
             attachments_url: endpoint("me/message_attachments")?,
             proof,
@@ -190,8 +195,20 @@ impl GraphClient {
         page: &PageAuth,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Error> {
+        self.execute_as(page, page.authorization.clone(), request)
+            .await
+    }
+
+    /// [`GraphClient::execute`] with another `Authorization` (the app's token, for
+    /// `debug_token`); usage headers are still the page's.
+    async fn execute_as<T: DeserializeOwned>(
+        &self,
+        page: &PageAuth,
+        authorization: HeaderValue,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
         let response = request
-            .header(reqwest::header::AUTHORIZATION, page.authorization.clone())
+            .header(reqwest::header::AUTHORIZATION, authorization)
             .send()
             .await
             .map_err(Error::from_reqwest)?;

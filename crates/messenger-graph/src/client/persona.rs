@@ -88,7 +88,7 @@ impl GraphClient {
     }
 
     /// `{api root}/{segments...}` with the page's `appsecret_proof`, if any.
-    fn page_url(&self, page: &PageAuth, segments: &[&str]) -> Result<Url, Error> {
+    pub(super) fn page_url(&self, page: &PageAuth, segments: &[&str]) -> Result<Url, Error> {
         let mut url = self.shared.api_root.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config {

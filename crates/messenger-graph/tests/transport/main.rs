@@ -4,6 +4,7 @@
 mod common;
 
 mod client;
+mod connection;
 mod errors;
 mod http2;
 mod personas;

@@ -1,12 +1,17 @@
 //! Meta's Graph Send API: the request the product posts to `/me/messages`, the response, the
 //! error object and the attachment upload response. Field names are Graph's (snake_case).
 
+mod connection;
 mod message;
 mod persona;
 mod request;
 mod response;
 mod template;
+mod versions;
 
+pub use connection::{
+    DebugTokenResponse, SubscribedApp, SubscribedApps, TokenDebug, MESSENGER_WEBHOOK_FIELDS,
+};
 pub use message::{Attachment, MediaPayload, Message, QuickReply, QuickReplyContentType};
 pub use persona::{CreatedId, Cursors, NewPersona, Paging, Persona, PersonaList, SuccessResponse};
 pub use request::{
@@ -16,4 +21,7 @@ pub use response::{AttachmentUploadResponse, GraphError, GraphErrorBody, SendRes
 pub use template::{
     Button, ButtonTemplate, GenericElement, GenericTemplate, MediaElement, MediaTemplate,
     ReceiptAddress, ReceiptAdjustment, ReceiptElement, ReceiptSummary, ReceiptTemplate, Template,
+};
+pub use versions::{
+    graph_version, parse_graph_version, GraphVersion, GRAPH_VERSIONS, NEWEST_GRAPH_VERSION,
 };

@@ -1,5 +1,5 @@
-//! Checking `[facebook]`: the app secret, the webhook verify token, the opt-in token key, the
-//! Graph address and version. A problem names the key, never the value.
+//! Checking `[facebook]`: the app secret and id, the webhook verify token, the opt-in token key,
+//! the Graph address and version (one of those the gateway accepts), the token checks. A problem names the key, never the value.
 
 use std::time::Duration;
 
@@ -68,21 +68,31 @@ pub(super) fn facebook(
     let graph_version = raw
         .graph_version
         .unwrap_or_else(|| messenger_graph::DEFAULT_GRAPH_VERSION.to_owned());
-    let version_ok = graph_version
-        .strip_prefix('v')
-        .and_then(|r| r.split_once('.'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|x| x.is_ascii_digit())
-                && b.bytes().all(|x| x.is_ascii_digit())
-        });
-    if !version_ok {
+    if messenger_model::graph::graph_version(&graph_version).is_none() {
+        let accepted: Vec<&str> = messenger_model::graph::GRAPH_VERSIONS
+            .iter()
+            .map(|v| v.name)
+            .collect();
         c.issue(
             "facebook.graph_version",
-            format!("{graph_version:?} is not of the form v26.0"),
+            format!(
+                "{graph_version:?} is not a Graph version this gateway accepts ({})",
+                accepted.join(", ")
+            ),
         );
     }
+    if let Some(id) = &raw.app_id {
+        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            c.issue("facebook.app_id", "is not an app id (1 to 32 digits)");
+        }
+    }
+    let token_check = c.range(
+        "facebook.token_check_secs",
+        raw.token_check_secs,
+        3_600,
+        1,
+        86_400,
+    );
     let ttl_days = c.range("facebook.token_ttl_days", raw.token_ttl_days, 30, 1, 365);
     Some(FacebookConfig {
         app_secret: Secret::new(app_secret?),
@@ -99,6 +109,8 @@ pub(super) fn facebook(
         )),
         token_key: Secret::new(token_key?),
         token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
+        app_id: raw.app_id,
+        token_check: Duration::from_secs(token_check),
     })
 }
 
