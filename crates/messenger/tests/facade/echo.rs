@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::{body, harness_with, Harness, ManualClock, PAGE, SPACE};
 use messenger::send::SendTag;
 use messenger_model::graph::Recipient;
-use messenger_model::{plan_graph_sends, EventName, MessageStatus, Timestamp};
+use messenger_model::{plan_graph_sends, EventName, MessageStatus};
 use messenger_store::{DispatchQueue, WebhookQueue};
 use serde_json::json;
 
@@ -133,7 +133,7 @@ async fn without_an_echo_the_message_is_sent_after_the_grace() {
 
 #[tokio::test]
 async fn every_graph_send_carries_its_tag() {
-    let (h, clock, id) = setup(false).await;
+    let (h, _clock, id) = setup(false).await;
     h.dispatch_all().await;
     let sent = h.sim.sent_messages();
     let metadata = sent[0]
