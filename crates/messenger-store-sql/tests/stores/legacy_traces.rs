@@ -14,6 +14,12 @@ fn message() -> NewMessage {
     NewMessage::new(SPACE, "psid:psid-1", req, Timestamp::from_millis(1_000))
 }
 
+/// Stores [`message`] and returns its id.
+async fn inserted(store: &dyn MessageStore) -> String {
+    let outcome = store.insert_message(message()).await.expect("inserted");
+    outcome.id().to_owned()
+}
+
 /// The message `id` as read back after its trace was overwritten with [`LEGACY_TRACE`].
 async fn assert_legacy_trace_loads(store: &dyn MessageStore, id: &str) {
     let record = store
@@ -56,12 +62,7 @@ async fn sqlite_loads_traces_without_causes() {
     let store = SqliteStore::connect(&url, &SqlOptions::default())
         .await
         .expect("SQLite opens");
-    let id = store
-        .insert_message(message())
-        .await
-        .unwrap()
-        .id()
-        .to_owned();
+    let id = inserted(&store).await;
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query("UPDATE messages SET rule_trace = ? WHERE id = ?")
         .bind(LEGACY_TRACE)
@@ -79,31 +80,17 @@ async fn sqlite_loads_traces_without_causes() {
 async fn postgres_loads_traces_without_causes() {
     use crate::support::postgres::store_in_fresh_schema;
     use messenger_store_sql::SqlOptions;
-    use sqlx::Connection;
 
     let Some((store, schema)) = store_in_fresh_schema(SqlOptions::default()).await else {
         return;
     };
-    let id = store
-        .insert_message(message())
-        .await
-        .unwrap()
-        .id()
-        .to_owned();
-    let mut conn = sqlx::PgConnection::connect(schema.server_url())
-        .await
-        .unwrap();
-    let update = format!(
-        "UPDATE \"{}\".messages SET rule_trace = $1 WHERE id = $2",
-        schema.name()
-    );
-    sqlx::query(&update)
-        .bind(LEGACY_TRACE)
-        .bind(&id)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let id = inserted(&store).await;
+    // Neither the trace nor the id holds a quote.
+    schema
+        .execute(&format!(
+            "UPDATE messages SET rule_trace = '{LEGACY_TRACE}' WHERE id = '{id}'"
+        ))
+        .await;
     assert_legacy_trace_loads(&store, &id).await;
     store.close_pool().await;
 }

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use crate::common::{body, harness, PAGE, SPACE};
+use crate::common::{body, harness, Harness, PAGE, SPACE};
 use graph_sim::{Fault, FaultRule};
 use messenger::Error;
 use messenger_model::{
     EventName, MessageStatus, Profile, RuleCause, RuleOutcome, Timestamp, UserProfile,
 };
-use messenger_store::ProfileStore;
+use messenger_store::{MessageRecord, ProfileStore};
 use serde_json::json;
 
 #[tokio::test]
@@ -375,6 +375,19 @@ async fn a_bad_signature_is_refused() {
     ));
 }
 
+/// Accepts a message to `psid` on Messenger then SMS to `phone`, dispatches everything due, and
+/// returns the message as stored.
+async fn dispatched_with_sms_fallback(h: &Harness, psid: &str, phone: &str) -> MessageRecord {
+    let to = json!({"fbMessengerId": psid, "mobileNumber": phone});
+    let a = h
+        .messenger
+        .accept(SPACE, &body(to, &["fbMessenger", "sms"]), None)
+        .await
+        .unwrap();
+    h.dispatch_all().await;
+    h.message(&a.id).await
+}
+
 #[tokio::test]
 async fn user_unavailable_falls_through_and_transient_errors_retry() {
     let h = harness(|s| s.window_check(false)).await;
@@ -382,20 +395,7 @@ async fn user_unavailable_falls_through_and_transient_errors_retry() {
         "24000000001005",
         Fault::UserUnavailable,
     ));
-    let a = h
-        .messenger
-        .accept(
-            SPACE,
-            &body(
-                json!({"fbMessengerId": "24000000001005", "mobileNumber": "+447700900125"}),
-                &["fbMessenger", "sms"],
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-    h.dispatch_all().await;
-    let msg = h.message(&a.id).await;
+    let msg = dispatched_with_sms_fallback(&h, "24000000001005", "+447700900125").await;
     assert_eq!(msg.status, MessageStatus::Sent);
     assert_eq!(msg.rule_trace[0].outcome, RuleOutcome::Failed);
     assert_eq!(msg.rule_trace[0].cause, RuleCause::RecipientError);
@@ -428,20 +428,7 @@ async fn an_outage_past_fallback_on_outage_hands_the_message_to_sms() {
     let h = harness(|s| s.window_check(false).fallback_on_outage(Duration::ZERO)).await;
     h.sim
         .fault(FaultRule::recipient("24000000001009", Fault::ServerError { status: 503 }).times(1));
-    let a = h
-        .messenger
-        .accept(
-            SPACE,
-            &body(
-                json!({"fbMessengerId": "24000000001009", "mobileNumber": "+447700900129"}),
-                &["fbMessenger", "sms"],
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-    h.dispatch_all().await;
-    let msg = h.message(&a.id).await;
+    let msg = dispatched_with_sms_fallback(&h, "24000000001009", "+447700900129").await;
     assert_eq!(msg.status, MessageStatus::Sent);
     let trace: Vec<_> = msg
         .rule_trace
