@@ -11,7 +11,7 @@ use crate::error::{db, migrate_error, Outage, OutageMark};
 use crate::group::GroupCommit;
 use crate::health::WriteHealth;
 use crate::impls::{
-    deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
+    deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
     retention, settle,
 };
 use crate::rows::NewMessageRow;
@@ -163,6 +163,10 @@ impl PostgresStore {
         }
     }
 
+    /// After an erasure: nothing to do here. Deleted row versions stay in the table files until
+    /// (auto)vacuum reclaims them; `pg_dump` and queries never see them (docs/operations.md).
+    async fn after_erasure(&self) {}
+
     /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is
     /// rolled back only when its connection goes back to the pool, and until then its row
     /// locks would hide rows from `SKIP LOCKED` leasing.
@@ -209,6 +213,13 @@ retention::impl_retention!(
     PostgresStore,
     Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED"
+);
+
+erasure::impl_erasure!(
+    PostgresStore,
+    Postgres,
+    lock = " FOR UPDATE",
+    contains = ("position(", " in raw) > 0")
 );
 
 receipts::impl_store!(PostgresStore, backend = "postgres", close = close_pool);

@@ -15,7 +15,7 @@ use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::health::WriteHealth;
 use crate::impls::{
-    deadlines, dispatch, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
+    deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
     retention, settle,
 };
 use crate::rows::NewMessageRow;
@@ -104,7 +104,10 @@ impl SqliteStore {
                 Synchronous::Full => SqliteSynchronous::Full,
             })
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(false);
+            .foreign_keys(false)
+            // A deleted or overwritten cell is zeroed where that costs no extra I/O (in a page
+            // written anyway); an erasure's VACUUM does the rest (decision 0019).
+            .pragma("secure_delete", "FAST");
         let memory = is_memory(url);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -211,6 +214,27 @@ impl SqliteStore {
         }
     }
 
+    /// After an erasure: `VACUUM`, then a checkpoint that empties the WAL file. With
+    /// `secure_delete` a deleted cell is zeroed, but SQLite leaves stale copies of cells in the
+    /// unused middle of pages it rebuilt when they split or merged, and older WAL frames hold
+    /// rows as they were; `VACUUM` writes every page afresh (the writer waits meanwhile, as
+    /// long as it takes to copy the file; decision 0019). Best effort: a failure is logged (the
+    /// erasure itself is committed), and while a reader keeps an old snapshot the checkpoint
+    /// cannot empty the WAL, whose frames are then overwritten as it is reused.
+    async fn after_erasure(&self) {
+        for (sql, what) in [
+            ("VACUUM", "the VACUUM after an erasure failed"),
+            (
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                "the checkpoint after an erasure failed",
+            ),
+        ] {
+            if let Err(e) = sqlx::query(sql).execute(self.writer()).await {
+                tracing::warn!(error = %e, "{what}");
+            }
+        }
+    }
+
     /// Ends a transaction that changed nothing. Explicitly, at once: a dropped transaction is
     /// rolled back only when its connection goes back to the pool, and until then its row
     /// locks would hide rows from `SKIP LOCKED` leasing.
@@ -235,5 +259,11 @@ deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
 pacing::impl_send_pacing!(SqliteStore);
 retention::impl_retention!(SqliteStore, Sqlite, skip_locked = "");
+erasure::impl_erasure!(
+    SqliteStore,
+    Sqlite,
+    lock = "",
+    contains = ("instr(raw, ", ") > 0")
+);
 
 receipts::impl_store!(SqliteStore, backend = "sqlite", close = close_pools);

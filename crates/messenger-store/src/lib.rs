@@ -10,7 +10,8 @@
 //! could not be
 //! applied ([`Quarantine`]), opt-in tokens ([`OptinTokens`]) and receipts that arrived before
 //! the send they cover was recorded ([`HeldReceipts`]); what is past its retention is redacted or
-//! purged ([`Retention`]). [`Store`] combines them, so the
+//! purged ([`Retention`]), and a customer's data is exported or erased on request
+//! ([`Erasure`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
 //!
 //! This crate holds the traits, the rules every store applies (status transitions on
@@ -55,6 +56,7 @@
 
 mod deadlines;
 mod dispatch;
+mod erasure;
 mod error;
 mod held;
 mod inbox;
@@ -79,6 +81,9 @@ use messenger_model::Timestamp;
 
 pub use deadlines::DeliveryDeadlines;
 pub use dispatch::DispatchQueue;
+pub use erasure::{
+    Erasure, ErasureCounts, ErasureRecord, Page, Subject, ERASED_CODE, ERASURE_BATCH,
+};
 pub use error::StoreError;
 pub use held::{HeldReceipt, HeldReceipts, HOLD_FOR_MILLIS};
 pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
@@ -102,6 +107,7 @@ pub use retention::{Retention, SpaceScope, StoreTable, MAX_RETENTION_BATCH};
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
     pub use crate::dispatch::{check_holder_prefix, lease_millis, space_cap};
+    pub use crate::erasure::check_page;
     pub use crate::held::{apply_held, held_from, held_updates};
     pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
@@ -125,6 +131,7 @@ pub trait Store:
     + SendPacing
     + HeldReceipts
     + Retention
+    + Erasure
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

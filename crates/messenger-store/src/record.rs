@@ -427,6 +427,29 @@ impl MessageRecord {
         self.redacted_at = Some(now);
     }
 
+    /// Erases the message for its customer (their data was erased on request): an unsent
+    /// message first fails, with error code [`ERASED_CODE`](crate::ERASED_CODE), so that it is
+    /// never sent; then its content is redacted ([`MessageRecord::redact`]) and its idempotency
+    /// key and request hash (a hash of the customer's data) are forgotten. Returns whether it
+    /// changed anything.
+    pub fn erase(&mut self, now: Timestamp) -> bool {
+        let mut changed = false;
+        if self.is_unsent() {
+            changed |= self.apply_status(StatusUpdate::new(MessageStatus::Failed, now).error(
+                MessageError {
+                    code: crate::ERASED_CODE.to_owned(),
+                    message: "the customer's data was erased".to_owned(),
+                },
+            ));
+        }
+        if self.redacted_at.is_none() {
+            self.redact(now);
+            changed = true;
+        }
+        changed |= self.idempotency.take().is_some();
+        changed
+    }
+
     /// The API's view of the message (`GET /apispaces/{space}/messages/{id}`).
     pub fn to_resource(&self) -> MessageResource {
         MessageResource {

@@ -9,6 +9,7 @@
 
 pub(crate) mod deadlines;
 pub(crate) mod dispatch;
+pub(crate) mod erasure;
 pub(crate) mod held;
 pub(crate) mod ingest;
 pub(crate) mod messages;

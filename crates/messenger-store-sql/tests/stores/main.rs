@@ -5,6 +5,7 @@
 #[cfg(feature = "postgres")]
 mod support;
 
+mod erasure_bytes;
 mod legacy_traces;
 #[cfg(feature = "postgres")]
 mod postgres_conformance;

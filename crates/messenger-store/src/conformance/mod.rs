@@ -182,7 +182,10 @@ macro_rules! conformance_tests {
             message_listing_stable_under_inserts,
             retention_redacts_content_keeps_statuses,
             retention_purges_messages_and_keys,
-            retention_purges_dead_quarantine_inbound
+            retention_purges_dead_quarantine_inbound,
+            erasure_removes_the_customer_and_keeps_others,
+            erasure_twice_answers_zeros,
+            export_pages_through_a_history
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -26,6 +26,14 @@ impl Held {
     }
 }
 
+impl Held {
+    /// Forgets the watermarks held for `psids` of `space`.
+    pub(super) fn forget_psids(&mut self, space: &str, psids: &[&str]) {
+        self.watermarks
+            .retain(|(s, _, psid, _), _| s != space || !psids.contains(&psid.as_str()));
+    }
+}
+
 fn watermark_key(space: &str, to: &MessengerRecipient, status: MessageStatus) -> WatermarkKey {
     (space.into(), to.page_id.clone(), to.psid.clone(), status)
 }

@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: every trait of the crate, in process memory.
 
+mod erasure;
 mod held;
 mod ingest;
 mod messages;
@@ -84,6 +85,8 @@ struct State {
     send_buckets: HashMap<String, i64>,
     /// Receipts held for sends recorded after them.
     held: held::Held,
+    /// Erasure records, oldest first.
+    erasures: Vec<crate::ErasureRecord>,
 }
 
 impl MemoryStore {

@@ -2,6 +2,7 @@
 
 mod deadlines;
 mod dispatch;
+mod erasure;
 mod held;
 mod ingest;
 mod listing;
@@ -15,6 +16,7 @@ mod retention;
 
 pub use deadlines::*;
 pub use dispatch::*;
+pub use erasure::*;
 pub use held::*;
 pub use ingest::*;
 pub use listing::*;
@@ -179,5 +181,14 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("retention_purges_dead_quarantine_inbound", |s| {
         Box::pin(retention_purges_dead_quarantine_inbound(s))
+    }),
+    ("erasure_removes_the_customer_and_keeps_others", |s| {
+        Box::pin(erasure_removes_the_customer_and_keeps_others(s))
+    }),
+    ("erasure_twice_answers_zeros", |s| {
+        Box::pin(erasure_twice_answers_zeros(s))
+    }),
+    ("export_pages_through_a_history", |s| {
+        Box::pin(export_pages_through_a_history(s))
     }),
 ];
