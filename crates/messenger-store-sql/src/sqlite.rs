@@ -15,8 +15,8 @@ use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::health::WriteHealth;
 use crate::impls::{
-    deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles, quarantine, receipts,
-    retention, settle,
+    deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles, quarantine,
+    receipts, retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::{SqlOptions, Synchronous};

@@ -17,13 +17,13 @@ use messenger_model::{
 };
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
-    DeliveryDeadlines, DispatchQueue, EventFailure, EventScope, HeldReceipt, HeldReceipts,
-    InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord, MessageStore,
-    MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent, Pace,
-    PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook,
-    Receipt, Redemption, Reservation, Retention, Retry, SendPacing, Settlement, SpaceScope,
-    StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, StoreTable, WebhookInbox,
-    WebhookQueue,
+    DeliveryDeadlines, DispatchQueue, Erasure, ErasureRecord, EventFailure, EventScope,
+    HeldReceipt, HeldReceipts, InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord,
+    MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent,
+    Pace, Page, PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent,
+    QueuedWebhook, Receipt, Redemption, Reservation, Retention, Retry, SendPacing, Settlement,
+    SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, StoreTable, Subject,
+    WebhookInbox, WebhookQueue,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -684,6 +684,73 @@ impl HeldReceipts for CountingStore {
     async fn purge_held_receipts(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.count("purge_held_receipts");
         self.inner.purge_held_receipts(before).await
+    }
+}
+
+#[async_trait]
+impl Erasure for CountingStore {
+    async fn subject(
+        &self,
+        space: &str,
+        profile_id: &str,
+        pages: &[String],
+    ) -> Result<Subject, StoreError> {
+        self.count("subject");
+        self.inner.subject(space, profile_id, pages).await
+    }
+
+    async fn messages_naming(
+        &self,
+        subject: &Subject,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        self.count("messages_naming");
+        self.inner.messages_naming(subject, after, limit).await
+    }
+
+    async fn events_naming(
+        &self,
+        subject: &Subject,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<OutboxEvent>, StoreError> {
+        self.count("events_naming");
+        self.inner.events_naming(subject, after, limit).await
+    }
+
+    async fn erase_messages(
+        &self,
+        space: &str,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.count("erase_messages");
+        self.inner.erase_messages(space, ids, now).await
+    }
+
+    async fn delete_events(&self, space: &str, ids: &[i64]) -> Result<(u64, u64), StoreError> {
+        self.count("delete_events");
+        self.inner.delete_events(space, ids).await
+    }
+
+    async fn erase_quarantined(&self, subject: &Subject, limit: usize) -> Result<u64, StoreError> {
+        self.count("erase_quarantined");
+        self.inner.erase_quarantined(subject, limit).await
+    }
+
+    async fn forget_subject(
+        &self,
+        subject: &Subject,
+        record: ErasureRecord,
+    ) -> Result<ErasureRecord, StoreError> {
+        self.count("forget_subject");
+        self.inner.forget_subject(subject, record).await
+    }
+
+    async fn erasures(&self, space: &str, limit: usize) -> Result<Vec<ErasureRecord>, StoreError> {
+        self.count("erasures");
+        self.inner.erasures(space, limit).await
     }
 }
 

@@ -123,8 +123,7 @@ pub trait Erasure: Send + Sync {
     /// Deletes up to `limit` quarantined Meta bodies that may be the subject's space's
     /// ([`Subject::owns_page`]) and name it ([`Subject::names_raw`]), in one transaction;
     /// returns how many.
-    async fn erase_quarantined(&self, subject: &Subject, limit: usize)
-        -> Result<u64, StoreError>;
+    async fn erase_quarantined(&self, subject: &Subject, limit: usize) -> Result<u64, StoreError>;
 
     /// In one transaction: deletes the profile, its Messenger ID links (and any link of the
     /// space naming one of its PSIDs), the opt-in tokens issued for it or redeemed by one of
@@ -153,9 +152,7 @@ pub trait Erasure: Send + Sync {
         let mut counts = ErasureCounts::default();
         let mut after = None;
         loop {
-            let page = self
-                .messages_naming(&subject, after, ERASURE_BATCH)
-                .await?;
+            let page = self.messages_naming(&subject, after, ERASURE_BATCH).await?;
             let ids: Vec<String> = page.items.into_iter().map(|m| m.id).collect();
             if !ids.is_empty() {
                 counts.messages += self.erase_messages(space, &ids, now).await?;

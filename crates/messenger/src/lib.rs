@@ -58,6 +58,7 @@
 
 mod activity;
 pub mod addressing;
+mod customer;
 mod error;
 pub mod events;
 mod facade;

@@ -6,6 +6,7 @@ mod actions;
 pub mod admin;
 pub mod auth;
 pub mod body;
+mod customer_data;
 mod facebook;
 mod listing;
 mod messages;
@@ -145,6 +146,10 @@ pub enum Endpoint {
     DeletePersona,
     /// List a space's messages, newest first.
     ListMessages,
+    /// Erase a customer's data (decision 0019).
+    EraseCustomer,
+    /// Export a customer's data as one JSON document.
+    ExportCustomer,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -337,6 +342,16 @@ pub const ROUTES: &[Route] = &[
         "/apispaces/{space}/messages",
         Endpoint::ListMessages,
     ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/profiles/{profileId}/erasure",
+        Endpoint::EraseCustomer,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/profiles/{profileId}/export",
+        Endpoint::ExportCustomer,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -366,6 +381,8 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::ListPersonas => on(filter, personas::list),
         Endpoint::DeletePersona => on(filter, personas::delete),
         Endpoint::ListMessages => on(filter, listing::list),
+        Endpoint::EraseCustomer => on(filter, customer_data::erase),
+        Endpoint::ExportCustomer => on(filter, customer_data::export),
     }
 }
 

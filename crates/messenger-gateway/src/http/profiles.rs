@@ -261,13 +261,34 @@ pub(super) async fn patch(
     Ok(Json(stored).into_response())
 }
 
-/// `DELETE .../profiles/{profileId}`: 204, or 404.
+/// `DELETE .../profiles/{profileId}`: 204, or 404. It takes no query parameter: a delete
+/// removes the profile only, and a caller who meant to erase the customer's data (a query
+/// such as `?erase=true`) is told where that is rather than getting a plain delete.
 pub(super) async fn delete(
     State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let id = path_id(&params, "profileId")?;
+    let errors: Vec<ProblemError> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .map(|(name, _)| {
+                ProblemError::new(
+                    "",
+                    "query.unknown",
+                    format!(
+                        "DELETE takes no query parameter ({:?} given): it deletes the profile \
+                         only; to erase everything stored about the customer, POST \
+                         .../profiles/{{profileId}}/erasure",
+                        shorten(&name)
+                    ),
+                )
+            })
+            .collect();
+    if !errors.is_empty() {
+        return Err(Problem::bad_request_entries(errors));
+    }
     if state
         .messenger
         .store()

@@ -11,6 +11,7 @@ mod auth;
 mod backlog;
 mod bounded_problems;
 mod config;
+mod customer_data;
 mod deadline;
 mod demo;
 mod durability;

@@ -60,7 +60,9 @@ pub(crate) fn like_containing(s: &str) -> String {
 
 /// The next cursor of a scan page: the last row's key when the page was full.
 pub(crate) fn page_next(keys: &[i64], limit: usize) -> Option<i64> {
-    (keys.len() >= limit).then(|| keys.last().copied()).flatten()
+    (keys.len() >= limit)
+        .then(|| keys.last().copied())
+        .flatten()
 }
 
 /// Implements `Erasure` for `$store` (database `$db`); `$lock` is the row-lock suffix of a
@@ -106,9 +108,8 @@ macro_rules! impl_erasure {
                     .await
                     .map_err(crate::error::db("erasing a profile"))?
                     .rows_affected();
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "DELETE FROM messenger_links WHERE space = ",
-                );
+                let mut q =
+                    sqlx::QueryBuilder::<$db>::new("DELETE FROM messenger_links WHERE space = ");
                 q.push_bind(space.clone())
                     .push(" AND (profile_id = ")
                     .push_bind(subject.profile_id.clone())
@@ -137,7 +138,10 @@ macro_rules! impl_erasure {
                     .rows_affected();
                 for table in ["inbound_window", "held_watermarks"] {
                     let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM ");
-                    q.push(table).push(" WHERE space = ").push_bind(space.clone()).push(" AND ");
+                    q.push(table)
+                        .push(" WHERE space = ")
+                        .push_bind(space.clone())
+                        .push(" AND ");
                     push_in_list(&mut q, "psid", psids());
                     q.build()
                         .execute(&mut **tx)

@@ -48,7 +48,11 @@ async fn seed(store: &Arc<dyn Store>) {
                 To::profile(PROFILE),
                 format!("{BODY} {i}"),
             ),
-            1 => (format!("fb:{PSID}"), To::fb_messenger_id(PSID), format!("{BODY} {i}")),
+            1 => (
+                format!("fb:{PSID}"),
+                To::fb_messenger_id(PSID),
+                format!("{BODY} {i}"),
+            ),
             _ => (
                 format!("fb:other-{i}"),
                 To::fb_messenger_id(format!("other-{i}")),
@@ -99,7 +103,12 @@ async fn seed(store: &Arc<dyn Store>) {
         .unwrap();
     for e in &leased {
         store
-            .mark_failed(e.id, "w", &format!("HTTP 400 for {PHONE}"), EventFailure::Dead)
+            .mark_failed(
+                e.id,
+                "w",
+                &format!("HTTP 400 for {PHONE}"),
+                EventFailure::Dead,
+            )
             .await
             .unwrap();
     }
@@ -127,8 +136,14 @@ async fn seed(store: &Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    store.record_inbound(SPACE, PAGE, PSID, at(3)).await.unwrap();
-    store.mark_seen(&format!("read:{PSID}:5"), T0).await.unwrap();
+    store
+        .record_inbound(SPACE, PAGE, PSID, at(3))
+        .await
+        .unwrap();
+    store
+        .mark_seen(&format!("read:{PSID}:5"), T0)
+        .await
+        .unwrap();
 }
 
 /// Erases Carol and checks the answer.

@@ -157,7 +157,10 @@ impl Subject {
     pub fn owns_page(&self, page: Option<&str>) -> bool {
         page.is_none_or(|p| {
             self.pages.iter().any(|q| q == p)
-                || self.messenger_ids.iter().any(|(q, _)| q.as_deref() == Some(p))
+                || self
+                    .messenger_ids
+                    .iter()
+                    .any(|(q, _)| q.as_deref() == Some(p))
         })
     }
 
@@ -178,10 +181,7 @@ impl Subject {
         ];
         let key = &m.recipient_key;
         let key_value = key.split_once(':').map_or(key.as_str(), |(_, v)| v);
-        fields
-            .into_iter()
-            .flatten()
-            .any(|v| self.is_identifier(v))
+        fields.into_iter().flatten().any(|v| self.is_identifier(v))
             || to
                 .other
                 .values()
@@ -206,14 +206,11 @@ impl Subject {
             .iter()
             .filter_map(|k| p.get(k).and_then(Value::as_str))
             .any(|v| self.is_identifier(v));
-        let to = p
-            .get("to")
-            .and_then(Value::as_object)
-            .is_some_and(|to| {
-                to.values()
-                    .filter_map(Value::as_str)
-                    .any(|v| self.is_identifier(v))
-            });
+        let to = p.get("to").and_then(Value::as_object).is_some_and(|to| {
+            to.values()
+                .filter_map(Value::as_str)
+                .any(|v| self.is_identifier(v))
+        });
         named || to
     }
 }

@@ -123,7 +123,7 @@ impl Erasure for MemoryStore {
         let mut state = self.state()?;
         let (mut events, mut dead) = (0, 0);
         for id in ids {
-            if !state.events.get(id).is_some_and(|e| e.space == space) {
+            if state.events.get(id).is_none_or(|e| e.space != space) {
                 continue;
             }
             if let Some(e) = state.events.remove(id) {
@@ -140,11 +140,7 @@ impl Erasure for MemoryStore {
         Ok((events, dead))
     }
 
-    async fn erase_quarantined(
-        &self,
-        subject: &Subject,
-        limit: usize,
-    ) -> Result<u64, StoreError> {
+    async fn erase_quarantined(&self, subject: &Subject, limit: usize) -> Result<u64, StoreError> {
         check_page(limit)?;
         let mut state = self.state()?;
         let mut taken = 0;

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use messenger_model::{
-    Channel, EventEnvelope, EventName, MessageStatus, Profile, SendRequest, To,
-};
+use messenger_model::{Channel, EventEnvelope, EventName, MessageStatus, Profile, SendRequest, To};
 use serde_json::{json, Value};
 
 use crate::conformance::{at, T0};
@@ -79,8 +77,14 @@ async fn seed(store: &Arc<dyn Store>, space: &str) -> (Vec<String>, String) {
         ..Profile::new(ALICE).with_phone_number(PHONE)
     };
     store.merge_profile(space, alice).await.unwrap();
-    store.link_messenger_id(space, ALICE, PAGE, PSID).await.unwrap();
-    store.merge_profile(space, Profile::new("bob")).await.unwrap();
+    store
+        .link_messenger_id(space, ALICE, PAGE, PSID)
+        .await
+        .unwrap();
+    store
+        .merge_profile(space, Profile::new("bob"))
+        .await
+        .unwrap();
     let by_profile = accept(
         store,
         space,
@@ -114,9 +118,18 @@ async fn seed(store: &Arc<dyn Store>, space: &str) -> (Vec<String>, String) {
     let bob = accept(store, space, "profile:bob", To::profile("bob"), "bob's").await;
 
     let events = [
-        ("sent", json!({"messageId": by_profile, "to": {"profileId": ALICE}})),
-        ("inbound", json!({"profileId": ALICE, "fbMessengerId": PSID, "text": "secret"})),
-        ("dead", json!({"messageId": by_psid, "to": {"fbMessengerId": PSID}})),
+        (
+            "sent",
+            json!({"messageId": by_profile, "to": {"profileId": ALICE}}),
+        ),
+        (
+            "inbound",
+            json!({"profileId": ALICE, "fbMessengerId": PSID, "text": "secret"}),
+        ),
+        (
+            "dead",
+            json!({"messageId": by_psid, "to": {"fbMessengerId": PSID}}),
+        ),
         ("bob", json!({"profileId": "bob", "text": "bob's"})),
     ];
     for (id, payload) in events {
@@ -129,7 +142,10 @@ async fn seed(store: &Arc<dyn Store>, space: &str) -> (Vec<String>, String) {
         .lease_due_events("w", at(2), 10, Duration::from_secs(30))
         .await
         .unwrap();
-    let dead = leased.iter().find(|e| e.envelope.event_id == "dead").unwrap();
+    let dead = leased
+        .iter()
+        .find(|e| e.envelope.event_id == "dead")
+        .unwrap();
     assert!(store
         .mark_failed(dead.id, "w", "HTTP 400", EventFailure::Dead)
         .await
@@ -142,7 +158,10 @@ async fn seed(store: &Arc<dyn Store>, space: &str) -> (Vec<String>, String) {
         .put_optin_token(token(space, &format!("tok-{space}-bob"), "bob"))
         .await
         .unwrap();
-    store.record_inbound(space, PAGE, PSID, at(3)).await.unwrap();
+    store
+        .record_inbound(space, PAGE, PSID, at(3))
+        .await
+        .unwrap();
     (vec![by_profile, by_psid, by_phone], bob)
 }
 
@@ -157,7 +176,10 @@ async fn message(store: &Arc<dyn Store>, space: &str, id: &str) -> MessageRecord
 pub async fn erasure_removes_the_customer_and_keeps_others(store: Arc<dyn Store>) {
     let (alice, bob) = seed(&store, A).await;
     let (alice_b, _) = seed(&store, B).await;
-    store.mark_seen(&format!("read:{PSID}:5"), T0).await.unwrap();
+    store
+        .mark_seen(&format!("read:{PSID}:5"), T0)
+        .await
+        .unwrap();
     store.mark_seen("read:999:5", T0).await.unwrap();
     store
         .quarantine(vec![
@@ -184,11 +206,18 @@ pub async fn erasure_removes_the_customer_and_keeps_others(store: Arc<dyn Store>
         }
     );
     assert_eq!((record.space.as_str(), record.erased_at), (A, now));
-    assert_eq!(store.erasures(A, 10).await.unwrap(), [record.clone()]);
+    assert_eq!(
+        store.erasures(A, 10).await.unwrap(),
+        std::slice::from_ref(&record)
+    );
     assert!(!format!("{record:?}").contains(ALICE));
 
     assert!(store.get_profile(A, ALICE).await.unwrap().is_none());
-    assert!(store.find_by_messenger_id(A, PAGE, PSID).await.unwrap().is_none());
+    assert!(store
+        .find_by_messenger_id(A, PAGE, PSID)
+        .await
+        .unwrap()
+        .is_none());
     assert!(store.get_profile(A, "bob").await.unwrap().is_some());
     for id in &alice {
         let m = message(&store, A, id).await;
@@ -216,7 +245,10 @@ pub async fn erasure_removes_the_customer_and_keeps_others(store: Arc<dyn Store>
         .await
         .unwrap()
         .is_none());
-    assert_eq!(message(&store, A, &bob).await.request.body.as_deref(), Some("bob's"));
+    assert_eq!(
+        message(&store, A, &bob).await.request.body.as_deref(),
+        Some("bob's")
+    );
 
     let all: Vec<String> = ["sent", "inbound", "dead", "bob"].map(String::from).into();
     let left: Vec<String> = store
@@ -255,7 +287,10 @@ pub async fn erasure_removes_the_customer_and_keeps_others(store: Arc<dyn Store>
     for id in &alice_b {
         assert_eq!(message(&store, B, id).await.redacted_at, None);
     }
-    assert_eq!(store.last_inbound(B, PAGE, PSID).await.unwrap(), Some(at(3)));
+    assert_eq!(
+        store.last_inbound(B, PAGE, PSID).await.unwrap(),
+        Some(at(3))
+    );
     assert_eq!(store.list_dead(B, 10).await.unwrap().len(), 1);
 }
 
@@ -336,7 +371,11 @@ pub async fn export_pages_through_a_history(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .enqueue_event("default", envelope(A, "e2", json!({"fbMessengerId": "other"})), T0)
+        .enqueue_event(
+            "default",
+            envelope(A, "e2", json!({"fbMessengerId": "other"})),
+            T0,
+        )
         .await
         .unwrap();
     let events = store.events_naming(&subject, None, 10).await.unwrap();
