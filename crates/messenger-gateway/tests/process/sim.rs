@@ -8,6 +8,9 @@ use graph_sim::GraphSim;
 use messenger_test_support::wait;
 use serde_json::Value;
 
+use crate::child::GatewayProcess;
+use crate::plan::Plan;
+
 pub(crate) const APP_SECRET: &str = "8d41f0c2b9e7a6355e1c0f9a8b7d2e64";
 pub(crate) const VERIFY_TOKEN: &str = "verify-token-for-process-tests";
 pub(crate) const TOKEN_KEY: &str = "opt-in token key of at least thirty-two bytes";
@@ -288,6 +291,25 @@ pub(crate) async fn wait_until(what: &str, timeout: Duration, mut done: impl FnM
         }
     })
     .await;
+}
+
+/// Kills the gateway with `kill -9` part-way through `plan`, and returns how many sends graph-sim
+/// had taken by then. A request the child wrote just before it died may still be in graph-sim's
+/// socket: the count is read once that has had time to land. Fails the test when everything was
+/// already sent (it would prove nothing).
+pub(crate) async fn kill9_mid_plan(
+    gateway: &mut GatewayProcess,
+    sim: &GraphSim,
+    plan: Plan,
+) -> u64 {
+    gateway.kill9();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let at_kill = sim.sent_count();
+    assert!(
+        at_kill < u64::try_from(plan.total()).expect("a count"),
+        "everything was sent before the kill ({at_kill}): the test proves nothing"
+    );
+    at_kill
 }
 
 /// The child's `messenger_gateway_dispatch_sends_total{outcome="sent"}`.
