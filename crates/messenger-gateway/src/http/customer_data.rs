@@ -11,7 +11,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use messenger_model::Timestamp;
-use messenger_store::{ErasureRecord, MessageRecord, OutboxEvent, Store, Subject, ERASURE_BATCH};
+use messenger_store::{
+    ErasureRecord, MessageRecord, OutboxEvent, Page, Store, Subject, ERASURE_BATCH,
+};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -130,6 +132,30 @@ fn push_items<T>(out: &mut Vec<u8>, first: &mut bool, items: &[T], show: fn(&T) 
     }
 }
 
+/// Writes the elements of one list of the document, a page at a time from `fetch` (given the
+/// cursor of the page).
+async fn write_list<T, F, Fut>(
+    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    fetch: F,
+    show: fn(&T) -> Value,
+) -> Result<(), ExportError>
+where
+    F: Fn(Option<i64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, messenger_store::StoreError>>,
+{
+    let (mut first, mut after) = (true, None);
+    loop {
+        let page = fetch(after).await?;
+        let mut out = Vec::new();
+        push_items(&mut out, &mut first, &page.items, show);
+        send(tx, out).await?;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Writes the export document, a page at a time.
 async fn write_export(
     store: &dyn Store,
@@ -152,28 +178,10 @@ async fn write_export(
     out.pop(); // the closing brace: the lists follow
     out.extend_from_slice(br#","messages":["#);
     send(tx, out).await?;
-    let (mut first, mut after) = (true, None);
-    loop {
-        let page = store.messages_naming(subject, after, ERASURE_BATCH).await?;
-        let mut out = Vec::new();
-        push_items(&mut out, &mut first, &page.items, exported_message);
-        send(tx, out).await?;
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let messages = |after| store.messages_naming(subject, after, ERASURE_BATCH);
+    write_list(tx, messages, exported_message).await?;
     send(tx, br#"],"events":["#.to_vec()).await?;
-    let (mut first, mut after) = (true, None);
-    loop {
-        let page = store.events_naming(subject, after, ERASURE_BATCH).await?;
-        let mut out = Vec::new();
-        push_items(&mut out, &mut first, &page.items, exported_event);
-        send(tx, out).await?;
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let events = |after| store.events_naming(subject, after, ERASURE_BATCH);
+    write_list(tx, events, exported_event).await?;
     send(tx, b"]}".to_vec()).await
 }

@@ -58,11 +58,26 @@ pub(crate) fn like_containing(s: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The next cursor of a scan page: the last row's key when the page was full.
-pub(crate) fn page_next(keys: &[i64], limit: usize) -> Option<i64> {
-    (keys.len() >= limit)
-        .then(|| keys.last().copied())
-        .flatten()
+/// A scan's page from the `rows` it read (at most `limit`): each converted, those `keep` keeps,
+/// and the last row's `key` as the next cursor when the page was full.
+pub(crate) fn page_of<R, T>(
+    rows: Vec<R>,
+    limit: usize,
+    key: fn(&R) -> i64,
+    convert: fn(R) -> Result<T, messenger_store::StoreError>,
+    keep: impl Fn(&T) -> bool,
+) -> Result<messenger_store::Page<T>, messenger_store::StoreError> {
+    let next = (rows.len() >= limit)
+        .then(|| rows.last().map(key))
+        .flatten();
+    let mut items = Vec::new();
+    for row in rows {
+        let item = convert(row)?;
+        if keep(&item) {
+            items.push(item);
+        }
+    }
+    Ok(messenger_store::Page { items, next })
 }
 
 /// Implements `Erasure` for `$store` (database `$db`); `$lock` is the row-lock suffix of a
@@ -220,18 +235,13 @@ macro_rules! impl_erasure {
                     .fetch_all(self.reader())
                     .await
                     .map_err(crate::error::db("reading a customer's messages"))?;
-                let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-                let mut items = Vec::new();
-                for row in rows {
-                    let m = row.into_record()?;
-                    if subject.names_message(&m) {
-                        items.push(m);
-                    }
-                }
-                Ok(messenger_store::Page {
-                    items,
-                    next: crate::impls::erasure::page_next(&seqs, limit),
-                })
+                crate::impls::erasure::page_of(
+                    rows,
+                    limit,
+                    |r| r.seq,
+                    crate::rows::MessageRow::into_record,
+                    |m| subject.names_message(m),
+                )
             }
 
             async fn events_naming(
@@ -265,18 +275,13 @@ macro_rules! impl_erasure {
                     .fetch_all(self.reader())
                     .await
                     .map_err(crate::error::db("reading a customer's events"))?;
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let mut items = Vec::new();
-                for row in rows {
-                    let e = row.into_event()?;
-                    if subject.names_event(&e.envelope) {
-                        items.push(e);
-                    }
-                }
-                Ok(messenger_store::Page {
-                    items,
-                    next: crate::impls::erasure::page_next(&ids, limit),
-                })
+                crate::impls::erasure::page_of(
+                    rows,
+                    limit,
+                    |r| r.id,
+                    crate::rows::EventRow::into_event,
+                    |e| subject.names_event(&e.envelope),
+                )
             }
 
             async fn erase_messages(
