@@ -5,10 +5,12 @@
 //! Every instance runs it after recovering leases, every `dispatch.recover_interval`. Each step
 //! is a store call over at most `retention.batch_size` rows in one short transaction, repeated
 //! while a call takes a full batch, up to [`MAX_BATCHES`] calls a step per round (the rest waits
-//! for the next round), resting after each full batch as long as it took, so a backlog of
-//! expired rows never holds the write lock for long nor most of the time: on SQLite, a send
-//! waits for one batch at most; on PostgreSQL the batches are taken `FOR UPDATE SKIP LOCKED`,
-//! so instances purging at once take different rows.
+//! for the next round), resting after each full batch, so a backlog of expired rows never
+//! holds the write lock for long nor most of the time: on SQLite (one writer) a batch is at most
+//! [`SINGLE_WRITER_BATCH`] rows and the rest [`SINGLE_WRITER_REST`] times as long as it took,
+//! so a send waits for one short batch at most; on PostgreSQL the batches are taken
+//! `FOR UPDATE SKIP LOCKED` (instances purging at once take different rows, and sends never
+//! wait for them) and the rest is as long as the batch took.
 //!
 //! Spaces with their own limits are purged one by one; every other space together with the
 //! defaults (a space removed from the configuration keeps the defaults too).
@@ -25,6 +27,27 @@ const MAX_REST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Store calls per step and round at most (with the default batch of 1000, 100,000 rows).
 pub const MAX_BATCHES: usize = 100;
+
+/// The most rows a batch takes on a store with one writer (SQLite), whatever
+/// `retention.batch_size` says: every send waits while a batch holds the writer.
+pub const SINGLE_WRITER_BATCH: usize = 200;
+
+/// How many times as long as a batch took a purge rests after it on a store with one writer:
+/// it holds the writer at most a fifth of the time, and the sends queued behind a batch
+/// drain before the next.
+pub const SINGLE_WRITER_REST: u32 = 4;
+
+/// How a pass takes its batches on `store`: the rows per call and how long to rest after a
+/// full batch, as a multiple of the time it took. A store with one writer (SQLite) takes small
+/// batches and rests long; a store whose batches lock only their own rows (PostgreSQL,
+/// `SKIP LOCKED`) takes `batch_size` and rests as long as each took.
+pub fn pace_for(store: &dyn Store, batch_size: usize) -> (usize, u32) {
+    if store.backend() == "sqlite" {
+        (batch_size.min(SINGLE_WRITER_BATCH), SINGLE_WRITER_REST)
+    } else {
+        (batch_size, 1)
+    }
+}
 
 /// What a retention pass did to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +135,12 @@ impl RetentionPolicy {
 
     /// Runs one pass at `now` over `store`.
     pub async fn run(&self, store: &Arc<dyn Store>, now: Timestamp) -> RetentionReport {
+        let (batch, rest_factor) = pace_for(store.as_ref(), self.config.batch_size);
         let mut pass = Pass {
             report: RetentionReport::default(),
-            batch: self.config.batch_size,
+            batch,
+            rest_factor,
         };
-        let batch = self.config.batch_size;
         for (scope, limits) in self.groups() {
             let content = before(now, limits.message_content);
             pass.step(
@@ -216,6 +240,8 @@ pub const INBOUND_KEPT: std::time::Duration = std::time::Duration::from_secs(7 *
 struct Pass {
     report: RetentionReport,
     batch: usize,
+    /// A full batch is followed by a rest this many times as long as it took.
+    rest_factor: u32,
 }
 
 impl Pass {
@@ -250,9 +276,10 @@ impl Pass {
                     if n < self.batch as u64 {
                         break;
                     }
-                    // Rest as long as the batch took (at most a second): the purge has the
-                    // writer at most half the time, and sends waiting for it go first.
-                    tokio::time::sleep(started.elapsed().min(MAX_REST)).await;
+                    // Rest (at most a second): sends waiting for the writer go first, and
+                    // the purge has it at most 1 / (1 + rest_factor) of the time.
+                    let rest = started.elapsed().saturating_mul(self.rest_factor);
+                    tokio::time::sleep(rest.min(MAX_REST)).await;
                 }
                 Err(e) => {
                     self.failed(what, &e);
@@ -261,5 +288,28 @@ impl Pass {
             }
         }
         self.count(table, action, total);
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_writer_takes_small_batches_and_rests_long() {
+        let memory = messenger_store::MemoryStore::new();
+        assert_eq!(pace_for(&memory, 1000), (1000, 1));
+        let sqlite = messenger_store_sql::SqliteStore::connect(
+            "sqlite::memory:",
+            &messenger_store_sql::SqlOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            pace_for(&sqlite, 1000),
+            (SINGLE_WRITER_BATCH, SINGLE_WRITER_REST)
+        );
+        assert_eq!(pace_for(&sqlite, 50), (50, SINGLE_WRITER_REST));
+        sqlite.close_pools().await;
     }
 }

@@ -57,6 +57,30 @@ macro_rules! impl_retention {
                 self.finish(tx, result).await
             }
 
+            /// Runs one batch statement in its own write transaction: `head` ends with the
+            /// comparison of the time the limit runs from (`... < `); then `before`, the scope
+            /// (when the table has spaces), the batch's order and limit, and the parenthesis
+            /// closing the sub-select that chose the batch. Rows affected.
+            async fn batch_statement(
+                &self,
+                head: &'static str,
+                before: messenger_model::Timestamp,
+                scope: Option<&messenger_store::SpaceScope>,
+                order: &str,
+                limit: usize,
+                what: &'static str,
+            ) -> Result<u64, messenger_store::StoreError> {
+                messenger_store::implementors::check_batch(limit)?;
+                let mut q = sqlx::QueryBuilder::<$db>::new(head);
+                q.push_bind(before.millis());
+                if let Some(scope) = scope {
+                    Self::push_space_scope(&mut q, scope);
+                }
+                Self::push_batch(&mut q, order, limit);
+                q.push(")");
+                self.retention_statement(q, what).await
+            }
+
             /// The oldest time in a one-column query's answer (`None`: no rows).
             async fn oldest_of(
                 &self,
@@ -197,17 +221,17 @@ macro_rules! impl_retention {
                 created_before: messenger_model::Timestamp,
                 limit: usize,
             ) -> Result<u64, messenger_store::StoreError> {
-                messenger_store::implementors::check_batch(limit)?;
-                let mut q = sqlx::QueryBuilder::<$db>::new(
+                self.batch_statement(
                     "UPDATE messages SET idempotency_key = NULL, request_hash = NULL \
                      WHERE seq IN (SELECT seq FROM messages WHERE idempotency_key IS NOT NULL \
                      AND created_at < ",
-                );
-                q.push_bind(created_before.millis());
-                Self::push_space_scope(&mut q, scope);
-                Self::push_batch(&mut q, "created_at", limit);
-                q.push(")");
-                self.retention_statement(q, "forgetting idempotency keys").await
+                    created_before,
+                    Some(scope),
+                    "created_at",
+                    limit,
+                    "forgetting idempotency keys",
+                )
+                .await
             }
 
             async fn purge_dead_events(
@@ -216,16 +240,16 @@ macro_rules! impl_retention {
                 created_before: messenger_model::Timestamp,
                 limit: usize,
             ) -> Result<u64, messenger_store::StoreError> {
-                messenger_store::implementors::check_batch(limit)?;
-                let mut q = sqlx::QueryBuilder::<$db>::new(
+                self.batch_statement(
                     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
                      WHERE state = 'dead' AND created_at < ",
-                );
-                q.push_bind(created_before.millis());
-                Self::push_space_scope(&mut q, scope);
-                Self::push_batch(&mut q, "created_at", limit);
-                q.push(")");
-                self.retention_statement(q, "purging dead events").await
+                    created_before,
+                    Some(scope),
+                    "created_at",
+                    limit,
+                    "purging dead events",
+                )
+                .await
             }
 
             async fn purge_quarantined(
@@ -233,15 +257,16 @@ macro_rules! impl_retention {
                 quarantined_before: messenger_model::Timestamp,
                 limit: usize,
             ) -> Result<u64, messenger_store::StoreError> {
-                messenger_store::implementors::check_batch(limit)?;
-                let mut q = sqlx::QueryBuilder::<$db>::new(
+                self.batch_statement(
                     "DELETE FROM webhook_quarantine WHERE seq IN (SELECT seq \
                      FROM webhook_quarantine WHERE quarantined_at < ",
-                );
-                q.push_bind(quarantined_before.millis());
-                Self::push_batch(&mut q, "quarantined_at", limit);
-                q.push(")");
-                self.retention_statement(q, "purging quarantined events").await
+                    quarantined_before,
+                    None,
+                    "quarantined_at",
+                    limit,
+                    "purging quarantined events",
+                )
+                .await
             }
 
             async fn purge_inbound_window(
@@ -249,15 +274,16 @@ macro_rules! impl_retention {
                 before: messenger_model::Timestamp,
                 limit: usize,
             ) -> Result<u64, messenger_store::StoreError> {
-                messenger_store::implementors::check_batch(limit)?;
-                let mut q = sqlx::QueryBuilder::<$db>::new(
+                self.batch_statement(
                     "DELETE FROM inbound_window WHERE (space, page_id, psid) IN \
                      (SELECT space, page_id, psid FROM inbound_window WHERE last_inbound_at < ",
-                );
-                q.push_bind(before.millis());
-                Self::push_batch(&mut q, "last_inbound_at", limit);
-                q.push(")");
-                self.retention_statement(q, "purging last-inbound times").await
+                    before,
+                    None,
+                    "last_inbound_at",
+                    limit,
+                    "purging last-inbound times",
+                )
+                .await
             }
 
             async fn oldest_rows(

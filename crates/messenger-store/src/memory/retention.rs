@@ -22,6 +22,19 @@ fn oldest_settled(
     found.into_iter().take(limit).map(|(_, seq)| seq).collect()
 }
 
+/// The keys of the first `limit` entries that `take` accepts, in the map's order.
+fn first_keys<'a, K: Clone + 'a, V: 'a>(
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+    limit: usize,
+    take: impl Fn(&V) -> bool,
+) -> Vec<K> {
+    entries
+        .filter(|(_, v)| take(v))
+        .map(|(k, _)| k.clone())
+        .take(limit)
+        .collect()
+}
+
 #[async_trait]
 impl Retention for MemoryStore {
     async fn redact_messages(
@@ -84,15 +97,9 @@ impl Retention for MemoryStore {
     ) -> Result<u64, StoreError> {
         check_batch(limit)?;
         let mut state = self.state()?;
-        let seqs: Vec<u64> = state
-            .messages
-            .iter()
-            .filter(|(_, m)| {
-                m.idempotency.is_some() && m.created_at < created_before && scope.contains(&m.space)
-            })
-            .map(|(seq, _)| *seq)
-            .take(limit)
-            .collect();
+        let seqs = first_keys(state.messages.iter(), limit, |m| {
+            m.idempotency.is_some() && m.created_at < created_before && scope.contains(&m.space)
+        });
         for seq in &seqs {
             let Some(m) = state.messages.get_mut(seq) else {
                 continue;
@@ -113,17 +120,9 @@ impl Retention for MemoryStore {
     ) -> Result<u64, StoreError> {
         check_batch(limit)?;
         let mut state = self.state()?;
-        let gone: Vec<i64> = state
-            .events
-            .values()
-            .filter(|e| {
-                e.state == EventState::Dead
-                    && e.created_at < created_before
-                    && scope.contains(&e.space)
-            })
-            .map(|e| e.id)
-            .take(limit)
-            .collect();
+        let gone = first_keys(state.events.iter(), limit, |e| {
+            e.state == EventState::Dead && e.created_at < created_before && scope.contains(&e.space)
+        });
         for id in &gone {
             if let Some(e) = state.events.remove(id) {
                 state
@@ -157,13 +156,7 @@ impl Retention for MemoryStore {
     ) -> Result<u64, StoreError> {
         check_batch(limit)?;
         let mut state = self.state()?;
-        let gone: Vec<_> = state
-            .inbound
-            .iter()
-            .filter(|(_, at)| **at < before)
-            .map(|(k, _)| k.clone())
-            .take(limit)
-            .collect();
+        let gone = first_keys(state.inbound.iter(), limit, |at| *at < before);
         for k in &gone {
             state.inbound.remove(k);
         }
