@@ -12,10 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use messenger::send::pacing::PacingCounts;
+use messenger::send::page::CircuitState;
 use messenger::Messenger;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SpaceConfig;
+use crate::metrics::Metrics;
+use crate::shed::{Second, Shedder};
 
 /// How often the counts are read from the store.
 pub const REFRESH: Duration = Duration::from_secs(1);
@@ -124,19 +128,60 @@ impl Backlogs {
     }
 }
 
-/// Reads every space's unsent messages from the store each [`REFRESH`] until `cancel`.
-pub async fn run(backlogs: Backlogs, messenger: Messenger, cancel: CancellationToken) {
+/// What [`run`] keeps up to date each second.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// Every space's bound on its backlog.
+    pub backlogs: Backlogs,
+    /// The spaces this instance sheds while it falls behind.
+    pub shedder: Shedder,
+    /// Where a change of a space's shed state is shown.
+    pub metrics: Metrics,
+}
+
+/// Reads every space's unsent messages from the store each [`REFRESH`] until `cancel`, and
+/// decides from the last second's sends which spaces this instance sheds ([`crate::shed`]).
+pub async fn run(watch: Watch, messenger: Messenger, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut before: HashMap<String, PacingCounts> = HashMap::new();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match messenger.store().unsent_by_space().await {
-            Ok(counts) => backlogs.set_counts(&counts),
+        let counts = match messenger.store().unsent_by_space().await {
+            Ok(counts) => counts,
             Err(e) => {
-                tracing::warn!(error = %messenger::error_chain(&e), "counting unsent messages per space failed")
+                tracing::warn!(error = %messenger::error_chain(&e), "counting unsent messages per space failed");
+                continue;
+            }
+        };
+        watch.backlogs.set_counts(&counts);
+        let unsent: HashMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        let now = messenger_model::Timestamp::now();
+        // A space seen for the first time has no last second yet: it is left out.
+        let seconds: Vec<Second> = messenger
+            .spaces()
+            .filter_map(|space| {
+                let counts = space.pacing.counts();
+                let last = before.insert(space.id.clone(), counts)?;
+                Some(Second {
+                    space: space.id.clone(),
+                    sent: counts.sends - last.sends,
+                    late: counts.late - last.late,
+                    troubled: counts.throttled > last.throttled
+                        || space.health.status(now).state != CircuitState::Closed,
+                    unsent: unsent.get(space.id.as_str()).copied().unwrap_or(0),
+                })
+            })
+            .collect();
+        for (space, shed) in watch.shedder.tick(&seconds) {
+            watch.metrics.space_shedding(&space, shed);
+            if shed {
+                tracing::warn!(%space, "sending falls behind: new messages of this space are refused (429) while it accepts more than its page sends");
+            } else {
+                tracing::info!(%space, "sending keeps up again: this space's new messages are accepted");
             }
         }
     }

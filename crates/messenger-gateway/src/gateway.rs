@@ -142,6 +142,7 @@ impl GatewayBuilder {
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
         let live = crate::live::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
         let backlogs = crate::backlog::Backlogs::new(&config.spaces);
+        let shedder = crate::shed::Shedder::new(&config.spaces);
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
             keys: ApiKeys::new(&config.spaces),
@@ -173,6 +174,7 @@ impl GatewayBuilder {
             ),
             live: live.clone(),
             backlogs: backlogs.clone(),
+            shedder: shedder.clone(),
         });
         let connections = &config.server.connections;
         let serve = |listener, role| {
@@ -203,7 +205,11 @@ impl GatewayBuilder {
         .spawn();
         tasks.push(committer);
         tasks.push(tokio::spawn(crate::backlog::run(
-            backlogs,
+            crate::backlog::Watch {
+                backlogs,
+                shedder,
+                metrics: metrics.clone(),
+            },
             messenger.clone(),
             cancel.clone(),
         )));

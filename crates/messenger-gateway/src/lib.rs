@@ -63,6 +63,7 @@ pub mod live;
 pub mod metrics;
 pub mod picture;
 pub mod retention;
+pub mod shed;
 
 pub use database::open_store;
 pub use error::GatewayError;

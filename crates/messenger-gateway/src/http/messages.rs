@@ -59,6 +59,15 @@ impl<'a> Room<'a> {
     /// full; 400 for a batch larger than the whole backlog, which never fits.
     fn take(state: &'a AppState, space: &'a str, count: usize) -> Result<Self, Problem> {
         let count = u64::try_from(count).unwrap_or(u64::MAX);
+        if let Err(shed) = state.shedder.admit(space, count) {
+            return Err(Problem::too_many_requests(format!(
+                "this instance's sending is behind and this API space accepts more than its page \
+                 sends: retry in {} s, when its unsent messages will have gone at the rate its \
+                 page achieves",
+                shed.retry_after_secs
+            ))
+            .with_retry_after(shed.retry_after_secs));
+        }
         match state.backlogs.admit(space, count) {
             Ok(()) => Ok(Self {
                 state,

@@ -73,6 +73,8 @@ pub struct Shared {
     pub in_flight: quota::InFlight,
     /// Each space's bound on unsent messages.
     pub backlogs: crate::backlog::Backlogs,
+    /// The spaces this instance sheds while its sending falls behind.
+    pub shedder: crate::shed::Shedder,
     /// The console's live figures.
     pub live: crate::live::Live,
 }

@@ -151,6 +151,7 @@ mod tests {
             "P",
             messenger::send::pacing::PacingCounts {
                 sends: 5,
+                late: 3,
                 throttled: 1,
                 deferred: 2,
                 waited_micros: 1_500_000,

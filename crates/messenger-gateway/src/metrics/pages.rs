@@ -13,6 +13,8 @@ use super::{registered, Labels1, Labels2, Metrics, Seconds};
 pub(super) struct Pages {
     circuit: Family<Labels2, Gauge>,
     sends: Family<Labels2, Counter>,
+    late: Family<Labels2, Counter>,
+    shedding: Family<Labels1, Gauge>,
     throttled: Family<Labels2, Counter>,
     deferred: Family<Labels2, Counter>,
     bucket_wait: Family<Labels2, Seconds>,
@@ -39,6 +41,20 @@ impl Pages {
                 registry,
                 "page_sends",
                 "Graph sends made for each page by this instance, read at each scrape",
+                Family::default(),
+            ),
+            late: registered(
+                registry,
+                "page_late_sends",
+                "Graph sends of each page that left more than 50 ms after their slot: this \
+                 instance could not keep to the page's pace",
+                Family::default(),
+            ),
+            shedding: registered(
+                registry,
+                "space_shedding",
+                "1 while this instance refuses a space's new messages because its sending falls \
+                 behind and the space accepts more than its page sends, else 0",
                 Family::default(),
             ),
             throttled: registered(
@@ -88,6 +104,7 @@ impl Metrics {
         let labels = [("space", space.to_owned()), ("page", page.to_owned())];
         for (family, total) in [
             (&pages.sends, counts.sends),
+            (&pages.late, counts.late),
             (&pages.throttled, counts.throttled),
             (&pages.deferred, counts.deferred),
         ] {
@@ -104,6 +121,15 @@ impl Metrics {
         if total > seen {
             waited.inc_by(total - seen);
         }
+    }
+
+    /// Records whether this instance sheds a space's new messages.
+    pub fn space_shedding(&self, space: &str, shedding: bool) {
+        self.inner
+            .pages
+            .shedding
+            .get_or_create(&[("space", space.to_owned())])
+            .set(i64::from(shedding));
     }
 
     /// Records Graph's usage for a space.

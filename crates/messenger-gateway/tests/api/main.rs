@@ -34,6 +34,7 @@ mod profiles;
 mod quotas;
 mod retention;
 mod seeds;
+mod shed;
 mod webhook_corpus;
 mod webhook_reads;
 mod webhooks;

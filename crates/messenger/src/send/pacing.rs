@@ -31,6 +31,10 @@ use crate::{Messenger, Space};
 /// it the message is deferred.
 pub const HORIZON: Duration = Duration::from_millis(250);
 
+/// A send that leaves more than this after its slot counts as late ([`PacingCounts::late`]):
+/// the process could not keep to the page's pace (its CPU or its store was too slow).
+pub const LATE_AFTER: Duration = Duration::from_millis(50);
+
 /// How long after a booked bucket could take one more send its messages are tried again: a
 /// quarter of the horizon, so that a lease then finds a quarter of it free rather than one slot.
 const REASK_MILLIS: i64 = 62;
@@ -69,6 +73,7 @@ pub struct PagePacing {
     /// Per kind: this process's spacing of the sends that reached their slot.
     gates: [gate::IssueGate; 2],
     sends: AtomicU64,
+    late: AtomicU64,
     throttled: AtomicU64,
     deferred: AtomicU64,
     waited_micros: AtomicU64,
@@ -88,6 +93,8 @@ impl Default for PagePacing {
 pub struct PacingCounts {
     /// Graph sends made.
     pub sends: u64,
+    /// Sends that reached their slot more than [`LATE_AFTER`] after it.
+    pub late: u64,
     /// Graph sends that failed because the page was throttled ([`messenger_graph::Blame::Pace`]).
     pub throttled: u64,
     /// Messages given back to the queue because the page's bucket was booked.
@@ -107,6 +114,7 @@ impl PagePacing {
             queues: Default::default(),
             gates: Default::default(),
             sends: AtomicU64::new(0),
+            late: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             deferred: AtomicU64::new(0),
             waited_micros: AtomicU64::new(0),
@@ -172,6 +180,7 @@ impl PagePacing {
     pub fn counts(&self) -> PacingCounts {
         PacingCounts {
             sends: self.sends.load(Ordering::Relaxed),
+            late: self.late.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             deferred: self.deferred.load(Ordering::Relaxed),
             waited_micros: self.waited_micros.load(Ordering::Relaxed),
@@ -303,6 +312,10 @@ impl Messenger {
         let now = self.now().millis().saturating_mul(1_000);
         let slot = at.millis().saturating_mul(1_000);
         let pacing = &space.pacing;
+        let late_after = i64::try_from(LATE_AFTER.as_micros()).unwrap_or(i64::MAX);
+        if now - slot > late_after {
+            pacing.late.fetch_add(1, Ordering::Relaxed);
+        }
         let go = pacing.gates[PagePacing::slot(kind)].pass(slot, now, pacing.pace(kind));
         if let Ok(held @ 1..) = u64::try_from(go - now) {
             pacing.waited(held);
