@@ -7,6 +7,15 @@ pub enum GatewayError {
     /// The demo failed.
     #[error(transparent)]
     Demo(Box<dyn std::error::Error + Send + Sync>),
+    /// The connection doctor found pages that cannot work as configured, or the subscription
+    /// could not be posted (`messenger-gateway doctor`, `subscribe`).
+    #[error("{what}: {count} page(s) need attention (see the report above)")]
+    Connection {
+        /// Which command.
+        what: &'static str,
+        /// How many pages.
+        count: usize,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -141,6 +141,13 @@ impl GatewayBuilder {
         let (ingest, committer) =
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
         let live = crate::live::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
+        let page_connections =
+            crate::connection::PageConnections::new(&config).map_err(|source| {
+                GatewayError::Graph {
+                    space: "*".into(),
+                    source,
+                }
+            })?;
         let backlogs = crate::backlog::Backlogs::new(&config.spaces);
         let shedder = crate::shed::Shedder::new(&config.spaces);
         let state = AppState::new(Shared {
@@ -175,6 +182,7 @@ impl GatewayBuilder {
             live: live.clone(),
             backlogs: backlogs.clone(),
             shedder: shedder.clone(),
+            connections: page_connections.clone(),
         });
         let connections = &config.server.connections;
         let serve = |listener, role| {
@@ -197,13 +205,18 @@ impl GatewayBuilder {
             messenger: messenger.clone(),
             metrics: metrics.clone(),
             config: config.dispatch.clone(),
-            wake,
+            wake: Arc::clone(&wake),
             cancel: cancel.clone(),
             instance_id: instance.id.clone(),
             retention: crate::retention::RetentionPolicy::new(&config),
         }
         .spawn();
         tasks.push(committer);
+        tasks.push(tokio::spawn(page_connections.clone().run(
+            messenger.clone(),
+            Arc::clone(&wake),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(crate::backlog::run(
             crate::backlog::Watch {
                 backlogs,
@@ -247,6 +260,7 @@ impl GatewayBuilder {
             addr,
             ops_addr,
             messenger,
+            connections: page_connections,
             store,
             cancel,
             servers: [Some(server), ops_server].into_iter().flatten().collect(),
@@ -379,6 +393,7 @@ pub struct GatewayHandle {
     /// The operations listener's address, when `server.ops_listen` is set.
     pub ops_addr: Option<SocketAddr>,
     messenger: Messenger,
+    connections: crate::connection::PageConnections,
     store: Arc<dyn Store>,
     cancel: CancellationToken,
     /// The main listener's server, and the ops listener's if any.
@@ -404,6 +419,13 @@ impl GatewayHandle {
     /// The facade the gateway runs (for in-process tools and tests).
     pub fn messenger(&self) -> &Messenger {
         &self.messenger
+    }
+
+    /// Each page's connection: token checks, webhook deliveries seen, the doctor; and
+    /// [`PageConnections::token_replaced`](crate::connection::PageConnections::token_replaced)
+    /// for a configuration reload that brings a page a new token.
+    pub fn connections(&self) -> &crate::connection::PageConnections {
+        &self.connections
     }
 
     /// Stops gracefully: stops accepting connections (on both listeners), lets open requests and each worker's

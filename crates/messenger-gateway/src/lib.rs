@@ -47,6 +47,7 @@ pub mod backlog;
 pub mod backup;
 pub mod client;
 pub mod config;
+pub mod connection;
 pub mod console;
 mod database;
 #[cfg(feature = "demo")]

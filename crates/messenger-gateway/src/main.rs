@@ -6,6 +6,9 @@
 //! - `messenger-gateway backup --config FILE --to PATH`: a consistent copy of the SQLite
 //!   database, while the gateway serves; `restore --config FILE --from PATH` puts one in place.
 //! - `messenger-gateway demo`: the whole product with simulated Meta, SMS provider and business.
+//! - `messenger-gateway doctor --config FILE`: each page's connection to Meta (token, webhook
+//!   subscription, Graph version), each finding with what to do; `subscribe --config FILE`
+//!   posts the app's webhook subscription with the fields the configuration needs.
 //! - `messenger-gateway hash-key < key`: the SHA-256 digest of a key, for `keys_sha256` and
 //!   `server.admin_keys_sha256`.
 //!
@@ -69,6 +72,21 @@ enum Command {
         /// The copy to restore.
         #[arg(long)]
         from: PathBuf,
+    },
+    /// Check each page's connection to Meta: its token (valid, expiry, permissions), the app's
+    /// webhook subscription against the fields the configuration needs, the Graph version.
+    /// Prints the report; exits 1 when something is broken.
+    Doctor {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Subscribe the app to each page's webhook with the fields the configuration needs
+    /// (`POST /{page}/subscribed_apps`).
+    Subscribe {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Read a key from stdin (one trailing newline is dropped) and print its SHA-256 digest in
     /// lowercase hex, for `keys_sha256` and `server.admin_keys_sha256`.
@@ -207,6 +225,50 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             );
             Ok(())
         }
+        Command::Doctor { config } => {
+            let config = Config::load(&config)?;
+            let report = connections(&config)?.diagnose().await;
+            print!("{}", report.render());
+            let broken = report
+                .pages
+                .iter()
+                .filter(|p| {
+                    p.findings.iter().any(|f| {
+                        f.severity == messenger_gateway::connection::doctor::Severity::Problem
+                    })
+                })
+                .count()
+                + usize::from(report.version.iter().any(|f| {
+                    f.severity == messenger_gateway::connection::doctor::Severity::Problem
+                }));
+            match broken {
+                0 => Ok(()),
+                count => Err(GatewayError::Connection {
+                    what: "doctor",
+                    count,
+                }),
+            }
+        }
+        Command::Subscribe { config } => {
+            let config = Config::load(&config)?;
+            let mut failed = 0;
+            for (page, posted) in connections(&config)?.subscribe().await {
+                match posted {
+                    Ok(fields) => println!("page {page}: subscribed to {}", fields.join(", ")),
+                    Err(e) => {
+                        failed += 1;
+                        println!("page {page}: the subscription failed: {e}");
+                    }
+                }
+            }
+            match failed {
+                0 => Ok(()),
+                count => Err(GatewayError::Connection {
+                    what: "subscribe",
+                    count,
+                }),
+            }
+        }
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             tracing::info!(database = %config.database.url.redacted(), "running migrations");
@@ -220,6 +282,18 @@ async fn run(command: Command) -> Result<(), GatewayError> {
             Ok(())
         }
     }
+}
+
+/// Each page's connection, for `doctor` and `subscribe`.
+fn connections(
+    config: &Config,
+) -> Result<messenger_gateway::connection::PageConnections, GatewayError> {
+    messenger_gateway::connection::PageConnections::new(config).map_err(|source| {
+        GatewayError::Graph {
+            space: "*".into(),
+            source,
+        }
+    })
 }
 
 fn main() -> ExitCode {

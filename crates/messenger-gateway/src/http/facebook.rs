@@ -163,6 +163,10 @@ pub(super) async fn receive(
             }
         });
     }
+    state
+        .connections
+        .webhook()
+        .record(&bytes, messenger_model::Timestamp::now());
     match state.ingest.enqueue(bytes).await {
         Ok(()) => {
             state.metrics.webhook_request("ok");

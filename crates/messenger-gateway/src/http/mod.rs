@@ -77,6 +77,8 @@ pub struct Shared {
     pub shedder: crate::shed::Shedder,
     /// The console's live figures.
     pub live: crate::live::Live,
+    /// Each page's connection: token checks, the webhook deliveries seen, the doctor.
+    pub connections: crate::connection::PageConnections,
 }
 
 impl std::ops::Deref for AppState {

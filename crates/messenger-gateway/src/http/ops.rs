@@ -42,6 +42,27 @@ fn paused_pages(state: &AppState) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The pages whose token stopped working, for `/readyz`: each space, its page, why and since
+/// when (decision 0022).
+fn pages_needing_reauth(state: &AppState) -> Vec<serde_json::Value> {
+    state
+        .messenger
+        .spaces()
+        .filter_map(|space| {
+            space.health.reauth().map(|r| {
+                json!({
+                    "space": space.id,
+                    "pageId": space.page_id,
+                    "problem": r.problem.as_str(),
+                    "reason": r.problem.describe(),
+                    "action": r.problem.remedy(),
+                    "since": r.since,
+                })
+            })
+        })
+        .collect()
+}
+
 /// How long `/readyz` waits for the store: a database that does not answer within this is not
 /// ready (its pool would otherwise keep the probe waiting for a connection).
 const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -58,6 +79,7 @@ pub(super) async fn ready(State(state): State<AppState>) -> Response {
             "status": "ready",
             "store": store.backend(),
             "pausedPages": paused_pages(&state),
+            "pagesNeedingReauth": pages_needing_reauth(&state),
         }))
         .into_response(),
         Ok(Err(e)) => {
@@ -100,6 +122,9 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         state
             .metrics
             .page_circuit(&space.id, space.health.status(now).state);
+        state
+            .metrics
+            .page_token(&space.id, space.health.reauth().map(|r| r.problem.as_str()));
         state
             .metrics
             .page_pacing(&space.id, &space.page_id, space.pacing.counts());

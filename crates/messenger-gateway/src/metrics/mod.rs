@@ -23,6 +23,7 @@
 //! | `forward_in_flight` | `space` | requests to the space's webhook under way on this instance (at most its `max_in_flight`) |
 //! | `forward_oldest_pending_seconds` | `space` | read from the store at each scrape: age of the space's oldest event not yet delivered (0: none); the forwarding lag |
 //! | `page_circuit` | `space`, `state` (`closed`, `open`, `half_open`) | 1 for the state each page's sending circuit is in: `open` while it is paused (throttled, its token, Meta failing), `half_open` while one attempt probes it |
+//! | `page_needs_reauth` | `space` | 1 while the space's page token does not work (Graph's 190, or a token check) and its messages wait for new credentials; `/readyz`'s `pagesNeedingReauth` and the log say why (decision 0022) |
 //! | `page_sends_total` | `space`, `page` | Graph sends made for the page by this instance (its rate: sends a second) |
 //! | `page_throttled_total` | `space`, `page` | Graph sends of the page that Meta throttled (613, 4, 17, 32, ...) |
 //! | `page_deferred_total` | `space`, `page` | messages given back to the queue because the page's send bucket was booked |

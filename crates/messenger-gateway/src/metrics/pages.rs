@@ -12,6 +12,7 @@ use super::{registered, Labels1, Labels2, Metrics, Seconds};
 /// The page families.
 pub(super) struct Pages {
     circuit: Family<Labels2, Gauge>,
+    needs_reauth: Family<Labels1, Gauge>,
     sends: Family<Labels2, Counter>,
     late: Family<Labels2, Counter>,
     shedding: Family<Labels1, Gauge>,
@@ -24,6 +25,13 @@ pub(super) struct Pages {
 impl Pages {
     pub(super) fn register(registry: &mut Registry) -> Self {
         Self {
+            needs_reauth: registered(
+                registry,
+                "page_needs_reauth",
+                "1 while a page's token does not work and its messages wait for new \
+                 credentials (the log and /readyz say why), 0 otherwise; read at each scrape",
+                Family::default(),
+            ),
             graph_usage: registered(
                 registry,
                 "graph_usage_percent",
@@ -96,6 +104,15 @@ impl Metrics {
                 ])
                 .set(i64::from(s == state));
         }
+    }
+
+    /// Records whether a space's page needs new credentials (`problem`, when it does).
+    pub fn page_token(&self, space: &str, problem: Option<&str>) {
+        self.inner
+            .pages
+            .needs_reauth
+            .get_or_create(&[("space", space.to_owned())])
+            .set(i64::from(problem.is_some()));
     }
 
     /// Brings a page's pacing counters up to the facade's own (which only grow).

@@ -32,6 +32,10 @@
 //! - [`disk_full`]: SQLite on a 12 MB tmpfs that fills up: 503 with `Retry-After` and `/readyz`
 //!   naming the full disk, then, once space returns, every accepted message sent once without a
 //!   restart.
+//! - [`connection`]: a page token revoked (190/460) holds the page's messages in
+//!   `needs_reauth` (logged once, named by `/readyz` and a metric) until the token check finds
+//!   it valid, then each is sent once, in order; `doctor` names a subscription missing
+//!   `message_echoes` and `subscribe` fixes it.
 //! - [`hash_key`]: `messenger-gateway hash-key` against digests computed by openssl.
 //! - [`hostile`]: what a client without a key can do to the public listener (invented methods,
 //!   idle and half-sent connections under a low file limit, silent webhook bodies, one tenant's
@@ -54,6 +58,7 @@ mod window;
 
 mod backup;
 mod batch_replay;
+mod connection;
 mod crash;
 mod deadline;
 mod disk_full;

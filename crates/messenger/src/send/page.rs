@@ -7,12 +7,28 @@
 //! throttle, a restriction of the page or a credentials error opens it at once; outages after [`OPEN_AFTER`] failures in a
 //! row. Other pages are not affected. The state is per process: each gateway instance learns a
 //! page's trouble from its own calls (and from Graph's usage headers).
+//!
+//! A token that stopped working (Graph's 190, [`TokenProblem`]) is more than an open circuit:
+//! the page *needs reauthorisation*. No probe can fix it, so none is made: the page's messages
+//! are not leased (but once every [`REAUTH_SWEEP`], so that their expiry and the space's
+//! `fallback_on_outage` still apply), until a token check finds the token valid again
+//! ([`PageHealth::token_valid`]) or a new token is put in place
+//! ([`PageHealth::token_replaced`]). Decision 0022.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use messenger_graph::Blame;
+use messenger_graph::{Blame, TokenProblem};
 use messenger_model::Timestamp;
+
+/// How often the messages of a page that needs reauthorisation are leased (and given back at
+/// once, without calling Graph), so that their `expiresOn` and the space's
+/// `fallback_on_outage` are applied on time.
+pub const REAUTH_SWEEP: Duration = Duration::from_secs(60);
+
+/// How soon a message given back for its page's reauthorisation is due again: it is not leased
+/// before the page's next sweep or its new token, and then at once.
+pub const REAUTH_RELEASE: Duration = Duration::from_secs(1);
 
 /// Outage failures in a row that open a page's circuit.
 pub const OPEN_AFTER: u32 = 5;
@@ -74,6 +90,19 @@ pub struct PageStatus {
     pub open_until: Option<Timestamp>,
     /// Since when the page's sends have been failing (reset by a success).
     pub failing_since: Option<Timestamp>,
+    /// Why the page needs new credentials, while it does.
+    pub reauth: Option<Reauth>,
+}
+
+/// A page whose token stopped working: why, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reauth {
+    /// What is wrong with the token.
+    pub problem: TokenProblem,
+    /// What Graph said (or the token check found).
+    pub reason: String,
+    /// Since when.
+    pub since: Timestamp,
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +115,9 @@ struct State {
     reason: Option<String>,
     blame: Option<Blame>,
     failing_since: Option<Timestamp>,
+    reauth: Option<Reauth>,
+    /// When the page's messages were last leased while it needs reauthorisation.
+    last_sweep: Option<Timestamp>,
 }
 
 /// One page's circuit breaker. Shared by the clones of its [`crate::Space`].
@@ -108,6 +140,16 @@ impl PageHealth {
     /// first caller probes (half-open) and the others wait a second for its result.
     pub fn admit(&self, now: Timestamp) -> Admission {
         let mut s = self.state();
+        if let Some(reauth) = &s.reauth {
+            return Admission::Wait {
+                until: now.add_duration(REAUTH_RELEASE),
+                reason: format!(
+                    "the page needs new credentials ({}): {}",
+                    reauth.problem.as_str(),
+                    reauth.problem.describe()
+                ),
+            };
+        }
         let Some(until) = s.open_until else {
             return Admission::Go;
         };
@@ -134,10 +176,75 @@ impl PageHealth {
     /// request): the circuit closes.
     pub fn succeeded(&self) {
         let mut s = self.state();
+        if s.reauth.is_some() {
+            // Only a token check or a new token ends a reauthorisation: this success may be of
+            // a send that started before the token stopped working.
+            return;
+        }
         if s.open_until.is_some() {
             tracing::info!("a page's circuit closed: Graph answers again");
         }
         *s = State::default();
+    }
+
+    /// The page's token stopped working (`problem`, as Graph or a token check said in
+    /// `reason`): its messages wait, without calling Graph, until [`PageHealth::token_valid`] or
+    /// [`PageHealth::token_replaced`]. Returns whether the page needed none before (the caller
+    /// logs each transition once).
+    pub fn needs_reauth(&self, problem: TokenProblem, reason: &str, now: Timestamp) -> bool {
+        let mut s = self.state();
+        s.failing_since.get_or_insert(now);
+        s.blame = Some(Blame::Credentials);
+        s.reason = Some(reason.to_owned());
+        let new = s.reauth.as_ref().is_none_or(|r| r.problem != problem);
+        let since = s.reauth.as_ref().map_or(now, |r| r.since);
+        s.reauth = Some(Reauth {
+            problem,
+            reason: reason.to_owned(),
+            since,
+        });
+        s.last_sweep.get_or_insert(now);
+        new
+    }
+
+    /// A token check found the page's token valid: a reauthorisation ends and the circuit
+    /// closes, so its messages are leased and sent at once. Returns whether the page needed
+    /// reauthorisation.
+    pub fn token_valid(&self) -> bool {
+        let mut s = self.state();
+        let was = s.reauth.is_some();
+        if was || s.blame == Some(Blame::Credentials) {
+            *s = State::default();
+        }
+        was
+    }
+
+    /// A new token was put in place for the page (a configuration reload): as
+    /// [`PageHealth::token_valid`], until a call with the new token says otherwise.
+    pub fn token_replaced(&self) -> bool {
+        self.token_valid()
+    }
+
+    /// Why the page needs new credentials, if it does.
+    pub fn reauth(&self) -> Option<Reauth> {
+        self.state().reauth.clone()
+    }
+
+    /// Whether a dispatch round may lease the page's messages at `now`: always, but while the
+    /// page needs reauthorisation only once every [`REAUTH_SWEEP`] (so their expiry and the
+    /// outage rule apply; they are given back without calling Graph).
+    pub fn may_lease(&self, now: Timestamp) -> bool {
+        let mut s = self.state();
+        if s.reauth.is_none() {
+            return true;
+        }
+        let due = s
+            .last_sweep
+            .is_none_or(|at| now.millis() - at.millis() >= millis(REAUTH_SWEEP));
+        if due {
+            s.last_sweep = Some(now);
+        }
+        due
     }
 
     /// A send of the page failed for `blame`, `retry_after` being Graph's hint; returns when the
@@ -195,6 +302,7 @@ impl PageHealth {
     pub fn status(&self, now: Timestamp) -> PageStatus {
         let s = self.state();
         let state = match s.open_until {
+            None if s.reauth.is_some() => CircuitState::Open,
             None => CircuitState::Closed,
             Some(until) if now < until => CircuitState::Open,
             Some(_) => CircuitState::HalfOpen,
@@ -206,6 +314,7 @@ impl PageHealth {
             blame: s.blame.filter(|_| open),
             open_until: s.open_until,
             failing_since: s.failing_since,
+            reauth: s.reauth.clone(),
         }
     }
 }
@@ -244,6 +353,38 @@ mod tests {
         h.succeeded();
         assert_eq!(h.status(again).state, CircuitState::Closed);
         assert_eq!(h.failing_for(again), None);
+    }
+
+    #[test]
+    fn a_page_needing_reauth_waits_sweeps_once_a_minute_and_clears_on_a_valid_token() {
+        let h = PageHealth::default();
+        assert!(h.may_lease(T));
+        assert!(h.needs_reauth(TokenProblem::PasswordChanged, "190/460", T));
+        assert!(!h.needs_reauth(TokenProblem::PasswordChanged, "190/460", T.add_millis(5)));
+        assert!(matches!(h.admit(T), Admission::Wait { .. }));
+        // A success of a send under way before does not end it.
+        h.succeeded();
+        assert_eq!(
+            h.reauth().map(|r| r.problem),
+            Some(TokenProblem::PasswordChanged)
+        );
+        assert_eq!(h.status(T).state, CircuitState::Open);
+        // Leased once per sweep, not more.
+        assert!(!h.may_lease(T.add_millis(59_999)));
+        assert!(h.may_lease(T.add_millis(60_000)));
+        assert!(!h.may_lease(T.add_millis(60_001)));
+        assert_eq!(
+            h.failing_for(T.add_millis(1_000)),
+            Some(Duration::from_secs(1))
+        );
+        assert!(h.token_valid());
+        assert!(!h.token_valid());
+        assert_eq!(h.admit(T), Admission::Go);
+        assert!(h.may_lease(T));
+        assert_eq!(h.status(T).state, CircuitState::Closed);
+        assert!(h.needs_reauth(TokenProblem::Expired, "190/463", T));
+        assert!(h.token_replaced());
+        assert_eq!(h.reauth(), None);
     }
 
     #[test]

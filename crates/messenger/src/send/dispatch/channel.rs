@@ -71,6 +71,29 @@ impl Messenger {
         if blame == Blame::Pace {
             space.pacing.was_throttled();
         }
+        if let Some(problem) = messenger_graph::TokenProblem::of_error(err) {
+            // The token stopped working: no retry helps until it is fixed (decision 0022).
+            if space.health.needs_reauth(problem, &err.to_string(), now) {
+                tracing::warn!(
+                    space = %space.id,
+                    page = %space.page_id,
+                    problem = problem.as_str(),
+                    remedy = problem.remedy(),
+                    "the page's token stopped working: its messages wait for new credentials"
+                );
+            }
+            return Turn::trouble(
+                now.add_duration(crate::send::page::REAUTH_RELEASE),
+                MessageError {
+                    code: error.code,
+                    message: format!(
+                        "{} (the page needs new credentials: {})",
+                        error.message,
+                        problem.as_str()
+                    ),
+                },
+            );
+        }
         let reopens = space
             .health
             .failed(blame, &error.code, err.retry_after(), now);

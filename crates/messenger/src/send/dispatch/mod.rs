@@ -92,9 +92,17 @@ impl Messenger {
         let now = self.now();
         // No more of a space than its page can send within the pacing horizon (none while it is
         // known to be booked beyond it).
+        // A page that needs new credentials is leased only at its sweeps (decision 0022).
         let caps: Vec<(String, usize)> = self
             .spaces()
-            .map(|s| (s.id.clone(), s.pacing.lease_cap(now)))
+            .map(|s| {
+                let cap = if s.health.may_lease(now) {
+                    s.pacing.lease_cap(now)
+                } else {
+                    0
+                };
+                (s.id.clone(), cap)
+            })
             .collect();
         let leased = self
             .inner
