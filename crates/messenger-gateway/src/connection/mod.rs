@@ -260,8 +260,7 @@ impl PageConnections {
     /// The doctor's report, asking Graph now (the token and the subscription of each page).
     pub async fn diagnose(&self) -> Report {
         let now = Timestamp::now();
-        let today = now.to_string().chars().take(10).collect::<String>();
-        let version = doctor::version_findings(&self.inner.version, &today);
+        let version = doctor::version_findings(&self.inner.version, &day_of(now));
         let mut pages = Vec::new();
         for link in &self.inner.pages {
             pages.push(self.diagnose_page(link, now).await);
@@ -272,6 +271,19 @@ impl PageConnections {
             version,
             pages,
         }
+    }
+
+    /// The doctor's report for `space`'s page only (for the console), asking Graph now;
+    /// `None` for a space it does not know.
+    pub async fn diagnose_space(&self, space: &str) -> Option<Report> {
+        let link = self.inner.pages.iter().find(|p| p.space == space)?;
+        let now = Timestamp::now();
+        Some(Report {
+            at: now,
+            graph_version: self.inner.version.clone(),
+            version: doctor::version_findings(&self.inner.version, &day_of(now)),
+            pages: vec![self.diagnose_page(link, now).await],
+        })
     }
 
     async fn diagnose_page(&self, link: &PageLink, now: Timestamp) -> PageReport {
@@ -315,6 +327,11 @@ impl PageConnections {
             findings,
         }
     }
+}
+
+/// `YYYY-MM-DD` of `at`.
+fn day_of(at: Timestamp) -> String {
+    at.to_string().chars().take(10).collect()
 }
 
 /// The app id inside an app token (`{id}|{secret}`).

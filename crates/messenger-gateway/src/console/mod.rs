@@ -13,7 +13,10 @@
 //! - `GET /console/api/spaces/{space}/profiles/{profileId}`: a profile with its Messenger link
 //!   on the space's page, the last inbound message and whether the 24-hour window is open;
 //! - `GET /console/api/spaces/{space}/live`: the last 15 minutes of the space's figures
-//!   ([`crate::live`]).
+//!   ([`crate::live`]);
+//! - `GET /console/api/spaces/{space}/connection`: the connection doctor's report for the
+//!   space's page, asking Graph now ([`crate::connection`]), with whether the page waits for
+//!   new credentials.
 //!
 //! Nothing is stored on the server for a session. These routes are not part of the public
 //! API (they are not in the OpenAPI document and may change with the console).
@@ -61,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/console.css", get(style))
         .route("/console/api/session", get(session))
         .route("/console/api/spaces/{space}/live", get(live_figures))
+        .route("/console/api/spaces/{space}/connection", get(connection))
         .route("/console/api/spaces/{space}/messages/{id}", get(message))
         .route(
             "/console/api/spaces/{space}/profiles/{profileId}",
@@ -215,6 +219,33 @@ async fn profile(
 
 /// `GET /console/api/spaces/{space}/live`: the space's last 15 minutes, one point a second;
 /// the queue depths (every space together) for an admin key only; the page's circuit.
+/// `GET /console/api/spaces/{space}/connection`: the doctor's report for the space's page (the
+/// token, the webhook subscription, the Graph version, the webhook deliveries seen) and its
+/// `needs_reauth` state.
+async fn connection(State(state): State<AppState>, access: SpaceRead) -> Result<Response, Problem> {
+    let space = state.messenger.space(&access.space)?;
+    let reauth = space.health.reauth().map(|r| {
+        json!({
+            "problem": r.problem.as_str(),
+            "reason": r.problem.describe(),
+            "action": r.problem.remedy(),
+            "since": r.since,
+        })
+    });
+    let report = state
+        .connections
+        .diagnose_space(&access.space)
+        .await
+        .ok_or_else(|| Problem::not_found("the space has no page connection"))?;
+    Ok(Json(json!({
+        "space": access.space,
+        "needsReauth": reauth,
+        "lastCheck": state.connections.last_check(&access.space),
+        "report": report,
+    }))
+    .into_response())
+}
+
 async fn live_figures(
     State(state): State<AppState>,
     access: SpaceRead,

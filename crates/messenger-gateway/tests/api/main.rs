@@ -11,6 +11,7 @@ mod auth;
 mod backlog;
 mod bounded_problems;
 mod config;
+mod connection;
 mod customer_data;
 mod deadline;
 mod demo;

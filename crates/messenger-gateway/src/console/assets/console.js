@@ -424,6 +424,39 @@ function liveView() {
   timer = setInterval(draw, 2000);
 }
 
+// ---- connection ----------------------------------------------------------------------------
+
+function findingRows(findings) {
+  return findings.map((f) => el('tr', {},
+    el('td', {}, statusBadge(f.severity)), el('td', { text: f.check }),
+    el('td', { text: f.message }), el('td', { text: f.action || '' })));
+}
+
+async function connectionView() {
+  show('Connection', el('p', { text: 'The page\u2019s connection to Meta, asked of Graph now: its token, the app\u2019s webhook subscription, the Graph version, and the signed webhook deliveries this instance has seen.' }));
+  try {
+    const { body } = await api('/console/api/spaces/' + enc(space()) + '/connection');
+    const page = body.report.pages[0];
+    const parts = [];
+    if (body.needsReauth) {
+      parts.push(notice('The page needs new credentials (' + body.needsReauth.problem + '): ' + body.needsReauth.reason + '. ' + body.needsReauth.action + '. Its messages wait.', true));
+    }
+    parts.push(facts([
+      ['Page', el('span', { class: 'mono', text: page.pageId })],
+      ['Token', statusBadge(page.token.state)],
+      ['Graph version', body.report.graphVersion],
+      ['Subscribed fields', (page.subscribedFields || []).join(', ') || 'none'],
+      ['Fields needed', page.neededFields.join(', ')],
+    ]));
+    parts.push(el('h3', { text: 'Findings' }),
+      table(['', 'Check', 'Found', 'What to do'], findingRows(body.report.version.concat(page.findings))));
+    parts.push(el('h3', { text: 'Webhook deliveries seen' }),
+      table(['Field', 'Last signed delivery'], page.webhookLastSeen.map(([field, at]) => el('tr', {},
+        el('td', { class: 'mono', text: field }), el('td', { text: at ? when(at) : 'never (since this instance started)' })))));
+    main().append(el('div', { id: 'connection' }, parts));
+  } catch (e) { failed(e); }
+}
+
 // ---- routing -------------------------------------------------------------------------------
 
 function route() {
@@ -438,6 +471,7 @@ function route() {
   else if (parts[0] === 'profiles' && parts[1]) profileView(parts[1]);
   else if (parts[0] === 'profiles') profilesView();
   else if (parts[0] === 'live') liveView();
+  else if (parts[0] === 'connection') connectionView();
   else if (parts[0] === 'signin') { location.hash = '#/messages'; }
   else messagesView();
 }
