@@ -95,6 +95,7 @@ async fn business_webhook(
 }
 
 fn config_toml(sim: &str, webhook: &str, db: &str) -> String {
+    let app_id = graph_sim::connection::DEFAULT_APP_ID;
     format!(
         r#"
 [server]
@@ -107,6 +108,7 @@ url = "{db}"
 app_secret = "{APP_SECRET}"
 verify_token = "demo-verify-token"
 graph_base_url = "{sim}"
+app_id = "{app_id}"
 token_key = "demo token key: 32 bytes or more, shared by every instance"
 
 [dispatch]
@@ -302,7 +304,7 @@ pub async fn serve(data_dir: &std::path::Path) -> Result<(), DemoError> {
 
 fn print_console(running: &Running) {
     println!("\nConsole: {}", running.console_url());
-    println!("  sign in with the key {KEY} (space {SPACE})");
+    println!("  sign in with the key {KEY} (space {SPACE}); the Connection page shows the doctor's report");
 }
 
 /// Starts every part, walks the flow and returns the demo still serving; `data_dir` holds the
@@ -377,6 +379,21 @@ pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
         sim.base_url()
     );
     println!("  business webhook http://{business_addr}/events");
+
+    step(0, "The connection doctor checks the page (messenger-gateway doctor)");
+    let connections = gateway.connections();
+    for (page, posted) in connections.subscribe().await {
+        match posted {
+            Ok(fields) => println!(
+                "  messenger-gateway subscribe: page {page} subscribed to {}",
+                fields.join(", ")
+            ),
+            Err(e) => println!("  messenger-gateway subscribe: page {page} failed: {e}"),
+        }
+    }
+    for line in connections.diagnose().await.render().lines() {
+        println!("  {line}");
+    }
 
     let mut demo = Demo {
         http: reqwest::Client::new(),
