@@ -14,6 +14,8 @@
 //! | `DELETE /_sim/faults` | clears the faults |
 //! | `PUT /_sim/profiles/{psid}` | sets a user profile (Graph's field names) |
 //! | `PUT /_sim/never-delivered/{psid}` | auto receipts skip sends to `psid` (`DELETE` undoes it) |
+//! | `PUT /_sim/tokens/{token}/revoked` | `{"subcode"?}`: every call with the token answers 190 with the subcode (`DELETE` restores it) |
+//! | `PUT /_sim/subscriptions/{page_id}` | `["messages", ...]`: the app's webhook fields for the page; `GET` lists them |
 //!
 //! Webhook posts answer `{"status": <the receiver's HTTP status>}`. The control API has no
 //! authentication: the simulator listens on loopback and is never deployed.
@@ -54,6 +56,59 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
             "/_sim/never-delivered/{psid}",
             put(never_deliver).delete(deliver_again),
         )
+        .route(
+            "/_sim/tokens/{token}/revoked",
+            put(revoke_token).delete(restore_token),
+        )
+        .route(
+            "/_sim/subscriptions/{page_id}",
+            put(set_subscriptions).get(subscriptions),
+        )
+}
+
+/// `{"subcode": 460}`: why a token is revoked.
+#[derive(Debug, Default, Deserialize)]
+struct Revocation {
+    #[serde(default)]
+    subcode: Option<i64>,
+}
+
+async fn revoke_token(
+    State(state): St,
+    Path(token): Path<String>,
+    body: Option<Json<Revocation>>,
+) -> StatusCode {
+    let subcode = body.map(|Json(r)| r).unwrap_or_default().subcode;
+    match state.config.tokens.get(&token) {
+        Some(page) => {
+            page.state.revoke(subcode);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn restore_token(State(state): St, Path(token): Path<String>) -> StatusCode {
+    match state.config.tokens.get(&token) {
+        Some(page) => {
+            page.state.restore();
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn set_subscriptions(
+    State(state): St,
+    Path(page_id): Path<String>,
+    Json(fields): Json<Vec<String>>,
+) -> StatusCode {
+    state.subscriptions.set(&page_id, fields);
+    StatusCode::NO_CONTENT
+}
+
+async fn subscriptions(State(state): St, Path(page_id): Path<String>) -> Json<Vec<String>> {
+    Json(state.subscriptions.of(&page_id))
 }
 
 async fn never_deliver(State(state): St, Path(psid): Path<String>) -> StatusCode {

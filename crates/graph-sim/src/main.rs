@@ -32,6 +32,9 @@ struct Args {
     /// The app secret: calls must then carry appsecret_proof, and webhooks are signed with it.
     #[arg(long)]
     app_secret: Option<String>,
+    /// The app's id (`debug_token` is asked with `{app id}|{app secret}`).
+    #[arg(long)]
+    app_id: Option<String>,
     /// Where Meta-side events (receipts) are posted.
     #[arg(long)]
     webhook_url: Option<String>,
@@ -91,6 +94,9 @@ async fn main() -> ExitCode {
     }
     if let Some(secret) = &args.app_secret {
         builder = builder.app_secret(secret);
+    }
+    if let Some(id) = &args.app_id {
+        builder = builder.app_id(id);
     }
     if let Some(url) = &args.webhook_url {
         builder = builder.webhook_url(url);

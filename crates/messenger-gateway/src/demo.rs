@@ -380,7 +380,10 @@ pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
     );
     println!("  business webhook http://{business_addr}/events");
 
-    step(0, "The connection doctor checks the page (messenger-gateway doctor)");
+    step(
+        0,
+        "The connection doctor checks the page (messenger-gateway doctor)",
+    );
     let connections = gateway.connections();
     for (page, posted) in connections.subscribe().await {
         match posted {

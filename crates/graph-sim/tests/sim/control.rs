@@ -127,3 +127,69 @@ async fn faults_profiles_events_and_sends_over_http() {
     assert_eq!(sent[0]["request"]["message"]["text"], "x");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn tokens_are_revoked_and_subscriptions_set_over_http() {
+    let sim = GraphSim::builder().page(PAGE, TOKEN).start().await.unwrap();
+    let base = sim.base_url().to_owned();
+    let client = reqwest::Client::new();
+    let revoked = client
+        .put(format!("{base}/_sim/tokens/{TOKEN}/revoked"))
+        .json(&json!({"subcode": 463}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let refused = client
+        .post(send_url(&base))
+        .json(&text_to("123", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(
+        (
+            body["error"]["code"].clone(),
+            body["error"]["error_subcode"].clone()
+        ),
+        (json!(190), json!(463))
+    );
+    let unknown = client
+        .put(format!("{base}/_sim/tokens/nope/revoked"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let restored = client
+        .delete(format!("{base}/_sim/tokens/{TOKEN}/revoked"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 204);
+    let ok = client
+        .post(send_url(&base))
+        .json(&text_to("123", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    let set = client
+        .put(format!("{base}/_sim/subscriptions/{PAGE}"))
+        .json(&json!(["messages", "message_echoes"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204);
+    assert_eq!(sim.subscribed_fields(PAGE), ["messages", "message_echoes"]);
+    let listed: Vec<String> = client
+        .get(format!("{base}/_sim/subscriptions/{PAGE}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, ["messages", "message_echoes"]);
+}

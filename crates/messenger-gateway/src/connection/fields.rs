@@ -76,3 +76,66 @@ pub(crate) fn field_of(key: &str, is_echo: bool) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn space(webhook: &str) -> SpaceConfig {
+        let toml = format!(
+            r#"
+[facebook]
+app_secret = "0123456789abcdef0123456789abcdef"
+verify_token = "a verify token of 16 or more"
+token_key = "a key of at least thirty-two bytes, shared"
+[[spaces]]
+id = "a"
+page_id = "1"
+page_token = "t"
+keys = ["key-a-0123456789abcdef"]
+{webhook}
+"#
+        );
+        Config::from_toml_str(&toml, std::iter::empty())
+            .unwrap()
+            .spaces
+            .remove(0)
+    }
+
+    #[test]
+    fn the_fields_follow_the_events_forwarded() {
+        let base = [
+            "messages",
+            "messaging_postbacks",
+            "messaging_optins",
+            "message_deliveries",
+            "message_reads",
+            "message_echoes",
+        ];
+        assert_eq!(needed_fields(&space("")), base);
+        let all = needed_fields(&space(
+            "[spaces.webhook]\nurl = \"https://example.com/h\"\nsecret = \"a webhook secret of some length\"",
+        ));
+        for f in [
+            "messaging_referrals",
+            "message_reactions",
+            "message_edits",
+            "messaging_handovers",
+            "standby",
+        ] {
+            assert!(all.contains(&f), "{f} in {all:?}");
+        }
+        assert!(!all.contains(&"response_feedback"));
+        let some = needed_fields(&space(
+            "[spaces.webhook]\nurl = \"https://example.com/h\"\nsecret = \"a webhook secret of some length\"\nsubscriptions = [\"message.reaction\"]",
+        ));
+        assert_eq!(some.len(), base.len() + 1, "{some:?}");
+        assert!(some.contains(&"message_reactions"));
+        assert_eq!(field_of("message", true), Some("message_echoes"));
+        assert_eq!(
+            field_of("pass_thread_control", false),
+            Some("messaging_handovers")
+        );
+    }
+}

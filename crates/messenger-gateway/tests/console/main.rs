@@ -176,6 +176,16 @@ async fn the_console_answers_did_my_message_arrive() {
     .await;
     browser.screenshot(&shots.join("live.png")).await;
 
+    // The page's connection: the doctor's findings for the demo's page (subscribed, token
+    // valid), each with what to do.
+    let connection = browser.wait_for("a[href='#/connection']", 5).await;
+    browser.click(&connection).await;
+    let found = browser.wait_for("#connection table", 20).await;
+    let findings = browser.text(&found).await;
+    assert!(findings.contains("subscription"), "{findings}");
+    assert!(findings.contains("debug_token: valid"), "{findings}");
+    browser.screenshot(&shots.join("connection.png")).await;
+
     browser.quit().await;
     drop(driver);
     running.shutdown().await;
