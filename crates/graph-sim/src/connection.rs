@@ -6,9 +6,7 @@
 //! ([`TokenState`]); restoring it makes it work again (a checkpoint passed, an account
 //! confirmed).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
@@ -19,132 +17,15 @@ use messenger_model::graph::{
 };
 use serde_json::json;
 
+pub(crate) use crate::graph_api::TokenState;
 use crate::graph_api::{self, authenticate, oauth_failure, token_of, GraphFailure, QueryParams};
 use crate::state::SimState;
-use crate::sync::lock;
 
 /// The app id graph-sim answers with unless the builder sets one.
 pub const DEFAULT_APP_ID: &str = "100000000000001";
 
 /// The permissions a page token has unless told otherwise: what a Messenger app is granted.
-pub const DEFAULT_SCOPES: &[&str] = &[
-    "pages_messaging",
-    "pages_manage_metadata",
-    "pages_show_list",
-    "pages_read_engagement",
-];
-
-/// The webhook fields a page is subscribed to unless told otherwise: none (the app has not
-/// subscribed yet).
-const NO_SUBSCRIPTION: &[String] = &[];
-
-/// One token's state, beside its page (shared by every request that uses it).
-#[derive(Debug)]
-pub(crate) struct TokenState {
-    /// 0: the token works; -1: revoked without a subcode; otherwise error 190's subcode.
-    revoked: AtomicI64,
-    /// When it expires (seconds since the epoch; 0: never).
-    expires_at: AtomicI64,
-    scopes: Mutex<Vec<String>>,
-}
-
-impl Default for TokenState {
-    fn default() -> Self {
-        Self {
-            revoked: AtomicI64::new(0),
-            expires_at: AtomicI64::new(0),
-            scopes: Mutex::new(DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()),
-        }
-    }
-}
-
-impl TokenState {
-    /// Revokes the token: every call with it answers 190 with `subcode` (none: no subcode).
-    pub(crate) fn revoke(&self, subcode: Option<i64>) {
-        let value = subcode.filter(|s| *s > 0).unwrap_or(-1);
-        self.revoked.store(value, Ordering::Release);
-    }
-
-    /// Makes the token work again.
-    pub(crate) fn restore(&self) {
-        self.revoked.store(0, Ordering::Release);
-    }
-
-    pub(crate) fn set_expires_at(&self, secs: i64) {
-        self.expires_at.store(secs, Ordering::Release);
-    }
-
-    pub(crate) fn set_scopes(&self, scopes: Vec<String>) {
-        *lock(&self.scopes) = scopes;
-    }
-
-    /// Graph's answer for a call made with the token, when it is revoked.
-    pub(crate) fn failure(&self) -> Option<GraphFailure> {
-        match self.revoked.load(Ordering::Acquire) {
-            0 => None,
-            -1 => Some(oauth_failure(
-                "Error validating access token: The session has been invalidated.",
-            )),
-            subcode => Some(oauth_failure(message_for(subcode)).subcode(subcode)),
-        }
-    }
-
-    fn error(&self) -> Option<GraphError> {
-        self.failure().and_then(|f| match *f.body {
-            graph_api::FailureBody::Graph(e) => Some(e),
-            graph_api::FailureBody::Raw(_) => None,
-        })
-    }
-}
-
-/// Graph's message for error 190 with `subcode`.
-fn message_for(subcode: i64) -> &'static str {
-    match subcode {
-        458 => "Error validating access token: The user has not authorized application.",
-        459 => {
-            "Error validating access token: You cannot access the app till you log in to \
-                www.facebook.com and follow the instructions given."
-        }
-        460 => {
-            "Error validating access token: The session has been invalidated because the \
-                user changed their password or Facebook has changed the session for security \
-                reasons."
-        }
-        463 => "Error validating access token: Session has expired.",
-        464 => {
-            "Error validating access token: Sessions for the user are not allowed because \
-                the user is not a confirmed user."
-        }
-        467 => {
-            "Error validating access token: The user is enrolled in a blocking, logged-in \
-                checkpoint."
-        }
-        492 => {
-            "Error validating access token: The user is not an admin, editor, or moderator \
-                of the page."
-        }
-        _ => "Error validating access token: The session is invalid.",
-    }
-}
-
-/// Each page's webhook fields the app is subscribed to.
-#[derive(Debug, Default)]
-pub(crate) struct Subscriptions {
-    fields: Mutex<HashMap<String, Vec<String>>>,
-}
-
-impl Subscriptions {
-    pub(crate) fn of(&self, page_id: &str) -> Vec<String> {
-        lock(&self.fields)
-            .get(page_id)
-            .cloned()
-            .unwrap_or_else(|| NO_SUBSCRIPTION.to_vec())
-    }
-
-    pub(crate) fn set(&self, page_id: &str, fields: Vec<String>) {
-        lock(&self.fields).insert(page_id.to_owned(), fields);
-    }
-}
+pub use crate::graph_api::DEFAULT_SCOPES;
 
 /// `GET /{version}/debug_token?input_token=...`, asked with the app's token
 /// (`{app id}|{app secret}`).
@@ -209,7 +90,7 @@ fn debug_inner(
         });
     };
     let error = page.state.error();
-    let expires_at = page.state.expires_at.load(Ordering::Acquire);
+    let expires_at = page.state.expires_at();
     Ok(TokenDebug {
         app_id: Some(app_id.to_owned()),
         kind: Some("PAGE".into()),
@@ -218,7 +99,7 @@ fn debug_inner(
         data_access_expires_at: None,
         profile_id: Some(page.page_id.to_string()),
         user_id: None,
-        scopes: lock(&page.state.scopes).clone(),
+        scopes: page.state.scopes(),
         error,
     })
 }

@@ -8,7 +8,11 @@ use messenger_model::graph::{GraphError, GraphErrorBody};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
 use crate::ids::Ids;
+use crate::sync::lock;
 
 /// A page's token, as the simulator checks it.
 #[derive(Debug)]
@@ -17,7 +21,7 @@ pub(crate) struct PageAuth {
     /// The `appsecret_proof` expected with this token, when an app secret is configured.
     pub(crate) proof: Option<String>,
     /// Whether it works, its expiry and permissions ([`crate::connection`]).
-    pub(crate) state: crate::connection::TokenState,
+    pub(crate) state: TokenState,
 }
 
 /// A Graph error answer: status, error object and extra headers (usage headers, ...).
@@ -286,5 +290,113 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
+
+/// The permissions a page token has unless told otherwise: what a Messenger app is granted.
+pub const DEFAULT_SCOPES: &[&str] = &[
+    "pages_messaging",
+    "pages_manage_metadata",
+    "pages_show_list",
+    "pages_read_engagement",
+];
+
+/// One token's state, beside its page (shared by every request that uses it).
+#[derive(Debug)]
+pub(crate) struct TokenState {
+    /// 0: the token works; -1: revoked without a subcode; otherwise error 190's subcode.
+    revoked: AtomicI64,
+    /// When it expires (seconds since the epoch; 0: never).
+    expires_at: AtomicI64,
+    scopes: Mutex<Vec<String>>,
+}
+
+impl Default for TokenState {
+    fn default() -> Self {
+        Self {
+            revoked: AtomicI64::new(0),
+            expires_at: AtomicI64::new(0),
+            scopes: Mutex::new(DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+}
+
+impl TokenState {
+    /// Revokes the token: every call with it answers 190 with `subcode` (none: no subcode).
+    pub(crate) fn revoke(&self, subcode: Option<i64>) {
+        let value = subcode.filter(|s| *s > 0).unwrap_or(-1);
+        self.revoked.store(value, Ordering::Release);
+    }
+
+    /// Makes the token work again.
+    pub(crate) fn restore(&self) {
+        self.revoked.store(0, Ordering::Release);
+    }
+
+    pub(crate) fn set_expires_at(&self, secs: i64) {
+        self.expires_at.store(secs, Ordering::Release);
+    }
+
+    pub(crate) fn set_scopes(&self, scopes: Vec<String>) {
+        *lock(&self.scopes) = scopes;
+    }
+
+    /// Graph's answer for a call made with the token, when it is revoked.
+    pub(crate) fn failure(&self) -> Option<GraphFailure> {
+        match self.revoked.load(Ordering::Acquire) {
+            0 => None,
+            -1 => Some(oauth_failure(
+                "Error validating access token: The session has been invalidated.",
+            )),
+            subcode => Some(oauth_failure(message_for(subcode)).subcode(subcode)),
+        }
+    }
+
+    /// When the token expires (seconds since the epoch; 0: never).
+    pub(crate) fn expires_at(&self) -> i64 {
+        self.expires_at.load(Ordering::Acquire)
+    }
+
+    /// The token's permissions.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        lock(&self.scopes).clone()
+    }
+
+    /// Graph's error object for a call with the token, when it is revoked.
+    pub(crate) fn error(&self) -> Option<GraphError> {
+        self.failure().and_then(|f| match *f.body {
+            FailureBody::Graph(e) => Some(e),
+            FailureBody::Raw(_) => None,
+        })
+    }
+}
+
+/// Graph's message for error 190 with `subcode`.
+fn message_for(subcode: i64) -> &'static str {
+    match subcode {
+        458 => "Error validating access token: The user has not authorized application.",
+        459 => {
+            "Error validating access token: You cannot access the app till you log in to \
+                www.facebook.com and follow the instructions given."
+        }
+        460 => {
+            "Error validating access token: The session has been invalidated because the \
+                user changed their password or Facebook has changed the session for security \
+                reasons."
+        }
+        463 => "Error validating access token: Session has expired.",
+        464 => {
+            "Error validating access token: Sessions for the user are not allowed because \
+                the user is not a confirmed user."
+        }
+        467 => {
+            "Error validating access token: The user is enrolled in a blocking, logged-in \
+                checkpoint."
+        }
+        492 => {
+            "Error validating access token: The user is not an admin, editor, or moderator \
+                of the page."
+        }
+        _ => "Error validating access token: The session is invalid.",
     }
 }

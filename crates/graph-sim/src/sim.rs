@@ -264,7 +264,7 @@ impl GraphSimBuilder {
             sms: Mutex::new(Vec::new()),
             webhook_posts: Mutex::new(Vec::new()),
             never_delivered: Mutex::new(HashSet::new()),
-            subscriptions: crate::connection::Subscriptions::default(),
+            subscriptions: crate::state::Subscriptions::default(),
             http,
         })
     }

@@ -73,7 +73,7 @@ pub(crate) struct SimState {
     /// who does not open Messenger.
     pub(crate) never_delivered: Mutex<HashSet<String>>,
     /// Each page's webhook fields the app is subscribed to.
-    pub(crate) subscriptions: crate::connection::Subscriptions,
+    pub(crate) subscriptions: Subscriptions,
     pub(crate) http: reqwest::Client,
 }
 
@@ -122,5 +122,21 @@ impl SimState {
             let sent = make();
             lock(&self.sent).push(sent);
         }
+    }
+}
+
+/// Each page's webhook fields the app is subscribed to.
+#[derive(Debug, Default)]
+pub(crate) struct Subscriptions {
+    fields: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Subscriptions {
+    pub(crate) fn of(&self, page_id: &str) -> Vec<String> {
+        lock(&self.fields).get(page_id).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn set(&self, page_id: &str, fields: Vec<String>) {
+        lock(&self.fields).insert(page_id.to_owned(), fields);
     }
 }
