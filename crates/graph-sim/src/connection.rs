@@ -154,10 +154,9 @@ pub(crate) async fn subscribe_app(
             ));
         };
         let fields: Vec<String> = list.split(',').map(|f| f.trim().to_owned()).collect();
-        if let Some(bad) = fields.iter().find(|f| !KNOWN_FIELDS.contains(&f.as_str())) {
+        if let Some(bad) = fields.iter().find(|f| !known_field(f)) {
             return Err(GraphFailure::param(format!(
-                "(#100) Param subscribed_fields must be one of {{{}}} - got \"{bad}\"",
-                KNOWN_FIELDS.join(", ")
+                "(#100) Param subscribed_fields must be a page webhook field - got \"{bad}\""
             )));
         }
         state.subscriptions.set(&page_id, fields);
@@ -171,21 +170,9 @@ pub(crate) async fn subscribe_app(
     }
 }
 
-/// The page fields graph-sim accepts in a subscription: Messenger's and a few others of the
-/// page object.
-const KNOWN_FIELDS: &[&str] = &[
-    "messages",
-    "messaging_postbacks",
-    "messaging_optins",
-    "message_deliveries",
-    "message_reads",
-    "message_echoes",
-    "messaging_referrals",
-    "message_reactions",
-    "message_edits",
-    "messaging_handovers",
-    "standby",
-    "response_feedback",
+/// Page fields graph-sim accepts in a subscription besides Messenger's
+/// ([`messenger_model::graph::MESSENGER_WEBHOOK_FIELDS`]).
+const OTHER_FIELDS: &[&str] = &[
     "messaging_account_linking",
     "messaging_feedback",
     "messaging_game_plays",
@@ -193,6 +180,14 @@ const KNOWN_FIELDS: &[&str] = &[
     "message_template_status_update",
     "feed",
 ];
+
+/// Whether graph-sim accepts `field` in a subscription.
+fn known_field(field: &str) -> bool {
+    messenger_model::graph::MESSENGER_WEBHOOK_FIELDS
+        .iter()
+        .chain(OTHER_FIELDS)
+        .any(|f| *f == field)
+}
 
 /// The page a `subscribed_apps` call is for, after the token checks (the token's page must be
 /// the path's).

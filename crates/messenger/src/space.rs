@@ -146,6 +146,27 @@ impl Space {
         self
     }
 
+    /// The page's token stopped working (`problem`, as Graph or a token check said in
+    /// `reason`): the page waits for new credentials
+    /// ([`PageHealth::needs_reauth`](crate::send::page::PageHealth::needs_reauth)); the
+    /// transition is logged once, with what to do.
+    pub fn token_stopped(
+        &self,
+        problem: messenger_graph::TokenProblem,
+        reason: &str,
+        now: messenger_model::Timestamp,
+    ) {
+        if self.health.needs_reauth(problem, reason, now) {
+            tracing::warn!(
+                space = %self.id,
+                page = %self.page_id,
+                problem = problem.as_str(),
+                remedy = problem.remedy(),
+                "the page's token stopped working: its messages wait for new credentials"
+            );
+        }
+    }
+
     /// Whether the business wants `name`.
     pub fn wants(&self, name: EventName) -> bool {
         self.subscriptions

@@ -353,16 +353,8 @@ fn apply(messenger: &Messenger, link: &PageLink, check: &TokenCheck, now: Timest
                     "the page's token works again: its waiting messages are sent"
                 );
             }
-            (TokenState::Invalid, Some(problem))
-                if space.health.needs_reauth(problem, &check.detail, now) =>
-            {
-                tracing::warn!(
-                    space = %space.id,
-                    page = %space.page_id,
-                    problem = problem.as_str(),
-                    remedy = problem.remedy(),
-                    "the page's token stopped working: its messages wait for new credentials"
-                );
+            (TokenState::Invalid, Some(problem)) => {
+                space.token_stopped(problem, &check.detail, now)
             }
             _ => {}
         }

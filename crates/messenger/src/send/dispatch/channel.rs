@@ -73,15 +73,7 @@ impl Messenger {
         }
         if let Some(problem) = messenger_graph::TokenProblem::of_error(err) {
             // The token stopped working: no retry helps until it is fixed (decision 0022).
-            if space.health.needs_reauth(problem, &err.to_string(), now) {
-                tracing::warn!(
-                    space = %space.id,
-                    page = %space.page_id,
-                    problem = problem.as_str(),
-                    remedy = problem.remedy(),
-                    "the page's token stopped working: its messages wait for new credentials"
-                );
-            }
+            space.token_stopped(problem, &err.to_string(), now);
             return Turn::trouble(
                 now.add_duration(crate::send::page::REAUTH_RELEASE),
                 MessageError {
