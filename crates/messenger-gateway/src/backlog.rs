@@ -27,10 +27,10 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 /// One space's bound and its last known backlog.
 #[derive(Debug)]
 struct SpaceBacklog {
-    /// The page's text send rate, messages a second.
-    rate: u64,
+    /// The page's text send rate, messages a second (a reload may change it).
+    rate: AtomicU64,
     /// The most unsent messages the space may hold: `rate` x `max_backlog_secs`.
-    cap: u64,
+    cap: AtomicU64,
     /// Unsent messages: the store's last count plus what this instance accepted since.
     unsent: AtomicU64,
 }
@@ -60,10 +60,10 @@ impl Backlogs {
         let spaces = spaces
             .iter()
             .map(|s| {
-                let rate = u64::from(s.send_rate.max(1));
+                let (rate, cap) = bounds(s);
                 let backlog = SpaceBacklog {
-                    rate,
-                    cap: rate.saturating_mul(s.max_backlog.as_secs().max(1)),
+                    rate: AtomicU64::new(rate),
+                    cap: AtomicU64::new(cap),
                     unsent: AtomicU64::new(0),
                 };
                 (s.id.clone(), backlog)
@@ -80,16 +80,20 @@ impl Backlogs {
         let Some(b) = self.spaces.get(space) else {
             return Ok(());
         };
+        let (rate, cap) = (
+            b.rate.load(Ordering::Relaxed),
+            b.cap.load(Ordering::Relaxed),
+        );
         let mut unsent = b.unsent.load(Ordering::Relaxed);
         loop {
             let after = unsent.saturating_add(count);
-            if after > b.cap {
-                let excess = after - b.cap;
-                let secs = excess.div_ceil(b.rate).max(1);
+            if after > cap {
+                let excess = after - cap;
+                let secs = excess.div_ceil(rate).max(1);
                 return Err(Full {
                     unsent,
-                    cap: b.cap,
-                    rate: b.rate,
+                    cap,
+                    rate,
                     retry_after_secs: u32::try_from(secs).unwrap_or(u32::MAX),
                 });
             }
@@ -117,6 +121,18 @@ impl Backlogs {
         }
     }
 
+    /// Takes the rates and `max_backlog_secs` of `spaces` (a reload); spaces not configured at
+    /// start are left alone (adding a space needs a restart).
+    pub fn set_bounds(&self, spaces: &[SpaceConfig]) {
+        for s in spaces {
+            if let Some(b) = self.spaces.get(&s.id) {
+                let (rate, cap) = bounds(s);
+                b.rate.store(rate, Ordering::Relaxed);
+                b.cap.store(cap, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Sets every space's count from the store's (`(space, unsent)`; a space not listed has
     /// none).
     pub fn set_counts(&self, counts: &[(String, u64)]) {
@@ -126,6 +142,12 @@ impl Backlogs {
             b.unsent.store(n, Ordering::Relaxed);
         }
     }
+}
+
+/// A space's drain rate and its cap: `send_rate` x `max_backlog_secs`.
+fn bounds(s: &SpaceConfig) -> (u64, u64) {
+    let rate = u64::from(s.send_rate.max(1));
+    (rate, rate.saturating_mul(s.max_backlog.as_secs().max(1)))
 }
 
 /// What [`run`] keeps up to date each second.
@@ -193,8 +215,8 @@ mod tests {
 
     fn backlogs(rate: u64, cap: u64) -> Backlogs {
         let b = SpaceBacklog {
-            rate,
-            cap,
+            rate: AtomicU64::new(rate),
+            cap: AtomicU64::new(cap),
             unsent: AtomicU64::new(0),
         };
         Backlogs {

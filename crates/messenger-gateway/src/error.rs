@@ -87,6 +87,10 @@ pub enum GatewayError {
         #[source]
         source: std::io::Error,
     },
+    /// A reload was asked of a gateway started from a configuration given in code, not read
+    /// from a file: there is nothing to read again.
+    #[error("the gateway was not started from a configuration file, so it has none to reload")]
+    NoConfigFile,
     /// Another I/O failure (the local address, a signal handler).
     #[error("{what}")]
     Io {

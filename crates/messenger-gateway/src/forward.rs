@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use messenger::events::{ForwardError, ForwardObserver, ForwardReport, Forwarder, WebhookTarget};
 use messenger_store::Store;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -43,17 +44,52 @@ pub(crate) fn forwarder(
 }
 
 /// Runs the forwarder's targets until `cancel`, then finishes their requests and flushes
-/// waiting batches.
+/// waiting batches. A forwarder arriving on `next` (a reload changed the webhooks; `None`: no
+/// space has one now) replaces the running one: the running one stops the same way (its
+/// deliveries under way finish on the old targets), then the new one starts.
 pub(crate) async fn run(
-    forwarder: Forwarder,
+    first: Option<Forwarder>,
+    mut next: mpsc::Receiver<Option<Forwarder>>,
     worker: String,
     metrics: Metrics,
     cancel: CancellationToken,
 ) {
-    forwarder
-        .observer(Arc::new(Counted(metrics)))
-        .run(worker, cancel.cancelled_owned())
-        .await;
+    let mut current = first;
+    let mut replacements_open = true;
+    loop {
+        let stop = cancel.child_token();
+        let running = current.take().map(|f| {
+            tokio::spawn(
+                f.observer(Arc::new(Counted(metrics.clone())))
+                    .run(worker.clone(), stop.clone().cancelled_owned()),
+            )
+        });
+        let replacement = tokio::select! {
+            () = cancel.cancelled() => None,
+            r = next.recv(), if replacements_open => match r {
+                Some(f) => Some(f),
+                None => {
+                    // Nobody can reload any more: run this one until the end.
+                    replacements_open = false;
+                    cancel.cancelled().await;
+                    None
+                }
+            },
+        };
+        stop.cancel();
+        if let Some(task) = running {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the webhook forwarder stopped abnormally");
+            }
+        }
+        match replacement {
+            Some(f) => {
+                tracing::info!(targets = f.is_some(), "webhook forwarder replaced");
+                current = f;
+            }
+            None => return,
+        }
+    }
 }
 
 /// The metrics as the forwarder's observer.

@@ -5,20 +5,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use messenger::sms::TwilioSms;
-use messenger::{Messenger, Space};
+use messenger::Messenger;
 use messenger_graph::{GraphClient, RetryPolicy};
-use messenger_store::{Pace, Store};
+use messenger_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SmsProviderKind};
+use crate::config::Config;
 use crate::database::open_store;
 use crate::dispatch::Dispatcher;
-use crate::http::admin::AdminKeys;
 use crate::http::auth::ApiKeys;
+use crate::http::reload::{Current, ReloadReport, Reloader};
 use crate::http::{router_for, AppState, ListenerRole, Shared};
 use crate::instance::{Instance, TakeBack};
 use crate::metrics::Metrics;
@@ -50,6 +49,7 @@ impl Gateway {
             config,
             listener: None,
             store: None,
+            config_file: None,
         }
     }
 }
@@ -59,6 +59,7 @@ pub struct GatewayBuilder {
     config: Config,
     listener: Option<TcpListener>,
     store: Option<Arc<dyn Store>>,
+    config_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -87,6 +88,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// The file the configuration was read from: a reload (SIGHUP, `POST /ops/reload`) reads
+    /// it again. Without one, a reload answers that there is no file.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
     /// Starts everything.
     pub async fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
@@ -102,7 +111,7 @@ impl GatewayBuilder {
                 (instance, store)
             }
         };
-        let messenger = build_messenger(&config, Arc::clone(&store))?;
+        let (messenger, graph) = build_messenger(&config, Arc::clone(&store))?;
         let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
             .map_err(GatewayError::Forward)?;
         let listener = match self.listener {
@@ -133,6 +142,7 @@ impl GatewayBuilder {
             })?),
             None => None,
         };
+        let (next_forwarder, forwarders) = tokio::sync::mpsc::channel(1);
         let metrics = Metrics::new();
         take_back_leases(&store, &instance, &metrics).await;
         let wake = Arc::new(Notify::new());
@@ -152,16 +162,16 @@ impl GatewayBuilder {
         let shedder = crate::shed::Shedder::new(&config.spaces);
         let state = AppState::new(Shared {
             messenger: messenger.clone(),
-            keys: ApiKeys::new(&config.spaces),
-            admin: AdminKeys::new(&config.server.admin_keys, &config.server.admin_keys_sha256),
-            metrics_readers: AdminKeys::new(
-                &[
-                    config.server.metrics_keys.as_slice(),
-                    config.server.admin_keys.as_slice(),
-                ]
-                .concat(),
-                &config.server.admin_keys_sha256,
-            ),
+            keys: Current::new(ApiKeys::new(&config.spaces)),
+            admin: Current::new(crate::http::reload::admin_keys(&config)),
+            metrics_readers: Current::new(crate::http::reload::metrics_readers(&config)),
+            reloader: Arc::new(Reloader::new(
+                self.config_file,
+                config.clone(),
+                graph,
+                Arc::clone(&store),
+                next_forwarder,
+            )),
             verify_token: config.facebook.verify_token.clone(),
             limits: config.server.limits,
             webhook_reads: crate::http::body::UnverifiedReads::new(&config.server.limits),
@@ -238,14 +248,13 @@ impl GatewayBuilder {
             webhooks_queued,
             cancel.clone(),
         )));
-        if let Some(forwarder) = forwarder {
-            tasks.push(tokio::spawn(crate::forward::run(
-                forwarder,
-                format!("{}/forwarder", instance.id),
-                metrics.clone(),
-                cancel.clone(),
-            )));
-        }
+        tasks.push(tokio::spawn(crate::forward::run(
+            forwarder,
+            forwarders,
+            format!("{}/forwarder", instance.id),
+            metrics.clone(),
+            cancel.clone(),
+        )));
         tracing::info!(
             %addr,
             ops_addr = ops_addr.map(|a| a.to_string()),
@@ -259,6 +268,7 @@ impl GatewayBuilder {
         Ok(GatewayHandle {
             addr,
             ops_addr,
+            state,
             messenger,
             connections: page_connections,
             store,
@@ -319,8 +329,11 @@ async fn take_back_leases(store: &Arc<dyn Store>, instance: &Instance, metrics: 
 }
 
 /// Assembles the facade: one Graph client per page (sharing one connection pool), the SMS
-/// providers, the spaces' policies.
-fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, GatewayError> {
+/// providers, the spaces' policies; and the Graph client the pages' clients are made from.
+fn build_messenger(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<(Messenger, GraphClient), GatewayError> {
     let fb = &config.facebook;
     let graph = |space: &str| {
         let space = space.to_owned();
@@ -348,42 +361,9 @@ fn build_messenger(config: &Config, store: Arc<dyn Store>) -> Result<Messenger, 
             ..RetryPolicy::default()
         });
     for s in &config.spaces {
-        let client = base.for_page(s.page_token.expose()).map_err(graph(&s.id))?;
-        let mut space = Space::new(s.id.clone(), s.page_id.clone(), Arc::new(client))
-            .customer_matching(s.customer_matching)
-            .window_check(s.window_check)
-            .send_rates(
-                Pace::per_second(s.send_rate),
-                Pace::per_second(s.media_send_rate),
-            );
-        if let Some(after) = s.fallback_on_outage {
-            space = space.fallback_on_outage(after);
-        }
-        if let Some(sms) = &s.sms {
-            let provider = match sms.provider {
-                SmsProviderKind::Twilio => TwilioSms::new(
-                    &sms.base_url,
-                    sms.account_sid.clone(),
-                    sms.auth_token.expose(),
-                    sms.from.clone(),
-                )
-                .map_err(|source| GatewayError::Sms {
-                    space: s.id.clone(),
-                    source,
-                })?,
-            };
-            space = space.sms(Arc::new(provider), sms.from.clone());
-        }
-        // Without a webhook, no event is queued: nobody would ever take it off the outbox.
-        space = space.subscriptions(
-            s.webhook
-                .as_ref()
-                .map(|w| w.subscriptions.clone())
-                .unwrap_or_default(),
-        );
-        builder = builder.space(space);
+        builder = builder.space(crate::spaces::build_space(s, &base)?);
     }
-    builder.build().map_err(GatewayError::Build)
+    Ok((builder.build().map_err(GatewayError::Build)?, base))
 }
 
 /// A running gateway.
@@ -392,6 +372,7 @@ pub struct GatewayHandle {
     pub addr: SocketAddr,
     /// The operations listener's address, when `server.ops_listen` is set.
     pub ops_addr: Option<SocketAddr>,
+    state: AppState,
     messenger: Messenger,
     connections: crate::connection::PageConnections,
     store: Arc<dyn Store>,
@@ -426,6 +407,12 @@ impl GatewayHandle {
     /// for a configuration reload that brings a page a new token.
     pub fn connections(&self) -> &crate::connection::PageConnections {
         &self.connections
+    }
+
+    /// Reads the configuration file again and applies what can change while the gateway runs
+    /// (what SIGHUP and `POST /ops/reload` do; [`crate::http::reload`]). On an error nothing changed.
+    pub async fn reload(&self) -> Result<ReloadReport, GatewayError> {
+        self.state.reloader.reload(&self.state).await
     }
 
     /// Stops gracefully: stops accepting connections (on both listeners), lets open requests and each worker's

@@ -65,6 +65,7 @@ pub mod metrics;
 pub mod picture;
 pub mod retention;
 pub mod shed;
+mod spaces;
 
 pub use database::open_store;
 pub use error::GatewayError;

@@ -18,6 +18,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use messenger_gateway::config::{key_is_acceptable, Config, KeyDigest};
@@ -125,6 +126,36 @@ fn init_logs(format: LogFormat, default_level: &str) {
     }
 }
 
+/// Reloads the configuration file on every SIGHUP (a reload that fails changes nothing and is
+/// logged with every problem of the file). Runs until aborted.
+async fn reload_on_hangup(gateway: Arc<messenger_gateway::GatewayHandle>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: reload with POST /ops/reload");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP received: reloading the configuration file");
+            if let Err(e) = gateway.reload().await {
+                tracing::error!(
+                    error = %messenger::error_chain(&e),
+                    "configuration reload refused: nothing changed"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = gateway;
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Resolves when SIGTERM or SIGINT arrives.
 async fn shutdown_signal() -> Result<(), GatewayError> {
     let io = |source| GatewayError::Io {
@@ -185,11 +216,17 @@ async fn run(command: Command) -> Result<(), GatewayError> {
     match command {
         // Handled in main, without a runtime.
         Command::HashKey => Ok(()),
-        Command::Serve { config } => {
-            let config = Config::load(&config)?;
-            let gateway = Gateway::start(config).await?;
+        Command::Serve { config: path } => {
+            let config = Config::load(&path)?;
+            let gateway = Arc::new(Gateway::builder(config).config_file(path).start().await?);
+            let reloads = tokio::spawn(reload_on_hangup(Arc::clone(&gateway)));
             let signal = shutdown_signal().await;
-            gateway.shutdown().await;
+            reloads.abort();
+            let _ = reloads.await;
+            match Arc::try_unwrap(gateway) {
+                Ok(gateway) => gateway.shutdown().await,
+                Err(_) => tracing::error!("the gateway is still in use; stopping without grace"),
+            }
             signal
         }
         #[cfg(feature = "demo")]

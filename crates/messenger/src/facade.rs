@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use messenger_graph::{RetryPolicy, Transport};
@@ -48,8 +48,9 @@ pub struct Messenger {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) spaces: HashMap<String, Space>,
-    pub(crate) pages: HashMap<String, String>,
+    /// The spaces, replaced whole by [`Messenger::replace_spaces`]; each use takes the table
+    /// of the moment, so work under way keeps the space it started with.
+    spaces: RwLock<Arc<SpaceTable>>,
     pub(crate) tokens: OptinTokens,
     pub(crate) app_secret: Option<String>,
     pub(crate) retry: RetryPolicy,
@@ -64,7 +65,7 @@ pub(crate) struct Inner {
 impl fmt::Debug for Messenger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Messenger")
-            .field("spaces", &self.inner.spaces.values().collect::<Vec<_>>())
+            .field("spaces", &self.spaces().collect::<Vec<_>>())
             .field("store", &self.inner.store.backend())
             .finish()
     }
@@ -81,25 +82,56 @@ impl Messenger {
         &self.inner.store
     }
 
-    /// The configured space `id`.
-    pub fn space(&self, id: &str) -> Result<&Space, Error> {
-        self.inner
-            .spaces
+    /// The spaces as they are now.
+    fn table(&self) -> Arc<SpaceTable> {
+        Arc::clone(
+            &self
+                .inner
+                .spaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// The configured space `id`, as it is now: a later [`Messenger::replace_spaces`] does not
+    /// change the space returned, so whatever is done with it is done with one configuration.
+    pub fn space(&self, id: &str) -> Result<Arc<Space>, Error> {
+        self.table()
+            .by_id
             .get(id)
+            .cloned()
             .ok_or_else(|| Error::UnknownSpace(id.chars().take(64).collect()))
     }
 
     /// The space that owns Facebook page `page_id`.
-    pub fn space_for_page(&self, page_id: &str) -> Option<&Space> {
-        self.inner
+    pub fn space_for_page(&self, page_id: &str) -> Option<Arc<Space>> {
+        let table = self.table();
+        table
             .pages
             .get(page_id)
-            .and_then(|id| self.inner.spaces.get(id))
+            .and_then(|id| table.by_id.get(id))
+            .cloned()
     }
 
-    /// Every configured space.
-    pub fn spaces(&self) -> impl Iterator<Item = &Space> {
-        self.inner.spaces.values()
+    /// Every configured space, as they are now (in no particular order).
+    pub fn spaces(&self) -> std::vec::IntoIter<Arc<Space>> {
+        let all: Vec<Arc<Space>> = self.table().by_id.values().cloned().collect();
+        all.into_iter()
+    }
+
+    /// Replaces the spaces (a configuration reloaded: new page tokens, rates, SMS, policies).
+    /// Checked like the builder's spaces (no id or page twice); on an error nothing changes.
+    /// Work under way keeps the spaces it started with; everything that starts afterwards sees
+    /// these. A space's page circuit ([`Space::health`]) and pacing ([`Space::pacing`]) are the
+    /// caller's to carry over (clone the old `Arc`s) or replace.
+    pub fn replace_spaces(&self, spaces: Vec<Space>) -> Result<(), BuildError> {
+        let table = SpaceTable::new(spaces)?;
+        *self
+            .inner
+            .spaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(table);
+        Ok(())
     }
 
     /// How many messages of space `space_id` entered `sent`, `delivered`, `read`, `failed` and
@@ -115,6 +147,7 @@ impl Messenger {
         id: &str,
     ) -> Result<Option<MessageResource>, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         Ok(self
             .inner
             .store
@@ -308,38 +341,20 @@ impl MessengerBuilder {
         if spaces.is_empty() {
             return Err(BuildError::Missing("a transport or a space"));
         }
-        let mut by_id = HashMap::new();
-        let mut pages = HashMap::new();
-        for space in spaces {
-            if pages
-                .insert(space.page_id.clone(), space.id.clone())
-                .is_some()
-            {
-                return Err(BuildError::Conflict(format!(
-                    "page {} is in two spaces",
-                    space.page_id
-                )));
-            }
-            let id = space.id.clone();
-            if by_id.insert(id.clone(), space).is_some() {
-                return Err(BuildError::Conflict(format!(
-                    "space {id} is configured twice"
-                )));
-            }
-        }
+        let table = SpaceTable::new(spaces)?;
         let key = self.token_key.unwrap_or_else(|| {
             use rand::RngCore;
             let mut k = vec![0u8; 32];
             rand::thread_rng().fill_bytes(&mut k);
             k
         });
-        let status_counts = crate::activity::StatusCounters::new(by_id.keys().map(String::as_str));
+        let status_counts =
+            crate::activity::StatusCounters::new(table.by_id.keys().map(String::as_str));
         Ok(Messenger {
             inner: Arc::new(Inner {
                 store,
                 status_counts,
-                spaces: by_id,
-                pages,
+                spaces: RwLock::new(Arc::new(table)),
                 tokens: OptinTokens::new(&key),
                 app_secret: self.app_secret,
                 retry: self.retry.unwrap_or(RetryPolicy {
@@ -357,5 +372,36 @@ impl MessengerBuilder {
                 echo_grace: self.echo_grace.unwrap_or(Duration::from_secs(10)),
             }),
         })
+    }
+}
+
+/// The spaces by id, and the space of each page.
+struct SpaceTable {
+    by_id: HashMap<String, Arc<Space>>,
+    pages: HashMap<String, String>,
+}
+
+impl SpaceTable {
+    fn new(spaces: Vec<Space>) -> Result<Self, BuildError> {
+        let mut by_id = HashMap::new();
+        let mut pages = HashMap::new();
+        for space in spaces {
+            if pages
+                .insert(space.page_id.clone(), space.id.clone())
+                .is_some()
+            {
+                return Err(BuildError::Conflict(format!(
+                    "page {} is in two spaces",
+                    space.page_id
+                )));
+            }
+            let id = space.id.clone();
+            if by_id.insert(id.clone(), Arc::new(space)).is_some() {
+                return Err(BuildError::Conflict(format!(
+                    "space {id} is configured twice"
+                )));
+            }
+        }
+        Ok(Self { by_id, pages })
     }
 }

@@ -164,6 +164,7 @@ impl crate::Messenger {
         data: Option<serde_json::Value>,
     ) -> Result<String, crate::Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         let now = self.now();
         let ttl = i64::try_from(self.inner.token_ttl.as_millis()).unwrap_or(i64::MAX);
         let issued = self.inner.tokens.issue(now, ttl);

@@ -15,6 +15,7 @@ impl Messenger {
         persona: &NewPersona,
     ) -> Result<Persona, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         Ok(space.transport.create_persona(persona).await?)
     }
 
@@ -27,6 +28,7 @@ impl Messenger {
         limit: u32,
     ) -> Result<PersonaList, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         Ok(space.transport.personas(after, limit).await?)
     }
 
@@ -34,6 +36,7 @@ impl Messenger {
     /// [`Error::Graph`] of kind `InvalidRecipient` (Graph's 100/33: no such object).
     pub async fn delete_persona(&self, space_id: &str, persona_id: &str) -> Result<(), Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         Ok(space.transport.delete_persona(persona_id).await?)
     }
 }

@@ -121,8 +121,9 @@ async fn style() -> Response {
 /// key (when `server.admin_keys` is configured) sees every space.
 async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
     let key = crate::http::auth::bearer(&headers)?;
-    let owner = state.keys.space_of(key).map(str::to_owned);
-    let admin = state.admin.is_configured() && state.admin.accepts(key);
+    let owner = state.keys.load().space_of(key).map(str::to_owned);
+    let admins = state.admin.load();
+    let admin = admins.is_configured() && admins.accepts(key);
     let spaces: Vec<String> = match (owner, admin) {
         (_, true) => {
             let mut all: Vec<String> = state.messenger.spaces().map(|s| s.id.clone()).collect();

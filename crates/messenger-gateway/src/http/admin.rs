@@ -75,7 +75,7 @@ impl AdminKeys {
 
 impl FromRef<AppState> for AdminKeys {
     fn from_ref(state: &AppState) -> Self {
-        state.admin.clone()
+        AdminKeys::clone(&state.admin.load())
     }
 }
 

@@ -98,7 +98,8 @@ impl FromRequestParts<AppState> for SpaceAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let key = bearer(&parts.headers)?;
-        let Some(owner) = state.keys.space_of(key) else {
+        let keys = state.keys.load();
+        let Some(owner) = keys.space_of(key) else {
             return Err(Problem::unauthorized("the API key is not valid"));
         };
         let params = PathParams::from_request_parts(parts, state).await?;
@@ -136,8 +137,10 @@ impl FromRequestParts<AppState> for SpaceRead {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let key = bearer(&parts.headers)?;
-        let owner = state.keys.space_of(key);
-        let admin = state.admin.is_configured() && state.admin.accepts(key);
+        let keys = state.keys.load();
+        let owner = keys.space_of(key);
+        let admins = state.admin.load();
+        let admin = admins.is_configured() && admins.accepts(key);
         let params = PathParams::from_request_parts(parts, state).await?;
         let space = params.get("space")?;
         match (owner, admin) {

@@ -17,6 +17,7 @@ pub mod problem;
 mod profiles;
 mod quarantine;
 pub mod quota;
+pub mod reload;
 mod webhooks;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::config::{BodyLimits, Secret};
 use crate::metrics::Metrics;
 use auth::ApiKeys;
 use problem::Problem;
+use reload::Current;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -46,13 +48,16 @@ pub struct AppState {
 pub struct Shared {
     /// The facade.
     pub messenger: Messenger,
-    /// Every space's API keys.
-    pub keys: ApiKeys,
-    /// The admin keys of the operations routes that change or reveal data.
-    pub admin: admin::AdminKeys,
+    /// Every space's API keys (replaced by a reload).
+    pub keys: Current<ApiKeys>,
+    /// The admin keys of the operations routes that change or reveal data (replaced by a
+    /// reload).
+    pub admin: Current<admin::AdminKeys>,
     /// Who may read `/metrics` on a listener that also serves the API (no `ops_listen`): the
-    /// metrics keys and the admin keys.
-    pub metrics_readers: admin::AdminKeys,
+    /// metrics keys and the admin keys (replaced by a reload).
+    pub metrics_readers: Current<admin::AdminKeys>,
+    /// Reads the configuration file again (SIGHUP, `POST /ops/reload`).
+    pub reloader: Arc<reload::Reloader>,
     /// Meta's handshake token.
     pub verify_token: Secret,
     /// Body limits.
@@ -154,6 +159,8 @@ pub enum Endpoint {
     EraseCustomer,
     /// Export a customer's data as one JSON document.
     ExportCustomer,
+    /// Read the configuration file again (admin).
+    ReloadConfig,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -356,6 +363,12 @@ pub const ROUTES: &[Route] = &[
         "/apispaces/{space}/profiles/{profileId}/export",
         Endpoint::ExportCustomer,
     ),
+    route_on(
+        Listener::Ops,
+        Method::POST,
+        "/ops/reload",
+        Endpoint::ReloadConfig,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -387,6 +400,7 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::ListMessages => on(filter, listing::list),
         Endpoint::EraseCustomer => on(filter, customer_data::erase),
         Endpoint::ExportCustomer => on(filter, customer_data::export),
+        Endpoint::ReloadConfig => on(filter, reload::reload),
     }
 }
 

@@ -186,7 +186,8 @@ pub(super) async fn metrics_access(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !state.metrics_readers.is_configured() {
+    let readers = state.metrics_readers.load();
+    if !readers.is_configured() {
         let detail = "the metrics are closed on this listener: set server.metrics_keys (or \
                       server.admin_keys) and scrape with Authorization: Bearer <key>, or serve \
                       them on server.ops_listen";
@@ -202,7 +203,7 @@ pub(super) async fn metrics_access(
         Ok(key) => key,
         Err(problem) => return problem.into_response(),
     };
-    if !state.metrics_readers.accepts(key) {
+    if !readers.accepts(key) {
         return Problem::forbidden("the key may not read the metrics").into_response();
     }
     next.run(request).await

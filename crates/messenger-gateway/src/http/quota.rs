@@ -46,10 +46,22 @@ impl Bucket {
     }
 }
 
-/// The request-rate buckets of the spaces that have an `api_rate`.
+/// The request-rate buckets of the spaces (a space without `api_rate` has none).
 #[derive(Debug, Default)]
 pub struct ApiQuotas {
-    buckets: HashMap<String, Mutex<Bucket>>,
+    buckets: HashMap<String, Mutex<Option<Bucket>>>,
+}
+
+/// The full bucket of a space's `api_rate` and `api_burst`, if it has a rate.
+fn bucket_of(s: &SpaceConfig, now: Instant) -> Option<Bucket> {
+    let rate = s.api_rate?;
+    let burst = f64::from(s.api_burst.unwrap_or(rate.max(1)));
+    Some(Bucket {
+        rate: f64::from(rate),
+        burst,
+        tokens: burst,
+        at: now,
+    })
 }
 
 impl ApiQuotas {
@@ -58,28 +70,43 @@ impl ApiQuotas {
         let now = Instant::now();
         let buckets = spaces
             .iter()
-            .filter_map(|s| {
-                let rate = s.api_rate?;
-                let burst = f64::from(s.api_burst.unwrap_or(rate.max(1)));
-                let bucket = Bucket {
-                    rate: f64::from(rate),
-                    burst,
-                    tokens: burst,
-                    at: now,
-                };
-                Some((s.id.clone(), Mutex::new(bucket)))
-            })
+            .map(|s| (s.id.clone(), Mutex::new(bucket_of(s, now))))
             .collect();
         Self { buckets }
+    }
+
+    /// Takes the rates of `spaces` (a reload): a space whose rate or burst changed starts with
+    /// a full bucket at its new rate; the others keep theirs. Spaces not configured at start are
+    /// left alone (adding a space needs a restart).
+    pub fn update(&self, spaces: &[SpaceConfig]) {
+        let now = Instant::now();
+        for s in spaces {
+            let Some(slot) = self.buckets.get(&s.id) else {
+                continue;
+            };
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let next = bucket_of(s, now);
+            let same = match (slot.as_ref(), next.as_ref()) {
+                (Some(a), Some(b)) => a.rate == b.rate && a.burst == b.burst,
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                *slot = next;
+            }
+        }
     }
 
     /// Charges `space` for `cost` requests; a 429 problem with `Retry-After` when it is over
     /// its rate.
     pub fn charge(&self, space: &str, cost: usize) -> Result<(), Problem> {
-        let Some(bucket) = self.buckets.get(space) else {
+        let Some(slot) = self.buckets.get(space) else {
             return Ok(());
         };
-        let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(bucket) = slot.as_mut() else {
+            return Ok(());
+        };
         // usize to f64: exact for every cost a request can have (at most a batch's 5000).
         let cost = cost as f64;
         bucket.take(cost, Instant::now()).map_err(|wait| {

@@ -50,6 +50,8 @@ pub(crate) struct Env {
     pub http: reqwest::Client,
     /// The configuration the gateway was started with (TOML), to start more instances.
     pub toml: String,
+    /// The file that configuration was read from: rewrite it and reload to change it.
+    pub config_file: std::path::PathBuf,
     pub _dir: tempfile::TempDir,
 }
 
@@ -204,7 +206,15 @@ impl Env {
             &format!("shutdown_grace_secs = 5\n{server_extra}\n"),
             1,
         ));
-        let gateway = start_gateway(&toml, listener).await;
+        let config_file = dir.path().join("messenger.toml");
+        std::fs::write(&config_file, &toml).unwrap();
+        let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();
+        let gateway = Gateway::builder(config)
+            .listener(listener)
+            .config_file(&config_file)
+            .start()
+            .await
+            .unwrap();
         Self {
             sim,
             gateway: Some(gateway),
@@ -218,6 +228,7 @@ impl Env {
                 .build()
                 .unwrap(),
             toml,
+            config_file,
             _dir: dir,
         }
     }

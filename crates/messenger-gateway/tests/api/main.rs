@@ -33,6 +33,7 @@ mod personas;
 mod profile_pictures;
 mod profiles;
 mod quotas;
+mod reload;
 mod retention;
 mod seeds;
 mod shed;

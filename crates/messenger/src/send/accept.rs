@@ -63,6 +63,7 @@ impl Messenger {
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<Accepted, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         let now = self.now();
         let req = validate_json(body, &self.policy(space, now))?;
         self.accept_valid(space, req, idempotency, now).await
@@ -76,6 +77,7 @@ impl Messenger {
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<Accepted, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         let now = self.now();
         validate_request(&req, &self.policy(space, now))?;
         self.accept_valid(space, req, idempotency, now).await
@@ -96,6 +98,7 @@ impl Messenger {
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<AcceptedBatch, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         if let Some(idem) = idempotency {
             if let Some(replay) = self.replay_batch(space, idem, bodies.len()).await? {
                 return Ok(replay);

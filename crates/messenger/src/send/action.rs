@@ -84,6 +84,7 @@ impl Messenger {
         persona_id: Option<&str>,
     ) -> Result<ActionSent, Error> {
         let space = self.space(space_id)?;
+        let space = &*space;
         if persona_id.is_some() && action == SenderAction::MarkSeen {
             return Err(refused(
                 ViolationCode::FieldUnknown,

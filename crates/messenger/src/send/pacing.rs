@@ -121,6 +121,21 @@ impl PagePacing {
         }
     }
 
+    /// Pacing at new paces that goes on counting from this one's counters (a configuration
+    /// reloaded with other rates): the page's metrics keep growing. Sends waiting in this one
+    /// finish at the old paces.
+    #[must_use = "the new pacing is returned; this one is unchanged"]
+    pub fn with_paces(&self, standard: Pace, media: Pace) -> Self {
+        let next = Self::new(standard, media);
+        let counts = self.counts();
+        next.sends.store(counts.sends, Ordering::Relaxed);
+        next.throttled.store(counts.throttled, Ordering::Relaxed);
+        next.deferred.store(counts.deferred, Ordering::Relaxed);
+        next.waited_micros
+            .store(counts.waited_micros, Ordering::Relaxed);
+        next
+    }
+
     /// The pace of sends of `kind`.
     pub fn pace(&self, kind: SendKind) -> Pace {
         match kind {

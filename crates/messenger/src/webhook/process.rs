@@ -67,7 +67,8 @@ impl WebhookReport {
 
 /// One event to process, with its space, deduplication key and when it happened.
 struct Pending<'a> {
-    space: &'a Space,
+    /// The space as it was when the body was taken up (one configuration for all its events).
+    space: std::sync::Arc<Space>,
     event: &'a MessagingEvent,
     key: String,
     seen: Occurrence,
@@ -286,7 +287,7 @@ impl Messenger {
                 now.millis()
             };
             pending.extend(entry.events().map(|(list, event)| Pending {
-                space,
+                space: std::sync::Arc::clone(&space),
                 event,
                 key: format!("{}:{}:{}", space.id, space.page_id, event.dedupe_key()),
                 seen: Occurrence {
@@ -351,7 +352,7 @@ impl Messenger {
                 run.keys.push(p.key.clone());
                 continue;
             }
-            if let Some(receipt) = receipt_of(p.space, p.event, p.seen.at) {
+            if let Some(receipt) = receipt_of(&p.space, p.event, p.seen.at) {
                 run.receipts.push(receipt);
                 run.keys.push(p.key.clone());
                 report.applied += 1;
@@ -364,7 +365,7 @@ impl Messenger {
                 continue;
             }
             let echo = match p.event.kind() {
-                EventKind::Echo(_) => Some(self.echo_target(p.space, p.event).await?),
+                EventKind::Echo(_) => Some(self.echo_target(&p.space, p.event).await?),
                 _ => None,
             };
             if let Some(None) = echo {
@@ -375,8 +376,8 @@ impl Messenger {
             }
             self.apply_run(&mut run).await?;
             let applied = match echo {
-                Some(Some(target)) => self.apply_echo(p.space, target).await?,
-                _ => self.apply_event(p.space, p.event, p.seen).await?,
+                Some(Some(target)) => self.apply_echo(&p.space, target).await?,
+                _ => self.apply_event(&p.space, p.event, p.seen).await?,
             };
             if applied {
                 report.applied += 1;

@@ -67,6 +67,7 @@ impl Messenger {
                 StatusUpdate::new(MessageStatus::Failed, now).error(error),
             );
         };
+        let space = &*space;
         if record.request.expires_on.is_some_and(|at| at <= now) {
             return settle(
                 record,

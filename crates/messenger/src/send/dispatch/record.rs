@@ -200,6 +200,7 @@ impl Messenger {
             .status_counts
             .record(&message.space, message.status);
         let space = self.space(&message.space).ok()?;
+        let space = &*space;
         let name = match message.status {
             MessageStatus::Sent => EventName::MessageSent,
             MessageStatus::Delivered => EventName::MessageDelivered,
