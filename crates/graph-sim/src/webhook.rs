@@ -316,6 +316,43 @@ impl GraphSim {
         self.post_event(page_id, event).await
     }
 
+    /// Posts the echo of a text the page sent to `psid` without the gateway: from the Page inbox
+    /// (`app_id` none) or another app (`app_id` its id), with a fresh `mid` and no metadata; in the
+    /// entry's `standby` list when `standby` (another app owns the conversation).
+    pub async fn post_page_echo(
+        &self,
+        page_id: &str,
+        psid: &str,
+        text: &str,
+        app_id: Option<&str>,
+        standby: bool,
+    ) -> Result<u16, SimError> {
+        let event = MessagingEvent {
+            sender: Some(Party {
+                id: Some(page_id.to_owned()),
+                user_ref: None,
+            }),
+            recipient: Some(Party {
+                id: Some(psid.to_owned()),
+                user_ref: None,
+            }),
+            timestamp: Timestamp::now().millis(),
+            message: Some(InboundMessage {
+                mid: Some(self.state.ids.new_mid()),
+                text: Some(text.to_owned()),
+                is_echo: true,
+                app_id: app_id.map(|id| serde_json::Value::String(id.to_owned())),
+                ..InboundMessage::default()
+            }),
+            ..MessagingEvent::default()
+        };
+        if standby {
+            self.post_standby_event(page_id, event).await
+        } else {
+            self.post_event(page_id, event).await
+        }
+    }
+
     /// Posts a text message from `psid` in the entry's `standby` list, as Meta does while another
     /// app owns the conversation, with a fresh `mid`.
     pub async fn post_standby_message(

@@ -360,6 +360,9 @@ fn build_messenger(
             deadline: None,
             ..RetryPolicy::default()
         });
+    if let Some(app_id) = &fb.app_id {
+        builder = builder.app_id(app_id.clone());
+    }
     for s in &config.spaces {
         builder = builder.space(crate::spaces::build_space(s, &base)?);
     }

@@ -44,11 +44,15 @@ pub enum EventName {
     /// The conversation's thread control moved between apps, or the page's app roles changed.
     #[serde(rename = "facebook.handover")]
     FacebookHandover,
+    /// The page sent a message without the gateway: a person in the Page inbox or Meta
+    /// Business Suite, or another app (Meta's message echo).
+    #[serde(rename = "message.echo")]
+    MessageEcho,
 }
 
 impl EventName {
     /// All event names.
-    pub const ALL: [EventName; 12] = [
+    pub const ALL: [EventName; 13] = [
         Self::MessageSent,
         Self::MessageDelivered,
         Self::MessageRead,
@@ -61,6 +65,7 @@ impl EventName {
         Self::MessageFeedback,
         Self::FacebookReferral,
         Self::FacebookHandover,
+        Self::MessageEcho,
     ];
 
     /// The wire name (`"message.sent"`).
@@ -78,6 +83,7 @@ impl EventName {
             Self::MessageFeedback => "message.feedback",
             Self::FacebookReferral => "facebook.referral",
             Self::FacebookHandover => "facebook.handover",
+            Self::MessageEcho => "message.echo",
         }
     }
 

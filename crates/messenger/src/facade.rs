@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     spaces: RwLock<Arc<SpaceTable>>,
     pub(crate) tokens: OptinTokens,
     pub(crate) app_secret: Option<String>,
+    /// The Facebook app the gateway sends as: echoes of its sends are its own.
+    pub(crate) app_id: Option<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Clock,
     pub(crate) lease_for: Duration,
@@ -219,6 +221,7 @@ pub struct MessengerBuilder {
     spaces: Vec<Space>,
     token_key: Option<Vec<u8>>,
     app_secret: Option<String>,
+    app_id: Option<String>,
     retry: Option<RetryPolicy>,
     clock: Option<Clock>,
     lease_for: Option<Duration>,
@@ -296,6 +299,15 @@ impl MessengerBuilder {
         self
     }
 
+    /// The id of the Facebook app the sends are made as: a message echo naming it is one of
+    /// ours even without our send tag (a custom body with metadata of its own), so it is not
+    /// forwarded as `message.echo`.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+
     /// The retry policy of durable dispatch (default: 10 attempts, 1 s doubling up to 5 min).
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
@@ -357,6 +369,7 @@ impl MessengerBuilder {
                 spaces: RwLock::new(Arc::new(table)),
                 tokens: OptinTokens::new(&key),
                 app_secret: self.app_secret,
+                app_id: self.app_id,
                 retry: self.retry.unwrap_or(RetryPolicy {
                     max_attempts: 10,
                     initial_backoff: Duration::from_secs(1),

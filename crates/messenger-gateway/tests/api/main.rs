@@ -16,6 +16,7 @@ mod customer_data;
 mod deadline;
 mod demo;
 mod durability;
+mod echoes;
 mod exposure;
 mod forward;
 mod forward_isolation;

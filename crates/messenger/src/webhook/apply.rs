@@ -113,9 +113,15 @@ impl Messenger {
                 });
                 self.apply_inbound(space, event, seen, token, content).await
             }
-            EventKind::Echo(_) => match self.echo_target(space, event).await? {
+            EventKind::Echo(echo) => match self.echo_target(space, event).await? {
                 Some(target) => self.apply_echo(space, target).await,
-                None => Ok(false),
+                None => match self.sent_by_another(echo) {
+                    Some(sent_by) => {
+                        self.apply_foreign_echo(space, event, seen, echo, sent_by)
+                            .await
+                    }
+                    None => Ok(false),
+                },
             },
             // Receipts with a sender are applied in groups (`apply_receipts`); without one they
             // name no conversation.

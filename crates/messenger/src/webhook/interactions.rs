@@ -30,7 +30,7 @@ fn handover_kind(kind: HandoverKind) -> &'static str {
 }
 
 /// An id Meta sent as a number or a string, as text (exact above 2^53).
-fn id_text(value: Option<&Value>) -> Option<String> {
+pub(super) fn id_text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
@@ -39,7 +39,7 @@ fn id_text(value: Option<&Value>) -> Option<String> {
 }
 
 /// Adds `fields` to the object `payload`.
-fn extend(payload: &mut Value, fields: Value) {
+pub(super) fn extend(payload: &mut Value, fields: Value) {
     if let (Some(into), Value::Object(from)) = (payload.as_object_mut(), fields) {
         into.extend(from);
     }
@@ -77,7 +77,7 @@ impl Messenger {
     }
 
     /// Queues a customer event: marks it `standby` when it came in `standby`.
-    async fn emit_customer_event(
+    pub(super) async fn emit_customer_event(
         &self,
         space: &Space,
         prefix: &str,

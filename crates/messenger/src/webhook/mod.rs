@@ -2,11 +2,13 @@
 //! events.
 
 mod apply;
+mod echoes;
 mod horizon;
 mod interactions;
 mod process;
 mod signature;
 
+pub use echoes::PAGE_INBOX_APP_ID;
 pub use horizon::{
     forget_seen_before, past_horizon, CLOCK_ALLOWANCE, DEDUPE_HORIZON, REPLAY_REASON,
 };

@@ -368,7 +368,11 @@ impl Messenger {
                 EventKind::Echo(_) => Some(self.echo_target(&p.space, p.event).await?),
                 _ => None,
             };
-            if let Some(None) = echo {
+            let foreign = match p.event.kind() {
+                EventKind::Echo(e) => self.sent_by_another(e).is_some(),
+                _ => false,
+            };
+            if matches!(echo, Some(None)) && !foreign {
                 // Nothing left to confirm: only remember it, with the run.
                 run.keys.push(p.key.clone());
                 report.ignored += 1;
