@@ -133,17 +133,33 @@ async fn a_dead_page_token_replaced_lets_the_waiting_messages_go() {
         assert_eq!(a.status, 201, "{}", a.text);
         ids.push(a.json()["id"].as_str().unwrap().to_owned());
     }
-    // Graph refuses the dead token: the first message waits, nothing is sent.
+    // Graph refuses the dead token (a token check or the send itself): the messages wait,
+    // nothing is sent.
+    let used_dead_token = || {
+        env.sim.requests().iter().any(|r| {
+            r.query.as_deref().is_some_and(|q| q.contains(DEAD_TOKEN))
+                || r.header("authorization")
+                    .is_some_and(|h| h.contains(DEAD_TOKEN))
+        })
+    };
     let mut refused = false;
     for _ in 0..1500 {
-        if env.message(&ids[0]).await["status"] == "retrying" {
+        if used_dead_token() {
             refused = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(refused, "{}", env.message(&ids[0]).await);
+    assert!(refused, "graph-sim never saw the dead token");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(env.sim.sent_count(), 0);
+    for id in &ids {
+        let m = env.message(id).await;
+        assert!(
+            matches!(m["status"].as_str(), Some("processing" | "retrying")),
+            "{m}"
+        );
+    }
 
     let r = env
         .reload_with(|toml| toml.replace(DEAD_TOKEN, PAGE_TOKEN_A))
