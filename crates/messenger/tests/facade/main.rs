@@ -8,5 +8,6 @@ mod echo;
 mod flow;
 mod forward;
 mod inbound_kinds;
+mod reauth;
 mod receipts;
 mod replay;
