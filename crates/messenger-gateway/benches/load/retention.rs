@@ -5,8 +5,8 @@
 //! and the row retention (400 days: deleted). The gateway's own housekeeping is held off
 //! (`recover_interval_secs = 3600`). Then two phases of single sends at `--rate` on an open-loop
 //! schedule for `--seconds` each: without a purge, and with the retention pass
-//! (`RetentionPolicy::run`, the defaults: batches of 1000) running in a loop beside it until
-//! nothing is left. Each phase reports the accept latency (from the scheduled time) and the
+//! (`RetentionPolicy::run`, the defaults: batches of 1000, of 200 on SQLite) running in a loop
+//! beside it until nothing is left. Each phase reports the accept latency (from the scheduled time) and the
 //! dispatch latency: each message's `sent` time minus its acceptance, read from the store
 //! afterwards.
 

@@ -240,3 +240,83 @@ async fn export_streams_a_long_history() {
         "processing"
     );
 }
+
+/// Through the whole pipeline (an opt-in with a token, the user's profile from Graph, an
+/// inbound message, a send with its receipts, events delivered to the business), then an
+/// erasure: the SQLite file and its WAL, read raw, hold nothing of the customer.
+#[tokio::test]
+async fn the_database_file_holds_nothing_of_an_erased_customer() {
+    const ERIN: &str = "erin.erasable@example.com";
+    const ERIN_PSID: &str = "24000000000977";
+    let (receiver, url) = Receiver::start(200).await;
+    let hook = format!("[spaces.webhook]\nurl = \"{url}\"\nsecret = \"{HOOK_SECRET}\"\n");
+    let env = Env::start_with(&hook).await;
+    let put = json!({"email": ERIN, "phoneNumber": "+447700900888"}).to_string();
+    let a = env
+        .json(Method::PUT, &profile_path(ERIN, ""), KEY_A, &put)
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let token = env
+        .json(
+            Method::POST,
+            &format!("/apispaces/{SPACE_A}/channels/facebook/state"),
+            KEY_A,
+            &json!({"profileId": ERIN, "data": {"cart": "ERIN-SECRET-CART"}}).to_string(),
+        )
+        .await
+        .text;
+    assert_eq!(
+        env.sim
+            .post_optin(PAGE_A, ERIN_PSID, Some(&token))
+            .await
+            .unwrap(),
+        200
+    );
+    env.inbound_to(PAGE_A, ERIN_PSID, "ERIN-SECRET-INBOUND")
+        .await;
+    let sent = env
+        .send(
+            SPACE_A,
+            KEY_A,
+            &json!({"to": {"profileId": ERIN}, "body": "ERIN-SECRET-BODY", "rules": ["fbMessenger"]}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let id = sent.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.settled(&id).await["status"], "sent");
+    let later = Timestamp::now().add_millis(60_000).millis();
+    env.sim
+        .post_delivery(PAGE_A, ERIN_PSID, later, Vec::<String>::new())
+        .await
+        .unwrap();
+    env.sim.post_read(PAGE_A, ERIN_PSID, later).await.unwrap();
+    env.webhooks_applied().await;
+    // opt-in, inbound, sent, delivered, read
+    receiver.wait_for(5).await;
+
+    let db = env._dir.path().join("data").join("messenger.db");
+    let raw = || {
+        let mut bytes = std::fs::read(&db).unwrap();
+        bytes.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
+        bytes
+    };
+    let secrets = [
+        ERIN,
+        ERIN_PSID,
+        "447700900888",
+        "ERIN-SECRET-BODY",
+        "ERIN-SECRET-INBOUND",
+        "ERIN-SECRET-CART",
+    ];
+    let found = |bytes: &[u8]| -> Vec<&str> {
+        secrets
+            .iter()
+            .copied()
+            .filter(|s| bytes.windows(s.len()).any(|w| w == s.as_bytes()))
+            .collect()
+    };
+    assert_eq!(found(&raw()), secrets, "all of Erin is stored before");
+    let erased = erase(&env, ERIN).await;
+    assert_eq!(erased["counts"]["profiles"], 1, "{erased}");
+    assert_eq!(found(&raw()), Vec::<&str>::new(), "nothing of Erin after");
+}
