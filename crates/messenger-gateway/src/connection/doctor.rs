@@ -256,6 +256,20 @@ pub(super) fn token_findings(token: &TokenCheck, now: Timestamp) -> Vec<Finding>
     out
 }
 
+/// A token of another page than the one configured is a problem: its sends would go out as
+/// that page, and Meta's webhook for the configured page would find no sender.
+pub(super) fn page_findings(configured: &str, token: &TokenCheck) -> Vec<Finding> {
+    match token.page_id.as_deref() {
+        Some(page) if page != configured => vec![Finding::act(
+            Severity::Problem,
+            "token",
+            format!("the token is page {page}'s, not the configured page {configured}'s"),
+            "put the configured page's token in page_token, or correct page_id",
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The subscription's findings: each needed field missing is a problem.
 pub(super) fn subscription_findings(
     page_id: &str,
@@ -345,6 +359,21 @@ mod tests {
             version_findings("v12.0", "2026-12-06")[0].severity,
             Severity::Problem
         );
+    }
+
+    #[test]
+    fn a_token_of_another_page_is_a_problem() {
+        let check = TokenCheck {
+            at: Timestamp::from_millis(0),
+            state: TokenState::Valid,
+            problem: None,
+            expires_at: None,
+            scopes: None,
+            page_id: Some("2".into()),
+            detail: String::new(),
+        };
+        assert_eq!(page_findings("1", &check)[0].severity, Severity::Problem);
+        assert!(page_findings("2", &check).is_empty());
     }
 
     #[test]

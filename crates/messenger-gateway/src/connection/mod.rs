@@ -309,6 +309,7 @@ impl PageConnections {
             .map(|f| ((*f).to_owned(), self.inner.webhook.last(&link.page_id, f)))
             .collect();
         let mut findings = doctor::token_findings(&token, now);
+        findings.extend(doctor::page_findings(&link.page_id, &token));
         findings.extend(doctor::subscription_findings(
             &link.page_id,
             subscribed.as_deref(),
