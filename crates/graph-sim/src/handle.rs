@@ -180,6 +180,19 @@ impl GraphSim {
         self.state.window.set_inbound(page_id, psid, at_millis);
     }
 
+    /// Makes `app_id` the owner of `psid`'s conversation with `page_id` (`None`: idle), as if
+    /// that app had taken it: the simulated app's sends to it are then refused with 10/2018300.
+    pub fn set_thread_owner(&self, page_id: &str, psid: &str, app_id: Option<&str>) {
+        self.state
+            .threads
+            .set(page_id, psid, app_id.map(str::to_owned));
+    }
+
+    /// The app that owns `psid`'s conversation with `page_id`, if any.
+    pub fn thread_owner(&self, page_id: &str, psid: &str) -> Option<String> {
+        self.state.threads.owner(page_id, psid)
+    }
+
     /// Every sender action the Send API accepted, in order (empty when recording is off).
     pub fn sender_actions(&self) -> Vec<SentAction> {
         lock(&self.state.actions).clone()

@@ -13,6 +13,8 @@
 //! - sender actions (typing on/off, mark seen) and the page's personas
 //!   (`/v{N}/me/personas`, `DELETE /v{N}/{persona-id}`), a send's `persona_id` checked against
 //!   them ([`personas`]);
+//! - thread control (the handover protocol: pass, take, release, request, the thread's owner),
+//!   a send to a conversation another app controls refused with Meta's 10/2018300;
 //! - Meta's side of webhooks: opt-ins, inbound messages, delivery and read receipts posted to the
 //!   product's callback URL, signed with `X-Hub-Signature-256` exactly as Meta signs;
 //! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
@@ -69,6 +71,7 @@ mod sim;
 pub mod sms;
 mod state;
 mod sync;
+mod threads;
 mod webhook;
 pub mod window;
 

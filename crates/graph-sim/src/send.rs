@@ -140,6 +140,9 @@ async fn send_inner(
         .check(&page_id, &request, Timestamp::now().millis())?;
 
     let recipient_id = resolve_recipient(&page_id, &request.recipient);
+    state
+        .threads
+        .check_send(&page_id, &recipient_id, &state.config.app_id)?;
     let mut keys: [&str; 2] = [&recipient_id, ""];
     if let Some(p) = &request.recipient.phone_number {
         keys[1] = p;

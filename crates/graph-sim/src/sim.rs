@@ -258,6 +258,7 @@ impl GraphSimBuilder {
             sent: Mutex::new(Vec::new()),
             actions: Mutex::new(Vec::new()),
             personas: PersonaBook::default(),
+            threads: crate::threads::ThreadBook::default(),
             profiles: Mutex::new(HashMap::new()),
             uploads: Mutex::new(Vec::new()),
             attachment_ids: Mutex::new(HashSet::new()),
@@ -283,6 +284,23 @@ fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/{version}/{node}/messages", post(send::send))
         .route("/{version}/debug_token", get(connection::debug_token))
+        .route(
+            "/{version}/{node}/pass_thread_control",
+            post(crate::threads::control),
+        )
+        .route(
+            "/{version}/{node}/take_thread_control",
+            post(crate::threads::control),
+        )
+        .route(
+            "/{version}/{node}/release_thread_control",
+            post(crate::threads::control),
+        )
+        .route(
+            "/{version}/{node}/request_thread_control",
+            post(crate::threads::control),
+        )
+        .route("/{version}/{node}/thread_owner", get(crate::threads::owner))
         .route(
             "/{version}/{node}/subscribed_apps",
             get(connection::subscribed_apps).post(connection::subscribe_app),

@@ -63,6 +63,8 @@ pub(crate) struct SimState {
     pub(crate) actions: Mutex<Vec<SentAction>>,
     /// Every page's personas.
     pub(crate) personas: PersonaBook,
+    /// Which app owns each conversation (thread control).
+    pub(crate) threads: crate::threads::ThreadBook,
     pub(crate) profiles: Mutex<HashMap<String, UserProfile>>,
     pub(crate) uploads: Mutex<Vec<Upload>>,
     /// Attachment ids Graph knows (uploads and reusable sends).

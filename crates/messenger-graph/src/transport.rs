@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use messenger_model::graph::{
     GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
+    ThreadAction,
 };
 use messenger_model::UserProfile;
 
@@ -72,6 +73,31 @@ pub trait Transport: Send + Sync {
         Err(personas_unsupported())
     }
 
+    /// Does a thread-control `action` (pass, take, release, request) on `psid`'s conversation,
+    /// with `metadata` for the other app. The default refuses, as for
+    /// [`Transport::create_persona`].
+    async fn thread_control(
+        &self,
+        psid: &str,
+        action: &ThreadAction,
+        metadata: Option<&str>,
+    ) -> Result<(), Error> {
+        let _ = (psid, action, metadata);
+        Err(Error::other(
+            ErrorKind::Permanent,
+            "this transport does not do thread control",
+        ))
+    }
+
+    /// The app that owns `psid`'s conversation, `None` when it is idle. The default refuses.
+    async fn thread_owner(&self, psid: &str) -> Result<Option<String>, Error> {
+        let _ = psid;
+        Err(Error::other(
+            ErrorKind::Permanent,
+            "this transport does not do thread control",
+        ))
+    }
+
     /// The latest rate-limit usage Graph reported to this transport, if any: a hint to slow
     /// down before a limit is hit (see [`Usage::max_percent`]).
     fn usage(&self) -> Option<Usage> {
@@ -117,6 +143,19 @@ macro_rules! forward_transport {
 
             async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
                 (**self).delete_persona(persona_id).await
+            }
+
+            async fn thread_control(
+                &self,
+                psid: &str,
+                action: &ThreadAction,
+                metadata: Option<&str>,
+            ) -> Result<(), Error> {
+                (**self).thread_control(psid, action, metadata).await
+            }
+
+            async fn thread_owner(&self, psid: &str) -> Result<Option<String>, Error> {
+                (**self).thread_owner(psid).await
             }
 
             fn usage(&self) -> Option<Usage> {

@@ -68,6 +68,7 @@ pub mod send;
 mod send_tag;
 pub mod sms;
 mod space;
+mod threads;
 pub mod webhook;
 
 pub use activity::StatusCounts;

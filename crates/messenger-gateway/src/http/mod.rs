@@ -18,6 +18,7 @@ mod profiles;
 mod quarantine;
 pub mod quota;
 pub mod reload;
+mod threads;
 mod webhooks;
 
 use std::sync::Arc;
@@ -161,6 +162,16 @@ pub enum Endpoint {
     ExportCustomer,
     /// Read the configuration file again (admin).
     ReloadConfig,
+    /// Pass a conversation's thread control to another app.
+    PassThread,
+    /// Take a conversation's thread control.
+    TakeThread,
+    /// Release a conversation's thread control.
+    ReleaseThread,
+    /// Ask for a conversation's thread control.
+    RequestThread,
+    /// The app that owns a conversation.
+    ThreadOwner,
 }
 
 /// Which listener serves a route. With `server.ops_listen` unset there is one listener and it
@@ -369,6 +380,31 @@ pub const ROUTES: &[Route] = &[
         "/ops/reload",
         Endpoint::ReloadConfig,
     ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/threads/{fbMessengerId}/pass",
+        Endpoint::PassThread,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/threads/{fbMessengerId}/take",
+        Endpoint::TakeThread,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/threads/{fbMessengerId}/release",
+        Endpoint::ReleaseThread,
+    ),
+    route(
+        Method::POST,
+        "/apispaces/{space}/channels/facebook/threads/{fbMessengerId}/request",
+        Endpoint::RequestThread,
+    ),
+    route(
+        Method::GET,
+        "/apispaces/{space}/channels/facebook/threads/{fbMessengerId}/owner",
+        Endpoint::ThreadOwner,
+    ),
 ];
 
 fn method_router(r: &Route) -> MethodRouter<AppState> {
@@ -401,6 +437,11 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::EraseCustomer => on(filter, customer_data::erase),
         Endpoint::ExportCustomer => on(filter, customer_data::export),
         Endpoint::ReloadConfig => on(filter, reload::reload),
+        Endpoint::PassThread => on(filter, threads::pass),
+        Endpoint::TakeThread => on(filter, threads::take),
+        Endpoint::ReleaseThread => on(filter, threads::release),
+        Endpoint::RequestThread => on(filter, threads::request),
+        Endpoint::ThreadOwner => on(filter, threads::owner),
     }
 }
 

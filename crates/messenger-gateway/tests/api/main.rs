@@ -38,6 +38,7 @@ mod reload;
 mod retention;
 mod seeds;
 mod shed;
+mod threads;
 mod webhook_corpus;
 mod webhook_reads;
 mod webhooks;

@@ -5,6 +5,7 @@ mod connection;
 mod persona;
 mod profile;
 mod send;
+mod thread;
 mod upload;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use hmac::Mac;
 use messenger_model::graph::{
     GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
+    ThreadAction,
 };
 use messenger_model::UserProfile;
 use reqwest::header::HeaderValue;
@@ -286,6 +288,19 @@ impl Transport for GraphClient {
 
     async fn delete_persona(&self, persona_id: &str) -> Result<(), Error> {
         GraphClient::delete_persona(self, persona_id).await
+    }
+
+    async fn thread_control(
+        &self,
+        psid: &str,
+        action: &ThreadAction,
+        metadata: Option<&str>,
+    ) -> Result<(), Error> {
+        GraphClient::thread_control(self, psid, action, metadata).await
+    }
+
+    async fn thread_owner(&self, psid: &str) -> Result<Option<String>, Error> {
+        GraphClient::thread_owner(self, psid).await
     }
 
     fn usage(&self) -> Option<Usage> {

@@ -65,6 +65,10 @@ pub(crate) const RULES: &[Rule] = &[
     row(one(&[10]), sub(OUTSIDE_WINDOW_SUBCODES), OutsideWindow,
         "10/2018278 (and the older 2018065, 2018108; Instagram's 2534022): sent outside the allowed window",
         (10, Some(2018278), "")),
+    row(one(&[10]), sub(&[2018300]), UserUnavailable,
+        "10/2018300: another app controls the thread now (handover protocol): not this app's to \
+         send to until the thread is passed back or taken",
+        (10, Some(2018300), "")),
     row(one(&[10]), sub(&[1893063]), PageRestricted,
         "10/1893063: the page is temporarily restricted from sending",
         (10, Some(1893063), "")),
@@ -189,6 +193,7 @@ mod tests {
             (10, Some(2018108), "", OutsideWindow, 'N'),
             (10, Some(2534022), "", OutsideWindow, 'N'),
             (10, Some(1893063), "", PageRestricted, 'W'),
+            (10, Some(2018300), "", UserUnavailable, 'N'),
             (2022, None, "", PageRestricted, 'W'),
             (368, None, "", PageRestricted, 'W'),
             (100, None, "", InvalidParameter, 'N'),

@@ -7,6 +7,7 @@ mod persona;
 mod request;
 mod response;
 mod template;
+mod thread;
 mod versions;
 
 pub use connection::{
@@ -21,6 +22,10 @@ pub use response::{AttachmentUploadResponse, GraphError, GraphErrorBody, SendRes
 pub use template::{
     Button, ButtonTemplate, GenericElement, GenericTemplate, MediaElement, MediaTemplate,
     ReceiptAddress, ReceiptAdjustment, ReceiptElement, ReceiptSummary, ReceiptTemplate, Template,
+};
+pub use thread::{
+    ThreadAction, ThreadControlRequest, ThreadOwnerApp, ThreadOwnerEntry, ThreadOwnerResponse,
+    MAX_THREAD_METADATA_CHARS,
 };
 pub use versions::{
     graph_version, parse_graph_version, GraphVersion, GRAPH_VERSIONS, NEWEST_GRAPH_VERSION,

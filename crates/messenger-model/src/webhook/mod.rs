@@ -15,7 +15,7 @@ mod edit;
 mod entry;
 mod event;
 mod handover;
-mod lenient;
+pub(crate) mod lenient;
 
 pub use edit::{MessageEdit, ResponseFeedback};
 pub use entry::{Entry, EventList, UnparsedEvent};

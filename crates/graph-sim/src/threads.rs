@@ -1,0 +1,200 @@
+//! Thread control (Meta's handover protocol): each conversation's owner app, the endpoints that
+//! move it (`POST /v{N}/me/pass_thread_control`, `take_thread_control`,
+//! `release_thread_control`, `request_thread_control`) and read it (`GET
+//! /v{N}/me/thread_owner?recipient=`), and the Send API's refusal of a send to a conversation
+//! another app controls: HTTP 400, `(#10) Message failed to send because another app is
+//! controlling this thread now.`, code 10, subcode 2018300, as Meta answers it.
+//!
+//! A conversation nobody owns is idle: any app may send. The simulated app is the one of
+//! [`crate::GraphSimBuilder::app_id`]; tests make another app the owner with
+//! [`crate::GraphSim::set_thread_owner`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use messenger_model::graph::{ThreadControlRequest, MAX_THREAD_METADATA_CHARS};
+use serde_json::json;
+
+use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
+use crate::state::SimState;
+use crate::sync::lock;
+
+/// Each page's conversations' owners, by `(page id, PSID)`.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadBook {
+    owners: Mutex<HashMap<(String, String), String>>,
+}
+
+impl ThreadBook {
+    /// The app owning `psid`'s conversation with `page`, if any.
+    pub(crate) fn owner(&self, page: &str, psid: &str) -> Option<String> {
+        lock(&self.owners)
+            .get(&(page.to_owned(), psid.to_owned()))
+            .cloned()
+    }
+
+    /// Makes `app` the owner (`None`: idle).
+    pub(crate) fn set(&self, page: &str, psid: &str, app: Option<String>) {
+        let key = (page.to_owned(), psid.to_owned());
+        let mut owners = lock(&self.owners);
+        match app {
+            Some(app) => owners.insert(key, app),
+            None => owners.remove(&key),
+        };
+    }
+
+    /// Refuses a send by `app` to a conversation another app controls (10/2018300).
+    pub(crate) fn check_send(&self, page: &str, psid: &str, app: &str) -> Result<(), GraphFailure> {
+        match self.owner(page, psid) {
+            Some(owner) if owner != app => Err(another_app_controls()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Meta's answer to a send (or a pass) into a conversation another app controls.
+pub(crate) fn another_app_controls() -> GraphFailure {
+    GraphFailure::new(
+        10,
+        "OAuthException",
+        "(#10) Message failed to send because another app is controlling this thread now.",
+    )
+    .subcode(2018300)
+}
+
+fn answer(state: &SimState, result: Result<serde_json::Value, GraphFailure>) -> Response {
+    match result {
+        Ok(v) => graph_api::json_ok(serde_json::to_vec(&v).unwrap_or_default()),
+        Err(f) => f.into_response_with(&state.ids),
+    }
+}
+
+/// `POST /{version}/{node}/{action}_thread_control` with `recipient` (and `target_app_id` for a
+/// pass), `metadata` optional.
+pub(crate) async fn control(
+    State(state): State<Arc<SimState>>,
+    Path((version, node)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.record(&method, &uri, &headers, &body);
+    let edge = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
+    let result = control_inner(&state, &version, &node, &edge, &uri, &headers, &body);
+    answer(&state, result)
+}
+
+fn control_inner(
+    state: &SimState,
+    version: &str,
+    node: &str,
+    edge: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, GraphFailure> {
+    if !graph_api::is_version(version) {
+        return Err(graph_api::unknown_path(uri.path()));
+    }
+    let query = QueryParams::parse(uri.query());
+    let token = token_of(&query, headers, None);
+    let page = authenticate(
+        &state.config.tokens,
+        token,
+        query.appsecret_proof.as_deref(),
+        node,
+    )?;
+    let req: ThreadControlRequest = serde_json::from_slice(body).map_err(|e| {
+        GraphFailure::param(format!(
+            "(#100) The request body is not a thread control request: {e}"
+        ))
+    })?;
+    let Some(psid) = req.recipient.id.clone().filter(|p| !p.is_empty()) else {
+        return Err(GraphFailure::param(
+            "(#100) The parameter recipient is required",
+        ));
+    };
+    if req
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > MAX_THREAD_METADATA_CHARS)
+    {
+        return Err(GraphFailure::param(format!(
+            "(#100) Param metadata must be at most {MAX_THREAD_METADATA_CHARS} characters"
+        )));
+    }
+    let us = state.config.app_id.as_str();
+    let owner = state.threads.owner(&page, &psid);
+    match edge {
+        "pass_thread_control" => {
+            let Some(target) = req.target_app_id.filter(|t| !t.is_empty()) else {
+                return Err(GraphFailure::param(
+                    "(#100) The parameter target_app_id is required",
+                ));
+            };
+            if owner.as_deref().is_some_and(|o| o != us) {
+                return Err(another_app_controls());
+            }
+            state.threads.set(&page, &psid, Some(target));
+        }
+        "take_thread_control" => state.threads.set(&page, &psid, Some(us.to_owned())),
+        "release_thread_control" => {
+            if owner.as_deref().is_some_and(|o| o != us) {
+                return Err(another_app_controls());
+            }
+            state.threads.set(&page, &psid, None);
+        }
+        "request_thread_control" => {}
+        _ => return Err(graph_api::unknown_path(uri.path())),
+    }
+    Ok(json!({"success": true}))
+}
+
+/// `GET /{version}/{node}/thread_owner?recipient=<PSID>`.
+pub(crate) async fn owner(
+    State(state): State<Arc<SimState>>,
+    Path((version, node)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    state.record(&method, &uri, &headers, &Bytes::new());
+    let result = owner_inner(&state, &version, &node, &uri, &headers);
+    answer(&state, result)
+}
+
+fn owner_inner(
+    state: &SimState,
+    version: &str,
+    node: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, GraphFailure> {
+    if !graph_api::is_version(version) {
+        return Err(graph_api::unknown_path(uri.path()));
+    }
+    let query = QueryParams::parse(uri.query());
+    let token = token_of(&query, headers, None);
+    let page = authenticate(
+        &state.config.tokens,
+        token,
+        query.appsecret_proof.as_deref(),
+        node,
+    )?;
+    let psid = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("recipient="))
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| GraphFailure::param("(#100) The parameter recipient is required"))?;
+    Ok(match state.threads.owner(&page, psid) {
+        Some(app) => json!({"data": [{"thread_owner": {"app_id": app}}]}),
+        None => json!({"data": []}),
+    })
+}
