@@ -31,7 +31,7 @@ fn answer(state: &SimState, result: Result<Value, GraphFailure>) -> Response {
 }
 
 /// Authenticates a personas call and applies the global faults.
-async fn enter(
+pub(crate) async fn enter(
     state: &SimState,
     version: &str,
     node: &str,

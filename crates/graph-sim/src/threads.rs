@@ -19,7 +19,8 @@ use bytes::Bytes;
 use messenger_model::graph::{ThreadControlRequest, MAX_THREAD_METADATA_CHARS};
 use serde_json::json;
 
-use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
+use crate::graph_api::{self, GraphFailure};
+use crate::persona_api::enter;
 use crate::state::SimState;
 use crate::sync::lock;
 
@@ -85,30 +86,20 @@ pub(crate) async fn control(
 ) -> Response {
     state.record(&method, &uri, &headers, &body);
     let edge = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
-    let result = control_inner(&state, &version, &node, &edge, &uri, &headers, &body);
+    let result = match enter(&state, &version, &node, &uri, &headers, None).await {
+        Ok(page) => control_on(&state, &page, &edge, &uri, &body),
+        Err(f) => Err(f),
+    };
     answer(&state, result)
 }
 
-fn control_inner(
+fn control_on(
     state: &SimState,
-    version: &str,
-    node: &str,
+    page: &str,
     edge: &str,
     uri: &Uri,
-    headers: &HeaderMap,
     body: &[u8],
 ) -> Result<serde_json::Value, GraphFailure> {
-    if !graph_api::is_version(version) {
-        return Err(graph_api::unknown_path(uri.path()));
-    }
-    let query = QueryParams::parse(uri.query());
-    let token = token_of(&query, headers, None);
-    let page = authenticate(
-        &state.config.tokens,
-        token,
-        query.appsecret_proof.as_deref(),
-        node,
-    )?;
     let req: ThreadControlRequest = serde_json::from_slice(body).map_err(|e| {
         GraphFailure::param(format!(
             "(#100) The request body is not a thread control request: {e}"
@@ -129,7 +120,7 @@ fn control_inner(
         )));
     }
     let us = state.config.app_id.as_str();
-    let owner = state.threads.owner(&page, &psid);
+    let owner = state.threads.owner(page, &psid);
     match edge {
         "pass_thread_control" => {
             let Some(target) = req.target_app_id.filter(|t| !t.is_empty()) else {
@@ -140,14 +131,14 @@ fn control_inner(
             if owner.as_deref().is_some_and(|o| o != us) {
                 return Err(another_app_controls());
             }
-            state.threads.set(&page, &psid, Some(target));
+            state.threads.set(page, &psid, Some(target));
         }
-        "take_thread_control" => state.threads.set(&page, &psid, Some(us.to_owned())),
+        "take_thread_control" => state.threads.set(page, &psid, Some(us.to_owned())),
         "release_thread_control" => {
             if owner.as_deref().is_some_and(|o| o != us) {
                 return Err(another_app_controls());
             }
-            state.threads.set(&page, &psid, None);
+            state.threads.set(page, &psid, None);
         }
         "request_thread_control" => {}
         _ => return Err(graph_api::unknown_path(uri.path())),
@@ -164,28 +155,14 @@ pub(crate) async fn owner(
     headers: HeaderMap,
 ) -> Response {
     state.record(&method, &uri, &headers, &Bytes::new());
-    let result = owner_inner(&state, &version, &node, &uri, &headers);
+    let result = match enter(&state, &version, &node, &uri, &headers, None).await {
+        Ok(page) => owner_of(&state, &page, &uri),
+        Err(f) => Err(f),
+    };
     answer(&state, result)
 }
 
-fn owner_inner(
-    state: &SimState,
-    version: &str,
-    node: &str,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<serde_json::Value, GraphFailure> {
-    if !graph_api::is_version(version) {
-        return Err(graph_api::unknown_path(uri.path()));
-    }
-    let query = QueryParams::parse(uri.query());
-    let token = token_of(&query, headers, None);
-    let page = authenticate(
-        &state.config.tokens,
-        token,
-        query.appsecret_proof.as_deref(),
-        node,
-    )?;
+fn owner_of(state: &SimState, page: &str, uri: &Uri) -> Result<serde_json::Value, GraphFailure> {
     let psid = uri
         .query()
         .unwrap_or_default()
@@ -193,7 +170,7 @@ fn owner_inner(
         .find_map(|kv| kv.strip_prefix("recipient="))
         .filter(|p| !p.is_empty())
         .ok_or_else(|| GraphFailure::param("(#100) The parameter recipient is required"))?;
-    Ok(match state.threads.owner(&page, psid) {
+    Ok(match state.threads.owner(page, psid) {
         Some(app) => json!({"data": [{"thread_owner": {"app_id": app}}]}),
         None => json!({"data": []}),
     })

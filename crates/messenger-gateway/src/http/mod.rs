@@ -437,10 +437,10 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::EraseCustomer => on(filter, customer_data::erase),
         Endpoint::ExportCustomer => on(filter, customer_data::export),
         Endpoint::ReloadConfig => on(filter, reload::reload),
-        Endpoint::PassThread => on(filter, threads::pass),
-        Endpoint::TakeThread => on(filter, threads::take),
-        Endpoint::ReleaseThread => on(filter, threads::release),
-        Endpoint::RequestThread => on(filter, threads::request),
+        Endpoint::PassThread => on(filter, threads::control),
+        Endpoint::TakeThread => on(filter, threads::control),
+        Endpoint::ReleaseThread => on(filter, threads::control),
+        Endpoint::RequestThread => on(filter, threads::control),
         Endpoint::ThreadOwner => on(filter, threads::owner),
     }
 }

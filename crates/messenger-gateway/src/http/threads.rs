@@ -10,7 +10,7 @@
 //! conversation is Graph's 10/2018300, 422).
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -164,24 +164,33 @@ fn no_body(headers: &HeaderMap) -> bool {
     }
 }
 
-/// One of the four thread-control routes.
-async fn control(
-    state: AppState,
+/// `POST .../threads/{fbMessengerId}/pass` with `{"targetAppId", "metadata"?}`, and `/take`,
+/// `/release`, `/request` with `{"metadata"?}` or no body: the action is the path's last
+/// segment.
+pub(super) async fn control(
+    State(state): State<AppState>,
     access: SpaceAccess,
     params: PathParams,
+    path: MatchedPath,
     headers: HeaderMap,
     body: Body,
-    pass: bool,
-    action: fn(Option<String>) -> ThreadAction,
 ) -> Result<Response, Problem> {
     let psid = psid(&params)?;
+    let verb = path.as_str().rsplit('/').next().unwrap_or_default();
+    let pass = verb == "pass";
     let value = if no_body(&headers) {
         None
     } else {
         Some(json_body(&headers, body, state.limits.profile).await?.1)
     };
     let checked = control_body(value, pass)?;
-    let action = action(checked.target_app_id.clone());
+    let action = match (verb, checked.target_app_id.clone()) {
+        ("pass", Some(target_app_id)) => ThreadAction::Pass { target_app_id },
+        ("take", _) => ThreadAction::Take,
+        ("release", _) => ThreadAction::Release,
+        ("request", _) => ThreadAction::Request,
+        _ => return Err(Problem::not_found("no such thread control")),
+    };
     state
         .messenger
         .thread_control(&access.space, &psid, &action, checked.metadata.as_deref())
@@ -191,64 +200,6 @@ async fn control(
         answer["targetAppId"] = Value::String(target);
     }
     Ok(Json(answer).into_response())
-}
-
-/// `POST .../threads/{fbMessengerId}/pass` with `{"targetAppId", "metadata"?}`.
-pub(super) async fn pass(
-    State(state): State<AppState>,
-    access: SpaceAccess,
-    params: PathParams,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Problem> {
-    control(state, access, params, headers, body, true, |target| {
-        ThreadAction::Pass {
-            target_app_id: target.unwrap_or_default(),
-        }
-    })
-    .await
-}
-
-/// `POST .../threads/{fbMessengerId}/take` with `{"metadata"?}` or no body.
-pub(super) async fn take(
-    State(state): State<AppState>,
-    access: SpaceAccess,
-    params: PathParams,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Problem> {
-    control(state, access, params, headers, body, false, |_| {
-        ThreadAction::Take
-    })
-    .await
-}
-
-/// `POST .../threads/{fbMessengerId}/release` with `{"metadata"?}` or no body.
-pub(super) async fn release(
-    State(state): State<AppState>,
-    access: SpaceAccess,
-    params: PathParams,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Problem> {
-    control(state, access, params, headers, body, false, |_| {
-        ThreadAction::Release
-    })
-    .await
-}
-
-/// `POST .../threads/{fbMessengerId}/request` with `{"metadata"?}` or no body.
-pub(super) async fn request(
-    State(state): State<AppState>,
-    access: SpaceAccess,
-    params: PathParams,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Problem> {
-    control(state, access, params, headers, body, false, |_| {
-        ThreadAction::Request
-    })
-    .await
 }
 
 /// `GET .../threads/{fbMessengerId}/owner`: `{"fbMessengerId", "ownerAppId"}` (`null`: idle).
