@@ -234,6 +234,16 @@ async fn a_broken_file_changes_nothing_and_names_every_problem() {
         "{p}"
     );
     assert_eq!(env.get(&list, KEY_A).await.status, 200);
+
+    // Mended, the file reloads.
+    let text = std::fs::read_to_string(&env.config_file).unwrap();
+    let mended = env
+        .reload_with(|_| text.trim_end().trim_end_matches("[[spaces]").to_owned())
+        .await;
+    assert_eq!(mended.status, 422, "{}", mended.text);
+    let r = env.reload_with(|_| env.toml.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(env.get(&list, KEY_A).await.status, 200);
 }
 
 #[tokio::test]
