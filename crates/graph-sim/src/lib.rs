@@ -71,6 +71,7 @@ mod sim;
 pub mod sms;
 mod state;
 mod sync;
+mod thread_owners;
 mod threads;
 mod webhook;
 pub mod window;

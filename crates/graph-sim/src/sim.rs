@@ -258,7 +258,7 @@ impl GraphSimBuilder {
             sent: Mutex::new(Vec::new()),
             actions: Mutex::new(Vec::new()),
             personas: PersonaBook::default(),
-            threads: crate::threads::ThreadBook::default(),
+            threads: crate::thread_owners::ThreadBook::default(),
             profiles: Mutex::new(HashMap::new()),
             uploads: Mutex::new(Vec::new()),
             attachment_ids: Mutex::new(HashSet::new()),

@@ -64,7 +64,7 @@ pub(crate) struct SimState {
     /// Every page's personas.
     pub(crate) personas: PersonaBook,
     /// Which app owns each conversation (thread control).
-    pub(crate) threads: crate::threads::ThreadBook,
+    pub(crate) threads: crate::thread_owners::ThreadBook,
     pub(crate) profiles: Mutex<HashMap<String, UserProfile>>,
     pub(crate) uploads: Mutex<Vec<Upload>>,
     /// Attachment ids Graph knows (uploads and reusable sends).

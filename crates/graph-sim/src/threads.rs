@@ -9,8 +9,7 @@
 //! [`crate::GraphSimBuilder::app_id`]; tests make another app the owner with
 //! [`crate::GraphSim::set_thread_owner`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
@@ -22,50 +21,7 @@ use serde_json::json;
 use crate::graph_api::{self, GraphFailure};
 use crate::persona_api::enter;
 use crate::state::SimState;
-use crate::sync::lock;
-
-/// Each page's conversations' owners, by `(page id, PSID)`.
-#[derive(Debug, Default)]
-pub(crate) struct ThreadBook {
-    owners: Mutex<HashMap<(String, String), String>>,
-}
-
-impl ThreadBook {
-    /// The app owning `psid`'s conversation with `page`, if any.
-    pub(crate) fn owner(&self, page: &str, psid: &str) -> Option<String> {
-        lock(&self.owners)
-            .get(&(page.to_owned(), psid.to_owned()))
-            .cloned()
-    }
-
-    /// Makes `app` the owner (`None`: idle).
-    pub(crate) fn set(&self, page: &str, psid: &str, app: Option<String>) {
-        let key = (page.to_owned(), psid.to_owned());
-        let mut owners = lock(&self.owners);
-        match app {
-            Some(app) => owners.insert(key, app),
-            None => owners.remove(&key),
-        };
-    }
-
-    /// Refuses a send by `app` to a conversation another app controls (10/2018300).
-    pub(crate) fn check_send(&self, page: &str, psid: &str, app: &str) -> Result<(), GraphFailure> {
-        match self.owner(page, psid) {
-            Some(owner) if owner != app => Err(another_app_controls()),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Meta's answer to a send (or a pass) into a conversation another app controls.
-pub(crate) fn another_app_controls() -> GraphFailure {
-    GraphFailure::new(
-        10,
-        "OAuthException",
-        "(#10) Message failed to send because another app is controlling this thread now.",
-    )
-    .subcode(2018300)
-}
+use crate::thread_owners::another_app_controls;
 
 fn answer(state: &SimState, result: Result<serde_json::Value, GraphFailure>) -> Response {
     match result {
