@@ -126,10 +126,7 @@ pub(crate) async fn subscribed_apps(
         };
         SubscribedApps { data }
     });
-    match answer {
-        Ok(apps) => graph_api::json_ok(serde_json::to_vec(&apps).unwrap_or_default()),
-        Err(f) => f.into_response_with(&state.ids),
-    }
+    graph_api::answer(&state.ids, answer)
 }
 
 /// `POST /{version}/{page-id}/subscribed_apps?subscribed_fields=a,b`: replaces the app's
@@ -162,12 +159,7 @@ pub(crate) async fn subscribe_app(
         state.subscriptions.set(&page_id, fields);
         Ok(())
     });
-    match answer {
-        Ok(()) => {
-            graph_api::json_ok(serde_json::to_vec(&json!({"success": true})).unwrap_or_default())
-        }
-        Err(f) => f.into_response_with(&state.ids),
-    }
+    graph_api::answer(&state.ids, answer.map(|()| json!({"success": true})))
 }
 
 /// Page fields graph-sim accepts in a subscription besides Messenger's

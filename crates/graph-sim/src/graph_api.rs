@@ -121,6 +121,15 @@ pub(crate) fn json_ok(body: Vec<u8>) -> Response {
     json_with_status(StatusCode::OK, body)
 }
 
+/// Graph's answer to a call: 200 with `result` as JSON, or the failure as Graph writes it
+/// (its trace id from `ids`).
+pub(crate) fn answer<T: serde::Serialize>(ids: &Ids, result: Result<T, GraphFailure>) -> Response {
+    match result {
+        Ok(v) => json_ok(serde_json::to_vec(&v).unwrap_or_default()),
+        Err(f) => f.into_response_with(ids),
+    }
+}
+
 /// A JSON answer with `status`.
 pub(crate) fn json_with_status(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();

@@ -23,13 +23,6 @@ use crate::persona_api::enter;
 use crate::state::SimState;
 use crate::thread_owners::another_app_controls;
 
-fn answer(state: &SimState, result: Result<serde_json::Value, GraphFailure>) -> Response {
-    match result {
-        Ok(v) => graph_api::json_ok(serde_json::to_vec(&v).unwrap_or_default()),
-        Err(f) => f.into_response_with(&state.ids),
-    }
-}
-
 /// `POST /{version}/{node}/{action}_thread_control` with `recipient` (and `target_app_id` for a
 /// pass), `metadata` optional.
 pub(crate) async fn control(
@@ -46,7 +39,7 @@ pub(crate) async fn control(
         Ok(page) => control_on(&state, &page, &edge, &uri, &body),
         Err(f) => Err(f),
     };
-    answer(&state, result)
+    graph_api::answer(&state.ids, result)
 }
 
 fn control_on(
@@ -115,7 +108,7 @@ pub(crate) async fn owner(
         Ok(page) => owner_of(&state, &page, &uri),
         Err(f) => Err(f),
     };
-    answer(&state, result)
+    graph_api::answer(&state.ids, result)
 }
 
 fn owner_of(state: &SimState, page: &str, uri: &Uri) -> Result<serde_json::Value, GraphFailure> {

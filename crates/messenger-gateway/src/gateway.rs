@@ -424,6 +424,9 @@ impl GatewayHandle {
     pub async fn shutdown(self) {
         tracing::info!("gateway shutting down");
         self.cancel.cancel();
+        // The state holds the webhook ingest's sender: the ingest's committer ends once the
+        // servers and this handle have let go of it.
+        drop(self.state);
         let mut all = self.tasks;
         all.extend(self.servers);
         let aborts: Vec<_> = all.iter().map(JoinHandle::abort_handle).collect();
@@ -433,7 +436,10 @@ impl GatewayHandle {
                 grace_secs = self.grace.as_secs(),
                 "shutdown grace period over: stopping the rest (their leases will expire)"
             );
-            for a in aborts {
+            for (i, a) in aborts.iter().enumerate() {
+                if !a.is_finished() {
+                    tracing::warn!(task = i, "still running at the end of the grace period");
+                }
                 a.abort();
             }
         }

@@ -208,7 +208,13 @@ impl PageConnections {
         let tick = self.inner.check_every.min(Duration::from_secs(1));
         let mut only_due = false;
         loop {
-            if self.check_all(Some(&messenger), only_due).await {
+            // A check waits on Graph (a slow or absent Graph: up to the client's timeout):
+            // shutting down does not wait for it.
+            let cleared = tokio::select! {
+                () = cancel.cancelled() => return,
+                cleared = self.check_all(Some(&messenger), only_due) => cleared,
+            };
+            if cleared {
                 wake.notify_waiters();
                 wake.notify_one();
             }
