@@ -347,8 +347,9 @@ from = "+15005550006"
 
 /// The schemathesis configuration: the space fixed, the key sent, every check; the two send
 /// operations may answer 400 to schema-valid data, which the hook holds to the document's
-/// `x-rules-beyond-schema`. The sender action and persona operations call Graph (graph-sim) at
-/// once: Graph may refuse schema-valid data for the recipient or the request (422, documented).
+/// `x-rules-beyond-schema`. The sender action, persona and thread control operations call Graph
+/// (graph-sim) at once: Graph may refuse schema-valid data for the recipient or the request (422,
+/// documented; another app controlling the conversation, for one).
 /// The message listing answers 400 to a cursor it did not make (the cursor is opaque: no schema
 /// can say which strings it made), to two recipient filters at once and to `until` before
 /// `since`, each listed in its `x-rules-beyond-schema`, which the hook holds it to.
@@ -373,7 +374,7 @@ include-operation-id = ["listMessages"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
 
 [[operations]]
-include-operation-id = ["sendAction", "createPersona", "listPersonas", "deletePersona"]
+include-operation-id = ["sendAction", "createPersona", "listPersonas", "deletePersona", "passThread", "takeThread", "releaseThread", "requestThread", "threadOwner"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422"]
 "#
     )
