@@ -3,7 +3,7 @@
 //! and the app's webhook subscription to each page, `GET`/`POST /{page-id}/subscribed_apps`.
 //!
 //! A revoked token fails every Graph call made with it, with Graph's 190 and the subcode
-//! ([`TokenState`]); restoring it makes it work again (a checkpoint passed, an account
+//! (`graph_api::TokenState`); restoring it makes it work again (a checkpoint passed, an account
 //! confirmed).
 
 use std::sync::Arc;
