@@ -181,7 +181,7 @@ pub async fn run(watch: Watch, messenger: Messenger, cancel: CancellationToken) 
         };
         watch.backlogs.set_counts(&counts);
         let unsent: HashMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-        let now = messenger_model::Timestamp::now();
+        let now = messenger.now();
         // A space seen for the first time has no last second yet: it is left out.
         let seconds: Vec<Second> = messenger
             .spaces()

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use messenger::Messenger;
-use messenger_model::Timestamp;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +90,7 @@ impl Dispatcher {
     /// Pauses each page whose Graph usage is over the threshold, until Graph says access is
     /// regained (at most a minute, then usage is looked at again).
     fn pause_busy_pages(&self) {
-        let now = Timestamp::now();
+        let now = self.messenger.now();
         for space in self.messenger.spaces() {
             let Some(usage) = space.transport.usage() else {
                 continue;
@@ -247,7 +246,7 @@ impl Dispatcher {
         if let Some(reopens) = self.messenger.pacing_reopens_at() {
             let ms = reopens
                 .millis()
-                .saturating_sub(Timestamp::now().millis())
+                .saturating_sub(self.messenger.now().millis())
                 .max(1);
             wait = wait.min(Duration::from_millis(u64::try_from(ms).unwrap_or(1)));
         }
@@ -303,7 +302,7 @@ impl Dispatcher {
     /// Recovers expired leases and holds every table to its retention.
     async fn tidy(&self) {
         let store = self.messenger.store();
-        let now = Timestamp::now();
+        let now = self.messenger.now();
         match store.recover_expired_leases(now).await {
             Ok(0) => {}
             Ok(n) => {

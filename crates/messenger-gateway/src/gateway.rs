@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use messenger::Messenger;
+use messenger::{Clock, Messenger};
 use messenger_graph::{GraphClient, RetryPolicy};
 use messenger_store::Store;
 use tokio::net::TcpListener;
@@ -50,6 +50,7 @@ impl Gateway {
             listener: None,
             store: None,
             config_file: None,
+            clock: None,
         }
     }
 }
@@ -60,6 +61,7 @@ pub struct GatewayBuilder {
     listener: Option<TcpListener>,
     store: Option<Arc<dyn Store>>,
     config_file: Option<std::path::PathBuf>,
+    clock: Option<Clock>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -68,6 +70,7 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("config", &self.config)
             .field("listener", &self.listener.is_some())
             .field("store", &self.store.as_ref().map(|s| s.backend()))
+            .field("clock", &self.clock.is_some())
             .finish()
     }
 }
@@ -85,6 +88,15 @@ impl GatewayBuilder {
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The clock every decision is taken at (default: the system clock): the facade's
+    /// ([`messenger::MessengerBuilder::clock`]), the API's request rates, the console's and
+    /// `/readyz`'s figures. Tests give one they move forward, instead of waiting for time.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -111,7 +123,7 @@ impl GatewayBuilder {
                 (instance, store)
             }
         };
-        let (messenger, graph) = build_messenger(&config, Arc::clone(&store))?;
+        let (messenger, graph) = build_messenger(&config, Arc::clone(&store), self.clock)?;
         let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
             .map_err(GatewayError::Forward)?;
         let listener = match self.listener {
@@ -183,7 +195,10 @@ impl GatewayBuilder {
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
             ingest,
-            quotas: crate::http::quota::ApiQuotas::new(&config.spaces),
+            quotas: crate::http::quota::ApiQuotas::new(&config.spaces, {
+                let m = messenger.clone();
+                Arc::new(move || m.now())
+            }),
             in_flight: crate::http::quota::InFlight::new(
                 config.server.max_in_flight,
                 config.server.space_max_in_flight,
@@ -333,6 +348,7 @@ async fn take_back_leases(store: &Arc<dyn Store>, instance: &Instance, metrics: 
 fn build_messenger(
     config: &Config,
     store: Arc<dyn Store>,
+    clock: Option<Clock>,
 ) -> Result<(Messenger, GraphClient), GatewayError> {
     let fb = &config.facebook;
     let graph = |space: &str| {
@@ -362,6 +378,9 @@ fn build_messenger(
         });
     if let Some(app_id) = &fb.app_id {
         builder = builder.app_id(app_id.clone());
+    }
+    if let Some(clock) = clock {
+        builder = builder.clock(clock);
     }
     for s in &config.spaces {
         builder = builder.space(crate::spaces::build_space(s, &base)?);

@@ -201,7 +201,7 @@ pub(crate) async fn run(live: Live, messenger: Messenger, cancel: CancellationTo
             () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let now = Timestamp::now();
+        let now = messenger.now();
         live.sample(|s| messenger.status_counts(s), now);
         if n.is_multiple_of(QUEUE_EVERY) {
             if let Some(d) = read_depths(&messenger, now).await {

@@ -158,7 +158,10 @@ impl Messenger {
             .map(|m| m.to_resource()))
     }
 
-    pub(crate) fn now(&self) -> Timestamp {
+    /// The time by the facade's clock ([`MessengerBuilder::clock`]; the system clock by
+    /// default): what every decision of dispatch, pacing and webhooks is taken at, so a tool
+    /// built around the facade asks it rather than the system clock.
+    pub fn now(&self) -> Timestamp {
         (self.inner.clock)()
     }
 
@@ -315,7 +318,8 @@ impl MessengerBuilder {
         self
     }
 
-    /// The clock (default: the system clock).
+    /// The clock (default: the system clock). Tests give one they move, so that what waits
+    /// for time (retries, a page's circuit, the outage rule, deadlines) runs at once.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);

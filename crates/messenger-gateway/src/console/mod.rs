@@ -26,7 +26,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use messenger_model::Timestamp;
 use serde_json::{json, Value};
 
 use crate::http::auth::{PathParams, SpaceRead};
@@ -205,7 +204,7 @@ async fn profile(
         let last = store
             .last_inbound(&access.space, &space.page_id, psid)
             .await?;
-        let now = Timestamp::now();
+        let now = state.messenger.now();
         links.push(json!({
             "pageId": space.page_id,
             "psid": psid,
@@ -252,7 +251,7 @@ async fn live_figures(
     access: SpaceRead,
 ) -> Result<Response, Problem> {
     let space = state.messenger.space(&access.space)?;
-    let status = space.health.status(Timestamp::now());
+    let status = space.health.status(state.messenger.now());
     let closed = status.state == messenger::send::page::CircuitState::Closed;
     let queues = access.admin.then(|| state.live.depths());
     Ok(Json(json!({

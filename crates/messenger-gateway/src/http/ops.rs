@@ -22,7 +22,7 @@ pub(super) async fn health() -> Response {
 
 /// The pages whose sending is paused or probed (circuit not closed), for `/readyz`.
 fn paused_pages(state: &AppState) -> Vec<serde_json::Value> {
-    let now = messenger_model::Timestamp::now();
+    let now = state.messenger.now();
     state
         .messenger
         .spaces()
@@ -117,7 +117,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     state
         .metrics
         .store_failures(&messenger_store_sql::failure_counts());
-    let now = messenger_model::Timestamp::now();
+    let now = state.messenger.now();
     for space in state.messenger.spaces() {
         state
             .metrics

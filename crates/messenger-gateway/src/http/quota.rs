@@ -9,7 +9,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use messenger::Clock;
+use messenger_model::Timestamp;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -26,14 +29,17 @@ struct Bucket {
     rate: f64,
     burst: f64,
     tokens: f64,
-    at: Instant,
+    at: Timestamp,
 }
 
 impl Bucket {
     /// Takes `cost` tokens (at most the burst: a full bucket admits anything), or says how long
     /// until there are enough.
-    fn take(&mut self, cost: f64, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+    fn take(&mut self, cost: f64, now: Timestamp) -> Result<(), Duration> {
+        // A clock set back refills nothing (and moves the bucket's time back with it).
+        let elapsed_ms = now.millis().saturating_sub(self.at.millis()).max(0);
+        // i64 to f64: exact for any span under 285,000 years.
+        let elapsed = elapsed_ms as f64 / 1000.0;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.at = now;
         let cost = cost.min(self.burst);
@@ -46,14 +52,23 @@ impl Bucket {
     }
 }
 
-/// The request-rate buckets of the spaces (a space without `api_rate` has none).
-#[derive(Debug, Default)]
+/// The request-rate buckets of the spaces (a space without `api_rate` has none), on the
+/// gateway's clock.
 pub struct ApiQuotas {
     buckets: HashMap<String, Mutex<Option<Bucket>>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for ApiQuotas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiQuotas")
+            .field("buckets", &self.buckets)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The full bucket of a space's `api_rate` and `api_burst`, if it has a rate.
-fn bucket_of(s: &SpaceConfig, now: Instant) -> Option<Bucket> {
+fn bucket_of(s: &SpaceConfig, now: Timestamp) -> Option<Bucket> {
     let rate = s.api_rate?;
     let burst = f64::from(s.api_burst.unwrap_or(rate.max(1)));
     Some(Bucket {
@@ -65,21 +80,22 @@ fn bucket_of(s: &SpaceConfig, now: Instant) -> Option<Bucket> {
 }
 
 impl ApiQuotas {
-    /// The buckets of `spaces` (spaces without `api_rate` are not limited).
-    pub fn new(spaces: &[SpaceConfig]) -> Self {
-        let now = Instant::now();
+    /// The buckets of `spaces` (spaces without `api_rate` are not limited), refilled as
+    /// `clock` moves.
+    pub fn new(spaces: &[SpaceConfig], clock: Clock) -> Self {
+        let now = clock();
         let buckets = spaces
             .iter()
             .map(|s| (s.id.clone(), Mutex::new(bucket_of(s, now))))
             .collect();
-        Self { buckets }
+        Self { buckets, clock }
     }
 
     /// Takes the rates of `spaces` (a reload): a space whose rate or burst changed starts with
     /// a full bucket at its new rate; the others keep theirs. Spaces not configured at start are
     /// left alone (adding a space needs a restart).
     pub fn update(&self, spaces: &[SpaceConfig]) {
-        let now = Instant::now();
+        let now = (self.clock)();
         for s in spaces {
             let Some(slot) = self.buckets.get(&s.id) else {
                 continue;
@@ -109,7 +125,7 @@ impl ApiQuotas {
         };
         // usize to f64: exact for every cost a request can have (at most a batch's 5000).
         let cost = cost as f64;
-        bucket.take(cost, Instant::now()).map_err(|wait| {
+        bucket.take(cost, (self.clock)()).map_err(|wait| {
             let secs = u32::try_from(wait.as_secs().saturating_add(1)).unwrap_or(u32::MAX);
             Problem::too_many_requests(format!(
                 "this API space is over its request rate ({} per second, burst {}); retry in \
@@ -243,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_bucket_refills_at_its_rate_and_a_full_one_admits_any_batch() {
-        let t0 = Instant::now();
+        let t0 = Timestamp::from_millis(1_000_000);
         let mut b = Bucket {
             rate: 10.0,
             burst: 20.0,
@@ -257,9 +273,9 @@ mod tests {
             Duration::from_millis(500),
             "5 missing at 10 per second"
         );
-        assert!(b.take(10.0, t0 + Duration::from_millis(500)).is_ok());
+        assert!(b.take(10.0, t0.add_millis(500)).is_ok());
         // A batch larger than the burst empties a full bucket instead of never passing.
-        let later = t0 + Duration::from_secs(10);
+        let later = t0.add_millis(10_000);
         assert!(b.take(5000.0, later).is_ok());
         assert!(b.take(1.0, later).is_err());
     }

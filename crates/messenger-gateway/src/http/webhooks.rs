@@ -76,7 +76,7 @@ pub(super) async fn redrive(
     params: PathParams,
 ) -> Result<Response, Problem> {
     let event_id = path_id(&params, "eventId")?;
-    let now = messenger_model::Timestamp::now();
+    let now = state.messenger.now();
     let n = state
         .messenger
         .store()

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use messenger_model::Timestamp;
+use messenger_test_support::wait;
 use serde_json::{json, Value};
 
 use crate::harness::*;
@@ -28,22 +29,29 @@ fn all_events() -> String {
     )
 }
 
-/// Polls the message until `done` holds (at most ~10 s).
+/// Polls the message until `done` holds.
 async fn wait_until(env: &Env, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..500 {
-        let m = env.message(id).await;
-        if done(&m) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("message {id}: {}", env.message(id).await);
+    wait::until(
+        "the message reaches the state",
+        Duration::from_millis(20),
+        || async {
+            let m = env.message(id).await;
+            if done(&m) {
+                Ok(m)
+            } else {
+                Err(m.to_string())
+            }
+        },
+    )
+    .await
 }
 
 /// Waits until the deadline pass has gone past `secs` seconds from now: a witness message with
 /// that deadline, sent now to a customer who never gets it delivered, is sent by SMS (to a number
 /// of its own). Deadlines fire in the order they fall, so every deadline before the witness's has
 /// been looked at by then: what a test asserts afterwards is not a guess about how long to wait.
+/// The gateway's clock is moved `secs` forward once the witness is on Messenger, instead of the
+/// test waiting for them.
 async fn deadline_pass_beyond(env: &Env, psid: &str, secs: u64) {
     env.inbound(psid).await;
     let mut witness = timed_request(psid, secs);
@@ -51,6 +59,11 @@ async fn deadline_pass_beyond(env: &Env, psid: &str, secs: u64) {
     let w = env.send(SPACE_A, KEY_A, &witness).await;
     assert_eq!(w.status, 201, "{}", w.text);
     let id = w.json()["id"].as_str().unwrap().to_owned();
+    wait_until(env, &id, |m| {
+        m["channel"] == "fbMessenger" && m["status"] == "sent"
+    })
+    .await;
+    env.advance(Duration::from_secs(secs));
     wait_until(env, &id, |m| m["channel"] == "sms" && m["status"] == "sent").await;
 }
 
@@ -104,6 +117,8 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
         "no SMS before the deadline"
     );
 
+    // The deadline passes by the gateway's clock.
+    env.advance(Duration::from_secs(1));
     let m = wait_until(&env, &id, |m| {
         m["channel"] == "sms" && m["status"] == "sent"
     })
@@ -150,12 +165,19 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
 
     // The business hears of both sends, then of Messenger's late delivery.
     receiver.wait_for(2).await;
-    for _ in 0..250 {
-        if events_of(&receiver, &id).len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait::until(
+        "the business has the events",
+        Duration::from_millis(20),
+        || async {
+            let got = events_of(&receiver, &id);
+            if got.len() >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
+    .await;
     assert_eq!(
         events_of(&receiver, &id),
         [
@@ -163,7 +185,7 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
             ("message.sent".to_owned(), "sms".to_owned()),
         ]
     );
-    let watermark = Timestamp::now().millis();
+    let watermark = env.now().millis();
     env.sim
         .post_delivery(PAGE_A, psid, watermark, Vec::<String>::new())
         .await
@@ -171,12 +193,19 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
     env.webhooks_applied().await;
     let m = env.message(&id).await;
     assert_eq!(m["status"], "delivered", "{m}");
-    for _ in 0..250 {
-        if events_of(&receiver, &id).len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait::until(
+        "the business has the events",
+        Duration::from_millis(20),
+        || async {
+            let got = events_of(&receiver, &id);
+            if got.len() >= 3 {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
+    .await;
     assert_eq!(
         events_of(&receiver, &id)[2],
         ("message.delivered".to_owned(), "fbMessenger".to_owned())
@@ -197,12 +226,7 @@ async fn a_message_delivered_before_the_deadline_gets_no_sms() {
     assert_eq!(env.settled(&id).await["status"], "sent");
     tokio::time::sleep(Duration::from_millis(5)).await;
     env.sim
-        .post_delivery(
-            PAGE_A,
-            psid,
-            Timestamp::now().millis(),
-            Vec::<String>::new(),
-        )
+        .post_delivery(PAGE_A, psid, env.now().millis(), Vec::<String>::new())
         .await
         .unwrap();
     env.webhooks_applied().await;
@@ -222,7 +246,7 @@ async fn a_message_delivered_before_the_deadline_gets_no_sms() {
     assert_eq!(env.settled(&id).await["status"], "sent");
     tokio::time::sleep(Duration::from_millis(5)).await;
     env.sim
-        .post_read(PAGE_A, psid, Timestamp::now().millis())
+        .post_read(PAGE_A, psid, env.now().millis())
         .await
         .unwrap();
     env.webhooks_applied().await;

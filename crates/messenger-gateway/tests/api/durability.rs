@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::*;
+use messenger_test_support::wait;
 
 #[tokio::test]
 async fn a_message_accepted_before_a_restart_is_sent_after_it() {
@@ -91,20 +92,51 @@ async fn two_instances_send_each_message_once_and_in_order() {
             .unwrap();
         assert_eq!(res.status(), 201);
     }
-    for _ in 0..500 {
-        if env.sim.sent_messages().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait::until(
+        "every message reaches Graph",
+        Duration::from_millis(20),
+        || async {
+            let sent = env.sim.sent_messages().len();
+            if sent >= n {
+                Ok(())
+            } else {
+                Err(format!("{sent} of {n}"))
+            }
+        },
+    )
+    .await;
+    // A witness after them, to the same customer: once it is sent, both instances' rounds
+    // have passed the others (one customer's messages go in order).
+    let res = env
+        .http
+        .post(format!("http://{}/apispaces/{SPACE_A}/messages", second.addr))
+        .bearer_auth(KEY_A)
+        .json(&json!({"to": {"fbMessengerId": "24000000000602"}, "body": "witness", "rules": ["fbMessenger"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    wait::until(
+        "the witness reaches Graph",
+        Duration::from_millis(20),
+        || async {
+            let sent = env.sim.sent_messages().len();
+            if sent > n {
+                Ok(())
+            } else {
+                Err(format!("{sent} of {}", n + 1))
+            }
+        },
+    )
+    .await;
     let texts: Vec<String> = env
         .sim
         .sent_messages()
         .iter()
         .map(|s| s.request.message.as_ref().unwrap().text.clone().unwrap())
         .collect();
-    let expected: Vec<String> = (0..n).map(|i| format!("message {i}")).collect();
+    let mut expected: Vec<String> = (0..n).map(|i| format!("message {i}")).collect();
+    expected.push("witness".to_owned());
     assert_eq!(texts, expected, "each once, in acceptance order");
     second.shutdown().await;
     let h = env.call(Method::GET, "/healthz", None, &[], None).await;

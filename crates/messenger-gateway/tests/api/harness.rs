@@ -1,6 +1,7 @@
 //! A gateway over real HTTP on loopback, with graph-sim as Graph (and as Twilio), a SQLite file
 //! in a temporary directory, two API spaces.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ pub(crate) struct Env {
     pub toml: String,
     /// The file that configuration was read from: rewrite it and reload to change it.
     pub config_file: std::path::PathBuf,
+    /// How far the gateway's clock is ahead of the system's, in milliseconds ([`Env::advance`]).
+    pub ahead_ms: Arc<AtomicI64>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -209,9 +212,17 @@ impl Env {
         let config_file = dir.path().join("messenger.toml");
         std::fs::write(&config_file, &toml).unwrap();
         let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();
+        let ahead_ms = Arc::new(AtomicI64::new(0));
+        let clock = {
+            let ahead_ms = Arc::clone(&ahead_ms);
+            Arc::new(move || {
+                messenger_model::Timestamp::now().add_millis(ahead_ms.load(Ordering::Relaxed))
+            })
+        };
         let gateway = Gateway::builder(config)
             .listener(listener)
             .config_file(&config_file)
+            .clock(clock)
             .start()
             .await
             .unwrap();
@@ -229,7 +240,84 @@ impl Env {
                 .unwrap(),
             toml,
             config_file,
+            ahead_ms,
             _dir: dir,
+        }
+    }
+
+    /// Moves the gateway's clock `by` forward at once: what waits for time (retries, a page's
+    /// circuit, the outage rule, request-rate buckets) is due as if `by` had passed, without the
+    /// test waiting for it. The test then waits for a state that shows the gateway acted after
+    /// the move, never for time.
+    pub(crate) fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap();
+        self.ahead_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    /// The time by the gateway's clock.
+    pub(crate) fn now(&self) -> messenger_model::Timestamp {
+        messenger_model::Timestamp::now().add_millis(self.ahead_ms.load(Ordering::Relaxed))
+    }
+
+    /// The sends Graph (graph-sim) has been asked for, failed ones included.
+    pub(crate) fn graph_sends(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
+            .count()
+    }
+
+    /// When `space`'s open circuit ends, as `/readyz` gives it; `None` while it is not open.
+    pub(crate) async fn open_circuit_until(
+        &self,
+        space: &str,
+    ) -> Option<messenger_model::Timestamp> {
+        let ready = self
+            .call(Method::GET, "/readyz", None, &[], None)
+            .await
+            .json();
+        ready["pausedPages"]
+            .as_array()?
+            .iter()
+            .find(|p| p["space"] == space && p["circuit"] == "open")
+            .and_then(|p| p["until"].as_str())
+            .and_then(|t| t.parse().ok())
+    }
+
+    /// One more pass of a page whose sends keep failing, without waiting for its time: moves
+    /// the gateway's clock past the end of `space`'s open circuit (or, while it is not open, a
+    /// second: past the tests' longest retry back-off) and waits until Graph is asked for a
+    /// send again. For a page with messages still to send (a test's outage), or it waits until
+    /// the guard against hanging.
+    pub(crate) async fn next_pass(&self, space: &str) {
+        let before = self.graph_sends();
+        let ahead = match self.open_circuit_until(space).await {
+            Some(until) => until.millis().saturating_sub(self.now().millis()).max(0) + 1,
+            None => 1_000,
+        };
+        self.advance(Duration::from_millis(u64::try_from(ahead).unwrap()));
+        messenger_test_support::wait::until(
+            "Graph is asked for a send after the clock moved",
+            Duration::from_millis(10),
+            || async {
+                let n = self.graph_sends();
+                if n > before {
+                    Ok(())
+                } else {
+                    Err(format!("{n} sends"))
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Passes at least `total` of the gateway's time, a [`Env::next_pass`] at a time.
+    pub(crate) async fn pass_time(&self, space: &str, total: Duration) {
+        let target =
+            self.ahead_ms.load(Ordering::Relaxed) + i64::try_from(total.as_millis()).unwrap();
+        while self.ahead_ms.load(Ordering::Relaxed) < target {
+            self.next_pass(space).await;
         }
     }
 

@@ -3,7 +3,7 @@
 //! down versions are in `page_trouble.rs`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use graph_sim::{Fault, FaultRule, UsageHeaders};
 use serde_json::{json, Value};
@@ -39,7 +39,7 @@ async fn writes(env: &Env, page: &str, psid: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn page_a_throttled_for_30_s_while_page_b_sends() {
+async fn page_a_throttled_for_30_s_of_its_clock_while_page_b_sends() {
     const THROTTLE: Duration = Duration::from_secs(30);
     let env = Env::start().await;
     let psids_a: Vec<String> = (0..5)
@@ -72,19 +72,18 @@ async fn page_a_throttled_for_30_s_while_page_b_sends() {
             a_ids.push(accepted(&env, SPACE_A, KEY_A, &body).await);
         }
     }
-    // Page B sends throughout, ten messages a second to ten users.
-    let started = Instant::now();
+    // Page B sends throughout 30 s of the gateway's time, ten users in turn: its clock moves
+    // 300 ms after each message instead of the test waiting (page A's circuit opens and
+    // probes on that clock).
     let mut b_accepted: HashMap<String, i64> = HashMap::new();
-    let mut i = 0usize;
-    while started.elapsed() < THROTTLE {
+    for i in 0..100 {
         let text = format!("b-{i}");
         let body = json!({"to": {"fbMessengerId": psids_b[i % psids_b.len()]}, "body": text,
                           "rules": ["fbMessenger"]});
         let before = epoch_millis();
         accepted(&env, SPACE_B, KEY_B, &body).await;
         b_accepted.insert(text, before);
-        i += 1;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        env.advance(THROTTLE / 100);
     }
     // Every message of page B goes out while page A is still throttled: B never waits for A.
     // (How long B's sends take under a busy page is a figure of the load harness's `pages`
@@ -116,6 +115,7 @@ async fn page_a_throttled_for_30_s_while_page_b_sends() {
         lags[lags.len() - 1]
     );
     env.sim.clear_faults();
+    env.next_pass(SPACE_A).await;
 
     // A's messages go by Messenger after the throttle; none by SMS.
     for id in &a_ids {
@@ -127,7 +127,7 @@ async fn page_a_throttled_for_30_s_while_page_b_sends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn meta_failing_60_s_under_500_messages_sends_no_sms() {
+async fn meta_failing_a_minute_under_500_messages_sends_no_sms() {
     const OUTAGE: Duration = Duration::from_secs(60);
     let env = Env::start().await;
     let psids: Vec<String> = (0..50)
@@ -175,7 +175,8 @@ async fn meta_failing_60_s_under_500_messages_sends_no_sms() {
     assert_eq!(ids.len(), 500);
     let lost = accepted(&env, SPACE_A, KEY_A, &with_sms_fallback(unavailable, "u-1")).await;
 
-    tokio::time::sleep(OUTAGE).await;
+    // A minute of the gateway's time, each opening of the page's circuit passed at once.
+    env.pass_time(SPACE_A, OUTAGE).await;
     assert!(
         env.sim.sms_messages().len() <= 1,
         "the outage sent SMS: {:?}",
@@ -184,6 +185,7 @@ async fn meta_failing_60_s_under_500_messages_sends_no_sms() {
     env.sim.clear_faults();
     env.sim
         .fault(FaultRule::recipient(unavailable, Fault::UserUnavailable));
+    env.next_pass(SPACE_A).await;
 
     // Every message goes by Messenger once Meta answers again.
     for id in &ids {

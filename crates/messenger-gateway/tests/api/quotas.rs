@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::*;
+use messenger_test_support::wait;
 
 async fn space_a_with_rate() -> Env {
     Env::start_edited("", "", |toml| {
@@ -41,7 +42,7 @@ async fn a_space_over_its_rate_gets_429_and_others_do_not() {
     }
     // A batch counts each message: once the bucket has refilled, a batch of 3 takes 3 of the
     // 4 tokens, and the next request of 2 messages is over.
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    env.advance(Duration::from_millis(2_100));
     let msg = |t: &str| json!({"to": {"fbMessengerId": "24000000000901"}, "body": t, "rules": ["fbMessenger"]});
     let batch = |n: usize| {
         let body: Vec<_> = (0..n).map(|i| msg(&format!("q{i}"))).collect();
@@ -72,10 +73,22 @@ async fn past_max_in_flight_requests_are_shed_with_503() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let shed = env
-        .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
-        .await;
+    // Once the held request has its place, the next one is shed.
+    let shed = wait::until(
+        "a request past the cap is shed",
+        Duration::from_millis(20),
+        || async {
+            let r = env
+                .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
+                .await;
+            if r.status == 503 {
+                Ok(r)
+            } else {
+                Err(r.text)
+            }
+        },
+    )
+    .await;
     shed.problem(503);
     assert_eq!(shed.header("retry-after"), Some("1"));
     // Probes are always answered.
@@ -94,10 +107,20 @@ async fn past_max_in_flight_requests_are_shed_with_503() {
         "{metrics}"
     );
     drop(held);
-    // The place is free again.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let b = env
-        .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
-        .await;
-    assert_eq!(b.status, 404, "{}", b.text);
+    // The place is free again once the gateway has seen the connection close.
+    wait::until(
+        "the place is free again",
+        Duration::from_millis(20),
+        || async {
+            let b = env
+                .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
+                .await;
+            if b.status == 404 {
+                Ok(())
+            } else {
+                Err(b.text)
+            }
+        },
+    )
+    .await;
 }
