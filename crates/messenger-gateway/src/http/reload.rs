@@ -39,6 +39,11 @@ use super::AppState;
 use crate::config::{Config, ConfigError, SpaceConfig};
 use crate::GatewayError;
 
+/// The log target of a reload's outcome (`configuration reloaded`, `configuration reload
+/// refused: nothing changed`): not under `messenger_gateway::http`, so the filter that drops the
+/// per-request lines (`RUST_LOG=info,messenger_gateway::http=warn`) keeps them.
+pub const LOG_TARGET: &str = "messenger_gateway::reload";
+
 /// A value replaced whole by a reload: each use takes the value of the moment ([`Current::load`])
 /// and keeps it for as long as it needs, so a reload never changes what a request has already
 /// looked at.
@@ -163,12 +168,14 @@ impl Reloader {
             needs_restart: changes.restart,
         };
         tracing::info!(
+            target: LOG_TARGET,
             applied = ?report.applied,
             needs_restart = ?report.needs_restart,
             "configuration reloaded"
         );
         if !report.needs_restart.is_empty() {
             tracing::warn!(
+                target: LOG_TARGET,
                 keys = ?report.needs_restart,
                 "the configuration file changed keys that take effect only after a restart"
             );
@@ -291,6 +298,7 @@ pub(super) async fn reload(_: AdminAccess, State(state): State<AppState>) -> Res
         Ok(report) => (StatusCode::OK, Json(report)).into_response(),
         Err(e) => {
             tracing::error!(
+                target: LOG_TARGET,
                 error = %messenger::error_chain(&e),
                 "configuration reload refused: nothing changed"
             );

@@ -62,6 +62,7 @@ mod connection;
 mod crash;
 mod deadline;
 mod disk_full;
+mod hangup;
 mod hash_key;
 mod hostile;
 mod owner;
