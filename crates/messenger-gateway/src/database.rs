@@ -39,6 +39,21 @@ pub async fn open_store(db: &DatabaseConfig) -> Result<Arc<dyn Store>, StoreErro
     }
 }
 
+/// Connects to an existing store for a command beside the gateway (the `doctor`): `None` for a
+/// SQLite file that does not exist yet (nothing was ever recorded, and the command does not
+/// create the gateway's file) or a `memory://` store (a process of its own has nothing);
+/// otherwise [`open_store`], whose migrations have nothing to do beside a gateway of this
+/// version.
+pub async fn open_existing_store(
+    db: &DatabaseConfig,
+) -> Result<Option<Arc<dyn Store>>, StoreError> {
+    let url = db.url.expose();
+    if url.starts_with("memory:") || sqlite_file(url).is_some_and(|f| !f.exists()) {
+        return Ok(None);
+    }
+    open_store(db).await.map(Some)
+}
+
 /// The directory of a SQLite URL's file (`sqlite://./data/messenger.db?mode=rwc` ->
 /// `./data`), if it has one to create.
 fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {

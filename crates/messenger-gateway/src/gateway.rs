@@ -164,12 +164,12 @@ impl GatewayBuilder {
             crate::inbound::Ingest::start(Arc::clone(&store), Arc::clone(&webhooks_queued));
         let live = crate::live::Live::new(config.spaces.iter().map(|s| s.id.as_str()));
         let page_connections =
-            crate::connection::PageConnections::new(&config).map_err(|source| {
-                GatewayError::Graph {
+            crate::connection::PageConnections::new(&config, Some(Arc::clone(&store))).map_err(
+                |source| GatewayError::Graph {
                     space: "*".into(),
                     source,
-                }
-            })?;
+                },
+            )?;
         let backlogs = crate::backlog::Backlogs::new(&config.spaces);
         let shedder = crate::shed::Shedder::new(&config.spaces);
         let state = AppState::new(Shared {
@@ -242,6 +242,9 @@ impl GatewayBuilder {
             Arc::clone(&wake),
             cancel.clone(),
         )));
+        tasks.push(tokio::spawn(
+            page_connections.clone().record_sightings(cancel.clone()),
+        ));
         tasks.push(tokio::spawn(crate::backlog::run(
             crate::backlog::Watch {
                 backlogs,

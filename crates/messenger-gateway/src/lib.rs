@@ -67,7 +67,7 @@ pub mod retention;
 pub mod shed;
 mod spaces;
 
-pub use database::open_store;
+pub use database::{open_existing_store, open_store};
 pub use error::GatewayError;
 pub use gateway::{Gateway, GatewayBuilder, GatewayHandle};
 pub use instance::{lock_database, DatabaseLock};

@@ -140,9 +140,13 @@ async fn reload_on_hangup(gateway: Arc<messenger_gateway::GatewayHandle>) {
             }
         };
         while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP received: reloading the configuration file");
+            tracing::info!(
+                target: messenger_gateway::http::reload::LOG_TARGET,
+                "SIGHUP received: reloading the configuration file"
+            );
             if let Err(e) = gateway.reload().await {
                 tracing::error!(
+                    target: messenger_gateway::http::reload::LOG_TARGET,
                     error = %messenger::error_chain(&e),
                     "configuration reload refused: nothing changed"
                 );
@@ -264,7 +268,22 @@ async fn run(command: Command) -> Result<(), GatewayError> {
         }
         Command::Doctor { config } => {
             let config = Config::load(&config)?;
-            let report = connections(&config)?.diagnose().await;
+            // The webhook's last deliveries, as the running instances recorded them (the store
+            // is only read); a store that cannot be opened leaves the doctor with none.
+            let store = match messenger_gateway::open_existing_store(&config.database).await {
+                Ok(store) => store,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %messenger::error_chain(&e),
+                        "the database could not be opened: the webhook's recorded deliveries are not shown"
+                    );
+                    None
+                }
+            };
+            let report = connections(&config, store.clone())?.diagnose().await;
+            if let Some(store) = store {
+                store.close().await;
+            }
             print!("{}", report.render());
             let broken = report
                 .pages
@@ -289,7 +308,7 @@ async fn run(command: Command) -> Result<(), GatewayError> {
         Command::Subscribe { config } => {
             let config = Config::load(&config)?;
             let mut failed = 0;
-            for (page, posted) in connections(&config)?.subscribe().await {
+            for (page, posted) in connections(&config, None)?.subscribe().await {
                 match posted {
                     Ok(fields) => println!("page {page}: subscribed to {}", fields.join(", ")),
                     Err(e) => {
@@ -321,11 +340,13 @@ async fn run(command: Command) -> Result<(), GatewayError> {
     }
 }
 
-/// Each page's connection, for `doctor` and `subscribe`.
+/// Each page's connection, for `doctor` and `subscribe`, reading the webhook's recorded
+/// deliveries from `store` when given.
 fn connections(
     config: &Config,
+    store: Option<Arc<dyn messenger_store::Store>>,
 ) -> Result<messenger_gateway::connection::PageConnections, GatewayError> {
-    messenger_gateway::connection::PageConnections::new(config).map_err(|source| {
+    messenger_gateway::connection::PageConnections::new(config, store).map_err(|source| {
         GatewayError::Graph {
             space: "*".into(),
             source,

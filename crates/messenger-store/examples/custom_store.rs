@@ -20,10 +20,10 @@ use messenger_store::{
     DeliveryDeadlines, DispatchQueue, Erasure, ErasureRecord, EventFailure, EventScope,
     HeldReceipt, HeldReceipts, InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord,
     MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent,
-    Pace, Page, PendingEvents, ProfileQuery, ProfileStore, Quarantine, QuarantinedEvent,
-    QueuedWebhook, Receipt, Redemption, Reservation, Retention, Retry, SendPacing, Settlement,
-    SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store, StoreError, StoreTable, Subject,
-    WebhookInbox, WebhookQueue,
+    Pace, Page, PageConnectionRecord, PendingEvents, ProfileQuery, ProfileStore, Quarantine,
+    QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retention, Retry,
+    SendPacing, Settlement, SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store,
+    StoreError, StoreTable, Subject, WebhookInbox, WebhookQueue, WebhookSighting,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -586,6 +586,22 @@ impl SendPacing for CountingStore {
         self.inner
             .reserve_sends(bucket, pace, sends, now, horizon)
             .await
+    }
+}
+
+#[async_trait]
+impl PageConnectionRecord for CountingStore {
+    async fn record_webhook_sightings(
+        &self,
+        sightings: &[WebhookSighting],
+    ) -> Result<(), StoreError> {
+        self.count("record_webhook_sightings");
+        self.inner.record_webhook_sightings(sightings).await
+    }
+
+    async fn webhook_sightings(&self, page_id: &str) -> Result<Vec<WebhookSighting>, StoreError> {
+        self.count("webhook_sightings");
+        self.inner.webhook_sightings(page_id).await
     }
 }
 

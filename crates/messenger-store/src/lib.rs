@@ -54,6 +54,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod connection;
 mod deadlines;
 mod dispatch;
 mod erasure;
@@ -79,6 +80,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use messenger_model::Timestamp;
 
+pub use connection::{PageConnectionRecord, WebhookSighting, MAX_SIGHTING_KEY_LEN};
 pub use deadlines::DeliveryDeadlines;
 pub use dispatch::DispatchQueue;
 pub use erasure::{
@@ -106,6 +108,7 @@ pub use retention::{Retention, SpaceScope, StoreTable, MAX_RETENTION_BATCH};
 /// applies the same way, so that a new backend behaves like [`MemoryStore`] and passes the
 /// conformance kit. Code that only uses a store does not need them.
 pub mod implementors {
+    pub use crate::connection::check_sightings;
     pub use crate::dispatch::{check_holder_prefix, lease_millis, space_cap};
     pub use crate::erasure::check_page;
     pub use crate::held::{apply_held, held_from, held_updates};
@@ -132,6 +135,7 @@ pub trait Store:
     + HeldReceipts
     + Retention
     + Erasure
+    + PageConnectionRecord
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

@@ -74,8 +74,8 @@ pub struct PageReport {
     pub subscribed_fields: Option<Vec<String>>,
     /// The fields the space's features need.
     pub needed_fields: Vec<&'static str>,
-    /// When each needed field last arrived signed on Meta's webhook (this instance, since it
-    /// started); `None` inside: never.
+    /// When each needed field last arrived signed on Meta's webhook, as recorded in the store
+    /// by any instance (at most a minute late) or seen by this process; `None` inside: never.
     pub webhook_last_seen: Vec<(String, Option<Timestamp>)>,
     /// What was found, worst first.
     pub findings: Vec<Finding>,
@@ -316,25 +316,94 @@ pub(super) fn subscription_findings(
     }
 }
 
-/// The webhook's findings: a needed field never seen is a warning (Meta may simply have had
-/// nothing to send), a page with nothing seen at all says how to test it.
-pub(super) fn webhook_findings(seen: &[(String, Option<Timestamp>)]) -> Vec<Finding> {
-    if seen.iter().all(|(_, at)| at.is_none()) {
-        return vec![Finding::act(
+/// Why Meta may never have called the webhook for a page, and what to do about each: Graph
+/// offers no way to read the app's mode, so development mode is named as a likely cause rather
+/// than checked.
+pub const NO_WEBHOOK_CAUSES: &[(&str, &str)] = &[
+    (
+        "the app is in development mode",
+        "in development mode Meta calls the webhook only for people with a role on the app: send \
+         the page a message from an admin, developer or tester of the app, or switch the app to \
+         Live in the App Dashboard (pages_messaging needs Advanced Access)",
+    ),
+    (
+        "the app is not subscribed to the page's fields",
+        "run messenger-gateway subscribe --config FILE",
+    ),
+    (
+        "the callback URL is not this gateway",
+        "in the App Dashboard (Messenger, Webhooks) set the callback URL to this gateway's \
+         public HTTPS /webhooks/facebook with facebook.verify_token as the verify token",
+    ),
+    (
+        "the deliveries are signed with another app's secret",
+        "set facebook.app_secret to the secret of the app subscribed to the page (a body \
+         whose signature does not check is refused with 403 and never recorded)",
+    ),
+];
+
+/// The webhook's findings: a needed field never seen is noted (Meta may simply have had
+/// nothing to send); a page with nothing seen at all is a warning naming the likely causes,
+/// the one the subscription shows first, each with what to do. `store_error`: the store did
+/// not answer, so only this process's own deliveries were looked at.
+pub(super) fn webhook_findings(
+    seen: &[(String, Option<Timestamp>)],
+    subscribed: Option<&[String]>,
+    needed: &[&'static str],
+    store_error: Option<&str>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(e) = store_error {
+        out.push(Finding::act(
             Severity::Warning,
             "webhook",
-            "no signed delivery of Meta's webhook seen for this page since this instance started",
-            "send the page a message from a Messenger account with a role on the app (in development mode Meta calls the webhook only for those), and check the callback URL and verify token in the App Dashboard",
-        )];
+            format!(
+                "the deliveries other instances recorded could not be read ({e}); only this \
+                 process's are shown"
+            ),
+            "check database.url and that the database answers",
+        ));
+    }
+    if seen.iter().all(|(_, at)| at.is_none()) {
+        let unsubscribed =
+            subscribed.is_some_and(|s| needed.iter().any(|f| !s.iter().any(|x| x == f)));
+        let causes: Vec<String> = NO_WEBHOOK_CAUSES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1 || subscribed.is_none() || unsubscribed)
+            .map(|(_, (cause, action))| format!("{cause}: {action}"))
+            .collect();
+        let mut causes = causes;
+        if unsubscribed {
+            // What the subscription shows comes first.
+            let i = causes
+                .iter()
+                .position(|c| c.starts_with(NO_WEBHOOK_CAUSES[1].0))
+                .unwrap_or(0);
+            let first = causes.remove(i);
+            causes.insert(0, first);
+        }
+        out.push(Finding::act(
+            Severity::Warning,
+            "webhook",
+            "no signed delivery of Meta's webhook recorded for this page (by any instance \
+             sharing the database): Meta may not be calling the webhook",
+            format!("likely causes, most likely first; {}", causes.join("; ")),
+        ));
+        return out;
     }
     let last: Vec<String> = seen
         .iter()
-        .filter_map(|(f, at)| at.map(|at| format!("{f} {at}")))
+        .map(|(f, at)| match at {
+            Some(at) => format!("{f} {at}"),
+            None => format!("{f} never"),
+        })
         .collect();
-    vec![Finding::ok(
+    out.push(Finding::ok(
         "webhook",
         format!("last signed deliveries: {}", last.join(", ")),
-    )]
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -388,5 +457,38 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Problem);
         assert!(f[0].message.contains("message_echoes"));
         assert!(f[0].action.as_deref().unwrap().contains("subscribe"));
+    }
+
+    #[test]
+    fn a_page_never_called_names_the_likely_causes() {
+        let never = vec![("messages".to_owned(), None)];
+        let all = vec!["messages".to_owned()];
+        let f = webhook_findings(&never, Some(&all), &["messages"], None);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        let action = f[0].action.as_deref().unwrap();
+        assert!(action.contains("development mode"), "{action}");
+        assert!(action.contains("callback URL"), "{action}");
+        // Subscribed to every field: the subscription is not named as a cause.
+        assert!(!action.contains("subscribe --config"), "{action}");
+
+        // A field missing from the subscription is named first.
+        let some = vec!["message_echoes".to_owned()];
+        let f = webhook_findings(&never, Some(&some), &["messages"], None);
+        let action = f[0].action.as_deref().unwrap();
+        let sub = action.find("not subscribed").unwrap();
+        assert!(sub < action.find("development mode").unwrap(), "{action}");
+
+        // A delivery seen: ok, naming each field.
+        let at = Timestamp::from_millis(0);
+        let seen = vec![
+            ("messages".to_owned(), Some(at)),
+            ("standby".to_owned(), None),
+        ];
+        let f = webhook_findings(&seen, None, &["messages", "standby"], Some("down"));
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].message.contains("down"));
+        assert_eq!(f[1].severity, Severity::Ok);
+        assert!(f[1].message.contains("standby never"), "{}", f[1].message);
     }
 }

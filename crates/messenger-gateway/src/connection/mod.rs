@@ -19,6 +19,7 @@ use std::time::Duration;
 use messenger::Messenger;
 use messenger_graph::{app_access_token, GraphClient};
 use messenger_model::Timestamp;
+use messenger_store::Store;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -54,7 +55,10 @@ struct Inner {
     app_token: Option<Secret>,
     version: String,
     check_every: Duration,
-    webhook: WebhookSightings,
+    webhook: Arc<WebhookSightings>,
+    /// Where every instance records the webhook's last deliveries (none: this instance's own
+    /// are all the doctor has).
+    store: Option<Arc<dyn Store>>,
     /// Asks the checker for a round now (a token was replaced).
     check_now: Notify,
 }
@@ -76,8 +80,11 @@ impl std::fmt::Debug for PageConnections {
 
 impl PageConnections {
     /// The pages of `config`, each with a Graph client of its own token (one connection pool
-    /// for all).
-    pub fn new(config: &Config) -> Result<Self, messenger_graph::Error> {
+    /// for all), recording and reading the webhook's last deliveries in `store` when given.
+    pub fn new(
+        config: &Config,
+        store: Option<Arc<dyn Store>>,
+    ) -> Result<Self, messenger_graph::Error> {
         let fb = &config.facebook;
         let base = GraphClient::builder()
             .base_url(&fb.graph_base_url)
@@ -106,7 +113,10 @@ impl PageConnections {
         Ok(Self {
             inner: Arc::new(Inner {
                 base,
-                webhook: WebhookSightings::new(pages.iter().map(|p| p.page_id.clone())),
+                webhook: Arc::new(WebhookSightings::new(
+                    pages.iter().map(|p| p.page_id.clone()),
+                )),
+                store,
                 pages,
                 app_token,
                 version: fb.graph_version.clone(),
@@ -119,6 +129,39 @@ impl PageConnections {
     /// Where Meta's verified webhook bodies are recorded.
     pub fn webhook(&self) -> &WebhookSightings {
         &self.inner.webhook
+    }
+
+    /// Writes the webhook's last deliveries to the store as they become due
+    /// ([`webhook::WRITE_EVERY`]) until `cancel`, then what is left; nothing without a store.
+    pub async fn record_sightings(self, cancel: CancellationToken) {
+        if let Some(store) = self.inner.store.clone() {
+            Arc::clone(&self.inner.webhook).run(store, cancel).await;
+        }
+    }
+
+    /// When each of `fields` of `page_id` last arrived signed, as any instance recorded it in
+    /// the store or this one saw it (the later); and what kept the store from answering.
+    async fn last_seen(
+        &self,
+        page_id: &str,
+        fields: &[&'static str],
+    ) -> (Vec<(String, Option<Timestamp>)>, Option<String>) {
+        let (stored, error) = match &self.inner.store {
+            None => (Vec::new(), None),
+            Some(store) => match store.webhook_sightings(page_id).await {
+                Ok(s) => (s, None),
+                Err(e) => (Vec::new(), Some(messenger::error_chain(&e))),
+            },
+        };
+        let seen = fields
+            .iter()
+            .map(|f| {
+                let here = self.inner.webhook.last(page_id, f);
+                let there = stored.iter().find(|s| s.field == *f).map(|s| s.at);
+                ((*f).to_owned(), here.max(there))
+            })
+            .collect();
+        (seen, error)
     }
 
     /// The last token check of `space`'s page.
@@ -309,11 +352,7 @@ impl PageConnections {
             }
             Err(e) => (None, Some(e.to_string())),
         };
-        let seen: Vec<(String, Option<Timestamp>)> = link
-            .needed_fields
-            .iter()
-            .map(|f| ((*f).to_owned(), self.inner.webhook.last(&link.page_id, f)))
-            .collect();
+        let (seen, store_error) = self.last_seen(&link.page_id, &link.needed_fields).await;
         let mut findings = doctor::token_findings(&token, now);
         findings.extend(doctor::page_findings(&link.page_id, &token));
         findings.extend(doctor::subscription_findings(
@@ -322,7 +361,12 @@ impl PageConnections {
             &link.needed_fields,
             error.as_deref(),
         ));
-        findings.extend(doctor::webhook_findings(&seen));
+        findings.extend(doctor::webhook_findings(
+            &seen,
+            subscribed.as_deref(),
+            &link.needed_fields,
+            store_error.as_deref(),
+        ));
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         PageReport {
             space: link.space.clone(),

@@ -6,7 +6,10 @@
 //!   waiting message is sent, in order;
 //! - `doctor` reports a page whose subscription lacks `message_echoes` (exit 1, saying to run
 //!   `subscribe`); `subscribe` posts the fields the configuration needs; the doctor is then
-//!   satisfied.
+//!   satisfied;
+//! - the `doctor` command reads the webhook's last deliveries the running gateway recorded in
+//!   the database; with none it names the likely causes (development mode, the subscription,
+//!   the callback URL).
 
 use std::process::Command;
 use std::time::Duration;
@@ -17,8 +20,8 @@ use serde_json::{json, Value};
 
 use crate::child::{GatewayProcess, Workdir};
 use crate::sim::{
-    default_dispatch_toml, http, metrics_text, post_batch, start_sim, wait_all_sent, PAGE,
-    PAGE_TOKEN,
+    default_dispatch_toml, http, metrics_text, post_batch, start_sim, wait_all_sent, APP_SECRET,
+    PAGE, PAGE_TOKEN,
 };
 
 /// The wait guard: a state that does not come within this is a hang.
@@ -270,4 +273,92 @@ async fn the_doctor_names_a_missing_echo_subscription_and_subscribe_fixes_it() {
     assert_eq!(code, 1, "{report}");
     assert!(report.contains("no_page_role"), "{report}");
     assert!(report.contains("role on the page"), "{report}");
+}
+
+/// Posts one signed `messages` delivery for the page to the gateway, as Meta does.
+async fn post_signed_message(base: &str, psid: &str, mid: &str) {
+    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [{
+        "sender": {"id": psid}, "recipient": {"id": PAGE}, "timestamp": 1,
+        "message": {"mid": mid, "text": "hello"}}]}]})
+    .to_string();
+    let res = http()
+        .post(format!("{base}/webhooks/facebook"))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            graph_sim::hub_signature_256(APP_SECRET, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST /webhooks/facebook");
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+/// The `webhook` lines of the doctor's report.
+fn webhook_lines(report: &str) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in report.lines() {
+        if line.trim_start().starts_with("ok")
+            || line.contains("WARNING")
+            || line.contains("PROBLEM")
+        {
+            keep = line.contains(" webhook ");
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_doctor_command_sees_the_deliveries_the_running_gateway_recorded() {
+    let sim = start_sim().await;
+    let dir = Workdir::new();
+    let cfg = dir.write("gateway.toml", &config(&sim, &dir.sqlite_url("db")));
+
+    // Before any gateway ran (no database file): nothing recorded, and the likely causes.
+    let cfg2 = cfg.clone();
+    let (_, report) = tokio::task::spawn_blocking(move || run("doctor", &cfg2))
+        .await
+        .unwrap();
+    let lines = webhook_lines(&report);
+    assert!(lines.contains("WARNING"), "{report}");
+    assert!(lines.contains("development mode"), "{report}");
+    assert!(lines.contains("callback URL"), "{report}");
+    assert!(
+        !dir.path().join("db").exists(),
+        "the doctor made no database"
+    );
+
+    let gw = GatewayProcess::start(&dir, "gateway", &cfg).await;
+    post_signed_message(&gw.base, "24000000000911", "m-doctor-1").await;
+    // The first delivery of a page and field is recorded at once; the doctor, a process of its
+    // own, reads it from the database.
+    let report = wait::until_within(
+        HANG,
+        "the doctor command names the recorded delivery",
+        Duration::from_millis(100),
+        || {
+            let cfg = cfg.clone();
+            async move {
+                let (_, report) = tokio::task::spawn_blocking(move || run("doctor", &cfg))
+                    .await
+                    .unwrap();
+                if webhook_lines(&report).contains("last signed deliveries: ") {
+                    Ok(report)
+                } else {
+                    Err(report)
+                }
+            }
+        },
+    )
+    .await;
+    let lines = webhook_lines(&report);
+    assert!(lines.contains("messages 20"), "{report}");
+    assert!(lines.contains("message_echoes never"), "{report}");
+    assert!(!lines.contains("WARNING"), "{report}");
 }

@@ -7,6 +7,7 @@
 //! provides `reader()`, `writer()` (pools), `begin_write()`, `commit()` and `rollback()`
 //! (transactions that change nothing are rolled back explicitly, never just dropped).
 
+pub(crate) mod connection;
 pub(crate) mod deadlines;
 pub(crate) mod dispatch;
 pub(crate) mod erasure;

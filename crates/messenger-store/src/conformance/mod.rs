@@ -185,7 +185,8 @@ macro_rules! conformance_tests {
             retention_purges_dead_quarantine_inbound,
             erasure_removes_the_customer_and_keeps_others,
             erasure_twice_answers_zeros,
-            export_pages_through_a_history
+            export_pages_through_a_history,
+            connection_webhook_sightings_keep_the_latest
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

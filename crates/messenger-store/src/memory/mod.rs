@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: every trait of the crate, in process memory.
 
+mod connection;
 mod erasure;
 mod held;
 mod ingest;
@@ -87,6 +88,8 @@ struct State {
     held: held::Held,
     /// Erasure records, oldest first.
     erasures: Vec<crate::ErasureRecord>,
+    /// When Meta's webhook last delivered each `(page, field)`.
+    webhook_sightings: BTreeMap<(String, String), Timestamp>,
 }
 
 impl MemoryStore {

@@ -1,5 +1,6 @@
 //! The kit's cases, one public async function per behaviour.
 
+mod connection;
 mod deadlines;
 mod dispatch;
 mod erasure;
@@ -14,6 +15,7 @@ mod profiles;
 mod receipts;
 mod retention;
 
+pub use connection::*;
 pub use deadlines::*;
 pub use dispatch::*;
 pub use erasure::*;
@@ -190,5 +192,8 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("export_pages_through_a_history", |s| {
         Box::pin(export_pages_through_a_history(s))
+    }),
+    ("connection_webhook_sightings_keep_the_latest", |s| {
+        Box::pin(connection_webhook_sightings_keep_the_latest(s))
     }),
 ];
