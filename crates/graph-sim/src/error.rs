@@ -25,6 +25,15 @@ pub enum SimError {
     /// An event could not be serialised (never expected for the model's types).
     #[error("cannot serialise the webhook body")]
     Json(#[source] serde_json::Error),
+    /// Another app's thread control was refused as Graph refuses it: the conversation is
+    /// controlled by a third app.
+    #[error("thread control by app {app_id} refused: {message}")]
+    ThreadControl {
+        /// The app that asked.
+        app_id: String,
+        /// Graph's message.
+        message: String,
+    },
     /// The HTTP client for webhooks could not be built.
     #[error("cannot build the webhook HTTP client")]
     HttpClient(#[source] reqwest::Error),

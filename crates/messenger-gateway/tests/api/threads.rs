@@ -1,9 +1,10 @@
 //! Thread control over HTTP against graph-sim: who owns a conversation, pass, take, release and
 //! request; a send while another app owns the conversation answers what Meta answers
-//! (10/2018300, classified); the business hears the conversation come back as
-//! `facebook.handover`; bad ids and metadata are 400s naming the field.
+//! (10/2018300, classified); the other app passes it back through graph-sim, which posts Meta's
+//! signed `messaging_handovers` webhook, and the business hears it as `facebook.handover`; bad
+//! ids and metadata are 400s naming the field.
 
-use messenger_model::webhook::{Handover, HandoverKind};
+use graph_sim::ThreadAction;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -46,12 +47,23 @@ async fn a_conversation_moves_between_apps_and_sends_follow_its_owner() {
          subscriptions = [\"facebook.handover\", \"message.failed\"]\n"
     );
     let env = Env::start_with(&hooks).await;
+    // The app's subscription has messaging_handovers (what `subscribe` posts for a space that
+    // forwards facebook.handover): Meta posts handover events.
+    env.sim.set_subscribed_fields(
+        PAGE_A,
+        ["messages", "message_echoes", "messaging_handovers"],
+    );
     env.opted_in_profile("ivy", PSID).await;
     assert_eq!(env.owner().await, Value::Null);
 
-    // Another app (a human agents' inbox) takes the conversation: our send is refused as Meta
-    // refuses it, and classified.
-    env.sim.set_thread_owner(PAGE_A, PSID, Some(OTHER_APP));
+    // Another app (a human agents' inbox) takes the idle conversation (nothing to tell our app):
+    // our send is refused as Meta refuses it, and classified.
+    let posted = env
+        .sim
+        .thread_control_by(OTHER_APP, PAGE_A, PSID, ThreadAction::Take, None)
+        .await
+        .unwrap();
+    assert_eq!(posted, None);
     assert_eq!(env.owner().await, OTHER_APP);
     let send =
         json!({"to": {"profileId": "ivy"}, "body": "Still there?", "rules": ["fbMessenger"]});
@@ -76,19 +88,26 @@ async fn a_conversation_moves_between_apps_and_sends_follow_its_owner() {
     assert_eq!(p["graphCode"], 10);
     assert_eq!(p["graphSubcode"], 2018300);
 
-    // The other app passes it back: the business hears it as facebook.handover.
-    let mut back = Handover::new(HandoverKind::PassThreadControl);
-    back.previous_owner_app_id = Some(OTHER_APP.into());
-    back.new_owner_app_id = Some(OUR_APP.into());
-    back.metadata = Some("resolved by agent 17".into());
+    // The other app passes it back: graph-sim posts Meta's signed pass_thread_control to the
+    // gateway, and the business hears it as facebook.handover.
+    let back = ThreadAction::Pass {
+        target_app_id: OUR_APP.into(),
+    };
+    let posted = env
+        .sim
+        .thread_control_by(OTHER_APP, PAGE_A, PSID, back, Some("resolved by agent 17"))
+        .await
+        .unwrap();
+    assert_eq!(posted, Some(200));
+    assert_eq!(env.owner().await, OUR_APP);
+    let post = env.sim.webhook_posts().pop().expect("the handover post");
+    let body: Value = serde_json::from_slice(&post.body).unwrap();
     assert_eq!(
-        env.sim
-            .post_handover(PAGE_A, Some(PSID), back)
-            .await
-            .unwrap(),
-        200
+        body["entry"][0]["messaging"][0]["pass_thread_control"],
+        json!({"previous_owner_app_id": OTHER_APP, "new_owner_app_id": OUR_APP,
+               "metadata": "resolved by agent 17"}),
+        "{body}"
     );
-    env.sim.set_thread_owner(PAGE_A, PSID, Some(OUR_APP));
     env.webhooks_applied().await;
     let events = receiver.wait_for(2).await;
     let handover: Vec<&Value> = events
@@ -100,6 +119,7 @@ async fn a_conversation_moves_between_apps_and_sends_follow_its_owner() {
     assert_eq!(handover[0]["payload"]["kind"], "pass");
     assert_eq!(handover[0]["payload"]["newOwnerAppId"], OUR_APP);
     assert_eq!(handover[0]["payload"]["profileId"], "ivy");
+    assert_eq!(handover[0]["payload"]["metadata"], "resolved by agent 17");
     let a = env.send(SPACE_A, KEY_A, &send).await;
     assert_eq!(
         env.settled(a.json()["id"].as_str().unwrap()).await["status"],
@@ -145,6 +165,64 @@ async fn a_conversation_moves_between_apps_and_sends_follow_its_owner() {
             "release_thread_control"
         ]
     );
+
+    // Our app holds the conversation; the inbox asks for it, then takes it: Meta tells our app
+    // each time, and the business hears both.
+    assert_eq!(env.control("take", None).await.status, 200);
+    let asked = env
+        .sim
+        .thread_control_by(
+            OTHER_APP,
+            PAGE_A,
+            PSID,
+            ThreadAction::Request,
+            Some("a person"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked, Some(200));
+    let taken = env
+        .sim
+        .thread_control_by(OTHER_APP, PAGE_A, PSID, ThreadAction::Take, None)
+        .await
+        .unwrap();
+    assert_eq!(taken, Some(200));
+    assert_eq!(env.owner().await, OTHER_APP);
+    env.webhooks_applied().await;
+    let events = receiver.wait_for(4).await;
+    let kinds: Vec<(&Value, &Value)> = events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e["name"] == "facebook.handover")
+        .map(|e| (&e["payload"]["kind"], &e["payload"]["requestedOwnerAppId"]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (&json!("pass"), &Value::Null),
+            (&json!("request"), &json!(OTHER_APP)),
+            (&json!("take"), &Value::Null)
+        ],
+        "{events:?}"
+    );
+    // A third app passing a conversation the inbox controls is refused, changing nothing.
+    let refused = env
+        .sim
+        .thread_control_by(
+            "9990001112223",
+            PAGE_A,
+            PSID,
+            ThreadAction::Pass {
+                target_app_id: OUR_APP.into(),
+            },
+            None,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(graph_sim::SimError::ThreadControl { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(env.owner().await, OTHER_APP);
 }
 
 #[tokio::test]
