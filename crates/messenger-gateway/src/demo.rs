@@ -410,6 +410,13 @@ pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
         demo.sim.shutdown().await;
         return Err(e);
     }
+    step(
+        11,
+        "The connection doctor again: the webhook's last signed delivery per field",
+    );
+    for line in gateway.connections().diagnose().await.render().lines() {
+        println!("  {line}");
+    }
     Ok(Running {
         url: demo.base,
         received: demo.received,

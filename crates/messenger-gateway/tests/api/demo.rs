@@ -35,4 +35,27 @@ async fn the_demo_runs_end_to_end() {
             "no line {line:?} in:\n{stdout}"
         );
     }
+    // The doctor's report for the demo's page, at the start (nothing delivered yet: the likely
+    // causes) and at the end (the deliveries of the walk, per field).
+    let (start, end) = stdout
+        .split_once("== 11. The connection doctor again")
+        .unwrap_or_else(|| panic!("no second doctor's report in:\n{stdout}"));
+    let start = start
+        .split_once("== 0. The connection doctor checks the page")
+        .unwrap_or_else(|| panic!("no doctor's report at the start in:\n{stdout}"))
+        .1;
+    for report in [start, end] {
+        assert!(report.contains("debug_token: valid"), "{report}");
+        assert!(
+            report.contains("subscribed to every field needed"),
+            "{report}"
+        );
+    }
+    assert!(start.contains("development mode"), "{start}");
+    let webhook = end
+        .lines()
+        .find(|l| l.contains("last signed deliveries:"))
+        .unwrap_or_else(|| panic!("no webhook finding in:\n{end}"));
+    assert!(webhook.contains(" messages 20"), "{webhook}");
+    assert!(webhook.contains(" message_reactions 20"), "{webhook}");
 }
