@@ -199,7 +199,7 @@ impl AttachmentType {
             Attachment::Image(_) => Self::Image,
             Attachment::Audio(_) => Self::Audio,
             Attachment::Video(_) => Self::Video,
-            Attachment::File(_) | Attachment::Template(_) => Self::File,
+            _ => Self::File,
         }
     }
 

@@ -8,7 +8,8 @@
 //! - customer and Graph user profiles ([`Profile`], [`UserProfile`]),
 //! - the message status resource ([`MessageResource`]) and the outbound event envelope
 //!   ([`EventEnvelope`]),
-//! - the mapping from a send request to the ordered Graph sends ([`plan_graph_sends`]).
+//! - the mapping from a send request to the ordered Graph sends ([`plan_graph_sends`] for
+//!   Messenger, [`plan_instagram_sends`] for Instagram Direct).
 //!
 //! It must never depend on anything that does I/O: no tokio, no reqwest, no sqlx, no clock
 //! beyond [`Timestamp::now`]. Its dependencies are serde, serde_json and thiserror, so a user
@@ -41,12 +42,14 @@ pub mod webhook;
 
 pub use error::ModelError;
 pub use event::{EventEnvelope, EventName};
-pub use mapping::{is_text_mime, part_is_for, plan_graph_sends, InlineUpload, PlannedSend};
+pub use mapping::{
+    is_text_mime, part_is_for, plan_graph_sends, plan_instagram_sends, InlineUpload, PlannedSend,
+};
 pub use profile::{FacebookProfile, Profile, UserProfile};
 pub use rule_trace::{RuleCause, RuleOutcome, RuleTraceEntry};
 pub use send::{
-    Channel, ChannelOptions, CustomBody, FbMessengerOptions, MessagePart, SendRequest, SmsOptions,
-    To,
+    Channel, ChannelOptions, CustomBody, FbMessengerOptions, InstagramOptions, MessagePart,
+    SendRequest, SmsOptions, To,
 };
 pub use status::{MessageError, MessageResource, MessageStatus, StatusChange};
 pub use time::Timestamp;

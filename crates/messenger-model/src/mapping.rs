@@ -42,7 +42,7 @@ pub struct InlineUpload {
     pub data_base64: String,
 }
 
-/// Whether a part is meant for Messenger (no `channels` means every channel).
+/// Whether a part is meant for `channel` (no `channels` means every channel).
 pub fn part_is_for(part: &MessagePart, channel: Channel) -> bool {
     part.channels.is_empty() || part.channels.contains(&channel)
 }
@@ -78,27 +78,84 @@ pub fn plan_graph_sends(
     recipient: &Recipient,
 ) -> Result<Vec<PlannedSend>, ModelError> {
     let opts = req.fb_messenger_options();
-    let tag = opts.and_then(|o| o.message_tag.clone());
-    let messaging_type = opts
-        .and_then(|o| o.messaging_type)
-        .unwrap_or(if tag.is_some() {
+    let envelope = Envelope {
+        channel: Channel::FbMessenger,
+        messaging_type: opts.and_then(|o| o.messaging_type),
+        tag: opts.and_then(|o| o.message_tag.clone()),
+        persona_id: opts.and_then(|o| o.persona_id.clone()),
+    };
+    plan(req, recipient, &envelope, req.fb_messenger_custom_body())
+}
+
+/// Maps a send request to the Graph sends that deliver it on Instagram Direct to `recipient`
+/// (an IGSID: [`Recipient::psid`] builds `{"id": ...}` for either kind of scoped id), in order.
+///
+/// The same mapping as [`plan_graph_sends`], read from Instagram's side of the request:
+/// `customBody.instagram` as is, else the `messageParts` meant for `instagram`, else `body`;
+/// `channelOptions.instagram` sets `messaging_type` and `tag`. There is never a `persona_id`.
+///
+/// ```
+/// use messenger_model::{graph::Recipient, plan_instagram_sends, Channel, SendRequest, To};
+/// let req = SendRequest::new(To::instagram_id("IGSID-1"))
+///     .body("Your order has shipped")
+///     .instagram_message_tag("HUMAN_AGENT")
+///     .rules([Channel::Instagram]);
+/// let plan = plan_instagram_sends(&req, &Recipient::psid("IGSID-1")).unwrap();
+/// assert_eq!(
+///     serde_json::to_string(&plan[0].request).unwrap(),
+///     r#"{"recipient":{"id":"IGSID-1"},"messaging_type":"MESSAGE_TAG","tag":"HUMAN_AGENT","message":{"text":"Your order has shipped"}}"#
+/// );
+/// ```
+pub fn plan_instagram_sends(
+    req: &SendRequest,
+    recipient: &Recipient,
+) -> Result<Vec<PlannedSend>, ModelError> {
+    let opts = req.instagram_options();
+    let envelope = Envelope {
+        channel: Channel::Instagram,
+        messaging_type: opts.and_then(|o| o.messaging_type),
+        tag: opts.and_then(|o| o.message_tag.clone()),
+        persona_id: None,
+    };
+    plan(req, recipient, &envelope, req.instagram_custom_body())
+}
+
+/// The channel's side of a request: the envelope every one of its Graph sends carries.
+struct Envelope {
+    channel: Channel,
+    messaging_type: Option<MessagingType>,
+    tag: Option<String>,
+    persona_id: Option<String>,
+}
+
+impl Envelope {
+    fn send(&self, recipient: &Recipient, message: Message) -> GraphSendRequest {
+        let messaging_type = self.messaging_type.unwrap_or(if self.tag.is_some() {
             MessagingType::MessageTag
         } else {
             MessagingType::Response
         });
-    let persona_id = opts.and_then(|o| o.persona_id.clone());
-    let envelope = |message: Message| GraphSendRequest {
-        recipient: recipient.clone(),
-        messaging_type: Some(messaging_type),
-        tag: tag.clone(),
-        message: Some(message),
-        persona_id: persona_id.clone(),
-        ..GraphSendRequest::default()
-    };
+        GraphSendRequest {
+            recipient: recipient.clone(),
+            messaging_type: Some(messaging_type),
+            tag: self.tag.clone(),
+            message: Some(message),
+            persona_id: self.persona_id.clone(),
+            ..GraphSendRequest::default()
+        }
+    }
+}
 
-    if let Some(custom) = req.fb_messenger_custom_body() {
+fn plan(
+    req: &SendRequest,
+    recipient: &Recipient,
+    envelope: &Envelope,
+    custom: Option<&Message>,
+) -> Result<Vec<PlannedSend>, ModelError> {
+    let channel = envelope.channel;
+    if let Some(custom) = custom {
         return Ok(vec![PlannedSend {
-            request: envelope(custom.clone()),
+            request: envelope.send(recipient, custom.clone()),
             upload: None,
         }]);
     }
@@ -106,31 +163,27 @@ pub fn plan_graph_sends(
     if !req.message_parts.is_empty() {
         let mut plan = Vec::with_capacity(req.message_parts.len());
         for (index, part) in req.message_parts.iter().enumerate() {
-            if !part_is_for(part, Channel::FbMessenger) {
+            if !part_is_for(part, channel) {
                 continue;
             }
             let (message, upload) = map_part(index, part)?;
             plan.push(PlannedSend {
-                request: envelope(message),
+                request: envelope.send(recipient, message),
                 upload,
             });
         }
         if plan.is_empty() {
-            return Err(ModelError::NothingToSend {
-                channel: Channel::FbMessenger,
-            });
+            return Err(ModelError::NothingToSend { channel });
         }
         return Ok(plan);
     }
 
     match &req.body {
         Some(body) => Ok(vec![PlannedSend {
-            request: envelope(Message::text(body.clone())),
+            request: envelope.send(recipient, Message::text(body.clone())),
             upload: None,
         }]),
-        None => Err(ModelError::NothingToSend {
-            channel: Channel::FbMessenger,
-        }),
+        None => Err(ModelError::NothingToSend { channel }),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Customer profiles (docs/design.md §3) and Graph's user profile.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -22,6 +24,11 @@ pub struct Profile {
     /// The page-scoped Messenger ID (PSID) of this customer, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fb_messenger_id: Option<String>,
+    /// The customer's Instagram-scoped IDs (IGSIDs), one per Instagram professional account
+    /// of the business: account id (the `entry.id` of Instagram webhooks) to IGSID. An IGSID
+    /// is scoped to one account, so a customer who writes to two accounts has two.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instagram_ids: BTreeMap<String, String>,
     /// Phone number in international format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
@@ -58,6 +65,32 @@ impl Profile {
         self
     }
 
+    /// Sets the customer's IGSID for one Instagram account (`account_id`, the professional
+    /// account's id).
+    ///
+    /// ```
+    /// use messenger_model::Profile;
+    /// let p = Profile::new("alice").with_instagram_id("17841400000000001", "IGSID-1");
+    /// assert_eq!(p.instagram_id_for("17841400000000001"), Some("IGSID-1"));
+    /// assert_eq!(p.instagram_id_for("17841400000000002"), None);
+    /// let json = serde_json::to_value(&p).unwrap();
+    /// assert_eq!(json["instagramIds"]["17841400000000001"], "IGSID-1");
+    /// ```
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn with_instagram_id(
+        mut self,
+        account_id: impl Into<String>,
+        igsid: impl Into<String>,
+    ) -> Self {
+        self.instagram_ids.insert(account_id.into(), igsid.into());
+        self
+    }
+
+    /// The customer's IGSID for one Instagram account, if the profile holds one.
+    pub fn instagram_id_for(&self, account_id: &str) -> Option<&str> {
+        self.instagram_ids.get(account_id).map(String::as_str)
+    }
+
     /// Sets the phone number.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_phone_number(mut self, phone: impl Into<String>) -> Self {
@@ -66,7 +99,8 @@ impl Profile {
     }
 
     /// Merges `update` into this profile: every field set in `update` replaces this one's, custom
-    /// properties are merged key by key (a JSON `null` removes the key), the id is kept.
+    /// properties are merged key by key (a JSON `null` removes the key), Instagram IDs are
+    /// merged account by account (an update names the accounts it sets), the id is kept.
     pub fn merge(&mut self, update: Profile) {
         fn take<T>(dst: &mut Option<T>, src: Option<T>) {
             if src.is_some() {
@@ -74,6 +108,7 @@ impl Profile {
             }
         }
         take(&mut self.fb_messenger_id, update.fb_messenger_id);
+        self.instagram_ids.extend(update.instagram_ids);
         take(&mut self.phone_number, update.phone_number);
         take(&mut self.email, update.email);
         take(&mut self.first_name, update.first_name);

@@ -5,15 +5,16 @@
 mod webhooks;
 
 use messenger_model::graph::{
-    Attachment, GraphSendRequest, MediaPayload, Message, MessagingType, QuickReply, Recipient,
+    Attachment, GraphSendRequest, MediaPayload, MediaSharePayload, Message, MessagingType,
+    QuickReply, Recipient,
 };
 use messenger_model::webhook::{
     DeliveryReceipt, Entry, InboundMessage, MessagingEvent, Optin, Party, ReadReceipt,
     WebhookPayload,
 };
 use messenger_model::{
-    Channel, ChannelOptions, FbMessengerOptions, MessagePart, Profile, SendRequest, SmsOptions,
-    Timestamp, To,
+    Channel, ChannelOptions, FbMessengerOptions, InstagramOptions, MessagePart, Profile,
+    SendRequest, SmsOptions, Timestamp, To,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -40,11 +41,16 @@ fn extra_map() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 fn channel() -> impl Strategy<Value = Channel> {
-    prop_oneof![Just(Channel::FbMessenger), Just(Channel::Sms)]
+    prop_oneof![
+        Just(Channel::FbMessenger),
+        Just(Channel::Sms),
+        Just(Channel::Instagram)
+    ]
 }
 
 fn to() -> impl Strategy<Value = To> {
     (
+        opt_text(),
         opt_text(),
         opt_text(),
         opt_text(),
@@ -57,6 +63,7 @@ fn to() -> impl Strategy<Value = To> {
             |(
                 profile_id,
                 fb_messenger_id,
+                instagram_id,
                 phone_number,
                 mobile_number,
                 email,
@@ -65,6 +72,7 @@ fn to() -> impl Strategy<Value = To> {
             )| To {
                 profile_id,
                 fb_messenger_id,
+                instagram_id,
                 phone_number,
                 mobile_number,
                 email,
@@ -140,6 +148,10 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
                                     from,
                                     allow_unicode,
                                 }),
+                                instagram: Some(InstagramOptions {
+                                    messaging_type,
+                                    message_tag: None,
+                                }),
                             }
                         },
                     ),
@@ -166,24 +178,39 @@ fn graph_message() -> impl Strategy<Value = Message> {
             attachment_id: None,
             is_reusable: Some(true)
         })),
+        Just(Attachment::LikeHeart),
+        text().prop_map(|id| Attachment::MediaShare(MediaSharePayload::post(id))),
     ];
     (
         opt_text(),
         proptest::option::of(attachment),
+        proptest::collection::vec(
+            opt_text().prop_map(|u| {
+                Attachment::Image(MediaPayload {
+                    url: u,
+                    attachment_id: None,
+                    is_reusable: None,
+                })
+            }),
+            0..3,
+        ),
         proptest::collection::vec((text(), text()), 0..4),
         opt_text(),
         extra_map(),
     )
-        .prop_map(|(text, attachment, qr, metadata, extra)| Message {
-            text,
-            attachment,
-            quick_replies: qr
-                .into_iter()
-                .map(|(t, p)| QuickReply::text(t, p))
-                .collect(),
-            metadata,
-            extra,
-        })
+        .prop_map(
+            |(text, attachment, attachments, qr, metadata, extra)| Message {
+                text,
+                attachment,
+                attachments,
+                quick_replies: qr
+                    .into_iter()
+                    .map(|(t, p)| QuickReply::text(t, p))
+                    .collect(),
+                metadata,
+                extra,
+            },
+        )
 }
 
 fn webhook_event() -> impl Strategy<Value = MessagingEvent> {
@@ -257,8 +284,14 @@ proptest! {
     }
 
     #[test]
-    fn profile_roundtrips(id in text(), psid in opt_text(), phone in opt_text(), custom in extra_map()) {
-        let p = Profile { id, fb_messenger_id: psid, phone_number: phone, custom, ..Default::default() };
+    fn profile_roundtrips(
+        id in text(),
+        psid in opt_text(),
+        igsids in proptest::collection::btree_map(text(), text(), 0..3),
+        phone in opt_text(),
+        custom in extra_map(),
+    ) {
+        let p = Profile { id, fb_messenger_id: psid, instagram_ids: igsids, phone_number: phone, custom, ..Default::default() };
         let json = serde_json::to_vec(&p).unwrap();
         prop_assert_eq!(serde_json::from_slice::<Profile>(&json).unwrap(), p);
     }

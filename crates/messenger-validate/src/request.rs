@@ -77,6 +77,14 @@ fn check_content(report: &mut Report, req: &SendRequest) {
                     .iter()
                     .any(|p| part_is_for(p, Channel::Sms))
             }
+            Channel::Instagram => {
+                req.instagram_custom_body().is_some()
+                    || body
+                    || req
+                        .message_parts
+                        .iter()
+                        .any(|p| part_is_for(p, Channel::Instagram))
+            }
         };
         if !has {
             let what = match channel {
@@ -87,6 +95,7 @@ fn check_content(report: &mut Report, req: &SendRequest) {
                     "body or a messageParts entry for it (customBody.fbMessenger is \
                                  Messenger's only)"
                 }
+                Channel::Instagram => "body, a messageParts entry for it or customBody.instagram",
             };
             report.push(
                 ViolationCode::ContentMissingForChannel,
@@ -246,6 +255,7 @@ fn check_to(report: &mut Report, req: &SendRequest, policy: &Policy) {
                 || (policy.customer_matching && non_empty(&to.phone_number))
         }
         Channel::Sms => profile || non_empty(&to.phone_number) || non_empty(&to.mobile_number),
+        Channel::Instagram => profile || non_empty(&to.instagram_id),
     });
     if !reachable {
         let matching = if non_empty(&to.phone_number) && req.rules.contains(&Channel::FbMessenger) {

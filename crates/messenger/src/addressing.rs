@@ -154,6 +154,9 @@ pub fn profile_update_from_to(to: &To) -> Option<Profile> {
     Some(Profile {
         id: id.to_owned(),
         fb_messenger_id: keep(&to.fb_messenger_id),
+        // An IGSID is scoped to one Instagram account, which `to.instagramId` does not name:
+        // the profile learns it per account once accounts can be connected.
+        instagram_ids: Default::default(),
         phone_number: keep(&to.phone_number).or_else(|| keep(&to.mobile_number)),
         email: keep(&to.email),
         first_name: keep(&to.first_name),

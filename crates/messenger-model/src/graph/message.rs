@@ -21,6 +21,11 @@ pub struct Message {
     /// An attachment (media or template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// Several attachments in one send: Instagram's several images in one message (generally
+    /// available since 2026-05-06). Messenger has no such field. Meta's pages give no maximum
+    /// count that the product's reference confirms, so none is enforced here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     /// Quick replies (at most 13).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quick_replies: Vec<QuickReply>,
@@ -45,6 +50,21 @@ impl Message {
     pub fn attachment(attachment: Attachment) -> Self {
         Self {
             attachment: Some(attachment),
+            ..Self::default()
+        }
+    }
+
+    /// Several images in one Instagram message (`attachments`).
+    ///
+    /// ```
+    /// use messenger_model::graph::{MediaPayload, Message};
+    /// let m = Message::images([MediaPayload::url("https://example.com/a.png"), MediaPayload::url("https://example.com/b.png")]);
+    /// let v = serde_json::to_value(&m).unwrap();
+    /// assert_eq!(v["attachments"][1]["type"], "image");
+    /// ```
+    pub fn images(images: impl IntoIterator<Item = MediaPayload>) -> Self {
+        Self {
+            attachments: images.into_iter().map(Attachment::Image).collect(),
             ..Self::default()
         }
     }
@@ -83,6 +103,14 @@ pub enum Attachment {
     File(MediaPayload),
     /// A structured template.
     Template(Template),
+    /// Instagram's heart sticker (`{"type":"like_heart"}`, no payload); the only sticker
+    /// documented for Instagram. Messenger does not take it.
+    #[serde(rename = "like_heart")]
+    LikeHeart,
+    /// Instagram: share one of the business's own posts (`MEDIA_SHARE` with the post's id).
+    /// Messenger does not take it.
+    #[serde(rename = "MEDIA_SHARE")]
+    MediaShare(MediaSharePayload),
 }
 
 impl Attachment {
@@ -102,7 +130,7 @@ impl Attachment {
     pub fn media_payload(&self) -> Option<&MediaPayload> {
         match self {
             Self::Image(p) | Self::Audio(p) | Self::Video(p) | Self::File(p) => Some(p),
-            Self::Template(_) => None,
+            Self::Template(_) | Self::LikeHeart | Self::MediaShare(_) => None,
         }
     }
 
@@ -110,7 +138,7 @@ impl Attachment {
     pub fn media_payload_mut(&mut self) -> Option<&mut MediaPayload> {
         match self {
             Self::Image(p) | Self::Audio(p) | Self::Video(p) | Self::File(p) => Some(p),
-            Self::Template(_) => None,
+            Self::Template(_) | Self::LikeHeart | Self::MediaShare(_) => None,
         }
     }
 
@@ -122,6 +150,8 @@ impl Attachment {
             Self::Video(_) => "video",
             Self::File(_) => "file",
             Self::Template(_) => "template",
+            Self::LikeHeart => "like_heart",
+            Self::MediaShare(_) => "MEDIA_SHARE",
         }
     }
 }
@@ -155,6 +185,21 @@ impl MediaPayload {
             attachment_id: Some(id.into()),
             ..Self::default()
         }
+    }
+}
+
+/// The payload of an Instagram `MEDIA_SHARE` attachment: the id of a post the business owns
+/// (Meta refuses other accounts' posts).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MediaSharePayload {
+    /// The post's id.
+    pub id: String,
+}
+
+impl MediaSharePayload {
+    /// A share of the post `id`.
+    pub fn post(id: impl Into<String>) -> Self {
+        Self { id: id.into() }
     }
 }
 

@@ -13,7 +13,9 @@ mod versions;
 pub use connection::{
     DebugTokenResponse, SubscribedApp, SubscribedApps, TokenDebug, MESSENGER_WEBHOOK_FIELDS,
 };
-pub use message::{Attachment, MediaPayload, Message, QuickReply, QuickReplyContentType};
+pub use message::{
+    Attachment, MediaPayload, MediaSharePayload, Message, QuickReply, QuickReplyContentType,
+};
 pub use persona::{CreatedId, Cursors, NewPersona, Paging, Persona, PersonaList, SuccessResponse};
 pub use request::{
     GraphSendRequest, MessagingType, NotificationType, Recipient, RecipientName, SenderAction,

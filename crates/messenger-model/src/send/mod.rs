@@ -4,6 +4,6 @@ mod builder;
 mod request;
 
 pub use request::{
-    Channel, ChannelOptions, CustomBody, FbMessengerOptions, MessagePart, SendRequest, SmsOptions,
-    To,
+    Channel, ChannelOptions, CustomBody, FbMessengerOptions, InstagramOptions, MessagePart,
+    SendRequest, SmsOptions, To,
 };

@@ -16,17 +16,23 @@ pub enum Channel {
     /// SMS, through the space's SMS provider.
     #[serde(rename = "sms")]
     Sms,
+    /// Instagram Direct, through the Messenger Platform's Send API for an Instagram professional
+    /// account; the recipient is an Instagram-scoped ID (IGSID). See
+    /// `docs/decisions/0026-instagram-is-a-channel-of-the-one-request.md`.
+    #[serde(rename = "instagram")]
+    Instagram,
 }
 
 impl Channel {
     /// All channels.
-    pub const ALL: [Channel; 2] = [Channel::FbMessenger, Channel::Sms];
+    pub const ALL: [Channel; 3] = [Channel::FbMessenger, Channel::Sms, Channel::Instagram];
 
     /// The channel id as written in `rules` (`"fbMessenger"`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Channel::FbMessenger => "fbMessenger",
             Channel::Sms => "sms",
+            Channel::Instagram => "instagram",
         }
     }
 
@@ -53,6 +59,11 @@ pub struct To {
     /// The recipient's page-scoped Messenger ID (PSID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fb_messenger_id: Option<String>,
+    /// The recipient's Instagram-scoped ID (IGSID), taken from an Instagram webhook. Instagram
+    /// has no phone-number matching: a recipient is reached there by this or by a profile that
+    /// holds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram_id: Option<String>,
     /// Phone number in international format (Messenger customer matching, SMS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
@@ -118,6 +129,21 @@ pub struct FbMessengerOptions {
     pub delivery_timeout: Option<u64>,
 }
 
+/// Instagram's options: the envelope of the Send API call for an Instagram professional
+/// account. There is no persona and no delivery timeout: Instagram has no personas that the
+/// reference documents, and sends no delivery receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstagramOptions {
+    /// Graph's `messaging_type`; defaults to `RESPONSE`, or `MESSAGE_TAG` when a tag is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_type: Option<MessagingType>,
+    /// Graph's `tag`: on Instagram only `HUMAN_AGENT` (a person's reply up to 7 days after the
+    /// user's last message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_tag: Option<String>,
+}
+
 /// SMS options.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +166,9 @@ pub struct ChannelOptions {
     /// SMS options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms: Option<SmsOptions>,
+    /// Instagram's options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram: Option<InstagramOptions>,
 }
 
 /// Per-channel custom bodies, passed to the channel as they are.
@@ -149,6 +178,10 @@ pub struct CustomBody {
     /// A Graph Send API `message` object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fb_messenger: Option<Message>,
+    /// A Graph Send API `message` object for Instagram (the same shape; Instagram takes fewer
+    /// kinds and a few of its own: the `like_heart` sticker, `MEDIA_SHARE`, several images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram: Option<Message>,
 }
 
 /// A send request of the Enterprise Communications API.
@@ -216,5 +249,15 @@ impl SendRequest {
     /// The Messenger custom body, if one was given.
     pub fn fb_messenger_custom_body(&self) -> Option<&Message> {
         self.custom_body.as_ref()?.fb_messenger.as_ref()
+    }
+
+    /// The Instagram options, if any were given.
+    pub fn instagram_options(&self) -> Option<&InstagramOptions> {
+        self.channel_options.as_ref()?.instagram.as_ref()
+    }
+
+    /// The Instagram custom body, if one was given.
+    pub fn instagram_custom_body(&self) -> Option<&Message> {
+        self.custom_body.as_ref()?.instagram.as_ref()
     }
 }

@@ -115,13 +115,24 @@ fn check_part(report: &mut Report, v: &Value, at: &str) {
                 ViolationCode::PartChannelUnknown,
                 index(&at, i),
                 format!(
-                    "unknown channel {:?}: parts can be meant for fbMessenger or sms",
-                    truncate(s)
+                    "unknown channel {:?}: parts can be meant for {}",
+                    truncate(s),
+                    channel_list("or")
                 ),
                 Some(s),
             ),
             other => type_error(report, &index(&at, i), "a string (a channel id)", other),
         }
+    }
+}
+
+/// Every channel id, as a list in words: `fbMessenger, sms and instagram`.
+fn channel_list(last: &str) -> String {
+    let ids = Channel::ALL.map(Channel::as_str);
+    match ids.split_last() {
+        Some((tail, [])) => (*tail).to_owned(),
+        Some((tail, head)) => format!("{} {last} {tail}", head.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -210,7 +221,7 @@ fn check_rules(report: &mut Report, root: &Map<String, Value>) {
                 format!(
                     "unknown channel {:?}: this product sends on {}",
                     truncate(s),
-                    Channel::ALL.map(Channel::as_str).join(" and ")
+                    channel_list("and")
                 ),
                 Some(s),
             ),

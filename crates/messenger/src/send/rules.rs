@@ -92,6 +92,13 @@ impl Messenger {
                 };
                 Ok(RuleDecision::Sms(address, text))
             }
+            // The gateway refuses such requests (422) until Instagram accounts can be
+            // connected; a request that reaches the facade otherwise skips the rule.
+            Channel::Instagram => Ok(skip(
+                ViolationCode::RulesUnknown,
+                "/rules",
+                "this API space has no Instagram account connected",
+            )),
         }
     }
 }
