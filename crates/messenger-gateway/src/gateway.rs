@@ -241,6 +241,7 @@ impl GatewayBuilder {
             messenger.clone(),
             Arc::clone(&wake),
             cancel.clone(),
+            instance.id.clone(),
         )));
         tasks.push(tokio::spawn(
             page_connections.clone().record_sightings(cancel.clone()),

@@ -20,9 +20,9 @@ use messenger_store::{
     DeliveryDeadlines, DispatchQueue, Erasure, ErasureRecord, EventFailure, EventScope,
     HeldReceipt, HeldReceipts, InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord,
     MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent,
-    Pace, Page, PageConnectionRecord, PendingEvents, ProfileQuery, ProfileStore, Quarantine,
-    QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retention, Retry,
-    SendPacing, Settlement, SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store,
+    Pace, Page, PageConnectionRecord, PageReauth, PendingEvents, ProfileQuery, ProfileStore,
+    Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retention,
+    Retry, SendPacing, Settlement, SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store,
     StoreError, StoreTable, Subject, WebhookInbox, WebhookQueue, WebhookSighting,
 };
 
@@ -602,6 +602,21 @@ impl PageConnectionRecord for CountingStore {
     async fn webhook_sightings(&self, page_id: &str) -> Result<Vec<WebhookSighting>, StoreError> {
         self.count("webhook_sightings");
         self.inner.webhook_sightings(page_id).await
+    }
+
+    async fn record_page_reauth(&self, reauth: &PageReauth) -> Result<(), StoreError> {
+        self.count("record_page_reauth");
+        self.inner.record_page_reauth(reauth).await
+    }
+
+    async fn clear_page_reauth(&self, page_id: &str) -> Result<bool, StoreError> {
+        self.count("clear_page_reauth");
+        self.inner.clear_page_reauth(page_id).await
+    }
+
+    async fn page_reauth(&self, page_id: &str) -> Result<Option<PageReauth>, StoreError> {
+        self.count("page_reauth");
+        self.inner.page_reauth(page_id).await
     }
 }
 

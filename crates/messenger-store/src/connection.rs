@@ -1,10 +1,12 @@
-//! The record of each page's connection to Meta shared by every instance on one store: when
-//! Meta's signed webhook last delivered each field of a page ([`PageConnectionRecord`]), so the
-//! connection doctor of any instance, and the `doctor` command (a process of its own), can say
-//! whether Meta calls the webhook at all.
+//! The record of each page's connection to Meta shared by every instance on one store
+//! ([`PageConnectionRecord`]): when Meta's signed webhook last delivered each field of a page,
+//! so the connection doctor of any instance, and the `doctor` command (a process of its own),
+//! can say whether Meta calls the webhook at all; and a page whose token an instance found
+//! stopped working ([`PageReauth`]), so they can say which instance holds its messages.
 //!
-//! Instances write it rarely (a page and field at most once a minute each, however many
-//! webhooks arrive), so a row's time may lag the last delivery by that much.
+//! Instances write it rarely: a page and field at most once a minute each, however many
+//! webhooks arrive (so a time may lag the last delivery by that much), and a page's token state
+//! when it changes.
 
 use async_trait::async_trait;
 use messenger_model::Timestamp;
@@ -51,6 +53,38 @@ impl WebhookSighting {
     }
 }
 
+/// A page whose token an instance found stopped working: its messages wait there for new
+/// credentials (`needs_reauth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageReauth {
+    /// The page.
+    pub page_id: String,
+    /// What is wrong with the token (messenger-graph's `TokenProblem` name: `password_changed`,
+    /// `expired`, ...).
+    pub problem: String,
+    /// What Graph said, or the token check found.
+    pub reason: String,
+    /// Since when.
+    pub since: Timestamp,
+    /// The instance that found it.
+    pub instance: String,
+}
+
+impl PageReauth {
+    /// Checks the record: a page id and a problem of 1 to [`MAX_SIGHTING_KEY_LEN`] bytes
+    /// ([`StoreError::Invalid`] otherwise).
+    pub fn validate(&self) -> Result<(), StoreError> {
+        for (what, value) in [("page id", &self.page_id), ("problem", &self.problem)] {
+            if value.is_empty() || value.len() > MAX_SIGHTING_KEY_LEN {
+                return Err(StoreError::invalid(format!(
+                    "a page reauthorisation's {what} must have 1 to {MAX_SIGHTING_KEY_LEN} bytes"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Each page's connection to Meta as every instance saw it.
 #[async_trait]
 pub trait PageConnectionRecord: Send + Sync {
@@ -64,6 +98,17 @@ pub trait PageConnectionRecord: Send + Sync {
 
     /// Every field of `page_id` ever recorded, with its latest time, ordered by field.
     async fn webhook_sightings(&self, page_id: &str) -> Result<Vec<WebhookSighting>, StoreError>;
+
+    /// Records that `reauth.page_id`'s token stopped working, replacing what was recorded for
+    /// the page but keeping the earlier `since` (the page has waited since then).
+    async fn record_page_reauth(&self, reauth: &PageReauth) -> Result<(), StoreError>;
+
+    /// Forgets that `page_id`'s token stopped working (it works again, or a new one is in
+    /// place); returns whether something was recorded.
+    async fn clear_page_reauth(&self, page_id: &str) -> Result<bool, StoreError>;
+
+    /// What is recorded of `page_id`'s token having stopped working, if anything.
+    async fn page_reauth(&self, page_id: &str) -> Result<Option<PageReauth>, StoreError>;
 }
 
 /// Checks every sighting of a call ([`WebhookSighting::validate`]).

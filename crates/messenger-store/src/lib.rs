@@ -80,7 +80,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use messenger_model::Timestamp;
 
-pub use connection::{PageConnectionRecord, WebhookSighting, MAX_SIGHTING_KEY_LEN};
+pub use connection::{PageConnectionRecord, PageReauth, WebhookSighting, MAX_SIGHTING_KEY_LEN};
 pub use deadlines::DeliveryDeadlines;
 pub use dispatch::DispatchQueue;
 pub use erasure::{

@@ -26,7 +26,8 @@ pub enum Severity {
 pub struct Finding {
     /// How much it matters.
     pub severity: Severity,
-    /// Which check: `token`, `scopes`, `expiry`, `subscription`, `version`, `webhook`.
+    /// Which check: `token`, `scopes`, `expiry`, `reauth`, `subscription`, `version`,
+    /// `webhook`.
     pub check: &'static str,
     /// What was found.
     pub message: String,
@@ -270,6 +271,38 @@ pub(super) fn page_findings(configured: &str, token: &TokenCheck) -> Vec<Finding
     }
 }
 
+/// What an instance recorded of the page's token having stopped working (`needs_reauth`, as
+/// any instance sharing the database sees it), against the token check made now.
+pub(super) fn reauth_findings(
+    recorded: Option<&messenger_store::PageReauth>,
+    token: &TokenCheck,
+) -> Vec<Finding> {
+    let Some(r) = recorded else {
+        return Vec::new();
+    };
+    let held = format!(
+        "instance {} holds the page's messages since {}: the token stopped working ({}: {})",
+        r.instance, r.since, r.problem, r.reason
+    );
+    if token.state == TokenState::Valid {
+        vec![Finding::act(
+            Severity::Warning,
+            "reauth",
+            format!("{held}; the token works now"),
+            "nothing: the waiting instances send again at their next token check (within a \
+             minute); a reload (SIGHUP or POST /ops/reload) sends at once",
+        )]
+    } else {
+        vec![Finding::act(
+            Severity::Problem,
+            "reauth",
+            held,
+            "put a new page token in page_token and reload every instance (SIGHUP or POST \
+             /ops/reload): the waiting messages go out at once",
+        )]
+    }
+}
+
 /// The subscription's findings: each needed field missing is a problem.
 pub(super) fn subscription_findings(
     page_id: &str,
@@ -457,6 +490,40 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Problem);
         assert!(f[0].message.contains("message_echoes"));
         assert!(f[0].action.as_deref().unwrap().contains("subscribe"));
+    }
+
+    #[test]
+    fn a_page_an_instance_holds_is_named_with_what_to_do() {
+        let mut check = TokenCheck {
+            at: Timestamp::from_millis(0),
+            state: TokenState::Invalid,
+            problem: None,
+            expires_at: None,
+            scopes: None,
+            page_id: None,
+            detail: String::new(),
+        };
+        assert!(reauth_findings(None, &check).is_empty());
+        let r = messenger_store::PageReauth {
+            page_id: "1".into(),
+            problem: "password_changed".into(),
+            reason: "Error validating access token".into(),
+            since: Timestamp::from_millis(0),
+            instance: "gw-a".into(),
+        };
+        let f = reauth_findings(Some(&r), &check);
+        assert_eq!(f[0].severity, Severity::Problem);
+        assert!(f[0].message.contains("gw-a"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("password_changed"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].action.as_deref().unwrap().contains("page_token"));
+        check.state = TokenState::Valid;
+        let f = reauth_findings(Some(&r), &check);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].message.contains("works now"), "{}", f[0].message);
     }
 
     #[test]

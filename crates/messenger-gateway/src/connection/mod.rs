@@ -10,6 +10,7 @@
 
 pub mod doctor;
 pub mod fields;
+mod reauth;
 pub mod token;
 pub mod webhook;
 
@@ -38,6 +39,8 @@ struct PageLink {
     client: Mutex<GraphClient>,
     needed_fields: Vec<&'static str>,
     last: Mutex<Option<TokenCheck>>,
+    /// What this instance last recorded in the store of the page's `needs_reauth`.
+    recorded: reauth::Recorded,
 }
 
 impl PageLink {
@@ -103,6 +106,7 @@ impl PageConnections {
                     client: Mutex::new(base.for_page(s.page_token.expose())?),
                     needed_fields: fields::needed_fields(s),
                     last: Mutex::new(None),
+                    recorded: reauth::Recorded::default(),
                 })
             })
             .collect::<Result<Vec<_>, messenger_graph::Error>>()?;
@@ -226,6 +230,9 @@ impl PageConnections {
             if let Some(m) = messenger {
                 cleared |= apply(m, link, &check, now);
             }
+            if let (TokenState::Valid, Some(store)) = (check.state, &self.inner.store) {
+                reauth::token_works(store.as_ref(), &link.page_id).await;
+            }
             *link.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(check);
         }
         cleared
@@ -244,9 +251,34 @@ impl PageConnections {
         })
     }
 
+    /// Records in the store, as instance `instance`, each page that started or stopped waiting
+    /// for new credentials since the last call (nothing without a store).
+    async fn record_reauth(&self, messenger: &Messenger, instance: &str) {
+        let Some(store) = &self.inner.store else {
+            return;
+        };
+        for link in &self.inner.pages {
+            let now = messenger
+                .spaces()
+                .find(|s| s.id == link.space)
+                .and_then(|s| s.health.reauth());
+            link.recorded
+                .sync(store.as_ref(), instance, &link.page_id, now)
+                .await;
+        }
+    }
+
     /// Checks the tokens at start and then periodically, until `cancel`; wakes the dispatch
-    /// workers (`wake`) when a page's messages may go again.
-    pub async fn run(self, messenger: Messenger, wake: Arc<Notify>, cancel: CancellationToken) {
+    /// workers (`wake`) when a page's messages may go again; records in the store, as instance
+    /// `instance`, each page that starts or stops waiting for new credentials (looked at once a
+    /// second, written on a change).
+    pub async fn run(
+        self,
+        messenger: Messenger,
+        wake: Arc<Notify>,
+        cancel: CancellationToken,
+        instance: String,
+    ) {
         // Each page is checked when it is due; looking once a second costs a clock read.
         let tick = self.inner.check_every.min(Duration::from_secs(1));
         let mut only_due = false;
@@ -261,6 +293,7 @@ impl PageConnections {
                 wake.notify_waiters();
                 wake.notify_one();
             }
+            self.record_reauth(&messenger, &instance).await;
             only_due = true;
             tokio::select! {
                 () = cancel.cancelled() => return,
@@ -353,8 +386,13 @@ impl PageConnections {
             Err(e) => (None, Some(e.to_string())),
         };
         let (seen, store_error) = self.last_seen(&link.page_id, &link.needed_fields).await;
+        let waiting = match &self.inner.store {
+            Some(store) => store.page_reauth(&link.page_id).await.ok().flatten(),
+            None => None,
+        };
         let mut findings = doctor::token_findings(&token, now);
         findings.extend(doctor::page_findings(&link.page_id, &token));
+        findings.extend(doctor::reauth_findings(waiting.as_ref(), &token));
         findings.extend(doctor::subscription_findings(
             &link.page_id,
             subscribed.as_deref(),

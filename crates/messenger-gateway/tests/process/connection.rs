@@ -1,7 +1,8 @@
 //! The page's connection with the real binary against graph-sim (decision 0022):
 //!
 //! - graph-sim revokes the page token (190/460, the user changed their password): the page goes
-//!   `needs_reauth` (the log says so once, `/readyz` and the metric name it), its messages wait
+//!   `needs_reauth` (the log says so once, `/readyz` and the metric name it, the `doctor`
+//!   command names the instance from the database), its messages wait
 //!   without a retry storm, and once the token works again the health check sees it and every
 //!   waiting message is sent, in order;
 //! - `doctor` reports a page whose subscription lacks `message_echoes` (exit 1, saying to run
@@ -131,6 +132,32 @@ async fn a_revoked_token_holds_the_pages_messages_until_the_check_finds_it_valid
         "ready",
         "other pages may still send"
     );
+    // The doctor command, a process of its own, reads from the database which instance holds
+    // the page's messages, and since when.
+    let report = wait::until_within(
+        HANG,
+        "the doctor command names the instance holding the page",
+        Duration::from_millis(100),
+        || {
+            let cfg = cfg.clone();
+            let instance = gw.instance.clone();
+            async move {
+                let (_, report) = tokio::task::spawn_blocking(move || run("doctor", &cfg))
+                    .await
+                    .unwrap();
+                let named = report
+                    .lines()
+                    .any(|l| l.contains("reauth") && l.contains(&format!("instance {instance} ")));
+                if named {
+                    Ok(report)
+                } else {
+                    Err(report)
+                }
+            }
+        },
+    )
+    .await;
+    assert!(report.contains("password_changed"), "{report}");
 
     // Several more checks and dispatch rounds pass: no retry storm, nothing sent.
     let checks = token_checks(&sim);
@@ -198,6 +225,11 @@ async fn a_revoked_token_holds_the_pages_messages_until_the_check_finds_it_valid
     let log = gw.log();
     assert_eq!(lines_saying(&log, STOPPED), 1, "{log}");
     assert_eq!(lines_saying(&log, WORKS_AGAIN), 1, "{log}");
+    // The record is gone: the doctor names no instance holding the page.
+    let (_, report) = tokio::task::spawn_blocking(move || run("doctor", &cfg))
+        .await
+        .unwrap();
+    assert!(!report.contains(" reauth "), "{report}");
 }
 
 /// Runs `messenger-gateway COMMAND --config CFG`; its exit code and stdout.

@@ -186,7 +186,8 @@ macro_rules! conformance_tests {
             erasure_removes_the_customer_and_keeps_others,
             erasure_twice_answers_zeros,
             export_pages_through_a_history,
-            connection_webhook_sightings_keep_the_latest
+            connection_webhook_sightings_keep_the_latest,
+            connection_page_reauth_recorded_and_cleared
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

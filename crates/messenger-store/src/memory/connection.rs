@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::connection::check_sightings;
-use crate::{PageConnectionRecord, StoreError, WebhookSighting};
+use crate::{PageConnectionRecord, PageReauth, StoreError, WebhookSighting};
 
 #[async_trait]
 impl PageConnectionRecord for MemoryStore {
@@ -32,5 +32,30 @@ impl PageConnectionRecord for MemoryStore {
             .filter(|((page, _), _)| page == page_id)
             .map(|((page, field), at)| WebhookSighting::new(page.clone(), field.clone(), *at))
             .collect())
+    }
+
+    async fn record_page_reauth(&self, reauth: &PageReauth) -> Result<(), StoreError> {
+        reauth.validate()?;
+        let mut state = self.state()?;
+        let since = state
+            .page_reauth
+            .get(&reauth.page_id)
+            .map_or(reauth.since, |r| r.since.min(reauth.since));
+        state.page_reauth.insert(
+            reauth.page_id.clone(),
+            PageReauth {
+                since,
+                ..reauth.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn clear_page_reauth(&self, page_id: &str) -> Result<bool, StoreError> {
+        Ok(self.state()?.page_reauth.remove(page_id).is_some())
+    }
+
+    async fn page_reauth(&self, page_id: &str) -> Result<Option<PageReauth>, StoreError> {
+        Ok(self.state()?.page_reauth.get(page_id).cloned())
     }
 }

@@ -90,6 +90,8 @@ struct State {
     erasures: Vec<crate::ErasureRecord>,
     /// When Meta's webhook last delivered each `(page, field)`.
     webhook_sightings: BTreeMap<(String, String), Timestamp>,
+    /// Pages whose token an instance found stopped working.
+    page_reauth: HashMap<String, crate::PageReauth>,
 }
 
 impl MemoryStore {

@@ -196,4 +196,7 @@ pub const ALL: &[(&str, Case)] = &[
     ("connection_webhook_sightings_keep_the_latest", |s| {
         Box::pin(connection_webhook_sightings_keep_the_latest(s))
     }),
+    ("connection_page_reauth_recorded_and_cleared", |s| {
+        Box::pin(connection_page_reauth_recorded_and_cleared(s))
+    }),
 ];
