@@ -450,9 +450,9 @@ async function connectionView() {
     ]));
     parts.push(el('h3', { text: 'Findings' }),
       table(['', 'Check', 'Found', 'What to do'], findingRows(body.report.version.concat(page.findings))));
-    parts.push(el('h3', { text: 'Webhook deliveries seen' }),
+    parts.push(el('h3', { text: 'Webhook deliveries recorded' }),
       table(['Field', 'Last signed delivery'], page.webhookLastSeen.map(([field, at]) => el('tr', {},
-        el('td', { class: 'mono', text: field }), el('td', { text: at ? when(at) : 'never (since this instance started)' })))));
+        el('td', { class: 'mono', text: field }), el('td', { text: at ? when(at) : 'never recorded (by any instance sharing the database)' })))));
     main().append(el('div', { id: 'connection' }, parts));
   } catch (e) { failed(e); }
 }
