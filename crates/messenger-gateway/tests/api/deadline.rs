@@ -77,6 +77,23 @@ fn sms_to_customers(env: &Env) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the business has received `n` events for message `id`.
+async fn events_reach(receiver: &Receiver, id: &str, n: usize) {
+    wait::until(
+        "the business has the events",
+        Duration::from_millis(20),
+        || async {
+            let got = events_of(receiver, id);
+            if got.len() >= n {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
+    .await;
+}
+
 /// `(name, channel)` of each event the business received for message `id`, in order.
 fn events_of(receiver: &Receiver, id: &str) -> Vec<(String, String)> {
     receiver
@@ -165,19 +182,7 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
 
     // The business hears of both sends, then of Messenger's late delivery.
     receiver.wait_for(2).await;
-    wait::until(
-        "the business has the events",
-        Duration::from_millis(20),
-        || async {
-            let got = events_of(&receiver, &id);
-            if got.len() >= 2 {
-                Ok(())
-            } else {
-                Err(format!("{got:?}"))
-            }
-        },
-    )
-    .await;
+    events_reach(&receiver, &id, 2).await;
     assert_eq!(
         events_of(&receiver, &id),
         [
@@ -193,19 +198,7 @@ async fn a_customer_messenger_never_delivers_to_gets_the_sms_after_the_deadline(
     env.webhooks_applied().await;
     let m = env.message(&id).await;
     assert_eq!(m["status"], "delivered", "{m}");
-    wait::until(
-        "the business has the events",
-        Duration::from_millis(20),
-        || async {
-            let got = events_of(&receiver, &id);
-            if got.len() >= 3 {
-                Ok(())
-            } else {
-                Err(format!("{got:?}"))
-            }
-        },
-    )
-    .await;
+    events_reach(&receiver, &id, 3).await;
     assert_eq!(
         events_of(&receiver, &id)[2],
         ("message.delivered".to_owned(), "fbMessenger".to_owned())

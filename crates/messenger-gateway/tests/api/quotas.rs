@@ -74,21 +74,7 @@ async fn past_max_in_flight_requests_are_shed_with_503() {
     .await
     .unwrap();
     // Once the held request has its place, the next one is shed.
-    let shed = wait::until(
-        "a request past the cap is shed",
-        Duration::from_millis(20),
-        || async {
-            let r = env
-                .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
-                .await;
-            if r.status == 503 {
-                Ok(r)
-            } else {
-                Err(r.text)
-            }
-        },
-    )
-    .await;
+    let shed = b_answers(&env, 503).await;
     shed.problem(503);
     assert_eq!(shed.header("retry-after"), Some("1"));
     // Probes are always answered.
@@ -108,19 +94,21 @@ async fn past_max_in_flight_requests_are_shed_with_503() {
     );
     drop(held);
     // The place is free again once the gateway has seen the connection close.
-    wait::until(
-        "the place is free again",
-        Duration::from_millis(20),
-        || async {
-            let b = env
-                .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
-                .await;
-            if b.status == 404 {
-                Ok(())
-            } else {
-                Err(b.text)
-            }
-        },
-    )
-    .await;
+    b_answers(&env, 404).await;
+}
+
+/// Asks space B for a profile until the gateway answers `status` (503 while its place is taken,
+/// 404 once it is free).
+async fn b_answers(env: &Env, status: u16) -> Answer {
+    wait::until("space B's answer", Duration::from_millis(20), || async {
+        let r = env
+            .get(&format!("/apispaces/{SPACE_B}/profiles/nobody"), KEY_B)
+            .await;
+        if r.status == status {
+            Ok(r)
+        } else {
+            Err(format!("{}: {}", r.status, r.text))
+        }
+    })
+    .await
 }
