@@ -126,34 +126,12 @@ impl GatewayBuilder {
         let (messenger, graph) = build_messenger(&config, Arc::clone(&store), self.clock)?;
         let forwarder = crate::forward::forwarder(&config, Arc::clone(&store))
             .map_err(GatewayError::Forward)?;
-        let listener = match self.listener {
-            Some(l) => l,
-            None => TcpListener::bind(config.server.listen)
-                .await
-                .map_err(|source| GatewayError::Bind {
-                    addr: config.server.listen,
-                    source,
-                })?,
-        };
-        let addr = listener.local_addr().map_err(|source| GatewayError::Io {
-            what: "cannot read the listening address",
-            source,
-        })?;
-        let ops_listener = match config.server.ops_listen {
-            Some(ops) => Some(
-                TcpListener::bind(ops)
-                    .await
-                    .map_err(|source| GatewayError::Bind { addr: ops, source })?,
-            ),
-            None => None,
-        };
-        let ops_addr = match &ops_listener {
-            Some(l) => Some(l.local_addr().map_err(|source| GatewayError::Io {
-                what: "cannot read the operations listening address",
-                source,
-            })?),
-            None => None,
-        };
+        let Listeners {
+            main: listener,
+            addr,
+            ops: ops_listener,
+            ops_addr,
+        } = Listeners::bind(self.listener, &config).await?;
         let (next_forwarder, forwarders) = tokio::sync::mpsc::channel(1);
         let metrics = Metrics::new();
         take_back_leases(&store, &instance, &metrics).await;
@@ -226,54 +204,25 @@ impl GatewayBuilder {
                 Some(serve(ops, ListenerRole::Ops)),
             ),
         };
-        let mut tasks = Dispatcher {
+        let tasks = Background {
             messenger: messenger.clone(),
-            metrics: metrics.clone(),
-            config: config.dispatch.clone(),
-            wake: Arc::clone(&wake),
+            metrics,
+            wake,
             cancel: cancel.clone(),
             instance_id: instance.id.clone(),
-            retention: crate::retention::RetentionPolicy::new(&config),
-        }
-        .spawn();
-        tasks.push(committer);
-        tasks.push(tokio::spawn(page_connections.clone().run(
-            messenger.clone(),
-            Arc::clone(&wake),
-            cancel.clone(),
-            instance.id.clone(),
-        )));
-        tasks.push(tokio::spawn(
-            page_connections.clone().record_sightings(cancel.clone()),
-        ));
-        tasks.push(tokio::spawn(crate::backlog::run(
-            crate::backlog::Watch {
+            committer,
+            page_connections: page_connections.clone(),
+            backlog: crate::backlog::Watch {
                 backlogs,
                 shedder,
-                metrics: metrics.clone(),
+                metrics: state.metrics.clone(),
             },
-            messenger.clone(),
-            cancel.clone(),
-        )));
-        tasks.push(tokio::spawn(crate::live::run(
             live,
-            messenger.clone(),
-            cancel.clone(),
-        )));
-        tasks.push(tokio::spawn(crate::inbound::run_applier(
-            messenger.clone(),
-            metrics.clone(),
-            format!("{}/webhooks", instance.id),
             webhooks_queued,
-            cancel.clone(),
-        )));
-        tasks.push(tokio::spawn(crate::forward::run(
             forwarder,
             forwarders,
-            format!("{}/forwarder", instance.id),
-            metrics.clone(),
-            cancel.clone(),
-        )));
+        }
+        .spawn(&config);
         tracing::info!(
             %addr,
             ops_addr = ops_addr.map(|a| a.to_string()),
@@ -297,6 +246,130 @@ impl GatewayBuilder {
             grace: config.server.shutdown_grace,
             instance,
         })
+    }
+}
+
+/// The listeners: the main one (given, or bound on `server.listen`) and the operations one
+/// when `server.ops_listen` is set, with their addresses.
+struct Listeners {
+    main: TcpListener,
+    addr: SocketAddr,
+    ops: Option<TcpListener>,
+    ops_addr: Option<SocketAddr>,
+}
+
+impl Listeners {
+    async fn bind(given: Option<TcpListener>, config: &Config) -> Result<Self, GatewayError> {
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Bind { addr, source })
+        };
+        let address = |l: &TcpListener, what: &'static str| {
+            l.local_addr()
+                .map_err(|source| GatewayError::Io { what, source })
+        };
+        let main = match given {
+            Some(l) => l,
+            None => bind(config.server.listen).await?,
+        };
+        let addr = address(&main, "cannot read the listening address")?;
+        let (ops, ops_addr) = match config.server.ops_listen {
+            Some(at) => {
+                let ops = bind(at).await?;
+                let addr = address(&ops, "cannot read the operations listening address")?;
+                (Some(ops), Some(addr))
+            }
+            None => (None, None),
+        };
+        Ok(Self {
+            main,
+            addr,
+            ops,
+            ops_addr,
+        })
+    }
+}
+
+/// What runs beside the listeners until shutdown: the dispatch workers and their maintenance,
+/// the webhook ingest's committer and applier, the pages' token checks, the backlog watch,
+/// the console's live figures and the forwarder.
+struct Background {
+    messenger: Messenger,
+    metrics: Metrics,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+    instance_id: String,
+    committer: JoinHandle<()>,
+    page_connections: crate::connection::PageConnections,
+    backlog: crate::backlog::Watch,
+    live: crate::live::Live,
+    webhooks_queued: Arc<Notify>,
+    forwarder: Option<messenger::events::Forwarder>,
+    forwarders: tokio::sync::mpsc::Receiver<Option<messenger::events::Forwarder>>,
+}
+
+impl Background {
+    fn spawn(self, config: &Config) -> Vec<JoinHandle<()>> {
+        let Self {
+            messenger,
+            metrics,
+            wake,
+            cancel,
+            instance_id,
+            committer,
+            page_connections,
+            backlog,
+            live,
+            webhooks_queued,
+            forwarder,
+            forwarders,
+        } = self;
+        let mut tasks = Dispatcher {
+            messenger: messenger.clone(),
+            metrics: metrics.clone(),
+            config: config.dispatch.clone(),
+            wake: Arc::clone(&wake),
+            cancel: cancel.clone(),
+            instance_id: instance_id.clone(),
+            retention: crate::retention::RetentionPolicy::new(config),
+        }
+        .spawn();
+        tasks.push(committer);
+        tasks.push(tokio::spawn(page_connections.clone().run(
+            messenger.clone(),
+            Arc::clone(&wake),
+            cancel.clone(),
+            instance_id.clone(),
+        )));
+        tasks.push(tokio::spawn(
+            page_connections.record_sightings(cancel.clone()),
+        ));
+        tasks.push(tokio::spawn(crate::backlog::run(
+            backlog,
+            messenger.clone(),
+            cancel.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::live::run(
+            live,
+            messenger.clone(),
+            cancel.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::inbound::run_applier(
+            messenger,
+            metrics.clone(),
+            format!("{instance_id}/webhooks"),
+            webhooks_queued,
+            cancel.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::forward::run(
+            forwarder,
+            forwarders,
+            format!("{instance_id}/forwarder"),
+            metrics,
+            cancel,
+        )));
+        tasks
     }
 }
 
