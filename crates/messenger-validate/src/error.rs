@@ -26,7 +26,8 @@ pub enum ViolationCode {
     ContentMissingForChannel,
     /// `body` and `messageParts` together (`content.body_and_parts`).
     ContentBodyAndParts,
-    /// A Messenger text longer than 2000 characters (`text.too_long`).
+    /// A text longer than its channel takes: Messenger 2000 characters, Instagram 1000 bytes of
+    /// UTF-8 (`text.too_long`).
     TextTooLong,
     /// A Graph message with neither text nor attachment (`message.empty`).
     MessageEmpty,
@@ -84,7 +85,8 @@ pub enum ViolationCode {
     PartUrlAndData,
     /// Inline data of a non-text part that is not base64 (`part.data_not_base64`).
     PartDataNotBase64,
-    /// A part larger than Messenger's attachment limit (`part.too_large`).
+    /// A part larger than its channel's attachment limit: Messenger 25 MB, Instagram 8 MB for an
+    /// image and 25 MB for a video or audio clip (`part.too_large`).
     PartTooLarge,
     /// A part's `channels` names an unknown channel (`part.channel_unknown`).
     PartChannelUnknown,
@@ -122,13 +124,27 @@ pub enum ViolationCode {
     /// A `deliveryTimeout` with no rule after `fbMessenger` to use when it passes
     /// (`delivery_timeout.no_next_rule`).
     DeliveryTimeoutNoNextRule,
+    /// A feature the channel does not offer: a persona or a delivery timeout on Instagram,
+    /// Instagram's sticker, post share or several images on Messenger, a media or receipt
+    /// template, a call button or a phone/e-mail quick reply on Instagram
+    /// (`channel.unsupported`).
+    ChannelUnsupported,
+    /// A media format the channel does not take (Instagram: png, jpeg, gif images; mp4, ogg,
+    /// avi, mov, webm videos; aac, m4a, wav, mp4 audio; pdf files) (`media.type_unsupported`).
+    MediaTypeUnsupported,
+    /// A message tag Meta accepts on another channel but not on this one (Instagram takes
+    /// only `HUMAN_AGENT`) (`tag.not_for_channel`).
+    TagNotForChannel,
+    /// An entry of Instagram's `attachments` (several in one send) that is not an image
+    /// (`attachments.not_image`).
+    AttachmentsNotImage,
     /// More violations than the cap; the rest were not listed (`violations.truncated`).
     ViolationsTruncated,
 }
 
 impl ViolationCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ViolationCode; 56] = [
+    pub const ALL: [ViolationCode; 60] = [
         Self::FieldUnknown,
         Self::FieldType,
         Self::FieldRequired,
@@ -184,6 +200,10 @@ impl ViolationCode {
         Self::WindowTagExpired,
         Self::DeliveryTimeoutRange,
         Self::DeliveryTimeoutNoNextRule,
+        Self::ChannelUnsupported,
+        Self::MediaTypeUnsupported,
+        Self::TagNotForChannel,
+        Self::AttachmentsNotImage,
         Self::ViolationsTruncated,
     ];
 
@@ -245,6 +265,10 @@ impl ViolationCode {
             Self::WindowTagExpired => "window.tag_expired",
             Self::DeliveryTimeoutRange => "delivery_timeout.range",
             Self::DeliveryTimeoutNoNextRule => "delivery_timeout.no_next_rule",
+            Self::ChannelUnsupported => "channel.unsupported",
+            Self::MediaTypeUnsupported => "media.type_unsupported",
+            Self::TagNotForChannel => "tag.not_for_channel",
+            Self::AttachmentsNotImage => "attachments.not_image",
             Self::ViolationsTruncated => "violations.truncated",
         }
     }

@@ -1,6 +1,6 @@
 //! # messenger-validate
 //!
-//! Every rule a sender of a Messenger message can break before Meta says so, checked over the
+//! Every rule a sender of a Messenger or Instagram Direct message can break before Meta says so, checked over the
 //! [`messenger_model`] types, with typed violations: a stable [`ViolationCode`], the RFC 6901
 //! JSON pointer of the offending field, a message saying what to do, and the offending value.
 //! Meta's limits ([`limits`]) and tag policy ([`tags`]) are data in one place each.
@@ -13,7 +13,9 @@
 //! - [`validate_request`]: a typed request, e.g. one made with the builders. Collects every
 //!   violation (up to [`limits::MAX_VIOLATIONS`]), not just the first.
 //! - [`validate_graph_message`]: a Graph `message` object, the way Graph checks it.
-//! - [`check_tag`]: one message tag against Meta's current policy.
+//! - [`validate_instagram_message`]: a Graph `message` object, the way Instagram takes it.
+//! - [`check_tag`] / [`check_instagram_tag`]: one message tag against Meta's current policy,
+//!   for Messenger or for Instagram (which takes only `HUMAN_AGENT`).
 //! - [`check_messenger_window`] / [`check_window`]: the messaging window rule.
 //!
 //! **The window is separate.** [`validate_request`] checks everything that makes a request
@@ -57,6 +59,7 @@
 mod error;
 mod format;
 mod id;
+mod instagram;
 pub mod limits;
 mod message;
 mod persona;
@@ -74,7 +77,7 @@ use serde_json::Value;
 pub use error::{ValidateError, Violation, ViolationCode, Violations};
 pub use id::check_id_at;
 pub use persona::check_persona_id_at;
-pub use tags::{check_tag, TagInfo, TagStatus};
+pub use tags::{check_instagram_tag, check_tag, TagInfo, TagStatus};
 pub use window::{check_messenger_window, check_window, Policy, Window};
 
 use report::Report;
@@ -182,6 +185,27 @@ pub fn validate_request(req: &SendRequest, policy: &Policy) -> Result<(), Valida
 pub fn validate_graph_message(msg: &Message, pointer_prefix: &str) -> Vec<Violation> {
     let mut report = Report::new();
     message::check_message(&mut report, msg, pointer_prefix);
+    report.finish()
+}
+
+/// Checks a Graph `message` object the way Instagram takes it: text of at most 1000 bytes,
+/// one of text, `attachment` or `attachments` (several images), media by URL or id, the
+/// `like_heart` sticker, `MEDIA_SHARE`, the generic and button templates with `web_url` and
+/// `postback` buttons, text quick replies. Pointers start with `pointer_prefix`
+/// (`"/customBody/instagram"` for a request's custom body).
+///
+/// ```
+/// use messenger_model::graph::{Attachment, Message};
+/// use messenger_validate::validate_instagram_message;
+///
+/// assert!(validate_instagram_message(&Message::attachment(Attachment::LikeHeart), "/message").is_empty());
+/// let v = validate_instagram_message(&Message::text("é".repeat(501)), "/message");
+/// assert_eq!(v[0].code.as_str(), "text.too_long");
+/// assert_eq!(v[0].pointer, "/message/text");
+/// ```
+pub fn validate_instagram_message(msg: &Message, pointer_prefix: &str) -> Vec<Violation> {
+    let mut report = Report::new();
+    instagram::check_message(&mut report, msg, pointer_prefix);
     report.finish()
 }
 

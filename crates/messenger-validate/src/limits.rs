@@ -69,6 +69,54 @@ pub const DELIVERY_TIMEOUT_MAX_SECS: u64 = 604_800;
 /// Longer ones are refused (`field.length`), never stored.
 pub const ID_MAX_CHARS: usize = 256;
 
+/// Instagram text (`message.text`, a `body` or `text/*` part sent to Instagram): **bytes** of
+/// UTF-8, not characters (Meta's Instagram send-message page).
+pub const INSTAGRAM_TEXT_MAX_BYTES: usize = 1000;
+/// Instagram quick replies per message (Instagram's quick-replies page).
+pub const INSTAGRAM_QUICK_REPLIES_MAX: usize = 13;
+/// Instagram quick reply title: characters.
+pub const INSTAGRAM_QUICK_REPLY_TITLE_MAX_CHARS: usize = 20;
+/// Instagram button template: at most this many buttons (Instagram's button-template page).
+/// The page gives no limit on the template's text, so none is applied.
+pub const INSTAGRAM_BUTTON_TEMPLATE_MAX_BUTTONS: usize = 3;
+/// Instagram image (png, jpeg, gif): 8 MB, read as MiB like Messenger's 25 MB.
+pub const INSTAGRAM_IMAGE_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// Instagram video (mp4, ogg, avi, mov, webm) and audio (aac, m4a, wav, mp4): 25 MB (MiB).
+///
+/// The product's reference gives no size for Instagram's PDF files, nor a count of images in
+/// one send, elements in a generic template or buttons per element (only a third party's
+/// figures), so those are not limited here: Meta's answer decides.
+pub const INSTAGRAM_VIDEO_AUDIO_MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// The MIME types Instagram takes, per kind of attachment (Meta's Instagram send-message and
+/// attachment-upload pages; PDF since 2025-12-19).
+pub const INSTAGRAM_MEDIA_TYPES: &[(&str, &[&str])] = &[
+    ("image", &["image/png", "image/jpeg", "image/gif"]),
+    (
+        "video",
+        &[
+            "video/mp4",
+            "video/ogg",
+            "video/x-msvideo",
+            "video/avi",
+            "video/quicktime",
+            "video/webm",
+        ],
+    ),
+    (
+        "audio",
+        &[
+            "audio/aac",
+            "audio/mp4",
+            "audio/x-m4a",
+            "audio/m4a",
+            "audio/wav",
+            "audio/x-wav",
+            "audio/wave",
+        ],
+    ),
+    ("file", &["application/pdf"]),
+];
+
 /// Validation stops listing after this many violations (bad input of any size stays cheap).
 pub const MAX_VIOLATIONS: usize = 100;
 

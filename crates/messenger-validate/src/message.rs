@@ -44,10 +44,29 @@ pub(crate) fn check_message(report: &mut Report, msg: &Message, at: &str) {
             );
         }
     }
+    if !msg.attachments.is_empty() {
+        report.push(
+            ViolationCode::ChannelUnsupported,
+            format!("{at}/attachments"),
+            "several attachments in one send are Instagram's only: send each on Messenger as \
+             its own message (one messageParts entry each)",
+            None,
+        );
+    }
     if let Some(attachment) = &msg.attachment {
         let at = format!("{at}/attachment");
         match attachment {
             Attachment::Template(t) => check_template(report, t, &format!("{at}/payload")),
+            Attachment::LikeHeart | Attachment::MediaShare(_) => report.push(
+                ViolationCode::ChannelUnsupported,
+                format!("{at}/type"),
+                format!(
+                    "attachment type {} is Instagram's only; Messenger takes image, audio, \
+                     video, file and template",
+                    attachment.type_name()
+                ),
+                Some(attachment.type_name()),
+            ),
             media => {
                 if let Some(p) = media.media_payload() {
                     let at = format!("{at}/payload");
@@ -133,7 +152,7 @@ fn title_missing(report: &mut Report, at: &str) {
 }
 
 /// Media by `url` xor `attachment_id`.
-fn check_source(report: &mut Report, url: Option<&str>, id: Option<&str>, at: &str) {
+pub(crate) fn check_source(report: &mut Report, url: Option<&str>, id: Option<&str>, at: &str) {
     match (url, id) {
         (None, None) => report.push(
             ViolationCode::AttachmentNoSource,
@@ -161,7 +180,7 @@ fn check_template(report: &mut Report, t: &Template, at: &str) {
     }
 }
 
-fn field_empty(report: &mut Report, at: String, what: &str) {
+pub(crate) fn field_empty(report: &mut Report, at: String, what: &str) {
     report.push(
         ViolationCode::TemplateFieldEmpty,
         at,

@@ -36,6 +36,7 @@ pub(crate) fn check_request(report: &mut Report, req: &SendRequest, policy: &Pol
     if let Some(custom) = req.fb_messenger_custom_body() {
         crate::message::check_message(report, custom, CUSTOM_BODY_POINTER);
     }
+    crate::instagram::check_request(report, req);
     check_rules(report, req);
 }
 
@@ -43,11 +44,11 @@ fn check_content(report: &mut Report, req: &SendRequest) {
     let custom = req.fb_messenger_custom_body().is_some();
     let parts = !req.message_parts.is_empty();
     let body = req.body.is_some();
-    if !custom && !parts && !body {
+    if !custom && !parts && !body && req.instagram_custom_body().is_none() {
         report.push(
             ViolationCode::ContentMissing,
             "",
-            "nothing to send: give body, messageParts or customBody.fbMessenger",
+            "nothing to send: give body, messageParts or a customBody (fbMessenger, instagram)",
             None,
         );
         return;
@@ -269,7 +270,8 @@ fn check_to(report: &mut Report, req: &SendRequest, policy: &Policy) {
             "/to",
             format!(
                 "no channel in rules can reach this recipient{matching}: give profileId, \
-                 fbMessengerId (Messenger), or phoneNumber / mobileNumber (SMS)"
+                 fbMessengerId (Messenger), instagramId (Instagram, which has no phone-number \
+                 matching), or phoneNumber / mobileNumber (SMS)"
             ),
             None,
         );

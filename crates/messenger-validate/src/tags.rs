@@ -185,6 +185,60 @@ pub(crate) fn check_tag_at(tag: &str, pointer: &str) -> Result<&'static TagInfo,
     }
 }
 
+/// Where Instagram's tag lives in a request.
+pub(crate) const INSTAGRAM_TAG_POINTER: &str = "/channelOptions/instagram/messageTag";
+
+/// The tags Instagram accepts: only `HUMAN_AGENT` (Meta's Instagram send-message page). Every
+/// other tag of [`TAGS`] is refused on Instagram, with its reason.
+pub static INSTAGRAM_TAGS: &[&str] = &["HUMAN_AGENT"];
+
+/// Checks a tag against Instagram's policy: `Ok` with its entry for `HUMAN_AGENT`; a tag
+/// Messenger accepts but Instagram does not is `tag.not_for_channel`; a retired tag is
+/// `tag.retired` and an unknown one `tag.unknown`, as on Messenger. The pointer is
+/// `/channelOptions/instagram/messageTag`.
+///
+/// ```
+/// use messenger_validate::{check_instagram_tag, ViolationCode};
+/// assert!(check_instagram_tag("HUMAN_AGENT").is_ok());
+/// let v = check_instagram_tag("CUSTOMER_FEEDBACK").unwrap_err();
+/// assert_eq!(v.code, ViolationCode::TagNotForChannel);
+/// assert_eq!(v.pointer, "/channelOptions/instagram/messageTag");
+/// assert_eq!(check_instagram_tag("ACCOUNT_UPDATE").unwrap_err().code, ViolationCode::TagRetired);
+/// assert_eq!(check_instagram_tag("SOMETHING").unwrap_err().code, ViolationCode::TagUnknown);
+/// ```
+pub fn check_instagram_tag(tag: &str) -> Result<&'static TagInfo, Violation> {
+    check_instagram_tag_at(tag, INSTAGRAM_TAG_POINTER)
+}
+
+pub(crate) fn check_instagram_tag_at(
+    tag: &str,
+    pointer: &str,
+) -> Result<&'static TagInfo, Violation> {
+    let accepted = INSTAGRAM_TAGS.join(", ");
+    match check_tag_at(tag, pointer) {
+        Ok(info) if INSTAGRAM_TAGS.contains(&info.name) => Ok(info),
+        Ok(info) => Err(Violation {
+            code: ViolationCode::TagNotForChannel,
+            pointer: pointer.to_owned(),
+            message: format!(
+                "message tag {} is Messenger's only; Instagram accepts {accepted} (a person's \
+                 reply up to 7 days after the user's last message)",
+                info.name
+            ),
+            value: Some(truncate(tag)),
+        }),
+        Err(mut v) if v.code == ViolationCode::TagUnknown => {
+            let hint = match INSTAGRAM_TAGS.iter().find(|t| t.eq_ignore_ascii_case(tag)) {
+                Some(t) => format!(" (tags are upper case: {t})"),
+                None => String::new(),
+            };
+            v.message = format!("unknown message tag{hint}; Instagram accepts {accepted}");
+            Err(v)
+        }
+        Err(v) => Err(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +279,33 @@ mod tests {
         assert_eq!(h.max_age_ms(), Some(7 * DAY_MS));
         assert!(check_tag("CUSTOMER_FEEDBACK").is_ok());
         assert_eq!(active().count(), 2);
+    }
+
+    #[test]
+    fn instagram_takes_human_agent_and_refuses_every_other_tag_with_its_reason() {
+        assert_eq!(
+            check_instagram_tag("HUMAN_AGENT").unwrap().name,
+            "HUMAN_AGENT"
+        );
+        for t in TAGS.iter().filter(|t| t.name != "HUMAN_AGENT") {
+            let v = check_instagram_tag(t.name).unwrap_err();
+            assert_eq!(v.pointer, INSTAGRAM_TAG_POINTER);
+            let want = if t.is_active() {
+                ViolationCode::TagNotForChannel
+            } else {
+                ViolationCode::TagRetired
+            };
+            assert_eq!(v.code, want, "{}", t.name);
+            assert!(v.message.contains("HUMAN_AGENT"), "{}", v.message);
+        }
+        let v = check_instagram_tag("human_agent").unwrap_err();
+        assert_eq!(v.code, ViolationCode::TagUnknown);
+        assert!(
+            v.message.contains("Instagram accepts HUMAN_AGENT"),
+            "{}",
+            v.message
+        );
+        assert!(!v.message.contains("CUSTOMER_FEEDBACK"), "{}", v.message);
     }
 
     #[test]

@@ -108,7 +108,8 @@ fn parse(query: Option<&str>) -> Result<MessageQuery, Problem> {
                 None => errors.push(bad(
                     "query.channel",
                     format!(
-                        "channel must be fbMessenger or sms (got {:?})",
+                        "channel must be one of {} (got {:?})",
+                        Channel::ALL.map(Channel::as_str).join(", "),
                         shorten(&value)
                     ),
                 )),

@@ -9,6 +9,16 @@ use crate::ViolationCode;
 
 const CONTENT_TYPES: &[&str] = &["text", "user_phone_number", "user_email"];
 const ATTACHMENT_TYPES: &[&str] = &["image", "audio", "video", "file", "template"];
+/// Instagram's attachment types: Messenger's, the `like_heart` sticker and `MEDIA_SHARE`.
+const INSTAGRAM_ATTACHMENT_TYPES: &[&str] = &[
+    "image",
+    "audio",
+    "video",
+    "file",
+    "template",
+    "like_heart",
+    "MEDIA_SHARE",
+];
 const TEMPLATE_TYPES: &[&str] = &["generic", "button", "media", "receipt"];
 const BUTTON_TYPES: &[&str] = &["web_url", "postback", "phone_number"];
 
@@ -61,8 +71,9 @@ fn each_object<'v>(
     }
 }
 
-/// Checks the JSON shape of a Graph `message` object at `at`.
-pub(crate) fn check_message_shape(report: &mut Report, v: &Value, at: &str) {
+/// Checks the JSON shape of a Graph `message` object at `at`, for Messenger or (with
+/// `instagram`) for Instagram, which also takes `like_heart`, `MEDIA_SHARE` and `attachments`.
+pub(crate) fn check_message_shape(report: &mut Report, v: &Value, at: &str, instagram: bool) {
     let Some(msg) = object(report, v, at, "an object (a Graph message)") else {
         return;
     };
@@ -84,25 +95,38 @@ pub(crate) fn check_message_shape(report: &mut Report, v: &Value, at: &str) {
             }
         });
     }
+    let types = if instagram {
+        INSTAGRAM_ATTACHMENT_TYPES
+    } else {
+        ATTACHMENT_TYPES
+    };
     match msg.get("attachment") {
         None | Some(Value::Null) => {}
-        Some(a) => check_attachment(report, a, &child(at, "attachment")),
+        Some(a) => check_attachment(report, a, &child(at, "attachment"), types),
+    }
+    if instagram {
+        if let Some(list) = array(report, msg, at, "attachments") {
+            let at = child(at, "attachments");
+            for (i, a) in list.iter().enumerate() {
+                if report.is_full() {
+                    return report.mark_truncated();
+                }
+                check_attachment(report, a, &index(&at, i), types);
+            }
+        }
     }
 }
 
-fn check_attachment(report: &mut Report, v: &Value, at: &str) {
+fn check_attachment(report: &mut Report, v: &Value, at: &str, types: &[&str]) {
     let Some(att) = object(report, v, at, "an object (an attachment)") else {
         return;
     };
     let kind = string(report, att, at, "type", true);
     if let Some(kind) = kind {
-        one_of(
-            report,
-            &child(at, "type"),
-            kind,
-            ATTACHMENT_TYPES,
-            "attachment type",
-        );
+        one_of(report, &child(at, "type"), kind, types, "attachment type");
+    }
+    if kind == Some("like_heart") {
+        return;
     }
     let Some(payload) = required_object(report, att, at, "payload") else {
         return;
@@ -110,6 +134,9 @@ fn check_attachment(report: &mut Report, v: &Value, at: &str) {
     let at = child(at, "payload");
     match kind {
         Some("template") => check_template(report, payload, &at),
+        Some("MEDIA_SHARE") => {
+            string(report, payload, &at, "id", true);
+        }
         Some(_) => {
             string(report, payload, &at, "url", false);
             string(report, payload, &at, "attachment_id", false);

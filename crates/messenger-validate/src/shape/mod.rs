@@ -31,6 +31,7 @@ const REQUEST_FIELDS: &[&str] = &[
 const TO_STRINGS: &[&str] = &[
     "profileId",
     "fbMessengerId",
+    "instagramId",
     "phoneNumber",
     "mobileNumber",
     "email",
@@ -38,7 +39,7 @@ const TO_STRINGS: &[&str] = &[
     "lastName",
 ];
 const PART_FIELDS: &[&str] = &["name", "type", "url", "data", "size", "channels"];
-const CHANNEL_KEYS: &[&str] = &["fbMessenger", "sms"];
+const CHANNEL_KEYS: &[&str] = &["fbMessenger", "sms", "instagram"];
 const FB_OPTION_FIELDS: &[&str] = &[
     "messagingType",
     "messageTag",
@@ -47,6 +48,18 @@ const FB_OPTION_FIELDS: &[&str] = &[
 ];
 const MESSAGING_TYPES: &[&str] = &["RESPONSE", "UPDATE", "MESSAGE_TAG"];
 const SMS_OPTION_FIELDS: &[&str] = &["from", "allowUnicode"];
+const INSTAGRAM_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag"];
+/// Messenger's options that Instagram does not have, and why.
+const NOT_ON_INSTAGRAM: &[(&str, &str)] = &[
+    (
+        "personaId",
+        "Instagram has no personas: a send goes out as the Instagram account itself",
+    ),
+    (
+        "deliveryTimeout",
+        "Instagram sends no delivery receipts, so there is no delivery to wait for",
+    ),
+];
 
 /// Checks the JSON shape of a send request.
 pub(crate) fn check_request_shape(report: &mut Report, v: &Value) {
@@ -180,6 +193,42 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
             "a whole number of seconds",
         );
     }
+    if let Some(ig) = nullable_object(report, opts, at, "instagram") {
+        let at = "/channelOptions/instagram";
+        for (key, why) in NOT_ON_INSTAGRAM {
+            if let Some(v) = ig.get(*key) {
+                report.push(
+                    ViolationCode::ChannelUnsupported,
+                    child(at, key),
+                    format!("{key} is Messenger's only: {why}"),
+                    Some(&v.to_string()),
+                );
+            }
+        }
+        // The other keys, without their values (only the names are reported).
+        let others: Map<String, Value> = ig
+            .keys()
+            .filter(|k| !NOT_ON_INSTAGRAM.iter().any(|(n, _)| n == k))
+            .map(|k| (k.clone(), Value::Null))
+            .collect();
+        unknown_keys(
+            report,
+            &others,
+            at,
+            INSTAGRAM_OPTION_FIELDS,
+            "Instagram's options",
+        );
+        if let Some(kind) = string(report, ig, at, "messagingType", false) {
+            one_of(
+                report,
+                &child(at, "messagingType"),
+                kind,
+                MESSAGING_TYPES,
+                "messagingType",
+            );
+        }
+        string(report, ig, at, "messageTag", false);
+    }
     if let Some(sms) = nullable_object(report, opts, at, "sms") {
         let at = "/channelOptions/sms";
         unknown_keys(report, sms, at, SMS_OPTION_FIELDS, "SMS options");
@@ -196,12 +245,16 @@ fn check_custom_body(report: &mut Report, root: &Map<String, Value>) {
         report,
         custom,
         "/customBody",
-        &["fbMessenger"],
+        &["fbMessenger", "instagram"],
         "customBody (channels)",
     );
-    match custom.get("fbMessenger") {
-        None | Some(Value::Null) => {}
-        Some(msg) => graph::check_message_shape(report, msg, "/customBody/fbMessenger"),
+    for (key, instagram) in [("fbMessenger", false), ("instagram", true)] {
+        match custom.get(key) {
+            None | Some(Value::Null) => {}
+            Some(msg) => {
+                graph::check_message_shape(report, msg, &child("/customBody", key), instagram)
+            }
+        }
     }
 }
 

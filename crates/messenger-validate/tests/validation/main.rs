@@ -4,6 +4,7 @@
 
 mod rule_cases;
 
+mod addressing;
 mod never_panics;
 mod rules;
 mod snapshots;

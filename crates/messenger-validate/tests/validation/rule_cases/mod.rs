@@ -1,5 +1,8 @@
 //! The cases of `rules.rs`: for every violation code, a minimal input that produces it and
-//! the nearest input that does not, and the helpers that build them.
+//! the nearest input that does not, and the helpers that build them. Instagram's cases are in
+//! `instagram.rs`.
+
+mod instagram;
 
 use messenger_model::Timestamp;
 use messenger_validate::{check_window, validate_json, Policy, Window};
@@ -166,6 +169,12 @@ pub(crate) fn window_case(code: &'static str, bad: Value, good: Value, last: Opt
 }
 
 pub(crate) fn cases() -> Vec<Case> {
+    let mut all = messenger_cases();
+    all.extend(instagram::cases());
+    all
+}
+
+fn messenger_cases() -> Vec<Case> {
     let img = |url: &str| json!({"type": "image/png", "url": url});
     let mut many_bad_parts = Vec::new();
     for _ in 0..101 {
