@@ -123,6 +123,7 @@ pub(super) async fn send(
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
     let (bytes, value) = json_body(&headers, body, state.limits.message).await?;
+    super::channels::refuse(super::channels::unconnected(&value, ""))?;
     let hash = hex::encode(Sha256::digest(&bytes));
     let idempotency = key.map(|key| Idempotency {
         key,
@@ -198,6 +199,14 @@ pub(super) async fn send_batch(
             ),
         ));
     }
+    // A channel no account is connected for refuses the whole batch, naming each field.
+    super::channels::refuse(
+        requests
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| super::channels::unconnected(r, &format!("/{i}")))
+            .collect(),
+    )?;
     // The request itself was charged when its key was checked; each further message counts.
     state
         .quotas

@@ -6,6 +6,7 @@ mod actions;
 pub mod admin;
 pub mod auth;
 pub mod body;
+mod channels;
 mod customer_data;
 mod facebook;
 mod listing;

@@ -162,10 +162,44 @@ fn profile_from_body(id: &str, body: Value) -> Result<Profile, Problem> {
             format!("facebook must be an object, not {}", json_type(other)),
         )),
     }
+    match map.get("instagramIds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(ids)) => {
+            // Instagram account id to the customer's IGSID for that account.
+            for (account, igsid) in ids {
+                let pointer = format!(
+                    "/instagramIds/{}",
+                    account.replace('~', "~0").replace('/', "~1")
+                );
+                match igsid {
+                    Value::String(igsid) => errors.extend(body_id_error(&pointer, igsid)),
+                    other => errors.push(ProblemError::new(
+                        pointer,
+                        "field.type",
+                        format!(
+                            "an Instagram-scoped ID must be a string, not {}",
+                            json_type(other)
+                        ),
+                    )),
+                }
+            }
+        }
+        Some(other) => errors.push(ProblemError::new(
+            "/instagramIds",
+            "field.type",
+            format!(
+                "instagramIds must be an object (Instagram account id to IGSID), not {}",
+                json_type(other)
+            ),
+        )),
+    }
     if !errors.is_empty() {
         return Err(Problem::invalid_entries(errors));
     }
     map.insert("id".to_owned(), Value::String(id.to_owned()));
+    if map.get("instagramIds").is_some_and(Value::is_null) {
+        map.remove("instagramIds");
+    }
     // Known fields set to null mean "not set"; drop them so they do not land in `custom`.
     for field in STRING_FIELDS.iter().chain(["facebook"].iter()) {
         if map.get(*field).is_some_and(Value::is_null) {

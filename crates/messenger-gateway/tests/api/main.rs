@@ -23,6 +23,7 @@ mod forward_isolation;
 mod garbage;
 mod id_caps;
 mod inbound_kinds;
+mod instagram;
 mod listing;
 mod messages;
 mod ops;

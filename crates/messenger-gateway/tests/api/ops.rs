@@ -253,8 +253,9 @@ fn the_send_schema_matches_the_model_and_the_validator() {
     ];
     let codes: BTreeSet<&str> = ViolationCode::ALL.iter().map(|c| c.as_str()).collect();
     // Rules the gateway itself answers with a violation, beyond messenger-validate's: a batch
-    // larger than the space's whole backlog (`http/messages.rs`, decision 0017).
-    let gateway_codes = ["batch.over_backlog"];
+    // larger than the space's whole backlog (`http/messages.rs`, decision 0017), and a send that
+    // asks for a channel no account is connected for (`http/channels.rs`, decision 0026).
+    let gateway_codes = ["batch.over_backlog", "channel.not_connected"];
     for op in [
         "/apispaces/{space}/messages",
         "/apispaces/{space}/messages/batch",

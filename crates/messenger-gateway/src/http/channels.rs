@@ -1,0 +1,102 @@
+//! Channels the model knows but an API space cannot send on yet: Instagram Direct. A send that
+//! names one is refused (422) before anything is stored, naming each field that asks for it,
+//! rather than accepted and failed later (decision 0026).
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::problem::{Problem, ProblemError};
+
+/// The code of each error: the request asks for a channel the space has no account for.
+const CODE: &str = "channel.not_connected";
+
+/// What is said at each field.
+const MESSAGE: &str = "this API space has no Instagram account connected: Instagram Direct \
+                       cannot be sent yet; use fbMessenger or sms";
+
+/// The fields of one send request (raw JSON) that ask for Instagram, each as an error whose path
+/// starts with `prefix` (`""`, or `/3` for the fourth request of a batch): every `rules` entry
+/// `"instagram"` and `to.instagramId`. Requests of any other shape yield nothing here (the
+/// validator names what is wrong with them).
+pub(super) fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
+    let mut errors = Vec::new();
+    if let Some(Value::Array(rules)) = request.get("rules") {
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.as_str() == Some("instagram") {
+                errors.push(ProblemError::new(
+                    format!("{prefix}/rules/{i}"),
+                    CODE,
+                    MESSAGE,
+                ));
+            }
+        }
+    }
+    if request
+        .get("to")
+        .and_then(|to| to.get("instagramId"))
+        .is_some_and(|id| !id.is_null())
+    {
+        errors.push(ProblemError::new(
+            format!("{prefix}/to/instagramId"),
+            CODE,
+            MESSAGE,
+        ));
+    }
+    errors
+}
+
+/// The 422 for `errors` (none: `Ok`).
+pub(super) fn refuse(errors: Vec<ProblemError>) -> Result<(), Problem> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/problems/channel-not-connected",
+        "A channel of the request is not connected",
+        format!(
+            "{MESSAGE}; nothing was stored (fields: {})",
+            errors
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .with_errors(errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(v: Value, prefix: &str) -> Vec<String> {
+        unconnected(&v, prefix)
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    }
+
+    #[test]
+    fn names_every_field_that_asks_for_instagram() {
+        let req = json!({"to": {"instagramId": "I"}, "rules": ["sms", "instagram"]});
+        assert_eq!(paths(req, ""), ["/rules/1", "/to/instagramId"]);
+        let req = json!({"to": {"profileId": "p"}, "rules": ["instagram"]});
+        assert_eq!(paths(req, "/4"), ["/4/rules/0"]);
+    }
+
+    #[test]
+    fn other_requests_and_shapes_pass() {
+        for v in [
+            json!({"to": {"fbMessengerId": "1"}, "rules": ["fbMessenger", "sms"]}),
+            json!({"to": {"instagramId": null}, "rules": ["sms"]}),
+            json!({"to": "x", "rules": "instagram"}),
+            json!([1, 2]),
+            json!(null),
+        ] {
+            assert!(unconnected(&v, "").is_empty(), "{v}");
+        }
+        assert!(refuse(Vec::new()).is_ok());
+    }
+}
