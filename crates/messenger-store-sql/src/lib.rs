@@ -63,6 +63,8 @@ mod reworded;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod wal;
 
 use std::sync::Arc;
 use std::time::Duration;

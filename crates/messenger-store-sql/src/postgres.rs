@@ -46,6 +46,9 @@ pub struct PostgresStore {
     health: Arc<WriteHealth>,
 }
 
+/// Prepared statements each connection keeps (sqlx's default is 100).
+const STATEMENT_CACHE: usize = 1024;
+
 /// Whether `name` is a schema name we can put in SQL unquoted-safe form.
 fn valid_schema(name: &str) -> bool {
     !name.is_empty()
@@ -81,7 +84,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+            // Multi-row inserts and updates of 1 to a round's messages come in many shapes; a
+            // cache of sqlx's default 100 kept preparing them anew (a parse and plan on the
+            // server each time).
+            .connect_with(connect.statement_cache_capacity(STATEMENT_CACHE))
             .await
             .map_err(db("connecting to PostgreSQL"))?;
         crate::reworded::repair_postgres(&pool, &MIGRATOR).await?;

@@ -19,9 +19,13 @@ use crate::impls::{
     quarantine, receipts, retention, settle,
 };
 use crate::rows::NewMessageRow;
+use crate::wal::{self, Checkpointer};
 use crate::{SqlOptions, Synchronous};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Prepared statements the writer connection keeps (sqlx's default is 100).
+const WRITER_STATEMENT_CACHE: usize = 1024;
 
 /// The store on one SQLite file (WAL mode): the default for a single gateway.
 ///
@@ -66,6 +70,8 @@ pub struct SqliteStore {
     /// writer connection: one write transaction at a time), to tell a commit that stored
     /// something from one that changed nothing.
     changes_at_begin: Arc<AtomicI64>,
+    /// Checkpoints the log from a reader connection on a timer (none in memory).
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// Whether a connection coming back to its pool may be used again: not when it is still
@@ -107,7 +113,17 @@ impl SqliteStore {
             .foreign_keys(false)
             // A deleted or overwritten cell is zeroed where that costs no extra I/O (in a page
             // written anyway); an erasure's VACUUM does the rest (decision 0019).
-            .pragma("secure_delete", "FAST");
+            .pragma("secure_delete", "FAST")
+            // Statement journals (a multi-row update or insert that may fail half-way) and
+            // temporary tables in memory, not in a temporary file.
+            .pragma("temp_store", "MEMORY")
+            // The log is checkpointed off the writer's commits (`wal`): the writer's own
+            // checkpoint is a backstop, and the file is cut back when the log restarts.
+            .pragma(
+                "wal_autocheckpoint",
+                wal::WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+            )
+            .pragma("journal_size_limit", wal::WAL_SIZE_LIMIT.to_string());
         let memory = is_memory(url);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -121,7 +137,13 @@ impl SqliteStore {
             })
             .max_lifetime(None)
             .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
-            .connect_with(connect.clone())
+            // The writer's statements come in many shapes (multi-row inserts and updates of 1
+            // to a round's messages); a cache of sqlx's default 100 kept preparing them anew.
+            .connect_with(
+                connect
+                    .clone()
+                    .statement_cache_capacity(WRITER_STATEMENT_CACHE),
+            )
             .await
             .map_err(db("opening the SQLite database"))?;
         crate::reworded::repair_sqlite(&writer, &MIGRATOR).await?;
@@ -138,12 +160,14 @@ impl SqliteStore {
                 .map_err(db("opening the SQLite database for reading"))?
         };
         tracing::info!(memory, "SQLite store ready");
+        let checkpointer = (!memory).then(|| Arc::new(Checkpointer::start(reader.clone())));
         Ok(Self {
             writer,
             reader,
             inserts: Arc::default(),
             health: Arc::default(),
             changes_at_begin: Arc::default(),
+            _checkpointer: checkpointer,
         })
     }
 

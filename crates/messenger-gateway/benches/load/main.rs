@@ -3,18 +3,19 @@
 //! Meta's rate beside a flooding space (`pages`, see its module), whether forwarding keeps up with
 //! a page sending at its rate (`forwarding`, see its module; not in `all`), the real binary's
 //! peak RSS under 16 concurrent 10 MB batches (`memory`, see its module; not in `all`), dispatch
-//! beside a purge of many expired messages (`retention`, see its module; not in `all`), and the
-//! peak RSS, on SQLite and PostgreSQL.
+//! beside a purge of many expired messages (`retention`, see its module; not in `all`), the CPU
+//! and instructions one dispatched message costs (`dispatch`, see its module; not in `all`), and
+//! the peak RSS, on SQLite and PostgreSQL.
 //!
 //! ```text
 //! cargo bench -p messenger-gateway --bench load -- \
 //!     [--backend sqlite|postgres|both] \
-//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|all] \
+//!     [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|dispatch|all] \
 //!     [--seconds N] [--concurrency N] [--batch-size N] [--batch-concurrency N] [--rate N] \
 //!     [--events-per-body N] [--workers N] [--dispatch-batch N] [--max-connections N] \
 //!     [--drain-timeout SECS] [--log] [--forward] [--messages N] [--graph-latency-ms N] \
 //!     [--pages N] [--page-rate N] [--probe-rate N] [--flood-api-rate N] \
-//!     [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]
+//!     [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N] [--wrap "CMD ARGS"]
 //! ```
 //!
 //! The dispatcher's scenarios (`single`, `batch`, `paced`, `webhook`, `receipts`) lift their
@@ -39,6 +40,7 @@
 #[allow(dead_code)]
 #[path = "../../tests/process/child.rs"]
 mod child;
+mod dispatch;
 mod drive;
 mod env;
 mod forwarding;
@@ -71,6 +73,7 @@ enum Scenario {
     Forwarding,
     Memory,
     Retention,
+    Dispatch,
 }
 
 const ALL: [Scenario; 6] = [
@@ -123,15 +126,18 @@ struct Args {
     /// `dispatch.recover_interval_secs` (the default when not given; `retention` holds the
     /// gateway's own housekeeping off with an hour).
     recover_interval_secs: Option<u64>,
+    /// `dispatch`: a command the gateway runs under (`valgrind --tool=callgrind`), split at
+    /// spaces.
+    wrap: Vec<String>,
 }
 
 const USAGE: &str = "usage: load [--backend sqlite|postgres|both] \
-    [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|all] [--seconds N] \
+    [--scenario single|batch|paced|webhook|receipts|pages|forwarding|memory|retention|dispatch|all] [--seconds N] \
     [--concurrency N] \
     [--batch-size N] [--batch-concurrency N] [--rate N] [--events-per-body N] [--workers N] \
     [--dispatch-batch N] [--max-connections N] [--drain-timeout SECS] [--log] [--forward] \
     [--messages N] [--graph-latency-ms N] [--graph-http2] [--pages N] [--page-rate N] [--probe-rate N] \
-    [--flood-api-rate N] [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N]";
+    [--flood-api-rate N] [--receiver-latency-ms N] [--forward-batch N] [--forward-in-flight N] [--wrap \"CMD ARGS\"]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
@@ -160,6 +166,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         forward_batch: None,
         forward_in_flight: None,
         recover_interval_secs: None,
+        wrap: Vec::new(),
     };
     while let Some(a) = it.next() {
         let mut value = || {
@@ -194,6 +201,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "forwarding" => vec![Scenario::Forwarding],
                     "memory" => vec![Scenario::Memory],
                     "retention" => vec![Scenario::Retention],
+                    "dispatch" => vec![Scenario::Dispatch],
                     "all" => ALL.to_vec(),
                     other => return Err(format!("unknown scenario {other:?}\n{USAGE}")),
                 }
@@ -222,6 +230,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--receiver-latency-ms" => args.receiver_latency_ms = number(value()?)?,
             "--forward-batch" => args.forward_batch = Some(size(value()?)?),
             "--forward-in-flight" => args.forward_in_flight = Some(size(value()?)?),
+            "--wrap" => {
+                args.wrap = value()?.split_whitespace().map(str::to_owned).collect();
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -248,6 +259,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 Scenario::Pages => pages::pages(&args, backend).await?,
                 Scenario::Forwarding => forwarding::forwarding(&args, backend).await?,
                 Scenario::Memory => memory::memory(&args, backend).await?,
+                Scenario::Dispatch => dispatch::dispatch(&args, backend).await?,
                 Scenario::Retention => {
                     rows.extend(retention::retention(&args, backend).await?);
                     continue;

@@ -153,7 +153,7 @@ token_key = "{TOKEN_KEY}"
 }
 
 /// The gateway process's CPU time (user + system) so far.
-fn cpu_time(pid: u32) -> Option<Duration> {
+pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which is in parentheses and may hold spaces: the
     // state is field 3, utime 14 and stime 15.
@@ -164,7 +164,7 @@ fn cpu_time(pid: u32) -> Option<Duration> {
 
 /// The CPU time (user + system) of every `postgres` process of this machine so far: the
 /// database server's share of the work (this machine runs no other PostgreSQL load).
-fn database_cpu_time() -> Duration {
+pub(crate) fn database_cpu_time() -> Duration {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Duration::ZERO;
     };
@@ -274,7 +274,7 @@ pub(crate) async fn pages(args: &Args, backend: Backend) -> Result<Row, BoxError
     let db = Database::fresh(backend)?;
     let dir = Workdir::new();
     let config = dir.write("gateway.toml", &config_toml(args, &sim, &db, &spaces));
-    let gateway = GatewayProcess::start(&dir, "gateway", &config).await;
+    let gateway = GatewayProcess::start_wrapped(&dir, "gateway", &config, &args.wrap).await;
     let pid = gateway.pid();
     let base = gateway.base.clone();
     let http = client(64)?;

@@ -101,6 +101,19 @@ impl GatewayProcess {
         Self::spawn(dir, label, config, None, None).await
     }
 
+    /// [`GatewayProcess::start`] under `wrapper` (a command and its arguments, which then run
+    /// the gateway: `valgrind --tool=callgrind`); an empty `wrapper` runs it directly. The
+    /// wrapper's files land in `dir`.
+    #[allow(dead_code)]
+    pub(crate) async fn start_wrapped(
+        dir: &Workdir,
+        label: &str,
+        config: &Path,
+        wrapper: &[String],
+    ) -> Self {
+        Self::spawn_with(dir, label, config, wrapper.to_vec(), None).await
+    }
+
     /// [`GatewayProcess::start`] in the working directory `cwd`, where the configuration's
     /// relative paths (the default `./data`) are.
     pub(crate) async fn start_in(dir: &Workdir, label: &str, config: &Path, cwd: &Path) -> Self {
@@ -125,16 +138,36 @@ impl GatewayProcess {
         nofile: Option<u64>,
         cwd: Option<&Path>,
     ) -> Self {
+        // util-linux's `prlimit` sets the limit, then runs the gateway itself.
+        let wrapper = nofile
+            .map(|n| {
+                vec![
+                    "prlimit".to_owned(),
+                    format!("--nofile={n}:{n}"),
+                    "--".to_owned(),
+                ]
+            })
+            .unwrap_or_default();
+        Self::spawn_with(dir, label, config, wrapper, cwd).await
+    }
+
+    async fn spawn_with(
+        dir: &Workdir,
+        label: &str,
+        config: &Path,
+        wrapper: Vec<String>,
+        cwd: Option<&Path>,
+    ) -> Self {
         let stdout_path = dir.path().join(format!("{label}.stdout"));
         let stderr_path = dir.path().join(format!("{label}.stderr"));
         let stdout = File::create(&stdout_path).expect("creating the stdout log");
         let stderr = File::create(&stderr_path).expect("creating the stderr log");
         let binary = env!("CARGO_BIN_EXE_messenger-gateway");
-        let mut command = match nofile {
+        let mut command = match wrapper.split_first() {
             None => Command::new(binary),
-            Some(n) => {
-                let mut c = Command::new("prlimit");
-                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(binary);
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
                 c
             }
         };

@@ -2,9 +2,11 @@
 //!
 //! Leasing runs in one transaction. It first lists the spaces that have unsent messages (a loose
 //! scan of the `messages_unsent_space` index: one index probe per space, whatever the backlog),
-//! then leases from each space in turn with one `UPDATE ... WHERE seq IN (SELECT ... LIMIT n)
-//! RETURNING` statement: each space gets an equal share of the limit, and what some leave unused
-//! goes to those that filled theirs. So a backlog in one space never delays another space's
+//! then leases from each space in turn, all of them with one `UPDATE ... WHERE seq IN (SELECT
+//! ... LIMIT n UNION ALL SELECT ... LIMIT m ...) RETURNING` statement (one select per space; a
+//! round of many spaces cost a statement per space before, which is most of a round's work when
+//! each space's share is one or two messages): each space gets an equal share of the limit, and
+//! what some leave unused goes to those that filled theirs (a second such statement). So a backlog in one space never delays another space's
 //! messages. The inner select picks the space's due messages that are the head of their
 //! recipient (the first unsent message of the same `(space, recipient_key)`), oldest first. The
 //! head check is a correlated `MIN(seq)`, one probe of `messages_unsent_recipient` per candidate:
@@ -23,46 +25,69 @@
 //! backlog, the very moment dispatch must be fast. So on PostgreSQL the lease runs in a
 //! transaction that first turns bitmap scans and explicit sorts off for itself (`$plan`).
 
+/// Spaces leased from by one statement (SQLite takes at most 500 selects in a compound).
+pub(crate) const LEASE_ARMS: usize = 100;
+
 /// Implements `DispatchQueue` for `$store` on database `$db`; `$skip` is the suffix of the leasing select
 /// (`" FOR UPDATE SKIP LOCKED"` on PostgreSQL), `$plan` a statement run before it in the same
 /// transaction (empty: none).
 macro_rules! impl_dispatch_queue {
     ($store:ty, $db:ty, skip_locked = $skip:literal, lease_plan = $plan:literal) => {
         impl $store {
-            /// Leases up to `limit` due heads of `space`, oldest first, in `tx`.
-            async fn lease_in_space(
+            /// Leases, for each `(space, n)` of `wants`, up to `n` due heads of that space, oldest
+            /// first, in `tx`: one statement for all of them (a `UNION ALL` of one select per
+            /// space, each walking its space's part of the index as before), at most
+            /// `LEASE_ARMS` spaces to a statement.
+            async fn lease_in_spaces(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                space: &str,
+                wants: &[(&str, usize)],
                 worker: &str,
                 now: messenger_model::Timestamp,
                 expires_at: messenger_model::Timestamp,
-                limit: usize,
             ) -> Result<Vec<crate::rows::MessageRow>, messenger_store::StoreError> {
-                sqlx::query_as::<_, crate::rows::MessageRow>(concat!(
-                    "UPDATE messages SET lease_holder = $1, lease_expires_at = $2, \
-                     attempts = attempts + 1 WHERE seq IN (\
-                       SELECT c.seq FROM messages c \
-                       WHERE c.status IN ('processing', 'retrying') \
-                       AND c.space = $5 \
-                       AND c.next_attempt_at IS NOT NULL \
-                       AND c.next_attempt_at <= $3 \
-                       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $3) \
-                       AND c.seq = (SELECT MIN(e.seq) FROM messages e \
-                         WHERE e.status IN ('processing', 'retrying') \
-                         AND e.space = c.space AND e.recipient_key = c.recipient_key) \
-                       ORDER BY c.seq LIMIT $4",
-                    $skip,
-                    ") RETURNING ",
-                    crate::rows::message_columns!()
-                ))
-                .bind(worker)
-                .bind(expires_at.millis())
-                .bind(now.millis())
-                .bind(crate::rows::to_i64(limit))
-                .bind(space)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(crate::error::db("leasing messages"))
+                let mut rows = Vec::new();
+                for chunk in wants.chunks(crate::impls::dispatch::LEASE_ARMS) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE messages SET lease_holder = ",
+                    );
+                    update.push_bind(worker);
+                    update.push(", lease_expires_at = ");
+                    update.push_bind(expires_at.millis());
+                    update.push(", attempts = attempts + 1 WHERE seq IN (");
+                    for (i, (space, n)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            update.push(" UNION ALL ");
+                        }
+                        update.push(
+                            "SELECT seq FROM (SELECT c.seq FROM messages c \
+                             WHERE c.status IN ('processing', 'retrying') AND c.space = ",
+                        );
+                        update.push_bind(*space);
+                        update.push(
+                            " AND c.next_attempt_at IS NOT NULL AND c.next_attempt_at <= ",
+                        );
+                        update.push_bind(now.millis());
+                        update.push(" AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= ");
+                        update.push_bind(now.millis());
+                        update.push(
+                            ") AND c.seq = (SELECT MIN(e.seq) FROM messages e \
+                             WHERE e.status IN ('processing', 'retrying') \
+                             AND e.space = c.space AND e.recipient_key = c.recipient_key) \
+                             ORDER BY c.seq LIMIT ",
+                        );
+                        update.push_bind(crate::rows::to_i64(*n));
+                        update.push($skip);
+                        update.push(format!(") AS s{i}"));
+                    }
+                    update.push(concat!(") RETURNING ", crate::rows::message_columns!()));
+                    let got: Vec<crate::rows::MessageRow> = update
+                        .build_query_as()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(crate::error::db("leasing messages"))?;
+                    rows.extend(got);
+                }
+                Ok(rows)
             }
         }
 
@@ -131,28 +156,51 @@ macro_rules! impl_dispatch_queue {
                     let share = (limit / spaces.len().max(1)).max(1);
                     let mut rows: Vec<crate::rows::MessageRow> = Vec::new();
                     // Spaces that took their whole share, with what their cap still allows.
-                    let mut full = Vec::new();
-                    for space in &spaces {
+                    let mut full: Vec<(&str, usize)> = Vec::new();
+                    // Each space its share, in turn: as many spaces to a statement as the limit
+                    // left can serve; the spaces after them only when some came back short.
+                    let mut turn = spaces.iter();
+                    loop {
                         let left = limit.saturating_sub(rows.len());
-                        if left == 0 {
+                        let mut wants: Vec<(&str, usize)> = Vec::new();
+                        let mut planned = 0;
+                        while planned < left {
+                            let Some(space) = turn.next() else { break };
+                            let want = share.min(left - planned).min(space_cap(caps, space));
+                            wants.push((space.as_str(), want));
+                            planned += want;
+                        }
+                        if wants.is_empty() {
                             break;
                         }
-                        let cap = space_cap(caps, space);
-                        let want = share.min(left).min(cap);
-                        let got = Self::lease_in_space(&mut tx, space, worker, now, expires_at, want)
-                            .await?;
-                        if got.len() == want && cap > want {
-                            full.push((space, cap - want));
+                        let got =
+                            Self::lease_in_spaces(&mut tx, &wants, worker, now, expires_at).await?;
+                        for &(space, want) in &wants {
+                            let cap = space_cap(caps, space);
+                            let n = got.iter().filter(|r| r.space == space).count();
+                            if n == want && cap > want {
+                                full.push((space, cap - want));
+                            }
                         }
                         rows.extend(got);
                     }
-                    for (space, more) in full {
-                        let left = limit.saturating_sub(rows.len()).min(more);
-                        if left == 0 {
-                            continue;
+                    // What some left unused, to those that filled their share, in turn.
+                    let mut more = full.into_iter();
+                    loop {
+                        let left = limit.saturating_sub(rows.len());
+                        let mut wants: Vec<(&str, usize)> = Vec::new();
+                        let mut planned = 0;
+                        while planned < left {
+                            let Some((space, extra)) = more.next() else { break };
+                            let want = extra.min(left - planned);
+                            wants.push((space, want));
+                            planned += want;
+                        }
+                        if wants.is_empty() {
+                            break;
                         }
                         rows.extend(
-                            Self::lease_in_space(&mut tx, space, worker, now, expires_at, left).await?,
+                            Self::lease_in_spaces(&mut tx, &wants, worker, now, expires_at).await?,
                         );
                     }
                     Ok(rows)

@@ -21,3 +21,5 @@ mod reworded_migrations;
 mod sqlite_conformance;
 #[cfg(feature = "sqlite")]
 mod sqlite_crash;
+#[cfg(feature = "sqlite")]
+mod sqlite_wal;

@@ -117,7 +117,11 @@ impl Messenger {
         for record in leased {
             let this = self.clone();
             let worker = worker.to_owned();
-            tasks.spawn(async move { this.attempt_and_release(&worker, record).await });
+            // Boxed: the attempt's future is several kilobytes, and a task's future is moved
+            // (copied) into the task and its stage several times; a box moves as a pointer.
+            tasks.spawn(Box::pin(async move {
+                this.attempt_and_release(&worker, record).await
+            }));
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
