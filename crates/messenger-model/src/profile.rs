@@ -27,7 +27,16 @@ pub struct Profile {
     /// The customer's Instagram-scoped IDs (IGSIDs), one per Instagram professional account
     /// of the business: account id (the `entry.id` of Instagram webhooks) to IGSID. An IGSID
     /// is scoped to one account, so a customer who writes to two accounts has two.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    ///
+    /// Read leniently: a profile stored before this field existed may hold a custom property
+    /// of this name in another shape; its string entries are kept and anything else is left
+    /// out, so the profile still loads. (The gateway's API checks the shape of what it is
+    /// given and names the field when it is wrong.)
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "string_entries"
+    )]
     pub instagram_ids: BTreeMap<String, String>,
     /// Phone number in international format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,5 +194,38 @@ impl From<UserProfile> for FacebookProfile {
             gender: u.gender,
             timezone: u.timezone,
         }
+    }
+}
+
+/// The string entries of a JSON object; nothing for any other value.
+fn string_entries<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Object(entries) => entries
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instagram_ids_of_another_shape_do_not_stop_a_profile_loading() {
+        let stored = serde_json::json!({"id": "p", "instagramIds": ["legacy"]});
+        let p: Profile = serde_json::from_value(stored).unwrap();
+        assert!(p.instagram_ids.is_empty());
+        let stored = serde_json::json!({"id": "p", "instagramIds": {"acct": "IGSID-1", "n": 3}});
+        let p: Profile = serde_json::from_value(stored).unwrap();
+        assert_eq!(p.instagram_id_for("acct"), Some("IGSID-1"));
+        assert_eq!(p.instagram_ids.len(), 1);
     }
 }
