@@ -84,6 +84,32 @@ pub(crate) async fn readyz(http: &reqwest::Client, base: &str) -> (u16, Option<S
     (status, retry_after, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Whether `answer` asks to be tried again later, as a client must: a 503 (the store away)
+/// or a 429 (the instance sheds while its sending is behind, decision 0025), each with a
+/// `Retry-After`. Nothing of a batch so answered was stored.
+pub(crate) fn try_again_later(answer: &Answer) -> bool {
+    matches!(answer.status, 429 | 503) && answer.retry_after.is_some()
+}
+
+/// Posts a keyed batch until it is answered 202, trying again after every answer that asks
+/// for it ([`try_again_later`]); any other answer fails the test.
+pub(crate) async fn post_keyed_until_accepted(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    requests: &[Value],
+) -> Answer {
+    wait::until("the batch is accepted", POLL, || async {
+        let answer = post_keyed_batch(http, base, key, requests).await;
+        match answer.status {
+            202 => Ok(answer),
+            _ if try_again_later(&answer) => Err(format!("{}: {}", answer.status, answer.body)),
+            other => panic!("batch {key}: {other}: {}", answer.body),
+        }
+    })
+    .await
+}
+
 /// Asserts a 503 that names a full disk and asks to retry later.
 #[track_caller]
 fn assert_full(answer: &Answer) {

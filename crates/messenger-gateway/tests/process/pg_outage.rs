@@ -19,7 +19,7 @@ use messenger_test_support::postgres::TestSchema;
 use messenger_test_support::wait;
 
 use crate::child::{GatewayProcess, Workdir};
-use crate::disk_full::{ids, post_keyed_batch, readyz};
+use crate::disk_full::{ids, post_keyed_batch, readyz, try_again_later};
 use crate::pg_proxy::PgProxy;
 use crate::plan::Plan;
 use crate::sim::{
@@ -40,7 +40,8 @@ struct Answers {
 }
 
 /// Posts message `m` of every recipient as one batch under its own `Idempotency-Key` until it
-/// is answered 202, retrying every 503 (which must carry `Retry-After`); any other answer fails
+/// is answered 202, retrying every 503 and 429 (which must carry `Retry-After`: the store away,
+/// or the instance shedding while it catches up); any other answer fails
 /// the test. Returns the ids.
 async fn post_until_accepted(
     http: &reqwest::Client,
@@ -55,11 +56,12 @@ async fn post_until_accepted(
         let answer = post_keyed_batch(http, base, &key, &requests).await;
         match answer.status {
             202 => Ok(answer),
-            503 => {
+            503 | 429 => {
                 answers.refused.fetch_add(1, Ordering::Relaxed);
                 assert!(
-                    answer.retry_after.is_some(),
-                    "a 503 without Retry-After: {}",
+                    try_again_later(&answer),
+                    "a {} without Retry-After: {}",
+                    answer.status,
                     answer.body
                 );
                 Err(answer.body)
@@ -199,11 +201,24 @@ async fn postgres_unreachable_for_30_s_is_503_and_sending_resumes_when_it_return
     let at_down = sim.sent_count();
     // A batch while the database is away: 503 naming the cause, in bounded time.
     let requests = plan.requests(before..before + 1);
+    // (A 429 first is the instance shedding while it catches up; it is asked again.)
     let asked = Instant::now();
-    let answer =
-        post_keyed_batch(&http, &gateway.base, &format!("batch-{before}"), &requests).await;
+    let key = format!("batch-{before}");
+    let answer = wait::until_within(
+        HANG_GUARD,
+        "a 503 while the database is away",
+        POLL,
+        || async {
+            let answer = post_keyed_batch(&http, &gateway.base, &key, &requests).await;
+            match answer.status {
+                503 => Ok(answer),
+                429 if try_again_later(&answer) => Err(answer.body),
+                other => panic!("while the database is away: {other}: {}", answer.body),
+            }
+        },
+    )
+    .await;
     let refused_in = asked.elapsed();
-    assert_eq!(answer.status, 503, "{}", answer.body);
     assert!(answer.retry_after.is_some(), "{}", answer.body);
     let problem: serde_json::Value = serde_json::from_str(&answer.body).expect("a problem");
     assert!(

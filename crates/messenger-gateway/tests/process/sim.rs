@@ -171,22 +171,36 @@ pub(crate) fn http() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
-/// `POST /apispaces/{space}/messages/batch`; returns the message ids in request order.
+/// `POST /apispaces/{space}/messages/batch`, again after each 429 or 503 with `Retry-After` (the
+/// instance shedding while its sending is behind, decision 0025, or its store away: nothing was
+/// stored), as a client must; returns the message ids in request order.
 pub(crate) async fn post_batch(
     http: &reqwest::Client,
     base: &str,
     requests: &[Value],
 ) -> Vec<String> {
-    let res = http
-        .post(format!("{base}/apispaces/{SPACE}/messages/batch"))
-        .bearer_auth(KEY)
-        .json(requests)
-        .send()
-        .await
-        .expect("POST .../messages/batch");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("the batch answer");
-    assert_eq!(status, 202, "{text}");
+    let text = wait::until(
+        "the batch is accepted",
+        Duration::from_millis(100),
+        || async {
+            let res = http
+                .post(format!("{base}/apispaces/{SPACE}/messages/batch"))
+                .bearer_auth(KEY)
+                .json(requests)
+                .send()
+                .await
+                .expect("POST .../messages/batch");
+            let status = res.status().as_u16();
+            let later = res.headers().contains_key("retry-after");
+            let text = res.text().await.expect("the batch answer");
+            match status {
+                202 => Ok(text),
+                429 | 503 if later => Err(format!("{status}: {text}")),
+                other => panic!("the batch: {other}: {text}"),
+            }
+        },
+    )
+    .await;
     let answer: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
     assert_eq!(answer.len(), requests.len(), "one id per request");
     answer
