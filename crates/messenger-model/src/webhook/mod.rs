@@ -10,11 +10,14 @@
 //! - numbers of milliseconds may come as integers, integral floats, digit strings or `null`, ids
 //!   as strings or integers (kept exactly as text, also above 2^53);
 //! - unknown event kinds and fields are kept (`extra`), so what Meta adds later is tolerated.
+//!
+//! Instagram Direct bodies (`"object":"instagram"`) are read by [`InstagramBody`].
 
 mod edit;
 mod entry;
 mod event;
 mod handover;
+mod instagram;
 pub(crate) mod lenient;
 
 pub use edit::{MessageEdit, ResponseFeedback};
@@ -24,6 +27,10 @@ pub use event::{
     Postback, QuickReplyPayload, Reaction, ReadReceipt, Referral, ReplyTo,
 };
 pub use handover::{Handover, HandoverKind};
+pub use instagram::{
+    InstagramBody, InstagramEvent, InstagramKind, InstagramList, InstagramQuarantine,
+    INSTAGRAM_MESSAGE_FIELDS,
+};
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -2,6 +2,7 @@
 //! event, and a property test that parsing never panics and never drops an event.
 
 mod corpus;
+mod instagram;
 mod lenient;
 
 use messenger_model::webhook::EventKind;
