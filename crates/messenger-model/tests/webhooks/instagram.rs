@@ -70,6 +70,12 @@ const EXPECTED: &[(&str, &[&str], usize)] = &[
     ("18", &[], 2),
     ("19", &["messaging:message", "standby:message"], 0),
     ("20", &[], 1),
+    (
+        "21",
+        &["changes:seen", "changes:reaction", "changes:referral"],
+        1,
+    ),
+    ("22", &["messaging:message", "changes:postback"], 1),
 ];
 
 #[test]
@@ -184,6 +190,29 @@ fn the_two_shapes_give_the_same_event() {
             .as_deref(),
         Some("random_text")
     );
+}
+
+#[test]
+fn dashboard_test_payloads_in_changes_read_like_real_ones() {
+    let b = parse("21");
+    assert_eq!(
+        b.events[0].kind,
+        InstagramKind::Seen {
+            mid: Some("random_mid".to_owned())
+        }
+    );
+    let referral = b.events[2].event.referral.as_ref().unwrap();
+    assert_eq!(referral.data_ref.as_deref(), Some("random_ref"));
+    assert!(b.quarantined[0].reason.contains("`messages` has no value"));
+    let mixed = parse("22");
+    assert_eq!(mixed.events[0].account_id, ACCOUNT);
+    let postback = mixed.events[1].event.postback.as_ref().unwrap();
+    assert_eq!(
+        postback.referral.as_ref().unwrap().data_ref.as_deref(),
+        Some("spring")
+    );
+    assert!(mixed.quarantined[0].reason.contains("no field"));
+    assert_eq!(mixed.quarantined[0].index, 1);
 }
 
 #[test]
