@@ -43,3 +43,28 @@ def only_rules_beyond_the_schema(ctx, response, case):
             f"{problem.get('detail')})"
         )
     return None
+
+
+# The send operations whose schema-valid data may name a channel the space has not connected.
+SENDS = {"sendMessage", "sendBatch"}
+
+
+@schemathesis.check
+def only_channels_not_connected(ctx, response, case):
+    """A send the schema accepts may be answered 422, but only as
+    `/problems/channel-not-connected` (it names `instagram`, and the space has no Instagram
+    account connected); any other 422 on schema-valid data is a disagreement."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    if case.operation.definition.raw.get("operationId") not in SENDS:
+        return None
+    try:
+        problem = json.loads(response.content)
+    except ValueError as err:
+        raise AssertionError(f"a 422 that is not a problem document: {err}") from err
+    if not str(problem.get("type", "")).endswith("/problems/channel-not-connected"):
+        raise AssertionError(
+            f"schema-valid data refused with 422 {problem.get('type')}: {problem.get('detail')}"
+        )
+    return None

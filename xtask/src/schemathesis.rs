@@ -347,7 +347,8 @@ from = "+15005550006"
 
 /// The schemathesis configuration: the space fixed, the key sent, every check; the two send
 /// operations may answer 400 to schema-valid data, which the hook holds to the document's
-/// `x-rules-beyond-schema`. The sender action, persona and thread control operations call Graph
+/// `x-rules-beyond-schema`, and 422 to a send naming a channel the space has not connected
+/// (Instagram), which the hook holds to `/problems/channel-not-connected`. The sender action, persona and thread control operations call Graph
 /// (graph-sim) at once: Graph may refuse schema-valid data for the recipient or the request (422,
 /// documented; another app controlling the conversation, for one).
 /// The message listing answers 400 to a cursor it did not make (the cursor is opaque: no schema
@@ -367,7 +368,7 @@ space = "{SPACE}"
 
 [[operations]]
 include-operation-id = ["sendMessage", "sendBatch"]
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422"]
 
 [[operations]]
 include-operation-id = ["listMessages"]
