@@ -15,9 +15,9 @@ use crate::limits::{
     INSTAGRAM_QUICK_REPLIES_MAX, INSTAGRAM_QUICK_REPLY_TITLE_MAX_CHARS, INSTAGRAM_TEXT_MAX_BYTES,
     INSTAGRAM_VIDEO_AUDIO_MAX_BYTES,
 };
-use crate::message::{check_source, field_empty};
+use crate::message::{check_quick_reply_count, check_source, field_empty};
 use crate::report::{index, longer_than, Report};
-use crate::tags::{check_instagram_tag_at, INSTAGRAM_TAG_POINTER};
+use crate::tags::{check_instagram_tag_at, tag_needs_message_tag_type, INSTAGRAM_TAG_POINTER};
 use crate::ViolationCode;
 
 /// Where Instagram's messaging type lives in a request.
@@ -145,16 +145,9 @@ fn check_options(report: &mut Report, req: &SendRequest) {
              person replying within 7 days of the user's last message)",
             None,
         ),
-        (Some(kind @ (MessagingType::Response | MessagingType::Update)), Some(_)) => report.push(
-            ViolationCode::TagRequiresMessageTag,
-            TYPE_POINTER,
-            format!(
-                "a messageTag needs messagingType MESSAGE_TAG, not {}: set MESSAGE_TAG, or drop \
-                 the tag",
-                kind.as_str()
-            ),
-            Some(kind.as_str()),
-        ),
+        (Some(kind @ (MessagingType::Response | MessagingType::Update)), Some(_)) => {
+            tag_needs_message_tag_type(report, kind, TYPE_POINTER);
+        }
         _ => {}
     }
     if let Some(tag) = tag.filter(|t| !t.is_empty()) {
@@ -360,17 +353,13 @@ fn check_buttons(report: &mut Report, buttons: &[Button], at: &str) {
 }
 
 fn check_quick_replies(report: &mut Report, replies: &[QuickReply], at: &str) {
-    if replies.len() > INSTAGRAM_QUICK_REPLIES_MAX {
-        report.push(
-            ViolationCode::QuickRepliesTooMany,
-            index(at, INSTAGRAM_QUICK_REPLIES_MAX),
-            format!(
-                "{} quick replies; Instagram takes at most {INSTAGRAM_QUICK_REPLIES_MAX}",
-                replies.len()
-            ),
-            None,
-        );
-    }
+    check_quick_reply_count(
+        report,
+        replies.len(),
+        at,
+        INSTAGRAM_QUICK_REPLIES_MAX,
+        "Instagram",
+    );
     for (i, qr) in replies.iter().enumerate() {
         if report.is_full() {
             return report.mark_truncated();

@@ -88,18 +88,26 @@ pub(crate) fn check_message(report: &mut Report, msg: &Message, at: &str) {
     }
 }
 
-fn check_quick_replies(report: &mut Report, replies: &[QuickReply], at: &str) {
-    if replies.len() > QUICK_REPLIES_MAX {
+/// More than `max` quick replies at `at` (the channel's limit).
+pub(crate) fn check_quick_reply_count(
+    report: &mut Report,
+    count: usize,
+    at: &str,
+    max: usize,
+    channel: &str,
+) {
+    if count > max {
         report.push(
             ViolationCode::QuickRepliesTooMany,
-            index(at, QUICK_REPLIES_MAX),
-            format!(
-                "{} quick replies; Messenger takes at most {QUICK_REPLIES_MAX}",
-                replies.len()
-            ),
+            index(at, max),
+            format!("{count} quick replies; {channel} takes at most {max}"),
             None,
         );
     }
+}
+
+fn check_quick_replies(report: &mut Report, replies: &[QuickReply], at: &str) {
+    check_quick_reply_count(report, replies.len(), at, QUICK_REPLIES_MAX, "Messenger");
     for (i, qr) in replies.iter().enumerate() {
         if report.is_full() {
             return report.mark_truncated();

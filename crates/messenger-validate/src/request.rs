@@ -9,7 +9,7 @@ use crate::limits::{
     ATTACHMENT_MAX_BYTES, DELIVERY_TIMEOUT_MAX_SECS, DELIVERY_TIMEOUT_MIN_SECS, TEXT_MAX_CHARS,
 };
 use crate::report::{index, longer_than, Report};
-use crate::tags::{check_tag_at, tag_missing, TAG_POINTER};
+use crate::tags::{check_tag_at, tag_missing, tag_needs_message_tag_type, TAG_POINTER};
 use crate::{Policy, ViolationCode};
 
 /// Where the messaging type lives in a request.
@@ -285,16 +285,9 @@ fn check_messenger_options(report: &mut Report, req: &SendRequest) {
     let tag = opts.message_tag.as_deref();
     match (opts.messaging_type, tag) {
         (Some(MessagingType::MessageTag), None) | (_, Some("")) => report.add(tag_missing()),
-        (Some(kind @ (MessagingType::Response | MessagingType::Update)), Some(_)) => report.push(
-            ViolationCode::TagRequiresMessageTag,
-            TYPE_POINTER,
-            format!(
-                "a messageTag needs messagingType MESSAGE_TAG, not {}: set MESSAGE_TAG, or drop \
-                 the tag",
-                kind.as_str()
-            ),
-            Some(kind.as_str()),
-        ),
+        (Some(kind @ (MessagingType::Response | MessagingType::Update)), Some(_)) => {
+            tag_needs_message_tag_type(report, kind, TYPE_POINTER);
+        }
         _ => {}
     }
     if let Some(tag) = tag.filter(|t| !t.is_empty()) {

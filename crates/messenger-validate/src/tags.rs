@@ -239,6 +239,25 @@ pub(crate) fn check_instagram_tag_at(
     }
 }
 
+/// A `messageTag` with `messagingType` RESPONSE or UPDATE (`kind`): the tag needs MESSAGE_TAG.
+/// `pointer` is the channel's `messagingType`.
+pub(crate) fn tag_needs_message_tag_type(
+    report: &mut crate::report::Report,
+    kind: messenger_model::graph::MessagingType,
+    pointer: &str,
+) {
+    report.push(
+        crate::ViolationCode::TagRequiresMessageTag,
+        pointer,
+        format!(
+            "a messageTag needs messagingType MESSAGE_TAG, not {}: set MESSAGE_TAG, or drop the \
+             tag",
+            kind.as_str()
+        ),
+        Some(kind.as_str()),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,6 @@
 //! send): it parses, no event is dropped, only the `-unparsed` files have unparsed events, the
 //! kinds are the ones the file is about, big ids come back exactly, and a round trip loses nothing.
 
-use std::path::PathBuf;
-
 use messenger_model::webhook::{EventKind, EventList, HandoverKind, WebhookPayload};
 use serde_json::{json, Value};
 
@@ -13,20 +11,7 @@ use super::{kind_name, raw_event_count};
 const PAGE: &str = "9007199254740993";
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhook_corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/webhook_corpus exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
+    super::corpus_files("webhook_corpus")
 }
 
 fn parse(name: &str) -> WebhookPayload {

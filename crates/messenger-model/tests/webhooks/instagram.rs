@@ -2,8 +2,6 @@
 //! sends): each parses to the expected kinds and quarantines; and a property test that arbitrary
 //! or mutated bodies never panic and always give events or a quarantine reason.
 
-use std::path::PathBuf;
-
 use messenger_model::webhook::{InstagramBody, InstagramKind, InstagramList};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -12,20 +10,7 @@ use serde_json::Value;
 const ACCOUNT: &str = "17841400000000001";
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhook_corpus/instagram");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/webhook_corpus/instagram exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
+    super::corpus_files("webhook_corpus/instagram")
 }
 
 fn parse(name: &str) -> InstagramBody {

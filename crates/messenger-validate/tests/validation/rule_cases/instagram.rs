@@ -3,19 +3,14 @@
 
 use serde_json::{json, Value};
 
-use super::{case, r, Case, DEL};
+use super::{case, patched, r, Case, DEL};
 
 /// A valid request to an Instagram user, with top-level fields replaced (or deleted).
 pub(crate) fn ig(patch: Value) -> Value {
-    let mut base = r(json!({"to": {"instagramId": "IGSID-1"}, "rules": ["instagram"]}));
-    for (k, v) in patch.as_object().unwrap() {
-        if v == DEL {
-            base.as_object_mut().unwrap().remove(k);
-        } else {
-            base[k] = v.clone();
-        }
-    }
-    base
+    patched(
+        r(json!({"to": {"instagramId": "IGSID-1"}, "rules": ["instagram"]})),
+        patch,
+    )
 }
 
 /// An Instagram request whose custom body is `message`.

@@ -24,7 +24,14 @@ pub(crate) fn policy() -> Policy {
 
 /// The base request (valid) with top-level fields replaced (or deleted with `DEL`).
 pub(crate) fn r(patch: Value) -> Value {
-    let mut base = json!({"to": {"fbMessengerId": "123"}, "body": "hi", "rules": ["fbMessenger"]});
+    patched(
+        json!({"to": {"fbMessengerId": "123"}, "body": "hi", "rules": ["fbMessenger"]}),
+        patch,
+    )
+}
+
+/// `base` with top-level fields replaced (or deleted with `DEL`).
+pub(crate) fn patched(mut base: Value, patch: Value) -> Value {
     for (k, v) in patch.as_object().unwrap() {
         if v == DEL {
             base.as_object_mut().unwrap().remove(k);
