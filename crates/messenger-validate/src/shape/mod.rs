@@ -174,16 +174,7 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
     if let Some(fb) = nullable_object(report, opts, at, "fbMessenger") {
         let at = "/channelOptions/fbMessenger";
         unknown_keys(report, fb, at, FB_OPTION_FIELDS, "Messenger's options");
-        if let Some(kind) = string(report, fb, at, "messagingType", false) {
-            one_of(
-                report,
-                &child(at, "messagingType"),
-                kind,
-                MESSAGING_TYPES,
-                "messagingType",
-            );
-        }
-        string(report, fb, at, "messageTag", false);
+        envelope(report, fb, at);
         string(report, fb, at, "personaId", false);
         u64_field(
             report,
@@ -218,16 +209,7 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
             INSTAGRAM_OPTION_FIELDS,
             "Instagram's options",
         );
-        if let Some(kind) = string(report, ig, at, "messagingType", false) {
-            one_of(
-                report,
-                &child(at, "messagingType"),
-                kind,
-                MESSAGING_TYPES,
-                "messagingType",
-            );
-        }
-        string(report, ig, at, "messageTag", false);
+        envelope(report, ig, at);
     }
     if let Some(sms) = nullable_object(report, opts, at, "sms") {
         let at = "/channelOptions/sms";
@@ -286,4 +268,18 @@ fn check_rules(report: &mut Report, root: &Map<String, Value>) {
             ),
         }
     }
+}
+
+/// A channel's `messagingType` (one of Graph's) and `messageTag` (a string) at `at`.
+fn envelope(report: &mut Report, options: &Map<String, Value>, at: &str) {
+    if let Some(kind) = string(report, options, at, "messagingType", false) {
+        one_of(
+            report,
+            &child(at, "messagingType"),
+            kind,
+            MESSAGING_TYPES,
+            "messagingType",
+        );
+    }
+    string(report, options, at, "messageTag", false);
 }
