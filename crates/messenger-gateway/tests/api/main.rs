@@ -2,6 +2,8 @@
 //! in a temporary directory. One test binary (linking is the slow part of a build).
 
 mod harness;
+#[path = "../common/key_rotation.rs"]
+mod key_rotation;
 #[path = "../common/raw_tcp.rs"]
 mod raw_tcp;
 

@@ -45,9 +45,11 @@
 //! are printed when a test fails. A child is always killed when its guard is dropped.
 
 mod child;
-// Shared with the api tests, which use all of it; this binary uses a part.
+#[path = "../common/key_rotation.rs"]
+mod key_rotation;
 mod pg_proxy;
 mod plan;
+// Shared with the api tests, which use all of it; this binary uses a part.
 #[allow(dead_code)]
 #[path = "../common/raw_tcp.rs"]
 mod raw_tcp;
