@@ -16,6 +16,19 @@
 //! | `PUT /_sim/never-delivered/{psid}` | auto receipts skip sends to `psid` (`DELETE` undoes it) |
 //! | `PUT /_sim/tokens/{token}/revoked` | `{"subcode"?}`: every call with the token answers 190 with the subcode (`DELETE` restores it) |
 //! | `PUT /_sim/subscriptions/{page_id}` | `["messages", ...]`: the app's webhook fields for the page; `GET` lists them |
+//! | `POST /_sim/instagram/{account}/users` | a new Instagram user of the account: `201 {"igsid"}` |
+//! | `POST /_sim/instagram/{account}/messages` | `{"igsid","text","shape"?}`: the user writes (opens the window): `{"mid","status"}` |
+//! | `POST /_sim/instagram/{account}/reads` | `{"igsid","mid","shape"?}`: the user reads `mid` (`messaging_seen`): `{"status"}` |
+//! | `POST /_sim/instagram/{account}/comments` | `{"igsid","text","media_id"?}`: the user comments (a `comments` change): `{"comment_id","status"}` |
+//! | `PUT /_sim/instagram/{account}/users/{igsid}/last-message` | `{"at_millis"}`: when the user last wrote (the window) |
+//! | `PUT /_sim/instagram/comments/{comment_id}/time` | `{"at_millis"}`: when the comment was made (the private reply's 7 days) |
+//! | `POST /_sim/instagram/tokens/{token}/age` | `{"seconds"}`: the Instagram token's issue and expiry move that far into the past: `{"account_id","issued_at_millis","expires_at_millis"}` |
+//! | `PUT /_sim/instagram/shape` | `{"shape":"messaging"\|"changes"}`: where later direct-message events go |
+//! | `GET /_sim/instagram/{account}/sent` | the account's sends: `[{"mid","account_id","host","recipient_id","comment_id","at_millis","request"}]` |
+//! | `GET /_sim/instagram/{account}/actions` | the account's sender actions: `[{"recipient_id","action","message_id","reaction",...}]` |
+//!
+//! `shape` is `messaging` (`entry[].messaging[]`, the default) or `changes` (`entry[].changes[]`).
+//! Unknown accounts and users answer 404.
 //!
 //! Webhook posts answer `{"status": <the receiver's HTTP status>}`. The control API has no
 //! authentication: the simulator listens on loopback and is never deployed.
@@ -64,6 +77,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
             "/_sim/subscriptions/{page_id}",
             put(set_subscriptions).get(subscriptions),
         )
+        .merge(crate::instagram::control::routes())
 }
 
 /// `{"subcode": 460}`: why a token is revoked.

@@ -34,6 +34,18 @@ pub enum SimError {
         /// Graph's message.
         message: String,
     },
+    /// An Instagram account, user or comment the simulator does not know.
+    #[error("unknown Instagram {kind}: {id}")]
+    UnknownInstagram {
+        /// `account`, `user` (IGSID) or `comment`.
+        kind: &'static str,
+        /// The id given.
+        id: String,
+    },
+    /// The builder's Instagram accounts contradict each other (two accounts on one page, a
+    /// token or an account given twice).
+    #[error("Instagram setup: {0}")]
+    InstagramSetup(String),
     /// The HTTP client for webhooks could not be built.
     #[error("cannot build the webhook HTTP client")]
     HttpClient(#[source] reqwest::Error),

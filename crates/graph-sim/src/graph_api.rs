@@ -24,6 +24,9 @@ pub(crate) struct PageAuth {
     pub(crate) state: TokenState,
 }
 
+/// The `type` of Instagram's errors.
+pub(crate) const INSTAGRAM_ERROR_TYPE: &str = "IGApiException";
+
 /// A Graph error answer: status, error object and extra headers (usage headers, ...).
 #[derive(Debug, Clone)]
 pub(crate) struct GraphFailure {
@@ -57,6 +60,14 @@ impl GraphFailure {
     /// `(#100) ...` invalid parameter, `OAuthException` as Graph types it on the Send API.
     pub(crate) fn param(message: impl Into<String>) -> Self {
         Self::new(100, "OAuthException", message)
+    }
+
+    /// Types the error as Instagram does (`IGApiException`); a custom body stays as it is.
+    pub(crate) fn instagram(mut self) -> Self {
+        if let FailureBody::Graph(e) = self.body.as_mut() {
+            e.kind = Some(INSTAGRAM_ERROR_TYPE.to_owned());
+        }
+        self
     }
 
     /// Sets the subcode.

@@ -71,7 +71,7 @@ const OTHER_MESSAGE_KEYS: &[&str] = &["attachments", "sticker_id"];
 #[derive(Debug, Deserialize)]
 pub(crate) struct WireSend {
     #[serde(default)]
-    pub(crate) recipient: Option<Recipient>,
+    pub(crate) recipient: Option<WireRecipient>,
     #[serde(default)]
     pub(crate) messaging_type: Option<String>,
     #[serde(default)]
@@ -88,19 +88,66 @@ pub(crate) struct WireSend {
     pub(crate) access_token: Option<String>,
     #[serde(default)]
     pub(crate) appsecret_proof: Option<String>,
+    /// A sender action's payload (Instagram's `react`: `{message_id, reaction}`).
+    #[serde(default)]
+    pub(crate) payload: Option<serde_json::Value>,
 }
 
-/// Checks a Send API request the way Graph does and returns it typed.
+/// The recipient as it arrives: the model's identifiers, and Instagram's `comment_id` (a private
+/// reply).
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireRecipient {
+    #[serde(flatten)]
+    pub(crate) base: Recipient,
+    #[serde(default)]
+    pub(crate) comment_id: Option<String>,
+}
+
+/// Whose rules a send is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Platform {
+    /// Messenger's: [`MAX_TEXT_CHARS`], [`crate::GraphSimBuilder::accepted_tags`], personas.
+    Messenger,
+    /// Instagram's ([`crate::instagram::rules`]): text in bytes, text-only quick replies,
+    /// `HUMAN_AGENT` only, no personas, private replies and reactions.
+    Instagram,
+}
+
+/// A send Graph accepted: the request, and what the model's request has no field for.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedSend {
+    pub(crate) request: GraphSendRequest,
+    /// Instagram's private reply: `recipient.comment_id`.
+    pub(crate) comment_id: Option<String>,
+    /// Instagram's `react` / `unreact` sender action.
+    pub(crate) reaction: Option<crate::instagram::rules::ReactAction>,
+}
+
+/// Checks a Send API request the way Graph does for `platform` and returns it typed.
 pub(crate) fn check_send(
     wire: WireSend,
     accepted_tags: &[String],
-) -> Result<GraphSendRequest, GraphFailure> {
-    let Some(recipient) = wire.recipient else {
+    platform: Platform,
+) -> Result<CheckedSend, GraphFailure> {
+    use crate::instagram::rules as ig;
+    let Some(WireRecipient {
+        base: recipient,
+        comment_id,
+    }) = wire.recipient
+    else {
         return Err(GraphFailure::param(
             "(#100) The parameter recipient is required",
         ));
     };
-    check_recipient(&recipient)?;
+    match platform {
+        Platform::Messenger if comment_id.is_some() => {
+            return Err(GraphFailure::param(
+                "(#100) Param recipient[comment_id] names no comment this page can reply to",
+            ))
+        }
+        Platform::Messenger => check_recipient(&recipient)?,
+        Platform::Instagram => ig::check_recipient(&recipient, comment_id.as_deref())?,
+    }
 
     let messaging_type = match wire.messaging_type.as_deref() {
         None => None,
@@ -124,34 +171,33 @@ pub(crate) fn check_send(
             ))
         }
     };
-    let sender_action = match wire.sender_action.as_deref() {
-        None => None,
-        Some("typing_on") => Some(SenderAction::TypingOn),
-        Some("typing_off") => Some(SenderAction::TypingOff),
-        Some("mark_seen") => Some(SenderAction::MarkSeen),
-        Some(_) => {
-            return Err(GraphFailure::param(
-                "(#100) Param sender_action must be one of {typing_on, typing_off, mark_seen}",
-            ))
+    let (sender_action, reaction) = match platform {
+        Platform::Messenger => (
+            messenger_sender_action(wire.sender_action.as_deref())?,
+            None,
+        ),
+        Platform::Instagram => {
+            ig::sender_action(wire.sender_action.as_deref(), wire.payload.as_ref())?
         }
     };
+    let has_action = sender_action.is_some() || reaction.is_some();
 
-    match (&wire.message, sender_action) {
-        (None, None) => {
+    match (&wire.message, has_action) {
+        (None, false) => {
             return Err(GraphFailure::param(
                 "(#100) Must send either message or sender_action",
             ))
         }
-        (Some(_), Some(_)) => {
+        (Some(_), true) => {
             return Err(GraphFailure::param(
                 "(#100) Cannot send both message and state at the same time.",
             ))
         }
         _ => {}
     }
-    if let Some(action) = sender_action {
+    if has_action {
         check_sender_action_alone(
-            action,
+            sender_action.is_some_and(|a| a != SenderAction::MarkSeen),
             [
                 ("messaging_type", wire.messaging_type.is_some()),
                 ("tag", wire.tag.is_some()),
@@ -161,32 +207,59 @@ pub(crate) fn check_send(
         )?;
     }
 
-    check_tag(messaging_type, wire.tag.as_deref(), accepted_tags)?;
+    match platform {
+        Platform::Messenger => check_tag(messaging_type, wire.tag.as_deref(), accepted_tags)?,
+        Platform::Instagram => {
+            ig::check_persona(wire.persona_id.as_deref())?;
+            check_tag(
+                messaging_type,
+                wire.tag.as_deref(),
+                &ig::accepted_tags(accepted_tags),
+            )?;
+        }
+    }
     if let Some(message) = &wire.message {
-        check_message(message)?;
+        check_message(message, platform)?;
     }
 
-    Ok(GraphSendRequest {
-        recipient,
-        messaging_type,
-        tag: wire.tag,
-        notification_type,
-        sender_action,
-        message: wire.message,
-        persona_id: wire.persona_id,
+    Ok(CheckedSend {
+        request: GraphSendRequest {
+            recipient,
+            messaging_type,
+            tag: wire.tag,
+            notification_type,
+            sender_action,
+            message: wire.message,
+            persona_id: wire.persona_id,
+        },
+        comment_id,
+        reaction,
     })
 }
 
+/// Messenger's sender actions.
+fn messenger_sender_action(action: Option<&str>) -> Result<Option<SenderAction>, GraphFailure> {
+    match action {
+        None => Ok(None),
+        Some("typing_on") => Ok(Some(SenderAction::TypingOn)),
+        Some("typing_off") => Ok(Some(SenderAction::TypingOff)),
+        Some("mark_seen") => Ok(Some(SenderAction::MarkSeen)),
+        Some(_) => Err(GraphFailure::param(
+            "(#100) Param sender_action must be one of {typing_on, typing_off, mark_seen}",
+        )),
+    }
+}
+
 /// Meta wants a sender action in a request of its own: only `recipient` and `sender_action`
-/// (and a `persona_id` with the typing actions).
+/// (and a `persona_id` with the typing actions: `persona_allowed`).
 /// `present` says which other fields the request has.
 fn check_sender_action_alone(
-    action: SenderAction,
+    persona_allowed: bool,
     present: [(&str, bool); 4],
 ) -> Result<(), GraphFailure> {
     let refused = present
         .iter()
-        .find(|(name, here)| *here && !(*name == "persona_id" && action != SenderAction::MarkSeen));
+        .find(|(name, here)| *here && !(*name == "persona_id" && persona_allowed));
     match refused {
         Some((name, _)) => Err(GraphFailure::param(format!(
             "(#100) A sender_action request should only include sender_action and the              recipient: send {name} in a separate request"
@@ -252,17 +325,17 @@ fn check_tag(
     }
 }
 
-fn chars(s: &str) -> usize {
+pub(crate) fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn too_long(param: &str, max: usize) -> GraphFailure {
+pub(crate) fn too_long(param: &str, max: usize) -> GraphFailure {
     GraphFailure::param(format!(
         "(#100) Length of param {param} must be less than or equal to {max}"
     ))
 }
 
-fn check_message(m: &Message) -> Result<(), GraphFailure> {
+fn check_message(m: &Message, platform: Platform) -> Result<(), GraphFailure> {
     if let Some(key) = m
         .extra
         .keys()
@@ -272,7 +345,7 @@ fn check_message(m: &Message) -> Result<(), GraphFailure> {
             "(#100) Invalid keys \"{key}\" were found in param \"message\"."
         )));
     }
-    let has_attachments = m.extra.contains_key("attachments") || m.extra.contains_key("sticker_id");
+    let has_attachments = !m.attachments.is_empty() || m.extra.contains_key("sticker_id");
     match (&m.text, &m.attachment) {
         (Some(_), Some(_)) => {
             return Err(GraphFailure::param(
@@ -292,8 +365,12 @@ fn check_message(m: &Message) -> Result<(), GraphFailure> {
                 GraphFailure::param("(#100) param message must be non-empty.").subcode(2_018_034),
             );
         }
-        if chars(text) > MAX_TEXT_CHARS {
-            return Err(too_long("message[text]", MAX_TEXT_CHARS));
+        match platform {
+            Platform::Messenger if chars(text) > MAX_TEXT_CHARS => {
+                return Err(too_long("message[text]", MAX_TEXT_CHARS));
+            }
+            Platform::Instagram => crate::instagram::rules::check_text(text)?,
+            Platform::Messenger => {}
         }
     }
     if let Some(meta) = &m.metadata {
@@ -305,6 +382,9 @@ fn check_message(m: &Message) -> Result<(), GraphFailure> {
         return Err(too_long("message[quick_replies]", MAX_QUICK_REPLIES));
     }
     for (i, q) in m.quick_replies.iter().enumerate() {
+        if platform == Platform::Instagram {
+            crate::instagram::rules::check_quick_reply(i, q)?;
+        }
         if q.title.as_deref().map_or(0, chars) > MAX_QUICK_REPLY_TITLE_CHARS {
             return Err(too_long(
                 &format!("message[quick_replies][{i}][title]"),
@@ -441,103 +521,4 @@ pub(crate) fn diagnose_shape(body: &serde_json::Value) -> GraphFailure {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn wire(v: serde_json::Value) -> WireSend {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn accepted() -> Vec<String> {
-        ACCEPTED_TAGS.iter().map(|t| t.to_string()).collect()
-    }
-
-    fn message_of(f: GraphFailure) -> String {
-        match *f.body {
-            crate::graph_api::FailureBody::Graph(e) => e.message,
-            crate::graph_api::FailureBody::Raw(v) => v.to_string(),
-        }
-    }
-
-    #[test]
-    fn accepts_a_plain_text_send() {
-        let r = check_send(
-            wire(serde_json::json!({"recipient":{"id":"1"},"message":{"text":"hi"}})),
-            &accepted(),
-        )
-        .unwrap();
-        assert_eq!(r.message.unwrap().text.as_deref(), Some("hi"));
-    }
-
-    #[test]
-    fn refusals() {
-        let cases = [
-            (
-                serde_json::json!({"message":{"text":"hi"}}),
-                "recipient is required",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1","user_ref":"u"},"message":{"text":"x"}}),
-                "Only one of",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"}}),
-                "either message or sender_action",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"messaging_type":"MESSAGE_TAG","message":{"text":"x"}}),
-                "tag is required",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"messaging_type":"MESSAGE_TAG","tag":"SHIPPING_UPDATE","message":{"text":"x"}}),
-                "Param tag must be one of {HUMAN_AGENT, CUSTOMER_FEEDBACK}",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"message":{"text":"x","preview":1}}),
-                "Invalid keys \"preview\"",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"message":{"text":"x".repeat(2001)}}),
-                "message[text] must be less than or equal to 2000",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"message":{"text":"x"},"sender_action":"typing_on"}),
-                "Cannot send both message and state",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"messaging_type":"RESPONSE","sender_action":"typing_on"}),
-                "send messaging_type in a separate request",
-            ),
-            (
-                serde_json::json!({"recipient":{"id":"1"},"persona_id":"7","sender_action":"mark_seen"}),
-                "send persona_id in a separate request",
-            ),
-        ];
-        for (body, expected) in cases {
-            let err = check_send(wire(body.clone()), &accepted()).unwrap_err();
-            let msg = message_of(err);
-            assert!(msg.contains(expected), "{body} -> {msg}");
-        }
-    }
-
-    #[test]
-    fn typing_may_carry_a_persona() {
-        let r = check_send(
-            wire(serde_json::json!({"recipient":{"id":"1"},"sender_action":"typing_on","persona_id":"7"})),
-            &accepted(),
-        )
-        .unwrap();
-        assert_eq!(r.sender_action, Some(SenderAction::TypingOn));
-        assert_eq!(r.persona_id.as_deref(), Some("7"));
-    }
-
-    #[test]
-    fn text_of_exactly_2000_characters_is_accepted() {
-        let text = "é".repeat(MAX_TEXT_CHARS);
-        check_send(
-            wire(serde_json::json!({"recipient":{"id":"1"},"message":{"text":text}})),
-            &accepted(),
-        )
-        .unwrap();
-    }
-}
+mod tests;

@@ -17,13 +17,20 @@ use crate::records::{RecordedRequest, SentAction, SentMessage, SmsMessage, Uploa
 use crate::state::SimState;
 use crate::sync::lock;
 
-/// A running simulator. Dropping it stops the server; [`GraphSim::shutdown`] also waits for it.
+/// A running simulator. Dropping it stops the server(s); [`GraphSim::shutdown`] also waits for
+/// them.
 pub struct GraphSim {
     pub(crate) state: Arc<SimState>,
     addr: SocketAddr,
     base_url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    instagram_url: Option<String>,
+    servers: Vec<Server>,
+}
+
+/// One listener's server task and what stops it.
+pub(crate) struct Server {
+    pub(crate) shutdown: oneshot::Sender<()>,
+    pub(crate) task: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for GraphSim {
@@ -35,20 +42,27 @@ impl std::fmt::Debug for GraphSim {
 }
 
 impl GraphSim {
-    /// The handle of a simulator serving `state` at `addr` on `task`, stopped by `shutdown`.
+    /// The handle of a simulator serving `state` at `addr` (and the Instagram host at
+    /// `instagram`) on `servers`.
     pub(crate) fn new(
         state: Arc<SimState>,
         addr: SocketAddr,
-        shutdown: oneshot::Sender<()>,
-        task: JoinHandle<()>,
+        instagram: Option<SocketAddr>,
+        servers: Vec<Server>,
     ) -> Self {
         Self {
             state,
             addr,
             base_url: format!("http://{addr}"),
-            shutdown: Some(shutdown),
-            task: Some(task),
+            instagram_url: instagram.map(|a| format!("http://{a}")),
+            servers,
         }
+    }
+
+    /// `http://127.0.0.1:PORT` of the listener playing `graph.instagram.com`, when the builder
+    /// asked for it ([`GraphSimBuilder::instagram_host`](crate::GraphSimBuilder::instagram_host)).
+    pub fn instagram_url(&self) -> Option<&str> {
+        self.instagram_url.as_deref()
     }
 
     /// `http://127.0.0.1:PORT`: point the Graph client (and the SMS client) here.
@@ -176,6 +190,8 @@ impl GraphSim {
 
     /// Sets when `psid` last wrote to `page_id` (milliseconds since the epoch), for the window
     /// check of [`GraphSimBuilder::enforce_window`](crate::GraphSimBuilder::enforce_window); may move it backwards.
+    /// For Instagram, pass the account id and the IGSID
+    /// ([`GraphSimBuilder::instagram_window`](crate::GraphSimBuilder::instagram_window)).
     pub fn set_last_inbound(&self, page_id: &str, psid: &str, at_millis: i64) {
         self.state.window.set_inbound(page_id, psid, at_millis);
     }
@@ -228,20 +244,23 @@ impl GraphSim {
         lock(&self.state.uploads).clear();
         lock(&self.state.sms).clear();
         lock(&self.state.webhook_posts).clear();
+        lock(&self.state.instagram_sent).clear();
+        lock(&self.state.instagram_actions).clear();
         self.state.sent_count.store(0, Ordering::Relaxed);
     }
 
     /// Stops accepting connections and waits (at most 5 s) for open requests to finish.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        let servers = std::mem::take(&mut self.servers);
+        let mut tasks = Vec::with_capacity(servers.len());
+        for server in servers {
+            let _ = server.shutdown.send(());
+            tasks.push(server.task);
         }
-        if let Some(task) = self.task.take() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        for task in tasks {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
                 abort.abort();
             }
         }

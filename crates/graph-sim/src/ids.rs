@@ -37,6 +37,23 @@ impl Ids {
         format!("m_{}{:010x}", self.nonce, self.next_id())
     }
 
+    /// A fresh Instagram message id: like Instagram's, base64 (URL-safe, unpadded) of an
+    /// `ig_item` reference.
+    pub(crate) fn new_instagram_mid(&self) -> String {
+        use base64::Engine;
+        let item = format!(
+            "ig_item:1:IGMessageID:{}{:010x}",
+            self.nonce,
+            self.next_id()
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(item)
+    }
+
+    /// A fresh Instagram user access token (`IGAA...`).
+    pub(crate) fn new_instagram_token(&self) -> String {
+        format!("IGAA{}{}", self.new_hex32(), self.new_hex32())
+    }
+
     /// A fresh numeric id (attachment ids, like Graph's).
     pub(crate) fn new_numeric_id(&self) -> String {
         let base = u64::from_str_radix(&self.nonce[..8], 16).unwrap_or(1) % 9_000_000 + 1_000_000;

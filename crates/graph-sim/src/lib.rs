@@ -20,6 +20,9 @@
 //! - scripted faults ([`Fault`]): rate limits with usage headers, 5xx, slowness, user
 //!   unavailable, outside the window, invalid recipient, expired token, anything custom;
 //! - optionally, Meta's messaging window ([`window`]);
+//! - Instagram Direct ([`instagram`]): accounts linked to a page (Facebook Login) or with their own
+//!   token on a second listener playing `graph.instagram.com` (Instagram Login), Instagram's
+//!   rules, window, private replies, reactions, token refresh and `object: instagram` webhooks;
 //! - Twilio's Messages API for the SMS channel ([`sms`]);
 //! - a control API under `/_sim/` to script a simulator running as a process ([`control`]).
 //!
@@ -62,6 +65,7 @@ pub mod graph_rules;
 mod handle;
 mod handover;
 mod ids;
+pub mod instagram;
 mod persona_api;
 pub mod personas;
 pub mod profile;
@@ -81,7 +85,11 @@ pub use error::SimError;
 pub use faults::{Fault, FaultRule, FaultScope, UsageHeaders};
 pub use handle::GraphSim;
 pub use handover::ThreadAction;
-pub use records::{RecordedRequest, SentAction, SentMessage, SmsMessage, Upload, WebhookPost};
+pub use instagram::{InstagramHost, InstagramLogin, InstagramPost, InstagramShape, InstagramToken};
+pub use records::{
+    InstagramAction, InstagramSend, RecordedRequest, SentAction, SentMessage, SmsMessage, Upload,
+    WebhookPost,
+};
 pub use signature::{appsecret_proof, hub_signature_256, hub_signature_sha1};
 pub use sim::GraphSimBuilder;
 pub use state::AutoReceipts;

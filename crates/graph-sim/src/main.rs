@@ -5,6 +5,10 @@
 //!           --webhook-url http://127.0.0.1:8080/webhooks/facebook
 //! ```
 //!
+//! Instagram: `--instagram-page ACCOUNT_ID:PAGE_ID` links an account to a page (Facebook Login);
+//! `--instagram-login ACCOUNT_ID:TOKEN:APP_SECRET:APP_SCOPED_ID:USERNAME` adds an account with its
+//! own token, served by the Instagram host `--instagram-listen 127.0.0.1:9998` (Instagram Login).
+//!
 //! Script it with the control API under `/_sim/` (see the library's `control` module), e.g.
 //! `curl -XPOST localhost:9999/_sim/inbound -d '{"page_id":"P","psid":"123","text":"hi"}'
 //! -H 'content-type: application/json'`.
@@ -16,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use graph_sim::{AutoReceipts, GraphSim};
+use graph_sim::{AutoReceipts, GraphSim, InstagramLogin, InstagramShape};
 
 /// Simulates Meta's Graph API (Send API, attachment upload, user profiles, signed webhooks) and
 /// Twilio's Messages API on one HTTP port. Never use it in production.
@@ -59,6 +63,34 @@ struct Args {
     /// The message tags Graph accepts, comma-separated (default: Meta's list as of 2026).
     #[arg(long, value_delimiter = ',')]
     accepted_tags: Option<Vec<String>>,
+    /// Also serve graph.instagram.com (Instagram Login) on this address.
+    #[arg(long)]
+    instagram_listen: Option<SocketAddr>,
+    /// An Instagram account linked to a configured page, as ACCOUNT_ID:PAGE_ID (repeatable).
+    #[arg(long = "instagram-page", value_parser = parse_pair)]
+    instagram_pages: Vec<(String, String)>,
+    /// An Instagram Login account, as ACCOUNT_ID:TOKEN:APP_SECRET:APP_SCOPED_ID:USERNAME
+    /// (repeatable).
+    #[arg(long = "instagram-login", value_parser = parse_instagram_login)]
+    instagram_logins: Vec<(String, InstagramLogin)>,
+    /// Post Instagram direct-message events in `changes[]` rather than `messaging[]`.
+    #[arg(long)]
+    instagram_changes: bool,
+    /// Do not enforce Instagram's window (24 h; 7 days with HUMAN_AGENT).
+    #[arg(long)]
+    no_instagram_window: bool,
+}
+
+/// Parses `ACCOUNT_ID:TOKEN:APP_SECRET:APP_SCOPED_ID:USERNAME`.
+fn parse_instagram_login(s: &str) -> Result<(String, InstagramLogin), String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        [account, token, secret, scoped, username] if parts.iter().all(|p| !p.is_empty()) => Ok((
+            (*account).to_owned(),
+            InstagramLogin::instagram(*token, *secret, *scoped, *username),
+        )),
+        _ => Err("expected ACCOUNT_ID:TOKEN:APP_SECRET:APP_SCOPED_ID:USERNAME".to_owned()),
+    }
 }
 
 /// Parses `LEFT:RIGHT` (split at the first colon).
@@ -102,6 +134,19 @@ async fn main() -> ExitCode {
         builder = builder.webhook_url(url);
     }
     builder = builder.echoes(args.echoes);
+    for (account, page) in &args.instagram_pages {
+        builder = builder.instagram_account(account, InstagramLogin::Page(page.clone()));
+    }
+    for (account, login) in &args.instagram_logins {
+        builder = builder.instagram_account(account, login.clone());
+    }
+    if let Some(addr) = args.instagram_listen {
+        builder = builder.instagram_bind(addr);
+    }
+    if args.instagram_changes {
+        builder = builder.instagram_shape(InstagramShape::Changes);
+    }
+    builder = builder.instagram_window(!args.no_instagram_window);
     if args.delivery_after_ms.is_some() || args.read_after_ms.is_some() {
         builder = builder.auto_receipts(AutoReceipts {
             delivery: args.delivery_after_ms.map(Duration::from_millis),
@@ -118,6 +163,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         base_url = sim.base_url(),
+        instagram_url = sim.instagram_url(),
         pages = ?args.pages.iter().map(|(p, _)| p).collect::<Vec<_>>(),
         "graph-sim ready; Ctrl-C to stop"
     );

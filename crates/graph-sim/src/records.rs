@@ -71,6 +71,46 @@ pub struct SentAction {
     pub at_millis: i64,
 }
 
+/// A message the Send API accepted for an Instagram account (a direct message or a private
+/// reply), through either host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstagramSend {
+    /// The `message_id` answered.
+    pub mid: String,
+    /// The Instagram account that sent it.
+    pub account_id: String,
+    /// The host it came through (which login).
+    pub host: crate::InstagramHost,
+    /// The IGSID answered as `recipient_id` (the commenter's, for a private reply).
+    pub recipient_id: String,
+    /// The comment replied to privately (`recipient.comment_id`), if it was a private reply.
+    pub comment_id: Option<String>,
+    /// The request as parsed (text, attachment, quick replies, `tag`, `metadata`, ...); its
+    /// `recipient` has no id for a private reply.
+    pub request: GraphSendRequest,
+    /// When it was accepted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
+/// A sender action the Send API accepted for an Instagram account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramAction {
+    /// The Instagram account that sent it.
+    pub account_id: String,
+    /// The host it came through.
+    pub host: crate::InstagramHost,
+    /// The IGSID.
+    pub recipient_id: String,
+    /// `typing_on`, `typing_off`, `mark_seen`, `react` or `unreact`.
+    pub action: String,
+    /// The message reacted to (`react`, `unreact`).
+    pub message_id: Option<String>,
+    /// The reaction (`love`), for `react`.
+    pub reaction: Option<String>,
+    /// When it was accepted (milliseconds since the epoch).
+    pub at_millis: i64,
+}
+
 /// An attachment uploaded through `POST /me/message_attachments`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {

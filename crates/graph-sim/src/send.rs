@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
-use crate::graph_rules::{self, WireSend};
+use crate::graph_rules::{self, Platform, WireSend};
 use crate::handle::GraphSim;
 use crate::records::{SentAction, SentMessage};
 use crate::state::SimState;
@@ -23,12 +23,12 @@ use crate::sync::lock;
 
 /// The success answer.
 #[derive(Serialize)]
-struct SendAnswer<'a> {
-    recipient_id: &'a str,
+pub(crate) struct SendAnswer<'a> {
+    pub(crate) recipient_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    message_id: Option<&'a str>,
+    pub(crate) message_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    attachment_id: Option<&'a str>,
+    pub(crate) attachment_id: Option<&'a str>,
 }
 
 /// How a body was encoded.
@@ -68,7 +68,7 @@ pub(crate) fn form_to_json(body: &[u8]) -> serde_json::Value {
 }
 
 /// Parses a Send API body (JSON or form), with Graph's refusal when it has the wrong shape.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<WireSend, GraphFailure> {
+pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<WireSend, GraphFailure> {
     match body_kind(headers, body) {
         BodyKind::Json => serde_json::from_slice::<WireSend>(body).map_err(|_| {
             match serde_json::from_slice::<serde_json::Value>(body) {
@@ -124,9 +124,18 @@ async fn send_inner(
         Err(_) => (None, None),
     };
     let token = token_of(&query, headers, body_token);
+    if token.is_some_and(|t| state.instagram.is_token(t)) {
+        return Err(crate::instagram::host::wrong_host("post"));
+    }
     let proof = query.appsecret_proof.as_deref().or(body_proof);
     let page_id = authenticate(&state.config.tokens, token, proof, node)?;
-    let request = graph_rules::check_send(parsed?, &state.config.accepted_tags)?;
+    let parsed = parsed?;
+    if let Some(account) = crate::instagram::send::account_for_page_send(state, &page_id, &parsed) {
+        let host = crate::InstagramHost::Facebook;
+        return crate::instagram::send::send(state, &account, host, parsed).await;
+    }
+    let request =
+        graph_rules::check_send(parsed, &state.config.accepted_tags, Platform::Messenger)?.request;
     check_attachment_id(state, &request)?;
     if let Some(persona) = &request.persona_id {
         if !state.personas.knows(&page_id, persona) {
@@ -135,9 +144,12 @@ async fn send_inner(
             )));
         }
     }
-    state
-        .window
-        .check(&page_id, &request, Timestamp::now().millis())?;
+    state.window.check(
+        &page_id,
+        &request,
+        Platform::Messenger,
+        Timestamp::now().millis(),
+    )?;
 
     let recipient_id = resolve_recipient(&page_id, &request.recipient);
     state
@@ -215,7 +227,10 @@ async fn send_inner(
 }
 
 /// A send by `attachment_id` must name an attachment Graph knows.
-fn check_attachment_id(state: &SimState, request: &GraphSendRequest) -> Result<(), GraphFailure> {
+pub(crate) fn check_attachment_id(
+    state: &SimState,
+    request: &GraphSendRequest,
+) -> Result<(), GraphFailure> {
     let id = request
         .message
         .as_ref()
@@ -232,7 +247,10 @@ fn check_attachment_id(state: &SimState, request: &GraphSendRequest) -> Result<(
 }
 
 /// For a media attachment by URL with `is_reusable: true`, Graph keeps it and answers its id.
-fn reusable_attachment_id(state: &SimState, request: &GraphSendRequest) -> Option<String> {
+pub(crate) fn reusable_attachment_id(
+    state: &SimState,
+    request: &GraphSendRequest,
+) -> Option<String> {
     let attachment = request.message.as_ref()?.attachment.as_ref()?;
     let payload = attachment.media_payload()?;
     if payload.is_reusable != Some(true) || payload.url.is_none() {

@@ -14,14 +14,16 @@ use tokio::sync::oneshot;
 
 use crate::faults::FaultBook;
 use crate::graph_api::PageAuth;
-use crate::handle::GraphSim;
+use crate::handle::{GraphSim, Server};
 use crate::ids::Ids;
+use crate::instagram::accounts::InstagramBook;
 use crate::personas::PersonaBook;
 use crate::state::{AutoReceipts, Config, SimState};
 use crate::window::WindowBook;
 use crate::{
     attachments, connection, control, persona_api, profile, send, signature, sms, SimError,
 };
+use crate::{InstagramLogin, InstagramShape};
 
 /// Configures and starts a [`GraphSim`].
 ///
@@ -50,6 +52,11 @@ pub struct GraphSimBuilder {
     record_requests: bool,
     accepted_tags: Vec<String>,
     enforce_window: bool,
+    instagram_accounts: Vec<(String, InstagramLogin)>,
+    /// Where the Instagram host listens, if it is served.
+    instagram_bind: Option<SocketAddr>,
+    instagram_shape: InstagramShape,
+    instagram_window: bool,
 }
 
 impl std::fmt::Debug for GraphSimBuilder {
@@ -71,6 +78,10 @@ impl std::fmt::Debug for GraphSimBuilder {
             .field("record_requests", &self.record_requests)
             .field("accepted_tags", &self.accepted_tags)
             .field("enforce_window", &self.enforce_window)
+            .field("instagram_accounts", &self.instagram_accounts)
+            .field("instagram_bind", &self.instagram_bind)
+            .field("instagram_shape", &self.instagram_shape)
+            .field("instagram_window", &self.instagram_window)
             .finish()
     }
 }
@@ -92,6 +103,10 @@ impl Default for GraphSimBuilder {
                 .map(|t| (*t).to_owned())
                 .collect(),
             enforce_window: false,
+            instagram_accounts: Vec::new(),
+            instagram_bind: None,
+            instagram_shape: InstagramShape::Messaging,
+            instagram_window: true,
         }
     }
 }
@@ -179,40 +194,86 @@ impl GraphSimBuilder {
         self
     }
 
-    /// Binds the socket and starts serving on a tokio task.
+    /// Adds an Instagram professional account: `account_id` is its id (the `user_id` of `/me`
+    /// and the `entry.id` of its webhooks), `login` how it is connected (linked to a page, or
+    /// with its own Instagram token for the Instagram host). See [`crate::instagram`].
+    pub fn instagram_account(
+        mut self,
+        account_id: impl Into<String>,
+        login: InstagramLogin,
+    ) -> Self {
+        self.instagram_accounts.push((account_id.into(), login));
+        self
+    }
+
+    /// Also serves `graph.instagram.com` (Instagram Login) on a second free port of the same
+    /// address: [`GraphSim::instagram_url`].
+    pub fn instagram_host(mut self, on: bool) -> Self {
+        self.instagram_bind = on.then(|| SocketAddr::new(self.bind.ip(), 0));
+        self
+    }
+
+    /// Serves `graph.instagram.com` on this address.
+    pub fn instagram_bind(mut self, addr: SocketAddr) -> Self {
+        self.instagram_bind = Some(addr);
+        self
+    }
+
+    /// Where Instagram direct-message events (messages, echoes, reads) go in their entry: in
+    /// `messaging[]` (the default) or in `changes[]`; [`GraphSim::set_instagram_shape`] changes
+    /// it while running.
+    pub fn instagram_shape(mut self, shape: InstagramShape) -> Self {
+        self.instagram_shape = shape;
+        self
+    }
+
+    /// Enforces Instagram's window (default on, as on Instagram a conversation starts only when
+    /// the user writes): 24 hours after the user's last message, 7 days with `HUMAN_AGENT`;
+    /// otherwise `IGApiException` 10, subcode 2534022.
+    pub fn instagram_window(mut self, enforce: bool) -> Self {
+        self.instagram_window = enforce;
+        self
+    }
+
+    /// Binds the socket(s) and starts serving on tokio tasks.
     pub async fn start(self) -> Result<GraphSim, SimError> {
-        let listener = tokio::net::TcpListener::bind(self.bind)
-            .await
-            .map_err(|source| SimError::Bind {
-                addr: self.bind,
-                source,
-            })?;
+        let listener = bind(self.bind).await?;
         let addr = listener.local_addr().map_err(SimError::LocalAddr)?;
-        let state = Arc::new(self.into_state(addr)?);
-        let app = router(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let counting = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            use axum::serve::ListenerExt;
-            let listener = listener.tap_io(move |tcp| {
-                // Small request/response pairs: never wait for Nagle.
-                let _ = tcp.set_nodelay(true);
-                counting.connections.accepted();
-            });
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "graph-sim server stopped with an error");
+        let instagram = match self.instagram_bind {
+            Some(at) => {
+                let listener = bind(at).await?;
+                let addr = listener.local_addr().map_err(SimError::LocalAddr)?;
+                Some((listener, addr))
             }
-        });
+            None => None,
+        };
+        let state = Arc::new(self.into_state(addr)?);
+        let mut servers = vec![serve(listener, router(state.clone()), &state)];
         tracing::info!(%addr, "graph-sim listening");
-        Ok(GraphSim::new(state, addr, tx, task))
+        let instagram_addr = instagram.map(|(listener, at)| {
+            let app = crate::instagram::host::router(state.clone());
+            servers.push(serve(listener, app, &state));
+            tracing::info!(addr = %at, "graph-sim's graph.instagram.com listening");
+            at
+        });
+        Ok(GraphSim::new(state, addr, instagram_addr, servers))
     }
 
     fn into_state(self, addr: SocketAddr) -> Result<SimState, SimError> {
+        for (account, login) in &self.instagram_accounts {
+            if let InstagramLogin::Page(page) = login {
+                if !self.pages.iter().any(|(p, _)| p == page) {
+                    return Err(SimError::InstagramSetup(format!(
+                        "account {account} is linked to page {page}, which is not configured"
+                    )));
+                }
+            }
+        }
+        let instagram = InstagramBook::new(
+            self.instagram_accounts,
+            self.instagram_shape,
+            messenger_model::Timestamp::now().millis(),
+        )?;
         let proof_for = |token: &str| {
             self.app_secret
                 .as_deref()
@@ -253,7 +314,7 @@ impl GraphSimBuilder {
             sent_count: AtomicU64::new(0),
             connections: crate::records::ConnectionStats::default(),
             faults: FaultBook::default(),
-            window: WindowBook::new(self.enforce_window),
+            window: WindowBook::new(self.enforce_window, self.instagram_window),
             requests: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
             actions: Mutex::new(Vec::new()),
@@ -266,6 +327,9 @@ impl GraphSimBuilder {
             webhook_posts: Mutex::new(Vec::new()),
             never_delivered: Mutex::new(HashSet::new()),
             subscriptions: crate::state::Subscriptions::default(),
+            instagram,
+            instagram_sent: Mutex::new(Vec::new()),
+            instagram_actions: Mutex::new(Vec::new()),
             http,
         })
     }
@@ -332,6 +396,37 @@ fn router(state: Arc<SimState>) -> Router {
             count_in_flight,
         ))
         .with_state(state)
+}
+
+/// Binds a listening socket.
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, SimError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })
+}
+
+/// Serves `app` on `listener` on a tokio task, counting connections in `state`, until the
+/// server's shutdown sender is used or dropped.
+fn serve(listener: tokio::net::TcpListener, app: Router, state: &Arc<SimState>) -> Server {
+    let (tx, rx) = oneshot::channel::<()>();
+    let counting = Arc::clone(state);
+    let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(move |tcp| {
+            // Small request/response pairs: never wait for Nagle.
+            let _ = tcp.set_nodelay(true);
+            counting.connections.accepted();
+        });
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "graph-sim server stopped with an error");
+        }
+    });
+    Server { shutdown: tx, task }
 }
 
 /// Counts the requests being answered (every route), keeping the most at once.

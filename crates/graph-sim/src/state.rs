@@ -13,8 +13,12 @@ use messenger_model::{Timestamp, UserProfile};
 use crate::faults::FaultBook;
 use crate::graph_api::PageAuth;
 use crate::ids::Ids;
+use crate::instagram::accounts::InstagramBook;
 use crate::personas::PersonaBook;
-use crate::records::{RecordedRequest, SentAction, SentMessage, SmsMessage, Upload, WebhookPost};
+use crate::records::{
+    InstagramAction, InstagramSend, RecordedRequest, SentAction, SentMessage, SmsMessage, Upload,
+    WebhookPost,
+};
 use crate::sync::lock;
 use crate::window::WindowBook;
 
@@ -76,6 +80,12 @@ pub(crate) struct SimState {
     pub(crate) never_delivered: Mutex<HashSet<String>>,
     /// Each page's webhook fields the app is subscribed to.
     pub(crate) subscriptions: Subscriptions,
+    /// Instagram's accounts, tokens, users and comments.
+    pub(crate) instagram: InstagramBook,
+    /// Instagram sends accepted (kept when recording is on).
+    pub(crate) instagram_sent: Mutex<Vec<InstagramSend>>,
+    /// Instagram sender actions accepted (kept when recording is on).
+    pub(crate) instagram_actions: Mutex<Vec<InstagramAction>>,
     pub(crate) http: reqwest::Client,
 }
 
@@ -123,6 +133,25 @@ impl SimState {
         if self.config.record_requests {
             let sent = make();
             lock(&self.sent).push(sent);
+        }
+    }
+}
+
+impl SimState {
+    /// Counts an Instagram send and keeps it, if recording is on.
+    pub(crate) fn record_instagram_sent(&self, make: impl FnOnce() -> InstagramSend) {
+        self.sent_count.fetch_add(1, Ordering::Relaxed);
+        if self.config.record_requests {
+            let sent = make();
+            lock(&self.instagram_sent).push(sent);
+        }
+    }
+
+    /// Keeps an Instagram sender action, if recording is on.
+    pub(crate) fn record_instagram_action(&self, make: impl FnOnce() -> InstagramAction) {
+        if self.config.record_requests {
+            let action = make();
+            lock(&self.instagram_actions).push(action);
         }
     }
 }

@@ -52,7 +52,11 @@ pub(crate) fn payload_of(page_id: &str, event: MessagingEvent) -> WebhookPayload
 }
 
 /// Posts `body` to the webhook URL, signed with `secret` (if any), and records the post.
-async fn post_signed(state: &SimState, body: Bytes, secret: Option<&str>) -> Result<u16, SimError> {
+pub(crate) async fn post_signed(
+    state: &SimState,
+    body: Bytes,
+    secret: Option<&str>,
+) -> Result<u16, SimError> {
     let url = state
         .config
         .webhook_url
@@ -472,12 +476,21 @@ pub(crate) fn schedule_echo(
         message: Some(echo),
         ..MessagingEvent::default()
     };
-    let payload = payload_of(&page_id, event);
+    let Ok(body) = serde_json::to_vec(&payload_of(&page_id, event)) else {
+        return;
+    };
+    let secret = state.config.app_secret.clone();
+    redeliver(state, Bytes::from(body), secret);
+}
+
+/// Posts `body` (signed with `secret`) again and again, backing off, for up to two minutes,
+/// until the receiver answers 2xx, as Meta redelivers an echo.
+pub(crate) fn redeliver(state: Arc<SimState>, body: Bytes, secret: Option<String>) {
     tokio::spawn(async move {
         let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
         let mut delay = Duration::from_millis(100);
         loop {
-            match post_payload(&state, &payload).await {
+            match post_signed(&state, body.clone(), secret.as_deref()).await {
                 Ok(status) if (200..300).contains(&status) => return,
                 Ok(status) => tracing::debug!(status, "echo refused; will post again"),
                 Err(e) => tracing::debug!(error = %e, "echo not posted; will post again"),
@@ -487,6 +500,20 @@ pub(crate) fn schedule_echo(
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
+}
+
+/// Runs `post` (a webhook post) `delay` from now, on its own task: what `post` reads of the
+/// clock (a watermark, a timestamp) is read when it is posted.
+pub(crate) fn post_after<F>(delay: Duration, what: &'static str, post: F)
+where
+    F: std::future::Future<Output = Result<u16, SimError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        if let Err(e) = post.await {
+            tracing::debug!(error = %e, what, "automatic webhook not posted");
         }
     });
 }
@@ -505,21 +532,15 @@ pub(crate) fn schedule_receipts(
     }
     if let Some(delay) = receipts.delivery {
         let (state, page_id, psid) = (state.clone(), page_id.clone(), psid.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+        post_after(delay, "delivery receipt", async move {
             let watermark = Timestamp::now().millis();
-            if let Err(e) = post_delivery(&state, &page_id, &psid, watermark, vec![mid]).await {
-                tracing::debug!(error = %e, "auto delivery receipt not posted");
-            }
+            post_delivery(&state, &page_id, &psid, watermark, vec![mid]).await
         });
     }
     if let Some(delay) = receipts.read {
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+        post_after(delay, "read receipt", async move {
             let watermark = Timestamp::now().millis();
-            if let Err(e) = post_read(&state, &page_id, &psid, watermark).await {
-                tracing::debug!(error = %e, "auto read receipt not posted");
-            }
+            post_read(&state, &page_id, &psid, watermark).await
         });
     }
 }

@@ -10,12 +10,14 @@
 //! - [`webhook`]: Meta's side of webhooks, checked by a receiver as the product's endpoint must.
 //! - [`sms`]: Twilio's Messages API.
 //! - [`control`]: the `/_sim/` control API, as a script drives a simulator process.
+//! - [`instagram`]: Instagram Direct: both hosts, tokens, rules, private replies, webhooks.
 
 mod common;
 
 mod attachments_profile;
 mod control;
 mod faults;
+mod instagram;
 mod personas;
 mod send;
 mod sms;

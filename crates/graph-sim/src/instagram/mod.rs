@@ -1,0 +1,184 @@
+//! Instagram Direct, as Meta serves it through the Messenger Platform, beside Messenger and on
+//! the same machinery (tokens, Graph's checks, faults, the window, webhooks, records).
+//!
+//! An Instagram professional account (its id is the `user_id` of `/me` and the `entry.id` of its
+//! webhooks) is connected one of two ways ([`InstagramLogin`]):
+//!
+//! - **Facebook Login** ([`InstagramLogin::Page`]): linked to a configured page. The gateway sends
+//!   with the page's token to the Facebook host (`POST /v{N}/me/messages`, `/v{N}/{page}/messages`)
+//!   with `recipient.id` = an IGSID of the account (or `recipient.comment_id`); the simulator sees
+//!   the IGSID is the account's and applies Instagram's rules. Webhooks are signed with the app
+//!   secret.
+//! - **Instagram Login** ([`InstagramLogin::Instagram`]): an Instagram user token, used on the
+//!   second listener that plays `graph.instagram.com`
+//!   ([`GraphSimBuilder::instagram_host`](crate::GraphSimBuilder::instagram_host),
+//!   [`GraphSim::instagram_url`](crate::GraphSim::instagram_url)): `POST /v{N}/me/messages`,
+//!   `GET /v{N}/me?fields=user_id,username`, `GET /refresh_access_token`. Webhooks are signed
+//!   with the account's own Instagram app secret.
+//!
+//! An Instagram token on the Facebook host, or a page token on the Instagram host, is refused as
+//! Meta refuses it: `IGApiException` 100, `Unsupported request - method type: post` (or `get`).
+//!
+//! Instagram's rules ([`rules`]): text of at most 1000 bytes, text-only quick replies,
+//! `HUMAN_AGENT` the only tag, no personas, the window (24 hours; 7 days with `HUMAN_AGENT`;
+//! else 10/2534022), private replies to comments (once per comment, within 7 days, 750 an hour
+//! per account), `react` / `unreact`; every refusal typed `IGApiException`. No delivery receipts:
+//! auto receipts post only the read (`messaging_seen` with the `mid`); echoes come in the
+//! `messages` field with `is_echo` and the send's `metadata`.
+//!
+//! Users, their messages, reads and comments are scripted with [`GraphSim`](crate::GraphSim)'s
+//! `instagram` methods or the control API (`/_sim/instagram/...`, see [`crate::control`]).
+//!
+//! ```
+//! use graph_sim::{GraphSim, InstagramLogin};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = GraphSim::builder()
+//!     .page("PAGE_ID", "PAGE_TOKEN")
+//!     .instagram_account("17841400000000001", InstagramLogin::Page("PAGE_ID".into()))
+//!     .instagram_account(
+//!         "17841400000000002",
+//!         InstagramLogin::instagram("IG_TOKEN", "IG_APP_SECRET", "9000000000000002", "shop"),
+//!     )
+//!     .instagram_host(true)
+//!     .instagram_window(false)
+//!     .start()
+//!     .await?;
+//! let igsid = sim.new_instagram_user("17841400000000002")?;
+//! let url = format!("{}/v21.0/me/messages", sim.instagram_url().unwrap());
+//! let body = serde_json::json!({"recipient": {"id": igsid}, "message": {"text": "hi"}});
+//! let ok: serde_json::Value = reqwest::Client::new()
+//!     .post(&url)
+//!     .bearer_auth("IG_TOKEN")
+//!     .json(&body)
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(ok["recipient_id"], igsid.as_str());
+//! assert_eq!(sim.instagram_sent("17841400000000002")[0].request.message.as_ref().unwrap().text.as_deref(), Some("hi"));
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub(crate) mod accounts;
+pub(crate) mod control;
+mod handle;
+pub(crate) mod host;
+pub mod rules;
+pub(crate) mod send;
+pub(crate) mod webhook;
+
+pub use accounts::{
+    PRIVATE_REPLIES_PER_HOUR, PRIVATE_REPLY_WINDOW_MILLIS, REFRESH_MIN_AGE_MILLIS,
+    TOKEN_LIFETIME_MILLIS,
+};
+
+/// How an Instagram professional account is connected to the app.
+#[derive(Clone, PartialEq, Eq)]
+pub enum InstagramLogin {
+    /// Facebook Login: linked to this page (which must be configured with
+    /// [`GraphSimBuilder::page`](crate::GraphSimBuilder::page)); sends use the page's token on
+    /// the Facebook host; webhooks are signed with the app secret.
+    Page(String),
+    /// Instagram Login: sends use `token` on the Instagram host; webhooks are signed with
+    /// `app_secret` (the Instagram app's, not the Facebook app's).
+    Instagram {
+        /// The Instagram user access token (60 days, refreshable after 24 hours).
+        token: String,
+        /// The Instagram app's secret.
+        app_secret: String,
+        /// The app-scoped id `/me` answers as `id` (not the account id of webhooks).
+        app_scoped_id: String,
+        /// The account's username.
+        username: String,
+    },
+}
+
+impl InstagramLogin {
+    /// [`InstagramLogin::Instagram`] from its four parts.
+    pub fn instagram(
+        token: impl Into<String>,
+        app_secret: impl Into<String>,
+        app_scoped_id: impl Into<String>,
+        username: impl Into<String>,
+    ) -> Self {
+        Self::Instagram {
+            token: token.into(),
+            app_secret: app_secret.into(),
+            app_scoped_id: app_scoped_id.into(),
+            username: username.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for InstagramLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token and the secret stay out of Debug output.
+        match self {
+            Self::Page(page) => f.debug_tuple("Page").field(page).finish(),
+            Self::Instagram {
+                app_scoped_id,
+                username,
+                ..
+            } => f
+                .debug_struct("Instagram")
+                .field("app_scoped_id", app_scoped_id)
+                .field("username", username)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Where an Instagram webhook event goes in its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstagramShape {
+    /// `entry[].messaging[]`, as most direct messages come.
+    #[default]
+    Messaging,
+    /// `entry[].changes[]` as `{"field": ..., "value": event}`, as dashboard test payloads and
+    /// some real direct messages come.
+    Changes,
+}
+
+/// Which host an Instagram send came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstagramHost {
+    /// `graph.facebook.com`, with the linked page's token (Facebook Login).
+    Facebook,
+    /// `graph.instagram.com`, with the account's Instagram user token (Instagram Login).
+    Instagram,
+}
+
+impl InstagramHost {
+    /// `facebook` or `instagram`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstagramHost::Facebook => "facebook",
+            InstagramHost::Instagram => "instagram",
+        }
+    }
+}
+
+/// An Instagram user token, as the simulator keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramToken {
+    /// The account it is for.
+    pub account_id: String,
+    /// When it was issued (milliseconds since the epoch, by the simulator's token clock).
+    pub issued_at_millis: i64,
+    /// When it expires: [`TOKEN_LIFETIME_MILLIS`] after its issue.
+    pub expires_at_millis: i64,
+}
+
+/// Something an Instagram user did, posted as a webhook: its id (a message's `mid`, a comment's
+/// id) and the receiver's HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramPost {
+    /// The `mid` of a message, or the id of a comment.
+    pub id: String,
+    /// What the receiver answered.
+    pub status: u16,
+}
