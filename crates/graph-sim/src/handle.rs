@@ -80,12 +80,14 @@ impl GraphSim {
         lock(&self.state.requests).clone()
     }
 
-    /// Every message the Send API accepted, in order (empty when recording is off).
+    /// Every Messenger message the Send API accepted, in order (empty when recording is off);
+    /// Instagram's are in [`GraphSim::instagram_sent`].
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.state.sent_snapshot()
     }
 
-    /// How many messages the Send API accepted (counted even when recording is off).
+    /// How many messages the Send API accepted, Messenger's and Instagram's (counted even when
+    /// recording is off).
     pub fn sent_count(&self) -> u64 {
         self.state.sent_count.load(Ordering::Relaxed)
     }

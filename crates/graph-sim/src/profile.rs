@@ -65,6 +65,9 @@ async fn get_inner(
     }
     let query = QueryParams::parse(uri.query());
     let token = token_of(&query, headers, None);
+    if token.is_some_and(|t| state.instagram.is_token(t)) {
+        return Err(crate::instagram::host::wrong_host("get"));
+    }
     let page_id = authenticate(
         &state.config.tokens,
         token,
@@ -79,6 +82,14 @@ async fn get_inner(
     }
     if node.is_empty() || !node.bytes().all(|b| b.is_ascii_digit()) {
         return Err(graph_api::unknown_path(uri.path()));
+    }
+    if let Some(account) = state
+        .instagram
+        .account_of_page(&page_id)
+        .filter(|a| state.instagram.is_user_of(&a.id, node))
+    {
+        let fields = query.fields.as_deref();
+        return crate::instagram::profile::profile(state, &account, node, fields).await;
     }
     if let Some(persona) = state.personas.get(&page_id, node) {
         return serde_json::to_value(persona)

@@ -66,6 +66,11 @@ impl WindowBook {
         lock(&self.last_inbound).insert(key(page_id, psid), at_millis);
     }
 
+    /// When `psid` last wrote to `page_id`, if ever (as far as the simulator knows).
+    pub(crate) fn last_inbound(&self, page_id: &str, psid: &str) -> Option<i64> {
+        lock(&self.last_inbound).get(&key(page_id, psid)).copied()
+    }
+
     /// Refuses a send of `page_id` (an Instagram account for [`Platform::Instagram`]) Meta would
     /// refuse at `now_millis` because the window is closed.
     pub(crate) fn check(
@@ -85,7 +90,7 @@ impl WindowBook {
         let Some(psid) = request.recipient.id.as_deref() else {
             return Ok(());
         };
-        let last = lock(&self.last_inbound).get(&key(page_id, psid)).copied();
+        let last = self.last_inbound(page_id, psid);
         let since = last.map(|t| now_millis.saturating_sub(t));
         let tagged_long = request.messaging_type == Some(MessagingType::MessageTag)
             && request

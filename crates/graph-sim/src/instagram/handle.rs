@@ -97,7 +97,7 @@ pub(crate) async fn user_comments(
     let account = account_of_user(state, account_id, igsid)?;
     let id = state.ids.new_numeric_id();
     let media_id = media_id.map_or_else(|| state.ids.new_numeric_id(), str::to_owned);
-    let username = format!("ig_user_{igsid}");
+    let username = super::profile::username_of(igsid);
     state
         .instagram
         .add_comment(id.clone(), account_id, igsid, Timestamp::now().millis());

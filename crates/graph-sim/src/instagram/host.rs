@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /v{N}/me/messages`, `/v{N}/{account-id}/messages` | the Send API, Instagram's rules ([`super::send`]) |
 //! | `GET /v{N}/me?fields=user_id,username` | `{"id": <app-scoped id>, "user_id", "username"}` (only the fields asked, and `id`) |
+//! | `GET /v{N}/{IGSID}?fields=name,username,...` | a user's profile ([`super::profile`]) |
 //! | `GET /refresh_access_token?grant_type=ig_refresh_token&access_token=T` | `{"access_token", "token_type": "bearer", "expires_in": 5184000}` |
 //!
 //! The token comes as on the Facebook host (`access_token`, `Authorization: Bearer`, the body).
@@ -66,6 +67,43 @@ fn authenticate(
     node: &str,
     method: &str,
 ) -> Result<Arc<Account>, GraphFailure> {
+    let account = authenticate_token(state, token, proof, method)?;
+    if is_self(&account, node) {
+        Ok(account)
+    } else {
+        Err(no_such_node(node, method))
+    }
+}
+
+/// Whether `node` names the account: `me`, its id or its app-scoped id.
+fn is_self(account: &Account, node: &str) -> bool {
+    let scoped = match &account.login {
+        InstagramLogin::Instagram { app_scoped_id, .. } => Some(app_scoped_id.as_str()),
+        InstagramLogin::Page(_) => None,
+    };
+    node == "me" || node == account.id || Some(node) == scoped
+}
+
+/// Graph's answer for a node the token cannot reach.
+fn no_such_node(node: &str, method: &str) -> GraphFailure {
+    GraphFailure::new(
+        100,
+        INSTAGRAM_ERROR_TYPE,
+        format!(
+            "Unsupported {method} request. Object with ID '{node}' does not exist, cannot be \
+             loaded due to missing permissions, or does not support this operation."
+        ),
+    )
+    .subcode(33)
+}
+
+/// The account of an Instagram token that works, its proof (if any) right.
+fn authenticate_token(
+    state: &SimState,
+    token: Option<&str>,
+    proof: Option<&str>,
+    method: &str,
+) -> Result<Arc<Account>, GraphFailure> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(oauth_failure(
             "An active access token must be used to query information about the current user.",
@@ -81,12 +119,7 @@ fn authenticate(
             ))
         }
     };
-    let InstagramLogin::Instagram {
-        app_secret,
-        app_scoped_id,
-        ..
-    } = &account.login
-    else {
+    let InstagramLogin::Instagram { app_secret, .. } = &account.login else {
         return Err(wrong_host(method));
     };
     if let Some(given) = proof.filter(|p| !p.is_empty()) {
@@ -98,17 +131,6 @@ fn authenticate(
                 "Invalid appsecret_proof provided in the API argument",
             ));
         }
-    }
-    if node != "me" && node != account.id && node != *app_scoped_id {
-        return Err(GraphFailure::new(
-            100,
-            INSTAGRAM_ERROR_TYPE,
-            format!(
-                "Unsupported {method} request. Object with ID '{node}' does not exist, cannot be \
-                 loaded due to missing permissions, or does not support this operation."
-            ),
-        )
-        .subcode(33));
     }
     Ok(account)
 }
@@ -168,12 +190,13 @@ async fn node(
     let result = if node == "refresh_access_token" && graph_api::is_version(&version) {
         refresh_inner(&state, &uri, &headers)
     } else {
-        me(&state, &version, &node, &uri, &headers)
+        get_node(&state, &version, &node, &uri, &headers).await
     };
     graph_api::answer(&state.ids, result)
 }
 
-fn me(
+/// `GET /{version}/{node}`: the account itself, or one of its users' profile.
+async fn get_node(
     state: &SimState,
     version: &str,
     node: &str,
@@ -186,7 +209,18 @@ fn me(
     let query = QueryParams::parse(uri.query());
     let token = token_of(&query, headers, None);
     let proof = query.appsecret_proof.as_deref();
-    let account = authenticate(state, token, proof, node, "get")?;
+    let account = authenticate_token(state, token, proof, "get")?;
+    if is_self(&account, node) {
+        me(&account, query.fields.as_deref())
+    } else if state.instagram.is_user_of(&account.id, node) {
+        super::profile::profile(state, &account, node, query.fields.as_deref()).await
+    } else {
+        Err(no_such_node(node, "get"))
+    }
+}
+
+/// `/me`: the account's app-scoped `id`, and `user_id` and `username` when asked.
+fn me(account: &Account, fields: Option<&str>) -> Result<Value, GraphFailure> {
     let InstagramLogin::Instagram {
         app_scoped_id,
         username,
@@ -195,7 +229,7 @@ fn me(
     else {
         return Err(wrong_host("get"));
     };
-    let fields: Vec<&str> = match query.fields.as_deref() {
+    let fields: Vec<&str> = match fields {
         Some(f) if !f.trim().is_empty() => f.split(',').map(str::trim).collect(),
         _ => vec!["id"],
     };

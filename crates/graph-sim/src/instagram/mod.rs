@@ -67,6 +67,7 @@ pub(crate) mod accounts;
 pub(crate) mod control;
 mod handle;
 pub(crate) mod host;
+pub mod profile;
 pub mod rules;
 pub(crate) mod send;
 pub(crate) mod webhook;

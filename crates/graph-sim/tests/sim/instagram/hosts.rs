@@ -157,3 +157,51 @@ async fn a_token_refreshes_after_a_day_and_expires_after_sixty() {
     assert_eq!(sim.instagram_sent(IG_ACCOUNT).len(), 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_user_profile_needs_their_consent_on_either_host() {
+    let sim = builder().start().await.unwrap();
+    let fb_user = sim.new_instagram_user(FB_ACCOUNT).unwrap();
+    let ig_user = sim.new_instagram_user(IG_ACCOUNT).unwrap();
+    let fields = "fields=username,follower_count,is_verified_user";
+    let on_fb = format!(
+        "{}/v21.0/{fb_user}?{fields}&access_token={TOKEN}",
+        sim.base_url()
+    );
+    let on_ig = format!(
+        "{}/v21.0/{ig_user}?{fields}&access_token={IG_TOKEN}",
+        sim.instagram_url().unwrap()
+    );
+    for url in [&on_fb, &on_ig] {
+        let refused = get(url).await;
+        assert_eq!(
+            (refused.code(), error_type(&refused)),
+            (230, "IGApiException"),
+            "{url}"
+        );
+    }
+    let now = messenger_model::Timestamp::now().millis();
+    sim.set_last_inbound(FB_ACCOUNT, &fb_user, now);
+    sim.set_last_inbound(IG_ACCOUNT, &ig_user, now);
+    for (url, igsid) in [(&on_fb, &fb_user), (&on_ig, &ig_user)] {
+        let p = get(url).await;
+        assert_eq!(p.status, 200, "{:?}", p.json);
+        assert_eq!(
+            p.json,
+            json!({"id": igsid, "username": format!("ig_user_{igsid}"),
+                   "follower_count": 0, "is_verified_user": false})
+        );
+    }
+    // Another account's user, and the Instagram token on the Facebook host.
+    let theirs = format!(
+        "{}/v21.0/{fb_user}?access_token={IG_TOKEN}",
+        sim.instagram_url().unwrap()
+    );
+    assert_eq!(get(&theirs).await.code(), 100);
+    let wrong = format!("{}/v21.0/me?access_token={IG_TOKEN}", sim.base_url());
+    assert_eq!(
+        get(&wrong).await.message(),
+        "Unsupported request - method type: get"
+    );
+    sim.shutdown().await;
+}
