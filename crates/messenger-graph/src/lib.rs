@@ -6,7 +6,10 @@
 //!   user profile, personas), as an object-safe trait (`Arc<dyn Transport>`) where a custom
 //!   transport plugs in;
 //! - [`GraphClient`]: the implementation over HTTP (reqwest, rustls, one connection pool shared
-//!   by every page, token in `Authorization: Bearer`, optional `appsecret_proof`);
+//!   by every page, token in `Authorization: Bearer`, optional `appsecret_proof`), for a page
+//!   token on graph.facebook.com or an Instagram user token on graph.instagram.com (Instagram
+//!   Login: [`GraphHost`], [`GraphClient::instagram_me`], [`GraphClient::refresh_access_token`],
+//!   a token replaced at run time with [`GraphClient::set_access_token`]);
 //! - [`Error`] and [`ErrorKind`]: every failure classified by what the sender should do (rate
 //!   limited, outside the messaging window, user unavailable, invalid recipient, invalid
 //!   parameter, auth, transient, permanent), with Graph's error object, the HTTP status, the
@@ -59,9 +62,10 @@ mod transport;
 mod usage;
 
 pub use client::{
-    app_access_token, GraphClient, GraphClientBuilder, PageIdentity, DEFAULT_BASE_URL,
-    DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT,
-    MAX_CONNECTIONS, MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
+    app_access_token, GraphClient, GraphClientBuilder, GraphHost, InstagramMe, PageIdentity,
+    RefreshedToken, DEFAULT_BASE_URL, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_GRAPH_VERSION, DEFAULT_INSTAGRAM_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
+    MAX_PERSONAS_PER_PAGE, USAGE_MAX_AGE, USER_PROFILE_FIELDS,
 };
 pub use error::{
     Blame, BoxError, Error, ErrorKind, GraphFailure, HttpFailure, TokenProblem,

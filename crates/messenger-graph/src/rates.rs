@@ -9,6 +9,13 @@
 //! below Meta's figures ([`DEFAULT_SEND_RATE`], [`DEFAULT_MEDIA_SEND_RATE`]), so that clock skew
 //! and Meta's own counting never tip a page over.
 //!
+//! An Instagram professional account has figures of its own, from the same page of Meta's
+//! (its Instagram table): 300 Send API calls a second for text, links, reactions and stickers,
+//! 10 for audio and video, and 750 private replies to comments on posts and reels an hour
+//! (throttling answers 80002, or 2534013 for private replies). A gateway paces each account
+//! below them by the same margin as a page ([`DEFAULT_INSTAGRAM_SEND_RATE`],
+//! [`DEFAULT_INSTAGRAM_MEDIA_SEND_RATE`], [`DEFAULT_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR`]).
+//!
 //! ```
 //! use messenger_graph::rates::{SendKind, DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RATE};
 //! use messenger_model::graph::{GraphSendRequest, Message, Recipient};
@@ -33,6 +40,25 @@ pub const META_DAILY_SENDS_PER_ENGAGED_USER: u32 = 200;
 pub const DEFAULT_SEND_RATE: u32 = 250;
 /// The product's default pace for [`SendKind::Media`] sends: below [`META_MEDIA_SEND_RATE`].
 pub const DEFAULT_MEDIA_SEND_RATE: u32 = 8;
+
+/// Meta's Send API calls per second per Instagram professional account for text, links,
+/// reactions and stickers.
+pub const META_INSTAGRAM_SEND_RATE: u32 = 300;
+/// Meta's Send API calls per second per Instagram professional account for audio or video.
+pub const META_INSTAGRAM_MEDIA_SEND_RATE: u32 = 10;
+/// Meta's private replies per hour per Instagram professional account, to comments on posts and
+/// reels (during a live broadcast Meta allows more; the gateway does not count those apart).
+pub const META_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR: u32 = 750;
+
+/// The product's default pace for an Instagram account's [`SendKind::Standard`] sends: below
+/// [`META_INSTAGRAM_SEND_RATE`] as [`DEFAULT_SEND_RATE`] is below a page's.
+pub const DEFAULT_INSTAGRAM_SEND_RATE: u32 = 250;
+/// The product's default pace for an Instagram account's [`SendKind::Media`] sends: below
+/// [`META_INSTAGRAM_MEDIA_SEND_RATE`] as [`DEFAULT_MEDIA_SEND_RATE`] is below a page's.
+pub const DEFAULT_INSTAGRAM_MEDIA_SEND_RATE: u32 = 8;
+/// The product's default pace for an Instagram account's private replies, per hour: five
+/// sixths of [`META_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR`], the margin of [`DEFAULT_SEND_RATE`].
+pub const DEFAULT_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR: u32 = 625;
 
 /// Which of a page's send rates a Send API call counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +92,23 @@ impl SendKind {
         match self {
             Self::Standard => DEFAULT_SEND_RATE,
             Self::Media => DEFAULT_MEDIA_SEND_RATE,
+        }
+    }
+
+    /// Meta's rate for this kind on an Instagram account (calls per second per account).
+    pub const fn instagram_meta_rate(self) -> u32 {
+        match self {
+            Self::Standard => META_INSTAGRAM_SEND_RATE,
+            Self::Media => META_INSTAGRAM_MEDIA_SEND_RATE,
+        }
+    }
+
+    /// The product's default pace for this kind on an Instagram account (calls per second per
+    /// account).
+    pub const fn instagram_default_rate(self) -> u32 {
+        match self {
+            Self::Standard => DEFAULT_INSTAGRAM_SEND_RATE,
+            Self::Media => DEFAULT_INSTAGRAM_MEDIA_SEND_RATE,
         }
     }
 
@@ -105,5 +148,30 @@ mod tests {
                 "{kind:?} paced below Meta"
             );
         }
+    }
+
+    /// An Instagram account is paced below Meta's figures by the margin a page is: the same
+    /// fraction of Meta's figure (within a call, by rounding down).
+    #[test]
+    fn instagram_accounts_keep_the_margin_of_a_page() {
+        let same_margin = |ours: u32, meta: u32, page_ours: u32, page_meta: u32| {
+            assert!(ours < meta, "{ours} below {meta}");
+            let want = u64::from(meta) * u64::from(page_ours) / u64::from(page_meta);
+            assert_eq!(u64::from(ours), want, "{ours} of {meta}");
+        };
+        for kind in [SendKind::Standard, SendKind::Media] {
+            same_margin(
+                kind.instagram_default_rate(),
+                kind.instagram_meta_rate(),
+                kind.default_rate(),
+                kind.meta_rate(),
+            );
+        }
+        same_margin(
+            DEFAULT_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR,
+            META_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR,
+            DEFAULT_SEND_RATE,
+            META_SEND_RATE,
+        );
     }
 }

@@ -8,11 +8,14 @@ use hmac::{Hmac, Mac};
 use reqwest::Url;
 use sha2::Sha256;
 
-use super::{GraphClient, PageAuth, Shared};
+use super::{Account, GraphClient, GraphHost, InstagramShared, Shared};
 use crate::Error;
 
 /// Where Graph is.
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
+
+/// Where Graph is for Instagram Login's accounts (Instagram user tokens).
+pub const DEFAULT_INSTAGRAM_BASE_URL: &str = "https://graph.instagram.com";
 
 /// The Graph API version the client calls unless told otherwise: v26.0 (released 2026-07-29),
 /// although v27.0 is newer (decision 0021 says why). One constant, so an upgrade is a one-line
@@ -49,13 +52,25 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 ///     .build()
 ///     .unwrap();
 /// assert!(!format!("{client:?}").contains("PAGE_TOKEN"));
+///
+/// // An Instagram professional account connected with Instagram Login.
+/// let instagram = GraphClient::builder()
+///     .instagram_base_url("http://127.0.0.1:9001")
+///     .instagram_user_token("IG_USER_TOKEN")
+///     .instagram_app_secret("INSTAGRAM_APP_SECRET")
+///     .build()
+///     .unwrap();
+/// assert_eq!(instagram.host(), Some(messenger_graph::GraphHost::Instagram));
 /// ```
 #[derive(Clone)]
 pub struct GraphClientBuilder {
     base_url: String,
+    instagram_base_url: String,
     version: String,
     token: Option<String>,
+    instagram_token: Option<String>,
     app_secret: Option<String>,
+    instagram_app_secret: Option<String>,
     timeout: Duration,
     connect_timeout: Duration,
     pool_idle_timeout: Option<Duration>,
@@ -69,9 +84,12 @@ impl Default for GraphClientBuilder {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
+            instagram_base_url: DEFAULT_INSTAGRAM_BASE_URL.to_owned(),
             version: DEFAULT_GRAPH_VERSION.to_owned(),
             token: None,
+            instagram_token: None,
             app_secret: None,
+            instagram_app_secret: None,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             pool_idle_timeout: None,
@@ -87,14 +105,23 @@ impl fmt::Debug for GraphClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GraphClientBuilder")
             .field("base_url", &self.base_url)
+            .field("instagram_base_url", &self.instagram_base_url)
             .field("version", &self.version)
             .field(
                 "page_access_token",
                 &self.token.as_ref().map(|_| "<redacted>"),
             )
             .field(
+                "instagram_user_token",
+                &self.instagram_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
                 "app_secret",
                 &self.app_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "instagram_app_secret",
+                &self.instagram_app_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -110,7 +137,15 @@ impl GraphClientBuilder {
         self
     }
 
-    /// The Graph API version, `vNN.N` (default [`DEFAULT_GRAPH_VERSION`]).
+    /// Graph's address for Instagram Login's accounts (default
+    /// [`DEFAULT_INSTAGRAM_BASE_URL`]; a simulator's address in tests); a path prefix is kept.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn instagram_base_url(mut self, url: impl Into<String>) -> Self {
+        self.instagram_base_url = url.into();
+        self
+    }
+
+    /// The Graph API version, `vNN.N` (default [`DEFAULT_GRAPH_VERSION`]), on both hosts.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
@@ -125,8 +160,27 @@ impl GraphClientBuilder {
         self
     }
 
-    /// The app secret: every call then carries `appsecret_proof` = hex HMAC-SHA256(key = app
-    /// secret, message = token), computed once per token.
+    /// An Instagram user token (Instagram Login): the client's calls then go to the Instagram
+    /// base URL ([`GraphHost::Instagram`]), the token in `Authorization: Bearer`. Not with
+    /// [`GraphClientBuilder::page_access_token`] (a client has one account); for many
+    /// accounts on one pool, see [`GraphClient::for_instagram_account`].
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn instagram_user_token(mut self, token: impl Into<String>) -> Self {
+        self.instagram_token = Some(token.into());
+        self
+    }
+
+    /// The Instagram app secret (Instagram Login's app has its own): calls with an Instagram
+    /// user token then carry `appsecret_proof` keyed with it, as page calls do with
+    /// [`GraphClientBuilder::app_secret`].
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn instagram_app_secret(mut self, secret: impl Into<String>) -> Self {
+        self.instagram_app_secret = Some(secret.into());
+        self
+    }
+
+    /// The app secret: every call with a page token then carries `appsecret_proof` = hex
+    /// HMAC-SHA256(key = app secret, message = token), computed once per token.
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
         self.app_secret = Some(secret.into());
@@ -215,16 +269,23 @@ impl GraphClientBuilder {
     pub fn build(self) -> Result<GraphClient, Error> {
         check_version(&self.version)?;
         let api_root = api_root(&self.base_url, &self.version)?;
-        let proof_key = match &self.app_secret {
-            Some(secret) if secret.is_empty() => {
-                return Err(config("the app secret is empty"));
-            }
-            Some(secret) => Some(
-                HmacSha256::new_from_slice(secret.as_bytes())
-                    .map_err(|_| config("the app secret can't key HMAC-SHA256"))?,
-            ),
-            None => None,
-        };
+        let instagram_api_root = api_root_of(
+            "Instagram base URL",
+            &self.instagram_base_url,
+            &self.version,
+        )?;
+        let refresh_url = instagram_api_root
+            .join("../refresh_access_token")
+            .map_err(|e| config(&format!("the Instagram token refresh endpoint: {e}")))?;
+        let proof_key = hmac_key("app secret", self.app_secret.as_deref())?;
+        let instagram_proof_key =
+            hmac_key("Instagram app secret", self.instagram_app_secret.as_deref())?;
+        if self.token.is_some() && self.instagram_token.is_some() {
+            return Err(config(
+                "a client has one account: a page access token or an Instagram user token, not \
+                 both",
+            ));
+        }
         if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
             return Err(config(&format!(
                 "connections must be 1 to {MAX_CONNECTIONS}, not {}",
@@ -241,12 +302,33 @@ impl GraphClientBuilder {
             base_url: self.base_url,
             version: self.version,
             proof_key,
+            instagram: InstagramShared {
+                api_root: instagram_api_root,
+                refresh_url,
+                base_url: self.instagram_base_url,
+                proof_key: instagram_proof_key,
+            },
         });
-        let page = match self.token {
-            Some(token) => Some(Arc::new(PageAuth::new(&shared, &token)?)),
-            None => None,
+        let account = match (self.token, self.instagram_token) {
+            (Some(token), _) => Some(Account::new(&shared, GraphHost::Facebook, &token)?),
+            (None, Some(token)) => Some(Account::new(&shared, GraphHost::Instagram, &token)?),
+            (None, None) => None,
         };
-        Ok(GraphClient { shared, page })
+        Ok(GraphClient {
+            shared,
+            page: account.map(Arc::new),
+        })
+    }
+}
+
+/// The HMAC key of an app secret, if one is set (an empty one is refused).
+fn hmac_key(what: &str, secret: Option<&str>) -> Result<Option<HmacSha256>, Error> {
+    match secret {
+        Some("") => Err(config(&format!("the {what} is empty"))),
+        Some(secret) => HmacSha256::new_from_slice(secret.as_bytes())
+            .map(Some)
+            .map_err(|_| config(&format!("the {what} can't key HMAC-SHA256"))),
+        None => Ok(None),
     }
 }
 
@@ -278,16 +360,21 @@ fn check_version(version: &str) -> Result<(), Error> {
 
 /// `{base}/{version}/`, with any path prefix of the base kept.
 fn api_root(base: &str, version: &str) -> Result<Url, Error> {
+    api_root_of("base URL", base, version)
+}
+
+/// [`api_root`] of the base URL called `what` in errors.
+fn api_root_of(what: &str, base: &str, version: &str) -> Result<Url, Error> {
     let url = Url::parse(base).map_err(|e| Error::Config {
-        reason: format!("base URL {base:?}: {e}"),
+        reason: format!("{what} {base:?}: {e}"),
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(config("the base URL must be http or https"));
+        return Err(config(&format!("the {what} must be http or https")));
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(config(
-            "the base URL must not carry a query, fragment or credentials",
-        ));
+        return Err(config(&format!(
+            "the {what} must not carry a query, fragment or credentials"
+        )));
     }
     let prefix = url.path().trim_end_matches('/');
     let mut root = url.clone();
@@ -334,6 +421,48 @@ mod tests {
             .page_access_token("")
             .build()
             .is_err());
+        assert!(GraphClient::builder()
+            .instagram_user_token("")
+            .build()
+            .is_err());
+        assert!(GraphClient::builder()
+            .instagram_app_secret("")
+            .build()
+            .is_err());
+        assert!(GraphClient::builder()
+            .instagram_base_url("ftp://graph.instagram.com")
+            .build()
+            .is_err());
+        let both = GraphClient::builder()
+            .page_access_token("PAGE-TOKEN")
+            .instagram_user_token("IG-TOKEN")
+            .build()
+            .unwrap_err();
+        assert!(matches!(both, Error::Config { .. }), "{both}");
+        assert!(!both.to_string().contains("TOKEN"), "{both}");
+    }
+
+    #[test]
+    fn instagram_roots_keep_the_prefix() {
+        let c = GraphClient::builder()
+            .instagram_base_url("http://127.0.0.1:9001/ig/")
+            .version("v26.0")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.shared.instagram.api_root.as_str(),
+            "http://127.0.0.1:9001/ig/v26.0/"
+        );
+        assert_eq!(
+            c.shared.instagram.refresh_url.as_str(),
+            "http://127.0.0.1:9001/ig/refresh_access_token"
+        );
+        let default = GraphClient::builder().build().unwrap();
+        assert_eq!(default.instagram_base_url(), DEFAULT_INSTAGRAM_BASE_URL);
+        assert_eq!(
+            default.shared.instagram.refresh_url.as_str(),
+            "https://graph.instagram.com/refresh_access_token"
+        );
     }
 
     #[test]
@@ -344,6 +473,14 @@ mod tests {
         let dbg = format!("{b:?}");
         assert!(
             !dbg.contains("TOKEN-XYZ") && !dbg.contains("SECRET-XYZ"),
+            "{dbg}"
+        );
+        let b = GraphClient::builder()
+            .instagram_user_token("IGTOKEN-XYZ")
+            .instagram_app_secret("IGSECRET-XYZ");
+        let dbg = format!("{b:?}");
+        assert!(
+            !dbg.contains("IGTOKEN-XYZ") && !dbg.contains("IGSECRET-XYZ"),
             "{dbg}"
         );
     }

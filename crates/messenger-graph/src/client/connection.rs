@@ -31,9 +31,18 @@ impl GraphClient {
     /// subcode), when it expires, its page and its permissions.
     ///
     /// The call itself fails only when the app's token is refused or Graph fails; an invalid
-    /// page token is an answer (`is_valid: false`).
+    /// page token is an answer (`is_valid: false`). graph.instagram.com has no `debug_token`:
+    /// a client for Instagram Login fails with [`Error::Config`] (use
+    /// [`GraphClient::instagram_me`] to check an Instagram user token).
     pub async fn debug_token(&self, app_token: &str) -> Result<TokenDebug, Error> {
         let page = self.page()?;
+        if self.host() == Some(super::GraphHost::Instagram) {
+            return Err(Error::Config {
+                reason: "debug_token is graph.facebook.com's: an Instagram user token is checked \
+                         with instagram_me"
+                    .into(),
+            });
+        }
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {app_token}")).map_err(|_| Error::Config {
                 reason: "the app token has characters not allowed in a header".into(),
@@ -49,7 +58,7 @@ impl GraphClient {
         url.query_pairs_mut()
             .append_pair("input_token", &page.token);
         let request = self.shared.http().get(url);
-        let answer: DebugTokenResponse = self.execute_as(page, authorization, request).await?;
+        let answer: DebugTokenResponse = self.execute_as(authorization, request).await?;
         Ok(answer.data)
     }
 
@@ -57,10 +66,10 @@ impl GraphClient {
     /// a check that the token works, for an app whose id is not known.
     pub async fn me(&self) -> Result<PageIdentity, Error> {
         let page = self.page()?;
-        let mut url = self.page_url(page, &["me"])?;
+        let mut url = self.page_url(&page, &["me"])?;
         url.query_pairs_mut().append_pair("fields", "id,name");
         let request = self.shared.http().get(url);
-        self.execute(page, request).await
+        self.execute(&page, request).await
     }
 
     /// The apps subscribed to `page_id`'s webhooks, with their fields
@@ -68,9 +77,9 @@ impl GraphClient {
     pub async fn subscribed_apps(&self, page_id: &str) -> Result<SubscribedApps, Error> {
         let page = self.page()?;
         check_page_id(page_id)?;
-        let url = self.page_url(page, &[page_id, "subscribed_apps"])?;
+        let url = self.page_url(&page, &[page_id, "subscribed_apps"])?;
         let request = self.shared.http().get(url);
-        self.execute(page, request).await
+        self.execute(&page, request).await
     }
 
     /// Subscribes the app to `page_id`'s webhooks for `fields`
@@ -84,11 +93,11 @@ impl GraphClient {
                 reason: "a subscription needs at least one field".into(),
             });
         }
-        let mut url = self.page_url(page, &[page_id, "subscribed_apps"])?;
+        let mut url = self.page_url(&page, &[page_id, "subscribed_apps"])?;
         url.query_pairs_mut()
             .append_pair("subscribed_fields", &fields.join(","));
         let request = self.shared.http().post(url);
-        let answer: SuccessResponse = self.execute(page, request).await?;
+        let answer: SuccessResponse = self.execute(&page, request).await?;
         if answer.success {
             Ok(())
         } else {

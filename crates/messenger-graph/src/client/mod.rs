@@ -1,7 +1,9 @@
 //! [`GraphClient`]: the [`Transport`] over HTTP, on one pooled reqwest client.
 
+mod account;
 mod builder;
 mod connection;
+mod instagram;
 mod persona;
 mod profile;
 mod send;
@@ -9,11 +11,10 @@ mod thread;
 mod upload;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use hmac::Mac;
 use messenger_model::graph::{
     GraphSendRequest, NewPersona, Persona, PersonaList, Recipient, SendResponse, SenderAction,
     ThreadAction,
@@ -23,15 +24,18 @@ use reqwest::header::HeaderValue;
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 
+pub use account::GraphHost;
 pub use builder::{
     GraphClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_GRAPH_VERSION, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
+    DEFAULT_GRAPH_VERSION, DEFAULT_INSTAGRAM_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS,
 };
 pub use connection::{app_access_token, PageIdentity};
+pub use instagram::{InstagramMe, RefreshedToken};
 pub use persona::MAX_PERSONAS_PER_PAGE;
 pub use profile::USER_PROFILE_FIELDS;
 
 use crate::{AttachmentUpload, Error, Transport, Usage};
+use account::{Account, PageAuth};
 use builder::HmacSha256;
 
 /// How long [`GraphClient::usage`] keeps returning a usage report with no newer one.
@@ -64,10 +68,11 @@ pub const USAGE_MAX_AGE: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct GraphClient {
     shared: Arc<Shared>,
-    page: Option<Arc<PageAuth>>,
+    /// The account (page, or Instagram account) whose token the calls carry.
+    page: Option<Arc<Account>>,
 }
 
-/// What all pages share: the HTTP client (pool), the API root, the app secret's HMAC key.
+/// What all accounts share: the HTTP client (pool), the API roots, the app secrets' HMAC keys.
 struct Shared {
     /// Independent HTTP clients, used in turn: each keeps its own connection to Graph, so over
     /// HTTP/2 the sends under way spread over this many connections ([`GraphClientBuilder::connections`]).
@@ -79,6 +84,19 @@ struct Shared {
     base_url: String,
     version: String,
     proof_key: Option<HmacSha256>,
+    /// Where Instagram Login's accounts are served (graph.instagram.com).
+    instagram: InstagramShared,
+}
+
+/// graph.instagram.com, for accounts connected with Instagram Login.
+struct InstagramShared {
+    /// `{instagram base}/{version}/`
+    api_root: Url,
+    /// `{instagram base}/refresh_access_token` (no version).
+    refresh_url: Url,
+    base_url: String,
+    /// The Instagram app secret's HMAC key (Instagram Login has an app of its own).
+    proof_key: Option<HmacSha256>,
 }
 
 impl Shared {
@@ -86,63 +104,6 @@ impl Shared {
     fn http(&self) -> &reqwest::Client {
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         &self.http[i % self.http.len()]
-    }
-}
-
-/// One page's credentials, with everything derived from them computed once.
-struct PageAuth {
-    /// `Bearer <token>`, marked sensitive.
-    authorization: HeaderValue,
-    /// The token itself, for `debug_token`'s `input_token` (never shown).
-    token: String,
-    /// `.../me/messages[?appsecret_proof=...]`
-    messages_url: Url,
-    /// `.../me/message_attachments[?appsecret_proof=...]`
-    attachments_url: Url,
-    /// hex HMAC-SHA256(app secret, token), when an app secret is set.
-    proof: Option<String>,
-    /// The latest usage headers Graph sent for this page, and when.
-    usage: Mutex<Option<(Usage, Instant)>>,
-}
-
-impl PageAuth {
-    fn new(shared: &Shared, token: &str) -> Result<Self, Error> {
-        if token.is_empty() {
-            return Err(Error::Config {
-                reason: "the page access token is empty".into(),
-            });
-        }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| Error::Config {
-                reason: "the page access token has characters not allowed in a header".into(),
-            })?;
-        authorization.set_sensitive(true);
-        let proof = shared.proof_key.as_ref().map(|key| {
-            let mut mac = key.clone();
-            mac.update(token.as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        });
-        let endpoint = |path: &str| -> Result<Url, Error> {
-            let mut url = shared.api_root.join(path).map_err(|e| Error::Config {
-                reason: format!("endpoint {path}: {e}"),
-            })?;
-            if let Some(p) = &proof {
-                url.query_pairs_mut().append_pair("appsecret_proof", p);
-            }
-            Ok(url)
-        };
-        Ok(Self {
-            authorization,
-            token: token.to_owned(),
-            messages_url: endpoint("me/messages")?,
-            attachments_url: endpoint("me/message_attachments")?,
-            proof,
-            usage: Mutex::new(None),
-        })
-    }
-
-    fn record_usage(&self, usage: Usage) {
-        *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = Some((usage, Instant::now()));
     }
 }
 
@@ -155,11 +116,7 @@ impl GraphClient {
     /// A client for another page (its page access token), sharing this client's connection
     /// pool, base URL, version and app secret. For gateways serving many pages.
     pub fn for_page(&self, page_access_token: impl AsRef<str>) -> Result<GraphClient, Error> {
-        let page = PageAuth::new(&self.shared, page_access_token.as_ref())?;
-        Ok(Self {
-            shared: Arc::clone(&self.shared),
-            page: Some(Arc::new(page)),
-        })
+        self.for_account(GraphHost::Facebook, page_access_token.as_ref())
     }
 
     /// The Graph API version called.
@@ -167,45 +124,54 @@ impl GraphClient {
         &self.shared.version
     }
 
-    /// The base URL called.
+    /// The base URL called for page tokens ([`GraphHost::Facebook`]).
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
+    }
+
+    /// The base URL called for Instagram user tokens ([`GraphHost::Instagram`]).
+    pub fn instagram_base_url(&self) -> &str {
+        &self.shared.instagram.base_url
     }
 
     /// The latest rate-limit usage Graph reported for this page (on any answer), if it is
     /// younger than [`USAGE_MAX_AGE`]: Graph leaves the headers out when usage is low, so an
     /// old report would keep a dispatcher slow for nothing.
     pub fn usage(&self) -> Option<Usage> {
-        let page = self.page.as_ref()?;
-        let latest = page.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        let account = self.page.as_ref()?;
+        let latest = account.usage.lock().unwrap_or_else(PoisonError::into_inner);
         match &*latest {
             Some((usage, at)) if at.elapsed() <= USAGE_MAX_AGE => Some(usage.clone()),
             _ => None,
         }
     }
 
-    fn page(&self) -> Result<&PageAuth, Error> {
-        self.page.as_deref().ok_or_else(|| Error::Config {
-            reason: "no page access token: set one on the builder or use for_page".into(),
-        })
+    /// The credentials calls use now.
+    fn page(&self) -> Result<Arc<PageAuth>, Error> {
+        self.page
+            .as_deref()
+            .map(Account::current)
+            .ok_or_else(|| Error::Config {
+                reason: "no access token: set one on the builder or use for_page or \
+                         for_instagram_account"
+                    .into(),
+            })
     }
 
-    /// Sends a request built with the page's credentials and reads Graph's answer: `T` on
+    /// Sends a request built with the account's credentials and reads Graph's answer: `T` on
     /// success, a classified [`Error`] otherwise. Usage headers are recorded either way.
     async fn execute<T: DeserializeOwned>(
         &self,
         page: &PageAuth,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Error> {
-        self.execute_as(page, page.authorization.clone(), request)
-            .await
+        self.execute_as(page.authorization.clone(), request).await
     }
 
     /// [`GraphClient::execute`] with another `Authorization` (the app's token, for
-    /// `debug_token`); usage headers are still the page's.
+    /// `debug_token`); usage headers are still the account's.
     async fn execute_as<T: DeserializeOwned>(
         &self,
-        page: &PageAuth,
         authorization: HeaderValue,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Error> {
@@ -217,7 +183,7 @@ impl GraphClient {
         let status = response.status();
         if status.is_success() {
             if let Some(usage) = Usage::from_headers(response.headers()) {
-                page.record_usage(usage);
+                self.record_usage(usage);
             }
             let body = response.bytes().await.map_err(Error::from_reqwest)?;
             return serde_json::from_slice(&body)
@@ -227,7 +193,7 @@ impl GraphClient {
         let body = response.bytes().await.map_err(Error::from_reqwest)?;
         let error = Error::from_answer(status.as_u16(), &headers, &body);
         if let Some(usage) = error.usage() {
-            page.record_usage(usage.clone());
+            self.record_usage(usage.clone());
         }
         tracing::debug!(
             status = status.as_u16(),
@@ -239,18 +205,34 @@ impl GraphClient {
     }
 }
 
+impl GraphClient {
+    fn record_usage(&self, usage: Usage) {
+        if let Some(account) = &self.page {
+            account.record_usage(usage);
+        }
+    }
+}
+
 impl fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GraphClient")
             .field("base_url", &self.shared.base_url)
+            .field("instagram_base_url", &self.shared.instagram.base_url)
             .field("version", &self.shared.version)
-            .field(
-                "page_access_token",
-                &self.page.as_ref().map(|_| "<redacted>"),
-            )
+            .field("host", &self.host())
+            .field("access_token", &self.page.as_ref().map(|_| "<redacted>"))
             .field(
                 "app_secret",
                 &self.shared.proof_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "instagram_app_secret",
+                &self
+                    .shared
+                    .instagram
+                    .proof_key
+                    .as_ref()
+                    .map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -310,6 +292,8 @@ impl Transport for GraphClient {
 
 #[cfg(test)]
 mod tests {
+    use hmac::Mac;
+
     use super::*;
 
     fn client(secret: Option<&str>) -> GraphClient {
@@ -377,13 +361,101 @@ mod tests {
             None,
         )
         .unwrap();
-        c.page().unwrap().record_usage(usage.clone());
+        c.record_usage(usage.clone());
         assert_eq!(c.usage(), Some(usage.clone()));
-        let old = Instant::now()
+        // A new token keeps what Graph reported of the account.
+        c.set_access_token("TOKEN-new").unwrap();
+        assert_eq!(c.usage(), Some(usage.clone()));
+        let old = std::time::Instant::now()
             .checked_sub(USAGE_MAX_AGE + Duration::from_secs(1))
             .unwrap();
-        *c.page().unwrap().usage.lock().unwrap() = Some((usage, old));
+        *c.page.as_ref().unwrap().usage.lock().unwrap() = Some((usage, old));
         assert_eq!(c.usage(), None);
+    }
+
+    #[test]
+    fn a_new_token_reaches_every_clone_with_its_own_proof() {
+        let c = client(Some("SECRET"));
+        let clone = c.clone();
+        let other = c.for_page("OTHER").unwrap();
+        let before = c.page().unwrap();
+        c.set_access_token("TOKEN-new").unwrap();
+        let after = clone.page().unwrap();
+        assert_eq!(after.token, "TOKEN-new");
+        assert_eq!(
+            after.authorization,
+            HeaderValue::from_static("Bearer TOKEN-new")
+        );
+        assert!(after.authorization.is_sensitive());
+        assert_ne!(after.proof, before.proof);
+        assert_ne!(after.messages_url, before.messages_url);
+        // The credentials taken before the change are unchanged (a call under way keeps them).
+        assert_eq!(before.token, "TOKEN-abc");
+        // Another account is not touched.
+        assert_eq!(other.page().unwrap().token, "OTHER");
+        // A bad token is refused without naming it, and the current one stays.
+        let e = c.set_access_token("bad\nTOKEN-x").unwrap_err();
+        assert!(!e.to_string().contains("TOKEN-x"), "{e}");
+        assert_eq!(c.page().unwrap().token, "TOKEN-new");
+        let none = GraphClient::builder().build().unwrap();
+        assert!(matches!(
+            none.set_access_token("T"),
+            Err(Error::Config { .. })
+        ));
+    }
+
+    #[test]
+    fn instagram_accounts_call_the_instagram_host_with_its_secret() {
+        let c = GraphClient::builder()
+            .base_url("http://127.0.0.1:1")
+            .instagram_base_url("http://127.0.0.1:2/ig")
+            .version("v26.0")
+            .app_secret("FB-SECRET")
+            .instagram_app_secret("IG-SECRET")
+            .instagram_user_token("IG-TOKEN")
+            .build()
+            .unwrap();
+        assert_eq!(c.host(), Some(GraphHost::Instagram));
+        let page = c.page().unwrap();
+        let mut mac = HmacSha256::new_from_slice(b"IG-SECRET").unwrap();
+        mac.update(b"IG-TOKEN");
+        let want = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(
+            page.messages_url.as_str(),
+            format!("http://127.0.0.1:2/ig/v26.0/me/messages?appsecret_proof={want}")
+        );
+        // A page of the same client goes to graph.facebook.com with the Facebook app's secret.
+        let fb = c.for_page("PAGE-TOKEN").unwrap();
+        assert_eq!(fb.host(), Some(GraphHost::Facebook));
+        assert!(fb
+            .page()
+            .unwrap()
+            .messages_url
+            .as_str()
+            .starts_with("http://127.0.0.1:1/v26.0/me/messages?appsecret_proof="));
+        // A new token keeps the account on its host.
+        c.set_access_token("IG-TOKEN-2").unwrap();
+        assert!(c
+            .page()
+            .unwrap()
+            .messages_url
+            .as_str()
+            .starts_with("http://127.0.0.1:2/ig/v26.0/me/messages?"));
+        let dbg = format!("{c:?}");
+        for secret in ["IG-TOKEN", "IG-SECRET", "FB-SECRET"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        // Without an Instagram app secret, no proof on Instagram calls.
+        let plain = GraphClient::builder()
+            .instagram_user_token("IG-TOKEN")
+            .app_secret("FB-SECRET")
+            .build()
+            .unwrap();
+        assert_eq!(plain.page().unwrap().proof, None);
+        assert_eq!(
+            plain.page().unwrap().messages_url.as_str(),
+            "https://graph.instagram.com/v26.0/me/messages"
+        );
     }
 
     #[tokio::test]

@@ -39,10 +39,10 @@ impl GraphClient {
         let request = self
             .shared
             .http()
-            .post(self.page_url(page, &["me", "personas"])?)
+            .post(self.page_url(&page, &["me", "personas"])?)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
-        let created: CreatedId = self.execute(page, request).await?;
+        let created: CreatedId = self.execute(&page, request).await?;
         Ok(Persona {
             id: created.id,
             name: persona.name.clone(),
@@ -55,7 +55,7 @@ impl GraphClient {
     /// [`MAX_PERSONAS_PER_PAGE`].
     pub async fn personas(&self, after: Option<&str>, limit: u32) -> Result<PersonaList, Error> {
         let page = self.page()?;
-        let mut url = self.page_url(page, &["me", "personas"])?;
+        let mut url = self.page_url(&page, &["me", "personas"])?;
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("limit", &limit.clamp(1, MAX_PERSONAS_PER_PAGE).to_string());
@@ -64,7 +64,7 @@ impl GraphClient {
             }
         }
         let request = self.shared.http().get(url);
-        self.execute(page, request).await
+        self.execute(&page, request).await
     }
 
     /// Deletes a persona (`DELETE /{persona-id}`). An unknown id is Graph's error 100/33
@@ -75,8 +75,8 @@ impl GraphClient {
         let request = self
             .shared
             .http()
-            .delete(self.page_url(page, &[persona_id])?);
-        let answer: SuccessResponse = self.execute(page, request).await?;
+            .delete(self.page_url(&page, &[persona_id])?);
+        let answer: SuccessResponse = self.execute(&page, request).await?;
         if answer.success {
             Ok(())
         } else {
@@ -87,9 +87,10 @@ impl GraphClient {
         }
     }
 
-    /// `{api root}/{segments...}` with the page's `appsecret_proof`, if any.
+    /// `{api root}/{segments...}` on the account's host, with the account's `appsecret_proof`,
+    /// if any.
     pub(super) fn page_url(&self, page: &PageAuth, segments: &[&str]) -> Result<Url, Error> {
-        let mut url = self.shared.api_root.clone();
+        let mut url = page.api_root.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config {
                 reason: "the base URL cannot have a path".into(),
@@ -135,7 +136,7 @@ mod tests {
             .build()
             .unwrap();
         let page = c.page().unwrap();
-        let url = c.page_url(page, &["me", "personas"]).unwrap();
+        let url = c.page_url(&page, &["me", "personas"]).unwrap();
         assert!(url
             .as_str()
             .starts_with("http://127.0.0.1:1/v26.0/me/personas?appsecret_proof="));

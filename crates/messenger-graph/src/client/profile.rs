@@ -24,7 +24,7 @@ impl GraphClient {
     pub async fn user_profile(&self, psid: &str) -> Result<UserProfile, Error> {
         let page = self.page()?;
         check_psid(psid)?;
-        let mut url = self.shared.api_root.clone();
+        let mut url = page.api_root.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config {
                 reason: "the base URL cannot have a path".into(),
@@ -39,7 +39,7 @@ impl GraphClient {
             }
         }
         let request = self.shared.http().get(url);
-        self.execute(page, request).await
+        self.execute(&page, request).await
     }
 }
 

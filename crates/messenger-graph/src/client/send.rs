@@ -60,6 +60,6 @@ impl GraphClient {
             .post(page.messages_url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
-        self.execute(page, request).await
+        self.execute(&page, request).await
     }
 }

@@ -86,10 +86,10 @@ impl GraphClient {
         let request = self
             .shared
             .http()
-            .post(self.page_url(page, &["me", action.edge()])?)
+            .post(self.page_url(&page, &["me", action.edge()])?)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
-        let answer: SuccessResponse = self.execute(page, request).await?;
+        let answer: SuccessResponse = self.execute(&page, request).await?;
         if answer.success {
             Ok(())
         } else {
@@ -104,10 +104,10 @@ impl GraphClient {
     pub async fn thread_owner(&self, psid: &str) -> Result<Option<String>, Error> {
         let page = self.page()?;
         check_id("PSID", psid)?;
-        let mut url = self.page_url(page, &["me", "thread_owner"])?;
+        let mut url = self.page_url(&page, &["me", "thread_owner"])?;
         url.query_pairs_mut().append_pair("recipient", psid);
         let request = self.shared.http().get(url);
-        let answer: ThreadOwnerResponse = self.execute(page, request).await?;
+        let answer: ThreadOwnerResponse = self.execute(&page, request).await?;
         Ok(answer.owner().map(str::to_owned))
     }
 }

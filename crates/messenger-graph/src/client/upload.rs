@@ -43,7 +43,7 @@ impl GraphClient {
             .http()
             .post(page.attachments_url.clone())
             .multipart(form);
-        let answer: AttachmentUploadResponse = self.execute(page, request).await?;
+        let answer: AttachmentUploadResponse = self.execute(&page, request).await?;
         Ok(answer.attachment_id)
     }
 }

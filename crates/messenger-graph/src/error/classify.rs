@@ -37,6 +37,11 @@ pub enum ErrorKind {
     /// its messages, a temporary restriction): every message of the page would fail the same
     /// way, so the page waits, for hours rather than seconds.
     PageRestricted,
+    /// The account is not set up to send this way: Instagram messaging not available for the
+    /// account (36103), or an Instagram call on the wrong host or with the wrong kind of token
+    /// (100 "Unsupported request - method type"). Every message of the account fails the same
+    /// way until an operator fixes the setup; another channel may carry this one.
+    AccountSetup,
 }
 
 /// Who a failed send is about: what decides whether another channel (the next rule) can help.
@@ -62,12 +67,28 @@ pub enum Blame {
     /// Meta has restricted the page's sending for a while (policy, reports): wait for the
     /// restriction to end.
     Restricted,
+    /// The account's setup (its messaging access, its host or token kind) is wrong: an
+    /// operator must fix it; meanwhile another channel may carry the message.
+    Setup,
 }
 
 impl Blame {
     /// Whether the next rule of a message should be tried after this failure.
     pub const fn next_rule_may_help(self) -> bool {
-        matches!(self, Self::Recipient | Self::Request)
+        matches!(self, Self::Recipient | Self::Request | Self::Setup)
+    }
+
+    /// Whether an operator must act (new credentials, the account's setup): what a gateway
+    /// alerts on. Throttling, restrictions and Meta's outages end by themselves.
+    ///
+    /// ```
+    /// use messenger_graph::{Blame, ErrorKind};
+    /// assert!(ErrorKind::AccountSetup.blame().needs_operator());
+    /// assert!(ErrorKind::AccountSetup.blame().next_rule_may_help());
+    /// assert!(!ErrorKind::RateLimited.blame().needs_operator());
+    /// ```
+    pub const fn needs_operator(self) -> bool {
+        matches!(self, Self::Credentials | Self::Setup)
     }
 
     /// A stable snake_case name for logs, metrics and stored traces.
@@ -79,6 +100,7 @@ impl Blame {
             Self::Credentials => "credentials",
             Self::Platform => "platform",
             Self::Restricted => "restricted",
+            Self::Setup => "setup",
         }
     }
 }
@@ -101,6 +123,7 @@ impl ErrorKind {
             Self::Auth => Blame::Credentials,
             Self::Transient => Blame::Platform,
             Self::PageRestricted => Blame::Restricted,
+            Self::AccountSetup => Blame::Setup,
         }
     }
 
@@ -121,13 +144,17 @@ impl ErrorKind {
             Self::Transient => "transient",
             Self::Permanent => "permanent",
             Self::PageRestricted => "page_restricted",
+            Self::AccountSetup => "account_setup",
         }
     }
 
     /// Classifies a Graph error object answered with HTTP `status`.
     ///
-    /// The first row of the table that matches the code, subcode and message decides. When no
-    /// row matches: Graph's `is_transient` flag if present, then HTTP 5xx is transient, 429 is a
+    /// The first row of the table that matches the code, subcode and message decides, except
+    /// that Graph's `is_transient: true` (Instagram's error bodies carry it) makes a row that
+    /// is not retryable [`ErrorKind::Transient`], unless the row says a retry must never be
+    /// made (a send Meta may have delivered, a private reply already used). When no row
+    /// matches: Graph's `is_transient` flag if present, then HTTP 5xx is transient, 429 is a
     /// rate limit, anything else permanent.
     ///
     /// ```
@@ -146,6 +173,9 @@ impl ErrorKind {
                 kind = rule.kind.as_str(),
                 "classified Graph error"
             );
+            if error.is_transient == Some(true) && !rule.kind.is_retryable() && !rule.never_retry {
+                return Self::Transient;
+            }
             return rule.kind;
         }
         Self::for_status(status, error.is_transient)
@@ -199,6 +229,9 @@ pub(crate) struct Rule {
     /// A case-insensitive fragment the message must contain (for codes Graph reuses, like 100).
     pub(crate) message_contains: Option<&'static str>,
     pub(crate) kind: ErrorKind,
+    /// A retry must never be made, whatever Graph's `is_transient` says (it could deliver a
+    /// message twice, or cannot succeed by its nature).
+    pub(crate) never_retry: bool,
     /// Why, for the reader of the table and for trace logs.
     pub(crate) note: &'static str,
     /// An error this row decides, `(code, subcode, message)`: the test walking the table checks
@@ -315,10 +348,27 @@ mod tests {
         assert_eq!(ErrorKind::classify(400, &e), ErrorKind::Transient);
         e.is_transient = Some(false);
         assert_eq!(ErrorKind::classify(503, &e), ErrorKind::Permanent);
-        // Known codes are not overridden by the flag.
+        // Known codes are not made permanent by the flag.
         let mut limit = err(613, None);
         limit.is_transient = Some(false);
         assert_eq!(ErrorKind::classify(400, &limit), ErrorKind::RateLimited);
+        // Meta's `is_transient: true` makes a known code retryable...
+        let mut unknown_error = err(1, Some(99));
+        unknown_error.is_transient = Some(true);
+        assert_eq!(
+            ErrorKind::classify(400, &unknown_error),
+            ErrorKind::Transient
+        );
+        let mut setup = err(36103, None);
+        setup.is_transient = Some(true);
+        assert_eq!(ErrorKind::classify(400, &setup), ErrorKind::Transient);
+        // ...but never a row that must not be retried.
+        let mut delivered = err(1, Some(1357046));
+        delivered.is_transient = Some(true);
+        assert_eq!(ErrorKind::classify(500, &delivered), ErrorKind::Permanent);
+        let mut used = err(10, Some(2534025));
+        used.is_transient = Some(true);
+        assert_eq!(ErrorKind::classify(400, &used), ErrorKind::InvalidRecipient);
     }
 
     #[test]
@@ -343,6 +393,7 @@ mod tests {
             Transient,
             Permanent,
             PageRestricted,
+            AccountSetup,
         ] {
             assert_eq!(
                 k.is_retryable(),

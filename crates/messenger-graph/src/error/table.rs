@@ -33,8 +33,25 @@ const fn row(
         subcodes,
         message_contains: None,
         kind,
+        never_retry: false,
         note,
         example,
+    }
+}
+
+/// A row whose error is never retried, whatever Graph's `is_transient` says.
+const fn never_retried(rule: Rule) -> Rule {
+    Rule {
+        never_retry: true,
+        ..rule
+    }
+}
+
+/// A row for a code Graph reuses, decided by a fragment of its message.
+const fn with_message(rule: Rule, fragment: &'static str) -> Rule {
+    Rule {
+        message_contains: Some(fragment),
+        ..rule
     }
 }
 
@@ -47,8 +64,8 @@ const fn sub(subcodes: &'static [i64]) -> Subcodes {
 }
 
 use ErrorKind::{
-    Auth, InvalidParameter, InvalidRecipient, OutsideWindow, PageRestricted, Permanent,
-    RateLimited, Transient, UserUnavailable,
+    AccountSetup, Auth, InvalidParameter, InvalidRecipient, OutsideWindow, PageRestricted,
+    Permanent, RateLimited, Transient, UserUnavailable,
 };
 use Subcodes::Any;
 
@@ -72,25 +89,35 @@ pub(crate) const RULES: &[Rule] = &[
     row(one(&[10]), sub(&[1893063]), PageRestricted,
         "10/1893063: the page is temporarily restricted from sending",
         (10, Some(1893063), "")),
-    row(one(&[100]), sub(&[2018001, 33, 2534014]), InvalidRecipient,
-        "100/2018001 no matching user; 100/33 object (PSID) does not exist; 2534014 Instagram user not found",
+    row(one(&[100]), sub(&[2018001, 33]), InvalidRecipient,
+        "100/2018001 no matching user; 100/33 object (PSID) does not exist",
         (100, Some(2018001), "")),
-    row(one(&[10, 100]), sub(&[2534025, 2534001]), Permanent,
-        "Instagram private replies: 2534025 reply already used, 2534001 thread archived or deleted",
-        (100, Some(2534025), "")),
+    // Instagram's private replies to comments, by subcode under any code.
+    never_retried(row(Codes::Any, sub(&[2534025]), InvalidRecipient,
+        "Instagram private reply 2534025: the comment's one reply is already used (never retried)",
+        (10, Some(2534025), ""))),
+    row(Codes::Any, sub(&[2534014]), InvalidRecipient,
+        "Instagram 2534014: the user (or the comment's author) is not found",
+        (100, Some(2534014), "")),
+    row(Codes::Any, sub(&[2534001]), UserUnavailable,
+        "Instagram 2534001: the thread is archived or deleted",
+        (10, Some(2534001), "")),
+    row(Codes::Any, sub(&[2534013]), RateLimited,
+        "Instagram 2534013: the account's limit on private replies (rate or policy): wait",
+        (4, Some(2534013), "")),
     row(one(&[230]), Any, InvalidRecipient,
         "230: permissions disallow messages to this user (Instagram: the user's consent is needed)",
         (230, None, "")),
-    Rule {
-        codes: one(&[100]),
-        subcodes: Any,
-        message_contains: Some("appsecret_proof"),
-        kind: Auth,
-        note: "100 'Invalid appsecret_proof': the app secret is wrong, a credentials problem",
-        example: (100, None, "Invalid appsecret_proof provided in the API argument"),
-    },
+    with_message(row(one(&[100]), Any, Auth,
+        "100 'Invalid appsecret_proof': the app secret is wrong, a credentials problem",
+        (100, None, "Invalid appsecret_proof provided in the API argument")), "appsecret_proof"),
+    with_message(row(one(&[100]), Any, AccountSetup,
+        "100 'Unsupported request - method type' (Instagram, IGApiException): the wrong host or \
+         kind of token for the account (Instagram Login's token on graph.instagram.com), or an \
+         account without a role under Standard Access: its setup",
+        (100, None, "Unsupported request - method type: post")), "unsupported request"),
     row(one(&[100]), Any, InvalidParameter,
-        "100: invalid parameter (retired tag, bad field, 2018109 attachment too large, Instagram's unsupported request)",
+        "100: invalid parameter (retired tag, bad field, 2018109 attachment too large)",
         (100, Some(2018109), "")),
     // The page's token: its messages wait for new credentials (needs_reauth).
     row(one(TOKEN_ERROR_CODES), Any, Auth,
@@ -110,8 +137,11 @@ pub(crate) const RULES: &[Rule] = &[
         RateLimited, "80001-80014 business use case rate limits (80006 Messenger, 80002 Instagram, 80001 page)",
         (80006, None, "")),
     // Meta's side: retry with backoff.
-    row(one(&[1]), sub(&[99, 1357046]), Permanent,
-        "1/99 unknown error, usually a missing permission or access level; 1/1357046 invalid JSON answer to a send Meta may have delivered (not retried: a retry could deliver it twice)",
+    never_retried(row(one(&[1]), sub(&[1357046]), Permanent,
+        "1/1357046 invalid JSON answer to a send Meta may have delivered (never retried: a retry could deliver it twice)",
+        (1, Some(1357046), ""))),
+    row(one(&[1]), sub(&[99]), Permanent,
+        "1/99 unknown error, usually a missing permission or access level",
         (1, Some(99), "")),
     row(one(&[1, 2, 1200]), Any, Transient,
         "1 unknown, 2 service temporarily unavailable (1545133 too), 1200 temporary send failure",
@@ -127,8 +157,8 @@ pub(crate) const RULES: &[Rule] = &[
     row(Codes::Range(200, 299), Any, Permanent,
         "200-299 missing permissions (pages_messaging; 2018028 app not live, 2018027 and 2018021 phone-number messaging)",
         (200, Some(2018028), "")),
-    row(one(&[36103]), Any, Permanent,
-        "36103: Instagram messaging is not yet available for this account",
+    row(one(&[36103]), Any, AccountSetup,
+        "36103: Instagram messaging is not yet available for this account (its setup)",
         (36103, None, "")),
     row(Codes::Range(2_300_000, 2_300_005), Any, Permanent,
         "2300000-2300005 marketing messages: campaign, message or set inactive, token not loadable, page mismatch",
@@ -203,7 +233,7 @@ mod tests {
                 100,
                 None,
                 "Unsupported request - method type: post",
-                InvalidParameter,
+                AccountSetup,
                 'N',
             ),
             (
@@ -229,10 +259,11 @@ mod tests {
             (200, Some(2018021), "", Permanent, 'N'),
             (230, None, "", InvalidRecipient, 'N'),
             (9009, None, "", UserUnavailable, 'N'),
-            (36103, None, "", Permanent, 'N'),
-            (100, Some(2534025), "", Permanent, 'N'),
+            (36103, None, "", AccountSetup, 'N'),
+            (100, Some(2534025), "", InvalidRecipient, 'N'),
             (100, Some(2534014), "", InvalidRecipient, 'N'),
-            (10, Some(2534001), "", Permanent, 'N'),
+            (10, Some(2534001), "", UserUnavailable, 'N'),
+            (4, Some(2534013), "", RateLimited, 'Y'),
             (2_300_000, None, "", Permanent, 'N'),
             (2_300_005, None, "", Permanent, 'N'),
             (2_300_052, None, "", Permanent, 'N'),
@@ -249,5 +280,238 @@ mod tests {
             assert_eq!(consequence, then, "{what}");
         }
         assert_eq!(PageRestricted.blame(), Blame::Restricted);
+    }
+
+    /// Instagram's errors as graph.instagram.com and graph.facebook.com answer them (the body's
+    /// `type` and `is_transient` parsed), each with its kind and what the sender does: retry
+    /// (`Y`), wait with the account (`W`), try the next rule (`N`), and whether an operator must
+    /// act.
+    #[test]
+    fn each_instagram_error_has_its_consequence() {
+        use crate::Error;
+        use reqwest::header::HeaderMap;
+
+        // (code, subcode, message, is_transient, kind, consequence, operator)
+        type Case = (
+            i64,
+            Option<i64>,
+            &'static str,
+            Option<bool>,
+            ErrorKind,
+            char,
+            bool,
+        );
+        let cases: &[Case] = &[
+            (
+                10,
+                Some(2534022),
+                "This message is sent outside of allowed window.",
+                Some(false),
+                OutsideWindow,
+                'N',
+                false,
+            ),
+            (
+                80002,
+                None,
+                "There have been too many calls to this Instagram account.",
+                None,
+                RateLimited,
+                'Y',
+                false,
+            ),
+            (
+                9009,
+                None,
+                "The Instagram user is unavailable",
+                Some(false),
+                UserUnavailable,
+                'N',
+                false,
+            ),
+            (
+                36103,
+                None,
+                "Instagram messaging is not yet available for this account",
+                Some(false),
+                AccountSetup,
+                'N',
+                true,
+            ),
+            (
+                230,
+                None,
+                "User consent is required to access user profile",
+                Some(false),
+                InvalidRecipient,
+                'N',
+                false,
+            ),
+            (
+                551,
+                Some(1545041),
+                "This person isn't available right now.",
+                Some(false),
+                UserUnavailable,
+                'N',
+                false,
+            ),
+            (
+                200,
+                Some(1545041),
+                "This person isn't receiving messages from you right now.",
+                None,
+                UserUnavailable,
+                'N',
+                false,
+            ),
+            (
+                10,
+                Some(2534025),
+                "A private reply has already been sent",
+                Some(false),
+                InvalidRecipient,
+                'N',
+                false,
+            ),
+            // `is_transient: true` never makes a used private reply retryable.
+            (
+                10,
+                Some(2534025),
+                "A private reply has already been sent",
+                Some(true),
+                InvalidRecipient,
+                'N',
+                false,
+            ),
+            (
+                100,
+                Some(2534014),
+                "The user is not found",
+                Some(false),
+                InvalidRecipient,
+                'N',
+                false,
+            ),
+            (
+                10,
+                Some(2534001),
+                "The thread is archived",
+                Some(false),
+                UserUnavailable,
+                'N',
+                false,
+            ),
+            (
+                4,
+                Some(2534013),
+                "Too many private replies",
+                Some(false),
+                RateLimited,
+                'Y',
+                false,
+            ),
+            (
+                100,
+                None,
+                "Unsupported request - method type: post",
+                Some(false),
+                AccountSetup,
+                'N',
+                true,
+            ),
+            (
+                100,
+                None,
+                "Unsupported request - method type: get",
+                None,
+                AccountSetup,
+                'N',
+                true,
+            ),
+            // Graph's `is_transient: true` is retryable, on a known code or an unknown one.
+            (
+                2,
+                Some(1545133),
+                "An unexpected error has occurred.",
+                Some(true),
+                Transient,
+                'Y',
+                false,
+            ),
+            (
+                1,
+                Some(99),
+                "An unknown error occurred",
+                Some(true),
+                Transient,
+                'Y',
+                false,
+            ),
+            (
+                36103,
+                None,
+                "Instagram messaging is not yet available for this account",
+                Some(true),
+                Transient,
+                'Y',
+                false,
+            ),
+            (
+                123_456,
+                None,
+                "Something new",
+                Some(true),
+                Transient,
+                'Y',
+                false,
+            ),
+            (
+                123_456,
+                None,
+                "Something new",
+                Some(false),
+                Permanent,
+                'N',
+                false,
+            ),
+            (
+                190,
+                Some(463),
+                "Error validating access token: Session has expired",
+                Some(false),
+                Auth,
+                'W',
+                true,
+            ),
+        ];
+        for &(code, subcode, message, transient, kind, then, operator) in cases {
+            let mut error = serde_json::json!({
+                "message": message,
+                "type": "IGApiException",
+                "code": code,
+                "fbtrace_id": "Atr4ce",
+            });
+            if let Some(sub) = subcode {
+                error["error_subcode"] = sub.into();
+            }
+            if let Some(t) = transient {
+                error["is_transient"] = t.into();
+            }
+            let body = serde_json::to_vec(&serde_json::json!({ "error": error })).unwrap();
+            let e = Error::from_answer(400, &HeaderMap::new(), &body);
+            let what = format!("{code}/{subcode:?} {message} is_transient={transient:?}");
+            let parsed = e.graph_error().expect("a Graph error object");
+            assert_eq!(parsed.kind.as_deref(), Some("IGApiException"), "{what}");
+            assert_eq!(parsed.is_transient, transient, "{what}");
+            assert_eq!(e.kind(), kind, "{what}");
+            let consequence = match (kind.is_retryable(), kind.blame().next_rule_may_help()) {
+                (true, _) => 'Y',
+                (false, true) => 'N',
+                (false, false) => 'W',
+            };
+            assert_eq!(consequence, then, "{what}");
+            assert_eq!(kind.blame().needs_operator(), operator, "{what}");
+        }
     }
 }

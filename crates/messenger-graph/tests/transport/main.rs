@@ -7,5 +7,6 @@ mod client;
 mod connection;
 mod errors;
 mod http2;
+mod instagram;
 mod personas;
 mod retry;
