@@ -19,8 +19,8 @@ use crate::SimError;
 use super::accounts::Account;
 use super::InstagramShape;
 
-/// The webhook field of a direct-message event: `messages` (messages and echoes),
-/// `messaging_seen` (reads).
+/// The webhook field of an event: `messages` (messages and echoes), `messaging_seen` (reads),
+/// `comments`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Field {
     Messages,

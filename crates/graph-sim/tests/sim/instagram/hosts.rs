@@ -59,8 +59,23 @@ async fn the_instagram_token_sends_on_the_instagram_host_only() {
         post_json(&by_node, &text_to(&igsid, "again")).await.status,
         200
     );
+    // appsecret_proof is optional there; when given it is the Instagram app secret's.
+    let proof = graph_sim::appsecret_proof(IG_SECRET, IG_TOKEN);
+    let with_proof = format!("{}&appsecret_proof={proof}", ig_send_url(&sim, IG_TOKEN));
+    assert_eq!(
+        post_json(&with_proof, &text_to(&igsid, "proven"))
+            .await
+            .status,
+        200
+    );
+    let wrong = graph_sim::appsecret_proof(APP_SECRET, IG_TOKEN);
+    let with_wrong = format!("{}&appsecret_proof={wrong}", ig_send_url(&sim, IG_TOKEN));
+    assert_eq!(
+        post_json(&with_wrong, &text_to(&igsid, "x")).await.code(),
+        100
+    );
     let sent = sim.instagram_sent(IG_ACCOUNT);
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 3);
     assert!(sent.iter().all(|s| s.host == InstagramHost::Instagram));
 
     // The Instagram token on the Facebook host, the page token on the Instagram host.
@@ -80,7 +95,7 @@ async fn the_instagram_token_sends_on_the_instagram_host_only() {
     assert_eq!((other.code(), other.subcode()), (100, Some(2_018_001)));
     let unknown = post_json(&ig_send_url(&sim, "NOPE"), &text_to(&igsid, "x")).await;
     assert_eq!(unknown.code(), 190);
-    assert_eq!(sim.instagram_sent(IG_ACCOUNT).len(), 2);
+    assert_eq!(sim.instagram_sent(IG_ACCOUNT).len(), 3);
     sim.shutdown().await;
 }
 
