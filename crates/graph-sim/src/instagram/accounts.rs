@@ -57,6 +57,9 @@ pub(crate) struct InstagramBook {
     /// Page id -> the account linked to it.
     by_page: HashMap<String, Arc<Account>>,
     tokens: Mutex<HashMap<String, InstagramToken>>,
+    /// Whether any account has a token (Instagram Login): when none has, no token is ever
+    /// issued, and the Messenger hot path's token check takes no lock.
+    any_tokens: bool,
     /// IGSID -> its account.
     users: Mutex<HashMap<String, String>>,
     comments: Mutex<HashMap<String, Comment>>,
@@ -100,6 +103,7 @@ impl InstagramBook {
                         issued_at_millis: now_millis,
                         expires_at_millis: now_millis + TOKEN_LIFETIME_MILLIS,
                     };
+                    book.any_tokens = true;
                     if lock(&book.tokens).insert(token.clone(), issued).is_some() {
                         return Err(SimError::InstagramSetup(format!(
                             "account {id}'s token is another account's too"
@@ -121,7 +125,7 @@ impl InstagramBook {
     }
 
     pub(crate) fn is_token(&self, token: &str) -> bool {
-        lock(&self.tokens).contains_key(token)
+        self.any_tokens && lock(&self.tokens).contains_key(token)
     }
 
     pub(crate) fn token(&self, token: &str) -> Option<InstagramToken> {

@@ -26,6 +26,12 @@
 //! auto receipts post only the read (`messaging_seen` with the `mid`); echoes come in the
 //! `messages` field with `is_echo` and the send's `metadata`.
 //!
+//! Instagram Login tokens live 60 days from their issue and may be refreshed once 24 hours old
+//! (`GET /refresh_access_token`); the new token works at once and, as on Meta, the old one keeps
+//! working until its own expiry. The simulator's token clock is the wall clock, and a test ages a
+//! token instead of waiting ([`GraphSim::age_instagram_token`](crate::GraphSim::age_instagram_token)).
+//! Users' profiles (`GET /v{N}/{IGSID}`) are answered once the user has written ([`profile`]).
+//!
 //! Users, their messages, reads and comments are scripted with [`GraphSim`](crate::GraphSim)'s
 //! `instagram` methods or the control API (`/_sim/instagram/...`, see [`crate::control`]).
 //!
