@@ -78,6 +78,7 @@ fn to() -> impl Strategy<Value = To> {
                 email,
                 first_name,
                 last_name: None,
+                comment_id: None,
                 other,
             },
         )
@@ -151,6 +152,7 @@ fn send_request() -> impl Strategy<Value = SendRequest> {
                                 instagram: Some(InstagramOptions {
                                     messaging_type,
                                     message_tag: None,
+                                    delivery_timeout: None,
                                 }),
                             }
                         },

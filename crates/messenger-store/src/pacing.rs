@@ -17,10 +17,11 @@ use messenger_model::Timestamp;
 
 use crate::StoreError;
 
-/// A page's send rate for one kind of send: `per_second` sends a second, up to `burst` at once.
+/// A page's send rate for one kind of send: one send every `interval`, up to `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
-    per_second: u32,
+    /// The spacing of sends in microseconds (at least 1).
+    interval_micros: i64,
     burst: u32,
 }
 
@@ -41,7 +42,10 @@ impl Pace {
         if burst == 0 {
             return Err(StoreError::invalid("a send burst of 0"));
         }
-        Ok(Self { per_second, burst })
+        Ok(Self {
+            interval_micros: spacing(1_000_000, per_second),
+            burst,
+        })
     }
 
     /// A pace of `per_second` (at least 1) with the burst the product uses: a fiftieth of a
@@ -50,14 +54,36 @@ impl Pace {
     pub fn per_second(per_second: u32) -> Self {
         let per_second = per_second.max(1);
         Self {
-            per_second,
+            interval_micros: spacing(1_000_000, per_second),
             burst: (per_second / 50).max(1),
         }
     }
 
-    /// Sends a second.
+    /// A pace of `per_hour` sends an hour (at least 1), one at a time: for limits Meta states
+    /// per hour (Instagram's private replies), spread evenly so the hour's figure is never
+    /// exceeded in any hour.
+    ///
+    /// ```
+    /// use messenger_store::Pace;
+    /// let pace = Pace::per_hour(750);
+    /// assert_eq!(pace.interval_micros(), 4_800_000);
+    /// assert_eq!(pace.rate(), 0);
+    /// ```
+    pub fn per_hour(per_hour: u32) -> Self {
+        Self {
+            interval_micros: spacing(3_600_000_000, per_hour.max(1)),
+            burst: 1,
+        }
+    }
+
+    /// Whole sends a second (0 for a pace slower than one a second).
     pub const fn rate(self) -> u32 {
-        self.per_second
+        let per_second = 1_000_000 / self.interval_micros;
+        if per_second > u32::MAX as i64 {
+            u32::MAX
+        } else {
+            per_second as u32
+        }
     }
 
     /// Sends that may go at once after a quiet spell.
@@ -67,13 +93,19 @@ impl Pace {
 
     /// The spacing of sends in microseconds (rounded up, so the rate is never exceeded).
     pub const fn interval_micros(self) -> i64 {
-        (1_000_000 + self.per_second as i64 - 1) / self.per_second as i64
+        self.interval_micros
     }
 
     /// How far ahead of the spacing a burst may run, in microseconds.
     pub const fn tolerance_micros(self) -> i64 {
         (self.burst as i64 - 1) * self.interval_micros()
     }
+}
+
+/// `per` microseconds shared among `count` sends, rounded up (so the rate is never exceeded).
+const fn spacing(per: i64, count: u32) -> i64 {
+    let count = if count == 0 { 1 } else { count as i64 };
+    (per + count - 1) / count
 }
 
 /// What a reservation of sends got.

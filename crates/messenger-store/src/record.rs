@@ -264,9 +264,9 @@ impl MessageRecord {
         if was_unsent && now_sent && self.sent_at.is_none() {
             self.sent_at = Some(update.at);
         }
-        self.delivery_deadline = match update.status {
-            MessageStatus::Sent if was_unsent && self.channel == Some(Channel::FbMessenger) => {
-                self.messenger_deadline_from(update.at)
+        self.delivery_deadline = match (update.status, self.channel) {
+            (MessageStatus::Sent, Some(channel)) if was_unsent => {
+                self.deadline_from(channel, update.at)
             }
             _ => None,
         };
@@ -276,13 +276,14 @@ impl MessageRecord {
         true
     }
 
-    /// When Messenger's time to deliver ends for a message sent on Messenger at `sent_at`: its
-    /// `deliveryTimeout` later, when it has one and a rule after `fbMessenger` to use then.
-    fn messenger_deadline_from(&self, sent_at: Timestamp) -> Option<Timestamp> {
-        let secs = self.request.delivery_timeout_secs()?;
+    /// When `channel`'s time to deliver ends for a message sent on it at `sent_at`: its
+    /// `deliveryTimeout` later (Messenger's, to a delivery or read; Instagram's, to a read), when
+    /// it has one and a rule after `channel` to use then.
+    fn deadline_from(&self, channel: Channel, sent_at: Timestamp) -> Option<Timestamp> {
+        let secs = self.request.delivery_timeout_on(channel)?;
         let rules = &self.request.rules;
-        let messenger = rules.iter().position(|c| *c == Channel::FbMessenger)?;
-        if messenger + 1 >= rules.len() {
+        let position = rules.iter().position(|c| *c == channel)?;
+        if position + 1 >= rules.len() {
             return None;
         }
         let millis = i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
@@ -302,18 +303,18 @@ impl MessageRecord {
             return false;
         }
         self.delivery_deadline = None;
-        if self.status != MessageStatus::Sent || self.channel != Some(Channel::FbMessenger) {
+        let Some(channel) = self.channel.filter(|_| self.status == MessageStatus::Sent) else {
             return false;
-        }
-        let secs = self.request.delivery_timeout_secs().unwrap_or(0);
+        };
+        let secs = self.request.delivery_timeout_on(channel).unwrap_or(0);
         self.status = MessageStatus::Retrying;
         self.status_history.push(StatusChange {
             status: MessageStatus::Retrying,
             at: now,
-            reason: Some(missed_deadline_reason(secs)),
+            reason: Some(missed_deadline_reason(channel, secs)),
         });
         self.rule_trace.push(RuleTraceEntry::new(
-            Channel::FbMessenger,
+            channel,
             RuleOutcome::Failed,
             RuleCause::DeliveryDeadlineMissed,
             &format!("{secs} s"),
@@ -472,8 +473,12 @@ impl MessageRecord {
 pub const REDACTED: &str = "redacted";
 
 /// The reason a missed delivery deadline gives in the status history.
-pub fn missed_deadline_reason(timeout_secs: u64) -> String {
-    format!("no delivery receipt within {timeout_secs} s")
+pub fn missed_deadline_reason(channel: Channel, timeout_secs: u64) -> String {
+    match channel {
+        // Instagram sends no delivery receipts: only a read ends its wait.
+        Channel::Instagram => format!("not read on Instagram within {timeout_secs} s"),
+        _ => format!("no delivery receipt within {timeout_secs} s"),
+    }
 }
 
 /// Whether `status` is one of the unsent states (`processing`, `retrying`).

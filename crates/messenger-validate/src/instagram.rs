@@ -128,8 +128,11 @@ fn check_part(report: &mut Report, at: &str, part: &MessagePart) {
 }
 
 fn check_options(report: &mut Report, req: &SendRequest) {
-    if let Some(id) = req.to.instagram_id.as_deref() {
-        if let Err(v) = crate::check_id_at(id, "/to/instagramId") {
+    for (id, pointer) in [
+        (req.to.instagram_id.as_deref(), "/to/instagramId"),
+        (req.to.comment_id.as_deref(), "/to/commentId"),
+    ] {
+        if let Some(Err(v)) = id.map(|id| crate::check_id_at(id, pointer)) {
             report.add(v);
         }
     }
@@ -154,6 +157,10 @@ fn check_options(report: &mut Report, req: &SendRequest) {
         if let Err(v) = check_instagram_tag_at(tag, INSTAGRAM_TAG_POINTER) {
             report.add(v);
         }
+    }
+    if let Some(secs) = opts.delivery_timeout {
+        // Instagram has no delivery receipts: the wait ends with a read.
+        crate::request::check_delivery_timeout(report, req, Channel::Instagram, secs);
     }
 }
 

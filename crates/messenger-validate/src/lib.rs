@@ -78,7 +78,7 @@ pub use error::{ValidateError, Violation, ViolationCode, Violations};
 pub use id::check_id_at;
 pub use persona::check_persona_id_at;
 pub use tags::{check_instagram_tag, check_tag, TagInfo, TagStatus};
-pub use window::{check_messenger_window, check_window, Policy, Window};
+pub use window::{check_instagram_window, check_messenger_window, check_window, Policy, Window};
 
 use report::Report;
 

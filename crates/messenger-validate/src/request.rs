@@ -16,8 +16,6 @@ use crate::{Policy, ViolationCode};
 pub(crate) const TYPE_POINTER: &str = "/channelOptions/fbMessenger/messagingType";
 /// Where the persona lives in a request.
 pub(crate) const PERSONA_POINTER: &str = "/channelOptions/fbMessenger/personaId";
-/// Where the delivery timeout lives in a request.
-pub(crate) const DELIVERY_TIMEOUT_POINTER: &str = "/channelOptions/fbMessenger/deliveryTimeout";
 /// Where the Messenger custom body lives in a request.
 pub(crate) const CUSTOM_BODY_POINTER: &str = "/customBody/fbMessenger";
 
@@ -256,7 +254,7 @@ fn check_to(report: &mut Report, req: &SendRequest, policy: &Policy) {
                 || (policy.customer_matching && non_empty(&to.phone_number))
         }
         Channel::Sms => profile || non_empty(&to.phone_number) || non_empty(&to.mobile_number),
-        Channel::Instagram => profile || non_empty(&to.instagram_id),
+        Channel::Instagram => profile || non_empty(&to.instagram_id) || non_empty(&to.comment_id),
     });
     if !reachable {
         let matching = if non_empty(&to.phone_number) && req.rules.contains(&Channel::FbMessenger) {
@@ -301,17 +299,23 @@ fn check_messenger_options(report: &mut Report, req: &SendRequest) {
         }
     }
     if let Some(secs) = opts.delivery_timeout {
-        check_delivery_timeout(report, req, secs);
+        check_delivery_timeout(report, req, Channel::FbMessenger, secs);
     }
 }
 
-/// `deliveryTimeout`: within range, and only with a rule after `fbMessenger` to use when it
-/// passes.
-fn check_delivery_timeout(report: &mut Report, req: &SendRequest, secs: u64) {
+/// `deliveryTimeout` of `channel`'s options: within range, and only with a rule after
+/// `channel` to use when it passes.
+pub(crate) fn check_delivery_timeout(
+    report: &mut Report,
+    req: &SendRequest,
+    channel: Channel,
+    secs: u64,
+) {
+    let pointer = format!("/channelOptions/{}/deliveryTimeout", channel.as_str());
     if !(DELIVERY_TIMEOUT_MIN_SECS..=DELIVERY_TIMEOUT_MAX_SECS).contains(&secs) {
         report.push(
             ViolationCode::DeliveryTimeoutRange,
-            DELIVERY_TIMEOUT_POINTER,
+            pointer.clone(),
             format!(
                 "deliveryTimeout is {secs} s; it must be from {DELIVERY_TIMEOUT_MIN_SECS} to \
                  {DELIVERY_TIMEOUT_MAX_SECS} seconds (7 days)"
@@ -322,14 +326,20 @@ fn check_delivery_timeout(report: &mut Report, req: &SendRequest, secs: u64) {
     let later_rule = req
         .rules
         .iter()
-        .position(|c| *c == Channel::FbMessenger)
+        .position(|c| *c == channel)
         .is_some_and(|i| i + 1 < req.rules.len());
     if !later_rule && !req.rules.is_empty() {
+        let (name, what) = match channel {
+            Channel::Instagram => ("instagram", "Instagram has not reported it read"),
+            _ => ("fbMessenger", "Messenger has not delivered it"),
+        };
         report.push(
             ViolationCode::DeliveryTimeoutNoNextRule,
-            DELIVERY_TIMEOUT_POINTER,
-            "deliveryTimeout needs a rule after fbMessenger to send the message when Messenger \
-             has not delivered it in time, e.g. rules [\"fbMessenger\", \"sms\"]",
+            pointer,
+            format!(
+                "deliveryTimeout needs a rule after {name} to send the message when {what} in \
+                 time, e.g. rules [\"{name}\", \"sms\"]"
+            ),
             Some(&secs.to_string()),
         );
     }

@@ -2,7 +2,7 @@
 //! whether a Messenger send with given options goes through now.
 
 use messenger_model::graph::MessagingType;
-use messenger_model::{FbMessengerOptions, SendRequest, Timestamp};
+use messenger_model::{FbMessengerOptions, InstagramOptions, SendRequest, Timestamp};
 
 use crate::limits::{DAY_MS, HOUR_MS, STANDARD_WINDOW_HOURS};
 use crate::request::TYPE_POINTER;
@@ -163,6 +163,40 @@ pub fn check_messenger_window(
             info.name
         ),
         value: Some(info.name.to_owned()),
+    })
+}
+
+/// The window rule on Instagram: the same 24 hours from the user's last message, and outside
+/// them only `HUMAN_AGENT` up to 7 days (the only tag Instagram takes, checked when the request
+/// was accepted). Violations point at `channelOptions.instagram`.
+///
+/// ```
+/// use messenger_model::{InstagramOptions, Timestamp};
+/// use messenger_validate::{check_instagram_window, Window};
+/// let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
+/// let closed = Window::Closed { last_inbound: Some("2026-05-08T12:00:00Z".parse().unwrap()) };
+/// let v = check_instagram_window(None, &closed, now).unwrap_err();
+/// assert_eq!(v.pointer, "/channelOptions/instagram/messagingType");
+/// let agent = InstagramOptions { message_tag: Some("HUMAN_AGENT".into()), ..Default::default() };
+/// assert!(check_instagram_window(Some(&agent), &closed, now).is_ok());
+/// ```
+pub fn check_instagram_window(
+    opts: Option<&InstagramOptions>,
+    window: &Window,
+    now: Timestamp,
+) -> Result<(), Violation> {
+    let as_messenger = opts.map(|o| FbMessengerOptions {
+        messaging_type: o.messaging_type,
+        message_tag: o.message_tag.clone(),
+        ..FbMessengerOptions::default()
+    });
+    check_messenger_window(as_messenger.as_ref(), window, now).map_err(|mut v| {
+        v.pointer = v.pointer.replacen(
+            "/channelOptions/fbMessenger/",
+            "/channelOptions/instagram/",
+            1,
+        );
+        v
     })
 }
 

@@ -20,6 +20,12 @@ pub enum AddressSource {
     ProfileFbMessengerId,
     /// The profile's `phoneNumber` (customer matching for Messenger; SMS).
     ProfilePhoneNumber,
+    /// `to.instagramId`.
+    ToInstagramId,
+    /// `to.commentId` (a private reply on Instagram).
+    ToCommentId,
+    /// The profile's IGSID for one of the space's Instagram accounts.
+    ProfileInstagramId,
 }
 
 impl AddressSource {
@@ -31,6 +37,9 @@ impl AddressSource {
             Self::ToMobileNumber => "to.mobileNumber",
             Self::ProfileFbMessengerId => "profile.fbMessengerId",
             Self::ProfilePhoneNumber => "profile.phoneNumber",
+            Self::ToInstagramId => "to.instagramId",
+            Self::ToCommentId => "to.commentId",
+            Self::ProfileInstagramId => "profile.instagramIds",
         }
     }
 }
@@ -39,6 +48,17 @@ impl AddressSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessengerAddress {
     /// The Graph recipient.
+    pub recipient: Recipient,
+    /// Where it came from.
+    pub source: AddressSource,
+}
+
+/// A resolved Instagram recipient: the account to send from and who to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramAddress {
+    /// The space's Instagram account (its `user_id`).
+    pub account_id: String,
+    /// The Graph recipient: an IGSID, or a comment for a private reply.
     pub recipient: Recipient,
     /// Where it came from.
     pub source: AddressSource,
@@ -125,6 +145,59 @@ pub fn resolve_messenger(
         }
     }
     None
+}
+
+/// The Instagram recipient for `to`, from the space's Instagram `accounts` (their ids, in the
+/// space's order), first that applies:
+/// 1. `to.commentId`: a private reply to the comment, from the first account;
+/// 2. `to.instagramId`: that IGSID, from the first account (an IGSID does not name its
+///    account);
+/// 3. the profile's IGSID for the first account it holds one for.
+///
+/// There is no phone-number matching on Instagram. `None`: Instagram cannot address this
+/// recipient from this space (the rule is skipped).
+///
+/// ```
+/// use messenger::addressing::{resolve_instagram, AddressSource};
+/// use messenger_model::{Profile, To};
+/// let profile = Profile::new("alice").with_instagram_id("ACCT-2", "IGSID-9");
+/// let got = resolve_instagram(&To::profile("alice"), Some(&profile), &["ACCT-1", "ACCT-2"]).unwrap();
+/// assert_eq!((got.account_id.as_str(), got.recipient.id.as_deref()), ("ACCT-2", Some("IGSID-9")));
+/// assert_eq!(got.source, AddressSource::ProfileInstagramId);
+/// assert!(resolve_instagram(&To::instagram_id("IGSID-1"), None, &[]).is_none());
+/// ```
+pub fn resolve_instagram(
+    to: &To,
+    profile: Option<&Profile>,
+    accounts: &[&str],
+) -> Option<InstagramAddress> {
+    let first = accounts.first()?;
+    let given = [
+        (
+            non_empty(&to.comment_id).map(Recipient::comment),
+            AddressSource::ToCommentId,
+        ),
+        (
+            non_empty(&to.instagram_id).map(Recipient::psid),
+            AddressSource::ToInstagramId,
+        ),
+    ];
+    if let Some((recipient, source)) = given.into_iter().find_map(|(r, s)| r.map(|r| (r, s))) {
+        return Some(InstagramAddress {
+            account_id: (*first).to_owned(),
+            recipient,
+            source,
+        });
+    }
+    let profile = profile?;
+    accounts.iter().find_map(|account| {
+        let igsid = profile.instagram_id_for(account).map(str::trim)?;
+        (!igsid.is_empty()).then(|| InstagramAddress {
+            account_id: (*account).to_owned(),
+            recipient: Recipient::psid(igsid),
+            source: AddressSource::ProfileInstagramId,
+        })
+    })
 }
 
 /// The SMS number for `to`: `to.mobileNumber`, then `to.phoneNumber`, then the profile's phone.

@@ -115,6 +115,17 @@ impl Messenger {
             .cloned()
     }
 
+    /// The space that owns Instagram professional account `account_id` (the `user_id` webhooks
+    /// carry as `entry.id`).
+    pub fn space_for_instagram(&self, account_id: &str) -> Option<Arc<Space>> {
+        let table = self.table();
+        table
+            .instagram
+            .get(account_id)
+            .and_then(|id| table.by_id.get(id))
+            .cloned()
+    }
+
     /// Every configured space, as they are now (in no particular order).
     pub fn spaces(&self) -> std::vec::IntoIter<Arc<Space>> {
         let all: Vec<Arc<Space>> = self.table().by_id.values().cloned().collect();
@@ -239,7 +250,7 @@ pub enum BuildError {
     /// A required part is missing.
     #[error("Messenger::builder(): {0} is required")]
     Missing(&'static str),
-    /// Two spaces share an id or a page.
+    /// Two spaces share an id, a page or an Instagram account.
     #[error("Messenger::builder(): {0}")]
     Conflict(String),
 }
@@ -392,17 +403,30 @@ impl MessengerBuilder {
     }
 }
 
-/// The spaces by id, and the space of each page.
+/// The spaces by id, and the space of each page and Instagram account.
 struct SpaceTable {
     by_id: HashMap<String, Arc<Space>>,
     pages: HashMap<String, String>,
+    instagram: HashMap<String, String>,
 }
 
 impl SpaceTable {
     fn new(spaces: Vec<Space>) -> Result<Self, BuildError> {
         let mut by_id = HashMap::new();
         let mut pages = HashMap::new();
+        let mut instagram = HashMap::new();
         for space in spaces {
+            for account in &space.instagram {
+                if instagram
+                    .insert(account.id.clone(), space.id.clone())
+                    .is_some()
+                {
+                    return Err(BuildError::Conflict(format!(
+                        "Instagram account {} is connected twice",
+                        account.id
+                    )));
+                }
+            }
             if pages
                 .insert(space.page_id.clone(), space.id.clone())
                 .is_some()
@@ -419,6 +443,10 @@ impl SpaceTable {
                 )));
             }
         }
-        Ok(Self { by_id, pages })
+        Ok(Self {
+            by_id,
+            pages,
+            instagram,
+        })
     }
 }

@@ -62,6 +62,7 @@ mod customer;
 mod error;
 pub mod events;
 mod facade;
+pub mod instagram;
 pub mod optin;
 mod personas;
 pub mod send;
@@ -74,6 +75,7 @@ pub mod webhook;
 pub use activity::StatusCounts;
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
+pub use instagram::{InstagramAccount, InstagramLogin};
 pub use send::{Accepted, AcceptedBatch, ActionSent, DispatchReport, Idempotency, RuleDecision};
 pub use space::Space;
 

@@ -7,6 +7,7 @@ use messenger_graph::Transport;
 use messenger_model::EventName;
 use messenger_store::Pace;
 
+use crate::instagram::InstagramAccount;
 use crate::send::pacing::PagePacing;
 use crate::send::page::PageHealth;
 use crate::sms::SmsProvider;
@@ -51,6 +52,9 @@ pub struct Space {
     /// [`messenger_graph::rates::DEFAULT_SEND_RATE`] and
     /// [`messenger_graph::rates::DEFAULT_MEDIA_SEND_RATE`].
     pub pacing: Arc<PagePacing>,
+    /// The Instagram professional accounts the space sends from (the `instagram` rule); the
+    /// first is the one a bare `to.instagramId` is sent from.
+    pub instagram: Vec<InstagramAccount>,
 }
 
 impl fmt::Debug for Space {
@@ -63,6 +67,7 @@ impl fmt::Debug for Space {
             .field("window_check", &self.window_check)
             .field("fallback_on_outage", &self.fallback_on_outage)
             .field("pacing", &self.pacing)
+            .field("instagram", &self.instagram)
             .finish()
     }
 }
@@ -87,7 +92,20 @@ impl Space {
             fallback_on_outage: None,
             health: Arc::default(),
             pacing: Arc::default(),
+            instagram: Vec::new(),
         }
+    }
+
+    /// Connects an Instagram professional account to the space.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn connect_instagram(mut self, account: InstagramAccount) -> Self {
+        self.instagram.push(account);
+        self
+    }
+
+    /// The space's Instagram account `id` (the `user_id` webhooks carry), if connected.
+    pub fn instagram_account(&self, id: &str) -> Option<&InstagramAccount> {
+        self.instagram.iter().find(|a| a.id == id)
     }
 
     /// Paces the page's Graph sends at `send_rate` a second (text, templates, images, files) and

@@ -22,6 +22,9 @@ pub struct Recipient {
     /// A marketing messages opt-in token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_messages_token: Option<String>,
+    /// An Instagram comment, for a private reply to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
 }
 
 impl Recipient {
@@ -46,6 +49,14 @@ impl Recipient {
         Self {
             phone_number: Some(number.into()),
             name,
+            ..Self::default()
+        }
+    }
+
+    /// A private reply to the Instagram comment `comment_id`.
+    pub fn comment(comment_id: impl Into<String>) -> Self {
+        Self {
+            comment_id: Some(comment_id.into()),
             ..Self::default()
         }
     }

@@ -31,6 +31,14 @@ impl To {
         }
     }
 
+    /// A private reply to the Instagram comment `comment_id` (sent on the `instagram` rule).
+    pub fn instagram_comment(comment_id: impl Into<String>) -> Self {
+        Self {
+            comment_id: Some(comment_id.into()),
+            ..Self::default()
+        }
+    }
+
     /// Adds an Instagram-scoped ID (IGSID).
     #[must_use = "a builder method returns the changed value and does nothing on its own"]
     pub fn with_instagram_id(mut self, igsid: impl Into<String>) -> Self {
@@ -192,6 +200,13 @@ impl SendRequest {
             .get_or_insert_with(ChannelOptions::default)
             .instagram
             .get_or_insert_with(Default::default)
+    }
+
+    /// Sets how long Instagram has to report the message read before the next rule sends it.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn instagram_delivery_timeout(mut self, secs: u64) -> Self {
+        self.ig_options().delivery_timeout = Some(secs);
+        self
     }
 
     /// Sets Instagram's `messaging_type`.

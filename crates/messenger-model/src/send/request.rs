@@ -64,6 +64,11 @@ pub struct To {
     /// holds one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instagram_id: Option<String>,
+    /// An Instagram comment to answer with a private reply: one message per comment, within 7
+    /// days of the comment, sent on the `instagram` rule (the comment's id comes with the
+    /// `instagram.comment` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
     /// Phone number in international format (Messenger customer matching, SMS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
@@ -130,8 +135,7 @@ pub struct FbMessengerOptions {
 }
 
 /// Instagram's options: the envelope of the Send API call for an Instagram professional
-/// account. There is no persona and no delivery timeout: Instagram has no personas that the
-/// reference documents, and sends no delivery receipts.
+/// account. There is no persona: Instagram has none that the reference documents.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstagramOptions {
@@ -142,6 +146,11 @@ pub struct InstagramOptions {
     /// user's last message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_tag: Option<String>,
+    /// How long Instagram has, in seconds after the message was sent, to report it *read*
+    /// before the next rule sends it (1 to 604800; only with a rule after `instagram`).
+    /// Instagram sends no delivery receipts, so only a read ends the wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_timeout: Option<u64>,
 }
 
 /// SMS options.
@@ -244,6 +253,16 @@ impl SendRequest {
     /// seconds, before the next rule is used.
     pub fn delivery_timeout_secs(&self) -> Option<u64> {
         self.fb_messenger_options()?.delivery_timeout
+    }
+
+    /// The `deliveryTimeout` of `channel`'s options: Messenger's (time to a delivery or read
+    /// receipt) or Instagram's (time to a read); no other channel has one.
+    pub fn delivery_timeout_on(&self, channel: Channel) -> Option<u64> {
+        match channel {
+            Channel::FbMessenger => self.delivery_timeout_secs(),
+            Channel::Instagram => self.instagram_options()?.delivery_timeout,
+            _ => None,
+        }
     }
 
     /// The Messenger custom body, if one was given.

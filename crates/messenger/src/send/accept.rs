@@ -302,6 +302,13 @@ impl Messenger {
                     _ => "unknown".to_owned(),
                 }
             }
+            (None, RuleDecision::Instagram(a)) => {
+                match (&a.recipient.id, &a.recipient.comment_id) {
+                    (Some(igsid), _) => format!("ig:{}:{igsid}", a.account_id),
+                    (None, Some(comment)) => format!("igc:{}:{comment}", a.account_id),
+                    _ => "unknown".to_owned(),
+                }
+            }
             (None, RuleDecision::Sms(a, _)) => format!("tel:{}", a.number),
             (None, RuleDecision::Skip(_)) => "unknown".to_owned(),
         };

@@ -39,15 +39,18 @@ pub(crate) const fn after(cause: RuleCause) -> Then {
     }
 }
 
-/// The rules an attempt tries, in order: all of `rules`, or only those after `fbMessenger` once
-/// the trace says Messenger missed the message's delivery deadline (decision 0012).
+/// The rules an attempt tries, in order: all of `rules`, or only those after the channel that
+/// missed the message's delivery deadline, once the trace says one did (Messenger's delivery
+/// or Instagram's read, decision 0012).
 pub(crate) fn rules_to_try<'a>(rules: &'a [Channel], trace: &[RuleTraceEntry]) -> &'a [Channel] {
     let missed = trace
         .iter()
-        .any(|e| e.channel == Channel::FbMessenger && e.cause == RuleCause::DeliveryDeadlineMissed);
-    match rules.iter().position(|c| *c == Channel::FbMessenger) {
-        Some(messenger) if missed => &rules[messenger + 1..],
-        _ => rules,
+        .rev()
+        .find(|e| e.cause == RuleCause::DeliveryDeadlineMissed)
+        .and_then(|e| rules.iter().position(|c| *c == e.channel));
+    match missed {
+        Some(position) => &rules[position + 1..],
+        None => rules,
     }
 }
 
@@ -112,8 +115,10 @@ pub(crate) struct Turn {
     pub error: Option<MessageError>,
     /// When to try the same rule again ([`Then::Wait`]).
     pub retry_at: Option<Timestamp>,
-    /// The PSID a Messenger send went to.
+    /// The PSID a Messenger send went to (the IGSID on Instagram).
     pub psid: Option<String>,
+    /// The Instagram account an Instagram send went out from.
+    pub account: Option<String>,
     /// When the message was sent: the start of its last request (Meta may post a receipt
     /// covering the send before its answer reaches us, and a watermark is never earlier than
     /// the request).
@@ -129,6 +134,7 @@ impl Turn {
             error: None,
             retry_at: None,
             psid: None,
+            account: None,
             sent_at: None,
         }
     }
@@ -160,6 +166,12 @@ impl Turn {
     /// The rule could not be used, for `cause`.
     pub(crate) fn skipped(cause: RuleCause, detail: impl Into<String>) -> Self {
         Self::new(cause, RuleOutcome::Skipped, detail.into())
+    }
+
+    /// The turn was Instagram account `account`'s.
+    pub(crate) fn by_account(mut self, account: &str) -> Self {
+        self.account = Some(account.to_owned());
+        self
     }
 
     /// The channel refused the message, for `cause` (the recipient, the request, the space's
@@ -387,9 +399,10 @@ mod tests {
         }
     }
 
-    /// After a missed delivery deadline an attempt starts after `fbMessenger`, whatever the
-    /// entry's words; the same words without the cause (an entry stored before causes were
-    /// kept) change nothing.
+    /// After a missed delivery deadline an attempt starts after the channel that missed it
+    /// (`fbMessenger` here), whatever the entry's words; the same words without the cause (an
+    /// entry stored before causes were kept), or a miss by a channel not among the rules,
+    /// change nothing.
     #[test]
     fn a_missed_deadline_starts_after_messenger_by_its_cause_alone() {
         let missed = [entry(Fb, RuleCause::DeliveryDeadlineMissed, "reworded")];
@@ -398,7 +411,11 @@ mod tests {
             RuleCause::Unrecorded,
             "no delivery receipt within 300 s",
         )];
-        let on_sms = [entry(Sms, RuleCause::DeliveryDeadlineMissed, "")];
+        let on_sms = [entry(
+            Channel::Instagram,
+            RuleCause::DeliveryDeadlineMissed,
+            "",
+        )];
         let expected: [(&[RuleTraceEntry], [&str; 4]); 3] = [
             (
                 &missed,
@@ -432,6 +449,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Instagram's missed read deadline starts the next attempt after `instagram`, wherever it
+    /// stands in the rules.
+    #[test]
+    fn a_missed_instagram_deadline_starts_after_instagram() {
+        let missed = [entry(
+            Channel::Instagram,
+            RuleCause::DeliveryDeadlineMissed,
+            "",
+        )];
+        let ig = Channel::Instagram;
+        assert_eq!(rules_to_try(&[ig, Sms], &missed), &[Sms]);
+        assert_eq!(rules_to_try(&[Fb, ig, Sms], &missed), &[Sms]);
+        assert_eq!(rules_to_try(&[ig, Fb, Sms], &missed), &[Fb, Sms]);
+        assert!(rules_to_try(&[ig], &missed).is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod action;
 mod deadline;
 mod dispatch;
 mod fallback;
+mod outlet;
 pub mod pacing;
 pub mod page;
 mod rules;

@@ -25,7 +25,9 @@ use messenger_graph::rates::{SendKind, DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RAT
 use messenger_model::Timestamp;
 use messenger_store::{Pace, Reservation};
 
-use crate::{Messenger, Space};
+use crate::instagram::InstagramAccount;
+use crate::send::outlet::Outlet;
+use crate::Messenger;
 
 /// How far ahead a message may book its page's sends and wait for them in its worker; beyond
 /// it the message is deferred.
@@ -57,7 +59,7 @@ pub fn default_pace(kind: SendKind) -> Pace {
     })
 }
 
-/// One page's pacing, shared by the clones of its [`Space`]: its paces, when its buckets are
+/// One page's (or Instagram account's) pacing, shared by the clones of its [`Space`](crate::Space): its paces, when its buckets are
 /// known to be booked (so this process defers without asking the store again), and counters.
 #[derive(Debug)]
 pub struct PagePacing {
@@ -228,8 +230,9 @@ pub(crate) enum Slots {
 }
 
 impl Messenger {
-    /// Reserves slots for sends of `kinds` (in plan order) from `space`'s page buckets.
-    pub(crate) async fn reserve_slots(&self, space: &Space, kinds: &[SendKind]) -> Slots {
+    /// Reserves slots for sends of `kinds` (in plan order) from the buckets of `outlet` (a page
+    /// or an Instagram account).
+    pub(crate) async fn reserve_slots(&self, outlet: &Outlet<'_>, kinds: &[SendKind]) -> Slots {
         let now = self.now();
         let mut times: Vec<Option<Timestamp>> = vec![None; kinds.len()];
         for kind in [SendKind::Standard, SendKind::Media] {
@@ -240,15 +243,15 @@ impl Messenger {
             if count == 0 {
                 continue;
             }
-            let busy = &space.pacing.busy_until[PagePacing::slot(kind)];
+            let busy = &outlet.pacing.busy_until[PagePacing::slot(kind)];
             let until = busy.load(Ordering::Relaxed);
             if until > now.millis() {
                 return Slots::Defer(Timestamp::from_millis(until));
             }
-            match self.reserve_coalesced(space, kind, count).await {
+            match self.reserve_coalesced(outlet, kind, count).await {
                 Ok(Reservation::Granted(at)) => {
                     if let Some(last) = at.last() {
-                        space.pacing.frontier[PagePacing::slot(kind)]
+                        outlet.pacing.frontier[PagePacing::slot(kind)]
                             .fetch_max(last.millis(), Ordering::Relaxed);
                     }
                     for (i, t) in positions.into_iter().zip(at) {
@@ -263,7 +266,8 @@ impl Messenger {
                 }
                 Err(error) => {
                     tracing::warn!(
-                        space = %space.id,
+                        space = %outlet.space.id,
+                        sender = %outlet.id,
                         %error,
                         "reserving the page's sends failed; the message waits a second"
                     );
@@ -274,20 +278,20 @@ impl Messenger {
         Slots::Go(times.into_iter().map(|t| t.unwrap_or(now)).collect())
     }
 
-    /// Reserves `count` sends of `kind` from `space`'s page bucket, together with this process's
+    /// Reserves `count` sends of `kind` from `outlet`'s bucket, together with this process's
     /// other requests for it that arrive meanwhile (the first request starts a task that makes
     /// reservations until none waits).
     async fn reserve_coalesced(
         &self,
-        space: &Space,
+        outlet: &Outlet<'_>,
         kind: SendKind,
         count: u32,
     ) -> coalesce::Answer {
-        let (answer, serve) = space.pacing.queues[PagePacing::slot(kind)].join(count);
+        let (answer, serve) = outlet.pacing.queues[PagePacing::slot(kind)].join(count);
         if serve {
             let this = self.clone();
-            let pacing = Arc::clone(&space.pacing);
-            let bucket = bucket(&space.page_id, kind);
+            let pacing = Arc::clone(outlet.pacing);
+            let bucket = bucket(outlet.id, kind);
             tokio::spawn(async move { this.serve_reservations(&pacing, kind, &bucket).await });
         }
         answer
@@ -315,18 +319,48 @@ impl Messenger {
         }
     }
 
-    /// Waits for a send's slot, counting the wait on the page.
-    pub(crate) async fn wait_for_slot(&self, space: &Space, kind: SendKind, at: Timestamp) {
+    /// Reserves a private reply from the hourly bucket of Instagram `account` (`outlet`): the
+    /// time it may go, or when to ask again. Not coalesced: replies to comments are few.
+    pub(crate) async fn reserve_private_reply(
+        &self,
+        outlet: &Outlet<'_>,
+        account: &InstagramAccount,
+        now: Timestamp,
+    ) -> Slots {
+        let bucket = format!("{}/private_reply", outlet.id);
+        let pace = account.private_replies;
+        match self
+            .inner
+            .store
+            .reserve_sends(&bucket, pace, 1, now, HORIZON)
+            .await
+        {
+            Ok(Reservation::Granted(at)) => Slots::Go(at),
+            Ok(Reservation::Busy(again)) => Slots::Defer(again),
+            Err(error) => {
+                tracing::warn!(
+                    space = %outlet.space.id,
+                    sender = %outlet.id,
+                    error = %crate::error::chain(&error),
+                    "reserving a private reply failed; the message waits a second"
+                );
+                Slots::Defer(now.add_millis(1_000))
+            }
+        }
+    }
+
+    /// Waits for a send's slot, counting the wait on `outlet`'s pacing.
+    pub(crate) async fn wait_for_slot(&self, outlet: &Outlet<'_>, kind: SendKind, at: Timestamp) {
         let wait = at.millis().saturating_sub(self.now().millis());
         if wait > 0 {
             let wait = u64::try_from(wait).unwrap_or(0);
-            space.pacing.waited(wait.saturating_mul(1_000));
+            outlet.pacing.waited(wait.saturating_mul(1_000));
             tokio::time::sleep(Duration::from_millis(wait)).await;
         }
         // Woken at (or after) the slot: through the process's gate at the page's pace.
         let now = self.now().millis().saturating_mul(1_000);
         let slot = at.millis().saturating_mul(1_000);
-        let pacing = &space.pacing;
+        let pacing = outlet.pacing;
         let late_after = i64::try_from(LATE_AFTER.as_micros()).unwrap_or(i64::MAX);
         if now - slot > late_after {
             pacing.late.fetch_add(1, Ordering::Relaxed);

@@ -2,9 +2,14 @@
 //! [`super::fallback`]'s to say).
 
 use messenger_model::{Channel, Profile, SendRequest, Timestamp};
-use messenger_validate::{check_messenger_window, Violation, ViolationCode, Window};
+use messenger_validate::{
+    check_instagram_window, check_messenger_window, Violation, ViolationCode, Window,
+};
 
-use crate::addressing::{resolve_messenger, resolve_sms, MessengerAddress, SmsAddress};
+use crate::addressing::{
+    resolve_instagram, resolve_messenger, resolve_sms, InstagramAddress, MessengerAddress,
+    SmsAddress,
+};
 use crate::sms::sms_text;
 use crate::{Error, Messenger, Space};
 
@@ -13,6 +18,8 @@ use crate::{Error, Messenger, Space};
 pub enum RuleDecision {
     /// Messenger can: send to this address.
     Messenger(MessengerAddress),
+    /// Instagram can: send from this account to this address.
+    Instagram(InstagramAddress),
     /// SMS can: send this text to this number.
     Sms(SmsAddress, String),
     /// The channel is skipped, and why.
@@ -92,13 +99,46 @@ impl Messenger {
                 };
                 Ok(RuleDecision::Sms(address, text))
             }
-            // The gateway refuses such requests (422) until Instagram accounts can be
-            // connected; a request that reaches the facade otherwise skips the rule.
-            Channel::Instagram => Ok(skip(
+            Channel::Instagram => self.check_instagram(space, req, profile, now).await,
+        }
+    }
+
+    /// Whether Instagram can take `req` now: an account of the space that can address the
+    /// recipient, and (for a direct message, not a private reply) the thread's window.
+    async fn check_instagram(
+        &self,
+        space: &Space,
+        req: &SendRequest,
+        profile: Option<&Profile>,
+        now: Timestamp,
+    ) -> Result<RuleDecision, Error> {
+        if space.instagram.is_empty() {
+            return Ok(skip(
                 ViolationCode::RulesUnknown,
                 "/rules",
                 "this API space has no Instagram account connected",
-            )),
+            ));
         }
+        let accounts: Vec<&str> = space.instagram.iter().map(|a| a.id.as_str()).collect();
+        let Some(address) = resolve_instagram(&req.to, profile, &accounts) else {
+            let why = match (&req.to.profile_id, profile) {
+                (Some(id), None) => format!("no Instagram ID: to.instagramId is not set and profile {id:?} does not exist"),
+                (Some(id), Some(_)) => format!("no Instagram ID: to.instagramId is not set and profile {id:?} has none for this space's accounts (the customer has not written on Instagram)"),
+                (None, _) => "no Instagram ID: to.instagramId and to.commentId are not set".to_owned(),
+            };
+            return Ok(skip(ViolationCode::ToUnaddressable, "/to", why));
+        };
+        if let (true, Some(igsid)) = (space.window_check, address.recipient.id.as_deref()) {
+            let last = self
+                .inner
+                .store
+                .last_inbound(&space.id, &address.account_id, igsid)
+                .await?;
+            let window = Window::from_last_inbound(last, now);
+            if let Err(v) = check_instagram_window(req.instagram_options(), &window, now) {
+                return Ok(RuleDecision::Skip(v));
+            }
+        }
+        Ok(RuleDecision::Instagram(address))
     }
 }

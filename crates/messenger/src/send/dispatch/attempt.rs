@@ -10,6 +10,7 @@ use messenger_store::{MessageRecord, Retry, Settlement, StatusUpdate};
 
 use super::channel::Attempt;
 use crate::send::fallback::{self, Then, Turn};
+use crate::send::outlet::Outlet;
 use crate::send::page::Admission;
 use crate::send::rules::RuleDecision;
 use crate::webhook::WEBHOOK_LEASE;
@@ -208,26 +209,21 @@ impl Messenger {
         Ok(match decision {
             RuleDecision::Skip(v) => Turn::skipped(fallback::skip_cause(v.code), v.message).into(),
             RuleDecision::Messenger(address) => {
-                let (attempt, sent) = match space.health.admit(now) {
-                    Admission::Go => {
-                        let mids = &mut tried.mids;
-                        let sent = self.send_messenger(space, record, &address, mids, now);
-                        (sent.await, true)
-                    }
-                    Admission::Wait { until, reason } => {
-                        let error = MessageError {
-                            code: "page.paused".into(),
-                            message: reason,
-                        };
-                        (Turn::trouble(until, error).into(), false)
-                    }
+                let outlet = space.page_outlet();
+                let mids = &mut tried.mids;
+                let send = self.send_messenger(space, record, &address, mids, now);
+                self.through_circuit(&outlet, send, now).await
+            }
+            RuleDecision::Instagram(address) => {
+                let Some(account) = space.instagram_account(&address.account_id) else {
+                    let why = "the Instagram account is no longer connected to the space";
+                    return Ok(Turn::skipped(RuleCause::NotConfigured, why).into());
                 };
-                match attempt {
-                    Attempt::Ended(turn) => {
-                        let failing_for = space.health.failing_for(now);
-                        let outage = space.fallback_on_outage;
-                        fallback::after_page_trouble(turn, outage, failing_for, sent).into()
-                    }
+                let outlet = space.instagram_outlet(account);
+                let (recipient, mids) = (&address.recipient, &mut tried.mids);
+                let send = self.send_instagram(space, account, record, recipient, mids, now);
+                match self.through_circuit(&outlet, send, now).await {
+                    Attempt::Ended(turn) => Attempt::Ended(turn.by_account(&account.id)),
                     deferred => deferred,
                 }
             }
@@ -239,8 +235,38 @@ impl Messenger {
     }
 }
 
-/// The message went out on `channel` (to the turn's PSID on Messenger, at the start of its last
-/// request): settled as sent with what this attempt did.
+impl Messenger {
+    /// A Graph channel's turn through `outlet`'s circuit: `send` runs only when the circuit
+    /// admits it; a turn that ends in the outlet's trouble goes through the outage rule.
+    async fn through_circuit(
+        &self,
+        outlet: &Outlet<'_>,
+        send: impl std::future::Future<Output = Attempt>,
+        now: Timestamp,
+    ) -> Attempt {
+        let (attempt, sent) = match outlet.health.admit(now) {
+            Admission::Go => (send.await, true),
+            Admission::Wait { until, reason } => {
+                let error = MessageError {
+                    code: "page.paused".into(),
+                    message: reason,
+                };
+                (Turn::trouble(until, error).into(), false)
+            }
+        };
+        match attempt {
+            Attempt::Ended(turn) => {
+                let failing_for = outlet.health.failing_for(now);
+                let outage = outlet.space.fallback_on_outage;
+                fallback::after_page_trouble(turn, outage, failing_for, sent).into()
+            }
+            deferred => deferred,
+        }
+    }
+}
+
+/// The message went out on `channel` (to the turn's PSID on Messenger or IGSID on Instagram,
+/// at the start of its last request): settled as sent with what this attempt did.
 fn sent(
     space: &Space,
     record: &MessageRecord,
@@ -251,8 +277,14 @@ fn sent(
 ) -> Outcome {
     let at = turn.sent_at.unwrap_or(now);
     let mut update = StatusUpdate::new(MessageStatus::Sent, at).channel(channel);
-    if let (Channel::FbMessenger, Some(psid)) = (channel, turn.psid) {
-        update = update.sent_to(space.page_id.clone(), psid);
+    match (channel, turn.psid, turn.account) {
+        (Channel::FbMessenger, Some(psid), _) => {
+            update = update.sent_to(space.page_id.clone(), psid);
+        }
+        (Channel::Instagram, Some(igsid), Some(account)) => {
+            update = update.sent_to(account, igsid);
+        }
+        _ => {}
     }
     Outcome::Settle(Box::new(
         Settlement::new(record.space.clone(), record.id.clone(), update)

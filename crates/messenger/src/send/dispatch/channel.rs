@@ -1,5 +1,5 @@
-//! Sending on one channel: Messenger (the message's Graph sends, with attachment uploads) or
-//! SMS, and the [`Turn`] each ends in (sent, refused, or the channel's trouble); what follows
+//! Sending on one channel: Messenger or Instagram (the message's Graph sends, with attachment
+//! uploads, through the page or the Instagram account: [`Outlet`]) or SMS, and the [`Turn`] each ends in (sent, refused, or the channel's trouble); what follows
 //! from it is [`fallback`](crate::send::fallback)'s to say.
 
 use std::time::Duration;
@@ -8,11 +8,17 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use messenger_graph::rates::SendKind;
 use messenger_graph::{AttachmentUpload, Blame, ErrorKind};
-use messenger_model::{plan_graph_sends, MessageError, RuleCause, Timestamp};
+use messenger_model::graph::Recipient;
+use messenger_model::{
+    plan_graph_sends, plan_instagram_sends, MessageError, ModelError, PlannedSend, RuleCause,
+    Timestamp,
+};
 use messenger_store::MessageRecord;
 
 use crate::addressing::MessengerAddress;
+use crate::instagram::InstagramAccount;
 use crate::send::fallback::Turn;
+use crate::send::outlet::Outlet;
 use crate::send::pacing::Slots;
 use crate::sms::SmsMessage;
 use crate::{Messenger, Space};
@@ -61,7 +67,7 @@ impl Messenger {
     /// ([`after_page_trouble`](crate::send::fallback::after_page_trouble)) may hand it on instead.
     pub(super) fn after_graph_failure(
         &self,
-        space: &Space,
+        outlet: &Outlet<'_>,
         record: &MessageRecord,
         err: &messenger_graph::Error,
         now: Timestamp,
@@ -69,11 +75,11 @@ impl Messenger {
         let error = graph_error(err);
         let blame = err.kind().blame();
         if blame == Blame::Pace {
-            space.pacing.was_throttled();
+            outlet.pacing.was_throttled();
         }
         if let Some(problem) = messenger_graph::TokenProblem::of_error(err) {
             // The token stopped working: no retry helps until it is fixed (decision 0022).
-            space.token_stopped(problem, &err.to_string(), now);
+            outlet.token_stopped(problem, &err.to_string(), now);
             return Turn::trouble(
                 now.add_duration(crate::send::page::REAUTH_RELEASE),
                 MessageError {
@@ -86,7 +92,7 @@ impl Messenger {
                 },
             );
         }
-        let reopens = space
+        let reopens = outlet
             .health
             .failed(blame, &error.code, err.retry_after(), now);
         if blame.next_rule_may_help() {
@@ -112,8 +118,8 @@ impl Messenger {
         )
     }
 
-    /// Sends the message's Graph sends that an earlier attempt did not, pushing each new Graph
-    /// message id onto `new_mids` (the caller records them).
+    /// Sends the message's Graph sends on Messenger that an earlier attempt did not, pushing
+    /// each new Graph message id onto `new_mids` (the caller records them).
     pub(super) async fn send_messenger(
         &self,
         space: &Space,
@@ -122,7 +128,57 @@ impl Messenger {
         new_mids: &mut Vec<String>,
         now: Timestamp,
     ) -> Attempt {
-        let plan = match plan_graph_sends(&record.request, &address.recipient) {
+        let plan = plan_graph_sends(&record.request, &address.recipient);
+        let recipient = address.recipient.id.clone();
+        self.send_plan(&space.page_outlet(), record, plan, recipient, new_mids, now)
+            .await
+    }
+
+    /// Sends the message's Graph sends on Instagram from `account` to `recipient` (an IGSID, or
+    /// a comment for a private reply) that an earlier attempt did not, pushing each new Graph
+    /// message id onto `new_mids`.
+    pub(super) async fn send_instagram(
+        &self,
+        space: &Space,
+        account: &InstagramAccount,
+        record: &MessageRecord,
+        recipient: &Recipient,
+        new_mids: &mut Vec<String>,
+        now: Timestamp,
+    ) -> Attempt {
+        let outlet = space.instagram_outlet(account);
+        let plan = plan_instagram_sends(&record.request, recipient);
+        if recipient.comment_id.is_some() && record.graph_message_ids.is_empty() {
+            // A private reply: the account's hourly allowance first (one reply per comment,
+            // Meta counts them apart from the account's other sends).
+            match self.reserve_private_reply(&outlet, account, now).await {
+                Slots::Go(at) => {
+                    if let Some(at) = at.first() {
+                        let wait = at.millis().saturating_sub(self.now().millis());
+                        let wait = u64::try_from(wait).unwrap_or(0);
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                    }
+                }
+                Slots::Defer(until) => return Attempt::Deferred(until),
+            }
+        }
+        let to = recipient.id.clone();
+        self.send_plan(&outlet, record, plan, to, new_mids, now)
+            .await
+    }
+
+    /// Sends what of `plan` an earlier attempt did not, through `outlet`, at its pace; `to` is
+    /// the recipient id as far as known (Graph's answer may name it).
+    async fn send_plan(
+        &self,
+        outlet: &Outlet<'_>,
+        record: &MessageRecord,
+        plan: Result<Vec<PlannedSend>, ModelError>,
+        mut to: Option<String>,
+        new_mids: &mut Vec<String>,
+        now: Timestamp,
+    ) -> Attempt {
+        let plan = match plan {
             Ok(plan) => plan,
             Err(e) => {
                 let error = MessageError {
@@ -139,12 +195,11 @@ impl Messenger {
             .skip(done)
             .map(|p| SendKind::of(&p.request))
             .collect();
-        let slots = match self.reserve_slots(space, &kinds).await {
+        let slots = match self.reserve_slots(outlet, &kinds).await {
             Slots::Go(slots) => slots,
             Slots::Defer(until) => return Attempt::Deferred(until),
         };
         let mut sends = done;
-        let mut psid = address.recipient.id.clone();
         let mut last_request = now;
         for ((part, mut planned), slot) in plan.into_iter().enumerate().skip(done).zip(slots) {
             // Tag the send, so Meta's echo says which message and part it was (a custom body's
@@ -162,34 +217,34 @@ impl Messenger {
                     };
                     return Turn::refused(RuleCause::RecipientError, error).into();
                 };
-                match space
+                match outlet
                     .transport
                     .upload_attachment(&AttachmentUpload::from_inline(&upload, data))
                     .await
                 {
                     Ok(id) => planned.set_attachment_id(id),
-                    Err(e) => return self.after_graph_failure(space, record, &e, now).into(),
+                    Err(e) => return self.after_graph_failure(outlet, record, &e, now).into(),
                 }
             }
-            self.wait_for_slot(space, SendKind::of(&planned.request), slot)
+            self.wait_for_slot(outlet, SendKind::of(&planned.request), slot)
                 .await;
-            space.pacing.sent();
+            outlet.pacing.sent();
             last_request = self.now();
-            match space.transport.send(&planned.request).await {
+            match outlet.transport.send(&planned.request).await {
                 Ok(response) => {
-                    space.health.succeeded();
+                    outlet.health.succeeded();
                     if let Some(mid) = response.message_id {
                         sends += 1;
                         new_mids.push(mid);
                     }
                     if response.recipient_id.is_some() {
-                        psid = response.recipient_id;
+                        to = response.recipient_id;
                     }
                 }
-                Err(e) => return self.after_graph_failure(space, record, &e, now).into(),
+                Err(e) => return self.after_graph_failure(outlet, record, &e, now).into(),
             }
         }
-        Turn::sent(sends, psid, None, last_request).into()
+        Turn::sent(sends, to, None, last_request).into()
     }
 
     /// Sends `text` to `number` by the space's SMS provider.
