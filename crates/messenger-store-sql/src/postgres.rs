@@ -11,8 +11,8 @@ use crate::error::{db, migrate_error, Outage, OutageMark};
 use crate::group::GroupCommit;
 use crate::health::WriteHealth;
 use crate::impls::{
-    connection, deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles,
-    quarantine, receipts, retention, settle,
+    connection, deadlines, dispatch, erasure, held, ingest, instagram, messages, outbox, pacing,
+    profiles, quarantine, receipts, retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::SqlOptions;
@@ -216,6 +216,7 @@ deadlines::impl_delivery_deadlines!(
 quarantine::impl_quarantine!(PostgresStore);
 pacing::impl_send_pacing!(PostgresStore);
 connection::impl_page_connection_record!(PostgresStore);
+instagram::impl_instagram_tokens!(PostgresStore);
 retention::impl_retention!(
     PostgresStore,
     Postgres,

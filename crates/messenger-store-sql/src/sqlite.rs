@@ -15,8 +15,8 @@ use crate::error::{db, migrate_error};
 use crate::group::GroupCommit;
 use crate::health::WriteHealth;
 use crate::impls::{
-    connection, deadlines, dispatch, erasure, held, ingest, messages, outbox, pacing, profiles,
-    quarantine, receipts, retention, settle,
+    connection, deadlines, dispatch, erasure, held, ingest, instagram, messages, outbox, pacing,
+    profiles, quarantine, receipts, retention, settle,
 };
 use crate::rows::NewMessageRow;
 use crate::wal::{self, Checkpointer};
@@ -283,6 +283,7 @@ deadlines::impl_delivery_deadlines!(SqliteStore, Sqlite, skip_locked = "");
 quarantine::impl_quarantine!(SqliteStore);
 pacing::impl_send_pacing!(SqliteStore);
 connection::impl_page_connection_record!(SqliteStore);
+instagram::impl_instagram_tokens!(SqliteStore);
 retention::impl_retention!(SqliteStore, Sqlite, skip_locked = "");
 erasure::impl_erasure!(
     SqliteStore,

@@ -18,12 +18,13 @@ use messenger_model::{
 use messenger_store::conformance::{self, TestStore};
 use messenger_store::{
     DeliveryDeadlines, DispatchQueue, Erasure, ErasureRecord, EventFailure, EventScope,
-    HeldReceipt, HeldReceipts, InsertOutcome, Linked, MemoryStore, MessageQuery, MessageRecord,
-    MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox, OutboxEvent,
-    Pace, Page, PageConnectionRecord, PageReauth, PendingEvents, ProfileQuery, ProfileStore,
-    Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation, Retention,
-    Retry, SendPacing, Settlement, SpaceScope, StatusEvents, StatusOutcome, StatusUpdate, Store,
-    StoreError, StoreTable, Subject, WebhookInbox, WebhookQueue, WebhookSighting,
+    HeldReceipt, HeldReceipts, InsertOutcome, InstagramTokens, Linked, MemoryStore, MessageQuery,
+    MessageRecord, MessageStore, MessengerRecipient, NewMessage, OptinToken, OptinTokens, Outbox,
+    OutboxEvent, Pace, Page, PageConnectionRecord, PageReauth, PendingEvents, ProfileQuery,
+    ProfileStore, Quarantine, QuarantinedEvent, QueuedWebhook, Receipt, Redemption, Reservation,
+    Retention, Retry, SendPacing, Settlement, SpaceScope, StatusEvents, StatusOutcome,
+    StatusUpdate, Store, StoreError, StoreTable, StoredToken, Subject, WebhookInbox, WebhookQueue,
+    WebhookSighting,
 };
 
 /// Calls per store method, shared by every store the example makes.
@@ -617,6 +618,39 @@ impl PageConnectionRecord for CountingStore {
     async fn page_reauth(&self, page_id: &str) -> Result<Option<PageReauth>, StoreError> {
         self.count("page_reauth");
         self.inner.page_reauth(page_id).await
+    }
+}
+
+#[async_trait]
+impl InstagramTokens for CountingStore {
+    async fn save_instagram_token(
+        &self,
+        account_id: &str,
+        token: &str,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.count("save_instagram_token");
+        self.inner
+            .save_instagram_token(account_id, token, issued_at, expires_at)
+            .await
+    }
+
+    async fn instagram_token(&self, account_id: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.count("instagram_token");
+        self.inner.instagram_token(account_id).await
+    }
+
+    async fn record_instagram_refresh_failure(
+        &self,
+        account_id: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.count("record_instagram_refresh_failure");
+        self.inner
+            .record_instagram_refresh_failure(account_id, reason, at)
+            .await
     }
 }
 

@@ -8,8 +8,10 @@
 //! ([`DeliveryDeadlines`]), each page's send buckets shared by every instance ([`SendPacing`]),
 //! a space's messages listed by cursor ([`MessageStore::list_messages`]), webhook events that
 //! could not be
-//! applied ([`Quarantine`]), opt-in tokens ([`OptinTokens`]) and receipts that arrived before
-//! the send they cover was recorded ([`HeldReceipts`]); what is past its retention is redacted or
+//! applied ([`Quarantine`]), opt-in tokens ([`OptinTokens`]), receipts that arrived before
+//! the send they cover was recorded ([`HeldReceipts`]), each page's connection to Meta
+//! ([`PageConnectionRecord`]) and the Instagram Login tokens every instance sends with
+//! ([`InstagramTokens`]); what is past its retention is redacted or
 //! purged ([`Retention`]), and a customer's data is exported or erased on request
 //! ([`Erasure`]). [`Store`] combines them, so the
 //! pipeline takes one `Arc<dyn Store>`.
@@ -62,6 +64,7 @@ mod error;
 mod held;
 mod inbox;
 mod ingest;
+mod instagram;
 mod listing;
 mod memory;
 mod messages;
@@ -90,6 +93,10 @@ pub use error::StoreError;
 pub use held::{HeldReceipt, HeldReceipts, HOLD_FOR_MILLIS};
 pub use inbox::{OptinToken, OptinTokens, Redemption, TokenBinding, WebhookInbox};
 pub use ingest::{QueuedWebhook, WebhookQueue};
+pub use instagram::{
+    InstagramTokens, RefreshFailure, StoredToken, MAX_INSTAGRAM_ACCOUNT_ID_LEN,
+    MAX_INSTAGRAM_TOKEN_LEN, MAX_REFRESH_FAILURE_LEN,
+};
 pub use listing::{MessagePosition, MessageQuery};
 pub use memory::MemoryStore;
 pub use messages::{new_message_id, InsertOutcome, MessageStore, NewMessage, Settlement};
@@ -112,6 +119,9 @@ pub mod implementors {
     pub use crate::dispatch::{check_holder_prefix, lease_millis, space_cap};
     pub use crate::erasure::check_page;
     pub use crate::held::{apply_held, held_from, held_updates};
+    pub use crate::instagram::{
+        check_instagram_account_id, check_instagram_token, refresh_failure_reason,
+    };
     pub use crate::pacing::{horizon_micros, micros, reservation_bounds, reserve_slots};
     pub use crate::profiles::check_profile_id;
     pub use crate::record::{check_receipt_status, is_unsent, missed_deadline_reason};
@@ -136,6 +146,7 @@ pub trait Store:
     + Retention
     + Erasure
     + PageConnectionRecord
+    + InstagramTokens
 {
     /// A short name of the backend (`memory`, `sqlite`, `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;

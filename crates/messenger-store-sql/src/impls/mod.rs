@@ -13,6 +13,7 @@ pub(crate) mod dispatch;
 pub(crate) mod erasure;
 pub(crate) mod held;
 pub(crate) mod ingest;
+pub(crate) mod instagram;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod pacing;

@@ -187,7 +187,10 @@ macro_rules! conformance_tests {
             erasure_twice_answers_zeros,
             export_pages_through_a_history,
             connection_webhook_sightings_keep_the_latest,
-            connection_page_reauth_recorded_and_cleared
+            connection_page_reauth_recorded_and_cleared,
+            instagram_tokens_keep_the_latest_issue,
+            instagram_refresh_failures_last_until_the_next_save,
+            instagram_tokens_survive_erasure_and_retention
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

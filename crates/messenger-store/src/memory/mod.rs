@@ -4,6 +4,7 @@ mod connection;
 mod erasure;
 mod held;
 mod ingest;
+mod instagram;
 mod messages;
 mod outbox;
 mod pacing;
@@ -92,6 +93,8 @@ struct State {
     webhook_sightings: BTreeMap<(String, String), Timestamp>,
     /// Pages whose token an instance found stopped working.
     page_reauth: HashMap<String, crate::PageReauth>,
+    /// Instagram Login tokens by account id.
+    instagram_tokens: HashMap<String, crate::StoredToken>,
 }
 
 impl MemoryStore {

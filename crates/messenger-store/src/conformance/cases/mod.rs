@@ -6,6 +6,7 @@ mod dispatch;
 mod erasure;
 mod held;
 mod ingest;
+mod instagram;
 mod listing;
 mod messages;
 mod optin;
@@ -21,6 +22,7 @@ pub use dispatch::*;
 pub use erasure::*;
 pub use held::*;
 pub use ingest::*;
+pub use instagram::*;
 pub use listing::*;
 pub use messages::*;
 pub use optin::*;
@@ -198,5 +200,14 @@ pub const ALL: &[(&str, Case)] = &[
     }),
     ("connection_page_reauth_recorded_and_cleared", |s| {
         Box::pin(connection_page_reauth_recorded_and_cleared(s))
+    }),
+    ("instagram_tokens_keep_the_latest_issue", |s| {
+        Box::pin(instagram_tokens_keep_the_latest_issue(s))
+    }),
+    ("instagram_refresh_failures_last_until_the_next_save", |s| {
+        Box::pin(instagram_refresh_failures_last_until_the_next_save(s))
+    }),
+    ("instagram_tokens_survive_erasure_and_retention", |s| {
+        Box::pin(instagram_tokens_survive_erasure_and_retention(s))
     }),
 ];
