@@ -274,3 +274,104 @@ async fn an_unreachable_host_names_no_token() {
     }
     assert!(!chain.contains(OLD_TOKEN), "{chain}");
 }
+
+mod against_graph_sim {
+    //! The same calls against graph-sim's Instagram host: its `/me`, its refresh with Meta's
+    //! 24-hour minimum age, and each host refusing the other's token as Meta does.
+
+    use std::time::Duration;
+
+    use graph_sim::{GraphSim, InstagramLogin};
+    use messenger_graph::{Blame, ErrorKind, GraphClient, GraphHost};
+
+    use super::text;
+
+    const PAGE_ID: &str = "100200300400500";
+    const PAGE_TOKEN: &str = "EAAG-page-token-never-logged";
+    const ACCOUNT: &str = "17841400000000002";
+    const IG_TOKEN: &str = "IGAA-sim-token-never-logged";
+    const IG_SECRET: &str = "ig-app-secret-never-logged";
+    const APP_SCOPED: &str = "9000000000000002";
+
+    async fn sim() -> GraphSim {
+        GraphSim::builder()
+            .page(PAGE_ID, PAGE_TOKEN)
+            .instagram_account(
+                ACCOUNT,
+                InstagramLogin::instagram(IG_TOKEN, IG_SECRET, APP_SCOPED, "shop"),
+            )
+            .instagram_host(true)
+            .instagram_window(false)
+            .start()
+            .await
+            .expect("graph-sim starts")
+    }
+
+    fn client(sim: &GraphSim) -> GraphClient {
+        GraphClient::builder()
+            .base_url(sim.base_url())
+            .instagram_base_url(sim.instagram_url().expect("the Instagram host"))
+            .page_access_token(PAGE_TOKEN)
+            .instagram_app_secret(IG_SECRET)
+            .build()
+            .expect("client builds")
+    }
+
+    #[tokio::test]
+    async fn me_send_and_refresh_on_the_instagram_host() {
+        let sim = sim().await;
+        let ig = client(&sim).for_instagram_account(IG_TOKEN).unwrap();
+        assert_eq!(ig.host(), Some(GraphHost::Instagram));
+
+        let me = ig.instagram_me().await.expect("me");
+        assert_eq!((me.id.as_str(), me.user_id.as_str()), (APP_SCOPED, ACCOUNT));
+        assert_eq!(me.username.as_deref(), Some("shop"));
+
+        let igsid = sim.new_instagram_user(ACCOUNT).unwrap();
+        ig.send(&text(&igsid)).await.expect("sent");
+
+        // Meta refreshes a token once it is 24 hours old.
+        let young = ig.refresh_access_token().await.unwrap_err();
+        assert!(!young.is_retryable(), "{young}");
+        assert!(!young.to_string().contains(IG_TOKEN), "{young}");
+        sim.age_instagram_token(IG_TOKEN, Duration::from_secs(2 * 86_400))
+            .expect("the token is known");
+        let refreshed = ig.refresh_access_token().await.expect("refreshed");
+        assert_ne!(refreshed.access_token, IG_TOKEN);
+        assert_eq!(refreshed.expires_in, 60 * 86_400);
+        let issued = sim
+            .instagram_token(&refreshed.access_token)
+            .expect("the simulator issued it");
+        assert_eq!(issued.account_id, ACCOUNT);
+
+        ig.set_access_token(&refreshed.access_token).unwrap();
+        assert_eq!(ig.instagram_me().await.expect("me").user_id, ACCOUNT);
+        ig.send(&text(&igsid))
+            .await
+            .expect("sent with the new token");
+        assert_eq!(sim.instagram_sent(ACCOUNT).len(), 2);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_on_the_wrong_host_is_the_accounts_setup() {
+        let sim = sim().await;
+        let client = client(&sim);
+        // An Instagram user token on graph.facebook.com.
+        let misplaced = client.for_page(IG_TOKEN).unwrap();
+        let e = misplaced.send(&text("9000000000000009")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AccountSetup, "{e}");
+        assert_eq!(e.kind().blame(), Blame::Setup);
+        assert!(e.kind().blame().needs_operator());
+        assert!(!e.to_string().contains(IG_TOKEN), "{e}");
+        // A page token on graph.instagram.com.
+        let misplaced = client.for_instagram_account(PAGE_TOKEN).unwrap();
+        let e = misplaced.instagram_me().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AccountSetup, "{e}");
+        assert_eq!(
+            e.graph_error().and_then(|g| g.kind.as_deref()),
+            Some("IGApiException")
+        );
+        sim.shutdown().await;
+    }
+}
