@@ -292,8 +292,8 @@ impl Listeners {
 }
 
 /// What runs beside the listeners until shutdown: the dispatch workers and their maintenance,
-/// the webhook ingest's committer and applier, the pages' token checks, the backlog watch,
-/// the console's live figures and the forwarder.
+/// the webhook ingest's committer and applier, the pages' token checks, the Instagram Login
+/// tokens' refresh, the backlog watch, the console's live figures and the forwarder.
 struct Background {
     messenger: Messenger,
     metrics: Metrics,
@@ -353,6 +353,11 @@ impl Background {
         tasks.push(tokio::spawn(crate::live::run(
             live,
             messenger.clone(),
+            cancel.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::instagram::run(
+            messenger.clone(),
+            config.facebook.instagram_refresh_after,
             cancel.clone(),
         )));
         tasks.push(tokio::spawn(crate::inbound::run_applier(
@@ -432,14 +437,17 @@ fn build_messenger(
         let space = space.to_owned();
         move |source| GatewayError::Graph { space, source }
     };
-    let base = GraphClient::builder()
+    let mut base = GraphClient::builder()
         .base_url(&fb.graph_base_url)
+        .instagram_base_url(&fb.instagram_graph_base_url)
         .version(&fb.graph_version)
         .app_secret(fb.app_secret.expose())
         .http2_prior_knowledge(fb.graph_http2_prior_knowledge)
-        .connections(fb.graph_connections)
-        .build()
-        .map_err(graph("*"))?;
+        .connections(fb.graph_connections);
+    if let Some(secret) = &fb.instagram_app_secret {
+        base = base.instagram_app_secret(secret.expose());
+    }
+    let base = base.build().map_err(graph("*"))?;
     let mut builder = Messenger::builder()
         .store(store)
         .app_secret(fb.app_secret.expose())
@@ -460,7 +468,8 @@ fn build_messenger(
         builder = builder.clock(clock);
     }
     for s in &config.spaces {
-        builder = builder.space(crate::spaces::build_space(s, &base)?);
+        let ig_secret = fb.instagram_app_secret.as_ref();
+        builder = builder.space(crate::spaces::build_space(s, &base, ig_secret)?);
     }
     Ok((builder.build().map_err(GatewayError::Build)?, base))
 }

@@ -58,6 +58,7 @@ mod forward;
 mod gateway;
 pub mod http;
 pub mod inbound;
+mod instagram;
 mod instance;
 pub mod listener;
 pub mod live;

@@ -113,7 +113,7 @@ impl RuleCause {
     pub const fn summary(self) -> &'static str {
         match self {
             Self::NoAddress => "no address on the channel",
-            Self::WindowClosed => "outside Messenger's messaging window",
+            Self::WindowClosed => "outside the messaging window",
             Self::NotAllowed => "the request may not use the channel now",
             Self::NotConfigured => "the channel is not set up for the space",
             Self::NoContent => "nothing to send on the channel",

@@ -12,6 +12,7 @@ use super::{
 };
 
 mod facebook;
+mod instagram;
 mod server;
 mod space;
 
@@ -130,9 +131,16 @@ pub(crate) fn check(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Option<Con
     }
     let mut spaces = Vec::new();
     let (mut ids, mut pages, mut keys) = (HashSet::new(), HashSet::new(), HashSet::new());
+    let mut instagram = instagram::Across {
+        app_secret: facebook
+            .as_ref()
+            .is_none_or(|f| f.instagram_app_secret.is_some()),
+        accounts: HashSet::new(),
+    };
     for (i, raw_space) in raw.spaces.into_iter().enumerate() {
         let key = format!("spaces[{i}]");
-        if let Some(s) = space::check(&mut c, &key, raw_space, &retention.defaults) {
+        if let Some(s) = space::check(&mut c, &key, raw_space, &retention.defaults, &mut instagram)
+        {
             if !ids.insert(s.id.clone()) {
                 c.issue(
                     &format!("{key}.id"),

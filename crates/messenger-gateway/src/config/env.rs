@@ -4,7 +4,9 @@
 //! `docs/configuration.md`; an unknown `MESSENGER__` variable is an error, so a typo does not
 //! pass silently.
 
-use super::raw::{RawConfig, RawRetention, RawSms, RawSpace, RawSwitch, RawWebhook};
+use super::raw::{
+    RawConfig, RawInstagramAccount, RawRetention, RawSms, RawSpace, RawSwitch, RawWebhook,
+};
 use super::ConfigIssue;
 
 /// The prefix of every override.
@@ -101,6 +103,11 @@ fn apply_one(raw: &mut RawConfig, path: &[&str], value: &str) -> Result<(), Stri
                 "token_ttl_days" => f.token_ttl_days = Some(number(value)?),
                 "app_id" => f.app_id = Some(v),
                 "token_check_secs" => f.token_check_secs = Some(number(value)?),
+                "instagram_app_secret" => f.instagram_app_secret = Some(v),
+                "instagram_graph_base_url" => f.instagram_graph_base_url = Some(v),
+                "instagram_refresh_after_days" => {
+                    f.instagram_refresh_after_days = Some(number(value)?);
+                }
                 _ => return Err(unknown()),
             }
         }
@@ -190,6 +197,28 @@ fn apply_space(space: &mut RawSpace, path: &[&str], value: &str) -> Result<(), S
                 "account_sid" => s.account_sid = Some(v),
                 "auth_token" => s.auth_token = Some(v),
                 "from" => s.from = Some(v),
+                _ => return Err(unknown()),
+            }
+        }
+        ["instagram", index, key] => {
+            let index: usize = index
+                .parse()
+                .map_err(|_| format!("{index:?} is not an account index (0, 1, ...)"))?;
+            if index > MAX_SPACE_INDEX {
+                return Err(format!("account index {index} is over {MAX_SPACE_INDEX}"));
+            }
+            let accounts = space.instagram.get_or_insert_with(Vec::new);
+            if accounts.len() <= index {
+                accounts.resize_with(index + 1, RawInstagramAccount::default);
+            }
+            let a = &mut accounts[index];
+            match *key {
+                "account_id" => a.account_id = Some(v),
+                "login" => a.login = Some(v),
+                "token" => a.token = Some(v),
+                "send_rate" => a.send_rate = Some(signed(value)?),
+                "media_send_rate" => a.media_send_rate = Some(signed(value)?),
+                "private_replies_per_hour" => a.private_replies_per_hour = Some(number(value)?),
                 _ => return Err(unknown()),
             }
         }

@@ -266,6 +266,17 @@ pub struct FacebookConfig {
     /// How often each page's token is checked (`token_check_secs`, 1 to 86,400; default 3600);
     /// a page waiting for new credentials is checked every `min(this, 60 s)`.
     pub token_check: Duration,
+    /// The Instagram app's secret (`instagram_app_secret`, 32 hex digits), for spaces that
+    /// connect Instagram accounts with Instagram Login: it checks the signatures of their
+    /// webhooks and signs their `appsecret_proof`. Required when any account uses that login.
+    pub instagram_app_secret: Option<Secret>,
+    /// Where Instagram Login's Graph is (`instagram_graph_base_url`, default
+    /// `https://graph.instagram.com`).
+    pub instagram_graph_base_url: String,
+    /// How old an Instagram Login token gets before it is refreshed
+    /// (`instagram_refresh_after_days`, 1 to 50; default 30): Meta refreshes a token once it
+    /// is a day old, and it expires at 60 days.
+    pub instagram_refresh_after: Duration,
 }
 
 /// `[dispatch]`.
@@ -342,6 +353,30 @@ pub struct SpaceConfig {
     pub webhook: Option<WebhookConfig>,
     /// The SMS provider, if the space has the SMS channel.
     pub sms: Option<SmsConfig>,
+    /// The Instagram professional accounts the space sends from (`[[spaces.instagram]]`).
+    pub instagram: Vec<InstagramAccountConfig>,
+}
+
+/// `[[spaces.instagram]]`: an Instagram professional account of a space.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InstagramAccountConfig {
+    /// The account's id as Instagram webhooks carry it (`account_id`: the `user_id` of
+    /// Instagram Login's `/me`, not its app-scoped `id`).
+    pub account_id: String,
+    /// How it is connected (`login = "facebook"`, the default: through the space's page and
+    /// its token; `"instagram"`: Instagram Login, with `token`).
+    pub login: messenger::InstagramLogin,
+    /// Instagram Login's user token (`token`); `None` with the Facebook login.
+    pub token: Option<Secret>,
+    /// Graph sends a second for text, templates, images and files (`send_rate`; default 250,
+    /// below Meta's 300 per account).
+    pub send_rate: u32,
+    /// Graph sends a second for audio and video (`media_send_rate`; default 8, below Meta's 10).
+    pub media_send_rate: u32,
+    /// Private replies to comments an hour (`private_replies_per_hour`, 1 to 750; default
+    /// 625, below Meta's 750).
+    pub private_replies_per_hour: u32,
 }
 
 /// `[spaces.webhook]`: where a space's events go.

@@ -90,6 +90,9 @@ pub(crate) struct RawFacebook {
     pub token_ttl_days: Option<u64>,
     pub app_id: Option<String>,
     pub token_check_secs: Option<u64>,
+    pub instagram_app_secret: Option<String>,
+    pub instagram_graph_base_url: Option<String>,
+    pub instagram_refresh_after_days: Option<u64>,
 }
 
 /// `[dispatch]`.
@@ -136,6 +139,19 @@ pub(crate) struct RawSpace {
     pub retention: Option<RawRetention>,
     pub webhook: Option<RawWebhook>,
     pub sms: Option<RawSms>,
+    pub instagram: Option<Vec<RawInstagramAccount>>,
+}
+
+/// `[[spaces.instagram]]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInstagramAccount {
+    pub account_id: Option<String>,
+    pub login: Option<String>,
+    pub token: Option<String>,
+    pub send_rate: Option<i64>,
+    pub media_send_rate: Option<i64>,
+    pub private_replies_per_hour: Option<u64>,
 }
 
 /// `[spaces.webhook]`.

@@ -1,6 +1,6 @@
-//! Channels the model knows but an API space cannot send on yet: Instagram Direct. A send that
-//! names one is refused (422) before anything is stored, naming each field that asks for it,
-//! rather than accepted and failed later (decision 0026).
+//! Channels an API space has no account for: Instagram Direct in a space without
+//! `[[spaces.instagram]]`. A send that names one is refused (422) before anything is stored,
+//! naming each field that asks for it, rather than accepted and failed later (decision 0026).
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -11,14 +11,41 @@ use super::problem::{Problem, ProblemError};
 const CODE: &str = "channel.not_connected";
 
 /// What is said at each field.
-const MESSAGE: &str = "this API space has no Instagram account connected: Instagram Direct \
-                       cannot be sent yet; use fbMessenger or sms";
+const MESSAGE: &str = "this API space has no Instagram account connected (the gateway's \
+                       [[spaces.instagram]]); use fbMessenger or sms";
+
+/// Which channels a space has an account for.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Connected {
+    instagram: bool,
+}
+
+impl Connected {
+    /// The channels of space `space` as configured now (an unknown space has none; its
+    /// requests are refused by their key first).
+    pub(super) fn of(messenger: &messenger::Messenger, space: &str) -> Self {
+        let instagram = messenger
+            .space(space)
+            .is_ok_and(|s| !s.instagram.is_empty());
+        Self { instagram }
+    }
+
+    /// The fields of one send request (raw JSON) that ask for a channel the space has no
+    /// account for, each as an error whose path starts with `prefix` (`""`, or `/3` for the
+    /// fourth request of a batch).
+    pub(super) fn unconnected(self, request: &Value, prefix: &str) -> Vec<ProblemError> {
+        if self.instagram {
+            return Vec::new();
+        }
+        unconnected(request, prefix)
+    }
+}
 
 /// The fields of one send request (raw JSON) that ask for Instagram, each as an error whose path
-/// starts with `prefix` (`""`, or `/3` for the fourth request of a batch): every `rules` entry
-/// `"instagram"` and `to.instagramId`. Requests of any other shape yield nothing here (the
-/// validator names what is wrong with them).
-pub(super) fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
+/// starts with `prefix`: every `rules` entry `"instagram"`, `to.instagramId` and
+/// `to.commentId`. Requests of any other shape yield nothing here (the validator names what is
+/// wrong with them).
+fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
     let mut errors = Vec::new();
     if let Some(Value::Array(rules)) = request.get("rules") {
         for (i, rule) in rules.iter().enumerate() {
@@ -31,16 +58,18 @@ pub(super) fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
             }
         }
     }
-    if request
-        .get("to")
-        .and_then(|to| to.get("instagramId"))
-        .is_some_and(|id| !id.is_null())
-    {
-        errors.push(ProblemError::new(
-            format!("{prefix}/to/instagramId"),
-            CODE,
-            MESSAGE,
-        ));
+    for field in ["instagramId", "commentId"] {
+        if request
+            .get("to")
+            .and_then(|to| to.get(field))
+            .is_some_and(|id| !id.is_null())
+        {
+            errors.push(ProblemError::new(
+                format!("{prefix}/to/{field}"),
+                CODE,
+                MESSAGE,
+            ));
+        }
     }
     errors
 }

@@ -123,7 +123,8 @@ pub(super) async fn send(
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
     let (bytes, value) = json_body(&headers, body, state.limits.message).await?;
-    super::channels::refuse(super::channels::unconnected(&value, ""))?;
+    let connected = super::channels::Connected::of(&state.messenger, &access.space);
+    super::channels::refuse(connected.unconnected(&value, ""))?;
     let hash = hex::encode(Sha256::digest(&bytes));
     let idempotency = key.map(|key| Idempotency {
         key,
@@ -200,11 +201,12 @@ pub(super) async fn send_batch(
         ));
     }
     // A channel no account is connected for refuses the whole batch, naming each field.
+    let connected = super::channels::Connected::of(&state.messenger, &access.space);
     super::channels::refuse(
         requests
             .iter()
             .enumerate()
-            .flat_map(|(i, r)| super::channels::unconnected(r, &format!("/{i}")))
+            .flat_map(|(i, r)| connected.unconnected(r, &format!("/{i}")))
             .collect(),
     )?;
     // The request itself was charged when its key was checked; each further message counts.

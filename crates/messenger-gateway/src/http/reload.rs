@@ -160,6 +160,8 @@ impl Reloader {
                 page_token_replaced(state, new);
             }
         }
+        // New or changed Instagram Login tokens are checked (those carried over are not asked).
+        crate::instagram::reconnect(&state.messenger);
         // Messages held back by the old settings (a dead token, a lower rate) go now.
         state.wake.notify_waiters();
         *running = next;
@@ -191,7 +193,8 @@ impl Reloader {
         running: &Config,
         config: &SpaceConfig,
     ) -> Result<Space, GatewayError> {
-        let mut space = crate::spaces::build_space(config, &self.graph)?;
+        let ig_secret = running.facebook.instagram_app_secret.as_ref();
+        let mut space = crate::spaces::build_space(config, &self.graph, ig_secret)?;
         let (Ok(old), Some(was)) = (state.messenger.space(&config.id), running.space(&config.id))
         else {
             return Ok(space);
@@ -208,7 +211,38 @@ impl Reloader {
                     Pace::per_second(config.media_send_rate),
                 ))
             };
+        carry_instagram_over(&mut space, &old, was, config);
         Ok(space)
+    }
+}
+
+/// Carries each Instagram account of the running space `old` (configured as `was`) over to the
+/// reloaded `space` (configured as `config`): its circuit, pacing (at the new rates, if they
+/// changed) and, while its configured Instagram Login token is the same, its client, which may
+/// hold a token refreshed since the start.
+fn carry_instagram_over(space: &mut Space, old: &Space, was: &SpaceConfig, config: &SpaceConfig) {
+    for account in &mut space.instagram {
+        let (Some(before), Some(was), Some(now)) = (
+            old.instagram_account(&account.id),
+            was.instagram.iter().find(|a| a.account_id == account.id),
+            config.instagram.iter().find(|a| a.account_id == account.id),
+        ) else {
+            continue;
+        };
+        if (&was.token, was.login) == (&now.token, now.login) {
+            account.health = Arc::clone(&before.health);
+            account.transport = Arc::clone(&before.transport);
+            account.login.clone_from(&before.login);
+        }
+        account.pacing =
+            if (was.send_rate, was.media_send_rate) == (now.send_rate, now.media_send_rate) {
+                Arc::clone(&before.pacing)
+            } else {
+                Arc::new(before.pacing.with_paces(
+                    Pace::per_second(now.send_rate),
+                    Pace::per_second(now.media_send_rate),
+                ))
+            };
     }
 }
 

@@ -187,28 +187,42 @@ impl Env {
         space_a_extra: &str,
         edit: impl FnOnce(String) -> String,
     ) -> Self {
+        Self::start_simulating(server_extra, space_a_extra, |b| b, |_, toml| edit(toml)).await
+    }
+
+    /// Like [`Env::start_edited`], with the simulator's builder passed through `sim` first
+    /// (Instagram accounts, receipts) and `edit` given the started simulator too.
+    pub(crate) async fn start_simulating(
+        server_extra: &str,
+        space_a_extra: &str,
+        sim: impl FnOnce(graph_sim::GraphSimBuilder) -> graph_sim::GraphSimBuilder,
+        edit: impl FnOnce(&GraphSim, String) -> String,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let sim = GraphSim::builder()
+        let sim = sim(GraphSim::builder()
             .page(PAGE_A, PAGE_TOKEN_A)
             .page(PAGE_B, PAGE_TOKEN_B)
             .page(PAGE_C, PAGE_TOKEN_C)
             .app_secret(APP_SECRET)
             .webhook_url(format!("http://{addr}/webhooks/facebook"))
-            .sms_account(SMS_SID, SMS_TOKEN)
-            .start()
-            .await
-            .unwrap();
+            .sms_account(SMS_SID, SMS_TOKEN))
+        .start()
+        .await
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let db = format!(
             "sqlite://{}?mode=rwc",
             dir.path().join("data").join("messenger.db").display()
         );
-        let toml = edit(config_toml(sim.base_url(), &db, space_a_extra).replacen(
-            "shutdown_grace_secs = 5\n",
-            &format!("shutdown_grace_secs = 5\n{server_extra}\n"),
-            1,
-        ));
+        let toml = edit(
+            &sim,
+            config_toml(sim.base_url(), &db, space_a_extra).replacen(
+                "shutdown_grace_secs = 5\n",
+                &format!("shutdown_grace_secs = 5\n{server_extra}\n"),
+                1,
+            ),
+        );
         let config_file = dir.path().join("messenger.toml");
         std::fs::write(&config_file, &toml).unwrap();
         let config = Config::from_toml_str(&toml, std::iter::empty()).unwrap();

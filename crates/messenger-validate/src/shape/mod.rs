@@ -32,6 +32,7 @@ const TO_STRINGS: &[&str] = &[
     "profileId",
     "fbMessengerId",
     "instagramId",
+    "commentId",
     "phoneNumber",
     "mobileNumber",
     "email",
@@ -48,18 +49,12 @@ const FB_OPTION_FIELDS: &[&str] = &[
 ];
 const MESSAGING_TYPES: &[&str] = &["RESPONSE", "UPDATE", "MESSAGE_TAG"];
 const SMS_OPTION_FIELDS: &[&str] = &["from", "allowUnicode"];
-const INSTAGRAM_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag"];
+const INSTAGRAM_OPTION_FIELDS: &[&str] = &["messagingType", "messageTag", "deliveryTimeout"];
 /// Messenger's options that Instagram does not have, and why.
-const NOT_ON_INSTAGRAM: &[(&str, &str)] = &[
-    (
-        "personaId",
-        "Instagram has no personas: a send goes out as the Instagram account itself",
-    ),
-    (
-        "deliveryTimeout",
-        "Instagram sends no delivery receipts, so there is no delivery to wait for",
-    ),
-];
+const NOT_ON_INSTAGRAM: &[(&str, &str)] = &[(
+    "personaId",
+    "Instagram has no personas: a send goes out as the Instagram account itself",
+)];
 
 /// Checks the JSON shape of a send request.
 pub(crate) fn check_request_shape(report: &mut Report, v: &Value) {
@@ -210,6 +205,13 @@ fn check_channel_options(report: &mut Report, root: &Map<String, Value>) {
             "Instagram's options",
         );
         envelope(report, ig, at);
+        u64_field(
+            report,
+            ig,
+            at,
+            "deliveryTimeout",
+            "a whole number of seconds",
+        );
     }
     if let Some(sms) = nullable_object(report, opts, at, "sms") {
         let at = "/channelOptions/sms";

@@ -1,5 +1,6 @@
 //! Checking `[facebook]`: the app secret and id, the webhook verify token, the opt-in token key,
-//! the Graph address and version (one of those the gateway accepts), the token checks. A problem names the key, never the value.
+//! the Graph address and version (one of those the gateway accepts), the token checks, and
+//! Instagram Login's app secret, address and token refresh. A problem names the key, never the value.
 
 use std::time::Duration;
 
@@ -94,6 +95,30 @@ pub(super) fn facebook(
         86_400,
     );
     let ttl_days = c.range("facebook.token_ttl_days", raw.token_ttl_days, 30, 1, 365);
+    if let Some(s) = &raw.instagram_app_secret {
+        if !is_app_secret(s) {
+            c.issue(
+                "facebook.instagram_app_secret",
+                format!(
+                    "is not an app secret as Meta issues them ({APP_SECRET_HEX_DIGITS} hex digits)"
+                ),
+            );
+        }
+    }
+    let instagram_graph_base_url = raw
+        .instagram_graph_base_url
+        .unwrap_or_else(|| messenger_graph::DEFAULT_INSTAGRAM_BASE_URL.to_owned());
+    c.http_url(
+        "facebook.instagram_graph_base_url",
+        &instagram_graph_base_url,
+    );
+    let refresh_days = c.range(
+        "facebook.instagram_refresh_after_days",
+        raw.instagram_refresh_after_days,
+        30,
+        1,
+        50,
+    );
     Some(FacebookConfig {
         app_secret: Secret::new(app_secret?),
         verify_token: Secret::new(verify_token?),
@@ -111,6 +136,9 @@ pub(super) fn facebook(
         token_ttl: Duration::from_secs(ttl_days * 24 * 3600),
         app_id: raw.app_id,
         token_check: Duration::from_secs(token_check),
+        instagram_app_secret: raw.instagram_app_secret.map(Secret::new),
+        instagram_graph_base_url,
+        instagram_refresh_after: Duration::from_secs(refresh_days * 24 * 3600),
     })
 }
 

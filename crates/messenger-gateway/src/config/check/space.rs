@@ -1,5 +1,5 @@
 //! Checking one `[[spaces]]` entry into a [`SpaceConfig`]: its id, page, keys, window check and
-//! rates, and its webhook and SMS sections. Whether spaces clash with each other (ids, pages,
+//! rates, and its webhook, SMS and Instagram sections. Whether spaces clash with each other (ids, pages,
 //! keys) is checked over all of them, in the parent module.
 
 use std::time::Duration;
@@ -21,7 +21,7 @@ const MAX_WEBHOOK_WINDOW_MS: u64 = 60_000;
 const MAX_WEBHOOK_RETRIES: usize = 100;
 
 /// A page's send rate (`send_rate`, `media_send_rate`): 1 to [`MAX_SEND_RATE`] sends a second.
-fn page_rate(c: &mut Checker<'_>, key: &str, value: Option<i64>, default: u32) -> u32 {
+pub(super) fn page_rate(c: &mut Checker<'_>, key: &str, value: Option<i64>, default: u32) -> u32 {
     match value {
         None => default,
         Some(v) if v < 1 => {
@@ -48,6 +48,7 @@ pub(super) fn check(
     key: &str,
     raw: RawSpace,
     retention: &crate::config::SpaceRetention,
+    instagram: &mut super::instagram::Across,
 ) -> Option<SpaceConfig> {
     let k = |field: &str| format!("{key}.{field}");
     let id = c.required(&k("id"), raw.id);
@@ -123,6 +124,7 @@ pub(super) fn check(
         crate::config::retention::space_section(c, &k("retention"), raw.retention, retention);
     let webhook = raw.webhook.and_then(|w| webhook(c, &k("webhook"), w));
     let sms = raw.sms.and_then(|s| sms(c, &k("sms"), s));
+    let instagram = instagram.accounts(c, key, raw.instagram.unwrap_or_default());
     Some(SpaceConfig {
         id: id?,
         page_id: page_id?,
@@ -140,6 +142,7 @@ pub(super) fn check(
         retention,
         webhook,
         sms,
+        instagram,
     })
 }
 

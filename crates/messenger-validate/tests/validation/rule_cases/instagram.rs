@@ -80,12 +80,21 @@ pub(crate) fn cases() -> Vec<Case> {
             ig_options(json!({"messagingType": "RESPONSE"})),
         ),
         case(
-            "channel.unsupported",
+            "delivery_timeout.no_next_rule",
+            ig(
+                json!({"channelOptions": {"instagram": {"deliveryTimeout": 60}}, "rules": ["instagram"], "to": {"instagramId": "I"}}),
+            ),
             ig(
                 json!({"channelOptions": {"instagram": {"deliveryTimeout": 60}}, "rules": ["instagram", "sms"], "to": {"instagramId": "I", "phoneNumber": "+447700900123"}}),
             ),
+        ),
+        case(
+            "delivery_timeout.range",
             ig(
-                json!({"rules": ["instagram", "sms"], "to": {"instagramId": "I", "phoneNumber": "+447700900123"}}),
+                json!({"channelOptions": {"instagram": {"deliveryTimeout": 0}}, "rules": ["instagram", "sms"], "to": {"instagramId": "I", "phoneNumber": "+447700900123"}}),
+            ),
+            ig(
+                json!({"channelOptions": {"instagram": {"deliveryTimeout": 604800}}, "rules": ["instagram", "sms"], "to": {"instagramId": "I", "phoneNumber": "+447700900123"}}),
             ),
         ),
         case(

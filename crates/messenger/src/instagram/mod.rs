@@ -1,11 +1,18 @@
 //! Instagram professional accounts connected to a space (docs/design.md "Instagram Direct",
-//! decision 0026): how each is reached, and the circuit and pacing of its sending.
+//! decision 0026): how each is reached, the circuit and pacing of its sending, and the life of
+//! an Instagram Login token ([`tokens`]).
+
+pub mod tokens;
 
 use std::fmt;
 use std::sync::Arc;
 
-use messenger_graph::rates::{DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RATE};
-use messenger_graph::Transport;
+use messenger_graph::rates::{
+    DEFAULT_INSTAGRAM_MEDIA_SEND_RATE, DEFAULT_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR,
+    DEFAULT_INSTAGRAM_SEND_RATE,
+};
+use messenger_graph::{GraphClient, Transport};
+
 use messenger_store::Pace;
 
 use crate::send::pacing::PagePacing;
@@ -44,7 +51,8 @@ impl InstagramLogin {
 /// let page = Arc::new(GraphClient::builder().page_access_token("PAGE_TOKEN").build().unwrap());
 /// let account = InstagramAccount::new("17841400000000001", InstagramLogin::Facebook, page.clone());
 /// let space = Space::new("space-a", "PAGE_ID", page).connect_instagram(account);
-/// assert_eq!(space.instagram_account("17841400000000001").unwrap().login, InstagramLogin::Facebook);
+/// let account = space.instagram_account("17841400000000001").unwrap();
+/// assert_eq!(account.connected_by, InstagramLogin::Facebook);
 /// ```
 #[derive(Clone)]
 pub struct InstagramAccount {
@@ -52,7 +60,7 @@ pub struct InstagramAccount {
     /// that Instagram Login's `/me` also returns).
     pub id: String,
     /// How it is connected.
-    pub login: InstagramLogin,
+    pub connected_by: InstagramLogin,
     /// Graph for this account: the page's client (Facebook Login) or an Instagram Login client.
     pub transport: Arc<dyn Transport>,
     /// The secret of the app whose webhooks carry this account (Instagram Login's own app);
@@ -64,13 +72,17 @@ pub struct InstagramAccount {
     pub pacing: Arc<PagePacing>,
     /// The account's pace of private replies to comments.
     pub private_replies: Pace,
+    /// Instagram Login's client and the token it was configured with, which the facade
+    /// refreshes before its 60 days end and keeps in the store ([`tokens`]); `None` for an
+    /// account reached through its page (the page's token is the page's business).
+    pub login: Option<tokens::LoginClient>,
 }
 
 impl fmt::Debug for InstagramAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstagramAccount")
             .field("id", &self.id)
-            .field("login", &self.login)
+            .field("connected_by", &self.connected_by)
             .field(
                 "app_secret",
                 &self.app_secret.as_ref().map(|_| "[redacted]"),
@@ -85,21 +97,46 @@ impl InstagramAccount {
     /// defaults ([`messenger_graph::rates`]).
     pub fn new(
         id: impl Into<String>,
-        login: InstagramLogin,
+        connected_by: InstagramLogin,
         transport: Arc<dyn Transport>,
     ) -> Self {
         Self {
             id: id.into(),
-            login,
+            connected_by,
             transport,
             app_secret: None,
             health: Arc::default(),
             pacing: Arc::new(PagePacing::new(
-                Pace::per_second(DEFAULT_SEND_RATE),
-                Pace::per_second(DEFAULT_MEDIA_SEND_RATE),
+                Pace::per_second(DEFAULT_INSTAGRAM_SEND_RATE),
+                Pace::per_second(DEFAULT_INSTAGRAM_MEDIA_SEND_RATE),
             )),
-            private_replies: Pace::per_hour(DEFAULT_PRIVATE_REPLIES_PER_HOUR),
+            private_replies: Pace::per_hour(DEFAULT_INSTAGRAM_PRIVATE_REPLIES_PER_HOUR),
+            login: None,
         }
+    }
+
+    /// Account `id` connected with Instagram Login and its user `token`: a client of `base`
+    /// (its connections, Instagram address and app secret:
+    /// [`GraphClient::for_instagram_account`]) sends with it, and the token is refreshed and
+    /// shared through the store ([`tokens`]).
+    pub fn instagram_login(
+        id: impl Into<String>,
+        base: &GraphClient,
+        token: &str,
+    ) -> Result<Self, messenger_graph::Error> {
+        let login = tokens::LoginClient::new(base, token)?;
+        let transport: Arc<dyn Transport> = Arc::new(login.client().clone());
+        Ok(Self {
+            login: Some(login),
+            ..Self::new(id, InstagramLogin::Instagram, transport)
+        })
+    }
+
+    /// Paces the account's private replies at `per_hour` an hour.
+    #[must_use = "a builder method returns the changed value and does nothing on its own"]
+    pub fn private_replies_per_hour(mut self, per_hour: u32) -> Self {
+        self.private_replies = Pace::per_hour(per_hour);
+        self
     }
 
     /// The secret of the app whose webhooks carry this account (Instagram Login).
@@ -117,7 +154,3 @@ impl InstagramAccount {
         self
     }
 }
-
-/// The default pace of an account's private replies to comments, an hour: below Meta's 750 an
-/// hour per account, with the margin the page rates keep.
-pub const DEFAULT_PRIVATE_REPLIES_PER_HOUR: u32 = 700;
