@@ -8,12 +8,14 @@
 //! message, profiles, dead events and their redrive) and to:
 //!
 //! - `GET /console/api/session`: which spaces the key sees (`{"admin", "spaces"}`);
-//! - `GET /console/api/spaces/{space}/messages/{id}`: a message with the request as accepted
+//! - `GET /console/api/spaces/{space}/messages/{id}`: a message with the request as accepted,
+//!   where it went out (`sentTo`: the page or Instagram account and the customer's id there)
 //!   and the events sent to the business about it, with their delivery attempts;
 //! - `GET /console/api/spaces/{space}/profiles/{profileId}`: a profile with its Messenger link
-//!   on the space's page, the last inbound message and whether the 24-hour window is open;
+//!   on the space's page and its Instagram IDs on the space's Instagram accounts, each with the
+//!   last inbound message and whether the 24-hour window is open;
 //! - `GET /console/api/spaces/{space}/live`: the last 15 minutes of the space's figures
-//!   ([`crate::live`]);
+//!   ([`crate::live`]), and the circuit of the page and of each Instagram account;
 //! - `GET /console/api/spaces/{space}/connection`: the connection doctor's report for the
 //!   space's page, asking Graph now ([`crate::connection`]), with whether the page waits for
 //!   new credentials.
@@ -40,8 +42,8 @@ const CONSOLE_JS: &str = include_str!("assets/console.js");
 /// The style sheet.
 const CONSOLE_CSS: &str = include_str!("assets/console.css");
 
-/// The Messenger window: a page may message a user freely for 24 hours after their last
-/// message.
+/// The window of Messenger and Instagram alike: a page or an Instagram account may message a
+/// user freely for 24 hours after their last message.
 const WINDOW_MILLIS: i64 = 24 * 3600 * 1000;
 
 /// The console's routes for a listener of `role`: on the main listener, where the API is
@@ -172,6 +174,7 @@ async fn message(
         .collect();
     Ok(Json(json!({
         "message": record.to_resource(),
+        "sentTo": crate::http::listing::sent_to(&record),
         "request": record.request,
         "recipientKey": record.recipient_key,
         "attempts": record.attempts,
@@ -196,6 +199,14 @@ async fn profile(
         )));
     };
     let space = state.messenger.space(&access.space)?;
+    let now = state.messenger.now();
+    let window = |last: Option<messenger_model::Timestamp>| {
+        json!({
+            "lastInboundAt": last,
+            "windowOpen": last.is_some_and(|t| now.millis() - t.millis() < WINDOW_MILLIS),
+            "windowClosesAt": last.map(|t| t.add_millis(WINDOW_MILLIS)),
+        })
+    };
     let mut links = Vec::new();
     if let Some(psid) = &profile.fb_messenger_id {
         let holder = store
@@ -204,21 +215,44 @@ async fn profile(
         let last = store
             .last_inbound(&access.space, &space.page_id, psid)
             .await?;
-        let now = state.messenger.now();
-        links.push(json!({
+        let mut link = json!({
             "pageId": space.page_id,
             "psid": psid,
             "linked": holder.is_some_and(|p| p.id == profile.id),
-            "lastInboundAt": last,
-            "windowOpen": last.is_some_and(|t| now.millis() - t.millis() < WINDOW_MILLIS),
-            "windowClosesAt": last.map(|t| t.add_millis(WINDOW_MILLIS)),
-        }));
+        });
+        merge(&mut link, window(last));
+        links.push(link);
     }
-    Ok(Json(json!({"profile": profile, "messenger": links})).into_response())
+    // One IGSID per Instagram account (decision 0026); an account no longer connected to the
+    // space is shown as such, without a window (nothing is sent from it).
+    let mut instagram = Vec::new();
+    for (account, igsid) in &profile.instagram_ids {
+        let connected = space.instagram_account(account);
+        let mut link = json!({
+            "accountId": account,
+            "igsid": igsid,
+            "connected": connected.is_some(),
+            "login": connected.map(|a| a.login.as_str()),
+        });
+        if connected.is_some() {
+            let last = store.last_inbound(&access.space, account, igsid).await?;
+            merge(&mut link, window(last));
+        }
+        instagram.push(link);
+    }
+    Ok(
+        Json(json!({"profile": profile, "messenger": links, "instagram": instagram}))
+            .into_response(),
+    )
 }
 
-/// `GET /console/api/spaces/{space}/live`: the space's last 15 minutes, one point a second;
-/// the queue depths (every space together) for an admin key only; the page's circuit.
+/// Adds the fields of the object `more` to the object `into`.
+fn merge(into: &mut Value, more: Value) {
+    if let (Value::Object(into), Value::Object(more)) = (into, more) {
+        into.extend(more);
+    }
+}
+
 /// `GET /console/api/spaces/{space}/connection`: the doctor's report for the space's page (the
 /// token, the webhook subscription, the Graph version, the webhook deliveries seen) and its
 /// `needs_reauth` state.
@@ -246,14 +280,33 @@ async fn connection(State(state): State<AppState>, access: SpaceRead) -> Result<
     .into_response())
 }
 
+/// `GET /console/api/spaces/{space}/live`: the space's last 15 minutes, one point a second;
+/// the queue depths (every space together) for an admin key only; the circuit of the page and
+/// of each Instagram account.
 async fn live_figures(
     State(state): State<AppState>,
     access: SpaceRead,
 ) -> Result<Response, Problem> {
     let space = state.messenger.space(&access.space)?;
-    let status = space.health.status(state.messenger.now());
+    let now = state.messenger.now();
+    let status = space.health.status(now);
     let closed = status.state == messenger::send::page::CircuitState::Closed;
     let queues = access.admin.then(|| state.live.depths());
+    let accounts: Vec<Value> = space
+        .instagram
+        .iter()
+        .map(|a| {
+            let status = a.health.status(now);
+            json!({
+                "accountId": a.id,
+                "login": a.login.as_str(),
+                "circuit": status.state.as_str(),
+                "paused": status.state != messenger::send::page::CircuitState::Closed,
+                "reason": status.reason,
+                "until": status.open_until,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "space": access.space,
         "intervalSeconds": live::TICK.as_secs(),
@@ -267,6 +320,7 @@ async fn live_figures(
             "reason": status.reason,
             "until": status.open_until,
         }],
+        "instagram": accounts,
     }))
     .into_response())
 }

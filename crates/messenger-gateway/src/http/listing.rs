@@ -2,8 +2,10 @@
 //! &since=&until=&cursor=&limit=`: a space's messages, newest first, paged by an opaque keyset
 //! cursor (decision 0013).
 //!
-//! Each item is the message resource of `GET .../messages/{id}` with the request's `to`. A
-//! full page carries `Next-Cursor`, to pass as `cursor` for the next one; messages accepted
+//! Each item is the message resource of `GET .../messages/{id}` with the request's `to` and,
+//! once it went out on Messenger or Instagram, `sentTo`: the page or Instagram account that
+//! sent it and the customer's id there ([`sent_to`]). `channel=instagram` lists what went out
+//! on Instagram Direct (docs/design.md "Instagram Direct"). A full page carries `Next-Cursor`, to pass as `cursor` for the next one; messages accepted
 //! meanwhile never shift the pages after a cursor. Every parameter is checked: an unknown or
 //! repeated one, a bad value or a cursor this API did not make is a 400 naming it.
 
@@ -15,9 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use messenger_model::{Channel, MessageStatus, Timestamp};
+use messenger_model::{Channel, MessageStatus, RuleOutcome, Timestamp};
 use messenger_store::{MessagePosition, MessageQuery, MessageRecord};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::auth::SpaceRead;
 use super::problem::{query_id_error, shorten, Problem, ProblemError};
@@ -164,13 +166,49 @@ fn parse(query: Option<&str>) -> Result<MessageQuery, Problem> {
     Ok(q)
 }
 
-/// A listed message: its resource and the request's `to`.
+/// A listed message: its resource, the request's `to` and, once sent on a Meta channel,
+/// `sentTo`.
 fn listed(m: &MessageRecord) -> Value {
     let mut v = serde_json::to_value(m.to_resource()).unwrap_or(Value::Null);
     if let (Value::Object(map), Ok(to)) = (&mut v, serde_json::to_value(&m.request.to)) {
         map.insert("to".to_owned(), to);
+        if let Some(sent_to) = sent_to(m) {
+            map.insert("sentTo".to_owned(), sent_to);
+        }
     }
     v
+}
+
+/// Where `m` last went out on a Meta channel, as `sentTo`: `{"channel": "fbMessenger",
+/// "pageId", "fbMessengerId"}` (the page and the customer's PSID) or `{"channel": "instagram",
+/// "accountId", "instagramId"}` (the Instagram professional account and the customer's IGSID).
+/// `None` before it was sent there, and once its content was redacted.
+///
+/// The channel is the last Meta channel the rule trace used, not the message's `channel`: a
+/// message that missed its delivery deadline on Messenger or Instagram and went out by SMS keeps
+/// the Meta recipient its late receipts are matched to.
+pub(crate) fn sent_to(m: &MessageRecord) -> Option<Value> {
+    let to = m.sent_to.as_ref()?;
+    let meta = |c: &Channel| matches!(c, Channel::FbMessenger | Channel::Instagram);
+    let channel = m
+        .rule_trace
+        .iter()
+        .rev()
+        .find(|e| e.outcome == RuleOutcome::Used && meta(&e.channel))
+        .map(|e| e.channel)
+        .or(m.channel.filter(meta))?;
+    Some(match channel {
+        Channel::Instagram => json!({
+            "channel": channel.as_str(),
+            "accountId": to.page_id,
+            "instagramId": to.psid,
+        }),
+        _ => json!({
+            "channel": channel.as_str(),
+            "pageId": to.page_id,
+            "fbMessengerId": to.psid,
+        }),
+    })
 }
 
 /// `GET /apispaces/{space}/messages?...`: see the module's documentation.
@@ -220,6 +258,58 @@ mod tests {
     }
 
     #[test]
+    fn sent_to_names_the_page_or_the_instagram_account_it_went_out_from() {
+        use messenger_model::{RuleCause, RuleTraceEntry};
+        use messenger_store::StatusUpdate;
+        let at = Timestamp::from_millis(1_767_225_600_000);
+        let used =
+            |channel| RuleTraceEntry::new(channel, RuleOutcome::Used, RuleCause::Sent, "", at);
+        let sent = |channel, trace: Vec<RuleTraceEntry>| {
+            let mut r = NewMessage::new(
+                "a",
+                "profile:p",
+                SendRequest::new(To::profile("p")).body("hi"),
+                at,
+            )
+            .into_record();
+            r.rule_trace = trace;
+            assert!(r.apply_status(
+                StatusUpdate::new(MessageStatus::Sent, at)
+                    .channel(channel)
+                    .sent_to("17841400000000001", "IGSID-1")
+            ));
+            r
+        };
+        let ig = sent(Channel::Instagram, vec![used(Channel::Instagram)]);
+        assert_eq!(
+            sent_to(&ig),
+            Some(
+                json!({"channel": "instagram", "accountId": "17841400000000001",
+                        "instagramId": "IGSID-1"})
+            )
+        );
+        assert_eq!(listed(&ig)["sentTo"]["accountId"], "17841400000000001");
+        let fb = sent(Channel::FbMessenger, vec![]);
+        assert_eq!(
+            sent_to(&fb),
+            Some(
+                json!({"channel": "fbMessenger", "pageId": "17841400000000001",
+                        "fbMessengerId": "IGSID-1"})
+            )
+        );
+        // Sent on Instagram, then by SMS after its read deadline: sentTo stays Instagram's.
+        let mut fell_back = ig.clone();
+        fell_back.channel = Some(Channel::Sms);
+        fell_back.rule_trace.push(used(Channel::Sms));
+        assert_eq!(sent_to(&fell_back).unwrap()["channel"], "instagram");
+        // Not sent, or redacted: no sentTo.
+        let mut redacted = ig;
+        redacted.redact(at);
+        assert_eq!(sent_to(&redacted), None);
+        assert!(listed(&redacted).get("sentTo").is_none());
+    }
+
+    #[test]
     fn every_bad_parameter_is_named() {
         let e = parse(Some(
             "status=lost&channel=fax&since=yesterday&limit=0&cursor=zz&color=red&profileId=a&phoneNumber=1",
@@ -246,6 +336,9 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.errors[0].code, "query.until");
+        let q = parse(Some("channel=instagram&status=read")).unwrap();
+        assert_eq!(q.channel, Some(Channel::Instagram));
+        assert_eq!(q.status, Some(MessageStatus::Read));
         let q = parse(Some("status=failed&channel=sms&profileId=alice&limit=10")).unwrap();
         assert_eq!(q.status, Some(MessageStatus::Failed));
         assert_eq!(q.channel, Some(Channel::Sms));

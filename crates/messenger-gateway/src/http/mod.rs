@@ -9,7 +9,7 @@ pub mod body;
 mod channels;
 mod customer_data;
 mod facebook;
-mod listing;
+pub(crate) mod listing;
 mod messages;
 mod ops;
 mod outage;

@@ -1,6 +1,6 @@
-//! `GET /apispaces/{space}/messages`: filters, cursor pages stable under inserts,
-//! bad queries answered 400 naming the parameter, space isolation, admin keys; and the
-//! console's own JSON reads.
+//! `GET /apispaces/{space}/messages`: filters (the channel, Instagram's included), where a
+//! message went out (`sentTo`), cursor pages stable under inserts, bad queries answered 400
+//! naming the parameter, space isolation, admin keys; and the console's own JSON reads.
 
 use std::time::Duration;
 
@@ -346,4 +346,181 @@ async fn the_console_is_served_and_reads_one_space() {
     assert!(sent_points >= 2, "accepted and sent are counted");
     let live = env.get(&live_path, ADMIN).await.json();
     assert!(live["queues"].is_array());
+}
+
+/// An Instagram professional account of the business, as webhooks name it.
+const IG_ACCOUNT: &str = "17841400000000001";
+
+/// A message to `igsid` recorded as the facade records a send on the `instagram` rule: the
+/// rule trace's `used`, `sent` on channel `instagram` with `sentTo` (the account, the IGSID) and
+/// its Graph mid, then `read` when `read` (Instagram reports no delivery). Written through the
+/// gateway's own store, never leased for sending (its first attempt is years away); the `nth`
+/// of a test is accepted `nth` ms after now, so each is newer than the one before.
+async fn instagram_sent(env: &Env, igsid: &str, read: bool, nth: i64) -> String {
+    use messenger_model::{
+        Channel, MessageStatus, RuleCause, RuleOutcome, RuleTraceEntry, SendRequest, Timestamp, To,
+    };
+    use messenger_store::{NewMessage, Settlement, StatusUpdate};
+
+    let store = env.gateway.as_ref().unwrap().messenger().store().clone();
+    let now = Timestamp::now().add_millis(nth);
+    let request = SendRequest::new(To::instagram_id(igsid))
+        .body("Your order is ready")
+        .rules([Channel::Instagram, Channel::Sms]);
+    let mut message = NewMessage::new(SPACE_A, format!("ig:{IG_ACCOUNT}:{igsid}"), request, now);
+    message.not_before = now.add_millis(10 * 365 * 24 * 3600 * 1000);
+    let id = message.id.clone();
+    store.insert_message(message).await.unwrap();
+    let used = RuleTraceEntry::new(
+        Channel::Instagram,
+        RuleOutcome::Used,
+        RuleCause::Sent,
+        "",
+        now,
+    );
+    let sent = StatusUpdate::new(MessageStatus::Sent, now)
+        .channel(Channel::Instagram)
+        .sent_to(IG_ACCOUNT, igsid);
+    store
+        .settle_messages(vec![Settlement::new(SPACE_A, id.clone(), sent)
+            .graph_message_ids([format!("aWdfZAG1faWQ-{igsid}")])
+            .rule_trace(vec![used])])
+        .await
+        .unwrap();
+    if read {
+        let read = StatusUpdate::new(MessageStatus::Read, now.add_millis(1));
+        assert!(
+            store
+                .update_status(SPACE_A, &id, read)
+                .await
+                .unwrap()
+                .applied
+        );
+    }
+    id
+}
+
+#[tokio::test]
+async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out_from() {
+    let env = start().await;
+    env.inbound("24000000000341").await;
+    let messenger = sent(&env, None, "24000000000341").await;
+    let read = instagram_sent(&env, "IGSID-341", true, 1).await;
+    let unread = instagram_sent(&env, "IGSID-342", false, 2).await;
+
+    let path = format!("/apispaces/{SPACE_A}/messages?channel=instagram");
+    let listed = env.get(&path, KEY_A).await;
+    assert_eq!(ids(&listed), [unread.clone(), read.clone()], "newest first");
+    for (m, igsid, status) in listed
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([("IGSID-342", "sent"), ("IGSID-341", "read")])
+        .map(|(m, (i, s))| (m, i, s))
+    {
+        assert_eq!(m["channel"], "instagram");
+        assert_eq!(m["status"], status);
+        assert_eq!(m["to"]["instagramId"], igsid);
+        assert_eq!(
+            m["sentTo"],
+            json!({"channel": "instagram", "accountId": IG_ACCOUNT, "instagramId": igsid})
+        );
+        assert_eq!(m["ruleTrace"][0]["channel"], "instagram");
+    }
+    assert_eq!(
+        all_pages(&env, KEY_A, "channel=instagram&status=read").await,
+        [read.as_str()]
+    );
+    assert!(all_pages(&env, KEY_A, "channel=instagram&status=delivered")
+        .await
+        .is_empty());
+    assert!(all_pages(&env, KEY_A, "channel=sms").await.is_empty());
+
+    let on_messenger = env
+        .get(
+            &format!("/apispaces/{SPACE_A}/messages?channel=fbMessenger"),
+            KEY_A,
+        )
+        .await;
+    assert_eq!(ids(&on_messenger), [messenger.as_str()]);
+    assert_eq!(
+        on_messenger.json()[0]["sentTo"],
+        json!({"channel": "fbMessenger", "pageId": PAGE_A, "fbMessengerId": "24000000000341"})
+    );
+    assert_eq!(
+        all_pages(&env, KEY_A, "").await,
+        [unread.clone(), read.clone(), messenger],
+        "every channel without the filter"
+    );
+    assert!(ids(&env
+        .get(
+            &format!("/apispaces/{SPACE_B}/messages?channel=instagram"),
+            KEY_B
+        )
+        .await)
+    .is_empty());
+
+    // The console's read of one: where it went out, and its statuses (no delivered).
+    let detail = env
+        .get(
+            &format!("/console/api/spaces/{SPACE_A}/messages/{read}"),
+            KEY_A,
+        )
+        .await;
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    let d = detail.json();
+    assert_eq!(d["message"]["channel"], "instagram");
+    assert_eq!(d["sentTo"]["accountId"], IG_ACCOUNT);
+    assert_eq!(d["sentTo"]["instagramId"], "IGSID-341");
+    let statuses: Vec<&str> = d["message"]["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["processing", "sent", "read"]);
+    let unsent = env
+        .get(
+            &format!("/console/api/spaces/{SPACE_A}/messages/{unread}"),
+            KEY_A,
+        )
+        .await
+        .json();
+    assert_eq!(unsent["message"]["status"], "sent");
+}
+
+#[tokio::test]
+async fn the_console_shows_a_profiles_instagram_ids_per_account() {
+    let env = start().await;
+    let body = json!({"firstName": "Dana", "instagramIds": {IG_ACCOUNT: "IGSID-351"}}).to_string();
+    let put = env
+        .json(
+            Method::PUT,
+            &format!("/apispaces/{SPACE_A}/profiles/dana"),
+            KEY_A,
+            &body,
+        )
+        .await;
+    assert!(put.status < 300, "{}", put.text);
+    let p = env
+        .get(
+            &format!("/console/api/spaces/{SPACE_A}/profiles/dana"),
+            KEY_A,
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let p = p.json();
+    assert_eq!(p["messenger"], json!([]));
+    assert_eq!(p["profile"]["instagramIds"][IG_ACCOUNT], "IGSID-351");
+    // The space has no Instagram account of that id: shown, without a window.
+    assert_eq!(
+        p["instagram"],
+        json!([{"accountId": IG_ACCOUNT, "igsid": "IGSID-351", "connected": false, "login": null}])
+    );
+    let live = env
+        .get(&format!("/console/api/spaces/{SPACE_A}/live"), KEY_A)
+        .await
+        .json();
+    assert_eq!(live["instagram"], json!([]));
 }

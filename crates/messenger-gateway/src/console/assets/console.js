@@ -7,6 +7,18 @@ const SPACES = 'messengerConsole.spaces';
 const SPACE = 'messengerConsole.space';
 const ADMIN = 'messengerConsole.admin';
 const STATUSES = ['processing', 'retrying', 'sent', 'delivered', 'read', 'failed', 'expired'];
+// The channels a message can go out on, as the API names them and as people do.
+const CHANNELS = [
+  { value: 'fbMessenger', label: 'Messenger' },
+  { value: 'instagram', label: 'Instagram' },
+  { value: 'sms', label: 'SMS' },
+];
+// What each Meta channel reports after a send. Instagram sends no delivery receipts: a message
+// goes from sent to read, and its deliveryTimeout waits for the read.
+const PROGRESS = {
+  fbMessenger: { steps: ['sent', 'delivered', 'read'], note: 'Messenger reports delivery and read receipts.' },
+  instagram: { steps: ['sent', 'read'], note: 'Instagram sends no delivery receipts: a message goes from sent to read.' },
+};
 const SERIES = [
   { name: 'accepted', dash: '', colour: '#0b57d0' },
   { name: 'sent', dash: '6 3', colour: '#6f42c1' },
@@ -56,6 +68,7 @@ const space = () => sessionStorage.getItem(SPACE);
 const enc = encodeURIComponent;
 const when = (t) => (t ? new Date(t).toLocaleString() : '');
 const statusBadge = (s) => el('span', { class: 'status ' + s, text: s });
+const channelName = (c) => (CHANNELS.find((x) => x.value === c) || { label: c || '' }).label;
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -162,10 +175,18 @@ function setupNav() {
 function messagesView() {
   const q = hashQuery();
   const field = (name, label, control) => el('label', { for: 'f-' + name }, label, control);
-  const status = el('select', { id: 'f-status', name: 'status' }, el('option', { value: '', text: 'any' }),
-    STATUSES.map((s) => el('option', { value: s, text: s, selected: q.get('status') === s })));
+  const status = el('select', { id: 'f-status', name: 'status' });
   const channel = el('select', { id: 'f-channel', name: 'channel' }, el('option', { value: '', text: 'any' }),
-    ['fbMessenger', 'sms'].map((c) => el('option', { value: c, text: c, selected: q.get('channel') === c })));
+    CHANNELS.map((c) => el('option', { value: c.value, text: c.label, selected: q.get('channel') === c.value })));
+  // Instagram has no delivered state: with the Instagram filter, the statuses offered are its own.
+  const statusOptions = () => {
+    const chosen = status.value || q.get('status');
+    const offered = channel.value === 'instagram' ? STATUSES.filter((s) => s !== 'delivered') : STATUSES;
+    status.replaceChildren(el('option', { value: '', text: 'any' }),
+      offered.map((s) => el('option', { value: s, text: s, selected: chosen === s })));
+  };
+  statusOptions();
+  channel.addEventListener('change', statusOptions);
   const kinds = ['profileId', 'fbMessengerId', 'phoneNumber'];
   const kindNow = kinds.find((k) => q.get(k)) || 'profileId';
   const kind = el('select', { id: 'f-kind', name: 'kind' }, kinds.map((k) => el('option', { value: k, text: k, selected: k === kindNow })));
@@ -206,8 +227,9 @@ async function loadMessages(list, filters, cursor) {
     const rows = body.map((m) => el('tr', {},
       el('td', { text: when(m.createdAt) }),
       el('td', {}, statusBadge(m.status)),
-      el('td', { text: m.channel || '' }),
+      el('td', { class: 'channel', text: channelName(m.channel) }),
       el('td', { class: 'mono', text: recipient(m.to) }),
+      el('td', { class: 'mono sent-from', text: sentFrom(m.sentTo) }),
       el('td', { class: 'mono' }, el('a', { href: '#/messages/' + enc(m.id), text: m.id })),
       el('td', { text: m.error ? m.error.code : '' })));
     const base = '#/messages?' + filters.toString();
@@ -215,15 +237,39 @@ async function loadMessages(list, filters, cursor) {
       el('span', { text: body.length + ' message(s) on this page' }),
       cursor ? el('a', { href: base, text: 'First page' }) : null,
       next ? el('a', { href: base + (filters.toString() ? '&' : '') + 'cursor=' + enc(next), id: 'next-page', text: 'Next page' }) : null);
-    list.replaceChildren(body.length ? table(['Accepted', 'Status', 'Channel', 'To', 'Message id', 'Error'], rows)
+    list.replaceChildren(body.length ? table(['Accepted', 'Status', 'Channel', 'To', 'Sent from', 'Message id', 'Error'], rows)
       : notice('No message matches.'), pager);
   } catch (e) { failed(e); }
 }
 
 function recipient(to) {
   if (!to) return '';
-  return ['profileId', 'fbMessengerId', 'phoneNumber', 'mobileNumber', 'email']
+  return ['profileId', 'fbMessengerId', 'instagramId', 'commentId', 'phoneNumber', 'mobileNumber', 'email']
     .filter((k) => to[k]).map((k) => k + ': ' + to[k]).join(', ');
+}
+
+// The page or Instagram account a message went out from (the API's sentTo).
+function sentFrom(sentTo) {
+  if (!sentTo) return '';
+  if (sentTo.channel === 'instagram') return 'Instagram account ' + sentTo.accountId;
+  return 'page ' + sentTo.pageId;
+}
+
+// Who received it there: the customer's PSID on Messenger, IGSID on Instagram.
+function sentToWhom(sentTo) {
+  if (!sentTo) return '';
+  return sentTo.channel === 'instagram' ? 'IGSID ' + sentTo.instagramId : 'PSID ' + sentTo.fbMessengerId;
+}
+
+// The statuses the message's Meta channel reports, those reached marked.
+function progress(channel, history) {
+  const p = PROGRESS[channel];
+  if (!p) return null;
+  const reached = new Set(history.map((c) => c.status));
+  return el('div', { id: 'progress' },
+    el('ol', { class: 'progress', 'aria-label': channelName(channel) + ' statuses' }, p.steps.map((s) =>
+      el('li', { class: reached.has(s) ? 'reached' : 'pending' }, statusBadge(s)))),
+    el('p', { class: 'hint', text: p.note }));
 }
 
 async function messageView(id) {
@@ -235,7 +281,9 @@ async function messageView(id) {
       facts([
         ['Id', el('span', { class: 'mono', text: m.id })],
         ['Status', statusBadge(m.status)],
-        ['Channel', m.channel || 'not sent yet'],
+        ['Channel', el('span', { id: 'channel', text: m.channel ? channelName(m.channel) : 'not sent yet' })],
+        ['Sent from', body.sentTo ? el('span', { id: 'sent-from', class: 'mono', text: sentFrom(body.sentTo) }) : null],
+        ['Sent to', body.sentTo ? el('span', { id: 'sent-to', class: 'mono', text: sentToWhom(body.sentTo) }) : null],
         ['Accepted', when(m.createdAt)],
         ['Sent', when(body.sentAt)],
         ['Send attempts', String(body.attempts)],
@@ -243,11 +291,12 @@ async function messageView(id) {
         ['Error', m.error ? m.error.code + ': ' + m.error.message : 'none'],
       ]),
       el('h3', { text: 'Status timeline' }),
+      progress(body.sentTo ? body.sentTo.channel : m.channel, m.statusHistory),
       el('ol', { class: 'timeline', id: 'timeline' }, m.statusHistory.map((c) =>
         el('li', {}, statusBadge(c.status), ' ', when(c.at), c.reason ? ' (' + c.reason + ')' : ''))),
       el('h3', { text: 'Rule trace' }),
       m.ruleTrace.length ? table(['Channel', 'Outcome', 'Reason', 'At'], m.ruleTrace.map((r) => el('tr', { class: 'rule' },
-        el('td', { text: r.channel }), el('td', {}, statusBadge(r.outcome)), el('td', { text: r.reason }), el('td', { text: when(r.at) }))))
+        el('td', { text: channelName(r.channel) }), el('td', {}, statusBadge(r.outcome)), el('td', { text: r.reason }), el('td', { text: when(r.at) }))))
         : notice('No rule considered yet.'),
       el('h3', { text: 'Graph message ids' }),
       (m.graphMessageIds || []).length ? el('ul', {}, m.graphMessageIds.map((g) => el('li', { class: 'mono', text: g }))) : notice('None.'),
@@ -354,6 +403,13 @@ async function profileView(id) {
         el('td', { text: l.lastInboundAt ? when(l.lastInboundAt) : 'never seen' }),
         el('td', {}, statusBadge(l.windowOpen ? 'open' : 'closed'), l.windowOpen ? ' until ' + when(l.windowClosesAt) : ''))))
       : notice('No Messenger ID.');
+    const instagram = (body.instagram || []).length ? table(['Instagram account', 'Instagram ID (IGSID)', 'Login', 'Last inbound message', '24-hour window'],
+      body.instagram.map((l) => el('tr', { class: 'instagram-link' },
+        el('td', { class: 'mono', text: l.accountId }), el('td', { class: 'mono', text: l.igsid }),
+        el('td', { text: l.connected ? (l.login === 'instagram' ? 'Instagram Login' : 'through the Facebook page') : 'not connected to this space' }),
+        el('td', { text: l.connected ? (l.lastInboundAt ? when(l.lastInboundAt) : 'never seen') : '' }),
+        el('td', {}, l.connected ? statusBadge(l.windowOpen ? 'open' : 'closed') : '', l.windowOpen ? ' until ' + when(l.windowClosesAt) : ''))))
+      : notice('No Instagram ID.');
     const sent = el('div', { id: 'profile-messages' });
     main().append(
       el('div', { class: 'row' }, picture, facts([
@@ -362,6 +418,7 @@ async function profileView(id) {
       el('h3', { text: 'Facebook' }),
       Object.keys(fb).length ? facts(Object.entries(fb).map(([k, v]) => [k, String(v)])) : notice('No facebook section.'),
       el('h3', { text: 'Messenger' }), links,
+      el('h3', { text: 'Instagram' }), instagram,
       el('h3', { text: 'Messages sent to this profile' }), sent);
     const filters = new URLSearchParams();
     filters.set('profileId', p.id);
@@ -417,7 +474,12 @@ function liveView() {
         table(['Page', 'Send rate (last minute)', 'Sending', 'Why', 'Until'], body.pages.map((p) => el('tr', {},
           el('td', { class: 'mono', text: p.pageId }), el('td', { text: (sentLastMinute / 60).toFixed(2) + ' messages/s' }),
           el('td', {}, statusBadge(p.paused ? 'paused (' + p.circuit + ')' : 'sending')),
-          el('td', { text: p.reason || '' }), el('td', { text: when(p.until) })))));
+          el('td', { text: p.reason || '' }), el('td', { text: when(p.until) })))),
+        (body.instagram || []).length ? el('h3', { text: 'Instagram accounts' }) : null,
+        (body.instagram || []).length ? table(['Instagram account', 'Login', 'Sending', 'Why', 'Until'], body.instagram.map((a) => el('tr', {},
+          el('td', { class: 'mono', text: a.accountId }), el('td', { text: a.login === 'instagram' ? 'Instagram Login' : 'through the Facebook page' }),
+          el('td', {}, statusBadge(a.paused ? 'paused (' + a.circuit + ')' : 'sending')),
+          el('td', { text: a.reason || '' }), el('td', { text: when(a.until) })))) : null);
     } catch (e) { box.replaceChildren(notice(e.message, true)); }
   };
   draw();
