@@ -8,6 +8,7 @@ mod echo;
 mod flow;
 mod forward;
 mod inbound_kinds;
+mod instagram_tokens;
 mod reauth;
 mod receipts;
 mod replay;
