@@ -11,7 +11,7 @@ use messenger::instagram::tokens::TokenState;
 use messenger::{InstagramAccount, Messenger, Space};
 use messenger_graph::GraphClient;
 use messenger_model::Timestamp;
-use messenger_store::{InstagramTokens, MemoryStore, Store};
+use messenger_store::{MemoryStore, Store};
 
 const PAGE: &str = "PAGE-1";
 const ACCOUNT: &str = "17841400000000102";
