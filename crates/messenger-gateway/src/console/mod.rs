@@ -232,7 +232,7 @@ async fn profile(
             "accountId": account,
             "igsid": igsid,
             "connected": connected.is_some(),
-            "login": connected.map(|a| a.login.as_str()),
+            "login": connected.map(|a| a.connected_by.as_str()),
         });
         if connected.is_some() {
             let last = store.last_inbound(&access.space, account, igsid).await?;
@@ -299,7 +299,7 @@ async fn live_figures(
             let status = a.health.status(now);
             json!({
                 "accountId": a.id,
-                "login": a.login.as_str(),
+                "login": a.connected_by.as_str(),
                 "circuit": status.state.as_str(),
                 "paused": status.state != messenger::send::page::CircuitState::Closed,
                 "reason": status.reason,
