@@ -63,6 +63,40 @@ fn pages_needing_reauth(state: &AppState) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The Instagram accounts whose sending is paused or probed, or whose token stopped working
+/// (an Instagram Login token refused, expired or of another account), for `/readyz`.
+fn instagram_trouble(state: &AppState) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let now = state.messenger.now();
+    let (mut paused, mut reauth) = (Vec::new(), Vec::new());
+    for space in state.messenger.spaces() {
+        for account in &space.instagram {
+            let status = account.health.status(now);
+            if status.state != CircuitState::Closed {
+                paused.push(json!({
+                    "space": space.id,
+                    "instagramAccountId": account.id,
+                    "circuit": status.state.as_str(),
+                    "trouble": status.blame.map(|b| b.as_str()),
+                    "reason": status.reason,
+                    "until": status.open_until,
+                }));
+            }
+            if let Some(r) = account.health.reauth() {
+                reauth.push(json!({
+                    "space": space.id,
+                    "instagramAccountId": account.id,
+                    "login": account.connected_by.as_str(),
+                    "problem": r.problem.as_str(),
+                    "reason": r.reason,
+                    "action": r.problem.remedy(),
+                    "since": r.since,
+                }));
+            }
+        }
+    }
+    (paused, reauth)
+}
+
 /// How long `/readyz` waits for the store: a database that does not answer within this is not
 /// ready (its pool would otherwise keep the probe waiting for a connection).
 const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -70,18 +104,24 @@ const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `GET /readyz`: 200 when the store answers and its writes go through, 503 otherwise, naming
 /// the cause (a full disk, an unreachable database) with `Retry-After`. The body lists the pages
 /// whose sending is paused (`pages`): the gateway is still ready, since other pages send and
-/// every request is still accepted.
+/// every request is still accepted. Instagram accounts are listed apart
+/// (`pausedInstagramAccounts`, `instagramAccountsNeedingReauth`).
 pub(super) async fn ready(State(state): State<AppState>) -> Response {
     let store = state.messenger.store();
     let pinged = tokio::time::timeout(READY_WAIT, store.ping()).await;
     match pinged {
-        Ok(Ok(())) => Json(json!({
-            "status": "ready",
-            "store": store.backend(),
-            "pausedPages": paused_pages(&state),
-            "pagesNeedingReauth": pages_needing_reauth(&state),
-        }))
-        .into_response(),
+        Ok(Ok(())) => {
+            let (paused_accounts, accounts_reauth) = instagram_trouble(&state);
+            Json(json!({
+                "status": "ready",
+                "store": store.backend(),
+                "pausedPages": paused_pages(&state),
+                "pagesNeedingReauth": pages_needing_reauth(&state),
+                "pausedInstagramAccounts": paused_accounts,
+                "instagramAccountsNeedingReauth": accounts_reauth,
+            }))
+            .into_response()
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %messenger::error_chain(&e), "readiness: the store cannot serve");
             Problem::store_outage(&e, "it does not answer", |cause, _| {
@@ -128,6 +168,12 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         state
             .metrics
             .page_pacing(&space.id, &space.page_id, space.pacing.counts());
+        // An Instagram account's pacing, labelled with the account as its `page`.
+        for account in &space.instagram {
+            state
+                .metrics
+                .page_pacing(&space.id, &account.id, account.pacing.counts());
+        }
     }
     match pending {
         Ok(pending) => {

@@ -12,17 +12,17 @@ use serde_json::json;
 use crate::harness::*;
 use crate::key_rotation::assert_each_key_switches_once;
 
-const ADMIN_KEY: &str = "reload-admin-key-0123456789";
+pub(crate) const ADMIN_KEY: &str = "reload-admin-key-0123456789";
 const NEW_KEY_A: &str = "acme-rotated-key-0123456789";
 const DEAD_TOKEN: &str = "page-token-revoked-by-a-password-change";
 
-fn admin() -> String {
+pub(crate) fn admin() -> String {
     format!("admin_keys = [\"{ADMIN_KEY}\"]")
 }
 
 impl Env {
     /// Rewrites the configuration file through `edit` and asks the gateway to read it again.
-    async fn reload_with(&self, edit: impl FnOnce(String) -> String) -> Answer {
+    pub(crate) async fn reload_with(&self, edit: impl FnOnce(String) -> String) -> Answer {
         let text = std::fs::read_to_string(&self.config_file).unwrap();
         std::fs::write(&self.config_file, edit(text)).unwrap();
         self.call(Method::POST, "/ops/reload", Some(ADMIN_KEY), &[], None)

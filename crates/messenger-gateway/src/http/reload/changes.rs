@@ -72,6 +72,18 @@ pub fn changes(running: &Config, next: &Config) -> Changes {
     c.restart_if(a.token_ttl != b.token_ttl, "facebook.token_ttl_days");
     c.restart_if(a.app_id != b.app_id, "facebook.app_id");
     c.restart_if(a.token_check != b.token_check, "facebook.token_check_secs");
+    c.restart_if(
+        a.instagram_app_secret != b.instagram_app_secret,
+        "facebook.instagram_app_secret",
+    );
+    c.restart_if(
+        a.instagram_graph_base_url != b.instagram_graph_base_url,
+        "facebook.instagram_graph_base_url",
+    );
+    c.restart_if(
+        a.instagram_refresh_after != b.instagram_refresh_after,
+        "facebook.instagram_refresh_after_days",
+    );
     // A key added to [facebook] later is still reported, if not by name.
     let named = c.restart.iter().any(|k| k.starts_with("facebook."));
     c.restart_if(!named && differs(a, b), "facebook");
@@ -149,7 +161,17 @@ fn spaces(c: &mut Changes, running: &[SpaceConfig], next: &[SpaceConfig]) {
         c.live_if(a.max_backlog != b.max_backlog, k("max_backlog_secs"));
         c.live_if(webhook_differs(a, b), k("webhook"));
         c.live_if(sms_differs(a, b), k("sms"));
+        c.live_if(instagram_differs(a, b), k("instagram"));
     }
+}
+
+/// Whether the spaces' Instagram accounts differ (their tokens included).
+fn instagram_differs(a: &SpaceConfig, b: &SpaceConfig) -> bool {
+    a.instagram.len() != b.instagram.len()
+        || a.instagram
+            .iter()
+            .zip(&b.instagram)
+            .any(|(x, y)| x.token != y.token || differs(x, y))
 }
 
 /// Whether the spaces' webhooks differ (the secret included).
