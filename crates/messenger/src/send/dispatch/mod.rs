@@ -90,17 +90,20 @@ impl Messenger {
     /// Returns the round's report, or the first error when some message could not be recorded.
     pub async fn dispatch_due(&self, worker: &str, limit: usize) -> Result<DispatchReport, Error> {
         let now = self.now();
-        // No more of a space than its page can send within the pacing horizon (none while it is
-        // known to be booked beyond it).
-        // A page that needs new credentials is leased only at its sweeps (decision 0022).
+        // No more of a space than its page (and its Instagram accounts) can send within the
+        // pacing horizon (none while they are known to be booked beyond it). A page that needs
+        // new credentials is leased only at its sweeps (decision 0022).
+        // A space's Instagram accounts add theirs: one outlet's trouble does not hold back the
+        // messages the others can send.
         let caps: Vec<(String, usize)> = self
             .spaces()
             .map(|s| {
-                let cap = if s.health.may_lease(now) {
-                    s.pacing.lease_cap(now)
-                } else {
-                    0
-                };
+                let outlets = std::iter::once(s.page_outlet())
+                    .chain(s.instagram.iter().map(|a| s.instagram_outlet(a)));
+                let cap = outlets
+                    .filter(|o| o.health.may_lease(now))
+                    .map(|o| o.pacing.lease_cap(now))
+                    .fold(0usize, usize::saturating_add);
                 (s.id.clone(), cap)
             })
             .collect();
@@ -175,7 +178,13 @@ impl Messenger {
     /// lease sleeps no longer than this, so a booked page's backlog resumes on time.
     pub fn pacing_reopens_at(&self) -> Option<Timestamp> {
         let now = self.now();
-        self.spaces().filter_map(|s| s.pacing.reopens_at(now)).min()
+        self.spaces()
+            .flat_map(|s| {
+                let accounts: Vec<_> = s.instagram.iter().map(|a| a.pacing.clone()).collect();
+                std::iter::once(s.pacing.clone()).chain(accounts)
+            })
+            .filter_map(|p| p.reopens_at(now))
+            .min()
     }
 
     /// Sends one leased message, rule by rule, and records how it ended; returns the status it
