@@ -348,90 +348,97 @@ async fn the_console_is_served_and_reads_one_space() {
     assert!(live["queues"].is_array());
 }
 
-/// An Instagram professional account of the business, as webhooks name it.
+/// An Instagram professional account of the business, as webhooks name it, connected to
+/// space A through its page.
 const IG_ACCOUNT: &str = "17841400000000001";
 
-/// A message to `igsid` recorded as the facade records a send on the `instagram` rule: the
-/// rule trace's `used`, `sent` on channel `instagram` with `sentTo` (the account, the IGSID) and
-/// its Graph mid, then `read` when `read` (Instagram reports no delivery). Written through the
-/// gateway's own store, never leased for sending (its first attempt is years away); the `nth`
-/// of a test is accepted `nth` ms after now, so each is newer than the one before.
-async fn instagram_sent(env: &Env, igsid: &str, read: bool, nth: i64) -> String {
-    use messenger_model::{
-        Channel, MessageStatus, RuleCause, RuleOutcome, RuleTraceEntry, SendRequest, Timestamp, To,
-    };
-    use messenger_store::{NewMessage, Settlement, StatusUpdate};
+/// A gateway whose space A has the Instagram account `IG_ACCOUNT` (through page A), graph-sim
+/// serving it; the space leaves the window to Meta (graph-sim keeps Instagram's).
+async fn start_with_instagram() -> Env {
+    Env::start_simulating(
+        &format!("admin_keys = [\"{ADMIN}\"]"),
+        &format!("\n[[spaces.instagram]]\naccount_id = \"{IG_ACCOUNT}\"\n"),
+        |sim| sim.instagram_account(IG_ACCOUNT, graph_sim::InstagramLogin::Page(PAGE_A.into())),
+        |_, toml| {
+            let keys = format!("keys = [\"{KEY_A}\"]\n");
+            toml.replacen(&keys, &format!("{keys}window_check = \"off\"\n"), 1)
+        },
+    )
+    .await
+}
 
-    let store = env.gateway.as_ref().unwrap().messenger().store().clone();
-    let now = Timestamp::now().add_millis(nth);
-    let request = SendRequest::new(To::instagram_id(igsid))
-        .body("Your order is ready")
-        .rules([Channel::Instagram, Channel::Sms]);
-    let mut message = NewMessage::new(SPACE_A, format!("ig:{IG_ACCOUNT}:{igsid}"), request, now);
-    message.not_before = now.add_millis(10 * 365 * 24 * 3600 * 1000);
-    let id = message.id.clone();
-    store.insert_message(message).await.unwrap();
-    let used = RuleTraceEntry::new(
-        Channel::Instagram,
-        RuleOutcome::Used,
-        RuleCause::Sent,
-        "",
-        now,
-    );
-    let sent = StatusUpdate::new(MessageStatus::Sent, now)
-        .channel(Channel::Instagram)
-        .sent_to(IG_ACCOUNT, igsid);
-    store
-        .settle_messages(vec![Settlement::new(SPACE_A, id.clone(), sent)
-            .graph_message_ids([format!("aWdfZAG1faWQ-{igsid}")])
-            .rule_trace(vec![used])])
-        .await
-        .unwrap();
-    if read {
-        let read = StatusUpdate::new(MessageStatus::Read, now.add_millis(1));
-        assert!(
-            store
-                .update_status(SPACE_A, &id, read)
-                .await
-                .unwrap()
-                .applied
-        );
-    }
+/// Sends `request` on space A and waits until it is settled; returns its id.
+async fn settled(env: &Env, request: Value) -> String {
+    let a = env.send(SPACE_A, KEY_A, &request).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    let m = env.settled(&id).await;
+    assert_eq!(m["status"], "sent", "{m}");
     id
 }
 
 #[tokio::test]
 async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out_from() {
-    let env = start().await;
+    let env = start_with_instagram().await;
     env.inbound("24000000000341").await;
     let messenger = sent(&env, None, "24000000000341").await;
-    let read = instagram_sent(&env, "IGSID-341", true, 1).await;
-    let unread = instagram_sent(&env, "IGSID-342", false, 2).await;
+
+    // A private reply to a customer's comment, and a direct message once they wrote.
+    let commenter = env.sim.new_instagram_user(IG_ACCOUNT).unwrap();
+    let comment = env
+        .sim
+        .post_instagram_comment(IG_ACCOUNT, &commenter, "How much is it?")
+        .await
+        .unwrap();
+    let reply = settled(
+        &env,
+        json!({"to": {"commentId": comment.id}, "body": "Sent you the price", "rules": ["instagram"]}),
+    )
+    .await;
+    let writer = env.sim.new_instagram_user(IG_ACCOUNT).unwrap();
+    env.sim
+        .post_instagram_message(IG_ACCOUNT, &writer, "Is my order ready?")
+        .await
+        .unwrap();
+    let direct = settled(
+        &env,
+        json!({"to": {"instagramId": writer}, "body": "It is", "rules": ["instagram", "sms"]}),
+    )
+    .await;
+    let sent_by_account: Vec<String> = env
+        .sim
+        .instagram_sent(IG_ACCOUNT)
+        .iter()
+        .map(|s| s.recipient_id.clone())
+        .collect();
+    assert_eq!(sent_by_account, [commenter.clone(), writer.clone()]);
 
     let path = format!("/apispaces/{SPACE_A}/messages?channel=instagram");
     let listed = env.get(&path, KEY_A).await;
-    assert_eq!(ids(&listed), [unread.clone(), read.clone()], "newest first");
-    for (m, igsid, status) in listed
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip([("IGSID-342", "sent"), ("IGSID-341", "read")])
-        .map(|(m, (i, s))| (m, i, s))
-    {
-        assert_eq!(m["channel"], "instagram");
-        assert_eq!(m["status"], status);
-        assert_eq!(m["to"]["instagramId"], igsid);
+    assert_eq!(
+        ids(&listed),
+        [direct.as_str(), reply.as_str()],
+        "newest first"
+    );
+    let items = listed.json();
+    for (m, igsid) in items.as_array().unwrap().iter().zip([&writer, &commenter]) {
+        assert_eq!(m["channel"], "instagram", "{m}");
+        assert_eq!(m["status"], "sent", "{m}");
         assert_eq!(
             m["sentTo"],
-            json!({"channel": "instagram", "accountId": IG_ACCOUNT, "instagramId": igsid})
+            json!({"channel": "instagram", "accountId": IG_ACCOUNT, "instagramId": igsid}),
+            "{m}"
         );
-        assert_eq!(m["ruleTrace"][0]["channel"], "instagram");
+        assert_eq!(m["ruleTrace"][0]["channel"], "instagram", "{m}");
+        assert_eq!(m["ruleTrace"][0]["outcome"], "used", "{m}");
     }
+    assert_eq!(items[0]["to"]["instagramId"], writer.as_str());
+    assert_eq!(items[1]["to"]["commentId"], comment.id.as_str());
     assert_eq!(
-        all_pages(&env, KEY_A, "channel=instagram&status=read").await,
-        [read.as_str()]
+        all_pages(&env, KEY_A, "channel=instagram&status=sent").await,
+        [direct.as_str(), reply.as_str()]
     );
+    // Instagram has no delivered state.
     assert!(all_pages(&env, KEY_A, "channel=instagram&status=delivered")
         .await
         .is_empty());
@@ -450,7 +457,7 @@ async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out
     );
     assert_eq!(
         all_pages(&env, KEY_A, "").await,
-        [unread.clone(), read.clone(), messenger],
+        [direct.as_str(), reply.as_str(), messenger.as_str()],
         "every channel without the filter"
     );
     assert!(ids(&env
@@ -461,10 +468,10 @@ async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out
         .await)
     .is_empty());
 
-    // The console's read of one: where it went out, and its statuses (no delivered).
+    // The console's read of one: where it went out and to whom.
     let detail = env
         .get(
-            &format!("/console/api/spaces/{SPACE_A}/messages/{read}"),
+            &format!("/console/api/spaces/{SPACE_A}/messages/{reply}"),
             KEY_A,
         )
         .await;
@@ -472,28 +479,26 @@ async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out
     let d = detail.json();
     assert_eq!(d["message"]["channel"], "instagram");
     assert_eq!(d["sentTo"]["accountId"], IG_ACCOUNT);
-    assert_eq!(d["sentTo"]["instagramId"], "IGSID-341");
-    let statuses: Vec<&str> = d["message"]["statusHistory"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["processing", "sent", "read"]);
-    let unsent = env
-        .get(
-            &format!("/console/api/spaces/{SPACE_A}/messages/{unread}"),
-            KEY_A,
-        )
+    assert_eq!(d["sentTo"]["instagramId"], commenter.as_str());
+    assert_eq!(d["request"]["to"]["commentId"], comment.id.as_str());
+    let live = env
+        .get(&format!("/console/api/spaces/{SPACE_A}/live"), KEY_A)
         .await
         .json();
-    assert_eq!(unsent["message"]["status"], "sent");
+    assert_eq!(
+        live["instagram"],
+        json!([{"accountId": IG_ACCOUNT, "login": "facebook", "circuit": "closed",
+                "paused": false, "reason": null, "until": null}])
+    );
 }
 
 #[tokio::test]
 async fn the_console_shows_a_profiles_instagram_ids_per_account() {
-    let env = start().await;
-    let body = json!({"firstName": "Dana", "instagramIds": {IG_ACCOUNT: "IGSID-351"}}).to_string();
+    let env = start_with_instagram().await;
+    let other = "17841400000000999";
+    let body = json!({"firstName": "Dana",
+                      "instagramIds": {IG_ACCOUNT: "IGSID-351", other: "IGSID-352"}})
+    .to_string();
     let put = env
         .json(
             Method::PUT,
@@ -512,15 +517,24 @@ async fn the_console_shows_a_profiles_instagram_ids_per_account() {
     assert_eq!(p.status, 200, "{}", p.text);
     let p = p.json();
     assert_eq!(p["messenger"], json!([]));
-    assert_eq!(p["profile"]["instagramIds"][IG_ACCOUNT], "IGSID-351");
-    // The space has no Instagram account of that id: shown, without a window.
+    let links = p["instagram"].as_array().unwrap();
+    assert_eq!(links.len(), 2, "{p}");
+    // The space's account: its login and the window of that IGSID (never written: closed).
+    assert_eq!(links[0]["accountId"], IG_ACCOUNT);
+    assert_eq!(links[0]["igsid"], "IGSID-351");
+    assert_eq!(links[0]["connected"], true);
+    assert_eq!(links[0]["login"], "facebook");
+    assert_eq!(links[0]["lastInboundAt"], Value::Null);
+    assert_eq!(links[0]["windowOpen"], false);
+    // An account the space does not have: shown, without a window.
     assert_eq!(
-        p["instagram"],
-        json!([{"accountId": IG_ACCOUNT, "igsid": "IGSID-351", "connected": false, "login": null}])
+        links[1],
+        json!({"accountId": other, "igsid": "IGSID-352", "connected": false, "login": null})
     );
-    let live = env
+    let plain = start().await;
+    let live = plain
         .get(&format!("/console/api/spaces/{SPACE_A}/live"), KEY_A)
         .await
         .json();
-    assert_eq!(live["instagram"], json!([]));
+    assert_eq!(live["instagram"], json!([]), "no account, no row");
 }

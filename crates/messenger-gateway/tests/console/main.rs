@@ -2,12 +2,15 @@
 //! `chromium-driver`, which `cargo xtask browser` installs when missing) driven over WebDriver
 //! against the demo. It signs in with the demo's key, finds a message of the demo's flow and
 //! reads its rule trace, redrives a dead letter and sees its event delivered, and sees the live
-//! chart with points on it. Screenshots go to `target/console-screenshots/`.
+//! chart with points on it. On a gateway with an Instagram account ([`instagram`]) it filters
+//! the listing by channel and reads an Instagram message's account and statuses. Screenshots
+//! go to `target/console-screenshots/`.
 //!
 //! Without `/usr/bin/chromedriver` the test fails under `CI=true` and otherwise says so on
 //! stderr and passes.
 #![cfg(feature = "demo")]
 
+mod instagram;
 mod webdriver;
 
 use std::path::PathBuf;
@@ -17,6 +20,19 @@ use messenger_gateway::demo::{self, Running};
 use serde_json::{json, Value};
 
 use webdriver::{Driver, Session, CHROMEDRIVER};
+
+/// Whether the browser is missing: then the test fails under `CI=true` and otherwise says so
+/// on stderr and passes.
+fn browser_missing() -> bool {
+    if std::path::Path::new(CHROMEDRIVER).exists() {
+        return false;
+    }
+    let why = format!(
+        "{CHROMEDRIVER} is missing: install chromium and chromium-driver (`cargo xtask browser`)"
+    );
+    messenger_test_support::ci::skip_or_fail("console browser", &why);
+    true
+}
 
 fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
@@ -78,11 +94,7 @@ async fn until(browser: &Session, what: &str, check: &str, secs: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_answers_did_my_message_arrive() {
-    if !std::path::Path::new(CHROMEDRIVER).exists() {
-        let why = format!(
-            "{CHROMEDRIVER} is missing: install chromium and chromium-driver (`cargo xtask browser`)"
-        );
-        messenger_test_support::ci::skip_or_fail("console browser", &why);
+    if browser_missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +131,7 @@ async fn the_console_answers_did_my_message_arrive() {
     browser.click(&oldest).await;
     let rule = browser.wait_for("tr.rule", 10).await;
     let trace = browser.text(&rule).await;
-    assert!(trace.contains("fbMessenger"), "{trace}");
+    assert!(trace.contains("Messenger"), "{trace}");
     assert!(trace.contains("used"), "{trace}");
     let timeline = browser.text(&browser.wait_for("#timeline", 5).await).await;
     assert!(timeline.contains("sent"), "{timeline}");

@@ -183,7 +183,7 @@ function messagesView() {
     const chosen = status.value || q.get('status');
     const offered = channel.value === 'instagram' ? STATUSES.filter((s) => s !== 'delivered') : STATUSES;
     status.replaceChildren(el('option', { value: '', text: 'any' }),
-      offered.map((s) => el('option', { value: s, text: s, selected: chosen === s })));
+      ...offered.map((s) => el('option', { value: s, text: s, selected: chosen === s })));
   };
   statusOptions();
   channel.addEventListener('change', statusOptions);
