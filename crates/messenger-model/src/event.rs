@@ -48,11 +48,18 @@ pub enum EventName {
     /// Business Suite, or another app (Meta's message echo).
     #[serde(rename = "message.echo")]
     MessageEcho,
+    /// A customer unsent (deleted) a message they sent (Instagram's `is_deleted`).
+    #[serde(rename = "message.deleted")]
+    MessageDeleted,
+    /// Someone commented on one of the Instagram account's posts, reels or live videos: the
+    /// business may answer privately (`to.commentId`).
+    #[serde(rename = "instagram.comment")]
+    InstagramComment,
 }
 
 impl EventName {
     /// All event names.
-    pub const ALL: [EventName; 13] = [
+    pub const ALL: [EventName; 15] = [
         Self::MessageSent,
         Self::MessageDelivered,
         Self::MessageRead,
@@ -66,6 +73,8 @@ impl EventName {
         Self::FacebookReferral,
         Self::FacebookHandover,
         Self::MessageEcho,
+        Self::MessageDeleted,
+        Self::InstagramComment,
     ];
 
     /// The wire name (`"message.sent"`).
@@ -84,6 +93,8 @@ impl EventName {
             Self::FacebookReferral => "facebook.referral",
             Self::FacebookHandover => "facebook.handover",
             Self::MessageEcho => "message.echo",
+            Self::MessageDeleted => "message.deleted",
+            Self::InstagramComment => "instagram.comment",
         }
     }
 

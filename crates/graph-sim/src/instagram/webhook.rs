@@ -185,7 +185,10 @@ mod tests {
         let c = comment("C", "U", "user", "nice", "M");
         let parsed =
             InstagramBody::parse(&body("A", Field::Comments, c, InstagramShape::Messaging));
-        assert!(parsed.quarantined[0].reason.contains("comments"));
-        assert_eq!(parsed.quarantined[0].raw["value"]["from"]["id"], "U");
+        assert!(parsed.quarantined.is_empty(), "{parsed:?}");
+        assert_eq!(parsed.comments[0].id, "C");
+        assert_eq!(parsed.comments[0].from_id.as_deref(), Some("U"));
+        assert_eq!(parsed.comments[0].from_username.as_deref(), Some("user"));
+        assert_eq!(parsed.comments[0].media_id.as_deref(), Some("M"));
     }
 }

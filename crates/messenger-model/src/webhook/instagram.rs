@@ -1,21 +1,24 @@
-//! Instagram Direct webhook bodies (`"object":"instagram"`), parsed into typed events. No I/O,
-//! and not yet routed: this reads a body, it does not decide what to do with it.
+//! Instagram Direct webhook bodies (`"object":"instagram"`), parsed into typed events. No I/O:
+//! this reads a body, the facade decides what to do with it.
 //!
 //! - `entry[].id` is the Instagram professional account the events are for.
 //! - Events come in `messaging[]` (and `standby[]`), or in `changes[]` as
 //!   `{"field":"messages","value":{sender,recipient,timestamp,message}}` (dashboard test payloads
 //!   and some real direct messages): both shapes give the same [`InstagramEvent`].
+//! - Comments on the account's media come in `changes[]` with `field: "comments"` (or
+//!   `"live_comments"`): each is an [`InstagramComment`].
 //! - Echoes are `messages` with `is_echo`; reads (`messaging_seen`) carry the `mid` read, not a
 //!   watermark; Instagram has no delivery receipts.
 //! - Nothing here fails: a body that is not JSON, an entry or event of a shape the model cannot
-//!   read, a Messenger-only kind (delivery, opt-in, edit) or a `changes[]` field that is not a
-//!   direct message is an [`InstagramQuarantine`] with its reason and raw JSON, so a gateway never
+//!   read, a Messenger-only kind (delivery, opt-in, edit) or a `changes[]` field that is neither
+//!   a direct message nor a comment is an [`InstagramQuarantine`] with its reason and raw JSON, so a gateway never
 //!   answers Meta with a 4xx for a body Meta signed.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{InboundMessage, MessagingEvent};
+use super::comment::{text, INSTAGRAM_COMMENT_FIELDS};
+use super::{InboundMessage, InstagramComment, MessagingEvent};
 
 /// The `changes[].field` values that carry a direct-message event in `value`.
 pub const INSTAGRAM_MESSAGE_FIELDS: [&str; 6] = [
@@ -135,6 +138,40 @@ pub struct InstagramEvent {
     pub event: MessagingEvent,
 }
 
+impl InstagramEvent {
+    /// A key that is the same for every redelivery of this event and differs between events:
+    /// Messenger's ([`MessagingEvent::dedupe_key`]), except for reads, which have no watermark
+    /// and are keyed by the reader and the `mid` read, and for unsent messages, which carry the
+    /// `mid` of the message they take back (`deleted:` and that message's key).
+    ///
+    /// ```
+    /// use messenger_model::webhook::InstagramBody;
+    /// let body = br#"{"object":"instagram","entry":[{"id":"A","messaging":[
+    ///   {"sender":{"id":"U"},"recipient":{"id":"A"},"timestamp":5,"read":{"mid":"m1"}},
+    ///   {"sender":{"id":"U"},"recipient":{"id":"A"},"timestamp":5,"read":{"mid":"m2"}}]}]}"#;
+    /// let b = InstagramBody::parse(body);
+    /// assert_eq!(b.events[0].dedupe_key(), "seen:U:m1");
+    /// assert_ne!(b.events[0].dedupe_key(), b.events[1].dedupe_key());
+    ///
+    /// let body = br#"{"object":"instagram","entry":[{"id":"A","messaging":[
+    ///   {"sender":{"id":"U"},"recipient":{"id":"A"},"timestamp":5,"message":{"mid":"m1"}},
+    ///   {"sender":{"id":"U"},"recipient":{"id":"A"},"timestamp":6,
+    ///    "message":{"mid":"m1","is_deleted":true}}]}]}"#;
+    /// let b = InstagramBody::parse(body);
+    /// assert_eq!(b.events[0].dedupe_key(), "mid:m1");
+    /// assert_eq!(b.events[1].dedupe_key(), "deleted:mid:m1");
+    /// ```
+    pub fn dedupe_key(&self) -> String {
+        match &self.kind {
+            InstagramKind::Seen { mid: Some(mid) } => {
+                format!("seen:{}:{mid}", self.event.sender_id().unwrap_or("-"))
+            }
+            InstagramKind::Deleted => format!("deleted:{}", self.event.dedupe_key()),
+            _ => self.event.dedupe_key(),
+        }
+    }
+}
+
 /// Part of a body that was not read, with why; kept as Meta sent it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstagramQuarantine {
@@ -161,14 +198,16 @@ pub struct InstagramQuarantine {
 /// let b = InstagramBody::parse(body);
 /// assert_eq!(b.events[0].account_id, "17841400000000001");
 /// assert_eq!(b.events[0].kind, InstagramKind::Seen { mid: Some("aWdfZA".into()) });
-/// assert!(b.quarantined[0].reason.contains("comments"));
+/// assert_eq!(b.comments[0].text.as_deref(), Some("hi"));
 /// assert!(!InstagramBody::parse(b"{").quarantined.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InstagramBody {
     /// The events, in body order (per entry: `messaging`, `standby`, then `changes`).
     pub events: Vec<InstagramEvent>,
-    /// What was not read. Never empty when `events` is.
+    /// The comments (`changes[]` of the fields [`INSTAGRAM_COMMENT_FIELDS`]), in body order.
+    pub comments: Vec<InstagramComment>,
+    /// What was not read. Never empty when `events` and `comments` both are.
     pub quarantined: Vec<InstagramQuarantine>,
 }
 
@@ -212,7 +251,7 @@ impl InstagramBody {
             ),
             None => {}
         }
-        if body.events.is_empty() && body.quarantined.is_empty() {
+        if body.events.is_empty() && body.comments.is_empty() && body.quarantined.is_empty() {
             map.insert("object".to_owned(), Value::String("instagram".to_owned()));
             return Self::whole(Value::Object(map), "the body holds no events".to_owned());
         }
@@ -265,6 +304,7 @@ impl InstagramBody {
                 )
             }
         };
+        let time = map.get("time").and_then(Value::as_i64).unwrap_or(0);
         for list in [InstagramList::Messaging, InstagramList::Standby] {
             match map.remove(list.as_str()) {
                 None | Some(Value::Null) => {}
@@ -282,7 +322,7 @@ impl InstagramBody {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
                 for (i, change) in items.into_iter().enumerate() {
-                    self.read_change(&account, i, change);
+                    self.read_change(&account, time, i, change);
                 }
             }
             Some(other) => self.quarantine(
@@ -295,7 +335,7 @@ impl InstagramBody {
         }
     }
 
-    fn read_change(&mut self, account: &str, index: usize, change: Value) {
+    fn read_change(&mut self, account: &str, time: i64, index: usize, change: Value) {
         let list = InstagramList::Changes;
         let field = change
             .get("field")
@@ -306,7 +346,16 @@ impl InstagramBody {
                 let value = value.clone();
                 self.read_event(account, list, index, value);
             }
-            (Some(f), _) if INSTAGRAM_MESSAGE_FIELDS.contains(&f.as_str()) => {
+            (Some(f), Some(value)) if INSTAGRAM_COMMENT_FIELDS.contains(&f.as_str()) => {
+                match InstagramComment::read(account, &f, index, time, value) {
+                    Ok(comment) => self.comments.push(comment),
+                    Err(reason) => self.quarantine(Some(account), list, index, reason, change),
+                }
+            }
+            (Some(f), _)
+                if INSTAGRAM_MESSAGE_FIELDS.contains(&f.as_str())
+                    || INSTAGRAM_COMMENT_FIELDS.contains(&f.as_str()) =>
+            {
                 self.quarantine(
                     Some(account),
                     list,
@@ -319,7 +368,7 @@ impl InstagramBody {
                 Some(account),
                 list,
                 index,
-                format!("change `{f}` is not a direct-message field"),
+                format!("change `{f}` is neither a direct-message field nor a comment"),
                 change,
             ),
             (None, _) => self.quarantine(Some(account), list, index, "change has no field", change),
@@ -409,13 +458,4 @@ fn message_kind(m: &InboundMessage, raw: Option<&Value>) -> InstagramKind {
         }
     }
     InstagramKind::Message
-}
-
-/// A string, or an integer as its text.
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
-        _ => None,
-    }
 }

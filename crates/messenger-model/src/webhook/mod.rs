@@ -11,8 +11,10 @@
 //!   as strings or integers (kept exactly as text, also above 2^53);
 //! - unknown event kinds and fields are kept (`extra`), so what Meta adds later is tolerated.
 //!
-//! Instagram Direct bodies (`"object":"instagram"`) are read by [`InstagramBody`].
+//! Instagram Direct bodies (`"object":"instagram"`) are read by [`InstagramBody`] (direct
+//! messages, and comments on the account's media as [`InstagramComment`]).
 
+mod comment;
 mod edit;
 mod entry;
 mod event;
@@ -20,6 +22,7 @@ mod handover;
 mod instagram;
 pub(crate) mod lenient;
 
+pub use comment::{InstagramComment, INSTAGRAM_COMMENT_FIELDS};
 pub use edit::{MessageEdit, ResponseFeedback};
 pub use entry::{Entry, EventList, UnparsedEvent};
 pub use event::{

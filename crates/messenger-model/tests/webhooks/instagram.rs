@@ -50,7 +50,7 @@ const EXPECTED: &[(&str, &[&str], usize)] = &[
     ("13", &["changes:message"], 0),
     ("14", &["changes:postback", "changes:message"], 0),
     ("15", &["messaging:message", "messaging:message"], 0),
-    ("16", &[], 1),
+    ("16", &[], 0),
     ("17", &["messaging:message"], 1),
     ("18", &[], 2),
     ("19", &["messaging:message", "standby:message"], 0),
@@ -61,6 +61,8 @@ const EXPECTED: &[(&str, &[&str], usize)] = &[
         1,
     ),
     ("22", &["messaging:message", "changes:postback"], 1),
+    ("23", &[], 0),
+    ("24", &[], 2),
 ];
 
 #[test]
@@ -201,10 +203,48 @@ fn dashboard_test_payloads_in_changes_read_like_real_ones() {
 }
 
 #[test]
+fn comments_name_the_commenter_the_text_and_the_media() {
+    let b = parse("16");
+    let c = &b.comments[0];
+    assert_eq!(c.account_id, ACCOUNT);
+    assert_eq!(c.field, "comments");
+    assert_eq!(c.id, "17900000000000017");
+    assert_eq!(c.from_id.as_deref(), Some("6543210987654321"));
+    assert_eq!(c.from_username.as_deref(), Some("a_customer"));
+    assert_eq!(c.text.as_deref(), Some("How much is it?"));
+    assert_eq!(c.media_id.as_deref(), Some("17900000000000016"));
+    assert_eq!(c.media_product_type.as_deref(), Some("FEED"));
+    assert_eq!(c.parent_id, None);
+    assert_eq!(c.time, 1_764_400_000_100, "milliseconds are kept");
+    assert_eq!(c.raw["from"]["username"], "a_customer");
+
+    let b = parse("23");
+    let fields: Vec<&str> = b.comments.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["live_comments", "comments"]);
+    assert_eq!(b.comments[0].media_product_type.as_deref(), Some("LIVE"));
+    assert_eq!(b.comments[1].index, 1);
+    assert_eq!(
+        b.comments[1].parent_id.as_deref(),
+        Some("17900000000000017")
+    );
+    assert_eq!(
+        b.comments[1].time, 1_764_400_001_000,
+        "seconds are read as milliseconds"
+    );
+    assert_ne!(b.comments[0].dedupe_key(), b.comments[1].dedupe_key());
+
+    let b = parse("24");
+    assert!(b.comments.is_empty());
+    assert!(
+        b.quarantined[0].reason.contains("no id"),
+        "{:?}",
+        b.quarantined
+    );
+    assert!(b.quarantined[1].reason.contains("`comments` has no value"));
+}
+
+#[test]
 fn quarantine_says_why_and_keeps_the_raw_element() {
-    let comment = parse("16");
-    assert!(comment.quarantined[0].reason.contains("`comments`"));
-    assert_eq!(comment.quarantined[0].account_id.as_deref(), Some(ACCOUNT));
     let delivery = parse("17");
     assert!(delivery.quarantined[0]
         .reason
@@ -308,8 +348,8 @@ fn mutated() -> impl Strategy<Value = Value> {
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
     let b = InstagramBody::parse(bytes);
     prop_assert!(
-        !(b.events.is_empty() && b.quarantined.is_empty()),
-        "neither events nor a quarantine reason"
+        !(b.events.is_empty() && b.comments.is_empty() && b.quarantined.is_empty()),
+        "neither events, comments nor a quarantine reason"
     );
     for q in &b.quarantined {
         prop_assert!(!q.reason.is_empty());
