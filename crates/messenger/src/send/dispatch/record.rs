@@ -209,11 +209,16 @@ impl Messenger {
             MessageStatus::Expired => EventName::MessageExpired,
             MessageStatus::Processing | MessageStatus::Retrying => return None,
         };
-        // Receipts are Messenger's: a late one for a message its next rule sent after a missed
-        // delivery deadline still reports Messenger's delivery.
-        let channel = match message.status {
-            MessageStatus::Delivered | MessageStatus::Read if message.sent_to.is_some() => {
-                Some(Channel::FbMessenger)
+        // Receipts are of the channel that sent to `sent_to` (Messenger's page, or one of the
+        // space's Instagram accounts): a late one for a message its next rule sent after a
+        // missed delivery deadline still reports that channel's delivery or read.
+        let channel = match (&message.status, &message.sent_to) {
+            (MessageStatus::Delivered | MessageStatus::Read, Some(to)) => {
+                Some(if space.instagram_account(&to.page_id).is_some() {
+                    Channel::Instagram
+                } else {
+                    Channel::FbMessenger
+                })
             }
             _ => message.channel,
         };
