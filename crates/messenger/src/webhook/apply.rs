@@ -46,6 +46,16 @@ pub(super) struct EchoTarget {
     part: usize,
     mid: String,
     psid: String,
+    /// The Instagram account that sent it; `None`: the space's page (Messenger).
+    instagram: Option<String>,
+}
+
+impl EchoTarget {
+    /// The same echo, of a send by Instagram account `account_id` to the IGSID `psid` holds.
+    pub(super) fn on_instagram(mut self, account_id: &str) -> Self {
+        self.instagram = Some(account_id.to_owned());
+        self
+    }
 }
 
 impl Messenger {
@@ -62,7 +72,7 @@ impl Messenger {
             EventKind::Optin(optin) => {
                 let Some(psid) = event.sender_id() else {
                     // The checkbox plugin's opt-in has a user_ref and no PSID yet.
-                    let payload = json!({"pageId": space.page_id, "userRef": optin.user_ref, "ref": optin.data_ref});
+                    let payload = json!({"channel": messenger_model::Channel::FbMessenger, "pageId": space.page_id, "userRef": optin.user_ref, "ref": optin.data_ref});
                     self.emit(
                         space,
                         format!("optin.{}", event.dedupe_key()),
@@ -214,13 +224,14 @@ impl Messenger {
             part: tag.part,
             mid: mid.to_owned(),
             psid: psid.to_owned(),
+            instagram: None,
         }))
     }
 
     /// Records what an echo confirms: the Graph message id of that part, and when every part is
     /// confirmed, the message becomes `sent` (with its event, in one store call). This is how a
     /// send interrupted by a crash after Graph accepted it is recognised instead of being sent
-    /// again.
+    /// again. An Instagram echo records the send on `instagram`, to the account and IGSID.
     pub(super) async fn apply_echo(
         &self,
         space: &Space,
@@ -231,11 +242,21 @@ impl Messenger {
             part,
             mid,
             psid,
+            instagram,
         } = target;
         let store = &self.inner.store;
         let recipient = messenger_model::graph::Recipient::psid(&psid);
-        let parts =
-            messenger_model::plan_graph_sends(&message.request, &recipient).map_or(0, |p| p.len());
+        let (channel, from) = match instagram {
+            Some(account) => (messenger_model::Channel::Instagram, account),
+            None => (messenger_model::Channel::FbMessenger, space.page_id.clone()),
+        };
+        let parts = match channel {
+            messenger_model::Channel::Instagram => {
+                messenger_model::plan_instagram_sends(&message.request, &recipient)
+            }
+            _ => messenger_model::plan_graph_sends(&message.request, &recipient),
+        }
+        .map_or(0, |p| p.len());
         if part + 1 < parts {
             store
                 .add_graph_message_id(&space.id, &message.id, &mid)
@@ -244,13 +265,13 @@ impl Messenger {
         }
         let now = self.now();
         let update = StatusUpdate::new(MessageStatus::Sent, now)
-            .channel(messenger_model::Channel::FbMessenger)
-            .sent_to(space.page_id.clone(), psid)
+            .channel(channel)
+            .sent_to(from, psid)
             .reason("confirmed by Meta's message echo");
         let settlement = Settlement::new(space.id.clone(), message.id, update)
             .graph_message_ids([mid])
             .rule_trace(vec![messenger_model::RuleTraceEntry::new(
-                messenger_model::Channel::FbMessenger,
+                channel,
                 messenger_model::RuleOutcome::Used,
                 messenger_model::RuleCause::EchoConfirmed,
                 "",
@@ -375,6 +396,7 @@ impl Resolved {
     /// payload.
     pub(super) fn payload(&self, space: &Space, psid: &str, at: Timestamp) -> Value {
         json!({
+            "channel": messenger_model::Channel::FbMessenger,
             "profileId": self.profile.id,
             "fbMessengerId": psid,
             "pageId": space.page_id,

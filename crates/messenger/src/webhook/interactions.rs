@@ -60,7 +60,7 @@ struct AboutMessage<'a> {
 
 impl Messenger {
     /// The id of our message whose Graph message id is `mid`, if it is one of ours.
-    async fn our_message_id(
+    pub(super) async fn our_message_id(
         &self,
         space: &Space,
         mid: Option<&str>,
@@ -221,7 +221,7 @@ impl Messenger {
                 else {
                     return Ok(false);
                 };
-                json!({"pageId": space.page_id, "userRef": user_ref, "timestamp": seen.at})
+                json!({"channel": messenger_model::Channel::FbMessenger, "pageId": space.page_id, "userRef": user_ref, "timestamp": seen.at})
             }
         };
         extend(&mut payload, fields);
@@ -259,6 +259,7 @@ impl Messenger {
         let app_roles = (handover.kind == HandoverKind::AppRoles)
             .then(|| Value::Object(handover.extra.clone()));
         let payload = json!({
+            "channel": messenger_model::Channel::FbMessenger,
             "profileId": profile_id,
             "fbMessengerId": psid,
             "pageId": space.page_id,

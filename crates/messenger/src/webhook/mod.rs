@@ -1,9 +1,10 @@
 //! Meta's webhooks: the verification handshake, `X-Hub-Signature-256`, and processing a batch of
-//! events.
+//! events, of pages (Messenger) and of Instagram accounts (Instagram Direct).
 
 mod apply;
 mod echoes;
 mod horizon;
+mod instagram;
 mod interactions;
 mod process;
 mod signature;

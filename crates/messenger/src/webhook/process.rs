@@ -10,16 +10,24 @@
 //! referral, a handover, an echo that confirms an unrecorded send)
 //! first applies the run gathered so far, so events still take effect in the order Meta sent
 //! them.
+//!
+//! Instagram bodies (`"object":"instagram"`) take the same path, event by event, routed by the
+//! account their entry names ([`super::instagram`]); their reads (by `mid`) join the runs as
+//! read receipts.
 
 use std::collections::HashSet;
 
-use messenger_model::webhook::{EventKind, EventList, MessagingEvent, WebhookPayload};
+use messenger_model::webhook::{
+    EventKind, EventList, InstagramBody, InstagramComment, InstagramEvent, MessagingEvent,
+    WebhookPayload,
+};
 use messenger_model::Timestamp;
 use messenger_store::{MessengerRecipient, QuarantinedEvent, QueuedWebhook, Receipt};
 use sha2::{Digest, Sha256};
 
 use super::apply::Occurrence;
 use super::horizon::{past_horizon, REPLAY_REASON};
+use super::instagram::Step;
 use super::{verify_signature, SignatureError};
 use crate::{Error, Messenger, Space};
 
@@ -57,6 +65,15 @@ pub struct WebhookReport {
 }
 
 impl WebhookReport {
+    /// Counts an event that was applied (`true`) or read and left alone (`false`).
+    fn count(&mut self, applied: bool) {
+        if applied {
+            self.applied += 1;
+        } else {
+            self.ignored += 1;
+        }
+    }
+
     fn add(&mut self, other: Self) {
         self.applied += other.applied;
         self.duplicates += other.duplicates;
@@ -65,13 +82,64 @@ impl WebhookReport {
     }
 }
 
+/// What one event to process is.
+#[derive(Clone, Copy)]
+pub(super) enum Subject<'a> {
+    /// A Messenger event of the space's page.
+    Page(&'a MessagingEvent),
+    /// An Instagram direct-message event of one of the space's accounts.
+    Instagram(&'a InstagramEvent),
+    /// A comment on the media of one of the space's Instagram accounts.
+    Comment(&'a InstagramComment),
+}
+
 /// One event to process, with its space, deduplication key and when it happened.
-struct Pending<'a> {
+pub(super) struct Pending<'a> {
     /// The space as it was when the body was taken up (one configuration for all its events).
-    space: std::sync::Arc<Space>,
-    event: &'a MessagingEvent,
-    key: String,
-    seen: Occurrence,
+    pub(super) space: std::sync::Arc<Space>,
+    pub(super) subject: Subject<'a>,
+    pub(super) key: String,
+    pub(super) seen: Occurrence,
+}
+
+impl Pending<'_> {
+    /// The event as Meta sent it (as the model reads it), for the quarantine.
+    fn raw(&self) -> Vec<u8> {
+        match self.subject {
+            Subject::Page(event) => serde_json::to_vec(event),
+            Subject::Instagram(event) => serde_json::to_vec(&event.event),
+            Subject::Comment(comment) => serde_json::to_vec(&comment.raw),
+        }
+        .unwrap_or_default()
+    }
+
+    /// The page or Instagram account the event is for.
+    fn owner(&self) -> &str {
+        match self.subject {
+            Subject::Page(_) => &self.space.page_id,
+            Subject::Instagram(event) => &event.account_id,
+            Subject::Comment(comment) => &comment.account_id,
+        }
+    }
+}
+
+/// A queued body, read: a page's (Messenger) or an Instagram account's.
+enum Parsed {
+    Page(WebhookPayload),
+    Instagram(InstagramBody),
+}
+
+impl Parsed {
+    /// Reads a body: fails only when it is not a JSON object (see [`WebhookPayload::from_json`]);
+    /// `"object":"instagram"` bodies are read by [`InstagramBody`].
+    fn read(bytes: &[u8]) -> Result<Self, messenger_model::ModelError> {
+        let payload = WebhookPayload::from_json(bytes)?;
+        Ok(if payload.object == "instagram" {
+            Self::Instagram(InstagramBody::parse(bytes))
+        } else {
+            Self::Page(payload)
+        })
+    }
 }
 
 /// Receipts gathered to be applied together, and the keys to mark seen with them.
@@ -82,7 +150,7 @@ struct Run {
 }
 
 /// A short stable digest of `bytes`, for quarantine keys.
-fn digest(bytes: &[u8]) -> String {
+pub(super) fn digest(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..16])
 }
 
@@ -100,11 +168,11 @@ fn quarantined_body(queued: &QueuedWebhook, reason: &str, now: Timestamp) -> Qua
 
 /// One event the product cannot apply, for the quarantine.
 fn quarantined_event(p: &Pending<'_>, reason: &str, now: Timestamp) -> QuarantinedEvent {
-    let raw = serde_json::to_vec(p.event).unwrap_or_default();
+    let raw = p.raw();
     QuarantinedEvent {
         key: format!("event:{}", digest(&raw)),
         reason: reason.to_owned(),
-        page_id: Some(p.space.page_id.clone()),
+        page_id: Some(p.owner().to_owned()),
         raw,
         received_at: now,
         quarantined_at: now,
@@ -140,18 +208,36 @@ impl Messenger {
         signature: Option<&str>,
     ) -> Result<WebhookReport, WebhookError> {
         self.verify_webhook(body, signature)?;
-        let payload = WebhookPayload::from_json(body)?;
-        Ok(self.process_webhook(&payload).await?)
+        Ok(match Parsed::read(body)? {
+            Parsed::Page(payload) => self.process_webhook(&payload).await?,
+            Parsed::Instagram(body) => self.process_instagram_webhook(&body).await?,
+        })
     }
 
-    /// Checks `X-Hub-Signature-256` on the raw body (constant time).
+    /// Checks `X-Hub-Signature-256` on the raw body (constant time): valid when it is the
+    /// Facebook app's signature, or, for an Instagram body, the signature of the Instagram app of
+    /// every account its entries name ([`InstagramAccount::app_secret`](crate::InstagramAccount),
+    /// see [`super::instagram`]).
     pub fn verify_webhook(&self, body: &[u8], signature: Option<&str>) -> Result<(), WebhookError> {
-        let secret = self
+        let by_app = self
             .inner
             .app_secret
             .as_deref()
-            .ok_or(WebhookError::NoAppSecret)?;
-        Ok(verify_signature(secret, signature, body)?)
+            .map(|secret| verify_signature(secret, signature, body));
+        match by_app {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e @ (SignatureError::Missing | SignatureError::Malformed))) => {
+                return Err(e.into())
+            }
+            _ => {}
+        }
+        match self.instagram_signature(body, signature) {
+            Some(verified) => Ok(verified?),
+            None => Err(match by_app {
+                Some(Err(e)) => e.into(),
+                _ => WebhookError::NoAppSecret,
+            }),
+        }
     }
 
     /// Applies verified webhook bodies that the gateway queued (see
@@ -175,10 +261,10 @@ impl Messenger {
             .lease_webhooks(worker, now, limit, WEBHOOK_LEASE)
             .await?;
         let mut done = Vec::with_capacity(leased.len());
-        let mut bodies: Vec<(&QueuedWebhook, WebhookPayload)> = Vec::with_capacity(leased.len());
+        let mut bodies: Vec<(&QueuedWebhook, Parsed)> = Vec::with_capacity(leased.len());
         let mut unreadable = Vec::new();
         for queued in &leased {
-            match WebhookPayload::from_json(&queued.body) {
+            match Parsed::read(&queued.body) {
                 Ok(payload) => bodies.push((queued, payload)),
                 Err(e) => {
                     unreadable.push(quarantined_body(queued, &e.to_string(), now));
@@ -190,16 +276,22 @@ impl Messenger {
             quarantined: self.quarantine(unreadable).await?,
             ..WebhookReport::default()
         };
-        for (queued, payload) in &bodies {
-            report.quarantined += self
-                .quarantine_unparsed(payload, queued.received_at)
-                .await?;
+        for (queued, parsed) in &bodies {
+            report.quarantined += match parsed {
+                Parsed::Page(payload) => {
+                    self.quarantine_unparsed(payload, queued.received_at)
+                        .await?
+                }
+                Parsed::Instagram(body) => {
+                    self.quarantine_instagram(body, queued.received_at).await?
+                }
+            };
         }
         // Events of pages no space owns, counted as ignored when the bodies are applied together.
         let mut unrouted = WebhookReport::default();
         let all: Vec<Pending<'_>> = bodies
             .iter()
-            .flat_map(|(queued, payload)| self.pending(payload, queued.received_at, &mut unrouted))
+            .flat_map(|(queued, parsed)| self.pending_of(parsed, queued.received_at, &mut unrouted))
             .collect();
         match self.process_events(all).await {
             Ok(r) => {
@@ -209,9 +301,9 @@ impl Messenger {
             }
             Err(e) if bodies.len() > 1 => {
                 tracing::warn!(error = %e, bodies = bodies.len(), "applying webhook bodies together failed; applying them one by one");
-                for (queued, payload) in &bodies {
+                for (queued, parsed) in &bodies {
                     let mut alone = WebhookReport::default();
-                    let pending = self.pending(payload, queued.received_at, &mut alone);
+                    let pending = self.pending_of(parsed, queued.received_at, &mut alone);
                     match self.process_events(pending).await.map(|r| {
                         alone.add(r);
                         alone
@@ -264,6 +356,35 @@ impl Messenger {
         Ok(report)
     }
 
+    /// [`Messenger::process_webhook`] for an Instagram body (already verified): its events for
+    /// the spaces that own their accounts; what the model could not read is quarantined.
+    pub async fn process_instagram_webhook(
+        &self,
+        body: &InstagramBody,
+    ) -> Result<WebhookReport, Error> {
+        let now = self.now();
+        let mut report = WebhookReport {
+            quarantined: self.quarantine_instagram(body, now).await?,
+            ..WebhookReport::default()
+        };
+        let pending = self.instagram_pending(body, now, &mut report);
+        report.add(self.process_events(pending).await?);
+        Ok(report)
+    }
+
+    /// The events of a queued body (see [`Messenger::pending`]).
+    fn pending_of<'a>(
+        &'a self,
+        parsed: &'a Parsed,
+        now: Timestamp,
+        report: &mut WebhookReport,
+    ) -> Vec<Pending<'a>> {
+        match parsed {
+            Parsed::Page(payload) => self.pending(payload, now, report),
+            Parsed::Instagram(body) => self.instagram_pending(body, now, report),
+        }
+    }
+
     /// The events of `payload` (its entries' `messaging` and `standby` events) for the spaces
     /// that own their pages; the others are counted in `report` as ignored. An event without a
     /// timestamp happened at its entry's `time`, or else `now`.
@@ -288,7 +409,7 @@ impl Messenger {
             };
             pending.extend(entry.events().map(|(list, event)| Pending {
                 space: std::sync::Arc::clone(&space),
-                event,
+                subject: Subject::Page(event),
                 key: format!("{}:{}:{}", space.id, space.page_id, event.dedupe_key()),
                 seen: Occurrence {
                     at: Timestamp::from_millis(event.occurred_at_or(fallback)),
@@ -301,7 +422,7 @@ impl Messenger {
 
     /// Quarantines what `payload` holds that could not be read (events and entries); returns
     /// how many.
-    async fn quarantine_unparsed(
+    pub(super) async fn quarantine_unparsed(
         &self,
         payload: &WebhookPayload,
         received_at: Timestamp,
@@ -333,7 +454,10 @@ impl Messenger {
     /// those older than the [dedupe horizon](super::DEDUPE_HORIZON) (replays), gathers
     /// receipts and no-op echoes into runs, and applies anything else alone, after the run
     /// before it.
-    async fn process_events(&self, events: Vec<Pending<'_>>) -> Result<WebhookReport, Error> {
+    pub(super) async fn process_events(
+        &self,
+        events: Vec<Pending<'_>>,
+    ) -> Result<WebhookReport, Error> {
         let mut report = WebhookReport::default();
         let keys: Vec<String> = events.iter().map(|p| p.key.clone()).collect();
         let seen = self.inner.store.seen_among(&keys).await?;
@@ -352,23 +476,57 @@ impl Messenger {
                 run.keys.push(p.key.clone());
                 continue;
             }
-            if let Some(receipt) = receipt_of(&p.space, p.event, p.seen.at) {
+            let event = match p.subject {
+                Subject::Page(event) => event,
+                Subject::Instagram(event) => {
+                    match self.instagram_step(&p.space, event, p.seen.at).await? {
+                        Step::Receipt(receipt) => {
+                            run.receipts.push(receipt);
+                            run.keys.push(p.key.clone());
+                            report.applied += 1;
+                            continue;
+                        }
+                        Step::Ignore => {
+                            run.keys.push(p.key.clone());
+                            report.ignored += 1;
+                            continue;
+                        }
+                        Step::Apply(target) => {
+                            self.apply_run(&mut run).await?;
+                            let applied = self
+                                .apply_instagram(&p.space, event, p.seen, target)
+                                .await?;
+                            report.count(applied);
+                        }
+                    }
+                    self.inner.store.mark_seen(&p.key, self.now()).await?;
+                    continue;
+                }
+                Subject::Comment(comment) => {
+                    self.apply_run(&mut run).await?;
+                    let applied = self.apply_comment(&p.space, comment, p.seen).await?;
+                    report.count(applied);
+                    self.inner.store.mark_seen(&p.key, self.now()).await?;
+                    continue;
+                }
+            };
+            if let Some(receipt) = receipt_of(&p.space, event, p.seen.at) {
                 run.receipts.push(receipt);
                 run.keys.push(p.key.clone());
                 report.applied += 1;
                 continue;
             }
-            if let EventKind::Unknown = p.event.kind() {
+            if let EventKind::Unknown = event.kind() {
                 let entry = quarantined_event(p, "unknown event kind", self.now());
                 report.quarantined += self.quarantine(vec![entry]).await?;
                 run.keys.push(p.key.clone());
                 continue;
             }
-            let echo = match p.event.kind() {
-                EventKind::Echo(_) => Some(self.echo_target(&p.space, p.event).await?),
+            let echo = match event.kind() {
+                EventKind::Echo(_) => Some(self.echo_target(&p.space, event).await?),
                 _ => None,
             };
-            let foreign = match p.event.kind() {
+            let foreign = match event.kind() {
                 EventKind::Echo(e) => self.sent_by_another(e).is_some(),
                 _ => false,
             };
@@ -381,13 +539,9 @@ impl Messenger {
             self.apply_run(&mut run).await?;
             let applied = match echo {
                 Some(Some(target)) => self.apply_echo(&p.space, target).await?,
-                _ => self.apply_event(&p.space, p.event, p.seen).await?,
+                _ => self.apply_event(&p.space, event, p.seen).await?,
             };
-            if applied {
-                report.applied += 1;
-            } else {
-                report.ignored += 1;
-            }
+            report.count(applied);
             self.inner.store.mark_seen(&p.key, self.now()).await?;
         }
         self.apply_run(&mut run).await?;
@@ -396,7 +550,7 @@ impl Messenger {
 
     /// Keeps `events` in the store's quarantine, logging each key; returns how many (a key
     /// quarantined before counts too: its redelivery was not applied either).
-    async fn quarantine(&self, events: Vec<QuarantinedEvent>) -> Result<usize, Error> {
+    pub(super) async fn quarantine(&self, events: Vec<QuarantinedEvent>) -> Result<usize, Error> {
         let n = events.len();
         for e in &events {
             tracing::warn!(key = %e.key, page_id = e.page_id.as_deref().unwrap_or("-"), reason = %e.reason, "a Meta webhook event was quarantined: see the quarantine route");

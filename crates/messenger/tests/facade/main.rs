@@ -8,6 +8,8 @@ mod echo;
 mod flow;
 mod forward;
 mod inbound_kinds;
+mod instagram;
+mod instagram_kinds;
 mod instagram_tokens;
 mod reauth;
 mod receipts;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use graph_sim::GraphSim;
+use graph_sim::{GraphSim, GraphSimBuilder};
 use messenger::sms::TwilioSms;
 use messenger::{Messenger, MessengerBuilder, Space};
 use messenger_graph::{GraphClient, RetryPolicy};
@@ -65,6 +65,16 @@ pub(crate) async fn harness_with(
     build: impl FnOnce(MessengerBuilder) -> MessengerBuilder,
     echoes: bool,
 ) -> Harness {
+    harness_on(|sim| sim.echoes(echoes), |space, _| customize(space), build).await
+}
+
+/// A harness whose simulator, space (which may use the running simulator, e.g. its Instagram
+/// host) and facade builder are adjusted.
+pub(crate) async fn harness_on(
+    configure: impl FnOnce(GraphSimBuilder) -> GraphSimBuilder,
+    customize: impl FnOnce(Space, &GraphSim) -> Space,
+    build: impl FnOnce(MessengerBuilder) -> MessengerBuilder,
+) -> Harness {
     let cell: Arc<OnceLock<Messenger>> = Arc::new(OnceLock::new());
     let refuse_webhooks = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,15 +84,16 @@ pub(crate) async fn harness_with(
         .with_state((cell.clone(), refuse_webhooks.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let sim = GraphSim::builder()
-        .page(PAGE, TOKEN)
-        .app_secret(APP_SECRET)
-        .webhook_url(format!("http://{receiver}/webhooks/facebook"))
-        .sms_account("AC00000000000000000000000000000001", "sms-token")
-        .echoes(echoes)
-        .start()
-        .await
-        .unwrap();
+    let sim = configure(
+        GraphSim::builder()
+            .page(PAGE, TOKEN)
+            .app_secret(APP_SECRET)
+            .webhook_url(format!("http://{receiver}/webhooks/facebook"))
+            .sms_account("AC00000000000000000000000000000001", "sms-token"),
+    )
+    .start()
+    .await
+    .unwrap();
     let client = GraphClient::builder()
         .base_url(sim.base_url())
         .page_access_token(TOKEN)
@@ -96,7 +107,10 @@ pub(crate) async fn harness_with(
         Some("+15005550006".into()),
     )
     .unwrap();
-    let space = customize(Space::new(SPACE, PAGE, Arc::new(client)).sms(Arc::new(sms), None));
+    let space = customize(
+        Space::new(SPACE, PAGE, Arc::new(client)).sms(Arc::new(sms), None),
+        &sim,
+    );
     let store = Arc::new(MemoryStore::new());
     let messenger = build(Messenger::builder())
         .store(store.clone())
