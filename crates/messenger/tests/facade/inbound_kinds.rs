@@ -124,6 +124,10 @@ async fn edits_and_feedback_become_their_own_events() {
     );
     assert_eq!(e["profileId"], format!("fb-{PAGE}-{psid}"));
     assert_eq!(e["linkedBy"], "existing-profile");
+    // Every customer event says its channel.
+    for event in &events {
+        assert_eq!(event.payload["channel"], "fbMessenger", "{event:?}");
+    }
 
     let feedback = named(&events, EventName::MessageFeedback);
     assert_eq!(feedback.len(), 2, "{events:#?}");
