@@ -313,11 +313,16 @@ impl MessageRecord {
             at: now,
             reason: Some(missed_deadline_reason(channel, secs)),
         });
+        // Instagram has no delivery receipts: what it missed is a read.
+        let detail = match channel {
+            Channel::Instagram => format!("{secs} s, not read"),
+            _ => format!("{secs} s"),
+        };
         self.rule_trace.push(RuleTraceEntry::new(
             channel,
             RuleOutcome::Failed,
             RuleCause::DeliveryDeadlineMissed,
-            &format!("{secs} s"),
+            &detail,
             now,
         ));
         self.next_attempt_at = now;

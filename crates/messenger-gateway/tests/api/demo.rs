@@ -27,6 +27,13 @@ async fn the_demo_runs_end_to_end() {
         "  SMS provider got 1 SMS for Carol",
         "== 10. Alice reacts to the order message with a heart",
         "  the business hears: \"react\" \"love\" on message",
+        "== 11. Bea writes on Instagram: answered there, and by SMS when she does not read in time",
+        "  the business hears Bea on \"instagram\": \"Do you ship to Lisbon?\"",
+        "  sent on \"instagram\"",
+        "  Bea read it: message.read on \"instagram\"",
+        "  sent on \"instagram\"; Bea does not read it...",
+        "  rule \"instagram\": \"failed\" (\"no delivery receipt within the deliveryTimeout: 2 s, not read\")",
+        "  SMS provider got 1 SMS for Bea",
         "  it closes as the demo ends: run `messenger-gateway demo --serve` to keep it open",
         "Done.",
     ] {
@@ -38,7 +45,7 @@ async fn the_demo_runs_end_to_end() {
     // The doctor's report for the demo's page, at the start (nothing delivered yet: the likely
     // causes) and at the end (the deliveries of the walk, per field).
     let (start, end) = stdout
-        .split_once("== 11. The connection doctor again")
+        .split_once("== 12. The connection doctor again")
         .unwrap_or_else(|| panic!("no second doctor's report in:\n{stdout}"));
     let start = start
         .split_once("== 0. The connection doctor checks the page")

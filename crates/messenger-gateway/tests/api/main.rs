@@ -27,6 +27,7 @@ mod id_caps;
 mod inbound_kinds;
 mod instagram;
 mod instagram_config;
+mod instagram_send;
 mod listing;
 mod messages;
 mod ops;

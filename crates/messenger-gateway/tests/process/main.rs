@@ -67,6 +67,7 @@ mod disk_full;
 mod hangup;
 mod hash_key;
 mod hostile;
+mod instagram;
 mod owner;
 mod pacing;
 mod pg_outage;

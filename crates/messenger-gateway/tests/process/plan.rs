@@ -105,6 +105,21 @@ impl Sends {
         Self { sends }
     }
 
+    /// Sends given as `(recipient, text)` in order (another channel's record); every text must
+    /// be a planned one for its recipient.
+    pub(crate) fn from_texts(texts: impl IntoIterator<Item = (usize, String)>) -> Self {
+        let sends = texts
+            .into_iter()
+            .map(|(to, text)| {
+                let (r, m) = parse(&text)
+                    .unwrap_or_else(|| panic!("Graph received an unplanned text {text:?}"));
+                assert_eq!(r, to, "{text:?} went to the wrong recipient");
+                (r, m)
+            })
+            .collect();
+        Self { sends }
+    }
+
     /// Where each message was sent (indexes into the sends).
     pub(crate) fn occurrences(&self) -> BTreeMap<(usize, usize), Vec<usize>> {
         let mut out: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();

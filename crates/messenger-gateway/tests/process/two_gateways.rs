@@ -32,12 +32,26 @@ impl TwoGateways {
     /// other, so that the first runs the migrations. `None` when the test PostgreSQL is not
     /// reachable outside CI (after [`TestSchema::create`]'s loud message).
     pub(crate) async fn start(dispatch: Dispatch, send_rate: u32) -> Option<Self> {
+        Self::start_on(start_sim().await, dispatch, send_rate, |toml| toml).await
+    }
+
+    /// Like [`TwoGateways::start`], with `sim` and the configuration passed through `edit`.
+    pub(crate) async fn start_on(
+        sim: GraphSim,
+        dispatch: Dispatch,
+        send_rate: u32,
+        edit: impl FnOnce(String) -> String,
+    ) -> Option<Self> {
         let schema = TestSchema::create("gw_process").await?;
         let dir = Workdir::new();
-        let sim = start_sim().await;
         let config = dir.write(
             "gateway.toml",
-            &paced_config_toml(&sim, &schema.url_with_search_path(), dispatch, send_rate),
+            &edit(paced_config_toml(
+                &sim,
+                &schema.url_with_search_path(),
+                dispatch,
+                send_rate,
+            )),
         );
         let a = GatewayProcess::start(&dir, "a", &config).await;
         let b = GatewayProcess::start(&dir, "b", &config).await;

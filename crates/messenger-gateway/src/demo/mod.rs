@@ -3,8 +3,9 @@
 //! It starts graph-sim (standing in for Meta's Graph API and for Twilio), the gateway on the
 //! embedded SQLite default (a fresh `./data/demo.db`), and a small webhook receiver playing the
 //! business; then it walks through opt-in, a send by profile id, delivery and read receipts, an
-//! inbound reply, an SMS fallback, an SMS after a missed delivery deadline and a reaction,
-//! printing each step and the events the business received.
+//! inbound reply, an SMS fallback, an SMS after a missed delivery deadline, a reaction, and a
+//! customer on Instagram Direct answered there with SMS as fallback ([`instagram`]), printing
+//! each step and the events the business received.
 //! Everything goes over real HTTP on loopback, exactly as in production.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,8 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::{Gateway, GatewayError};
+
+mod instagram;
 
 const SPACE: &str = "demo";
 const KEY: &str = "demo-api-key-0123456789";
@@ -129,7 +132,11 @@ base_url = "{sim}"
 account_sid = "{SMS_SID}"
 auth_token = "demo-sms-token"
 from = "+15005550006"
-"#
+
+[[spaces.instagram]]
+account_id = "{ig}"
+"#,
+        ig = instagram::ACCOUNT,
     )
 }
 
@@ -345,6 +352,10 @@ pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
         .app_secret(APP_SECRET)
         .webhook_url(format!("http://{gateway_addr}/webhooks/facebook"))
         .sms_account(SMS_SID, "demo-sms-token")
+        .instagram_account(
+            instagram::ACCOUNT,
+            graph_sim::InstagramLogin::Page(PAGE.into()),
+        )
         .start()
         .await
         .map_err(|e| setup("starting graph-sim")(&e))?;
@@ -411,7 +422,7 @@ pub async fn start(data_dir: &std::path::Path) -> Result<Running, DemoError> {
         return Err(e);
     }
     step(
-        11,
+        12,
         "The connection doctor again: the webhook's last signed delivery per field",
     );
     for line in gateway.connections().diagnose().await.render().lines() {
@@ -635,5 +646,5 @@ async fn deadline_and_reaction(d: &mut Demo, alice_mid: &str) -> Result<(), Demo
         "  the business hears: {} {} on message {}",
         reaction.payload["action"], reaction.payload["reaction"], reaction.payload["messageId"]
     );
-    Ok(())
+    instagram::walk(d).await
 }
