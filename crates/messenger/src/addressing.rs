@@ -317,6 +317,39 @@ mod tests {
         }
 
         #[test]
+        fn instagram_resolution_obeys_precedence(
+            comment in field(),
+            igsid in field(),
+            held in proptest::collection::btree_map("A[0-3]", field(), 0..4),
+            accounts in proptest::sample::subsequence(vec!["A0", "A1", "A2", "A3"], 0..=4),
+        ) {
+            let to = To { comment_id: comment.clone(), instagram_id: igsid.clone(), ..To::default() };
+            let profile = Profile {
+                id: "p".into(),
+                instagram_ids: held.iter().filter_map(|(a, id)| id.clone().map(|id| (a.clone(), id))).collect(),
+                ..Profile::default()
+            };
+            let got = resolve_instagram(&to, Some(&profile), &accounts)
+                .map(|a| (a.account_id, a.recipient.id, a.recipient.comment_id, a.source));
+            let first = accounts.first().map(|a| (*a).to_owned());
+            let from_profile = accounts.iter().find_map(|a| {
+                profile.instagram_ids.get(*a).and_then(|id| set(&Some(id.clone())))
+                    .map(|id| ((*a).to_owned(), Some(id), None, AddressSource::ProfileInstagramId))
+            });
+            let expected = match (first, set(&comment), set(&igsid)) {
+                (None, _, _) => None,
+                (Some(a), Some(c), _) => Some((a, None, Some(c), AddressSource::ToCommentId)),
+                (Some(a), None, Some(id)) => Some((a, Some(id), None, AddressSource::ToInstagramId)),
+                (Some(_), None, None) => from_profile,
+            };
+            prop_assert_eq!(got.clone(), expected);
+            // Never an account the space does not have, never a phone number.
+            if let Some((account, ..)) = got {
+                prop_assert!(accounts.contains(&account.as_str()));
+            }
+        }
+
+        #[test]
         fn sms_resolution_obeys_precedence(to in to(), profile in profile()) {
             let got = resolve_sms(&to, profile.as_ref()).map(|a| (a.number, a.source));
             let expected = set(&to.mobile_number).map(|n| (n, AddressSource::ToMobileNumber))
