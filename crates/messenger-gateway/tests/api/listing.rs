@@ -438,6 +438,27 @@ async fn instagram_messages_are_listed_by_channel_with_the_account_they_went_out
         all_pages(&env, KEY_A, "channel=instagram&status=sent").await,
         [direct.as_str(), reply.as_str()]
     );
+    // The customer reads the direct message: Instagram's read names it, and it goes from sent
+    // to read (the commenter, another customer, has read nothing).
+    let mid = env.sim.instagram_sent(IG_ACCOUNT)[1].mid.clone();
+    let status = env
+        .sim
+        .post_instagram_read(IG_ACCOUNT, &writer, &mid)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    env.webhooks_applied().await;
+    assert_eq!(
+        all_pages(&env, KEY_A, "channel=instagram&status=read").await,
+        [direct.as_str()]
+    );
+    let statuses: Vec<String> = env.message(&direct).await["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["processing", "sent", "read"]);
     // Instagram has no delivered state.
     assert!(all_pages(&env, KEY_A, "channel=instagram&status=delivered")
         .await

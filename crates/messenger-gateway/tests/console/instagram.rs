@@ -2,8 +2,8 @@
 //! account (through its page), graph-sim serving both channels. The operator filters the
 //! listing by channel in the page's own form (the status choices lose `delivered`), sees each
 //! Instagram message with the account it went out from, opens one and reads its channel, the
-//! account and IGSID, and Instagram's statuses (sent, then read; no delivered); and sees a
-//! profile's Instagram IDs per account.
+//! account and IGSID, and Instagram's statuses (sent, then read once the customer's read
+//! arrives; never delivered); and sees a profile's Instagram IDs per account.
 
 use graph_sim::{GraphSim, InstagramLogin};
 use messenger_gateway::config::Config;
@@ -272,6 +272,35 @@ async fn the_console_shows_instagram_messages_their_account_and_statuses() {
     browser
         .screenshot(&shots.join("instagram-message.png"))
         .await;
+
+    // The commenter reads the reply: Instagram's read names it, and the message shows read.
+    let mid = shop.sim.instagram_sent(IG_ACCOUNT)[0].mid.clone();
+    let read = shop
+        .sim
+        .post_instagram_read(IG_ACCOUNT, &commenter, &mid)
+        .await
+        .unwrap();
+    assert_eq!(read, 200);
+    let mut reached = Vec::new();
+    for n in 0..50 {
+        browser
+            .goto(&format!("{}/console#/messages/{reply}?n={n}", shop.base))
+            .await;
+        browser.wait_for("#progress", 10).await;
+        reached = texts(&browser, "#progress li.reached").await;
+        if reached.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        reached,
+        ["sent", "read"],
+        "read after sent, nothing between"
+    );
+    let timeline = texts(&browser, "#timeline li .status").await;
+    assert_eq!(timeline, ["processing", "sent", "read"]);
+    browser.screenshot(&shots.join("instagram-read.png")).await;
 
     // A profile's Instagram IDs, per account, with how the account is connected.
     browser
