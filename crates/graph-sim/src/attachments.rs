@@ -219,7 +219,7 @@ fn read_simple(headers: &HeaderMap, bytes: &[u8]) -> UploadForm {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let value = if is_form {
-        crate::send::form_to_json(bytes)
+        crate::send_api::form_to_json(bytes)
     } else {
         serde_json::from_slice(bytes).unwrap_or(Value::Null)
     };

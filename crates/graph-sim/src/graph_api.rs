@@ -420,3 +420,10 @@ fn message_for(subcode: i64) -> &'static str {
         _ => "Error validating access token: The session is invalid.",
     }
 }
+
+/// Graph's answer to a parameter longer than `max`.
+pub(crate) fn too_long(param: &str, max: usize) -> GraphFailure {
+    GraphFailure::param(format!(
+        "(#100) Length of param {param} must be less than or equal to {max}"
+    ))
+}

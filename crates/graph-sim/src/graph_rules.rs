@@ -11,7 +11,7 @@ use messenger_model::graph::{
 };
 use serde::Deserialize;
 
-use crate::graph_api::GraphFailure;
+use crate::graph_api::{too_long, GraphFailure};
 
 /// Maximum characters of `message.text`.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -108,7 +108,7 @@ pub(crate) struct WireRecipient {
 pub(crate) enum Platform {
     /// Messenger's: [`MAX_TEXT_CHARS`], [`crate::GraphSimBuilder::accepted_tags`], personas.
     Messenger,
-    /// Instagram's ([`crate::instagram::rules`]): text in bytes, text-only quick replies,
+    /// Instagram's ([`crate::instagram_rules`]): text in bytes, text-only quick replies,
     /// `HUMAN_AGENT` only, no personas, private replies and reactions.
     Instagram,
 }
@@ -120,7 +120,7 @@ pub(crate) struct CheckedSend {
     /// Instagram's private reply: `recipient.comment_id`.
     pub(crate) comment_id: Option<String>,
     /// Instagram's `react` / `unreact` sender action.
-    pub(crate) reaction: Option<crate::instagram::rules::ReactAction>,
+    pub(crate) reaction: Option<crate::instagram_rules::ReactAction>,
 }
 
 /// Checks a Send API request the way Graph does for `platform` and returns it typed.
@@ -129,7 +129,7 @@ pub(crate) fn check_send(
     accepted_tags: &[String],
     platform: Platform,
 ) -> Result<CheckedSend, GraphFailure> {
-    use crate::instagram::rules as ig;
+    use crate::instagram_rules as ig;
     let Some(WireRecipient {
         base: recipient,
         comment_id,
@@ -329,12 +329,6 @@ pub(crate) fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-pub(crate) fn too_long(param: &str, max: usize) -> GraphFailure {
-    GraphFailure::param(format!(
-        "(#100) Length of param {param} must be less than or equal to {max}"
-    ))
-}
-
 fn check_message(m: &Message, platform: Platform) -> Result<(), GraphFailure> {
     if let Some(key) = m
         .extra
@@ -369,7 +363,7 @@ fn check_message(m: &Message, platform: Platform) -> Result<(), GraphFailure> {
             Platform::Messenger if chars(text) > MAX_TEXT_CHARS => {
                 return Err(too_long("message[text]", MAX_TEXT_CHARS));
             }
-            Platform::Instagram => crate::instagram::rules::check_text(text)?,
+            Platform::Instagram => crate::instagram_rules::check_text(text)?,
             Platform::Messenger => {}
         }
     }
@@ -383,7 +377,7 @@ fn check_message(m: &Message, platform: Platform) -> Result<(), GraphFailure> {
     }
     for (i, q) in m.quick_replies.iter().enumerate() {
         if platform == Platform::Instagram {
-            crate::instagram::rules::check_quick_reply(i, q)?;
+            crate::instagram_rules::check_quick_reply(i, q)?;
         }
         if q.title.as_deref().map_or(0, chars) > MAX_QUICK_REPLY_TITLE_CHARS {
             return Err(too_long(

@@ -16,7 +16,7 @@ use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
 use crate::personas::{
     no_such_object, DEFAULT_PERSONA_LIMIT, MAX_PERSONA_LIMIT, MAX_PERSONA_NAME_CHARS,
 };
-use crate::send::form_to_json;
+use crate::send_api::form_to_json;
 use crate::state::SimState;
 
 fn answer(state: &SimState, result: Result<Value, GraphFailure>) -> Response {

@@ -6,83 +6,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use bytes::Bytes;
-use messenger_model::graph::{Attachment, GraphSendRequest, Recipient};
+use messenger_model::graph::Recipient;
 use messenger_model::Timestamp;
-use serde::Serialize;
 
 use crate::faults::graph_failure;
 use crate::graph_api::{self, authenticate, token_of, GraphFailure, QueryParams};
-use crate::graph_rules::{self, Platform, WireSend};
-use crate::handle::GraphSim;
+use crate::graph_rules::{self, Platform};
 use crate::records::{SentAction, SentMessage};
+use crate::send_api::{check_attachment_id, parse_body, reusable_attachment_id, SendAnswer};
 use crate::state::SimState;
 use crate::sync::lock;
-
-/// The success answer.
-#[derive(Serialize)]
-pub(crate) struct SendAnswer<'a> {
-    pub(crate) recipient_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) message_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) attachment_id: Option<&'a str>,
-}
-
-/// How a body was encoded.
-enum BodyKind {
-    Json,
-    Form,
-}
-
-fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let looks_like_json = || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if ct.starts_with("application/x-www-form-urlencoded") {
-        BodyKind::Form
-    } else if ct.starts_with("application/json") || looks_like_json() {
-        BodyKind::Json
-    } else {
-        BodyKind::Form
-    }
-}
-
-/// Form fields as a JSON object: values of `recipient` and `message` (and any value that looks
-/// like a JSON object) are parsed as JSON, as Graph does.
-pub(crate) fn form_to_json(body: &[u8]) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        let value = if v.trim_start().starts_with('{') || v.trim_start().starts_with('[') {
-            serde_json::from_str(&v).unwrap_or_else(|_| serde_json::Value::String(v.into_owned()))
-        } else {
-            serde_json::Value::String(v.into_owned())
-        };
-        map.insert(k.into_owned(), value);
-    }
-    serde_json::Value::Object(map)
-}
-
-/// Parses a Send API body (JSON or form), with Graph's refusal when it has the wrong shape.
-pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<WireSend, GraphFailure> {
-    match body_kind(headers, body) {
-        BodyKind::Json => serde_json::from_slice::<WireSend>(body).map_err(|_| {
-            match serde_json::from_slice::<serde_json::Value>(body) {
-                Ok(v) => graph_rules::diagnose_shape(&v),
-                Err(_) => GraphFailure::param("(#100) Invalid JSON for postbody"),
-            }
-        }),
-        BodyKind::Form => {
-            let v = form_to_json(body);
-            serde_json::from_value::<WireSend>(v.clone())
-                .map_err(|_| graph_rules::diagnose_shape(&v))
-        }
-    }
-}
 
 /// `POST /{version}/{node}/messages`.
 pub(crate) async fn send(
@@ -226,41 +162,6 @@ async fn send_inner(
     Ok(graph_api::json_ok(out))
 }
 
-/// A send by `attachment_id` must name an attachment Graph knows.
-pub(crate) fn check_attachment_id(
-    state: &SimState,
-    request: &GraphSendRequest,
-) -> Result<(), GraphFailure> {
-    let id = request
-        .message
-        .as_ref()
-        .and_then(|m| m.attachment.as_ref())
-        .and_then(Attachment::media_payload)
-        .and_then(|p| p.attachment_id.as_deref());
-    match id {
-        Some(id) if !lock(&state.attachment_ids).contains(id) => Err(GraphFailure::param(format!(
-            "(#100) Attachment with id {id} does not exist or cannot be used"
-        ))
-        .subcode(2_018_047)),
-        _ => Ok(()),
-    }
-}
-
-/// For a media attachment by URL with `is_reusable: true`, Graph keeps it and answers its id.
-pub(crate) fn reusable_attachment_id(
-    state: &SimState,
-    request: &GraphSendRequest,
-) -> Option<String> {
-    let attachment = request.message.as_ref()?.attachment.as_ref()?;
-    let payload = attachment.media_payload()?;
-    if payload.is_reusable != Some(true) || payload.url.is_none() {
-        return None;
-    }
-    let id = state.ids.new_numeric_id();
-    lock(&state.attachment_ids).insert(id.clone());
-    Some(id)
-}
-
 /// The PSID a recipient resolves to: its `id`, or a stable synthetic PSID for a phone number
 /// (customer matching), `user_ref` or marketing token.
 fn resolve_recipient(page_id: &str, r: &Recipient) -> String {
@@ -277,14 +178,6 @@ fn resolve_recipient(page_id: &str, r: &Recipient) -> String {
         return synthetic_psid(page_id, "token", t);
     }
     String::new()
-}
-
-impl GraphSim {
-    /// The PSID the simulator answers for a phone-number recipient of `page_id` (customer
-    /// matching). Stable across runs.
-    pub fn psid_for_phone(page_id: &str, phone_number: &str) -> String {
-        synthetic_psid(page_id, "phone", &normalize_phone(phone_number))
-    }
 }
 
 /// A phone number reduced to `+` and digits.
@@ -305,19 +198,6 @@ pub(crate) fn synthetic_psid(page_id: &str, kind: &str, value: &str) -> String {
     n.to_string()
 }
 
-/// Any other path: Graph's unknown-path error.
-pub(crate) async fn fallback(
-    State(state): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    state.record(&method, &uri, &headers, &body);
-    tracing::debug!(%method, path = uri.path(), "unknown path");
-    graph_api::unknown_path(uri.path()).into_response_with(&state.ids)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,12 +210,5 @@ mod tests {
         assert_eq!(a, synthetic_psid("P", "phone", "+447700900123"));
         assert_ne!(a, synthetic_psid("Q", "phone", "+447700900123"));
         assert_eq!(normalize_phone("+44 7700-900 123"), "+447700900123");
-    }
-
-    #[test]
-    fn form_values_that_are_json_are_parsed() {
-        let v = form_to_json(b"recipient=%7B%22id%22%3A%221%22%7D&messaging_type=RESPONSE");
-        assert_eq!(v["recipient"]["id"], "1");
-        assert_eq!(v["messaging_type"], "RESPONSE");
     }
 }

@@ -16,12 +16,13 @@ use crate::faults::FaultBook;
 use crate::graph_api::PageAuth;
 use crate::handle::{GraphSim, Server};
 use crate::ids::Ids;
-use crate::instagram::accounts::InstagramBook;
+use crate::instagram_accounts::InstagramBook;
 use crate::personas::PersonaBook;
 use crate::state::{AutoReceipts, Config, SimState};
 use crate::window::WindowBook;
 use crate::{
-    attachments, connection, control, persona_api, profile, send, signature, sms, SimError,
+    attachments, connection, control, persona_api, profile, send, send_api, signature, sms,
+    SimError,
 };
 use crate::{InstagramLogin, InstagramShape};
 
@@ -390,7 +391,7 @@ fn router(state: Arc<SimState>) -> Router {
             get(sms::fetch_message),
         )
         .merge(control::routes())
-        .fallback(send::fallback)
+        .fallback(send_api::fallback)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             count_in_flight,

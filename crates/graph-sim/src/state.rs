@@ -13,7 +13,7 @@ use messenger_model::{Timestamp, UserProfile};
 use crate::faults::FaultBook;
 use crate::graph_api::PageAuth;
 use crate::ids::Ids;
-use crate::instagram::accounts::InstagramBook;
+use crate::instagram_accounts::InstagramBook;
 use crate::personas::PersonaBook;
 use crate::records::{
     InstagramAction, InstagramSend, RecordedRequest, SentAction, SentMessage, SmsMessage, Upload,

@@ -82,7 +82,7 @@ impl WindowBook {
     ) -> Result<(), GraphFailure> {
         let (enabled, seven_day_tags) = match platform {
             Platform::Messenger => (self.enabled, SEVEN_DAY_TAGS),
-            Platform::Instagram => (self.instagram, crate::instagram::rules::INSTAGRAM_TAGS),
+            Platform::Instagram => (self.instagram, crate::instagram_rules::INSTAGRAM_TAGS),
         };
         if !enabled || request.message.is_none() {
             return Ok(());

@@ -160,7 +160,7 @@ fn check_options(report: &mut Report, req: &SendRequest) {
     }
     if let Some(secs) = opts.delivery_timeout {
         // Instagram has no delivery receipts: the wait ends with a read.
-        crate::request::check_delivery_timeout(report, req, Channel::Instagram, secs);
+        crate::deadline::check_delivery_timeout(report, req, Channel::Instagram, secs);
     }
 }
 

@@ -56,6 +56,7 @@
 //! assert_eq!(err.violations()[0].pointer, "/channelOptions/fbMessenger/messageTag");
 //! ```
 
+mod deadline;
 mod error;
 mod format;
 mod id;

@@ -5,9 +5,7 @@ use messenger_model::graph::MessagingType;
 use messenger_model::{is_text_mime, part_is_for, Channel, MessagePart, SendRequest};
 
 use crate::format::{base64_decoded_len, check_phone, check_url, is_mime_type};
-use crate::limits::{
-    ATTACHMENT_MAX_BYTES, DELIVERY_TIMEOUT_MAX_SECS, DELIVERY_TIMEOUT_MIN_SECS, TEXT_MAX_CHARS,
-};
+use crate::limits::{ATTACHMENT_MAX_BYTES, TEXT_MAX_CHARS};
 use crate::report::{index, longer_than, Report};
 use crate::tags::{check_tag_at, tag_missing, tag_needs_message_tag_type, TAG_POINTER};
 use crate::{Policy, ViolationCode};
@@ -299,48 +297,6 @@ fn check_messenger_options(report: &mut Report, req: &SendRequest) {
         }
     }
     if let Some(secs) = opts.delivery_timeout {
-        check_delivery_timeout(report, req, Channel::FbMessenger, secs);
-    }
-}
-
-/// `deliveryTimeout` of `channel`'s options: within range, and only with a rule after
-/// `channel` to use when it passes.
-pub(crate) fn check_delivery_timeout(
-    report: &mut Report,
-    req: &SendRequest,
-    channel: Channel,
-    secs: u64,
-) {
-    let pointer = format!("/channelOptions/{}/deliveryTimeout", channel.as_str());
-    if !(DELIVERY_TIMEOUT_MIN_SECS..=DELIVERY_TIMEOUT_MAX_SECS).contains(&secs) {
-        report.push(
-            ViolationCode::DeliveryTimeoutRange,
-            pointer.clone(),
-            format!(
-                "deliveryTimeout is {secs} s; it must be from {DELIVERY_TIMEOUT_MIN_SECS} to \
-                 {DELIVERY_TIMEOUT_MAX_SECS} seconds (7 days)"
-            ),
-            Some(&secs.to_string()),
-        );
-    }
-    let later_rule = req
-        .rules
-        .iter()
-        .position(|c| *c == channel)
-        .is_some_and(|i| i + 1 < req.rules.len());
-    if !later_rule && !req.rules.is_empty() {
-        let (name, what) = match channel {
-            Channel::Instagram => ("instagram", "Instagram has not reported it read"),
-            _ => ("fbMessenger", "Messenger has not delivered it"),
-        };
-        report.push(
-            ViolationCode::DeliveryTimeoutNoNextRule,
-            pointer,
-            format!(
-                "deliveryTimeout needs a rule after {name} to send the message when {what} in \
-                 time, e.g. rules [\"{name}\", \"sms\"]"
-            ),
-            Some(&secs.to_string()),
-        );
+        crate::deadline::check_delivery_timeout(report, req, Channel::FbMessenger, secs);
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::state::SimState;
 use crate::SimError;
 
-use super::handle::{actions_of, new_user, sent_by, user_comments, user_reads, user_writes};
+use super::script::{actions_of, new_user, sent_by, user_comments, user_reads, user_writes};
 use super::InstagramShape;
 
 type St = State<Arc<SimState>>;

@@ -44,7 +44,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/{version}/{node}/messages", post(send))
         .route("/refresh_access_token", get(refresh))
         .route("/{version}/{node}", get(node))
-        .fallback(crate::send::fallback)
+        .fallback(crate::send_api::fallback)
         .with_state(state)
 }
 
@@ -166,7 +166,7 @@ async fn send_inner(
         return Err(graph_api::unknown_path(uri.path()));
     }
     let query = QueryParams::parse(uri.query());
-    let parsed = crate::send::parse_body(headers, body);
+    let parsed = crate::send_api::parse_body(headers, body);
     let (body_token, body_proof) = match &parsed {
         Ok(w) => (w.access_token.as_deref(), w.appsecret_proof.as_deref()),
         Err(_) => (None, None),

@@ -69,123 +69,18 @@
 //! # }
 //! ```
 
-pub(crate) mod accounts;
+pub(crate) use crate::instagram_accounts as accounts;
 pub(crate) mod control;
-mod handle;
 pub(crate) mod host;
 pub mod profile;
-pub mod rules;
+/// Instagram's own send rules (kept beside the common checks they are applied with).
+pub use crate::instagram_rules as rules;
+pub(crate) mod script;
 pub(crate) mod send;
 pub(crate) mod webhook;
 
-pub use accounts::{
+pub use crate::instagram_accounts::{
+    InstagramHost, InstagramLogin, InstagramPost, InstagramShape, InstagramToken,
     PRIVATE_REPLIES_PER_HOUR, PRIVATE_REPLY_WINDOW_MILLIS, REFRESH_MIN_AGE_MILLIS,
     TOKEN_LIFETIME_MILLIS,
 };
-
-/// How an Instagram professional account is connected to the app.
-#[derive(Clone, PartialEq, Eq)]
-pub enum InstagramLogin {
-    /// Facebook Login: linked to this page (which must be configured with
-    /// [`GraphSimBuilder::page`](crate::GraphSimBuilder::page)); sends use the page's token on
-    /// the Facebook host; webhooks are signed with the app secret.
-    Page(String),
-    /// Instagram Login: sends use `token` on the Instagram host; webhooks are signed with
-    /// `app_secret` (the Instagram app's, not the Facebook app's).
-    Instagram {
-        /// The Instagram user access token (60 days, refreshable after 24 hours).
-        token: String,
-        /// The Instagram app's secret.
-        app_secret: String,
-        /// The app-scoped id `/me` answers as `id` (not the account id of webhooks).
-        app_scoped_id: String,
-        /// The account's username.
-        username: String,
-    },
-}
-
-impl InstagramLogin {
-    /// [`InstagramLogin::Instagram`] from its four parts.
-    pub fn instagram(
-        token: impl Into<String>,
-        app_secret: impl Into<String>,
-        app_scoped_id: impl Into<String>,
-        username: impl Into<String>,
-    ) -> Self {
-        Self::Instagram {
-            token: token.into(),
-            app_secret: app_secret.into(),
-            app_scoped_id: app_scoped_id.into(),
-            username: username.into(),
-        }
-    }
-}
-
-impl std::fmt::Debug for InstagramLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token and the secret stay out of Debug output.
-        match self {
-            Self::Page(page) => f.debug_tuple("Page").field(page).finish(),
-            Self::Instagram {
-                app_scoped_id,
-                username,
-                ..
-            } => f
-                .debug_struct("Instagram")
-                .field("app_scoped_id", app_scoped_id)
-                .field("username", username)
-                .finish_non_exhaustive(),
-        }
-    }
-}
-
-/// Where an Instagram webhook event goes in its entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum InstagramShape {
-    /// `entry[].messaging[]`, as most direct messages come.
-    #[default]
-    Messaging,
-    /// `entry[].changes[]` as `{"field": ..., "value": event}`, as dashboard test payloads and
-    /// some real direct messages come.
-    Changes,
-}
-
-/// Which host an Instagram send came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstagramHost {
-    /// `graph.facebook.com`, with the linked page's token (Facebook Login).
-    Facebook,
-    /// `graph.instagram.com`, with the account's Instagram user token (Instagram Login).
-    Instagram,
-}
-
-impl InstagramHost {
-    /// `facebook` or `instagram`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstagramHost::Facebook => "facebook",
-            InstagramHost::Instagram => "instagram",
-        }
-    }
-}
-
-/// An Instagram user token, as the simulator keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstagramToken {
-    /// The account it is for.
-    pub account_id: String,
-    /// When it was issued (milliseconds since the epoch, by the simulator's token clock).
-    pub issued_at_millis: i64,
-    /// When it expires: [`TOKEN_LIFETIME_MILLIS`] after its issue.
-    pub expires_at_millis: i64,
-}
-
-/// Something an Instagram user did, posted as a webhook: its id (a message's `mid`, a comment's
-/// id) and the receiver's HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstagramPost {
-    /// The `mid` of a message, or the id of a comment.
-    pub id: String,
-    /// What the receiver answered.
-    pub status: u16,
-}

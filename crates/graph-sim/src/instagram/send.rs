@@ -12,7 +12,7 @@ use crate::faults::{graph_failure, Fault};
 use crate::graph_api::{self, GraphFailure};
 use crate::graph_rules::{self, CheckedSend, Platform, WireSend};
 use crate::records::{InstagramAction, InstagramSend};
-use crate::send::{check_attachment_id, reusable_attachment_id, SendAnswer};
+use crate::send_api::{check_attachment_id, reusable_attachment_id, SendAnswer};
 use crate::state::SimState;
 use crate::sync::lock;
 use crate::InstagramHost;

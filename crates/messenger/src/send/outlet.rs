@@ -6,9 +6,9 @@ use std::sync::Arc;
 use messenger_graph::{TokenProblem, Transport};
 use messenger_model::Timestamp;
 
-use crate::instagram::InstagramAccount;
 use crate::send::pacing::PagePacing;
 use crate::send::page::PageHealth;
+use crate::InstagramAccount;
 use crate::Space;
 
 /// A page or an Instagram account of a space, as the send pipeline uses it: pacing buckets are
@@ -56,14 +56,21 @@ impl Outlet<'_> {
     /// waits for new credentials ([`PageHealth::needs_reauth`]); the transition is logged once,
     /// with what to do.
     pub(crate) fn token_stopped(&self, problem: TokenProblem, reason: &str, now: Timestamp) {
-        if self.health.needs_reauth(problem, reason, now) {
-            tracing::warn!(
-                space = %self.space.id,
-                sender = %self.id,
-                problem = problem.as_str(),
-                remedy = problem.remedy(),
-                "the token of a page or Instagram account stopped working: its messages wait for new credentials"
-            );
+        if !self.health.needs_reauth(problem, reason, now) {
+            return;
         }
+        let (space, problem, remedy) = (&self.space.id, problem.as_str(), problem.remedy());
+        if self.is_page() {
+            tracing::warn!(%space, page = %self.id, problem, remedy,
+                "the page's token stopped working: its messages wait for new credentials");
+        } else {
+            tracing::warn!(%space, instagram_account = %self.id, problem, remedy,
+                "the Instagram account's token stopped working: its messages wait for new credentials");
+        }
+    }
+
+    /// Whether this is the space's page (else one of its Instagram accounts).
+    fn is_page(&self) -> bool {
+        self.id == self.space.page_id
     }
 }

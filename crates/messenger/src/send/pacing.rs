@@ -25,8 +25,8 @@ use messenger_graph::rates::{SendKind, DEFAULT_MEDIA_SEND_RATE, DEFAULT_SEND_RAT
 use messenger_model::Timestamp;
 use messenger_store::{Pace, Reservation};
 
-use crate::instagram::InstagramAccount;
 use crate::send::outlet::Outlet;
+use crate::InstagramAccount;
 use crate::Messenger;
 
 /// How far ahead a message may book its page's sends and wait for them in its worker; beyond

@@ -16,11 +16,11 @@ use messenger_model::{
 use messenger_store::MessageRecord;
 
 use crate::addressing::MessengerAddress;
-use crate::instagram::InstagramAccount;
 use crate::send::fallback::Turn;
 use crate::send::outlet::Outlet;
 use crate::send::pacing::Slots;
 use crate::sms::SmsMessage;
+use crate::InstagramAccount;
 use crate::{Messenger, Space};
 
 /// How one channel attempt ended: a turn of the rule, or nothing done.

@@ -12,6 +12,9 @@ use messenger_model::UserProfile;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod instagram;
+mod webhook;
+
 use crate::faults::{FaultRule, UsageHeaders};
 use crate::records::{RecordedRequest, SentAction, SentMessage, SmsMessage, Upload, WebhookPost};
 use crate::state::SimState;
@@ -266,5 +269,17 @@ impl GraphSim {
                 abort.abort();
             }
         }
+    }
+}
+
+impl GraphSim {
+    /// The PSID the simulator answers for a phone-number recipient of `page_id` (customer
+    /// matching). Stable across runs.
+    pub fn psid_for_phone(page_id: &str, phone_number: &str) -> String {
+        crate::send::synthetic_psid(
+            page_id,
+            "phone",
+            &crate::send::normalize_phone(phone_number),
+        )
     }
 }

@@ -13,8 +13,8 @@
 use messenger_model::graph::{QuickReply, QuickReplyContentType, Recipient, SenderAction};
 use serde_json::Value;
 
+use crate::graph_api::too_long;
 use crate::graph_api::GraphFailure;
-use crate::graph_rules::too_long;
 
 /// Maximum bytes (UTF-8) of an Instagram `message.text`.
 pub const MAX_TEXT_BYTES: usize = 1000;
