@@ -231,6 +231,8 @@ pub(crate) fn check_send(
             sender_action,
             message: wire.message,
             persona_id: wire.persona_id,
+            // Instagram's react/unreact payload is checked and kept as `reaction` below.
+            payload: None,
         },
         comment_id,
         reaction,

@@ -1,9 +1,11 @@
 //! Instagram Direct: snapshots of the Graph payloads the model builds for each kind of
-//! Instagram message, and the channel's place in requests, profiles, statuses and rule traces.
+//! Instagram message and sender action (typing, mark seen, react, unreact), and the channel's
+//! place in requests, profiles, statuses and rule traces.
 
 use messenger_model::graph::{
     Attachment, Button, ButtonTemplate, GenericElement, GenericTemplate, GraphSendRequest,
-    MediaPayload, MediaSharePayload, Message, QuickReply, Recipient, Template,
+    MediaPayload, MediaSharePayload, Message, QuickReply, Recipient, SenderAction, Template,
+    INSTAGRAM_REACTIONS,
 };
 use messenger_model::{
     plan_instagram_sends, Channel, MessagePart, MessageResource, Profile, RuleCause, RuleOutcome,
@@ -235,4 +237,50 @@ fn every_envelope_is_a_send_api_request() {
     let back: GraphSendRequest = serde_json::from_value(json).unwrap();
     assert_eq!(back, sends[0].request);
     assert!(back.persona_id.is_none());
+}
+
+/// A sender action to `IGSID` as Graph receives it.
+fn action(req: &GraphSendRequest) -> Value {
+    let v = serde_json::to_value(req).unwrap();
+    let back: GraphSendRequest = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(&back, req, "the payload reads back as the request");
+    v
+}
+
+#[test]
+fn typing_actions_alone_in_their_request() {
+    let on = GraphSendRequest::sender_action(Recipient::psid(IGSID), SenderAction::TypingOn);
+    let off = GraphSendRequest::sender_action(Recipient::psid(IGSID), SenderAction::TypingOff);
+    insta::assert_json_snapshot!(json!([action(&on), action(&off)]));
+}
+
+#[test]
+fn mark_seen_alone_in_its_request() {
+    let seen = GraphSendRequest::sender_action(Recipient::psid(IGSID), SenderAction::MarkSeen);
+    insta::assert_json_snapshot!(action(&seen));
+}
+
+#[test]
+fn react_with_love_to_the_customers_message() {
+    let react = GraphSendRequest::react(Recipient::psid(IGSID), "aWdfZAG1faXRlbToxOklH", "love");
+    insta::assert_json_snapshot!(action(&react));
+}
+
+#[test]
+fn unreact_names_only_the_message() {
+    let unreact = GraphSendRequest::unreact(Recipient::psid(IGSID), "aWdfZAG1faXRlbToxOklH");
+    let v = action(&unreact);
+    assert!(v["payload"].get("reaction").is_none(), "{v}");
+    insta::assert_json_snapshot!(v);
+}
+
+#[test]
+fn sender_actions_spelled_as_graph_spells_them() {
+    for a in SenderAction::ALL {
+        assert_eq!(serde_json::to_value(a).unwrap(), json!(a.as_str()));
+        assert_eq!(SenderAction::parse(a.as_str()), Some(a));
+        assert_eq!(a.is_reaction(), ["react", "unreact"].contains(&a.as_str()));
+    }
+    assert_eq!(SenderAction::parse("REACT"), None);
+    assert_eq!(INSTAGRAM_REACTIONS, ["love"]);
 }

@@ -76,7 +76,9 @@ pub use activity::StatusCounts;
 pub use error::{chain as error_chain, Error};
 pub use facade::{BuildError, Clock, Messenger, MessengerBuilder, DEFAULT_EVENT_TARGET};
 pub use instagram::{InstagramAccount, InstagramLogin};
-pub use send::{Accepted, AcceptedBatch, ActionSent, DispatchReport, Idempotency, RuleDecision};
+pub use send::{
+    Accepted, AcceptedBatch, ActionRequest, ActionSent, DispatchReport, Idempotency, RuleDecision,
+};
 pub use space::Space;
 
 /// The crate README, whose example runs as a doctest (the README is what crates.io shows).

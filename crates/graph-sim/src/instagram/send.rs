@@ -152,15 +152,7 @@ fn record_action(
                     Some(r.message_id.clone()),
                     r.reaction.clone(),
                 ),
-                (None, Some(a)) => (
-                    match a {
-                        messenger_model::graph::SenderAction::TypingOn => "typing_on",
-                        messenger_model::graph::SenderAction::TypingOff => "typing_off",
-                        messenger_model::graph::SenderAction::MarkSeen => "mark_seen",
-                    },
-                    None,
-                    None,
-                ),
+                (None, Some(a)) => (a.as_str(), None, None),
                 (None, None) => ("", None, None),
             };
         InstagramAction {

@@ -41,6 +41,30 @@ impl Connected {
     }
 }
 
+impl Connected {
+    /// The fields of a sender action request (raw JSON) that ask for a channel the space has no
+    /// account for: `to.instagramId`, `to.commentId`, and `action` when it is Instagram's
+    /// `react` or `unreact`.
+    pub(super) fn unconnected_action(self, body: &Value) -> Vec<ProblemError> {
+        if self.instagram {
+            return Vec::new();
+        }
+        let mut errors = unconnected(body, "");
+        if matches!(
+            body.get("action").and_then(Value::as_str),
+            Some("react" | "unreact")
+        ) {
+            errors.push(ProblemError::new(
+                "/action",
+                CODE,
+                "react and unreact are Instagram's, and this API space has no Instagram account \
+                 connected (the gateway's [[spaces.instagram]])",
+            ));
+        }
+        errors
+    }
+}
+
 /// The fields of one send request (raw JSON) that ask for Instagram, each as an error whose path
 /// starts with `prefix`: every `rules` entry `"instagram"`, `to.instagramId` and
 /// `to.commentId`. Requests of any other shape yield nothing here (the validator names what is
@@ -127,5 +151,27 @@ mod tests {
             assert!(unconnected(&v, "").is_empty(), "{v}");
         }
         assert!(refuse(Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn an_action_asks_for_instagram_by_its_recipient_or_a_reaction() {
+        let none = Connected { instagram: false };
+        let paths = |v: Value| -> Vec<String> {
+            none.unconnected_action(&v)
+                .into_iter()
+                .map(|e| e.path)
+                .collect()
+        };
+        let v = json!({"to": {"instagramId": "1"}, "action": "react", "messageId": "m"});
+        assert_eq!(paths(v), ["/to/instagramId", "/action"]);
+        assert_eq!(
+            paths(json!({"to": {"profileId": "p"}, "action": "unreact"})),
+            ["/action"]
+        );
+        assert!(paths(json!({"to": {"profileId": "p"}, "action": "typing_on"})).is_empty());
+        let v = json!({"to": {"instagramId": "1"}, "action": "react"});
+        assert!(Connected { instagram: true }
+            .unconnected_action(&v)
+            .is_empty());
     }
 }

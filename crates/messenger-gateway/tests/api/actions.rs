@@ -48,7 +48,7 @@ async fn actions_reach_graph_alone_and_are_not_stored() {
     assert_eq!(a.status, 202, "{}", a.text);
     assert_eq!(
         a.json(),
-        json!({"action": "typing_on", "addressedBy": "profile.fbMessengerId"})
+        json!({"action": "typing_on", "addressedBy": "profile.fbMessengerId", "channel": "fbMessenger"})
     );
     for name in ["typing_off", "mark_seen"] {
         let a = action(

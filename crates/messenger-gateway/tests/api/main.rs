@@ -26,6 +26,7 @@ mod garbage;
 mod id_caps;
 mod inbound_kinds;
 mod instagram;
+mod instagram_actions;
 mod instagram_config;
 mod instagram_send;
 mod instagram_webhooks;

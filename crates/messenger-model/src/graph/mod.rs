@@ -18,7 +18,8 @@ pub use message::{
 };
 pub use persona::{CreatedId, Cursors, NewPersona, Paging, Persona, PersonaList, SuccessResponse};
 pub use request::{
-    GraphSendRequest, MessagingType, NotificationType, Recipient, RecipientName, SenderAction,
+    GraphSendRequest, MessagingType, NotificationType, ReactionPayload, Recipient, RecipientName,
+    SenderAction, INSTAGRAM_REACTIONS,
 };
 pub use response::{AttachmentUploadResponse, GraphError, GraphErrorBody, SendResponse};
 pub use template::{

@@ -1,4 +1,5 @@
-//! The Send API request envelope: recipient, messaging type, tag, notification type, sender action.
+//! The Send API request envelope: recipient, messaging type, tag, notification type, sender action
+//! (and the payload of Instagram's reactions).
 
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +148,65 @@ pub enum SenderAction {
     TypingOff,
     /// Mark the last message as seen.
     MarkSeen,
+    /// React to a message of the customer (Instagram only), with a [`ReactionPayload`].
+    React,
+    /// Remove the reaction to a message of the customer (Instagram only), with a
+    /// [`ReactionPayload`] naming the message.
+    Unreact,
+}
+
+impl SenderAction {
+    /// Every action, in Graph's documentation order.
+    pub const ALL: [SenderAction; 5] = [
+        Self::TypingOn,
+        Self::TypingOff,
+        Self::MarkSeen,
+        Self::React,
+        Self::Unreact,
+    ];
+
+    /// Graph's spelling (`"typing_on"`, `"react"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TypingOn => "typing_on",
+            Self::TypingOff => "typing_off",
+            Self::MarkSeen => "mark_seen",
+            Self::React => "react",
+            Self::Unreact => "unreact",
+        }
+    }
+
+    /// Parses Graph's spelling.
+    ///
+    /// ```
+    /// use messenger_model::graph::SenderAction;
+    /// assert_eq!(SenderAction::parse("unreact"), Some(SenderAction::Unreact));
+    /// assert_eq!(SenderAction::parse("typing"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// `react` or `unreact`: an action on one message, which Instagram takes and Messenger does
+    /// not.
+    pub const fn is_reaction(self) -> bool {
+        matches!(self, Self::React | Self::Unreact)
+    }
+}
+
+/// The reactions Meta documents for Instagram's `react` (only `love`): the `reaction` of a
+/// [`ReactionPayload`].
+pub const INSTAGRAM_REACTIONS: [&str; 1] = ["love"];
+
+/// The `payload` of Instagram's `react` and `unreact`: the customer's message (its `mid`) and,
+/// to react, the reaction ([`INSTAGRAM_REACTIONS`]). `unreact` names only the message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReactionPayload {
+    /// The `mid` of the message reacted to.
+    pub message_id: String,
+    /// The reaction (`love`); none with `unreact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
 }
 
 /// A Send API request (`POST /v{N}/me/messages`).
@@ -181,6 +241,9 @@ pub struct GraphSendRequest {
     /// A persona to send as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona_id: Option<String>,
+    /// The message and reaction of a `react` or `unreact` sender action (Instagram).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<ReactionPayload>,
 }
 
 impl GraphSendRequest {
@@ -194,12 +257,49 @@ impl GraphSendRequest {
         }
     }
 
-    /// A sender action (typing on/off, mark seen) to `recipient`.
+    /// A sender action (typing on/off, mark seen) to `recipient`; `react` and `unreact` need a
+    /// payload too ([`GraphSendRequest::react`], [`GraphSendRequest::unreact`]).
     pub fn sender_action(recipient: Recipient, action: SenderAction) -> Self {
         Self {
             recipient,
             sender_action: Some(action),
             ..Self::default()
+        }
+    }
+
+    /// Instagram's `react` to the customer's message `message_id` (its `mid`) with `reaction`
+    /// (Meta documents `love`: [`INSTAGRAM_REACTIONS`]).
+    ///
+    /// ```
+    /// use messenger_model::graph::{GraphSendRequest, Recipient};
+    /// let req = GraphSendRequest::react(Recipient::psid("123"), "m_1", "love");
+    /// assert_eq!(
+    ///     serde_json::to_string(&req).unwrap(),
+    ///     r#"{"recipient":{"id":"123"},"sender_action":"react","payload":{"message_id":"m_1","reaction":"love"}}"#
+    /// );
+    /// ```
+    pub fn react(
+        recipient: Recipient,
+        message_id: impl Into<String>,
+        reaction: impl Into<String>,
+    ) -> Self {
+        Self {
+            payload: Some(ReactionPayload {
+                message_id: message_id.into(),
+                reaction: Some(reaction.into()),
+            }),
+            ..Self::sender_action(recipient, SenderAction::React)
+        }
+    }
+
+    /// Instagram's `unreact`: removes the reaction to the customer's message `message_id`.
+    pub fn unreact(recipient: Recipient, message_id: impl Into<String>) -> Self {
+        Self {
+            payload: Some(ReactionPayload {
+                message_id: message_id.into(),
+                reaction: None,
+            }),
+            ..Self::sender_action(recipient, SenderAction::Unreact)
         }
     }
 

@@ -14,6 +14,6 @@ mod rules;
 
 pub use crate::send_tag::SendTag;
 pub use accept::{Accepted, AcceptedBatch, Idempotency};
-pub use action::{action_name, parse_action, ActionSent};
+pub use action::{action_name, parse_action, ActionRequest, ActionSent, MESSAGE_ID_MAX_CHARS};
 pub use dispatch::DispatchReport;
 pub use rules::RuleDecision;

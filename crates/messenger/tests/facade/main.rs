@@ -9,6 +9,7 @@ mod flow;
 mod forward;
 mod inbound_kinds;
 mod instagram;
+mod instagram_actions;
 mod instagram_kinds;
 mod instagram_tokens;
 mod reauth;
