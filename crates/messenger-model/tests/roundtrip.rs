@@ -79,6 +79,7 @@ fn to() -> impl Strategy<Value = To> {
                 first_name,
                 last_name: None,
                 comment_id: None,
+                instagram_account_id: None,
                 other,
             },
         )

@@ -131,6 +131,10 @@ fn check_options(report: &mut Report, req: &SendRequest) {
     for (id, pointer) in [
         (req.to.instagram_id.as_deref(), "/to/instagramId"),
         (req.to.comment_id.as_deref(), "/to/commentId"),
+        (
+            req.to.instagram_account_id.as_deref(),
+            "/to/instagramAccountId",
+        ),
     ] {
         if let Some(Err(v)) = id.map(|id| crate::check_id_at(id, pointer)) {
             report.add(v);

@@ -149,13 +149,14 @@ pub fn resolve_messenger(
 
 /// The Instagram recipient for `to`, from the space's Instagram `accounts` (their ids, in the
 /// space's order), first that applies:
-/// 1. `to.commentId`: a private reply to the comment, from the first account;
-/// 2. `to.instagramId`: that IGSID, from the first account (an IGSID does not name its
-///    account);
+/// 1. `to.commentId`: a private reply to the comment;
+/// 2. `to.instagramId`: that IGSID;
 /// 3. the profile's IGSID for the first account it holds one for.
 ///
-/// There is no phone-number matching on Instagram. `None`: Instagram cannot address this
-/// recipient from this space (the rule is skipped).
+/// From the account `to.instagramAccountId` names (which must be one of `accounts`), else the
+/// first account (an IGSID and a comment do not name their account). There is no phone-number
+/// matching on Instagram. `None`: Instagram cannot address this recipient from this space (the
+/// rule is skipped).
 ///
 /// ```
 /// use messenger::addressing::{resolve_instagram, AddressSource};
@@ -165,12 +166,19 @@ pub fn resolve_messenger(
 /// assert_eq!((got.account_id.as_str(), got.recipient.id.as_deref()), ("ACCT-2", Some("IGSID-9")));
 /// assert_eq!(got.source, AddressSource::ProfileInstagramId);
 /// assert!(resolve_instagram(&To::instagram_id("IGSID-1"), None, &[]).is_none());
+/// let mut to = To::instagram_comment("C-1");
+/// to.instagram_account_id = Some("ACCT-2".into());
+/// assert_eq!(resolve_instagram(&to, None, &["ACCT-1", "ACCT-2"]).unwrap().account_id, "ACCT-2");
 /// ```
 pub fn resolve_instagram(
     to: &To,
     profile: Option<&Profile>,
     accounts: &[&str],
 ) -> Option<InstagramAddress> {
+    let accounts: Vec<&str> = match non_empty(&to.instagram_account_id) {
+        Some(named) => accounts.iter().copied().filter(|a| *a == named).collect(),
+        None => accounts.to_vec(),
+    };
     let first = accounts.first()?;
     let given = [
         (
@@ -227,9 +235,12 @@ pub fn profile_update_from_to(to: &To) -> Option<Profile> {
     Some(Profile {
         id: id.to_owned(),
         fb_messenger_id: keep(&to.fb_messenger_id),
-        // An IGSID is scoped to one Instagram account, which `to.instagramId` does not name:
-        // the profile learns it per account once accounts can be connected.
-        instagram_ids: Default::default(),
+        // An IGSID is scoped to one Instagram account: the profile learns it only with the
+        // account `to.instagramAccountId` names.
+        instagram_ids: keep(&to.instagram_account_id)
+            .zip(keep(&to.instagram_id))
+            .into_iter()
+            .collect(),
         phone_number: keep(&to.phone_number).or_else(|| keep(&to.mobile_number)),
         email: keep(&to.email),
         first_name: keep(&to.first_name),
@@ -320,16 +331,27 @@ mod tests {
         fn instagram_resolution_obeys_precedence(
             comment in field(),
             igsid in field(),
+            named in prop_oneof![Just(None), Just(Some(String::new())), "A[0-4]".prop_map(Some)],
             held in proptest::collection::btree_map("A[0-3]", field(), 0..4),
-            accounts in proptest::sample::subsequence(vec!["A0", "A1", "A2", "A3"], 0..=4),
+            all in proptest::sample::subsequence(vec!["A0", "A1", "A2", "A3"], 0..=4),
         ) {
-            let to = To { comment_id: comment.clone(), instagram_id: igsid.clone(), ..To::default() };
+            let to = To {
+                comment_id: comment.clone(),
+                instagram_id: igsid.clone(),
+                instagram_account_id: named.clone(),
+                ..To::default()
+            };
+            // The accounts a send may go from: the one named (if the space has it), else all.
+            let accounts: Vec<&str> = match set(&named) {
+                Some(n) => all.iter().copied().filter(|a| *a == n).collect(),
+                None => all.clone(),
+            };
             let profile = Profile {
                 id: "p".into(),
                 instagram_ids: held.iter().filter_map(|(a, id)| id.clone().map(|id| (a.clone(), id))).collect(),
                 ..Profile::default()
             };
-            let got = resolve_instagram(&to, Some(&profile), &accounts)
+            let got = resolve_instagram(&to, Some(&profile), &all)
                 .map(|a| (a.account_id, a.recipient.id, a.recipient.comment_id, a.source));
             let first = accounts.first().map(|a| (*a).to_owned());
             let from_profile = accounts.iter().find_map(|a| {

@@ -66,8 +66,8 @@ impl Connected {
 }
 
 /// The fields of one send request (raw JSON) that ask for Instagram, each as an error whose path
-/// starts with `prefix`: every `rules` entry `"instagram"`, `to.instagramId` and
-/// `to.commentId`. Requests of any other shape yield nothing here (the validator names what is
+/// starts with `prefix`: every `rules` entry `"instagram"`, `to.instagramId`, `to.commentId`
+/// and `to.instagramAccountId`. Requests of any other shape yield nothing here (the validator names what is
 /// wrong with them).
 fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
     let mut errors = Vec::new();
@@ -82,7 +82,7 @@ fn unconnected(request: &Value, prefix: &str) -> Vec<ProblemError> {
             }
         }
     }
-    for field in ["instagramId", "commentId"] {
+    for field in ["instagramId", "commentId", "instagramAccountId"] {
         if request
             .get("to")
             .and_then(|to| to.get(field))

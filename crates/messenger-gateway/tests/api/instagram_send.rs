@@ -384,3 +384,68 @@ async fn an_account_added_by_a_reload_sends_at_once() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn instagram_account_id_picks_the_account_and_files_the_igsid_in_the_profile() {
+    let env = start().await;
+    // A comment on the second account's post is answered from that account.
+    let igsid = env.sim.new_instagram_user(IG_LOGIN).unwrap();
+    let comment = env
+        .sim
+        .post_instagram_comment(IG_LOGIN, &igsid, "Sizes?")
+        .await
+        .unwrap();
+    let a = env
+        .send(
+            SPACE_A,
+            KEY_A,
+            &json!({"to": {"commentId": comment.id, "instagramAccountId": IG_LOGIN},
+                    "body": "S to XL", "rules": ["instagram"]}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let m = env.settled(a.json()["id"].as_str().unwrap()).await;
+    assert_eq!(m["status"], "sent", "{m}");
+    let sent = env.sim.instagram_sent(IG_LOGIN);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].host, InstagramHost::Instagram);
+    assert!(env.sim.instagram_sent(IG_PAGE).is_empty());
+
+    // With a profile, the IGSID is filed under the account named, and a later send by profile
+    // finds it.
+    let writer = writes(&env, IG_LOGIN).await;
+    let a = env
+        .send(
+            SPACE_A,
+            KEY_A,
+            &json!({"to": {"profileId": "zoe", "instagramId": writer, "instagramAccountId": IG_LOGIN},
+                    "body": "Welcome", "rules": ["instagram"]}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    env.settled(a.json()["id"].as_str().unwrap()).await;
+    let profile = env
+        .get(&format!("/apispaces/{SPACE_A}/profiles/zoe"), KEY_A)
+        .await
+        .json();
+    assert_eq!(
+        profile["instagramIds"][IG_LOGIN],
+        writer.as_str(),
+        "{profile}"
+    );
+
+    // An account the space does not have skips the rule, naming the field.
+    let a = env
+        .send(
+            SPACE_A,
+            KEY_A,
+            &json!({"to": {"instagramId": writer, "instagramAccountId": "17841400000000999",
+                           "mobileNumber": "+15005550009"},
+                    "body": "Hi", "rules": ["instagram", "sms"]}),
+        )
+        .await;
+    let m = env.settled(a.json()["id"].as_str().unwrap()).await;
+    assert_eq!(m["channel"], "sms", "{m}");
+    let skipped = m["ruleTrace"][0]["reason"].as_str().unwrap();
+    assert!(skipped.contains("17841400000000999"), "{m}");
+}

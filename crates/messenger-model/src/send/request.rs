@@ -69,6 +69,12 @@ pub struct To {
     /// `instagram.comment` event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_id: Option<String>,
+    /// Which of the space's Instagram accounts to send from (its id as Instagram webhooks and
+    /// the `instagram.comment` event carry it): the account `instagramId` is scoped to, or whose
+    /// media `commentId` is on. Without it, the space's first account (the profile's IGSID: the
+    /// first account it holds one for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram_account_id: Option<String>,
     /// Phone number in international format (Messenger customer matching, SMS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,

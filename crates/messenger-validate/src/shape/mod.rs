@@ -33,6 +33,7 @@ const TO_STRINGS: &[&str] = &[
     "fbMessengerId",
     "instagramId",
     "commentId",
+    "instagramAccountId",
     "phoneNumber",
     "mobileNumber",
     "email",

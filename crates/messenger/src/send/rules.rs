@@ -120,6 +120,18 @@ impl Messenger {
             ));
         }
         let accounts: Vec<&str> = space.instagram.iter().map(|a| a.id.as_str()).collect();
+        if let Some(named) = req.to.instagram_account_id.as_deref().map(str::trim) {
+            if !named.is_empty() && !accounts.contains(&named) {
+                return Ok(skip(
+                    ViolationCode::ToUnaddressable,
+                    "/to/instagramAccountId",
+                    format!(
+                        "Instagram account {:?} is not connected to this API space",
+                        named.chars().take(64).collect::<String>()
+                    ),
+                ));
+            }
+        }
         let Some(address) = resolve_instagram(&req.to, profile, &accounts) else {
             let why = match (&req.to.profile_id, profile) {
                 (Some(id), None) => format!("no Instagram ID: to.instagramId is not set and profile {id:?} does not exist"),
