@@ -249,8 +249,19 @@ pub(super) async fn get(
     params: PathParams,
 ) -> Result<Response, Problem> {
     let id = path_id(&params, "id")?;
-    match state.messenger.message(&access.space, id).await? {
-        Some(resource) => Ok(Json(resource).into_response()),
+    let stored = state.messenger.space(&access.space)?;
+    match state.messenger.store().get_message(&stored.id, id).await? {
+        Some(record) => {
+            // As the listing shows it: with `sentTo`, the page or Instagram account it went out
+            // from and the customer's id there.
+            let mut resource = serde_json::to_value(record.to_resource()).unwrap_or_default();
+            if let (Some(map), Some(sent_to)) =
+                (resource.as_object_mut(), super::listing::sent_to(&record))
+            {
+                map.insert("sentTo".to_owned(), sent_to);
+            }
+            Ok(Json(resource).into_response())
+        }
         None => Err(Problem::not_found(format!(
             "there is no message {:?} in this API space",
             shorten(id)

@@ -107,6 +107,8 @@ async fn instagram_then_sms_goes_out_on_instagram_from_either_kind_of_account() 
     let m = env.settled(a.json()["id"].as_str().unwrap()).await;
     assert_eq!(m["status"], "sent", "{m}");
     assert_eq!(m["channel"], "instagram", "{m}");
+    assert_eq!(m["sentTo"]["accountId"], IG_PAGE, "{m}");
+    assert_eq!(m["sentTo"]["instagramId"], by_page.as_str(), "{m}");
     let sent = env.sim.instagram_sent(IG_PAGE);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].host, InstagramHost::Facebook);
