@@ -3,53 +3,31 @@
 //! reaction's message and value, a persona, a reaction to Messenger, a comment), a closed window
 //! is refused before Graph, and a space with no Instagram account answers 422.
 
-use graph_sim::{GraphSim, InstagramHost, InstagramLogin};
+use graph_sim::InstagramHost;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::instagram_env::*;
 
-/// Connected with Instagram Login (its own token, host and app secret).
-const IG_LOGIN: &str = "17841400000000102";
-const IG_TOKEN: &str = "ig-user-token-of-account-102";
-const IG_SECRET: &str = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d";
 /// The `mid` of a customer's message.
 const MID: &str = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMTAy";
 
-const ACCOUNTS: &str = r#"
+/// Space A's Instagram Login account only.
+const LOGIN_ACCOUNT: &str = r#"
 [[spaces.instagram]]
 account_id = "17841400000000102"
 login = "instagram"
 token = "ig-user-token-of-account-102"
 "#;
-
 /// A gateway whose space A has the Instagram Login account; with `window_check` off for space
 /// A when `window_check` is false (the gateway then leaves the window to Instagram).
 async fn start(window_check: bool) -> Env {
-    Env::start_simulating(
-        "",
-        ACCOUNTS,
-        |b| {
-            b.instagram_host(true).instagram_account(
-                IG_LOGIN,
-                InstagramLogin::instagram(IG_TOKEN, IG_SECRET, "9000000000000102", "acme.shop"),
-            )
-        },
-        |sim: &GraphSim, toml| {
-            let ig = sim.instagram_url().expect("the Instagram host");
-            let toml = toml.replacen(
-                "[facebook]\n",
-                &format!(
-                    "[facebook]\ninstagram_app_secret = \"{IG_SECRET}\"\n\
-                     instagram_graph_base_url = \"{ig}\"\n"
-                ),
-                1,
-            );
-            let keys = format!("keys = [\"{KEY_A}\"]\n");
-            let window = format!("{keys}window_check = {window_check}\n");
-            toml.replacen(&keys, &window, 1)
-        },
-    )
+    start_instagram("", LOGIN_ACCOUNT, |toml| {
+        let keys = format!("keys = [\"{KEY_A}\"]\n");
+        let window = format!("{keys}window_check = {window_check}\n");
+        toml.replacen(&keys, &window, 1)
+    })
     .await
 }
 

@@ -5,61 +5,20 @@
 
 use std::time::Duration;
 
-use graph_sim::{GraphSim, InstagramHost, InstagramLogin};
+use graph_sim::InstagramHost;
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::instagram_env::*;
 
-/// Connected through page A.
-const IG_PAGE: &str = "17841400000000101";
-/// Connected with Instagram Login.
-const IG_LOGIN: &str = "17841400000000102";
-const IG_TOKEN: &str = "ig-user-token-of-account-102";
-const IG_SECRET: &str = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d";
-
-/// Space A's two accounts, as `space_a_extra`.
-const ACCOUNTS: &str = r#"
-[[spaces.instagram]]
-account_id = "17841400000000101"
-
-[[spaces.instagram]]
-account_id = "17841400000000102"
-login = "instagram"
-token = "ig-user-token-of-account-102"
-"#;
-
-/// A gateway whose space A has both accounts, against a simulator that serves them (its
-/// Instagram host too).
+/// A gateway whose space A has both accounts.
 async fn start() -> Env {
     start_with("", ACCOUNTS).await
 }
 
 /// Like [`start`], with `server_extra` in `[server]` and `accounts` as space A's.
 async fn start_with(server_extra: &str, accounts: &str) -> Env {
-    Env::start_simulating(
-        server_extra,
-        accounts,
-        |b| {
-            b.instagram_host(true)
-                .instagram_account(IG_PAGE, InstagramLogin::Page(PAGE_A.into()))
-                .instagram_account(
-                    IG_LOGIN,
-                    InstagramLogin::instagram(IG_TOKEN, IG_SECRET, "9000000000000102", "acme.shop"),
-                )
-        },
-        |sim: &GraphSim, toml| {
-            let ig = sim.instagram_url().expect("the Instagram host");
-            toml.replacen(
-                "[facebook]\n",
-                &format!(
-                    "[facebook]\ninstagram_app_secret = \"{IG_SECRET}\"\n\
-                     instagram_graph_base_url = \"{ig}\"\n"
-                ),
-                1,
-            )
-        },
-    )
-    .await
+    start_instagram(server_extra, accounts, |toml| toml).await
 }
 
 /// A new Instagram user of `account` who wrote to it (the window is open), as the gateway
@@ -306,26 +265,9 @@ async fn a_space_without_instagram_accounts_still_refuses_instagram() {
 
 #[tokio::test]
 async fn an_instagram_login_token_graph_refuses_is_reported_by_readyz() {
-    let env = Env::start_simulating(
+    let env = start_with(
         "",
         &ACCOUNTS.replace(IG_TOKEN, "a-token-graph-never-issued"),
-        |b| {
-            b.instagram_host(true).instagram_account(
-                IG_LOGIN,
-                InstagramLogin::instagram(IG_TOKEN, IG_SECRET, "9000000000000102", "acme.shop"),
-            )
-        },
-        |sim: &GraphSim, toml| {
-            let ig = sim.instagram_url().expect("the Instagram host");
-            toml.replacen(
-                "[facebook]\n",
-                &format!(
-                    "[facebook]\ninstagram_app_secret = \"{IG_SECRET}\"\n\
-                     instagram_graph_base_url = \"{ig}\"\n"
-                ),
-                1,
-            )
-        },
     )
     .await;
     let ready = messenger_test_support::wait::until(

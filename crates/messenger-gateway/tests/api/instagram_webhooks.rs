@@ -6,17 +6,11 @@
 
 use std::time::Duration;
 
-use graph_sim::{hub_signature_256, GraphSim, InstagramLogin};
+use graph_sim::hub_signature_256;
 use serde_json::{json, Value};
 
 use crate::harness::*;
-
-/// Connected through page A (the Facebook app signs its webhooks).
-const IG_PAGE: &str = "17841400000000101";
-/// Connected with Instagram Login (its own app signs its webhooks).
-const IG_LOGIN: &str = "17841400000000102";
-const IG_TOKEN: &str = "ig-user-token-of-account-102";
-const IG_SECRET: &str = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d";
+use crate::instagram_env::*;
 
 /// Space A forwarding Instagram's events to `url`, with both accounts.
 fn space_a(url: &str) -> String {
@@ -29,30 +23,7 @@ fn space_a(url: &str) -> String {
 }
 
 async fn start(url: &str) -> Env {
-    Env::start_simulating(
-        "",
-        &space_a(url),
-        |b| {
-            b.instagram_host(true)
-                .instagram_account(IG_PAGE, InstagramLogin::Page(PAGE_A.into()))
-                .instagram_account(
-                    IG_LOGIN,
-                    InstagramLogin::instagram(IG_TOKEN, IG_SECRET, "9000000000000102", "acme.shop"),
-                )
-        },
-        |sim: &GraphSim, toml| {
-            let ig = sim.instagram_url().expect("the Instagram host");
-            toml.replacen(
-                "[facebook]\n",
-                &format!(
-                    "[facebook]\ninstagram_app_secret = \"{IG_SECRET}\"\n\
-                     instagram_graph_base_url = \"{ig}\"\n"
-                ),
-                1,
-            )
-        },
-    )
-    .await
+    start_instagram("", &space_a(url), |toml| toml).await
 }
 
 /// The forwarded events named `name`, payloads in order of arrival; waits (bounded) for `n`.

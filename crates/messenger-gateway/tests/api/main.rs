@@ -28,6 +28,7 @@ mod inbound_kinds;
 mod instagram;
 mod instagram_actions;
 mod instagram_config;
+mod instagram_env;
 mod instagram_send;
 mod instagram_webhooks;
 mod listing;
