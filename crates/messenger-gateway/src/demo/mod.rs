@@ -4,7 +4,7 @@
 //! embedded SQLite default (a fresh `./data/demo.db`), and a small webhook receiver playing the
 //! business; then it walks through opt-in, a send by profile id, delivery and read receipts, an
 //! inbound reply, an SMS fallback, an SMS after a missed delivery deadline, a reaction, and a
-//! customer on Instagram Direct answered there with SMS as fallback ([`instagram`]), printing
+//! customer on Instagram Direct answered there with SMS as fallback (`demo/instagram.rs`), printing
 //! each step and the events the business received.
 //! Everything goes over real HTTP on loopback, exactly as in production.
 

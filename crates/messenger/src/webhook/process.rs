@@ -217,7 +217,7 @@ impl Messenger {
     /// Checks `X-Hub-Signature-256` on the raw body (constant time): valid when it is the
     /// Facebook app's signature, or, for an Instagram body, the signature of the Instagram app of
     /// every account its entries name ([`InstagramAccount::app_secret`](crate::InstagramAccount),
-    /// see [`super::instagram`]).
+    /// see the `webhook/instagram` module).
     pub fn verify_webhook(&self, body: &[u8], signature: Option<&str>) -> Result<(), WebhookError> {
         let by_app = self
             .inner
